@@ -1,0 +1,511 @@
+/*
+ * conf.c: the INI configuration of shmnetd.
+ *
+ * A table of keys drives parsing and range checks, so that every key has
+ * one place that says its type, default range and where it is stored.
+ * Nothing here touches the system: parse into a fresh struct, check, and
+ * let the caller decide.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "conf.h"
+
+enum conf_type { CT_UINT, CT_SIZE, CT_BOOL, CT_IFNAME, CT_PATH, CT_NAME,
+	CT_NODE, CT_ADDR4 };
+
+struct conf_key {
+	const char	*section;
+	const char	*name;
+	enum conf_type	 type;
+	uint64_t	 min, max;
+	int		 pow2;
+	size_t		 off;
+	size_t		 width;		/* bytes of the field */
+};
+
+#define CK(sec, nm, ty, lo, hi, p2, fld) \
+	{ sec, nm, ty, lo, hi, p2, offsetof(struct conf, fld), \
+	  sizeof(((struct conf *)0)->fld) }
+
+static const struct conf_key conf_keys[] = {
+	CK("cluster", "name", CT_NAME, 1, SHM_CLUSTER_MAX - 1, 0, cluster),
+	CK("cluster", "node", CT_NODE, 1, SHM_NODES_MAX, 0, node),
+	CK("cluster", "segment", CT_PATH, 1, PATH_MAX - 8, 0, segment),
+	CK("cluster", "segment-size", CT_SIZE, 1ull << 22, 1ull << 36, 0,
+	    segment_size),
+	CK("cluster", "max-nodes", CT_UINT, SHM_NODES_MIN, SHM_NODES_MAX, 0,
+	    max_nodes),
+	CK("cluster", "broadcast-slots", CT_UINT, 16, 65536, 1, cast_slots),
+	CK("cluster", "broadcast-slot-size", CT_SIZE, 256, 65536, 1,
+	    cast_slot_size),
+	CK("local", "interface", CT_IFNAME, 1, IFNAMSIZ - 1, 0, local.ifname),
+	CK("local", "address", CT_ADDR4, 0, 32, 0, local.addr),
+	CK("local", "mtu", CT_UINT, 576, 65535, 0, local.mtu),
+	CK("local", "ring-size", CT_SIZE, 1u << 17, 1u << 28, 1,
+	    local.ring_size),
+	CK("local", "slot-size", CT_SIZE, 256, 65536, 1, local.slot_size),
+	CK("local", "busy-poll", CT_UINT, 0, 1000000, 0, local.busy_poll_us),
+	CK("local", "offload", CT_BOOL, 0, 1, 0, local.offload),
+};
+
+/* conf_defaults: built-in defaults. */
+void
+conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->segment_size = 256ull << 20;
+	c->max_nodes = 64;
+	c->cast_slots = 256;
+	c->cast_slot_size = 2048;
+	strlcpy(c->local.ifname, "shm0", sizeof(c->local.ifname));
+	c->local.prefix = 16;
+	c->local.mtu = 65520;
+	c->local.ring_size = 512u << 10;
+	c->local.slot_size = 2048;
+	c->local.busy_poll_us = 0;
+	c->local.offload = 1;
+}
+
+/* conf_find: key table entry. */
+static const struct conf_key *
+conf_find(const char *section, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(conf_keys) / sizeof(*conf_keys); i++)
+		if (strcmp(conf_keys[i].section, section) == 0 &&
+		    strcmp(conf_keys[i].name, key) == 0)
+			return &conf_keys[i];
+	return NULL;
+}
+
+/* conf_section_known: is this a section we read? */
+static int
+conf_section_known(const char *section)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(conf_keys) / sizeof(*conf_keys); i++)
+		if (strcmp(conf_keys[i].section, section) == 0)
+			return 1;
+	return 0;
+}
+
+/* conf_parse_u64: decimal (or 0x) number with optional K/M/G suffix. */
+static int
+conf_parse_u64(const char *v, int suffix, uint64_t *out)
+{
+	unsigned long long n;
+	char *end;
+	int shift = 0;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 0);
+	if (errno != 0)
+		return -1;
+	if (suffix && *end != '\0') {
+		switch (toupper((unsigned char)*end)) {
+		case 'K': shift = 10; break;
+		case 'M': shift = 20; break;
+		case 'G': shift = 30; break;
+		default: return -1;
+		}
+		end++;
+		if (toupper((unsigned char)*end) == 'I')
+			end++;
+		if (toupper((unsigned char)*end) == 'B')
+			end++;
+	}
+	if (*end != '\0' || (shift && n > (UINT64_MAX >> shift)))
+		return -1;
+	*out = (uint64_t)n << shift;
+	return 0;
+}
+
+/* conf_store: write an integer into a field of the key's width. */
+static void
+conf_store(struct conf *c, const struct conf_key *k, uint64_t v)
+{
+	char *p = (char *)c + k->off;
+
+	if (k->width == sizeof(uint64_t))
+		*(uint64_t *)p = v;
+	else
+		*(uint32_t *)p = (uint32_t)v;
+}
+
+/* conf_range_err: "where: key V out of range (MIN-MAX)". */
+static int
+conf_range_err(const struct conf_key *k, const char *value, const char *where,
+    char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: %s %s out of range (%" PRIu64 "-%" PRIu64
+	    "%s)", where, k->name, value, k->min, k->max,
+	    k->pow2 ? ", a power of two" : "");
+	return -1;
+}
+
+/* conf_addr4: "a.b.c.d[/len]". */
+static int
+conf_addr4(struct conf *c, const char *value, const char *where, char *err,
+    size_t errlen)
+{
+	char buf[64], *slash;
+	struct in_addr a;
+	uint64_t len = 16;
+
+	strlcpy(buf, value, sizeof(buf));
+	if ((slash = strchr(buf, '/')) != NULL) {
+		*slash++ = '\0';
+		if (conf_parse_u64(slash, 0, &len) != 0 || len < 8 || len > 30)
+			goto bad;
+	}
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		goto bad;
+	c->local.addr = a.s_addr;
+	c->local.prefix = (uint32_t)len;
+	return 0;
+bad:
+	snprintf(err, errlen, "%s: address %s is not an IPv4 address with an "
+	    "optional prefix length (8-30), e.g. 10.201.0.1/16", where, value);
+	return -1;
+}
+
+/* conf_string: copy a string value after checking its characters. */
+static int
+conf_string(struct conf *c, const struct conf_key *k, const char *value,
+    const char *where, char *err, size_t errlen)
+{
+	size_t len = strlen(value), i;
+
+	if (len < k->min || len > k->max) {
+		snprintf(err, errlen, "%s: %s '%s' must be %" PRIu64 "-%" PRIu64
+		    " characters", where, k->name, value, k->min, k->max);
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)value[i];
+		if (k->type == CT_PATH ? ch < 0x20 :
+		    !(isalnum(ch) || ch == '-' || ch == '_' || ch == '.')) {
+			snprintf(err, errlen, "%s: %s '%s' has a character "
+			    "not allowed (%s)", where, k->name, value,
+			    k->type == CT_PATH ? "control characters" :
+			    "use letters, digits, '-', '_' and '.'");
+			return -1;
+		}
+	}
+	if (k->type == CT_PATH && value[0] != '/') {
+		snprintf(err, errlen, "%s: %s '%s' must be an absolute path",
+		    where, k->name, value);
+		return -1;
+	}
+	strlcpy((char *)c + k->off, value, k->width);
+	return 0;
+}
+
+/* conf_apply: set one key. */
+int
+conf_apply(struct conf *c, const char *section, const char *key,
+    const char *value, const char *where, char *err, size_t errlen)
+{
+	const struct conf_key *k;
+	uint64_t v;
+
+	if ((k = conf_find(section, key)) == NULL) {
+		if (!conf_section_known(section))
+			snprintf(err, errlen, "%s: unknown section [%s]%s",
+			    where, section, strcmp(section, "global") == 0 ?
+			    " (the global network is not in this version)" :
+			    "");
+		else
+			snprintf(err, errlen, "%s: unknown key '%s' in [%s]",
+			    where, key, section);
+		return -1;
+	}
+	switch (k->type) {
+	case CT_UINT:
+	case CT_SIZE:
+		if (conf_parse_u64(value, k->type == CT_SIZE, &v) != 0) {
+			snprintf(err, errlen, "%s: %s '%s' is not a number%s",
+			    where, k->name, value, k->type == CT_SIZE ?
+			    " (suffixes K, M, G allowed)" : "");
+			return -1;
+		}
+		if (v < k->min || v > k->max || (k->pow2 && (v & (v - 1))))
+			return conf_range_err(k, value, where, err, errlen);
+		conf_store(c, k, v);
+		return 0;
+	case CT_NODE:
+		if (strcmp(value, "auto") == 0) {
+			conf_store(c, k, 0);
+			return 0;
+		}
+		if (conf_parse_u64(value, 0, &v) != 0 || v < k->min ||
+		    v > k->max) {
+			snprintf(err, errlen, "%s: node '%s' must be auto or "
+			    "1-%d", where, value, SHM_NODES_MAX);
+			return -1;
+		}
+		conf_store(c, k, v);
+		return 0;
+	case CT_BOOL:
+		if (!strcmp(value, "yes") || !strcmp(value, "true") ||
+		    !strcmp(value, "on") || !strcmp(value, "1"))
+			v = 1;
+		else if (!strcmp(value, "no") || !strcmp(value, "false") ||
+		    !strcmp(value, "off") || !strcmp(value, "0"))
+			v = 0;
+		else {
+			snprintf(err, errlen, "%s: %s '%s' must be yes or no",
+			    where, k->name, value);
+			return -1;
+		}
+		conf_store(c, k, v);
+		return 0;
+	case CT_ADDR4:
+		return conf_addr4(c, value, where, err, errlen);
+	case CT_IFNAME:
+	case CT_PATH:
+	case CT_NAME:
+		return conf_string(c, k, value, where, err, errlen);
+	}
+	return -1;
+}
+
+/* conf_trim: strip leading and trailing blanks in place. */
+static char *
+conf_trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* conf_line: parse one line; section is kept across lines. */
+static int
+conf_line(struct conf *c, char *line, char *section, size_t seclen,
+    const char *where, char *err, size_t errlen)
+{
+	char *p = conf_trim(line), *eq, *end;
+
+	if (*p == '\0' || *p == '#' || *p == ';')
+		return 0;
+	if (*p == '[') {
+		if ((end = strchr(p, ']')) == NULL || end[1] != '\0') {
+			snprintf(err, errlen, "%s: section header must be "
+			    "[name]", where);
+			return -1;
+		}
+		*end = '\0';
+		p = conf_trim(p + 1);
+		if (!conf_section_known(p)) {
+			snprintf(err, errlen, "%s: unknown section [%s]%s",
+			    where, p, strcmp(p, "global") == 0 ?
+			    " (the global network is not in this version)" :
+			    "");
+			return -1;
+		}
+		strlcpy(section, p, seclen);
+		return 0;
+	}
+	if ((eq = strchr(p, '=')) == NULL) {
+		snprintf(err, errlen, "%s: expected key = value", where);
+		return -1;
+	}
+	if (*section == '\0') {
+		snprintf(err, errlen, "%s: key outside a section", where);
+		return -1;
+	}
+	*eq = '\0';
+	return conf_apply(c, section, conf_trim(p), conf_trim(eq + 1), where,
+	    err, errlen);
+}
+
+/* conf_parse_buf: parse INI text. */
+int
+conf_parse_buf(struct conf *c, const char *name, const char *buf, size_t len,
+    char *err, size_t errlen)
+{
+	char line[1024], section[32] = "", where[PATH_MAX + 32];
+	size_t i = 0, n;
+	unsigned int lineno = 0;
+
+	while (i < len) {
+		lineno++;
+		for (n = 0; i + n < len && buf[i + n] != '\n'; n++)
+			;
+		snprintf(where, sizeof(where), "%s:%u", name, lineno);
+		if (n >= sizeof(line)) {
+			snprintf(err, errlen, "%s: line longer than %zu "
+			    "characters", where, sizeof(line) - 1);
+			return -1;
+		}
+		if (memchr(buf + i, '\0', n) != NULL) {
+			snprintf(err, errlen, "%s: NUL byte in line", where);
+			return -1;
+		}
+		memcpy(line, buf + i, n);
+		line[n] = '\0';
+		if (conf_line(c, line, section, sizeof(section), where, err,
+		    errlen) != 0)
+			return -1;
+		i += n + 1;
+	}
+	return 0;
+}
+
+/* conf_parse_file: read a whole file and parse it. */
+int
+conf_parse_file(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t cap = 0, len = 0, n;
+	FILE *fp;
+	int rc;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (len == cap) {
+			char *nb;
+			if (cap >= (1u << 20)) {
+				snprintf(err, errlen, "%s: file larger than "
+				    "1 MiB", path);
+				rc = -1;
+				goto out;
+			}
+			cap = cap ? cap * 2 : 4096;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				snprintf(err, errlen, "%s: out of memory", path);
+				rc = -1;
+				goto out;
+			}
+			buf = nb;
+		}
+		if ((n = fread(buf + len, 1, cap - len, fp)) == 0)
+			break;
+		len += n;
+	}
+	if (ferror(fp)) {
+		snprintf(err, errlen, "%s: read error", path);
+		rc = -1;
+		goto out;
+	}
+	rc = conf_parse_buf(c, path, buf, len, err, errlen);
+out:
+	free(buf);
+	fclose(fp);
+	return rc;
+}
+
+/* conf_set: "section.key=value" from the command line. */
+int
+conf_set(struct conf *c, const char *assign, char *err, size_t errlen)
+{
+	char buf[1024], where[1100], *dot, *eq;
+
+	snprintf(where, sizeof(where), "--set %s", assign);
+	if (strlcpy(buf, assign, sizeof(buf)) >= sizeof(buf) ||
+	    (eq = strchr(buf, '=')) == NULL ||
+	    (dot = memchr(buf, '.', (size_t)(eq - buf))) == NULL) {
+		snprintf(err, errlen, "%s: expected SECTION.KEY=VALUE", where);
+		return -1;
+	}
+	*dot = '\0';
+	*eq = '\0';
+	return conf_apply(c, conf_trim(buf), conf_trim(dot + 1),
+	    conf_trim(eq + 1), where, err, errlen);
+}
+
+/* conf_ring_slots: slots of a pair ring: ring-size / slot-size. */
+uint32_t
+conf_ring_slots(const struct netconf *n)
+{
+	return n->ring_size / n->slot_size;
+}
+
+/* conf_finish: cross checks and derived values. */
+int
+conf_finish(struct conf *c, char *err, size_t errlen)
+{
+	if (c->cluster[0] == '\0') {
+		snprintf(err, errlen, "no cluster name: use --cluster NAME or "
+		    "[cluster] name");
+		return -1;
+	}
+	if (c->node > c->max_nodes) {
+		snprintf(err, errlen, "node %u out of range (1-%u, max-nodes)",
+		    c->node, c->max_nodes);
+		return -1;
+	}
+	if (c->segment[0] == '\0')
+		snprintf(c->segment, sizeof(c->segment), "/dev/shm/shmnet.%s",
+		    c->cluster);
+	if (conf_ring_slots(&c->local) * (uint64_t)c->local.slot_size <
+	    2ull * SHM_FRAME_MAX) {
+		snprintf(err, errlen, "local ring-size %u holds fewer than two "
+		    "64 KiB frames", c->local.ring_size);
+		return -1;
+	}
+	if (conf_ring_slots(&c->local) > 65536) {
+		snprintf(err, errlen, "local ring-size %u / slot-size %u gives "
+		    "more than 65536 slots", c->local.ring_size,
+		    c->local.slot_size);
+		return -1;
+	}
+	return 0;
+}
+
+/* conf_local_addr: configured address, or 10.201.<id/256>.<id%256>. */
+uint32_t
+conf_local_addr(const struct conf *c, uint32_t id)
+{
+	if (c->local.addr != 0)
+		return c->local.addr;
+	return htonl((10u << 24) | (201u << 16) | ((id >> 8) << 8) |
+	    (id & 0xff));
+}
+
+/* conf_print: effective configuration. */
+void
+conf_print(const struct conf *c, void *vfp)
+{
+	FILE *fp = vfp;
+	char a[32] = "10.201.<id/256>.<id%256>";
+	struct in_addr in = { .s_addr = c->local.addr };
+
+	if (c->local.addr != 0)
+		inet_ntop(AF_INET, &in, a, sizeof(a));
+	fprintf(fp, "[cluster]\nname = %s\nnode = ", c->cluster);
+	if (c->node)
+		fprintf(fp, "%u\n", c->node);
+	else
+		fprintf(fp, "auto\n");
+	fprintf(fp, "segment = %s\nsegment-size = %" PRIu64 "\nmax-nodes = %u\n"
+	    "broadcast-slots = %u\nbroadcast-slot-size = %u\n\n", c->segment,
+	    c->segment_size, c->max_nodes, c->cast_slots, c->cast_slot_size);
+	fprintf(fp, "[local]\ninterface = %s\naddress = %s/%u\nmtu = %u\n"
+	    "ring-size = %u\nslot-size = %u\nbusy-poll = %u\noffload = %s\n",
+	    c->local.ifname, a, c->local.prefix, c->local.mtu,
+	    c->local.ring_size, c->local.slot_size, c->local.busy_poll_us,
+	    c->local.offload ? "yes" : "no");
+}

@@ -1,0 +1,60 @@
+/*
+ * conf.h: shmnetd configuration, parsed without side effects.
+ *
+ * Values come from built-in defaults, then the INI file, then --set
+ * assignments, then --cluster/--node.  Every value is range-checked where
+ * it is read, and errors name the file and line (or the --set argument).
+ */
+#ifndef SHMNETD_CONF_H
+#define SHMNETD_CONF_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+
+struct netconf {
+	char		ifname[IFNAMSIZ];
+	uint32_t	addr;		/* network order; 0 = derive from id */
+	uint32_t	prefix;
+	uint32_t	mtu;
+	uint32_t	ring_size;	/* frame data bytes per pair ring */
+	uint32_t	slot_size;
+	uint32_t	busy_poll_us;
+	uint32_t	offload;	/* boolean */
+};
+
+struct conf {
+	char		cluster[SHM_CLUSTER_MAX];
+	uint32_t	node;		/* 0 = auto */
+	char		segment[PATH_MAX];	/* "" = /dev/shm/shmnet.<cluster> */
+	uint64_t	segment_size;
+	uint32_t	max_nodes;
+	uint32_t	cast_slots;
+	uint32_t	cast_slot_size;
+	struct netconf	local;
+};
+
+void	 conf_defaults(struct conf *c);
+/* Parse an INI file / buffer into c.  Returns 0 or -1 with err set. */
+int	 conf_parse_file(struct conf *c, const char *path, char *err,
+	    size_t errlen);
+int	 conf_parse_buf(struct conf *c, const char *name, const char *buf,
+	    size_t len, char *err, size_t errlen);
+/* Apply "section.key=value". */
+int	 conf_set(struct conf *c, const char *assign, char *err, size_t errlen);
+/* Apply one value by section and key; `where` prefixes errors. */
+int	 conf_apply(struct conf *c, const char *section, const char *key,
+	    const char *value, const char *where, char *err, size_t errlen);
+/* Cross-field checks and derived defaults once everything is read. */
+int	 conf_finish(struct conf *c, char *err, size_t errlen);
+/* Address of node id on the local network when none is configured. */
+uint32_t conf_local_addr(const struct conf *c, uint32_t id);
+/* Print the effective configuration as an INI file. */
+void	 conf_print(const struct conf *c, void *fp);
+/* Ring slots a pair ring gets with this configuration. */
+uint32_t conf_ring_slots(const struct netconf *n);
+
+#endif /* SHMNETD_CONF_H */

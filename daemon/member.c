@@ -1,0 +1,132 @@
+/*
+ * member.c: cluster membership, run by the main thread.
+ *
+ * There is no join protocol: a node claims its slot, provisions the rings
+ * its live peers will transmit into, goes UP and announces itself on the
+ * broadcast ring.  Every daemon runs member_scan on each announce (and
+ * every tick): it reaps peers whose daemon died (their OFD lock is gone),
+ * provisions a ring for each live peer generation it has no ring for, and
+ * retires rings from peers that are gone or whose ring was found corrupt.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "shmnetd.h"
+
+/* member_notify: ask the main loop for a scan (any thread). */
+void
+member_notify(struct daemon *d)
+{
+	char c = 1;
+	ssize_t n;
+
+	n = write(d->notify[1], &c, 1);	/* a full pipe already asks */
+	(void)n;
+}
+
+/* member_wake_all: ring every other UP node's doorbell on net. */
+void
+member_wake_all(struct daemon *d, uint32_t net)
+{
+	struct shm_node *n;
+	uint32_t id;
+
+	for (id = 1; id <= d->max_nodes; id++) {
+		if (id == d->self || (n = shmseg_node(d->seg, id)) == NULL ||
+		    atomic_load_explicit(&n->state, memory_order_relaxed) !=
+		    SHM_NODE_UP)
+			continue;
+		bell_ring(&n->bell[net]);
+	}
+}
+
+/* member_announce: broadcast an ANNOUNCE or LEAVE control frame. */
+int
+member_announce(struct daemon *d, uint8_t type)
+{
+	uint8_t buf[CFRAME_LEN];
+	uint32_t len;
+	int rc;
+
+	len = cframe_build(buf, SHM_NET_LOCAL, d->self, d->gen, type);
+	rc = cast_write(d->seg, SHM_NET_LOCAL, d->self, NULL, buf, len);
+	if (rc == 0)
+		member_wake_all(d, SHM_NET_LOCAL);
+	return rc;
+}
+
+/* member_ring_ok: is the ring we provisioned for a peer still fine? */
+static int
+member_ring_ok(struct daemon *d, const struct shm_dirent *de, uint32_t gen)
+{
+	struct shm_ring_hdr *r;
+
+	if (de->peer_gen != gen || de->size < sizeof(*r) ||
+	    (r = shmseg_at(d->seg, de->off, de->size)) == NULL)
+		return 0;
+	return atomic_load_explicit(&r->state, memory_order_acquire) ==
+	    SHM_RING_UP && r->key == de->key;
+}
+
+/* member_ring: make our ring from peer id match its state. */
+static void
+member_ring(struct daemon *d, struct dnet *dn, uint32_t id, int up,
+    uint32_t gen)
+{
+	struct shm_dirent de;
+	int have, rc;
+
+	have = node_dirent_read(d->seg, d->self, dn->net, id, &de) == 0;
+	if (!up) {
+		if (have)
+			node_dirent_clear(d->seg, d->self, dn->net, id);
+		return;
+	}
+	if (have && member_ring_ok(d, &de, gen))
+		return;
+	if (have && de.peer_gen == gen)
+		log_warnx("%s: replacing the ring from node %u (marked down)",
+		    dn->name, id);
+	rc = node_dirent_alloc(d->seg, d->self, dn->net, id, gen,
+	    conf_ring_slots(dn->nc), dn->nc->slot_size);
+	if (rc == 0) {
+		d->ring_err[id] = 0;
+		return;
+	}
+	if (!d->ring_err[id]++)
+		log_warnx("%s: cannot provision the ring from node %u "
+		    "(%u x %u bytes): %s%s", dn->name, id,
+		    conf_ring_slots(dn->nc), dn->nc->slot_size, strerror(-rc),
+		    rc == -ENOSPC ? " (the segment's file system is full)" :
+		    rc == -ENOMEM ? " (segment-size too small)" : "");
+}
+
+/* member_scan: reconcile our rings with the node table. */
+void
+member_scan(struct daemon *d)
+{
+	struct shm_node *n;
+	uint32_t id, gen;
+	int up;
+
+	for (id = 1; id <= d->max_nodes; id++) {
+		if (id == d->self)
+			continue;
+		n = shmseg_node(d->seg, id);
+		if (node_reap(d->seg, d->self, id))
+			log_info("node %u died; reaped its rings", id);
+		gen = atomic_load_explicit(&n->gen, memory_order_acquire);
+		up = atomic_load_explicit(&n->state, memory_order_acquire) ==
+		    SHM_NODE_UP && node_alive(d->seg, id);
+		if (up && d->seen_gen[id] != gen)
+			log_info("node %u up (generation %u)", id, gen);
+		else if (!up && d->seen_gen[id] != 0)
+			log_info("node %u down", id);
+		d->seen_gen[id] = up ? gen : 0;
+		member_ring(d, &d->local, id, up, gen);
+	}
+}

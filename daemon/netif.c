@@ -1,0 +1,105 @@
+/*
+ * netif.c: the TAP device of one network and the port that writes to it.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "netlink.h"
+#include "shmnetd.h"
+
+/* netif_output: write one frame (and its vnet header) to the TAP. */
+static int
+netif_output(void *ctx, const uint8_t *vnet, const uint8_t *frame,
+    uint32_t len)
+{
+	struct dnet *dn = ctx;
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)vnet, .iov_len = SHM_VNET_HDR_LEN },
+		{ .iov_base = (void *)frame, .iov_len = len },
+	};
+	ssize_t n;
+
+	do
+		n = writev(dn->tap.fd, iov, 2);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -errno;
+	return 0;
+}
+
+static const struct port_ops netif_port_ops = {
+	.kind = "tap",
+	.output = netif_output,
+};
+
+/* netif_open: create the TAP (checks /dev/net/tun and CAP_NET_ADMIN). */
+int
+netif_open(struct dnet *dn, char *err, size_t errlen)
+{
+	char off[128];
+	int rc;
+
+	if ((rc = tap_open(&dn->tap, dn->nc->ifname, dn->nc->offload, err,
+	    errlen)) != 0)
+		return rc;
+	dn->out.ops = &netif_port_ops;
+	dn->out.ctx = dn;
+	tap_offload_str(dn->tap.offloads, off, sizeof(off));
+	log_debug("%s: TAP %s ifindex %d offloads %s", dn->name,
+	    dn->tap.name, dn->tap.ifindex, off);
+	return 0;
+}
+
+/* netif_configure: MAC, MTU, address and link up, over netlink. */
+int
+netif_configure(struct dnet *dn, char *err, size_t errlen)
+{
+	struct daemon *d = dn->d;
+	struct shm_node *n = d->node;
+	char a[INET_ADDRSTRLEN];
+	uint32_t addr;
+	int rc;
+
+	frame_node_mac(dn->net, d->self, n->mac[dn->net]);
+	addr = conf_local_addr(&d->conf, d->self);
+	inet_ntop(AF_INET, &addr, a, sizeof(a));
+	if ((rc = nl_link_setup(dn->tap.ifindex, n->mac[dn->net],
+	    dn->nc->mtu, 0)) != 0) {
+		snprintf(err, errlen, "%s: set MAC and MTU %u: %s",
+		    dn->tap.name, dn->nc->mtu, strerror(-rc));
+		return rc;
+	}
+	if ((rc = nl_addr4_add(dn->tap.ifindex, addr,
+	    (uint8_t)dn->nc->prefix)) != 0) {
+		snprintf(err, errlen, "%s: add address %s/%u: %s",
+		    dn->tap.name, a, dn->nc->prefix, strerror(-rc));
+		return rc;
+	}
+	if ((rc = nl_link_setup(dn->tap.ifindex, NULL, 0, 1)) != 0) {
+		snprintf(err, errlen, "%s: set link up: %s", dn->tap.name,
+		    strerror(-rc));
+		return rc;
+	}
+	n->addr4[dn->net] = addr;
+	n->prefix4[dn->net] = (uint8_t)dn->nc->prefix;
+	log_info("%s: %s up, %s/%u, MAC %02x:%02x:%02x:%02x:%02x:%02x, "
+	    "MTU %u", dn->name, dn->tap.name, a, dn->nc->prefix,
+	    n->mac[dn->net][0], n->mac[dn->net][1], n->mac[dn->net][2],
+	    n->mac[dn->net][3], n->mac[dn->net][4], n->mac[dn->net][5],
+	    dn->nc->mtu);
+	return 0;
+}
+
+/* netif_close: closing the TAP removes the interface. */
+void
+netif_close(struct dnet *dn)
+{
+	tap_close(&dn->tap);
+}

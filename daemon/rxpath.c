@@ -1,0 +1,236 @@
+/*
+ * rxpath.c: the receive thread of a network, rings -> TAP.
+ *
+ * The thread drains every pair ring into this node and the network's
+ * broadcast ring, writing each frame to the TAP straight from ring memory
+ * through the network's port, and frees the slots as soon as each frame is
+ * written (waking a producer that waits for room).  With nothing to do it
+ * spins for the busy-poll window, then announces sleep on its doorbell,
+ * re-checks, and sleeps (at most 100 ms, so it notices a stop request and
+ * directory changes even when idle).  A ring holding data that cannot be
+ * valid is marked corrupt, counted, logged once, and reported to the main
+ * loop, which replaces it; the other rings keep flowing.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "shmnetd.h"
+
+#define RX_BUDGET	64
+#define RX_SLEEP_MS	100
+
+static const uint8_t rx_zero_vnet[SHM_VNET_HDR_LEN];
+
+/* stat_add: bump a counter this thread alone writes. */
+static inline void
+stat_add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed)
+	    + v, memory_order_relaxed);
+}
+
+/* rx_init: receive state and the broadcast ring reader. */
+int
+rx_init(struct dnet *dn)
+{
+	struct daemon *d = dn->d;
+	uint32_t size;
+	void *mem;
+
+	dn->rx = calloc(d->max_nodes + 1, sizeof(*dn->rx));
+	dn->rx_ids = calloc(d->max_nodes + 1, sizeof(*dn->rx_ids));
+	dn->cast_buf = malloc(SHM_FRAME_MAX);
+	if (dn->rx == NULL || dn->rx_ids == NULL || dn->cast_buf == NULL)
+		return -ENOMEM;
+	dn->rx_dir_version = UINT32_MAX;
+	mem = shmseg_cast(d->seg, dn->net, &size);
+	return cast_attach(&dn->cast, mem, size);
+}
+
+/* rx_free: release rx_init's memory. */
+void
+rx_free(struct dnet *dn)
+{
+	free(dn->rx);
+	free(dn->rx_ids);
+	free(dn->cast_buf);
+	dn->rx = NULL;
+	dn->rx_ids = NULL;
+	dn->cast_buf = NULL;
+}
+
+/* rx_refresh: re-read our directory when the main thread changed it. */
+static void
+rx_refresh(struct dnet *dn)
+{
+	struct daemon *d = dn->d;
+	struct shm_dirent de;
+	uint32_t dv, id;
+	void *mem;
+
+	dv = atomic_load_explicit(&d->node->dir_version, memory_order_acquire);
+	if (dv == dn->rx_dir_version)
+		return;
+	dn->rx_dir_version = dv;
+	dn->rx_n = 0;
+	for (id = 1; id <= d->max_nodes; id++) {
+		dn->rx[id].ok = 0;
+		if (id == d->self || node_dirent_read(d->seg, d->self, dn->net,
+		    id, &de) != 0)
+			continue;
+		if ((mem = shmseg_at(d->seg, de.off, de.size)) == NULL ||
+		    ring_rx_attach(&dn->rx[id].ring, mem, de.size, de.key,
+		    (uint16_t)id, (uint16_t)d->self) != 0)
+			continue;
+		dn->rx[id].ok = 1;
+		dn->rx_ids[dn->rx_n++] = id;
+	}
+}
+
+/* rx_deliver: hand one frame to the port, counting the outcome. */
+static void
+rx_deliver(struct dnet *dn, const uint8_t *vnet, const uint8_t *frame,
+    uint32_t len)
+{
+	if (dn->out.ops->output(dn->out.ctx, vnet, frame, len) != 0) {
+		stat_add(&dn->stats->drop_tap, 1);
+		return;
+	}
+	stat_add(&dn->stats->rx_frames, 1);
+	stat_add(&dn->stats->rx_bytes, len);
+}
+
+/* rx_drain_ring: deliver up to budget frames from peer's ring. */
+int
+rx_drain_ring(struct dnet *dn, uint32_t peer, int budget)
+{
+	struct rxpeer *r = &dn->rx[peer];
+	struct ring_slot s;
+	int n = 0, rc = 0;
+
+	while (n < budget && (rc = ring_rx_peek(&r->ring, &s)) == 1) {
+		rx_deliver(dn, (s.pad & SHM_DESC_VNET) ? s.desc->vnet :
+		    rx_zero_vnet, s.data, s.len);
+		ring_rx_consume(&r->ring, &s);
+		ring_rx_publish(&r->ring);
+		n++;
+	}
+	if (rc < 0) {
+		ring_mark(r->ring.hdr, SHM_RING_CORRUPT);
+		r->ok = 0;
+		atomic_fetch_add_explicit(&dn->stats->corrupt, 1,
+		    memory_order_relaxed);
+		log_warnx("%s: ring from node %u holds an invalid descriptor "
+		    "or index; marked down", dn->name, peer);
+		member_notify(dn->d);
+		return -1;
+	}
+	if (n == 0)
+		ring_rx_publish(&r->ring);	/* pads skipped */
+	return n;
+}
+
+/* rx_drain_cast: deliver broadcast frames from other nodes. */
+static int
+rx_drain_cast(struct dnet *dn, int budget)
+{
+	uint8_t vnet[SHM_VNET_HDR_LEN], type;
+	uint64_t lost = 0;
+	uint32_t len, id, gen;
+	uint16_t from;
+	int n = 0;
+
+	while (n < budget && cast_read(&dn->cast, dn->cast_buf, SHM_FRAME_MAX,
+	    &len, vnet, &from, &lost) == 1) {
+		if (from == dn->d->self)
+			continue;
+		n++;
+		if (cframe_parse(dn->cast_buf, len, &type, &id, &gen) == 0) {
+			log_debug("%s: control frame %u from node %u gen %u",
+			    dn->name, type, id, gen);
+			member_notify(dn->d);
+			continue;
+		}
+		if (len >= 14 && dn->cast_buf[12] == (SHM_ETHERTYPE >> 8) &&
+		    dn->cast_buf[13] == (SHM_ETHERTYPE & 0xff))
+			continue;	/* malformed control frame */
+		rx_deliver(dn, vnet, dn->cast_buf, len);
+	}
+	if (lost)
+		stat_add(&dn->stats->cast_lost, lost);
+	return n;
+}
+
+/* rx_pending: is any ring non-empty? */
+static int
+rx_pending(struct dnet *dn)
+{
+	uint32_t i;
+
+	for (i = 0; i < dn->rx_n; i++)
+		if (dn->rx[dn->rx_ids[i]].ok &&
+		    ring_rx_pending(&dn->rx[dn->rx_ids[i]].ring))
+			return 1;
+	return cast_pending(&dn->cast);
+}
+
+/* rx_now_us: monotonic microseconds. */
+static uint64_t
+rx_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* rx_main: thread body. */
+void *
+rx_main(void *arg)
+{
+	struct dnet *dn = arg;
+	uint64_t last_work = 0;
+	uint32_t i, v;
+	int n, k;
+
+	while (!atomic_load_explicit(&dn->stop, memory_order_relaxed)) {
+		rx_refresh(dn);
+		n = 0;
+		for (i = 0; i < dn->rx_n; i++)
+			if (dn->rx[dn->rx_ids[i]].ok &&
+			    (k = rx_drain_ring(dn, dn->rx_ids[i], RX_BUDGET)) > 0)
+				n += k;
+		n += rx_drain_cast(dn, RX_BUDGET);
+		if (n > 0) {
+			if (dn->nc->busy_poll_us)
+				last_work = rx_now_us();
+			continue;
+		}
+		if (dn->nc->busy_poll_us &&
+		    rx_now_us() - last_work < dn->nc->busy_poll_us)
+			continue;
+		v = bell_prepare(dn->bell);
+		if (rx_pending(dn) || atomic_load_explicit(&dn->stop,
+		    memory_order_relaxed) || atomic_load_explicit(
+		    &dn->d->node->dir_version, memory_order_acquire) !=
+		    dn->rx_dir_version) {
+			bell_cancel(dn->bell);
+			continue;
+		}
+		bell_wait(dn->bell, v, RX_SLEEP_MS);
+	}
+	return NULL;
+}
+
+/* rx_stop: make the thread leave its loop. */
+void
+rx_stop(struct dnet *dn)
+{
+	atomic_store(&dn->stop, 1);
+	bell_force(dn->bell);
+}

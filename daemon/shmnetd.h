@@ -1,0 +1,146 @@
+/*
+ * shmnetd.h: the daemon's objects, shared by its modules.
+ *
+ * Threads and what they own:
+ *   main thread   libevent loop: signals, the 100 ms tick (heartbeat,
+ *                 membership scan), the notify pipe.  Owns the node's
+ *                 directory (allocates and retires the rings into it).
+ *   tx thread     one per network: TAP -> pair ring or broadcast ring.
+ *                 Owns dnet.peers and dnet.predict.
+ *   rx thread     one per network: pair rings and broadcast ring -> TAP.
+ *                 Owns dnet.rx, dnet.cast, dnet.rx_dir_version.
+ * Hand-off: the data threads never call into libevent; they write one byte
+ * to the notify pipe (announce heard, ring found corrupt) and the main
+ * loop runs a membership scan.  The main thread talks to the data threads
+ * only through shared memory (the directory and its dir_version) and the
+ * stop flag.
+ */
+#ifndef SHMNETD_H
+#define SHMNETD_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "shmnet.h"
+#include "tap.h"
+
+struct daemon;
+
+/*
+ * A port delivers frames to a local transport.  Rings deliver through it
+ * by direct call: no queue between the ring and the TAP.  vnet points to
+ * SHM_VNET_HDR_LEN bytes; frame may point into shared memory.
+ */
+struct port_ops {
+	const char	*kind;
+	int		(*output)(void *ctx, const uint8_t *vnet,
+			    const uint8_t *frame, uint32_t len);
+};
+
+struct port {
+	const struct port_ops	*ops;
+	void			*ctx;
+};
+
+/* Transmit state toward one peer (tx thread only). */
+struct txpeer {
+	struct ring_tx	ring;
+	uint32_t	gen;		/* peer generation attached to */
+	uint32_t	dir_version;	/* peer's dir_version at attach */
+	int		ok;
+	int		stalled;	/* consumer made no room in time */
+	uint32_t	stalled_ridx;
+};
+
+/* Receive state from one peer (rx thread only). */
+struct rxpeer {
+	struct ring_rx	ring;
+	int		ok;
+};
+
+/* One network (local now) of this node. */
+struct dnet {
+	struct daemon		*d;
+	uint32_t		 net;
+	const char		*name;		/* "local" */
+	struct netconf		*nc;
+	struct tap		 tap;
+	struct port		 out;
+	struct shm_node_stats	*stats;		/* own counters */
+	struct shm_bell		*bell;		/* own doorbell */
+
+	pthread_t		 tx_thread, rx_thread;
+	int			 threads;	/* started */
+	int			 stopfd;	/* eventfd, wakes tx */
+	_Atomic int		 stop;
+
+	struct txpeer		*peers;		/* [max_nodes + 1] */
+	uint32_t		 predict;	/* last unicast destination */
+
+	struct rxpeer		*rx;		/* [max_nodes + 1] */
+	uint32_t		*rx_ids;	/* peers with a ring, rx_n of them */
+	uint32_t		 rx_n;
+	uint32_t		 rx_dir_version;
+	struct cast_rx		 cast;
+	uint8_t			*cast_buf;	/* SHM_FRAME_MAX bytes */
+};
+
+struct daemon {
+	struct conf		 conf;
+	int			 foreground;
+	int			 verbose;
+	struct shmseg		*seg;
+	uint32_t		 self, gen, max_nodes;
+	struct shm_node		*node;
+	struct dnet		 local;
+
+	struct event_base	*base;
+	struct event		*ev_tick, *ev_notify;
+	struct event		*ev_sig[3];
+	int			 notify[2];	/* data threads -> main */
+	uint32_t		*seen_gen;	/* member: gen seen up, 0 down */
+	uint8_t			*ring_err;	/* member: alloc error logged */
+};
+
+/* netif.c: the TAP of a network and its port. */
+int	 netif_open(struct dnet *dn, char *err, size_t errlen);
+int	 netif_configure(struct dnet *dn, char *err, size_t errlen);
+void	 netif_close(struct dnet *dn);
+
+/* txpath.c */
+void	*tx_main(void *arg);
+int	 tx_init(struct dnet *dn);
+void	 tx_free(struct dnet *dn);
+
+/* rxpath.c */
+void	*rx_main(void *arg);
+int	 rx_init(struct dnet *dn);
+void	 rx_free(struct dnet *dn);
+/* Deliver frames of one pair ring; returns frames moved, -1 if corrupt. */
+int	 rx_drain_ring(struct dnet *dn, uint32_t peer, int budget);
+/* Ask the rx thread to stop (wakes it). */
+void	 rx_stop(struct dnet *dn);
+
+/* member.c */
+void	 member_scan(struct daemon *d);
+int	 member_announce(struct daemon *d, uint8_t type);
+void	 member_notify(struct daemon *d);
+/* Ring the doorbell of every other UP node on net. */
+void	 member_wake_all(struct daemon *d, uint32_t net);
+
+/* cframe.c: control frames between daemons (never reach a TAP). */
+#define CFRAME_ANNOUNCE	1
+#define CFRAME_LEAVE	2
+#define CFRAME_LEN	32
+/* Build a control frame from node id (net's MAC); returns its length. */
+uint32_t cframe_build(uint8_t *buf, uint32_t net, uint32_t id, uint32_t gen,
+	    uint8_t type);
+/* Parse one; returns 0 and fills type/id/gen, -1 if it is not valid. */
+int	 cframe_parse(const uint8_t *buf, uint32_t len, uint8_t *type,
+	    uint32_t *id, uint32_t *gen);
+
+/* shmnetd.c */
+int	 shmnetd_run(struct daemon *d);
+
+#endif /* SHMNETD_H */

@@ -1,0 +1,285 @@
+/*
+ * txpath.c: the transmit thread of a network, TAP -> rings.
+ *
+ * Frames are read from the TAP with their virtio_net_hdr.  Where it can,
+ * the thread reads straight into ring memory: it predicts that a frame
+ * goes where the previous unicast frame went, reserves room for a maximal
+ * frame in that ring, reads into it and commits if the prediction held
+ * (the common case for a stream).  Otherwise it reads into a staging
+ * buffer and copies.  Destination: unicast by MAC to the peer's pair ring,
+ * broadcast and multicast to the broadcast ring; anything else is dropped
+ * and counted.  A full ring makes the thread wait for room (the consumer
+ * wakes it), up to TX_WAIT_MS; a consumer that made no room in that time
+ * is marked stalled and its frames dropped until it moves again.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "shmnetd.h"
+
+#define TX_WAIT_MS	20
+
+/* stat_add: bump a counter this thread alone writes. */
+static inline void
+stat_add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed)
+	    + v, memory_order_relaxed);
+}
+
+/* tx_init: per-peer transmit state. */
+int
+tx_init(struct dnet *dn)
+{
+	dn->peers = calloc(dn->d->max_nodes + 1, sizeof(*dn->peers));
+	return dn->peers == NULL ? -ENOMEM : 0;
+}
+
+/* tx_free: release tx_init's memory. */
+void
+tx_free(struct dnet *dn)
+{
+	free(dn->peers);
+	dn->peers = NULL;
+}
+
+/* tx_attach: (re)attach to the ring peer id published for us. */
+static int
+tx_attach(struct dnet *dn, uint32_t id, struct txpeer *p, uint32_t gen,
+    uint32_t dv)
+{
+	struct daemon *d = dn->d;
+	struct shm_dirent de;
+	void *mem;
+
+	p->ok = 0;
+	if (node_dirent_read(d->seg, id, dn->net, d->self, &de) != 0 ||
+	    de.peer_gen != d->gen)
+		return -1;
+	if ((mem = shmseg_at(d->seg, de.off, de.size)) == NULL ||
+	    ring_tx_attach(&p->ring, mem, de.size, de.key, (uint16_t)d->self,
+	    (uint16_t)id) != 0)
+		return -1;
+	p->gen = gen;
+	p->dir_version = dv;
+	p->stalled = 0;
+	p->ok = 1;
+	return 0;
+}
+
+/* tx_peer: a usable ring toward id, re-validated against the directory. */
+static struct txpeer *
+tx_peer(struct dnet *dn, uint32_t id)
+{
+	struct shm_node *n = shmseg_node(dn->d->seg, id);
+	struct txpeer *p = &dn->peers[id];
+	uint32_t gen, dv;
+
+	if (n == NULL || id == dn->d->self ||
+	    atomic_load_explicit(&n->state, memory_order_acquire) !=
+	    SHM_NODE_UP) {
+		p->ok = 0;
+		return NULL;
+	}
+	gen = atomic_load_explicit(&n->gen, memory_order_relaxed);
+	dv = atomic_load_explicit(&n->dir_version, memory_order_acquire);
+	if (p->ok && p->gen == gen && p->dir_version == dv &&
+	    atomic_load_explicit(&p->ring.hdr->state, memory_order_relaxed) ==
+	    SHM_RING_UP)
+		return p;
+	return tx_attach(dn, id, p, gen, dv) == 0 ? p : NULL;
+}
+
+/* tx_corrupt: the consumer side of a ring holds nonsense. */
+static void
+tx_corrupt(struct dnet *dn, struct txpeer *p, uint32_t id)
+{
+	ring_mark(p->ring.hdr, SHM_RING_CORRUPT);
+	p->ok = 0;
+	atomic_fetch_add_explicit(&dn->stats->corrupt, 1, memory_order_relaxed);
+	log_warnx("%s: ring to node %u has a corrupt read index; marked down",
+	    dn->name, id);
+	member_notify(dn->d);
+}
+
+/* tx_wake: ring the doorbell of node id on this network. */
+static void
+tx_wake(struct dnet *dn, uint32_t id)
+{
+	struct shm_node *n = shmseg_node(dn->d->seg, id);
+
+	if (n != NULL)
+		bell_ring(&n->bell[dn->net]);
+}
+
+/* tx_full: wait for room in p's ring; 0 if there is room now. */
+static int
+tx_full(struct dnet *dn, struct txpeer *p, uint32_t id, uint32_t len)
+{
+	uint32_t r = atomic_load_explicit(&p->ring.hdr->ridx,
+	    memory_order_relaxed);
+
+	if (p->stalled && r == p->stalled_ridx)
+		return -1;
+	p->stalled = 0;
+	tx_wake(dn, id);
+	if (ring_tx_wait(&p->ring, len, TX_WAIT_MS) == 0)
+		return 0;
+	p->stalled = 1;
+	p->stalled_ridx = atomic_load_explicit(&p->ring.hdr->ridx,
+	    memory_order_relaxed);
+	return -1;
+}
+
+/* tx_unicast: copy a frame into the pair ring toward id. */
+static void
+tx_unicast(struct dnet *dn, uint32_t id, const uint8_t *vnet,
+    const uint8_t *frame, uint32_t len)
+{
+	struct txpeer *p;
+	int rc;
+
+	if ((p = tx_peer(dn, id)) == NULL) {
+		stat_add(&dn->stats->drop_down, 1);
+		return;
+	}
+	rc = ring_tx_push(&p->ring, vnet, frame, len);
+	if (rc == -ENOBUFS && tx_full(dn, p, id, len) == 0)
+		rc = ring_tx_push(&p->ring, vnet, frame, len);
+	switch (rc) {
+	case 0:
+		p->stalled = 0;
+		tx_wake(dn, id);
+		dn->predict = id;
+		break;
+	case -ENOBUFS:
+		stat_add(&dn->stats->drop_full, 1);
+		atomic_fetch_add_explicit(&p->ring.hdr->drops, 1,
+		    memory_order_relaxed);
+		break;
+	case -EBADMSG:
+		tx_corrupt(dn, p, id);
+		break;
+	default:
+		atomic_fetch_add_explicit(&p->ring.hdr->drops, 1,
+		    memory_order_relaxed);
+	}
+}
+
+/* tx_cast: broadcast or multicast frame to every other node. */
+static void
+tx_cast(struct dnet *dn, const uint8_t *vnet, const uint8_t *frame,
+    uint32_t len)
+{
+	struct daemon *d = dn->d;
+
+	if (cast_write(d->seg, dn->net, d->self, vnet, frame, len) != 0) {
+		stat_add(&dn->stats->drop_full, 1);
+		return;
+	}
+	member_wake_all(d, dn->net);
+}
+
+/* tx_wait_tap: sleep until the TAP is readable or we are told to stop. */
+static void
+tx_wait_tap(struct dnet *dn)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = dn->tap.fd, .events = POLLIN },
+		{ .fd = dn->stopfd, .events = POLLIN },
+	};
+
+	poll(pfd, 2, -1);
+}
+
+/* tx_predict: reserve room in the predicted ring for a zero-copy read. */
+static struct txpeer *
+tx_predict(struct dnet *dn, struct ring_slot *slot)
+{
+	struct txpeer *p;
+
+	if (dn->predict == 0 || (p = tx_peer(dn, dn->predict)) == NULL ||
+	    p->stalled)
+		return NULL;
+	if (ring_tx_reserve(&p->ring, SHM_FRAME_MAX, slot) != 0)
+		return NULL;
+	return p;
+}
+
+/* tx_frame: route one frame read from the TAP. */
+static void
+tx_frame(struct dnet *dn, struct txpeer *zc, struct ring_slot *slot,
+    const uint8_t *vnet, const uint8_t *frame, uint32_t len)
+{
+	uint32_t id = 0;
+
+	stat_add(&dn->stats->tx_frames, 1);
+	stat_add(&dn->stats->tx_bytes, len);
+	switch (frame_classify(dn->net, frame, len, dn->d->max_nodes, &id)) {
+	case FRAME_UNICAST:
+		if (id == dn->d->self) {
+			stat_add(&dn->stats->drop_unknown, 1);
+		} else if (zc != NULL && id == dn->predict) {
+			ring_tx_commit(&zc->ring, slot, len, SHM_DESC_VNET);
+			stat_add(&dn->stats->zero_copy, 1);
+			tx_wake(dn, id);
+		} else
+			tx_unicast(dn, id, vnet, frame, len);
+		break;
+	case FRAME_CAST:
+		tx_cast(dn, vnet, frame, len);
+		break;
+	default:
+		stat_add(&dn->stats->drop_unknown, 1);
+	}
+}
+
+/* tx_main: thread body. */
+void *
+tx_main(void *arg)
+{
+	struct dnet *dn = arg;
+	struct ring_slot slot;
+	struct txpeer *zc;
+	uint8_t stage_vnet[SHM_VNET_HDR_LEN], *stage;
+	struct iovec iov[2];
+	int warned = 0;
+	ssize_t n;
+
+	if ((stage = malloc(SHM_FRAME_MAX)) == NULL) {
+		log_warnx("%s: tx thread: out of memory", dn->name);
+		return NULL;
+	}
+	while (!atomic_load_explicit(&dn->stop, memory_order_relaxed)) {
+		zc = tx_predict(dn, &slot);
+		iov[0].iov_base = zc ? slot.desc->vnet : stage_vnet;
+		iov[0].iov_len = SHM_VNET_HDR_LEN;
+		iov[1].iov_base = zc ? slot.data : stage;
+		iov[1].iov_len = SHM_FRAME_MAX;
+		n = readv(dn->tap.fd, iov, 2);
+		if (n == -1) {
+			if (errno == EAGAIN) {
+				tx_wait_tap(dn);
+			} else if (errno != EINTR) {
+				if (!warned++)
+					log_warn("%s: read %s", dn->name,
+					    dn->tap.name);
+				usleep(10000);
+			}
+			continue;
+		}
+		if (n <= SHM_VNET_HDR_LEN)
+			continue;
+		tx_frame(dn, zc, &slot, iov[0].iov_base, iov[1].iov_base,
+		    (uint32_t)(n - SHM_VNET_HDR_LEN));
+	}
+	free(stage);
+	return NULL;
+}

@@ -1,0 +1,262 @@
+/*
+ * cast.c: broadcast rings ("ticker tape").
+ *
+ * Many writers, serialised by a shm_lock that is recovered from a dead
+ * holder; readers are not serialised, each keeps its own cursor, and a
+ * writer never waits for them: it overwrites the oldest slots.  Every slot
+ * a writer covers carries a sequence number, its free-running index + 1
+ * when complete and 0 while being written, so a reader detects that it was
+ * lapped (or raced) and resynchronises; the per-frame number fseq then
+ * tells it exactly how many frames it lost.
+ *
+ * Writer order: zero the seq of every slot it will cover, release fence,
+ * write descriptors and data, release fence, stamp the seqs, publish widx.
+ * Reader order: load widx (acquire), check the first seq, copy, acquire
+ * fence, re-check the seq of every slot it copied.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "shmnet_private.h"
+
+#define CAST_HDR_BYTES	sizeof(struct shm_ring_hdr)
+
+/* cast_data_off: where slot data starts. */
+static uint64_t
+cast_data_off(uint32_t slots)
+{
+	return align_up(CAST_HDR_BYTES + (uint64_t)slots *
+	    sizeof(struct shm_desc), SHM_CACHELINE);
+}
+
+/* cast_init: lay out a broadcast ring. */
+int
+cast_init(void *mem, uint64_t size, uint32_t slots, uint32_t slot_size,
+    uint32_t net)
+{
+	int rc;
+
+	rc = ring_init(mem, size, slots, slot_size, 0, 0, 0, net, 0);
+	return rc;
+}
+
+/* cast_geometry: validate the header; fill the reader's copy. */
+static int
+cast_geometry(struct cast_rx *rx, void *mem, uint64_t size)
+{
+	struct shm_ring_hdr *h = mem;
+	uint32_t n, sz;
+
+	if (mem == NULL || size < CAST_HDR_BYTES ||
+	    h->magic != SHM_RING_MAGIC)
+		return -EBADMSG;
+	n = h->slots;
+	sz = h->slot_size;
+	if (!is_pow2(n) || n < 2 || n > (1u << 20) || !is_pow2(sz) ||
+	    sz < 64 || sz > (1u << 17) || h->desc_off != CAST_HDR_BYTES ||
+	    h->data_off != cast_data_off(n) ||
+	    (uint64_t)h->data_off + (uint64_t)n * sz > size)
+		return -EBADMSG;
+	rx->hdr = h;
+	rx->desc = (struct shm_desc *)((uint8_t *)mem + CAST_HDR_BYTES);
+	rx->data = (uint8_t *)mem + h->data_off;
+	rx->slots = n;
+	rx->mask = n - 1;
+	rx->slot_size = sz;
+	rx->slot_shift = log2_u32(sz);
+	return 0;
+}
+
+/* cast_attach: start reading at the current write position. */
+int
+cast_attach(struct cast_rx *rx, void *mem, uint64_t size)
+{
+	int rc;
+
+	memset(rx, 0, sizeof(*rx));
+	if ((rc = cast_geometry(rx, mem, size)) != 0)
+		return rc;
+	rx->cursor = atomic_load_explicit(&rx->hdr->widx, memory_order_acquire);
+	rx->last_fseq = (uint32_t)atomic_load_explicit(&rx->hdr->frames,
+	    memory_order_acquire);
+	return 0;
+}
+
+/* cast_stamp: set the seq of slots [first, first+n) (free-running). */
+static void
+cast_stamp(struct cast_rx *g, uint32_t first, uint32_t n, int done)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		atomic_store_explicit(&g->desc[(first + i) & g->mask].seq,
+		    done ? first + i + 1 : 0, memory_order_relaxed);
+}
+
+/* cast_write_locked: write one frame; the caller holds the ring lock. */
+int
+cast_write_locked(void *mem, uint64_t size, uint32_t self, const void *vnet,
+    const void *frame, uint32_t len)
+{
+	struct cast_rx g;
+	struct shm_desc *d;
+	uint32_t w, span, pos, tail, pad, fseq;
+	int rc;
+
+	if ((rc = cast_geometry(&g, mem, size)) != 0)
+		return rc;
+	span = div_up_shift(len ? len : 1, g.slot_shift);
+	if (len < SHM_FRAME_MIN || len > SHM_FRAME_MAX || span > g.slots / 2) {
+		atomic_fetch_add_explicit(&g.hdr->drops, 1,
+		    memory_order_relaxed);
+		return -EMSGSIZE;
+	}
+	w = atomic_load_explicit(&g.hdr->widx, memory_order_relaxed);
+	pos = w & g.mask;
+	tail = g.slots - pos;
+	pad = span <= tail ? 0 : tail;
+	cast_stamp(&g, w, pad + span, 0);
+	atomic_thread_fence(memory_order_release);
+	fseq = (uint32_t)atomic_load_explicit(&g.hdr->frames,
+	    memory_order_relaxed) + 1;
+	if (pad) {
+		d = &g.desc[pos];
+		d->len = 0;
+		d->span = (uint16_t)pad;
+		d->flags = SHM_DESC_PAD;
+		d->from = (uint16_t)self;
+		d->fseq = fseq - 1;
+		pos = 0;
+	}
+	d = &g.desc[pos];
+	d->len = len;
+	d->span = (uint16_t)span;
+	d->flags = vnet != NULL ? SHM_DESC_VNET : 0;
+	d->from = (uint16_t)self;
+	d->fseq = fseq;
+	if (vnet != NULL)
+		memcpy(d->vnet, vnet, SHM_VNET_HDR_LEN);
+	else
+		memset(d->vnet, 0, SHM_VNET_HDR_LEN);
+	memcpy(g.data + ((size_t)pos << g.slot_shift), frame, len);
+	atomic_thread_fence(memory_order_release);
+	cast_stamp(&g, w, pad + span, 1);
+	atomic_store_explicit(&g.hdr->frames, fseq, memory_order_relaxed);
+	atomic_store_explicit(&g.hdr->widx, w + pad + span,
+	    memory_order_release);
+	atomic_fetch_add_explicit(&g.hdr->bytes, len, memory_order_relaxed);
+	return 0;
+}
+
+/* cast_write: write one frame under the ring's lock. */
+int
+cast_write(struct shmseg *seg, uint32_t net, uint32_t self, const void *vnet,
+    const void *frame, uint32_t len)
+{
+	struct shm_ring_hdr *h;
+	uint32_t owner = lock_owner_word(self), size;
+	int rc;
+
+	if ((h = shmseg_cast(seg, net, &size)) == NULL)
+		return -EINVAL;
+	lock_acquire(seg, &h->lock, owner);
+	rc = cast_write_locked(h, size, self, vnet, frame, len);
+	lock_release(&h->lock, owner);
+	return rc;
+}
+
+/* cast_seq_ok: do slots [c, c+n) still carry the seqs of index c..? */
+static int
+cast_seq_ok(struct cast_rx *rx, uint32_t c, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (atomic_load_explicit(&rx->desc[(c + i) & rx->mask].seq,
+		    memory_order_relaxed) != c + i + 1)
+			return 0;
+	return 1;
+}
+
+/* cast_count_loss: account for frames between last_fseq and fseq. */
+static void
+cast_count_loss(struct cast_rx *rx, uint32_t fseq, uint64_t *lost)
+{
+	uint32_t gap = fseq - rx->last_fseq;
+
+	if (gap > 1 && gap < (1u << 31))
+		*lost += gap - 1;
+	if (gap != 0 && gap < (1u << 31))
+		rx->last_fseq = fseq;
+}
+
+/* cast_read: copy the next frame out; 1 if one was read, 0 if none. */
+int
+cast_read(struct cast_rx *rx, void *buf, uint32_t buflen, uint32_t *len,
+    uint8_t *vnet, uint16_t *from, uint64_t *lost)
+{
+	struct shm_desc *d;
+	uint32_t w, pos, span, flags, dlen, fseq;
+	uint16_t dfrom;
+
+	for (;;) {
+		w = atomic_load_explicit(&rx->hdr->widx, memory_order_acquire);
+		if (w == rx->cursor)
+			return 0;
+		if (w - rx->cursor > rx->slots) {	/* lapped */
+			rx->cursor = w;
+			continue;
+		}
+		pos = rx->cursor & rx->mask;
+		d = &rx->desc[pos];
+		if (atomic_load_explicit(&d->seq, memory_order_acquire) !=
+		    rx->cursor + 1) {			/* raced a writer */
+			rx->cursor = w;
+			continue;
+		}
+		span = *(volatile uint16_t *)&d->span;
+		flags = *(volatile uint16_t *)&d->flags;
+		dlen = *(volatile uint32_t *)&d->len;
+		dfrom = *(volatile uint16_t *)&d->from;
+		fseq = *(volatile uint32_t *)&d->fseq;
+		if (span == 0 || span > rx->slots - pos || span > w - rx->cursor ||
+		    (flags & ~SHM_DESC_KNOWN)) {
+			rx->cursor = w;			/* corrupt: resync */
+			continue;
+		}
+		if (flags & SHM_DESC_PAD) {
+			rx->cursor += span;
+			continue;
+		}
+		if (dlen < SHM_FRAME_MIN || dlen > buflen ||
+		    div_up_shift(dlen, rx->slot_shift) != span) {
+			rx->cursor = w;
+			continue;
+		}
+		memcpy(buf, rx->data + ((size_t)pos << rx->slot_shift), dlen);
+		if (flags & SHM_DESC_VNET)
+			memcpy(vnet, d->vnet, SHM_VNET_HDR_LEN);
+		else
+			memset(vnet, 0, SHM_VNET_HDR_LEN);
+		atomic_thread_fence(memory_order_acquire);
+		if (!cast_seq_ok(rx, rx->cursor, span)) {
+			rx->cursor = w;
+			continue;
+		}
+		rx->cursor += span;
+		cast_count_loss(rx, fseq, lost);
+		*len = dlen;
+		*from = dfrom;
+		return 1;
+	}
+}
+
+/* cast_pending: a frame may be waiting. */
+int
+cast_pending(struct cast_rx *rx)
+{
+	return atomic_load_explicit(&rx->hdr->widx, memory_order_acquire) !=
+	    rx->cursor;
+}

@@ -1,0 +1,144 @@
+/*
+ * heap.c: page allocator for pair rings, inside the segment.
+ *
+ * One uint32_t per heap page, under the segment's heap lock: FREE, USED,
+ * or a quarantine stamp (kind 2 in the low two bits, the monotonic clock in
+ * milliseconds above).  Quarantined pages are not reused for
+ * SHM_QUARANTINE_MS, so a peer that still holds a stale reference to a
+ * retired ring (it re-validates at least once per batch) cannot write into
+ * the ring that replaces it.  Pages are committed with fallocate when
+ * allocated, so a full file system is -ENOSPC here rather than a SIGBUS
+ * later.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+
+#include "shmnet_private.h"
+
+#define PAGE_KIND_MASK		3u
+#define PAGE_QUARANTINE		2u
+#define PAGE_CLOCK_MASK		0x3fffffffu
+
+/* heap_map: the page map, NULL on a read-only segment. */
+static _Atomic uint32_t *
+heap_map(struct shmseg *s)
+{
+	return (_Atomic uint32_t *)(s->base + s->pagemap_off);
+}
+
+/* heap_page_free: is a page free now (free, or quarantine expired)? */
+static int
+heap_page_free(uint32_t v, uint32_t now)
+{
+	if (v == SHM_PAGE_FREE)
+		return 1;
+	if ((v & PAGE_KIND_MASK) != PAGE_QUARANTINE)
+		return 0;
+	return ((now - (v >> 2)) & PAGE_CLOCK_MASK) >= SHM_QUARANTINE_MS;
+}
+
+/* heap_find: first run of n free pages, or UINT32_MAX. */
+static uint32_t
+heap_find(struct shmseg *s, uint32_t n, uint32_t now)
+{
+	_Atomic uint32_t *map = heap_map(s);
+	uint32_t i, run = 0;
+
+	for (i = 0; i < s->heap_pages; i++) {
+		if (!heap_page_free(atomic_load_explicit(&map[i],
+		    memory_order_relaxed), now)) {
+			run = 0;
+			continue;
+		}
+		if (++run == n)
+			return i + 1 - n;
+	}
+	return UINT32_MAX;
+}
+
+/* heap_alloc: allocate and commit a run of pages. */
+int
+heap_alloc(struct shmseg *s, uint64_t size, uint64_t *off)
+{
+	_Atomic uint32_t *map;
+	uint32_t owner, now, first, n, i;
+	int rc = 0;
+
+	if (!s->writable)
+		return -EROFS;
+	if (size == 0 || size > (uint64_t)s->heap_pages * SHM_PAGE_SIZE)
+		return -EINVAL;
+	n = (uint32_t)(align_up(size, SHM_PAGE_SIZE) / SHM_PAGE_SIZE);
+	map = heap_map(s);
+	owner = lock_owner_word(s->self);
+	lock_acquire(s, &((struct shm_hdr *)s->base)->heap_lock, owner);
+	now = (uint32_t)shm_now_ms() & PAGE_CLOCK_MASK;
+	if ((first = heap_find(s, n, now)) == UINT32_MAX) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	*off = s->heap_off + (uint64_t)first * SHM_PAGE_SIZE;
+	rc = posix_fallocate(s->fd, (off_t)*off, (off_t)n * SHM_PAGE_SIZE);
+	if (rc != 0) {
+		rc = -rc;
+		goto out;
+	}
+	for (i = first; i < first + n; i++)
+		atomic_store_explicit(&map[i], SHM_PAGE_USED,
+		    memory_order_relaxed);
+out:
+	lock_release(&((struct shm_hdr *)s->base)->heap_lock, owner);
+	return rc;
+}
+
+/* heap_free: quarantine a run of pages returned by heap_alloc. */
+int
+heap_free(struct shmseg *s, uint64_t off, uint64_t size)
+{
+	_Atomic uint32_t *map;
+	uint32_t owner, stamp, first, n, i;
+	int rc = 0;
+
+	if (!s->writable)
+		return -EROFS;
+	if (off < s->heap_off || (off - s->heap_off) % SHM_PAGE_SIZE ||
+	    size == 0 || size > (uint64_t)s->heap_pages * SHM_PAGE_SIZE)
+		return -EINVAL;
+	first = (uint32_t)((off - s->heap_off) / SHM_PAGE_SIZE);
+	n = (uint32_t)(align_up(size, SHM_PAGE_SIZE) / SHM_PAGE_SIZE);
+	if (first >= s->heap_pages || n > s->heap_pages - first)
+		return -EINVAL;
+	map = heap_map(s);
+	owner = lock_owner_word(s->self);
+	lock_acquire(s, &((struct shm_hdr *)s->base)->heap_lock, owner);
+	for (i = first; i < first + n; i++)
+		if (atomic_load_explicit(&map[i], memory_order_relaxed) !=
+		    SHM_PAGE_USED)
+			rc = -EINVAL;
+	if (rc == 0) {
+		stamp = (((uint32_t)shm_now_ms() & PAGE_CLOCK_MASK) << 2) |
+		    PAGE_QUARANTINE;
+		for (i = first; i < first + n; i++)
+			atomic_store_explicit(&map[i], stamp,
+			    memory_order_relaxed);
+	}
+	lock_release(&((struct shm_hdr *)s->base)->heap_lock, owner);
+	return rc;
+}
+
+/* heap_usage: pages in use (quarantined count as used) and in all. */
+void
+heap_usage(struct shmseg *s, uint32_t *used, uint32_t *total)
+{
+	_Atomic uint32_t *map = heap_map(s);
+	uint32_t i, n = 0, now = (uint32_t)shm_now_ms() & PAGE_CLOCK_MASK;
+
+	for (i = 0; i < s->heap_pages; i++)
+		if (!heap_page_free(atomic_load_explicit(&map[i],
+		    memory_order_relaxed), now))
+			n++;
+	*used = n;
+	*total = s->heap_pages;
+}

@@ -1,0 +1,253 @@
+/*
+ * layout.h: the shared-memory format that every node of a cluster relies on.
+ *
+ * This file is a contract between processes that may run different builds:
+ * fixed-width fields, offsets (never pointers), named padding and a
+ * _Static_assert on every size and offset peers rely on.  Any change to a
+ * structure below bumps SHM_VERSION_MAJOR.
+ *
+ * Segment map (all offsets from the start of the segment):
+ *
+ *   0             struct shm_hdr           (SHM_HDR_SIZE)
+ *   node_off      struct shm_node[max_nodes]
+ *   dir_off       struct shm_dirent[max_nodes][SHM_NETS][max_nodes]
+ *   cast_off[n]   struct shm_ring_hdr + descs + data, one broadcast ring per net
+ *   pagemap_off   uint32_t[heap_pages]     (heap page states, under heap lock)
+ *   heap_off      heap_pages * SHM_PAGE_SIZE, pair rings are carved from here
+ *
+ * Writers: the creator writes the header once (magic last, with release
+ * order) under the lock-file init lock; every other field says who writes it.
+ * Everything read from the segment is untrusted: readers bounds-check it.
+ */
+#ifndef SHMNET_LAYOUT_H
+#define SHMNET_LAYOUT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHM_MAGIC		0x47534e544e4d4853ULL	/* "SHMNTNSG" little endian */
+#define SHM_RING_MAGIC		0x474e49524d4853ULL	/* "SHMRING" */
+#define SHM_VERSION_MAJOR	1
+#define SHM_VERSION_MINOR	0
+#define SHM_VERSION		((SHM_VERSION_MAJOR << 8) | SHM_VERSION_MINOR)
+
+#define SHM_CACHELINE		64
+#define SHM_HDR_SIZE		4096
+#define SHM_PAGE_SIZE		4096
+#define SHM_NETS		2	/* 0 = local, 1 = global */
+#define SHM_NET_LOCAL		0
+#define SHM_NET_GLOBAL		1
+#define SHM_VNET_HDR_LEN	12	/* struct virtio_net_hdr_mrg_rxbuf */
+#define SHM_CLUSTER_MAX		32	/* including the NUL */
+#define SHM_NODES_MIN		2
+#define SHM_NODES_MAX		256
+
+/* Largest Ethernet frame a ring carries: a 64 KiB GSO super-frame. */
+#define SHM_FRAME_MAX		(65535 + 14 + 4)
+#define SHM_FRAME_MIN		14	/* an Ethernet header */
+
+/*
+ * A lock in shared memory that survives the death of its holder.  owner is
+ * 0 when free, else node id (low 16 bits) | thread tag (high 16 bits).  A
+ * waiter that finds the holder's node dead (its OFD lock gone) takes the
+ * lock over and counts a recovery.  Written only with atomic CAS.
+ */
+struct shm_lock {
+	_Atomic uint32_t	owner;
+	uint32_t		reserved0;
+	_Atomic uint64_t	acquisitions;	/* holder, under the lock */
+	_Atomic uint64_t	recoveries;	/* recovering waiter */
+	uint8_t			reserved[SHM_CACHELINE - 24];
+};
+_Static_assert(sizeof(struct shm_lock) == SHM_CACHELINE, "shm_lock size");
+
+/*
+ * One slot descriptor.  A pair ring has one per slot; the frame that starts
+ * at slot i is described by desc[i] and occupies slots i .. i+span-1, whose
+ * data areas are contiguous.  A frame never wraps: a PAD descriptor covers
+ * the tail of the ring instead.  Written by the producer before it
+ * publishes the write index (release); read by the consumer after it loads
+ * the write index (acquire).
+ *
+ * In a broadcast ring, seq is index+1 of the slot once the frame is
+ * complete and 0 while it is written (a per-slot sequence number that lets
+ * lapped readers notice), from is the writing node and fseq the ring's
+ * frame number (so a reader counts exactly how many frames it lost).
+ */
+struct shm_desc {
+	uint32_t	len;		/* frame bytes, vnet header excluded */
+	uint16_t	span;		/* slots covered, >= 1 */
+	uint16_t	flags;		/* SHM_DESC_* */
+	_Atomic uint32_t seq;		/* broadcast rings only */
+	uint16_t	from;		/* broadcast rings only */
+	uint16_t	reserved0;
+	uint8_t		vnet[SHM_VNET_HDR_LEN];	/* virtio_net_hdr of the frame */
+	uint32_t	fseq;		/* broadcast rings only: frame number */
+};
+_Static_assert(sizeof(struct shm_desc) == 32, "shm_desc size");
+_Static_assert(offsetof(struct shm_desc, vnet) == 16, "shm_desc vnet");
+
+#define SHM_DESC_PAD		0x0001	/* skip span slots, no frame */
+#define SHM_DESC_VNET		0x0002	/* vnet holds a valid header */
+#define SHM_DESC_KNOWN		(SHM_DESC_PAD | SHM_DESC_VNET)
+
+/* Ring states (shm_ring_hdr.state). */
+#define SHM_RING_UP		1
+#define SHM_RING_DOWN		2	/* retired by its owner */
+#define SHM_RING_CORRUPT	3	/* marked by a side that found bad data */
+
+/*
+ * Ring header, at the start of every ring (pair or broadcast).
+ * Line 0 is written once by the allocator (the receiving node for a pair
+ * ring, the segment creator for a broadcast ring) before the ring is
+ * published, except state which either side may lower to DOWN/CORRUPT.
+ * Line 1 belongs to the producer, line 2 to the consumer.
+ */
+struct shm_ring_hdr {
+	/* line 0: geometry, allocator */
+	uint64_t		magic;
+	uint64_t		key;		/* random, equals the dirent's */
+	uint32_t		slots;		/* power of two */
+	uint32_t		slot_size;	/* power of two, bytes */
+	uint32_t		desc_off;	/* from ring start */
+	uint32_t		data_off;	/* from ring start */
+	uint16_t		from;		/* producer node, 0 = any */
+	uint16_t		to;		/* consumer node, 0 = all */
+	uint32_t		gen;		/* producer generation served */
+	_Atomic uint32_t	state;		/* SHM_RING_* */
+	uint32_t		net;
+	uint8_t			reserved0[SHM_CACHELINE - 48];
+
+	/* line 1: producer (for a broadcast ring, the writer holding lock) */
+	_Atomic uint32_t	widx;		/* free-running slot index */
+	_Atomic uint32_t	prod_waiting;	/* producer sleeps on space_bell */
+	_Atomic uint64_t	frames;
+	_Atomic uint64_t	bytes;
+	_Atomic uint64_t	drops;		/* full ring or oversize frame */
+	uint8_t			reserved1[SHM_CACHELINE - 32];
+
+	/* line 2: consumer (unused in a broadcast ring) */
+	_Atomic uint32_t	ridx;		/* free-running slot index */
+	_Atomic uint32_t	space_bell;	/* futex: bumped when space frees */
+	_Atomic uint64_t	rx_frames;
+	uint8_t			reserved2[SHM_CACHELINE - 16];
+
+	/* line 3: broadcast ring writer lock */
+	struct shm_lock		lock;
+};
+_Static_assert(sizeof(struct shm_ring_hdr) == 4 * SHM_CACHELINE, "ring hdr");
+_Static_assert(offsetof(struct shm_ring_hdr, widx) == SHM_CACHELINE, "widx");
+_Static_assert(offsetof(struct shm_ring_hdr, ridx) == 2 * SHM_CACHELINE, "ridx");
+
+/*
+ * Directory entry: where the ring from node `peer` into the directory's
+ * owner lives.  Written only by the owner (the receiver) with a seqlock:
+ * seq odd while fields change.  Transmitters re-validate (off, key, gen)
+ * whenever the owner's dir_version changes.
+ */
+struct shm_dirent {
+	_Atomic uint32_t	seq;
+	uint32_t		state;		/* SHM_RING_UP when usable */
+	uint64_t		off;		/* ring offset in the segment */
+	uint64_t		key;		/* equals ring hdr key */
+	uint32_t		size;		/* bytes allocated */
+	uint32_t		peer_gen;	/* transmitter generation served */
+};
+_Static_assert(sizeof(struct shm_dirent) == 32, "dirent size");
+
+/* Node states (shm_node.state). */
+#define SHM_NODE_NEVER		0	/* slot never used */
+#define SHM_NODE_UP		1
+#define SHM_NODE_DOWN		2	/* left or reaped after death */
+
+/* Per node and network counters, written only by the node itself. */
+struct shm_node_stats {
+	_Atomic uint64_t	tx_frames;	/* taken from the TAP */
+	_Atomic uint64_t	tx_bytes;
+	_Atomic uint64_t	rx_frames;	/* written to the TAP */
+	_Atomic uint64_t	rx_bytes;
+	_Atomic uint64_t	drop_unknown;	/* no such node */
+	_Atomic uint64_t	drop_down;	/* node or ring down */
+	_Atomic uint64_t	drop_full;	/* ring stayed full */
+	_Atomic uint64_t	drop_tap;	/* TAP refused the write */
+	_Atomic uint64_t	cast_lost;	/* lapped on a broadcast ring */
+	_Atomic uint64_t	corrupt;	/* bad ring data seen */
+	_Atomic uint64_t	zero_copy;	/* frames read straight into a ring */
+	uint8_t			reserved[SHM_CACHELINE * 2 - 88];
+};
+_Static_assert(sizeof(struct shm_node_stats) == 2 * SHM_CACHELINE, "stats");
+
+/* Doorbell of one node on one network. */
+struct shm_bell {
+	_Atomic uint32_t	bell;		/* futex word, bumped to wake */
+	_Atomic uint32_t	sleeping;	/* receiver is (about to be) asleep */
+	_Atomic uint64_t	wakeups;	/* futex wakes received */
+	uint8_t			reserved[SHM_CACHELINE - 16];
+};
+_Static_assert(sizeof(struct shm_bell) == SHM_CACHELINE, "bell size");
+
+/*
+ * Node table entry.  Line 0 is written by the node itself while it holds
+ * its OFD lock (state last, release), or by a reaper under the table lock
+ * once that OFD lock is gone.  Peers read it with acquire on state.
+ */
+struct shm_node {
+	/* line 0: identity */
+	_Atomic uint32_t	state;		/* SHM_NODE_* */
+	_Atomic uint32_t	gen;		/* bumped at every claim */
+	uint32_t		pid;		/* informational, own PID ns */
+	_Atomic uint32_t	dir_version;	/* bumped after dirent changes */
+	uint8_t			mac[SHM_NETS][6];
+	uint8_t			reserved0[4];
+	uint32_t		addr4[SHM_NETS];	/* network byte order */
+	uint8_t			prefix4[SHM_NETS];
+	uint8_t			reserved1[6];
+	_Atomic uint64_t	heartbeat;	/* bumped every tick */
+	uint64_t		started_ns;	/* CLOCK_REALTIME */
+
+	/* lines 1-2: doorbells */
+	struct shm_bell		bell[SHM_NETS];
+	/* lines 3-6: counters */
+	struct shm_node_stats	stats[SHM_NETS];
+	uint8_t			reserved3[SHM_CACHELINE];
+};
+_Static_assert(offsetof(struct shm_node, heartbeat) == 48, "heartbeat");
+_Static_assert(offsetof(struct shm_node, bell) == SHM_CACHELINE, "bell off");
+_Static_assert(sizeof(struct shm_node) == 8 * SHM_CACHELINE, "node size");
+
+/* Heap page states (pagemap), under the heap lock. */
+#define SHM_PAGE_FREE		0u
+#define SHM_PAGE_USED		1u
+/* any other value: freed, quarantined; value = (ms clock | 1) at free */
+
+/* Segment header.  Written once by the creator, magic last. */
+struct shm_hdr {
+	_Atomic uint64_t	magic;
+	uint32_t		version;
+	uint32_t		hdr_size;
+	uint64_t		seg_size;
+	uint32_t		max_nodes;
+	uint32_t		nets;
+	uint64_t		node_off;
+	uint64_t		dir_off;
+	uint64_t		cast_off[SHM_NETS];
+	uint32_t		cast_size[SHM_NETS];
+	uint64_t		pagemap_off;
+	uint64_t		heap_off;
+	uint32_t		heap_pages;
+	uint32_t		page_size;
+	uint64_t		created_ns;	/* CLOCK_REALTIME */
+	char			cluster[SHM_CLUSTER_MAX];
+	uint8_t			reserved0[SHM_CACHELINE * 3 - 136];
+
+	struct shm_lock		table_lock;	/* node table claims, reaping */
+	struct shm_lock		heap_lock;	/* pagemap */
+	uint8_t			reserved1[SHM_HDR_SIZE - SHM_CACHELINE * 5];
+};
+_Static_assert(offsetof(struct shm_hdr, cluster) == 104, "cluster off");
+_Static_assert(offsetof(struct shm_hdr, table_lock) == 3 * SHM_CACHELINE,
+    "table lock off");
+_Static_assert(sizeof(struct shm_hdr) == SHM_HDR_SIZE, "hdr size");
+
+#endif /* SHMNET_LAYOUT_H */

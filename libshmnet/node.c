@@ -1,0 +1,288 @@
+/*
+ * node.c: the node table, node liveness and each node's ring directory.
+ *
+ * A node is alive while it holds the OFD lock on byte `id` of the lock
+ * file.  Its table entry is written by itself while it holds that lock,
+ * or, once the lock is gone, by whoever reaps it under the table lock.
+ * Its directory (the rings other nodes transmit into it) is written only
+ * by itself, or by a reaper after its death, through a seqlock so that
+ * transmitters never act on a half-written entry.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+
+#include "shmnet_private.h"
+
+/* node_alive: does node id's daemon live? */
+int
+node_alive(struct shmseg *s, uint32_t id)
+{
+	if (id < 1 || id > s->max_nodes)
+		return 0;
+	if (id == s->self)
+		return 1;
+	return seg_ofd_held(s->lockfd, (off_t)id) > 0;
+}
+
+/* node_is_up: UP in the table and alive. */
+int
+node_is_up(struct shmseg *s, uint32_t id)
+{
+	struct shm_node *n = shmseg_node(s, id);
+
+	if (n == NULL || atomic_load_explicit(&n->state,
+	    memory_order_acquire) != SHM_NODE_UP)
+		return 0;
+	return node_alive(s, id);
+}
+
+/* node_dir_bump: tell transmitters that id's directory changed. */
+static void
+node_dir_bump(struct shmseg *s, uint32_t id)
+{
+	struct shm_node *n = shmseg_node(s, id);
+
+	if (n != NULL)
+		atomic_fetch_add_explicit(&n->dir_version, 1,
+		    memory_order_release);
+}
+
+/* dirent_begin: open a seqlock write section (seq becomes odd). */
+static void
+dirent_begin(struct shm_dirent *d)
+{
+	uint32_t v = atomic_load_explicit(&d->seq, memory_order_relaxed);
+
+	atomic_store_explicit(&d->seq, (v | 1) == v ? v + 2 : v + 1,
+	    memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+}
+
+/* dirent_end: close the write section (seq becomes even). */
+static void
+dirent_end(struct shm_dirent *d)
+{
+	uint32_t v = atomic_load_explicit(&d->seq, memory_order_relaxed);
+
+	atomic_store_explicit(&d->seq, (v + 1) & ~1u, memory_order_release);
+}
+
+/* node_dirent_clear: retire the ring in a dirent, if any. */
+void
+node_dirent_clear(struct shmseg *s, uint32_t owner, uint32_t net,
+    uint32_t peer)
+{
+	struct shm_dirent *d = shmseg_dirent(s, owner, net, peer);
+	struct shm_ring_hdr *r;
+	uint64_t off, size, key;
+
+	if (d == NULL || d->state != SHM_RING_UP)
+		return;
+	off = d->off;
+	size = d->size;
+	key = d->key;
+	r = size >= sizeof(*r) ? shmseg_at(s, off, size) : NULL;
+	if (r != NULL && r->key == key)
+		ring_mark(r, SHM_RING_DOWN);
+	dirent_begin(d);
+	d->state = 0;
+	d->key = 0;
+	dirent_end(d);
+	heap_free(s, off, size);	/* -EINVAL for garbage: nothing to do */
+	node_dir_bump(s, owner);
+}
+
+/* node_dirent_alloc: allocate and publish the ring peer -> owner. */
+int
+node_dirent_alloc(struct shmseg *s, uint32_t owner, uint32_t net,
+    uint32_t peer, uint32_t peer_gen, uint32_t slots, uint32_t slot_size)
+{
+	struct shm_dirent *d = shmseg_dirent(s, owner, net, peer);
+	uint64_t off, bytes, key;
+	void *mem;
+	int rc;
+
+	if (d == NULL || owner == peer || !is_pow2(slots) || slots < 2 ||
+	    slots > 65536 || !is_pow2(slot_size))
+		return -EINVAL;
+	node_dirent_clear(s, owner, net, peer);
+	bytes = ring_bytes(slots, slot_size);
+	if ((rc = heap_alloc(s, bytes, &off)) != 0)
+		return rc;
+	if ((mem = shmseg_at(s, off, bytes)) == NULL) {
+		heap_free(s, off, bytes);
+		return -EFAULT;
+	}
+	arc4random_buf(&key, sizeof(key));
+	key |= 1;
+	rc = ring_init(mem, bytes, slots, slot_size, (uint16_t)peer,
+	    (uint16_t)owner, peer_gen, net, key);
+	if (rc != 0) {
+		heap_free(s, off, bytes);
+		return rc;
+	}
+	dirent_begin(d);
+	d->off = off;
+	d->size = (uint32_t)bytes;
+	d->key = key;
+	d->peer_gen = peer_gen;
+	d->state = SHM_RING_UP;
+	dirent_end(d);
+	node_dir_bump(s, owner);
+	return 0;
+}
+
+/* node_dirent_read: consistent copy of a dirent (seqlock read). */
+int
+node_dirent_read(struct shmseg *s, uint32_t owner, uint32_t net,
+    uint32_t peer, struct shm_dirent *out)
+{
+	struct shm_dirent *d = shmseg_dirent(s, owner, net, peer);
+	volatile struct shm_dirent *v = d;
+	uint32_t s1, s2;
+	int tries;
+
+	if (d == NULL)
+		return -ENOENT;
+	for (tries = 0; tries < 1000; tries++) {
+		s1 = atomic_load_explicit(&d->seq, memory_order_acquire);
+		if (s1 & 1) {
+			cpu_relax();
+			continue;
+		}
+		out->state = v->state;
+		out->off = v->off;
+		out->key = v->key;
+		out->size = v->size;
+		out->peer_gen = v->peer_gen;
+		atomic_thread_fence(memory_order_acquire);
+		s2 = atomic_load_explicit(&d->seq, memory_order_relaxed);
+		if (s1 != s2)
+			continue;
+		return out->state == SHM_RING_UP ? 0 : -ENOENT;
+	}
+	return -EAGAIN;
+}
+
+/* node_free_dir: retire every ring in id's directory. */
+static void
+node_free_dir(struct shmseg *s, uint32_t id)
+{
+	uint32_t net, peer;
+
+	for (net = 0; net < SHM_NETS; net++)
+		for (peer = 1; peer <= s->max_nodes; peer++)
+			node_dirent_clear(s, id, net, peer);
+}
+
+/* node_claim_one: try to become node id. */
+static int
+node_claim_one(struct shmseg *s, uint32_t id, uint32_t *gen)
+{
+	struct shm_hdr *h = (struct shm_hdr *)s->base;
+	struct shm_node *n = shmseg_node(s, id);
+	uint32_t owner, g;
+	int rc;
+
+	if ((rc = seg_ofd_lock(s->lockfd, (off_t)id, 0)) != 0)
+		return rc;
+	s->self = id;
+	lock_clear_node(s, id);	/* a previous life of id may hold locks */
+	owner = lock_owner_word(id);
+	lock_acquire(s, &h->table_lock, owner);
+	atomic_store_explicit(&n->state, SHM_NODE_DOWN, memory_order_release);
+	node_free_dir(s, id);
+	g = atomic_load_explicit(&n->gen, memory_order_relaxed) + 1;
+	if (g == 0)
+		g = 1;
+	atomic_store_explicit(&n->gen, g, memory_order_release);
+	n->pid = (uint32_t)getpid();
+	n->started_ns = (uint64_t)time(NULL) * 1000000000ull;
+	atomic_store_explicit(&n->heartbeat, 0, memory_order_relaxed);
+	memset(n->stats, 0, sizeof(n->stats));
+	lock_release(&h->table_lock, owner);
+	*gen = g;
+	return (int)id;
+}
+
+/* node_claim: claim id, or the lowest free id when id is 0. */
+int
+node_claim(struct shmseg *s, uint32_t id, uint32_t *gen)
+{
+	uint32_t i;
+	int rc;
+
+	if (!s->writable)
+		return -EROFS;
+	if (id != 0) {
+		if (id > s->max_nodes)
+			return -ERANGE;
+		return node_claim_one(s, id, gen);
+	}
+	for (i = 1; i <= s->max_nodes; i++)
+		if ((rc = node_claim_one(s, i, gen)) != -EADDRINUSE)
+			return rc;
+	return -EUSERS;
+}
+
+/* node_publish: the node is ready for traffic. */
+void
+node_publish(struct shmseg *s, uint32_t id)
+{
+	struct shm_node *n = shmseg_node(s, id);
+
+	if (n == NULL)
+		return;
+	atomic_store_explicit(&n->state, SHM_NODE_UP, memory_order_release);
+	node_dir_bump(s, id);
+}
+
+/* node_leave: mark DOWN, free the directory, release the node lock. */
+void
+node_leave(struct shmseg *s, uint32_t id)
+{
+	struct shm_hdr *h = (struct shm_hdr *)s->base;
+	struct shm_node *n = shmseg_node(s, id);
+	uint32_t owner = lock_owner_word(id);
+
+	if (n == NULL || id != s->self)
+		return;
+	lock_acquire(s, &h->table_lock, owner);
+	atomic_store_explicit(&n->state, SHM_NODE_DOWN, memory_order_release);
+	node_free_dir(s, id);
+	lock_release(&h->table_lock, owner);
+	seg_ofd_unlock(s->lockfd, (off_t)id);
+	s->self = 0;
+}
+
+/* node_reap: mark a dead node DOWN and free its directory. */
+int
+node_reap(struct shmseg *s, uint32_t self, uint32_t id)
+{
+	struct shm_hdr *h = (struct shm_hdr *)s->base;
+	struct shm_node *n = shmseg_node(s, id);
+	uint32_t owner;
+	int reaped = 0;
+
+	if (n == NULL || id == self || !s->writable ||
+	    atomic_load_explicit(&n->state, memory_order_acquire) !=
+	    SHM_NODE_UP || node_alive(s, id))
+		return 0;
+	owner = lock_owner_word(self);
+	lock_acquire(s, &h->table_lock, owner);
+	if (atomic_load_explicit(&n->state, memory_order_acquire) ==
+	    SHM_NODE_UP && !node_alive(s, id)) {
+		atomic_store_explicit(&n->state, SHM_NODE_DOWN,
+		    memory_order_release);
+		node_free_dir(s, id);
+		reaped = 1;
+	}
+	lock_release(&h->table_lock, owner);
+	return reaped;
+}

@@ -1,0 +1,416 @@
+/*
+ * ring.c: single-producer single-consumer pair rings.
+ *
+ * A ring is `slots` fixed-size partitions plus one descriptor per slot.  A
+ * frame occupies `span` contiguous slots starting at a descriptor that
+ * carries its length, span, flags and virtio_net_hdr; a frame never wraps,
+ * a PAD descriptor fills the tail instead.  Indexes are free-running
+ * uint32_t slot counts masked by slots - 1.  The producer alone writes
+ * widx (release, after the descriptors and data), the consumer alone ridx
+ * (release, after it is done with the slots).
+ *
+ * Each side keeps its own copy of the geometry, validated at attach, and
+ * treats every index and descriptor read from the ring as untrusted: a
+ * value that cannot be right makes the call return -EBADMSG, never an
+ * access outside the ring.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shmnet_private.h"
+
+#define RING_HDR_BYTES		sizeof(struct shm_ring_hdr)
+#define RING_SLOTS_MAX		(1u << 20)
+#define RING_SLOT_MIN		64u
+#define RING_SLOT_MAX		(1u << 17)
+
+/* ring_data_off: where slot data starts. */
+static uint64_t
+ring_data_off(uint32_t slots)
+{
+	return align_up(RING_HDR_BYTES + (uint64_t)slots *
+	    sizeof(struct shm_desc), SHM_CACHELINE);
+}
+
+/* ring_bytes: total size of a ring. */
+uint64_t
+ring_bytes(uint32_t slots, uint32_t slot_size)
+{
+	return ring_data_off(slots) + (uint64_t)slots * slot_size;
+}
+
+/* ring_slots_for: largest power-of-two slot count that fits size. */
+uint32_t
+ring_slots_for(uint64_t size, uint32_t slot_size)
+{
+	uint32_t s = RING_SLOTS_MAX;
+
+	if (!is_pow2(slot_size))
+		return 0;
+	while (s >= 2 && ring_bytes(s, slot_size) > size)
+		s >>= 1;
+	return s >= 2 ? s : 0;
+}
+
+/* ring_init: lay out a ring in fresh memory. */
+int
+ring_init(void *mem, uint64_t size, uint32_t slots, uint32_t slot_size,
+    uint16_t from, uint16_t to, uint32_t gen, uint32_t net, uint64_t key)
+{
+	struct shm_ring_hdr *h = mem;
+
+	if (!is_pow2(slots) || slots < 2 || slots > RING_SLOTS_MAX ||
+	    !is_pow2(slot_size) || slot_size < RING_SLOT_MIN ||
+	    slot_size > RING_SLOT_MAX || ring_bytes(slots, slot_size) > size)
+		return -EINVAL;
+	memset(h, 0, RING_HDR_BYTES);
+	memset((uint8_t *)mem + RING_HDR_BYTES, 0,
+	    (size_t)slots * sizeof(struct shm_desc));
+	h->key = key;
+	h->slots = slots;
+	h->slot_size = slot_size;
+	h->desc_off = RING_HDR_BYTES;
+	h->data_off = (uint32_t)ring_data_off(slots);
+	h->from = from;
+	h->to = to;
+	h->gen = gen;
+	h->net = net;
+	atomic_store_explicit(&h->state, SHM_RING_UP, memory_order_relaxed);
+	h->magic = SHM_RING_MAGIC;
+	atomic_thread_fence(memory_order_release);
+	return 0;
+}
+
+/* ring_geometry: validate a header against the bytes it was given. */
+static int
+ring_geometry(struct shm_ring_hdr *h, uint64_t size, uint32_t *slots,
+    uint32_t *slot_size, uint32_t *data_off)
+{
+	uint32_t n, sz, doff;
+
+	if (size < RING_HDR_BYTES || h->magic != SHM_RING_MAGIC)
+		return -EBADMSG;
+	n = h->slots;
+	sz = h->slot_size;
+	doff = h->data_off;
+	if (!is_pow2(n) || n < 2 || n > RING_SLOTS_MAX || !is_pow2(sz) ||
+	    sz < RING_SLOT_MIN || sz > RING_SLOT_MAX ||
+	    h->desc_off != RING_HDR_BYTES || doff != ring_data_off(n) ||
+	    (uint64_t)doff + (uint64_t)n * sz > size)
+		return -EBADMSG;
+	*slots = n;
+	*slot_size = sz;
+	*data_off = doff;
+	return 0;
+}
+
+/* ring_attach_common: checks shared by both ends. */
+static int
+ring_attach_common(void *mem, uint64_t size, uint64_t key, uint16_t from,
+    uint16_t to, uint32_t *slots, uint32_t *slot_size, uint32_t *data_off)
+{
+	struct shm_ring_hdr *h = mem;
+	int rc;
+
+	if (mem == NULL)
+		return -EBADMSG;
+	if ((rc = ring_geometry(h, size, slots, slot_size, data_off)) != 0)
+		return rc;
+	if (h->key != key || h->from != from || h->to != to)
+		return -ESTALE;
+	if (atomic_load_explicit(&h->state, memory_order_acquire) !=
+	    SHM_RING_UP)
+		return -ENETDOWN;
+	return 0;
+}
+
+/* ring_check: validate a ring without attaching. */
+int
+ring_check(void *mem, uint64_t size, uint64_t key, uint16_t from, uint16_t to)
+{
+	uint32_t slots, slot_size, doff;
+
+	return ring_attach_common(mem, size, key, from, to, &slots, &slot_size,
+	    &doff);
+}
+
+/* ring_tx_attach: become the producer of a ring. */
+int
+ring_tx_attach(struct ring_tx *tx, void *mem, uint64_t size, uint64_t key,
+    uint16_t from, uint16_t to)
+{
+	uint32_t slots, slot_size, doff;
+	int rc;
+
+	memset(tx, 0, sizeof(*tx));
+	rc = ring_attach_common(mem, size, key, from, to, &slots, &slot_size,
+	    &doff);
+	if (rc != 0)
+		return rc;
+	tx->hdr = mem;
+	tx->desc = (struct shm_desc *)((uint8_t *)mem + RING_HDR_BYTES);
+	tx->data = (uint8_t *)mem + doff;
+	tx->slots = slots;
+	tx->mask = slots - 1;
+	tx->slot_size = slot_size;
+	tx->slot_shift = log2_u32(slot_size);
+	tx->widx = atomic_load_explicit(&tx->hdr->widx, memory_order_relaxed);
+	tx->ridx_seen = atomic_load_explicit(&tx->hdr->ridx,
+	    memory_order_acquire);
+	if (tx->widx - tx->ridx_seen > slots) {
+		memset(tx, 0, sizeof(*tx));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* ring_rx_attach: become the consumer of a ring. */
+int
+ring_rx_attach(struct ring_rx *rx, void *mem, uint64_t size, uint64_t key,
+    uint16_t from, uint16_t to)
+{
+	uint32_t slots, slot_size, doff;
+	int rc;
+
+	memset(rx, 0, sizeof(*rx));
+	rc = ring_attach_common(mem, size, key, from, to, &slots, &slot_size,
+	    &doff);
+	if (rc != 0)
+		return rc;
+	rx->hdr = mem;
+	rx->desc = (struct shm_desc *)((uint8_t *)mem + RING_HDR_BYTES);
+	rx->data = (uint8_t *)mem + doff;
+	rx->slots = slots;
+	rx->mask = slots - 1;
+	rx->slot_size = slot_size;
+	rx->slot_shift = log2_u32(slot_size);
+	rx->ridx = atomic_load_explicit(&rx->hdr->ridx, memory_order_relaxed);
+	return 0;
+}
+
+/* ring_tx_room: free slots, re-reading the consumer index; -1 if corrupt. */
+static int64_t
+ring_tx_room(struct ring_tx *tx)
+{
+	uint32_t used;
+
+	tx->ridx_seen = atomic_load_explicit(&tx->hdr->ridx,
+	    memory_order_acquire);
+	used = tx->widx - tx->ridx_seen;
+	if (used > tx->slots)
+		return -1;
+	return tx->slots - used;
+}
+
+/* ring_tx_reserve: find contiguous room for a frame of up to len bytes. */
+int
+ring_tx_reserve(struct ring_tx *tx, uint32_t len, struct ring_slot *s)
+{
+	uint32_t span, pos, tail, need;
+	int64_t room;
+
+	span = div_up_shift(len ? len : 1, tx->slot_shift);
+	if (span > tx->slots || len > SHM_FRAME_MAX)
+		return -EMSGSIZE;
+	pos = tx->widx & tx->mask;
+	tail = tx->slots - pos;
+	need = span <= tail ? span : tail + span;
+	if (tx->widx - tx->ridx_seen + need > tx->slots) {
+		if ((room = ring_tx_room(tx)) < 0)
+			return -EBADMSG;
+		if (need > room)
+			return -ENOBUFS;
+	}
+	s->pad = span <= tail ? 0 : tail;
+	pos = s->pad ? 0 : pos;
+	s->desc = &tx->desc[pos];
+	s->data = tx->data + ((size_t)pos << tx->slot_shift);
+	s->cap = span << tx->slot_shift;
+	s->span = span;
+	s->len = 0;
+	return 0;
+}
+
+/* ring_tx_commit: publish a reserved frame. */
+void
+ring_tx_commit(struct ring_tx *tx, const struct ring_slot *s, uint32_t len,
+    uint16_t flags)
+{
+	struct shm_ring_hdr *h = tx->hdr;
+	struct shm_desc *pd;
+	uint32_t span = div_up_shift(len ? len : 1, tx->slot_shift);
+
+	if (s->pad) {
+		pd = &tx->desc[tx->widx & tx->mask];
+		pd->len = 0;
+		pd->span = (uint16_t)s->pad;
+		pd->flags = SHM_DESC_PAD;
+		tx->widx += s->pad;
+	}
+	s->desc->len = len;
+	s->desc->span = (uint16_t)span;
+	s->desc->flags = flags;
+	tx->widx += span;
+	atomic_store_explicit(&h->widx, tx->widx, memory_order_release);
+	/* single writer: plain read-modify-write of our own counters */
+	atomic_store_explicit(&h->frames, atomic_load_explicit(&h->frames,
+	    memory_order_relaxed) + 1, memory_order_relaxed);
+	atomic_store_explicit(&h->bytes, atomic_load_explicit(&h->bytes,
+	    memory_order_relaxed) + len, memory_order_relaxed);
+}
+
+/* ring_tx_push: copy a frame into the ring. */
+int
+ring_tx_push(struct ring_tx *tx, const void *vnet, const void *frame,
+    uint32_t len)
+{
+	struct ring_slot s;
+	int rc;
+
+	if ((rc = ring_tx_reserve(tx, len, &s)) != 0)
+		return rc;
+	if (vnet != NULL)
+		memcpy(s.desc->vnet, vnet, SHM_VNET_HDR_LEN);
+	memcpy(s.data, frame, len);
+	ring_tx_commit(tx, &s, len, vnet != NULL ? SHM_DESC_VNET : 0);
+	return 0;
+}
+
+/* ring_tx_used: slots not yet consumed. */
+uint32_t
+ring_tx_used(const struct ring_tx *tx)
+{
+	uint32_t r = atomic_load_explicit(&tx->hdr->ridx, memory_order_relaxed);
+	uint32_t used = tx->widx - r;
+
+	return used > tx->slots ? tx->slots : used;
+}
+
+/* ring_tx_wait: sleep until the consumer frees `need` slots or timeout. */
+int
+ring_tx_wait(struct ring_tx *tx, uint32_t len, int timeout_ms)
+{
+	struct shm_ring_hdr *h = tx->hdr;
+	struct timespec ts;
+	uint64_t deadline = shm_now_ms() + (uint64_t)timeout_ms, now;
+	uint32_t v, span, tail, need;
+	int64_t room;
+
+	span = div_up_shift(len ? len : 1, tx->slot_shift);
+	tail = tx->slots - (tx->widx & tx->mask);
+	need = span <= tail ? span : tail + span;
+
+	for (;;) {
+		v = atomic_load_explicit(&h->space_bell, memory_order_acquire);
+		atomic_store_explicit(&h->prod_waiting, 1,
+		    memory_order_relaxed);
+		atomic_thread_fence(memory_order_seq_cst);
+		room = ring_tx_room(tx);
+		if (room < 0 || room >= need ||
+		    atomic_load_explicit(&h->state, memory_order_relaxed) !=
+		    SHM_RING_UP)
+			break;
+		if ((now = shm_now_ms()) >= deadline)
+			break;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(deadline - now) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L)
+			ts.tv_sec = ts.tv_nsec / 1000000000L,
+			ts.tv_nsec %= 1000000000L;
+		syscall(SYS_futex, (uint32_t *)&h->space_bell, FUTEX_WAIT, v,
+		    &ts, NULL, 0);
+	}
+	atomic_store_explicit(&h->prod_waiting, 0, memory_order_relaxed);
+	return room >= 0 && room >= need ? 0 : -ETIMEDOUT;
+}
+
+/* ring_rx_peek: next frame, skipping pads; validates everything read. */
+int
+ring_rx_peek(struct ring_rx *rx, struct ring_slot *s)
+{
+	struct shm_desc *d;
+	uint32_t avail, pos, span, len, flags;
+
+	for (;;) {
+		rx->widx_seen = atomic_load_explicit(&rx->hdr->widx,
+		    memory_order_acquire);
+		avail = rx->widx_seen - rx->ridx;
+		if (avail == 0)
+			return 0;
+		if (avail > rx->slots)
+			return -EBADMSG;
+		pos = rx->ridx & rx->mask;
+		d = &rx->desc[pos];
+		/* read each untrusted field once */
+		span = *(volatile uint16_t *)&d->span;
+		flags = *(volatile uint16_t *)&d->flags;
+		len = *(volatile uint32_t *)&d->len;
+		if ((flags & ~SHM_DESC_KNOWN) || span == 0 ||
+		    span > rx->slots - pos || span > avail)
+			return -EBADMSG;
+		if (flags & SHM_DESC_PAD) {
+			rx->ridx += span;
+			continue;
+		}
+		if (len < SHM_FRAME_MIN || len > SHM_FRAME_MAX ||
+		    div_up_shift(len, rx->slot_shift) != span)
+			return -EBADMSG;
+		s->desc = d;
+		s->data = rx->data + ((size_t)pos << rx->slot_shift);
+		s->len = len;
+		s->span = span;
+		s->cap = span << rx->slot_shift;
+		s->pad = flags;	/* flags seen at validation */
+		return 1;
+	}
+}
+
+/* ring_rx_consume: step past the frame returned by peek. */
+void
+ring_rx_consume(struct ring_rx *rx, const struct ring_slot *s)
+{
+	rx->ridx += s->span;
+	atomic_store_explicit(&rx->hdr->rx_frames,
+	    atomic_load_explicit(&rx->hdr->rx_frames, memory_order_relaxed) + 1,
+	    memory_order_relaxed);
+}
+
+/* ring_rx_publish: make consumed slots free; wake a waiting producer. */
+void
+ring_rx_publish(struct ring_rx *rx)
+{
+	struct shm_ring_hdr *h = rx->hdr;
+
+	atomic_store_explicit(&h->ridx, rx->ridx, memory_order_release);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&h->prod_waiting, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&h->prod_waiting, 0,
+	    memory_order_acq_rel)) {
+		atomic_fetch_add_explicit(&h->space_bell, 1,
+		    memory_order_release);
+		syscall(SYS_futex, (uint32_t *)&h->space_bell, FUTEX_WAKE,
+		    INT_MAX, NULL, NULL, 0);
+	}
+}
+
+/* ring_rx_pending: anything to read? */
+int
+ring_rx_pending(struct ring_rx *rx)
+{
+	return atomic_load_explicit(&rx->hdr->widx, memory_order_acquire) !=
+	    rx->ridx;
+}
+
+/* ring_mark: lower a ring's state (never raises it). */
+void
+ring_mark(struct shm_ring_hdr *h, uint32_t state)
+{
+	atomic_store_explicit(&h->state, state, memory_order_release);
+}

@@ -1,0 +1,515 @@
+/*
+ * segment.c: create, validate, map and remove a cluster's segment.
+ *
+ * The segment is a file (by default on /dev/shm) mapped MAP_SHARED by every
+ * node.  Beside it, "<path>.lock" carries OFD locks: byte 0 serialises
+ * creation and removal, byte id says node id is alive.  OFD locks follow
+ * the open file, not the PID, so they work across PID namespaces and are
+ * dropped by the kernel when a daemon dies, even by SIGKILL.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "shmnet_private.h"
+
+/* seg_err: format a one-line error into err and return rc. */
+int
+seg_err(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/* seg_ofd_lock: take an OFD write lock on one byte, waiting if asked. */
+int
+seg_ofd_lock(int fd, off_t byte, int wait)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+	    .l_start = byte, .l_len = 1 };
+
+	while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == -1) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EACCES)
+			return -EADDRINUSE;
+		return -errno;
+	}
+	return 0;
+}
+
+/* seg_ofd_unlock: release an OFD lock on one byte. */
+int
+seg_ofd_unlock(int fd, off_t byte)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET,
+	    .l_start = byte, .l_len = 1 };
+
+	if (fcntl(fd, F_OFD_SETLK, &fl) == -1)
+		return -errno;
+	return 0;
+}
+
+/* seg_ofd_range_held: is any byte of [start, start+len) locked by others? */
+static int
+seg_ofd_range_held(int fd, off_t start, off_t len)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+	    .l_start = start, .l_len = len };
+
+	if (fd < 0)
+		return 0;
+	if (fcntl(fd, F_OFD_GETLK, &fl) == -1)
+		return -errno;
+	return fl.l_type != F_UNLCK;
+}
+
+/* seg_ofd_held: is one byte locked by another open file description? */
+int
+seg_ofd_held(int fd, off_t byte)
+{
+	return seg_ofd_range_held(fd, byte, 1);
+}
+
+/* shm_now_ms: monotonic milliseconds. */
+uint64_t
+shm_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* seg_layout: place the tables for the given parameters. */
+static int
+seg_layout(struct shmseg *s, const struct shmseg_params *p, char *err,
+    size_t errlen)
+{
+	uint64_t dir_bytes, cast_bytes, pm, pages, off;
+	uint32_t n;
+
+	if (p->max_nodes < SHM_NODES_MIN || p->max_nodes > SHM_NODES_MAX)
+		return seg_err(err, errlen, -EINVAL,
+		    "max-nodes %u out of range (%d-%d)", p->max_nodes,
+		    SHM_NODES_MIN, SHM_NODES_MAX);
+	if (!is_pow2(p->cast_slots) || !is_pow2(p->cast_slot_size) ||
+	    p->cast_slots < 16 || p->cast_slot_size < 256 ||
+	    ring_bytes(p->cast_slots, p->cast_slot_size) > (1u << 30))
+		return seg_err(err, errlen, -EINVAL,
+		    "broadcast ring %u x %u bytes is not a valid geometry",
+		    p->cast_slots, p->cast_slot_size);
+	s->max_nodes = p->max_nodes;
+	s->node_off = SHM_HDR_SIZE;
+	s->dir_off = align_up(s->node_off +
+	    (uint64_t)p->max_nodes * sizeof(struct shm_node), SHM_PAGE_SIZE);
+	dir_bytes = (uint64_t)p->max_nodes * SHM_NETS * p->max_nodes *
+	    sizeof(struct shm_dirent);
+	cast_bytes = align_up(ring_bytes(p->cast_slots, p->cast_slot_size),
+	    SHM_PAGE_SIZE);
+	off = align_up(s->dir_off + dir_bytes, SHM_PAGE_SIZE);
+	for (n = 0; n < SHM_NETS; n++) {
+		s->cast_off[n] = off;
+		s->cast_size[n] = (uint32_t)cast_bytes;
+		off += cast_bytes;
+	}
+	pm = off;
+	if (p->size <= pm + 64 * SHM_PAGE_SIZE)
+		return seg_err(err, errlen, -EINVAL,
+		    "segment-size %llu too small for %u nodes (at least %llu)",
+		    (unsigned long long)p->size, p->max_nodes,
+		    (unsigned long long)(pm + 128 * SHM_PAGE_SIZE));
+	pages = (p->size - pm) / (SHM_PAGE_SIZE + sizeof(uint32_t));
+	s->pagemap_off = pm;
+	s->heap_off = align_up(pm + pages * sizeof(uint32_t), SHM_PAGE_SIZE);
+	while (s->heap_off + pages * SHM_PAGE_SIZE > p->size)
+		pages--;
+	if (pages > UINT32_MAX)
+		return seg_err(err, errlen, -EINVAL, "segment-size too large");
+	s->heap_pages = (uint32_t)pages;
+	s->size = p->size;
+	return 0;
+}
+
+/* seg_check_hdr: validate a header against the file size; fill geometry. */
+static int
+seg_check_hdr(struct shmseg *s, const struct shm_hdr *h, uint64_t fsize,
+    char *err, size_t errlen)
+{
+	uint64_t magic = atomic_load_explicit(&h->magic, memory_order_acquire);
+	uint64_t dir_end;
+	uint32_t n;
+
+	if (magic == 0)
+		return seg_err(err, errlen, -EAGAIN,
+		    "segment %s is not initialised", s->path);
+	if (magic != SHM_MAGIC)
+		return seg_err(err, errlen, -EBADMSG,
+		    "segment %s is not a shmnet segment (magic %#llx)",
+		    s->path, (unsigned long long)magic);
+	if ((h->version >> 8) != SHM_VERSION_MAJOR)
+		return seg_err(err, errlen, -EPROTONOSUPPORT,
+		    "segment %s has layout version %u.%u, this build speaks "
+		    "%u.%u; stop its nodes or remove it", s->path,
+		    h->version >> 8, h->version & 0xff, SHM_VERSION_MAJOR,
+		    SHM_VERSION_MINOR);
+	if (h->hdr_size != SHM_HDR_SIZE || h->seg_size != fsize ||
+	    h->nets != SHM_NETS || h->page_size != SHM_PAGE_SIZE ||
+	    h->max_nodes < SHM_NODES_MIN || h->max_nodes > SHM_NODES_MAX)
+		goto corrupt;
+	s->max_nodes = h->max_nodes;
+	s->node_off = h->node_off;
+	s->dir_off = h->dir_off;
+	s->pagemap_off = h->pagemap_off;
+	s->heap_off = h->heap_off;
+	s->heap_pages = h->heap_pages;
+	s->size = fsize;
+	dir_end = s->dir_off + (uint64_t)s->max_nodes * SHM_NETS *
+	    s->max_nodes * sizeof(struct shm_dirent);
+	if (s->node_off != SHM_HDR_SIZE || s->dir_off % SHM_PAGE_SIZE ||
+	    s->dir_off < s->node_off + (uint64_t)s->max_nodes *
+	    sizeof(struct shm_node) || dir_end > fsize)
+		goto corrupt;
+	for (n = 0; n < SHM_NETS; n++) {
+		s->cast_off[n] = h->cast_off[n];
+		s->cast_size[n] = h->cast_size[n];
+		if (s->cast_off[n] < dir_end || s->cast_off[n] % SHM_PAGE_SIZE ||
+		    s->cast_size[n] < sizeof(struct shm_ring_hdr) ||
+		    s->cast_off[n] + s->cast_size[n] > s->pagemap_off)
+			goto corrupt;
+	}
+	if (s->pagemap_off + (uint64_t)s->heap_pages * 4 > s->heap_off ||
+	    s->heap_off % SHM_PAGE_SIZE ||
+	    s->heap_off + (uint64_t)s->heap_pages * SHM_PAGE_SIZE > fsize)
+		goto corrupt;
+	return 0;
+corrupt:
+	return seg_err(err, errlen, -EBADMSG,
+	    "segment %s has a corrupt header; stop its nodes or remove it",
+	    s->path);
+}
+
+/* seg_init: write a fresh header and tables into a new segment file. */
+static int
+seg_init(struct shmseg *s, const struct shmseg_params *p, char *err,
+    size_t errlen)
+{
+	struct shm_hdr *h;
+	struct statvfs vfs;
+	uint32_t n;
+	int rc;
+
+	if ((rc = seg_layout(s, p, err, errlen)) != 0)
+		return rc;
+	if (ftruncate(s->fd, 0) == -1 || ftruncate(s->fd, (off_t)s->size) == -1)
+		return seg_err(err, errlen, -errno, "ftruncate %s: %s", s->path,
+		    strerror(errno));
+	/* Commit the fixed part now: a full /dev/shm is an error, not SIGBUS. */
+	if ((rc = posix_fallocate(s->fd, 0, (off_t)s->heap_off)) != 0) {
+		unsigned long long avail = 0;
+		if (fstatvfs(s->fd, &vfs) == 0)
+			avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+		return seg_err(err, errlen, -rc, "cannot commit %llu bytes for "
+		    "segment %s: %s (%llu bytes free)",
+		    (unsigned long long)s->heap_off, s->path, strerror(rc),
+		    avail);
+	}
+	s->base = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    s->fd, 0);
+	if (s->base == MAP_FAILED) {
+		s->base = NULL;
+		return seg_err(err, errlen, -errno, "mmap %s: %s", s->path,
+		    strerror(errno));
+	}
+	h = (struct shm_hdr *)s->base;
+	memset(h, 0, s->heap_off);
+	h->version = SHM_VERSION;
+	h->hdr_size = SHM_HDR_SIZE;
+	h->seg_size = s->size;
+	h->max_nodes = s->max_nodes;
+	h->nets = SHM_NETS;
+	h->node_off = s->node_off;
+	h->dir_off = s->dir_off;
+	h->pagemap_off = s->pagemap_off;
+	h->heap_off = s->heap_off;
+	h->heap_pages = s->heap_pages;
+	h->page_size = SHM_PAGE_SIZE;
+	h->created_ns = (uint64_t)time(NULL) * 1000000000ull;
+	strlcpy(h->cluster, p->cluster ? p->cluster : "", sizeof(h->cluster));
+	for (n = 0; n < SHM_NETS; n++) {
+		h->cast_off[n] = s->cast_off[n];
+		h->cast_size[n] = s->cast_size[n];
+		rc = cast_init(s->base + s->cast_off[n], s->cast_size[n],
+		    p->cast_slots, p->cast_slot_size, n);
+		if (rc != 0)
+			return seg_err(err, errlen, rc, "broadcast ring init");
+	}
+	atomic_store_explicit(&h->magic, SHM_MAGIC, memory_order_release);
+	return 0;
+}
+
+/* seg_lock_file: open the lock file and take the init lock, making sure
+ * the file we locked is still the one at lockpath (a last node may have
+ * removed it meanwhile). */
+static int
+seg_lock_file(struct shmseg *s, int flags, char *err, size_t errlen)
+{
+	struct stat a, b;
+	int tries, rc;
+
+	for (tries = 0; tries < 20; tries++) {
+		s->lockfd = open(s->lockpath, flags | O_CLOEXEC, 0600);
+		if (s->lockfd == -1)
+			return seg_err(err, errlen, -errno, "open %s: %s",
+			    s->lockpath, strerror(errno));
+		if ((rc = seg_ofd_lock(s->lockfd, SEG_LOCK_INIT, 1)) != 0) {
+			close(s->lockfd);
+			s->lockfd = -1;
+			return seg_err(err, errlen, rc, "lock %s: %s",
+			    s->lockpath, strerror(-rc));
+		}
+		if (fstat(s->lockfd, &a) == 0 && stat(s->lockpath, &b) == 0 &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			return 0;
+		close(s->lockfd);
+		s->lockfd = -1;
+	}
+	return seg_err(err, errlen, -EAGAIN, "lock file %s keeps changing",
+	    s->lockpath);
+}
+
+/* seg_new: allocate a handle for path. */
+static struct shmseg *
+seg_new(const char *path)
+{
+	struct shmseg *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->fd = s->lockfd = -1;
+	strlcpy(s->path, path, sizeof(s->path));
+	snprintf(s->lockpath, sizeof(s->lockpath), "%s.lock", path);
+	return s;
+}
+
+/* seg_free: unmap and close whatever a handle holds. */
+static void
+seg_free(struct shmseg *s)
+{
+	int saved = errno;
+
+	if (s->base != NULL)
+		munmap(s->base, s->size);
+	if (s->fd != -1)
+		close(s->fd);
+	if (s->lockfd != -1)
+		close(s->lockfd);
+	free(s);
+	errno = saved;
+}
+
+/* seg_attach: map an existing file and validate its header. */
+static int
+seg_attach(struct shmseg *s, uint64_t fsize, int prot, char *err,
+    size_t errlen)
+{
+	int rc;
+
+	if (fsize < SHM_HDR_SIZE)
+		return seg_err(err, errlen, -EBADMSG,
+		    "segment %s is too small (%llu bytes)", s->path,
+		    (unsigned long long)fsize);
+	s->base = mmap(NULL, fsize, prot, MAP_SHARED, s->fd, 0);
+	if (s->base == MAP_FAILED) {
+		s->base = NULL;
+		return seg_err(err, errlen, -errno, "mmap %s: %s", s->path,
+		    strerror(errno));
+	}
+	s->size = fsize;
+	rc = seg_check_hdr(s, (struct shm_hdr *)s->base, fsize, err, errlen);
+	if (rc != 0) {
+		munmap(s->base, fsize);
+		s->base = NULL;
+	}
+	return rc;
+}
+
+/* shmseg_open: open or create a segment read-write. */
+int
+shmseg_open(const struct shmseg_params *p, struct shmseg **out, char *err,
+    size_t errlen)
+{
+	struct shmseg *s;
+	struct stat st;
+	int rc, created = 0;
+
+	*out = NULL;
+	if (p->path == NULL || *p->path == '\0')
+		return seg_err(err, errlen, -EINVAL, "no segment path");
+	if ((s = seg_new(p->path)) == NULL)
+		return seg_err(err, errlen, -ENOMEM, "out of memory");
+	s->writable = 1;
+	if ((rc = seg_lock_file(s, O_RDWR | O_CREAT, err, errlen)) != 0)
+		goto fail;
+	s->fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->fd == -1 || fstat(s->fd, &st) == -1) {
+		rc = seg_err(err, errlen, -errno, "open %s: %s", s->path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (st.st_size == 0) {
+		created = 1;
+		rc = seg_init(s, p, err, errlen);
+	} else {
+		rc = seg_attach(s, (uint64_t)st.st_size, PROT_READ | PROT_WRITE,
+		    err, errlen);
+		if (rc == -EAGAIN)	/* a creator died half-way: redo it */
+			rc = seg_init(s, p, err, errlen);
+	}
+	if (rc != 0)
+		goto fail;
+	seg_ofd_unlock(s->lockfd, SEG_LOCK_INIT);
+	*out = s;
+	return 0;
+fail:
+	if (created && s->fd != -1)
+		unlink(s->path);
+	if (s->lockfd != -1)
+		seg_ofd_unlock(s->lockfd, SEG_LOCK_INIT);
+	seg_free(s);
+	return rc;
+}
+
+/* shmseg_open_ro: map an existing segment read-only, for inspection. */
+int
+shmseg_open_ro(const char *path, struct shmseg **out, char *err,
+    size_t errlen)
+{
+	struct shmseg *s;
+	struct stat st;
+	int rc;
+
+	*out = NULL;
+	if ((s = seg_new(path)) == NULL)
+		return seg_err(err, errlen, -ENOMEM, "out of memory");
+	s->fd = open(s->path, O_RDONLY | O_CLOEXEC);
+	if (s->fd == -1 || fstat(s->fd, &st) == -1) {
+		rc = seg_err(err, errlen, -errno, "%s: %s", s->path,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((rc = seg_attach(s, (uint64_t)st.st_size, PROT_READ, err,
+	    errlen)) != 0)
+		goto fail;
+	s->lockfd = open(s->lockpath, O_RDONLY | O_CLOEXEC);
+	*out = s;
+	return 0;
+fail:
+	seg_free(s);
+	return rc;
+}
+
+/* shmseg_close: unmap; remove the files if asked and nobody is alive. */
+int
+shmseg_close(struct shmseg *s, int unlink_last)
+{
+	int removed = 0;
+
+	if (s == NULL)
+		return 0;
+	if (unlink_last && s->writable && s->lockfd != -1 &&
+	    seg_ofd_lock(s->lockfd, SEG_LOCK_INIT, 1) == 0) {
+		if (seg_ofd_range_held(s->lockfd, 1, SHM_NODES_MAX) == 0) {
+			unlink(s->path);
+			unlink(s->lockpath);
+			removed = 1;
+		}
+		seg_ofd_unlock(s->lockfd, SEG_LOCK_INIT);
+	}
+	seg_free(s);
+	return removed;
+}
+
+const struct shm_hdr *
+shmseg_hdr(const struct shmseg *s)
+{
+	return (const struct shm_hdr *)s->base;
+}
+
+int
+shmseg_writable(const struct shmseg *s)
+{
+	return s->writable;
+}
+
+const char *
+shmseg_path(const struct shmseg *s)
+{
+	return s->path;
+}
+
+uint32_t
+shmseg_max_nodes(const struct shmseg *s)
+{
+	return s->max_nodes;
+}
+
+/* shmseg_node: node table entry, bounds-checked. */
+struct shm_node *
+shmseg_node(struct shmseg *s, uint32_t id)
+{
+	if (id < 1 || id > s->max_nodes)
+		return NULL;
+	return (struct shm_node *)(s->base + s->node_off) + (id - 1);
+}
+
+/* shmseg_dirent: directory entry, bounds-checked. */
+struct shm_dirent *
+shmseg_dirent(struct shmseg *s, uint32_t owner, uint32_t net, uint32_t peer)
+{
+	uint64_t i;
+
+	if (owner < 1 || owner > s->max_nodes || peer < 1 ||
+	    peer > s->max_nodes || net >= SHM_NETS)
+		return NULL;
+	i = ((uint64_t)(owner - 1) * SHM_NETS + net) * s->max_nodes +
+	    (peer - 1);
+	return (struct shm_dirent *)(s->base + s->dir_off) + i;
+}
+
+/* shmseg_at: pointer to a range inside the segment, or NULL. */
+void *
+shmseg_at(struct shmseg *s, uint64_t off, uint64_t len)
+{
+	if (off > s->size || len > s->size - off)
+		return NULL;
+	return s->base + off;
+}
+
+/* shmseg_cast: the broadcast ring of a network. */
+void *
+shmseg_cast(struct shmseg *s, uint32_t net, uint32_t *size)
+{
+	if (net >= SHM_NETS)
+		return NULL;
+	*size = s->cast_size[net];
+	return s->base + s->cast_off[net];
+}

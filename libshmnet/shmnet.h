@@ -1,0 +1,291 @@
+/*
+ * shmnet.h: public interface of libshmnet.
+ *
+ * The library maps a cluster's segment and moves frames through its rings.
+ * It never logs and never exits: functions return 0 (or a count) on
+ * success and -errno on failure, as documented per function.  Functions
+ * that can fail for reasons an operator must read also fill an error
+ * buffer with one line saying what failed and with what value.
+ *
+ * Handles: struct shmseg is opaque.  struct ring_tx, ring_rx and cast_rx
+ * are declared here so callers can embed them; treat their fields as
+ * private to the library.
+ */
+#ifndef SHMNET_H
+#define SHMNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+
+struct shmseg;
+
+/* ---- segment.c ------------------------------------------------------ */
+
+struct shmseg_params {
+	const char	*path;		/* backing file, e.g. /dev/shm/shmnet.x */
+	const char	*cluster;	/* recorded in the header */
+	uint64_t	 size;		/* total bytes (sparse until used) */
+	uint32_t	 max_nodes;	/* SHM_NODES_MIN .. SHM_NODES_MAX */
+	uint32_t	 cast_slots;	/* broadcast ring slots, power of 2 */
+	uint32_t	 cast_slot_size;/* broadcast ring slot bytes, power of 2 */
+};
+
+/*
+ * Open the segment at p->path, creating and initialising it if it does not
+ * exist (or is an empty leftover).  Creation is serialised by an OFD lock
+ * on the lock file beside it.  Returns 0, or:
+ *   -EPROTONOSUPPORT  the segment has another layout version
+ *   -EBADMSG          the header is corrupt (bad magic, sizes out of range)
+ *   -ENOSPC           the file system (e.g. /dev/shm) cannot hold it
+ *   -EINVAL           parameters out of range
+ *   other -errno      from open, mmap, fallocate, fcntl
+ */
+int	 shmseg_open(const struct shmseg_params *p, struct shmseg **out,
+	    char *err, size_t errlen);
+/* Map an existing segment read-only (for inspection).  Errors as above,
+ * plus -ENOENT when there is no segment. */
+int	 shmseg_open_ro(const char *path, struct shmseg **out, char *err,
+	    size_t errlen);
+/* Unmap and close.  Removes the segment and lock file when `unlink_last`
+ * is set and no node of the cluster is alive any more. Returns 1 when it
+ * removed them, 0 otherwise. */
+int	 shmseg_close(struct shmseg *seg, int unlink_last);
+
+const struct shm_hdr	*shmseg_hdr(const struct shmseg *seg);
+int			 shmseg_writable(const struct shmseg *seg);
+const char		*shmseg_path(const struct shmseg *seg);
+uint32_t		 shmseg_max_nodes(const struct shmseg *seg);
+/* Node table entry of id (1 .. max_nodes), NULL when out of range. */
+struct shm_node		*shmseg_node(struct shmseg *seg, uint32_t id);
+/* Directory entry: ring from `peer` into `owner` on `net`; NULL if out of
+ * range. */
+struct shm_dirent	*shmseg_dirent(struct shmseg *seg, uint32_t owner,
+			    uint32_t net, uint32_t peer);
+/* Pointer to [off, off+len) when it lies inside the segment, else NULL. */
+void			*shmseg_at(struct shmseg *seg, uint64_t off,
+			    uint64_t len);
+/* Broadcast ring of a network, NULL when the header does not describe a
+ * valid one. `size` receives its length. */
+void			*shmseg_cast(struct shmseg *seg, uint32_t net,
+			    uint32_t *size);
+/* Monotonic milliseconds (the clock quarantine and timeouts use). */
+uint64_t		 shm_now_ms(void);
+
+/* ---- heap.c: pair ring memory, page granular, under the heap lock ---- */
+
+/*
+ * Allocate and commit (fallocate) `size` bytes, rounded up to pages.
+ * Pages freed less than SHM_QUARANTINE_MS ago are not reused, so a late
+ * writer holding a stale reference cannot corrupt a new ring.
+ * Returns 0 and *off, or -ENOMEM (no contiguous run), -ENOSPC (backing
+ * file system full), -EINVAL.
+ */
+#define SHM_QUARANTINE_MS	1000
+int	 heap_alloc(struct shmseg *seg, uint64_t size, uint64_t *off);
+/* Free a range returned by heap_alloc; -EINVAL if it is not one. */
+int	 heap_free(struct shmseg *seg, uint64_t off, uint64_t size);
+/* Pages in use and in all, for status displays. */
+void	 heap_usage(struct shmseg *seg, uint32_t *used, uint32_t *total);
+
+/* ---- lock.c: shared-memory lock recovered from dead holders ---------- */
+
+/* Owner word for the calling thread of node `id`: id | thread tag << 16. */
+uint32_t lock_owner_word(uint32_t id);
+/* Take the lock; steals it from a holder whose node is dead.  Returns 1 if
+ * it recovered the lock from a dead holder, else 0. */
+int	 lock_acquire(struct shmseg *seg, struct shm_lock *l, uint32_t owner);
+void	 lock_release(struct shm_lock *l, uint32_t owner);
+/* Free every segment lock held in the name of node `id` (called by a node
+ * that just claimed id: no live process can hold them).  Returns how many
+ * it freed. */
+int	 lock_clear_node(struct shmseg *seg, uint32_t id);
+
+/* ---- node.c: node table, liveness ------------------------------------ */
+
+/*
+ * Claim node `id` (0 = the lowest free id).  Takes the node's OFD lock on
+ * the lock file, bumps its generation and returns the id, or:
+ *   -EADDRINUSE  that id is held by a live node
+ *   -EUSERS      no free id (auto)
+ *   -ERANGE      id outside 1 .. max_nodes
+ * The node is not yet UP: call node_publish once its addresses are set.
+ */
+int	 node_claim(struct shmseg *seg, uint32_t id, uint32_t *gen);
+/* Mark a claimed node UP (release order) and bump its dir_version. */
+void	 node_publish(struct shmseg *seg, uint32_t id);
+/* Mark the node DOWN, free the rings in its directory, drop its lock. */
+void	 node_leave(struct shmseg *seg, uint32_t id);
+/* 1 if the node's OFD lock is held (its daemon lives), else 0. */
+int	 node_alive(struct shmseg *seg, uint32_t id);
+/* 1 if the node is UP and alive. */
+int	 node_is_up(struct shmseg *seg, uint32_t id);
+/* If `id` is marked UP but dead, mark it DOWN and free its rings.
+ * Returns 1 when it reaped the node. */
+int	 node_reap(struct shmseg *seg, uint32_t self, uint32_t id);
+/* Free the ring in dirent (owner, net, peer) if any, bump dir_version. */
+void	 node_dirent_clear(struct shmseg *seg, uint32_t owner, uint32_t net,
+	    uint32_t peer);
+/* Allocate a pair ring of slots x slot_size from `peer` (generation
+ * peer_gen) into `owner` and publish it in owner's directory.  Returns 0,
+ * -EINVAL for a bad geometry, or a heap_alloc error. */
+int	 node_dirent_alloc(struct shmseg *seg, uint32_t owner, uint32_t net,
+	    uint32_t peer, uint32_t peer_gen, uint32_t slots,
+	    uint32_t slot_size);
+/* Read a dirent consistently (seqlock).  Returns 0, or -EAGAIN if it
+ * kept changing, -ENOENT if it is not UP. */
+int	 node_dirent_read(struct shmseg *seg, uint32_t owner, uint32_t net,
+	    uint32_t peer, struct shm_dirent *out);
+
+/* ---- ring.c: single-producer single-consumer pair rings -------------- */
+
+/* Bytes a ring of `slots` x `slot_size` needs. */
+uint64_t ring_bytes(uint32_t slots, uint32_t slot_size);
+/* Largest power-of-two slot count that fits `size` bytes; 0 if < 2. */
+uint32_t ring_slots_for(uint64_t size, uint32_t slot_size);
+/* Initialise a ring at mem (size bytes).  -EINVAL on bad geometry. */
+int	 ring_init(void *mem, uint64_t size, uint32_t slots,
+	    uint32_t slot_size, uint16_t from, uint16_t to, uint32_t gen,
+	    uint32_t net, uint64_t key);
+
+struct ring_tx {
+	struct shm_ring_hdr	*hdr;
+	struct shm_desc		*desc;
+	uint8_t			*data;
+	uint32_t		 slots, mask, slot_size, slot_shift;
+	uint32_t		 widx;		/* private copy */
+	uint32_t		 ridx_seen;	/* last ridx read */
+};
+
+struct ring_rx {
+	struct shm_ring_hdr	*hdr;
+	struct shm_desc		*desc;
+	uint8_t			*data;
+	uint32_t		 slots, mask, slot_size, slot_shift;
+	uint32_t		 ridx;		/* private copy */
+	uint32_t		 widx_seen;
+};
+
+/* A reserved place in a ring, or a frame found in one. */
+struct ring_slot {
+	struct shm_desc		*desc;		/* where the descriptor goes */
+	uint8_t			*data;		/* where the frame goes */
+	uint32_t		 cap;		/* bytes available at data */
+	uint32_t		 len;		/* frame length (rx) */
+	uint32_t		 span;		/* slots the frame covers (rx) */
+	uint32_t		 pad;		/* pad slots before desc (tx) */
+};
+
+/*
+ * Validate the ring at mem (size bytes from a dirent) and attach to it
+ * (ring_check only validates; it never writes).
+ * Checks magic, key, endpoints, state and geometry.  -EBADMSG when the
+ * header is invalid, -ESTALE when key/endpoints do not match, -ENETDOWN
+ * when the ring is not UP.
+ */
+int	 ring_check(void *mem, uint64_t size, uint64_t key, uint16_t from,
+	    uint16_t to);
+int	 ring_tx_attach(struct ring_tx *tx, void *mem, uint64_t size,
+	    uint64_t key, uint16_t from, uint16_t to);
+int	 ring_rx_attach(struct ring_rx *rx, void *mem, uint64_t size,
+	    uint64_t key, uint16_t from, uint16_t to);
+
+/* Reserve contiguous room for a frame of up to len bytes.  Returns 0,
+ * -ENOBUFS when the ring lacks room now, -EMSGSIZE when it never will,
+ * -EBADMSG when the consumer's index is corrupt. */
+int	 ring_tx_reserve(struct ring_tx *tx, uint32_t len,
+	    struct ring_slot *s);
+/* Publish a reserved frame of len bytes (len <= s->cap). */
+void	 ring_tx_commit(struct ring_tx *tx, const struct ring_slot *s,
+	    uint32_t len, uint16_t flags);
+/* Copy a frame in: reserve + memcpy + commit.  vnet may be NULL. */
+int	 ring_tx_push(struct ring_tx *tx, const void *vnet, const void *frame,
+	    uint32_t len);
+/* Sleep until the consumer frees room for a frame of len bytes, the ring
+ * goes down, or timeout_ms passes.  Returns 0 when the room is there,
+ * -ETIMEDOUT otherwise. */
+int	 ring_tx_wait(struct ring_tx *tx, uint32_t len, int timeout_ms);
+/* Slots the ring holds unread. */
+uint32_t ring_tx_used(const struct ring_tx *tx);
+
+/* Next frame: 1 and *s filled, 0 when empty, -EBADMSG when the ring holds
+ * data that cannot be valid (the caller marks the ring corrupt). */
+int	 ring_rx_peek(struct ring_rx *rx, struct ring_slot *s);
+/* Consume the frame returned by the last peek. */
+void	 ring_rx_consume(struct ring_rx *rx, const struct ring_slot *s);
+/* Publish the read index and wake a producer waiting for space. */
+void	 ring_rx_publish(struct ring_rx *rx);
+/* 1 when there is something to read (or the ring must be looked at). */
+int	 ring_rx_pending(struct ring_rx *rx);
+/* Lower a ring's state to CORRUPT/DOWN. */
+void	 ring_mark(struct shm_ring_hdr *hdr, uint32_t state);
+
+/* ---- cast.c: broadcast (ticker-tape) rings --------------------------- */
+
+struct cast_rx {
+	struct shm_ring_hdr	*hdr;
+	struct shm_desc		*desc;
+	uint8_t			*data;
+	uint32_t		 slots, mask, slot_size, slot_shift;
+	uint32_t		 cursor;	/* next slot index to read */
+	uint32_t		 last_fseq;	/* frame number last seen */
+};
+
+/* Initialise a broadcast ring at mem (size bytes); -EINVAL on geometry. */
+int	 cast_init(void *mem, uint64_t size, uint32_t slots,
+	    uint32_t slot_size, uint32_t net);
+/* Attach a reader, starting at the current write position.  -EBADMSG
+ * when the header is invalid. */
+int	 cast_attach(struct cast_rx *rx, void *mem, uint64_t size);
+/* Write one frame under the ring's lock (recovered from dead holders).
+ * Never waits for readers: the oldest slots are overwritten.  Returns 0,
+ * -EMSGSIZE if the frame can never fit, -EBADMSG on a corrupt header. */
+int	 cast_write(struct shmseg *seg, uint32_t net, uint32_t self,
+	    const void *vnet, const void *frame, uint32_t len);
+/* Same, for a ring at mem (size bytes) whose lock the caller holds. */
+int	 cast_write_locked(void *mem, uint64_t size, uint32_t self,
+	    const void *vnet, const void *frame, uint32_t len);
+/*
+ * Copy the next frame into buf.  Returns 1 and sets *len, *from and vnet
+ * (SHM_VNET_HDR_LEN bytes), 0 when there is nothing new.  Frames lost to
+ * overrun (or torn under the reader) are added to *lost.
+ */
+int	 cast_read(struct cast_rx *rx, void *buf, uint32_t buflen,
+	    uint32_t *len, uint8_t *vnet, uint16_t *from, uint64_t *lost);
+/* 1 when a frame may be waiting. */
+int	 cast_pending(struct cast_rx *rx);
+
+/* ---- bell.c: doorbells with wake suppression ------------------------- */
+
+/* Wake the receiver if it said it sleeps (at most one wake per sleep).
+ * Returns 1 if a futex wake was issued. */
+int	 bell_ring(struct shm_bell *b);
+/* Receiver side: announce sleep, returns the bell value to wait on. */
+uint32_t bell_prepare(struct shm_bell *b);
+/* Sleep unless the bell moved from `seen`; then clear `sleeping`. */
+void	 bell_wait(struct shm_bell *b, uint32_t seen, int timeout_ms);
+/* Receiver found work after bell_prepare: clear `sleeping`. */
+void	 bell_cancel(struct shm_bell *b);
+/* Wake the receiver whether or not it sleeps (shutdown). */
+void	 bell_force(struct shm_bell *b);
+
+/* ---- frame.c: Ethernet addressing ------------------------------------ */
+
+#define FRAME_UNICAST	1	/* to one node, *node set */
+#define FRAME_CAST	2	/* broadcast or multicast */
+#define FRAME_UNKNOWN	3	/* unicast to a MAC that is no node's */
+#define FRAME_RUNT	4	/* shorter than an Ethernet header */
+#define FRAME_CONTROL	5	/* shmnet control frame (SHM_ETHERTYPE) */
+
+#define SHM_ETHERTYPE	0x88b5	/* IEEE local experimental 1 */
+
+/* MAC of node id on a network: 02:53:4d:4c:HH:LL (local), ..:47:.. (global). */
+void	 frame_node_mac(uint32_t net, uint32_t id, uint8_t mac[6]);
+/* Classify a frame by destination; sets *node for FRAME_UNICAST. */
+int	 frame_classify(uint32_t net, const uint8_t *frame, uint32_t len,
+	    uint32_t max_nodes, uint32_t *node);
+/* "02:53:4d:4c:00:01" into buf (>= 18 bytes). */
+void	 frame_mac_str(const uint8_t mac[6], char *buf, size_t len);
+
+#endif /* SHMNET_H */

@@ -1,0 +1,84 @@
+/*
+ * shmnet_private.h: internals shared by the libshmnet modules only.
+ */
+#ifndef SHMNET_PRIVATE_H
+#define SHMNET_PRIVATE_H
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "shmnet.h"
+
+/*
+ * A mapped segment.  Geometry is copied out of the header once, after it
+ * was validated, so a peer that later scribbles on the header cannot make
+ * this process read outside the mapping.
+ */
+struct shmseg {
+	int		 fd;
+	int		 lockfd;	/* OFD locks: byte 0 init, byte id node */
+	int		 writable;
+	uint8_t		*base;
+	uint64_t	 size;
+	uint32_t	 max_nodes;
+	uint32_t	 self;		/* node id this process holds, or 0 */
+	uint64_t	 node_off, dir_off, pagemap_off, heap_off;
+	uint32_t	 heap_pages;
+	uint64_t	 cast_off[SHM_NETS];
+	uint32_t	 cast_size[SHM_NETS];
+	char		 path[PATH_MAX];
+	char		 lockpath[PATH_MAX];
+};
+
+/* Lock-file byte ranges. */
+#define SEG_LOCK_INIT	0
+
+/* Take (wait) or test an OFD write lock on one byte of the lock file. */
+int	 seg_ofd_lock(int fd, off_t byte, int wait);
+int	 seg_ofd_unlock(int fd, off_t byte);
+/* 1 when some other open file description holds byte, 0 when free,
+ * -errno on error. */
+int	 seg_ofd_held(int fd, off_t byte);
+/* Format into err (if any) and return rc. */
+int	 seg_err(char *err, size_t errlen, int rc, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+
+/* cpu_relax: polite spin-wait hint. */
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* Ceiling of a / b for b a power of two given as a shift. */
+static inline uint32_t
+div_up_shift(uint32_t a, uint32_t shift)
+{
+	return (uint32_t)(((uint64_t)a + (1u << shift) - 1) >> shift);
+}
+
+static inline int
+is_pow2(uint64_t v)
+{
+	return v != 0 && (v & (v - 1)) == 0;
+}
+
+static inline uint32_t
+log2_u32(uint32_t v)
+{
+	return 31u - (uint32_t)__builtin_clz(v);
+}
+
+static inline uint64_t
+align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+#endif /* SHMNET_PRIVATE_H */

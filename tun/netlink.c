@@ -1,0 +1,104 @@
+/*
+ * netlink.c: rtnetlink requests with libmnl, one socket per request.
+ * No shelling out to ip(8).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+
+#include "netlink.h"
+
+/* nl_talk: send one request and wait for its ACK. */
+static int
+nl_talk(struct nlmsghdr *nlh)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	unsigned int portid, seq;
+	int rc = 0;
+	ssize_t n;
+
+	if ((nl = mnl_socket_open(NETLINK_ROUTE)) == NULL)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	seq = nlh->nlmsg_seq = (unsigned int)time(NULL);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		rc = mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL);
+		if (rc <= MNL_CB_STOP)
+			break;
+	}
+	rc = rc < 0 ? -errno : 0;
+out:
+	mnl_socket_close(nl);
+	return rc;
+}
+
+/* nl_link_setup: MAC, MTU and IFF_UP in one RTM_NEWLINK. */
+int
+nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	if (up) {
+		ifi->ifi_flags = IFF_UP;
+		ifi->ifi_change = IFF_UP;
+	}
+	if (mac != NULL)
+		mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+	if (mtu != 0)
+		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return nl_talk(nlh);
+}
+
+/* nl_addr4_add: RTM_NEWADDR with local, address and broadcast. */
+int
+nl_addr4_add(int ifindex, uint32_t addr, uint8_t prefix)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifaddrmsg *ifa;
+	uint32_t mask, brd;
+	int rc;
+
+	mask = prefix == 0 ? 0 : htonl(~0u << (32 - prefix));
+	brd = prefix >= 31 ? 0 : (addr | ~mask);
+	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
+	    NLM_F_EXCL;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = prefix;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (unsigned int)ifindex;
+	mnl_attr_put_u32(nlh, IFA_LOCAL, addr);
+	mnl_attr_put_u32(nlh, IFA_ADDRESS, addr);
+	if (brd != 0)
+		mnl_attr_put_u32(nlh, IFA_BROADCAST, brd);
+	rc = nl_talk(nlh);
+	return rc == -EEXIST ? 0 : rc;
+}
