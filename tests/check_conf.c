@@ -1,0 +1,179 @@
+/*
+ * check_conf.c: the configuration parser (daemon/conf.c).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+
+static struct conf c;
+static char err[1200];
+
+static void
+setup(void)
+{
+	conf_defaults(&c);
+	err[0] = '\0';
+}
+
+static int
+parse(const char *text)
+{
+	return conf_parse_buf(&c, "test.conf", text, strlen(text), err,
+	    sizeof(err));
+}
+
+START_TEST(test_defaults)
+{
+	ck_assert_str_eq(c.local.ifname, "shm0");
+	ck_assert_uint_eq(c.local.mtu, 65520);
+	ck_assert_uint_eq(c.max_nodes, 64);
+	ck_assert_uint_eq(c.node, 0);
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "no cluster name"));
+	strcpy(c.cluster, "demo");
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.segment, "/dev/shm/shmnet.demo");
+	ck_assert_uint_eq(ntohl(conf_local_addr(&c, 2)), 0x0ac90002);
+	ck_assert_uint_eq(ntohl(conf_local_addr(&c, 258)), 0x0ac90102);
+}
+END_TEST
+
+START_TEST(test_full_file)
+{
+	ck_assert_int_eq(parse(
+	    "# comment\n"
+	    "[cluster]\n"
+	    "name = prod-1\n"
+	    "node = 7\n"
+	    "segment-size = 64M\n"
+	    "max-nodes = 32\n"
+	    "\n"
+	    "[local]\n"
+	    "  interface = shmx\n"
+	    "address = 192.168.77.5/24 ; trailing text is part of the value?\n"),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, "test.conf:10:"));
+	setup();
+	ck_assert_int_eq(parse(
+	    "[cluster]\nname = prod-1\nnode = 7\nsegment-size = 64M\n"
+	    "max-nodes = 32\n[local]\ninterface = shmx\n"
+	    "address = 192.168.77.5/24\nmtu = 9000\nring-size = 1M\n"
+	    "slot-size = 4096\nbusy-poll = 50\noffload = no\n"), 0);
+	ck_assert_str_eq(c.cluster, "prod-1");
+	ck_assert_uint_eq(c.node, 7);
+	ck_assert_uint_eq(c.segment_size, 64 << 20);
+	ck_assert_uint_eq(c.local.mtu, 9000);
+	ck_assert_uint_eq(c.local.ring_size, 1 << 20);
+	ck_assert_uint_eq(c.local.prefix, 24);
+	ck_assert_uint_eq(c.local.offload, 0);
+	ck_assert_uint_eq(conf_ring_slots(&c.local), 256);
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(test_range_error_names_file_line_and_range)
+{
+	ck_assert_int_eq(parse("[local]\n\nmtu = 70000\n"), -1);
+	ck_assert_str_eq(err, "test.conf:3: mtu 70000 out of range "
+	    "(576-65535)");
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+	static const struct { const char *text, *want; } cases[] = {
+		{ "mtu = 1500\n", "test.conf:1: key outside a section" },
+		{ "[local]\nmtu\n", "test.conf:2: expected key = value" },
+		{ "[bogus]\n", "test.conf:1: unknown section [bogus]" },
+		{ "[global]\n", "not in this version" },
+		{ "[local]\nspeed = 3\n", "unknown key 'speed' in [local]" },
+		{ "[local]\nmtu = fast\n", "mtu 'fast' is not a number" },
+		{ "[local]\nslot-size = 3000\n", "a power of two" },
+		{ "[local]\nring-size = 1T\n", "is not a number" },
+		{ "[local]\naddress = 10.1.2/16\n", "not an IPv4 address" },
+		{ "[local]\naddress = 10.1.2.3/40\n", "not an IPv4 address" },
+		{ "[local]\noffload = maybe\n", "must be yes or no" },
+		{ "[local]\ninterface = a/b\n", "character not allowed" },
+		{ "[local]\ninterface = averyveryverylongname\n",
+		    "must be 1-15 characters" },
+		{ "[cluster]\nnode = 0\n", "must be auto or 1-256" },
+		{ "[cluster]\nsegment = relative\n", "absolute path" },
+		{ "[cluster\n", "section header must be [name]" },
+		{ "[cluster]\nmax-nodes = 1\n", "max-nodes 1 out of range (2-256)" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		setup();
+		ck_assert_msg(parse(cases[i].text) == -1, "accepted: %s",
+		    cases[i].text);
+		ck_assert_msg(strstr(err, cases[i].want) != NULL,
+		    "case %zu: got '%s', want '%s'", i, err, cases[i].want);
+	}
+}
+END_TEST
+
+START_TEST(test_set_and_finish_checks)
+{
+	ck_assert_int_eq(conf_set(&c, "local.mtu=1500", err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.local.mtu, 1500);
+	ck_assert_int_eq(conf_set(&c, "local.mtu=99", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "--set local.mtu=99: mtu 99 out of range "
+	    "(576-65535)");
+	ck_assert_int_eq(conf_set(&c, "mtu=1500", err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "SECTION.KEY=VALUE"));
+	ck_assert_int_eq(conf_set(&c, "cluster.node=auto", err, sizeof(err)),
+	    0);
+	strcpy(c.cluster, "x");
+	c.local.ring_size = 128 << 10;
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "fewer than two 64 KiB frames"));
+	c.local.ring_size = 512 << 10;
+	c.node = 100;
+	c.max_nodes = 64;
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "node 100 out of range (1-64"));
+}
+END_TEST
+
+START_TEST(test_long_line_and_nul)
+{
+	char big[3000];
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_int_eq(parse(big), -1);
+	ck_assert_ptr_nonnull(strstr(err, "line longer than"));
+	ck_assert_int_eq(conf_parse_buf(&c, "t", "[local]\n\0", 9, err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "NUL byte"));
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_full_file);
+	tcase_add_test(tc, test_range_error_names_file_line_and_range);
+	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_set_and_finish_checks);
+	tcase_add_test(tc, test_long_line_and_nul);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

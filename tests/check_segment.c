@@ -1,0 +1,261 @@
+/*
+ * check_segment.c: segment creation and validation, heap, node table and
+ * directory (libshmnet/segment.c, heap.c, node.c).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "testutil.h"
+
+static void
+setup(void)
+{
+	tu_mkdir();
+}
+
+static void
+teardown(void)
+{
+	tu_rmdir();
+}
+
+START_TEST(test_create_and_attach)
+{
+	struct shmseg *a = tu_open(8 << 20, 16), *b = tu_open(4 << 20, 8);
+	const struct shm_hdr *h = shmseg_hdr(b);
+
+	/* the second opener gets the creator's geometry */
+	ck_assert_uint_eq(shmseg_max_nodes(b), 16);
+	ck_assert_uint_eq(h->seg_size, 8 << 20);
+	ck_assert_uint_eq(h->version, SHM_VERSION);
+	ck_assert_str_eq(h->cluster, "test");
+	ck_assert_ptr_null(shmseg_node(b, 0));
+	ck_assert_ptr_null(shmseg_node(b, 17));
+	ck_assert_ptr_nonnull(shmseg_node(b, 16));
+	ck_assert_ptr_null(shmseg_at(b, 8 << 20, 1));
+	ck_assert_ptr_nonnull(shmseg_at(b, (8 << 20) - 1, 1));
+	ck_assert_int_eq(shmseg_close(b, 1), 1);	/* nobody alive */
+	ck_assert_int_eq(access(tu_path, F_OK), -1);
+	shmseg_close(a, 0);
+}
+END_TEST
+
+START_TEST(test_open_ro)
+{
+	struct shmseg *a = tu_open(8 << 20, 16), *r = NULL;
+	char err[256];
+
+	ck_assert_int_eq(shmseg_open_ro(tu_path, &r, err, sizeof(err)), 0);
+	ck_assert(!shmseg_writable(r));
+	ck_assert_uint_eq(shmseg_max_nodes(r), 16);
+	shmseg_close(r, 1);
+	ck_assert_int_eq(access(tu_path, F_OK), 0);	/* ro never removes */
+	shmseg_close(a, 0);
+	ck_assert_int_eq(shmseg_open_ro("/nonexistent/seg", &r, err,
+	    sizeof(err)), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_other_version_refused)
+{
+	struct shmseg *a = tu_open(8 << 20, 16), *b = NULL;
+	struct shmseg_params p = { .path = tu_path, .cluster = "test",
+	    .size = 8 << 20, .max_nodes = 16, .cast_slots = 64,
+	    .cast_slot_size = 256 };
+	char err[256];
+
+	((struct shm_hdr *)shmseg_hdr(a))->version = (2 << 8) | 0;
+	ck_assert_int_eq(shmseg_open(&p, &b, err, sizeof(err)),
+	    -EPROTONOSUPPORT);
+	ck_assert_ptr_nonnull(strstr(err, "layout version 2.0"));
+	shmseg_close(a, 0);
+}
+END_TEST
+
+START_TEST(test_corrupt_header_refused)
+{
+	struct shmseg *a = tu_open(8 << 20, 16), *b = NULL;
+	struct shm_hdr *h = (struct shm_hdr *)shmseg_hdr(a);
+	char err[256];
+
+	h->heap_pages = 0xffffffff;
+	ck_assert_int_eq(shmseg_open_ro(tu_path, &b, err, sizeof(err)),
+	    -EBADMSG);
+	h->heap_pages = 10;
+	h->magic = 0x1122334455667788ull;
+	ck_assert_int_eq(shmseg_open_ro(tu_path, &b, err, sizeof(err)),
+	    -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(err, "not a shmnet segment"));
+	shmseg_close(a, 0);
+}
+END_TEST
+
+START_TEST(test_bad_params)
+{
+	struct shmseg_params p = { .path = tu_path, .cluster = "test",
+	    .size = 64 << 10, .max_nodes = 16, .cast_slots = 64,
+	    .cast_slot_size = 256 };
+	struct shmseg *s = NULL;
+	char err[256];
+
+	ck_assert_int_eq(shmseg_open(&p, &s, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "too small"));
+	ck_assert_int_eq(access(tu_path, F_OK), -1);	/* nothing left */
+	p.size = 8 << 20;
+	p.max_nodes = 1000;
+	ck_assert_int_eq(shmseg_open(&p, &s, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "max-nodes 1000 out of range"));
+}
+END_TEST
+
+START_TEST(test_claim_and_in_use)
+{
+	struct shmseg *a = tu_open(8 << 20, 16), *b = tu_open(8 << 20, 16);
+	uint32_t ga, gb;
+
+	ck_assert_int_eq(node_claim(a, 3, &ga), 3);
+	ck_assert_int_eq(node_claim(b, 3, &gb), -EADDRINUSE);
+	ck_assert_int_eq(node_claim(b, 17, &gb), -ERANGE);
+	ck_assert_int_eq(node_claim(b, 0, &gb), 1);	/* auto: lowest free */
+	node_publish(a, 3);
+	ck_assert(node_is_up(b, 3));
+	ck_assert(node_alive(b, 3));
+	ck_assert(!node_alive(b, 4));
+	shmseg_close(b, 0);
+	shmseg_close(a, 0);
+}
+END_TEST
+
+START_TEST(test_death_reap_and_new_generation)
+{
+	struct shmseg *a = tu_open(8 << 20, 16), *b = tu_open(8 << 20, 16);
+	struct shm_dirent de;
+	uint32_t ga, gb, gb2;
+	uint32_t used0, used1, total;
+
+	ck_assert_int_eq(node_claim(a, 1, &ga), 1);
+	ck_assert_int_eq(node_claim(b, 2, &gb), 2);
+	node_publish(a, 1);
+	node_publish(b, 2);
+	heap_usage(a, &used0, &total);
+	ck_assert_int_eq(node_dirent_alloc(b, 2, 0, 1, ga, 64, 1024), 0);
+	ck_assert_int_eq(node_dirent_read(a, 2, 0, 1, &de), 0);
+	ck_assert_uint_eq(de.peer_gen, ga);
+	heap_usage(a, &used1, &total);
+	ck_assert_uint_gt(used1, used0);
+	/* b dies: its handle (and so its OFD lock) goes away */
+	shmseg_close(b, 0);
+	ck_assert(!node_alive(a, 2));
+	ck_assert(!node_is_up(a, 2));
+	ck_assert_int_eq(node_reap(a, 1, 2), 1);
+	ck_assert_int_eq(node_reap(a, 1, 2), 0);	/* idempotent */
+	ck_assert_uint_eq(atomic_load(&shmseg_node(a, 2)->state),
+	    SHM_NODE_DOWN);
+	ck_assert_int_eq(node_dirent_read(a, 2, 0, 1, &de), -ENOENT);
+	/* restarted with the same id: a new generation */
+	b = tu_open(8 << 20, 16);
+	ck_assert_int_eq(node_claim(b, 2, &gb2), 2);
+	ck_assert_uint_eq(gb2, gb + 1);
+	shmseg_close(b, 0);
+	shmseg_close(a, 0);
+}
+END_TEST
+
+START_TEST(test_leave_frees_directory)
+{
+	struct shmseg *a = tu_open(8 << 20, 16);
+	struct shm_dirent de;
+	uint32_t g, used0, used1, total;
+
+	heap_usage(a, &used0, &total);
+	ck_assert_int_eq(node_claim(a, 5, &g), 5);
+	node_publish(a, 5);
+	ck_assert_int_eq(node_dirent_alloc(a, 5, 0, 6, 1, 64, 1024), 0);
+	ck_assert_int_eq(node_dirent_alloc(a, 5, 0, 5, 1, 64, 1024), -EINVAL);
+	node_leave(a, 5);
+	ck_assert_int_eq(node_dirent_read(a, 5, 0, 6, &de), -ENOENT);
+	heap_usage(a, &used1, &total);
+	ck_assert_uint_eq(used1, used0 + 17);	/* quarantined, still held */
+	ck_assert(!node_alive(a, 5));
+	shmseg_close(a, 1);
+	ck_assert_int_eq(access(tu_path, F_OK), -1);
+}
+END_TEST
+
+START_TEST(test_heap_quarantine_and_exhaustion)
+{
+	struct shmseg *a = tu_open(4 << 20, 4);
+	uint64_t o1, o2, o3;
+	uint32_t g;
+	int n = 0;
+
+	ck_assert_int_eq(node_claim(a, 1, &g), 1);
+	ck_assert_int_eq(heap_alloc(a, 10000, &o1), 0);
+	ck_assert_int_eq(heap_free(a, o1, 10000), 0);
+	ck_assert_int_eq(heap_free(a, o1, 10000), -EINVAL);	/* twice */
+	ck_assert_int_eq(heap_free(a, o1 + 1, 10000), -EINVAL);
+	ck_assert_int_eq(heap_alloc(a, 10000, &o2), 0);
+	ck_assert_uint_ne(o1, o2);		/* quarantined pages skipped */
+	while (heap_alloc(a, 1 << 20, &o3) == 0)
+		n++;
+	ck_assert_int_eq(heap_alloc(a, 1 << 20, &o3), -ENOMEM);
+	ck_assert_int_ge(n, 1);
+	shmseg_close(a, 0);
+}
+END_TEST
+
+START_TEST(test_dirent_ring_roundtrip)
+{
+	struct shmseg *a = tu_open(8 << 20, 16);
+	struct shm_dirent de;
+	struct ring_tx tx;
+	struct ring_rx rx;
+	struct ring_slot s;
+	uint8_t frame[64] = { 0x02 };
+	uint32_t g;
+	void *mem;
+
+	ck_assert_int_eq(node_claim(a, 2, &g), 2);
+	ck_assert_int_eq(node_dirent_alloc(a, 2, 0, 1, 9, 64, 1024), 0);
+	ck_assert_int_eq(node_dirent_read(a, 2, 0, 1, &de), 0);
+	mem = shmseg_at(a, de.off, de.size);
+	ck_assert_int_eq(ring_tx_attach(&tx, mem, de.size, de.key, 1, 2), 0);
+	ck_assert_int_eq(ring_rx_attach(&rx, mem, de.size, de.key, 1, 2), 0);
+	ck_assert_int_eq(ring_tx_push(&tx, NULL, frame, sizeof(frame)), 0);
+	ck_assert_int_eq(ring_rx_peek(&rx, &s), 1);
+	/* a replacement ring gets a new key: the old reference is stale */
+	ck_assert_int_eq(node_dirent_alloc(a, 2, 0, 1, 9, 64, 1024), 0);
+	ck_assert_int_eq(ring_tx_attach(&tx, mem, de.size, de.key, 1, 2),
+	    -ENETDOWN);
+	shmseg_close(a, 0);
+}
+END_TEST
+
+static Suite *
+segment_suite(void)
+{
+	Suite *s = suite_create("segment");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_create_and_attach);
+	tcase_add_test(tc, test_open_ro);
+	tcase_add_test(tc, test_other_version_refused);
+	tcase_add_test(tc, test_corrupt_header_refused);
+	tcase_add_test(tc, test_bad_params);
+	tcase_add_test(tc, test_claim_and_in_use);
+	tcase_add_test(tc, test_death_reap_and_new_generation);
+	tcase_add_test(tc, test_leave_frees_directory);
+	tcase_add_test(tc, test_heap_quarantine_and_exhaustion);
+	tcase_add_test(tc, test_dirent_ring_roundtrip);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(segment_suite());
+}

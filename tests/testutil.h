@@ -1,0 +1,74 @@
+/*
+ * testutil.h: helpers shared by the unit tests.
+ */
+#ifndef SHMNET_TESTUTIL_H
+#define SHMNET_TESTUTIL_H
+
+#include <check.h>
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shmnet.h"
+
+/* A private directory for one test's segment files. */
+static char tu_dir[256];
+static char tu_path[PATH_MAX];
+
+static inline void
+tu_mkdir(void)
+{
+	snprintf(tu_dir, sizeof(tu_dir), "/tmp/shmnet-check-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tu_dir));
+	snprintf(tu_path, sizeof(tu_path), "%s/seg", tu_dir);
+}
+
+static inline void
+tu_rmdir(void)
+{
+	DIR *d = opendir(tu_dir);
+	struct dirent *e;
+	char p[PATH_MAX + 300];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", tu_dir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(tu_dir);
+}
+
+static inline struct shmseg *
+tu_open(uint64_t size, uint32_t max_nodes)
+{
+	struct shmseg_params p = { .path = tu_path, .cluster = "test",
+	    .size = size, .max_nodes = max_nodes, .cast_slots = 64,
+	    .cast_slot_size = 256 };
+	struct shmseg *s = NULL;
+	char err[256];
+	int rc = shmseg_open(&p, &s, err, sizeof(err));
+
+	ck_assert_msg(rc == 0, "shmseg_open: %s", err);
+	return s;
+}
+
+static inline int
+tu_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+#endif /* SHMNET_TESTUTIL_H */
