@@ -298,6 +298,20 @@ conf_trim(char *s)
 	return s;
 }
 
+/* conf_strip_comment: cut a value at blank + '#' or ';'. */
+static void
+conf_strip_comment(char *v)
+{
+	char *p;
+
+	for (p = v; *p != '\0'; p++)
+		if ((*p == '#' || *p == ';') && p > v &&
+		    isspace((unsigned char)p[-1])) {
+			*p = '\0';
+			return;
+		}
+}
+
 /* conf_line: parse one line; section is kept across lines. */
 static int
 conf_line(struct conf *c, char *line, char *section, size_t seclen,
@@ -334,6 +348,7 @@ conf_line(struct conf *c, char *line, char *section, size_t seclen,
 		return -1;
 	}
 	*eq = '\0';
+	conf_strip_comment(eq + 1);
 	return conf_apply(c, section, conf_trim(p), conf_trim(eq + 1), where,
 	    err, errlen);
 }

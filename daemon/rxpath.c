@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -212,8 +213,10 @@ rx_main(void *arg)
 			continue;
 		}
 		if (dn->nc->busy_poll_us &&
-		    rx_now_us() - last_work < dn->nc->busy_poll_us)
+		    rx_now_us() - last_work < dn->nc->busy_poll_us) {
+			sched_yield();	/* stay runnable, give way to others */
 			continue;
+		}
 		v = bell_prepare(dn->bell);
 		if (rx_pending(dn) || atomic_load_explicit(&dn->stop,
 		    memory_order_relaxed) || atomic_load_explicit(

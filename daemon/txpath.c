@@ -16,9 +16,11 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -199,6 +201,30 @@ tx_wait_tap(struct dnet *dn)
 	poll(pfd, 2, -1);
 }
 
+/* tx_now_us: monotonic microseconds. */
+static uint64_t
+tx_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* tx_idle: nothing to read; keep polling (yielding the CPU to anyone
+ * runnable) within the busy-poll window after the last frame, else sleep
+ * in poll(2). */
+static void
+tx_idle(struct dnet *dn, uint64_t last_frame)
+{
+	if (dn->nc->busy_poll_us &&
+	    tx_now_us() - last_frame < dn->nc->busy_poll_us) {
+		sched_yield();
+		return;
+	}
+	tx_wait_tap(dn);
+}
+
 /* tx_predict: reserve room in the predicted ring for a zero-copy read. */
 static struct txpeer *
 tx_predict(struct dnet *dn, struct ring_slot *slot)
@@ -250,6 +276,7 @@ tx_main(void *arg)
 	struct txpeer *zc;
 	uint8_t stage_vnet[SHM_VNET_HDR_LEN], *stage;
 	struct iovec iov[2];
+	uint64_t last_frame = 0;
 	int warned = 0;
 	ssize_t n;
 
@@ -266,7 +293,7 @@ tx_main(void *arg)
 		n = readv(dn->tap.fd, iov, 2);
 		if (n == -1) {
 			if (errno == EAGAIN) {
-				tx_wait_tap(dn);
+				tx_idle(dn, last_frame);
 			} else if (errno != EINTR) {
 				if (!warned++)
 					log_warn("%s: read %s", dn->name,
@@ -277,6 +304,8 @@ tx_main(void *arg)
 		}
 		if (n <= SHM_VNET_HDR_LEN)
 			continue;
+		if (dn->nc->busy_poll_us)
+			last_frame = tx_now_us();
 		tx_frame(dn, zc, &slot, iov[0].iov_base, iov[1].iov_base,
 		    (uint32_t)(n - SHM_VNET_HDR_LEN));
 	}

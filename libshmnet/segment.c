@@ -390,8 +390,12 @@ shmseg_open(const struct shmseg_params *p, struct shmseg **out, char *err,
 	*out = s;
 	return 0;
 fail:
-	if (created && s->fd != -1)
+	if (created && s->fd != -1) {
 		unlink(s->path);
+		/* we made the cluster's files: leave nothing half-created */
+		if (seg_ofd_range_held(s->lockfd, 1, SHM_NODES_MAX) == 0)
+			unlink(s->lockpath);
+	}
 	if (s->lockfd != -1)
 		seg_ofd_unlock(s->lockfd, SEG_LOCK_INIT);
 	seg_free(s);

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,16 +49,14 @@ START_TEST(test_full_file)
 	ck_assert_int_eq(parse(
 	    "# comment\n"
 	    "[cluster]\n"
-	    "name = prod-1\n"
-	    "node = 7\n"
-	    "segment-size = 64M\n"
-	    "max-nodes = 32\n"
+	    "name = prod-1   # inline comment\n"
 	    "\n"
 	    "[local]\n"
 	    "  interface = shmx\n"
-	    "address = 192.168.77.5/24 ; trailing text is part of the value?\n"),
-	    -1);
-	ck_assert_ptr_nonnull(strstr(err, "test.conf:10:"));
+	    "address = 192.168.77.5/24 ; inline comment\n"
+	    "mtu = 1500x\n"), -1);
+	ck_assert_str_eq(err, "test.conf:8: mtu '1500x' is not a number");
+	ck_assert_str_eq(c.cluster, "prod-1");
 	setup();
 	ck_assert_int_eq(parse(
 	    "[cluster]\nname = prod-1\nnode = 7\nsegment-size = 64M\n"
@@ -155,6 +154,19 @@ START_TEST(test_long_line_and_nul)
 }
 END_TEST
 
+START_TEST(test_shipped_example_parses)
+{
+	char path[4096];
+	const char *src = getenv("srcdir");
+
+	snprintf(path, sizeof(path), "%s/conf/shmnetd.conf", src ? src : ".");
+	ck_assert_msg(conf_parse_file(&c, path, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_uint_eq(c.local.ring_size, 512 << 10);
+	ck_assert_uint_eq(c.segment_size, 256ull << 20);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -170,6 +182,7 @@ main(void)
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_set_and_finish_checks);
 	tcase_add_test(tc, test_long_line_and_nul);
+	tcase_add_test(tc, test_shipped_example_parses);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

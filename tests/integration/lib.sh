@@ -1,0 +1,135 @@
+# lib.sh: helpers for shmnet integration tests (sourced, bash).
+#
+# Every test gets private names: namespaces "<prefix><n>", a cluster
+# "<prefix>" and a scratch directory, where the prefix is built from the
+# test's name and PID, so that tests never collide with each other or with
+# anything else on the machine.  cleanup runs on every exit: it stops the
+# daemons this test started (by PID), deletes its namespaces and removes
+# its segment files.  Exit 77 means skipped (automake convention).
+
+set -u
+T_NAME=$(basename "$0" .sh)
+T_PFX="sh$(printf '%s' "$T_NAME" | cksum | cut -c1-4)$$"
+T_PFX=${T_PFX:0:12}
+CLUSTER=$T_PFX
+T_DIR=$(mktemp -d "/tmp/shmnet-it-$T_NAME-XXXXXX")
+SHMNETD=${SHMNETD:-$(pwd)/shmnetd}
+SHMNETCTL=${SHMNETCTL:-$(pwd)/shmnetctl}
+T_PIDS=()
+T_NS=()
+
+say() { printf '%s: %s\n' "$T_NAME" "$*"; }
+
+skip() { say "SKIP: $*"; exit 77; }
+
+fail() {
+	say "FAIL: $*"
+	for f in "$T_DIR"/*.log; do
+		[ -f "$f" ] || continue
+		echo "---- $(basename "$f")"; tail -n 30 "$f"
+	done
+	exit 1
+}
+
+cleanup() {
+	local pid ns
+	for pid in "${T_PIDS[@]}"; do
+		[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${T_PIDS[@]}"; do
+		[ -n "$pid" ] || continue
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null
+	done
+	for ns in "${T_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	rm -f "/dev/shm/shmnet.$CLUSTER" "/dev/shm/shmnet.$CLUSTER.lock"
+	# a sanitizer report from any daemon fails the test
+	local bad
+	bad=$(grep -l -E "ERROR: [A-Za-z]+Sanitizer|runtime error:" "$T_DIR"/*.log 2>/dev/null)
+	if [ -n "$bad" ]; then
+		say "FAIL: sanitizer report in $(basename -a $bad | tr '\n' ' ')"
+		grep -h -A 20 -E "ERROR: [A-Za-z]+Sanitizer|runtime error:" $bad | head -60
+		rm -rf "$T_DIR"
+		exit 1
+	fi
+	rm -rf "$T_DIR"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+require_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, TAP)"
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+	local c
+	for c in ip "$@"; do
+		command -v "$c" >/dev/null || skip "$c not installed (tools/check installs it)"
+	done
+	[ -x "$SHMNETD" ] || fail "no shmnetd at $SHMNETD"
+}
+
+# ns N: the name of namespace N
+ns() { printf '%s%s' "$T_PFX" "$1"; }
+
+# make_ns N...: create namespaces with loopback up
+make_ns() {
+	local n
+	for n in "$@"; do
+		ip netns add "$(ns "$n")" || fail "ip netns add $(ns "$n")"
+		T_NS+=("$(ns "$n")")
+		ip -n "$(ns "$n")" link set lo up
+	done
+}
+
+# in_ns N CMD...: run a command in namespace N
+in_ns() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
+
+# start_node N [ARGS...]: start shmnetd as node N in namespace N
+start_node() {
+	local n=$1; shift
+	ip netns exec "$(ns "$n")" "$SHMNETD" --cluster "$CLUSTER" --node "$n" \
+	    --foreground "$@" >>"$T_DIR/node$n.log" 2>&1 &
+	T_PIDS[$n]=$!
+}
+
+# stop_node N [SIGNAL]: signal node N's daemon and wait for it to exit
+stop_node() {
+	local n=$1 sig=${2:-TERM} pid=${T_PIDS[$1]}
+	kill "-$sig" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	T_PIDS[$n]=""
+}
+
+ctl() { "$SHMNETCTL" --cluster "$CLUSTER" "$@"; }
+
+# node_state ID: "up", "down" or "" from shmnetctl --json nodes
+node_state() {
+	ctl --json nodes 2>/dev/null | jq -r ".[] | select(.id == $1) | .state"
+}
+
+# wait_state ID STATE TIMEOUT_S: poll every 50 ms; prints elapsed ms
+wait_state() {
+	local id=$1 want=$2 limit=$(( $3 * 20 )) i
+	for ((i = 0; i <= limit; i++)); do
+		if [ "$(node_state "$id")" = "$want" ]; then
+			echo $(( i * 50 )); return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# addr N: the local address of node N
+addr() { printf '10.201.%d.%d' $(( $1 / 256 )) $(( $1 % 256 )); }
+
+# pings FROM TO: succeed when FROM reaches TO's local address
+pings() { in_ns "$1" ping -c 1 -W 2 -q "$(addr "$2")" >/dev/null 2>&1; }
+
+# ping_all N...: every ordered pair among the nodes pings
+ping_all() {
+	local a b
+	for a in "$@"; do for b in "$@"; do
+		[ "$a" = "$b" ] && continue
+		pings "$a" "$b" || { sleep 0.5; pings "$a" "$b"; } ||
+		    fail "node $a cannot ping node $b"
+	done; done
+}
