@@ -70,9 +70,9 @@ conf_defaults(struct conf *c)
 	strlcpy(c->local.ifname, "shm0", sizeof(c->local.ifname));
 	c->local.prefix = 16;
 	c->local.mtu = 65520;
-	c->local.ring_size = 512u << 10;
+	c->local.ring_size = 1u << 20;
 	c->local.slot_size = 2048;
-	c->local.busy_poll_us = 0;
+	c->local.busy_poll_us = 50;
 	c->local.offload = 1;
 }
 

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -115,18 +114,16 @@ shmnetd_threads(struct dnet *dn)
 {
 	int rc;
 
-	if ((dn->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
-		return -errno;
 	if ((rc = tx_init(dn)) != 0 || (rc = rx_init(dn)) != 0)
 		return rc;
 	if ((rc = pthread_create(&dn->rx_thread, NULL, rx_main, dn)) != 0)
 		return -rc;
 	dn->threads = 1;
-	if ((rc = pthread_create(&dn->tx_thread, NULL, tx_main, dn)) != 0) {
+	if ((rc = tx_start(dn)) != 0) {
 		rx_stop(dn);
 		pthread_join(dn->rx_thread, NULL);
 		dn->threads = 0;
-		return -rc;
+		return rc;
 	}
 	dn->threads = 2;
 	return 0;
@@ -136,21 +133,13 @@ shmnetd_threads(struct dnet *dn)
 static void
 shmnetd_threads_stop(struct dnet *dn)
 {
-	uint64_t one = 1;
-	ssize_t n;
-
+	if (dn->threads > 1)
+		tx_stop(dn);
 	if (dn->threads > 0) {
 		rx_stop(dn);
-		n = write(dn->stopfd, &one, sizeof(one));
-		(void)n;
-		if (dn->threads > 1)
-			pthread_join(dn->tx_thread, NULL);
 		pthread_join(dn->rx_thread, NULL);
-		dn->threads = 0;
 	}
-	if (dn->stopfd > 0)
-		close(dn->stopfd);
-	dn->stopfd = -1;
+	dn->threads = 0;
 	tx_free(dn);
 	rx_free(dn);
 }
@@ -247,7 +236,6 @@ shmnetd_run(struct daemon *d)
 	d->local.net = SHM_NET_LOCAL;
 	d->local.name = "local";
 	d->local.nc = &d->conf.local;
-	d->local.stopfd = -1;
 	d->local.tap.fd = -1;
 	d->notify[0] = d->notify[1] = -1;
 	signal(SIGPIPE, SIG_IGN);

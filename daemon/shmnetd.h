@@ -72,7 +72,6 @@ struct dnet {
 
 	pthread_t		 tx_thread, rx_thread;
 	int			 threads;	/* started */
-	int			 stopfd;	/* eventfd, wakes tx */
 	_Atomic int		 stop;
 
 	struct txpeer		*peers;		/* [max_nodes + 1] */
@@ -110,6 +109,9 @@ void	 netif_close(struct dnet *dn);
 
 /* txpath.c */
 void	*tx_main(void *arg);
+/* Start the tx thread (reads the TAP blocking); tx_stop joins it. */
+int	 tx_start(struct dnet *dn);
+void	 tx_stop(struct dnet *dn);
 int	 tx_init(struct dnet *dn);
 void	 tx_free(struct dnet *dn);
 

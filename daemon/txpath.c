@@ -15,8 +15,9 @@
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
-#include <sched.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -27,6 +28,7 @@
 #include "shmnetd.h"
 
 #define TX_WAIT_MS	20
+#define TX_STOP_SIGNAL	SIGUSR1
 
 /* stat_add: bump a counter this thread alone writes. */
 static inline void
@@ -189,42 +191,6 @@ tx_cast(struct dnet *dn, const uint8_t *vnet, const uint8_t *frame,
 	member_wake_all(d, dn->net);
 }
 
-/* tx_wait_tap: sleep until the TAP is readable or we are told to stop. */
-static void
-tx_wait_tap(struct dnet *dn)
-{
-	struct pollfd pfd[2] = {
-		{ .fd = dn->tap.fd, .events = POLLIN },
-		{ .fd = dn->stopfd, .events = POLLIN },
-	};
-
-	poll(pfd, 2, -1);
-}
-
-/* tx_now_us: monotonic microseconds. */
-static uint64_t
-tx_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* tx_idle: nothing to read; keep polling (yielding the CPU to anyone
- * runnable) within the busy-poll window after the last frame, else sleep
- * in poll(2). */
-static void
-tx_idle(struct dnet *dn, uint64_t last_frame)
-{
-	if (dn->nc->busy_poll_us &&
-	    tx_now_us() - last_frame < dn->nc->busy_poll_us) {
-		sched_yield();
-		return;
-	}
-	tx_wait_tap(dn);
-}
-
 /* tx_predict: reserve room in the predicted ring for a zero-copy read. */
 static struct txpeer *
 tx_predict(struct dnet *dn, struct ring_slot *slot)
@@ -267,7 +233,8 @@ tx_frame(struct dnet *dn, struct txpeer *zc, struct ring_slot *slot,
 	}
 }
 
-/* tx_main: thread body. */
+/* tx_main: thread body.  The TAP is read blocking: one syscall per frame
+ * and per wake-up.  tx_stop interrupts the read with TX_STOP_SIGNAL. */
 void *
 tx_main(void *arg)
 {
@@ -276,7 +243,6 @@ tx_main(void *arg)
 	struct txpeer *zc;
 	uint8_t stage_vnet[SHM_VNET_HDR_LEN], *stage;
 	struct iovec iov[2];
-	uint64_t last_frame = 0;
 	int warned = 0;
 	ssize_t n;
 
@@ -284,7 +250,7 @@ tx_main(void *arg)
 		log_warnx("%s: tx thread: out of memory", dn->name);
 		return NULL;
 	}
-	while (!atomic_load_explicit(&dn->stop, memory_order_relaxed)) {
+	while (!atomic_load_explicit(&dn->stop, memory_order_acquire)) {
 		zc = tx_predict(dn, &slot);
 		iov[0].iov_base = zc ? slot.desc->vnet : stage_vnet;
 		iov[0].iov_len = SHM_VNET_HDR_LEN;
@@ -292,9 +258,7 @@ tx_main(void *arg)
 		iov[1].iov_len = SHM_FRAME_MAX;
 		n = readv(dn->tap.fd, iov, 2);
 		if (n == -1) {
-			if (errno == EAGAIN) {
-				tx_idle(dn, last_frame);
-			} else if (errno != EINTR) {
+			if (errno != EINTR && errno != EAGAIN) {
 				if (!warned++)
 					log_warn("%s: read %s", dn->name,
 					    dn->tap.name);
@@ -304,11 +268,54 @@ tx_main(void *arg)
 		}
 		if (n <= SHM_VNET_HDR_LEN)
 			continue;
-		if (dn->nc->busy_poll_us)
-			last_frame = tx_now_us();
 		tx_frame(dn, zc, &slot, iov[0].iov_base, iov[1].iov_base,
 		    (uint32_t)(n - SHM_VNET_HDR_LEN));
 	}
 	free(stage);
 	return NULL;
+}
+
+/* tx_signal: interrupts a blocking read; nothing else to do. */
+static void
+tx_signal(int sig)
+{
+	(void)sig;
+}
+
+/* tx_start: make the TAP blocking for reads and start the thread. */
+int
+tx_start(struct dnet *dn)
+{
+	struct sigaction sa;
+	int fl;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = tx_signal;	/* no SA_RESTART: read gets EINTR */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(TX_STOP_SIGNAL, &sa, NULL) == -1)
+		return -errno;
+	if ((fl = fcntl(dn->tap.fd, F_GETFL)) == -1 ||
+	    fcntl(dn->tap.fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
+		return -errno;
+	return -pthread_create(&dn->tx_thread, NULL, tx_main, dn);
+}
+
+/* tx_stop: stop the thread, interrupting its read until it has left. */
+void
+tx_stop(struct dnet *dn)
+{
+	struct timespec ts;
+
+	atomic_store_explicit(&dn->stop, 1, memory_order_release);
+	for (;;) {
+		pthread_kill(dn->tx_thread, TX_STOP_SIGNAL);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (pthread_timedjoin_np(dn->tx_thread, NULL, &ts) == 0)
+			return;
+	}
 }

@@ -121,7 +121,8 @@ struct shm_ring_hdr {
 
 	/* line 1: producer (for a broadcast ring, the writer holding lock) */
 	_Atomic uint32_t	widx;		/* free-running slot index */
-	_Atomic uint32_t	prod_waiting;	/* producer sleeps on space_bell */
+	_Atomic uint32_t	prod_waiting;	/* free slots the sleeping producer
+						 * waits for, 0 = not waiting */
 	_Atomic uint64_t	frames;
 	_Atomic uint64_t	bytes;
 	_Atomic uint64_t	drops;		/* full ring or oversize frame */

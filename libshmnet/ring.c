@@ -300,16 +300,19 @@ ring_tx_wait(struct ring_tx *tx, uint32_t len, int timeout_ms)
 	struct shm_ring_hdr *h = tx->hdr;
 	struct timespec ts;
 	uint64_t deadline = shm_now_ms() + (uint64_t)timeout_ms, now;
-	uint32_t v, span, tail, need;
+	uint32_t v, span, tail, need, mark;
 	int64_t room;
 
 	span = div_up_shift(len ? len : 1, tx->slot_shift);
 	tail = tx->slots - (tx->widx & tx->mask);
 	need = span <= tail ? span : tail + span;
+	/* hysteresis: sleep until half the ring is free, not just enough for
+	 * one frame, so that one wake-up refills many frames */
+	mark = need > tx->slots / 2 ? need : tx->slots / 2;
 
 	for (;;) {
 		v = atomic_load_explicit(&h->space_bell, memory_order_acquire);
-		atomic_store_explicit(&h->prod_waiting, 1,
+		atomic_store_explicit(&h->prod_waiting, mark,
 		    memory_order_relaxed);
 		atomic_thread_fence(memory_order_seq_cst);
 		room = ring_tx_room(tx);
@@ -388,10 +391,17 @@ ring_rx_publish(struct ring_rx *rx)
 {
 	struct shm_ring_hdr *h = rx->hdr;
 
+	uint32_t mark, used;
+
 	atomic_store_explicit(&h->ridx, rx->ridx, memory_order_release);
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&h->prod_waiting, memory_order_relaxed) &&
-	    atomic_exchange_explicit(&h->prod_waiting, 0,
+	mark = atomic_load_explicit(&h->prod_waiting, memory_order_relaxed);
+	if (mark == 0)
+		return;
+	used = atomic_load_explicit(&h->widx, memory_order_relaxed) - rx->ridx;
+	if (used <= rx->slots && rx->slots - used < mark && used != 0)
+		return;		/* not enough room yet: keep draining */
+	if (atomic_exchange_explicit(&h->prod_waiting, 0,
 	    memory_order_acq_rel)) {
 		atomic_fetch_add_explicit(&h->space_bell, 1,
 		    memory_order_release);

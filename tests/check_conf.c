@@ -162,7 +162,8 @@ START_TEST(test_shipped_example_parses)
 	snprintf(path, sizeof(path), "%s/conf/shmnetd.conf", src ? src : ".");
 	ck_assert_msg(conf_parse_file(&c, path, err, sizeof(err)) == 0, "%s",
 	    err);
-	ck_assert_uint_eq(c.local.ring_size, 512 << 10);
+	ck_assert_uint_eq(c.local.ring_size, 1 << 20);
+	ck_assert_uint_eq(c.local.busy_poll_us, 50);
 	ck_assert_uint_eq(c.segment_size, 256ull << 20);
 }
 END_TEST
