@@ -149,11 +149,11 @@ show_collect_rings(struct ctl *c, size_t *count)
 		r = &rows[n++];
 		r->kind = "broadcast";
 		r->net = show_net_names[net];
-		r->slots = cr.slots;
-		r->slot_size = cr.slot_size;
-		show_ring_fill(r, cr.hdr, cr.slots);
-		r->used = LD(cr.hdr->widx) < cr.slots ? LD(cr.hdr->widx) :
-		    cr.slots;
+		r->slots = cr.v.slots;
+		r->slot_size = cr.v.slot_size;
+		show_ring_fill(r, cr.v.hdr, cr.v.slots);
+		r->used = LD(cr.v.hdr->widx) < cr.v.slots ? LD(cr.v.hdr->widx) :
+		    cr.v.slots;
 	}
 	for (owner = 1; owner <= max; owner++)
 		for (net = 0; net < SHM_NETS; net++)

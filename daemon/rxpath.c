@@ -27,14 +27,6 @@
 
 static const uint8_t rx_zero_vnet[SHM_VNET_HDR_LEN];
 
-/* stat_add: bump a counter this thread alone writes. */
-static inline void
-stat_add(_Atomic uint64_t *c, uint64_t v)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed)
-	    + v, memory_order_relaxed);
-}
-
 /* rx_init: receive state and the broadcast ring reader. */
 int
 rx_init(struct dnet *dn)
@@ -122,7 +114,7 @@ rx_drain_ring(struct dnet *dn, uint32_t peer, int budget)
 		n++;
 	}
 	if (rc < 0) {
-		ring_mark(r->ring.hdr, SHM_RING_CORRUPT);
+		ring_mark(r->ring.v.hdr, SHM_RING_CORRUPT);
 		r->ok = 0;
 		atomic_fetch_add_explicit(&dn->stats->corrupt, 1,
 		    memory_order_relaxed);

@@ -102,6 +102,15 @@ struct daemon {
 	uint8_t			*ring_err;	/* member: alloc error logged */
 };
 
+/* stat_add: bump a shared-memory counter that only the calling thread
+ * writes (a plain load and store: no locked instruction on the hot path). */
+static inline void
+stat_add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed)
+	    + v, memory_order_relaxed);
+}
+
 /* netif.c: the TAP of a network and its port. */
 int	 netif_open(struct dnet *dn, char *err, size_t errlen);
 int	 netif_configure(struct dnet *dn, char *err, size_t errlen);

@@ -30,14 +30,6 @@
 #define TX_WAIT_MS	20
 #define TX_STOP_SIGNAL	SIGUSR1
 
-/* stat_add: bump a counter this thread alone writes. */
-static inline void
-stat_add(_Atomic uint64_t *c, uint64_t v)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed)
-	    + v, memory_order_relaxed);
-}
-
 /* tx_init: per-peer transmit state. */
 int
 tx_init(struct dnet *dn)
@@ -95,7 +87,7 @@ tx_peer(struct dnet *dn, uint32_t id)
 	gen = atomic_load_explicit(&n->gen, memory_order_relaxed);
 	dv = atomic_load_explicit(&n->dir_version, memory_order_acquire);
 	if (p->ok && p->gen == gen && p->dir_version == dv &&
-	    atomic_load_explicit(&p->ring.hdr->state, memory_order_relaxed) ==
+	    atomic_load_explicit(&p->ring.v.hdr->state, memory_order_relaxed) ==
 	    SHM_RING_UP)
 		return p;
 	return tx_attach(dn, id, p, gen, dv) == 0 ? p : NULL;
@@ -105,7 +97,7 @@ tx_peer(struct dnet *dn, uint32_t id)
 static void
 tx_corrupt(struct dnet *dn, struct txpeer *p, uint32_t id)
 {
-	ring_mark(p->ring.hdr, SHM_RING_CORRUPT);
+	ring_mark(p->ring.v.hdr, SHM_RING_CORRUPT);
 	p->ok = 0;
 	atomic_fetch_add_explicit(&dn->stats->corrupt, 1, memory_order_relaxed);
 	log_warnx("%s: ring to node %u has a corrupt read index; marked down",
@@ -127,7 +119,7 @@ tx_wake(struct dnet *dn, uint32_t id)
 static int
 tx_full(struct dnet *dn, struct txpeer *p, uint32_t id, uint32_t len)
 {
-	uint32_t r = atomic_load_explicit(&p->ring.hdr->ridx,
+	uint32_t r = atomic_load_explicit(&p->ring.v.hdr->ridx,
 	    memory_order_relaxed);
 
 	if (p->stalled && r == p->stalled_ridx)
@@ -137,7 +129,7 @@ tx_full(struct dnet *dn, struct txpeer *p, uint32_t id, uint32_t len)
 	if (ring_tx_wait(&p->ring, len, TX_WAIT_MS) == 0)
 		return 0;
 	p->stalled = 1;
-	p->stalled_ridx = atomic_load_explicit(&p->ring.hdr->ridx,
+	p->stalled_ridx = atomic_load_explicit(&p->ring.v.hdr->ridx,
 	    memory_order_relaxed);
 	return -1;
 }
@@ -165,14 +157,14 @@ tx_unicast(struct dnet *dn, uint32_t id, const uint8_t *vnet,
 		break;
 	case -ENOBUFS:
 		stat_add(&dn->stats->drop_full, 1);
-		atomic_fetch_add_explicit(&p->ring.hdr->drops, 1,
+		atomic_fetch_add_explicit(&p->ring.v.hdr->drops, 1,
 		    memory_order_relaxed);
 		break;
 	case -EBADMSG:
 		tx_corrupt(dn, p, id);
 		break;
 	default:
-		atomic_fetch_add_explicit(&p->ring.hdr->drops, 1,
+		atomic_fetch_add_explicit(&p->ring.v.hdr->drops, 1,
 		    memory_order_relaxed);
 	}
 }

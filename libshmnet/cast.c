@@ -21,16 +21,6 @@
 
 #include "shmnet_private.h"
 
-#define CAST_HDR_BYTES	sizeof(struct shm_ring_hdr)
-
-/* cast_data_off: where slot data starts. */
-static uint64_t
-cast_data_off(uint32_t slots)
-{
-	return align_up(CAST_HDR_BYTES + (uint64_t)slots *
-	    sizeof(struct shm_desc), SHM_CACHELINE);
-}
-
 /* cast_init: lay out a broadcast ring. */
 int
 cast_init(void *mem, uint64_t size, uint32_t slots, uint32_t slot_size,
@@ -42,33 +32,6 @@ cast_init(void *mem, uint64_t size, uint32_t slots, uint32_t slot_size,
 	return rc;
 }
 
-/* cast_geometry: validate the header; fill the reader's copy. */
-static int
-cast_geometry(struct cast_rx *rx, void *mem, uint64_t size)
-{
-	struct shm_ring_hdr *h = mem;
-	uint32_t n, sz;
-
-	if (mem == NULL || size < CAST_HDR_BYTES ||
-	    h->magic != SHM_RING_MAGIC)
-		return -EBADMSG;
-	n = h->slots;
-	sz = h->slot_size;
-	if (!is_pow2(n) || n < 2 || n > (1u << 20) || !is_pow2(sz) ||
-	    sz < 64 || sz > (1u << 17) || h->desc_off != CAST_HDR_BYTES ||
-	    h->data_off != cast_data_off(n) ||
-	    (uint64_t)h->data_off + (uint64_t)n * sz > size)
-		return -EBADMSG;
-	rx->hdr = h;
-	rx->desc = (struct shm_desc *)((uint8_t *)mem + CAST_HDR_BYTES);
-	rx->data = (uint8_t *)mem + h->data_off;
-	rx->slots = n;
-	rx->mask = n - 1;
-	rx->slot_size = sz;
-	rx->slot_shift = log2_u32(sz);
-	return 0;
-}
-
 /* cast_attach: start reading at the current write position. */
 int
 cast_attach(struct cast_rx *rx, void *mem, uint64_t size)
@@ -76,17 +39,17 @@ cast_attach(struct cast_rx *rx, void *mem, uint64_t size)
 	int rc;
 
 	memset(rx, 0, sizeof(*rx));
-	if ((rc = cast_geometry(rx, mem, size)) != 0)
+	if ((rc = ring_view_attach(&rx->v, mem, size)) != 0)
 		return rc;
-	rx->cursor = atomic_load_explicit(&rx->hdr->widx, memory_order_acquire);
-	rx->last_fseq = (uint32_t)atomic_load_explicit(&rx->hdr->frames,
+	rx->cursor = atomic_load_explicit(&rx->v.hdr->widx, memory_order_acquire);
+	rx->last_fseq = (uint32_t)atomic_load_explicit(&rx->v.hdr->frames,
 	    memory_order_acquire);
 	return 0;
 }
 
 /* cast_stamp: set the seq of slots [first, first+n) (free-running). */
 static void
-cast_stamp(struct cast_rx *g, uint32_t first, uint32_t n, int done)
+cast_stamp(struct ring_view *g, uint32_t first, uint32_t n, int done)
 {
 	uint32_t i;
 
@@ -100,12 +63,12 @@ int
 cast_write_locked(void *mem, uint64_t size, uint32_t self, const void *vnet,
     const void *frame, uint32_t len)
 {
-	struct cast_rx g;
+	struct ring_view g;
 	struct shm_desc *d;
 	uint32_t w, span, pos, tail, pad, fseq;
 	int rc;
 
-	if ((rc = cast_geometry(&g, mem, size)) != 0)
+	if ((rc = ring_view_attach(&g, mem, size)) != 0)
 		return rc;
 	span = div_up_shift(len ? len : 1, g.slot_shift);
 	if (len < SHM_FRAME_MIN || len > SHM_FRAME_MAX || span > g.slots / 2) {
@@ -174,7 +137,7 @@ cast_seq_ok(struct cast_rx *rx, uint32_t c, uint32_t n)
 	uint32_t i;
 
 	for (i = 0; i < n; i++)
-		if (atomic_load_explicit(&rx->desc[(c + i) & rx->mask].seq,
+		if (atomic_load_explicit(&rx->v.desc[(c + i) & rx->v.mask].seq,
 		    memory_order_relaxed) != c + i + 1)
 			return 0;
 	return 1;
@@ -202,15 +165,15 @@ cast_read(struct cast_rx *rx, void *buf, uint32_t buflen, uint32_t *len,
 	uint16_t dfrom;
 
 	for (;;) {
-		w = atomic_load_explicit(&rx->hdr->widx, memory_order_acquire);
+		w = atomic_load_explicit(&rx->v.hdr->widx, memory_order_acquire);
 		if (w == rx->cursor)
 			return 0;
-		if (w - rx->cursor > rx->slots) {	/* lapped */
+		if (w - rx->cursor > rx->v.slots) {	/* lapped */
 			rx->cursor = w;
 			continue;
 		}
-		pos = rx->cursor & rx->mask;
-		d = &rx->desc[pos];
+		pos = rx->cursor & rx->v.mask;
+		d = &rx->v.desc[pos];
 		if (atomic_load_explicit(&d->seq, memory_order_acquire) !=
 		    rx->cursor + 1) {			/* raced a writer */
 			rx->cursor = w;
@@ -221,7 +184,7 @@ cast_read(struct cast_rx *rx, void *buf, uint32_t buflen, uint32_t *len,
 		dlen = *(volatile uint32_t *)&d->len;
 		dfrom = *(volatile uint16_t *)&d->from;
 		fseq = *(volatile uint32_t *)&d->fseq;
-		if (span == 0 || span > rx->slots - pos || span > w - rx->cursor ||
+		if (span == 0 || span > rx->v.slots - pos || span > w - rx->cursor ||
 		    (flags & ~SHM_DESC_KNOWN)) {
 			rx->cursor = w;			/* corrupt: resync */
 			continue;
@@ -231,11 +194,11 @@ cast_read(struct cast_rx *rx, void *buf, uint32_t buflen, uint32_t *len,
 			continue;
 		}
 		if (dlen < SHM_FRAME_MIN || dlen > buflen ||
-		    div_up_shift(dlen, rx->slot_shift) != span) {
+		    div_up_shift(dlen, rx->v.slot_shift) != span) {
 			rx->cursor = w;
 			continue;
 		}
-		memcpy(buf, rx->data + ((size_t)pos << rx->slot_shift), dlen);
+		memcpy(buf, rx->v.data + ((size_t)pos << rx->v.slot_shift), dlen);
 		if (flags & SHM_DESC_VNET)
 			memcpy(vnet, d->vnet, SHM_VNET_HDR_LEN);
 		else
@@ -257,6 +220,6 @@ cast_read(struct cast_rx *rx, void *buf, uint32_t buflen, uint32_t *len,
 int
 cast_pending(struct cast_rx *rx)
 {
-	return atomic_load_explicit(&rx->hdr->widx, memory_order_acquire) !=
+	return atomic_load_explicit(&rx->v.hdr->widx, memory_order_acquire) !=
 	    rx->cursor;
 }

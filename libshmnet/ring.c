@@ -88,14 +88,16 @@ ring_init(void *mem, uint64_t size, uint32_t slots, uint32_t slot_size,
 	return 0;
 }
 
-/* ring_geometry: validate a header against the bytes it was given. */
-static int
-ring_geometry(struct shm_ring_hdr *h, uint64_t size, uint32_t *slots,
-    uint32_t *slot_size, uint32_t *data_off)
+/* ring_view_attach: validate a header against the bytes it was given and
+ * fill the caller's private copy of its geometry. */
+int
+ring_view_attach(struct ring_view *v, void *mem, uint64_t size)
 {
+	struct shm_ring_hdr *h = mem;
 	uint32_t n, sz, doff;
 
-	if (size < RING_HDR_BYTES || h->magic != SHM_RING_MAGIC)
+	memset(v, 0, sizeof(*v));
+	if (mem == NULL || size < RING_HDR_BYTES || h->magic != SHM_RING_MAGIC)
 		return -EBADMSG;
 	n = h->slots;
 	sz = h->slot_size;
@@ -105,27 +107,28 @@ ring_geometry(struct shm_ring_hdr *h, uint64_t size, uint32_t *slots,
 	    h->desc_off != RING_HDR_BYTES || doff != ring_data_off(n) ||
 	    (uint64_t)doff + (uint64_t)n * sz > size)
 		return -EBADMSG;
-	*slots = n;
-	*slot_size = sz;
-	*data_off = doff;
+	v->hdr = h;
+	v->desc = (struct shm_desc *)((uint8_t *)mem + RING_HDR_BYTES);
+	v->data = (uint8_t *)mem + doff;
+	v->slots = n;
+	v->mask = n - 1;
+	v->slot_size = sz;
+	v->slot_shift = log2_u32(sz);
 	return 0;
 }
 
-/* ring_attach_common: checks shared by both ends. */
+/* ring_attach_common: a pair ring's geometry, key, endpoints and state. */
 static int
-ring_attach_common(void *mem, uint64_t size, uint64_t key, uint16_t from,
-    uint16_t to, uint32_t *slots, uint32_t *slot_size, uint32_t *data_off)
+ring_attach_common(struct ring_view *v, void *mem, uint64_t size,
+    uint64_t key, uint16_t from, uint16_t to)
 {
-	struct shm_ring_hdr *h = mem;
 	int rc;
 
-	if (mem == NULL)
-		return -EBADMSG;
-	if ((rc = ring_geometry(h, size, slots, slot_size, data_off)) != 0)
+	if ((rc = ring_view_attach(v, mem, size)) != 0)
 		return rc;
-	if (h->key != key || h->from != from || h->to != to)
+	if (v->hdr->key != key || v->hdr->from != from || v->hdr->to != to)
 		return -ESTALE;
-	if (atomic_load_explicit(&h->state, memory_order_acquire) !=
+	if (atomic_load_explicit(&v->hdr->state, memory_order_acquire) !=
 	    SHM_RING_UP)
 		return -ENETDOWN;
 	return 0;
@@ -135,10 +138,9 @@ ring_attach_common(void *mem, uint64_t size, uint64_t key, uint16_t from,
 int
 ring_check(void *mem, uint64_t size, uint64_t key, uint16_t from, uint16_t to)
 {
-	uint32_t slots, slot_size, doff;
+	struct ring_view v;
 
-	return ring_attach_common(mem, size, key, from, to, &slots, &slot_size,
-	    &doff);
+	return ring_attach_common(&v, mem, size, key, from, to);
 }
 
 /* ring_tx_attach: become the producer of a ring. */
@@ -146,25 +148,15 @@ int
 ring_tx_attach(struct ring_tx *tx, void *mem, uint64_t size, uint64_t key,
     uint16_t from, uint16_t to)
 {
-	uint32_t slots, slot_size, doff;
 	int rc;
 
 	memset(tx, 0, sizeof(*tx));
-	rc = ring_attach_common(mem, size, key, from, to, &slots, &slot_size,
-	    &doff);
-	if (rc != 0)
+	if ((rc = ring_attach_common(&tx->v, mem, size, key, from, to)) != 0)
 		return rc;
-	tx->hdr = mem;
-	tx->desc = (struct shm_desc *)((uint8_t *)mem + RING_HDR_BYTES);
-	tx->data = (uint8_t *)mem + doff;
-	tx->slots = slots;
-	tx->mask = slots - 1;
-	tx->slot_size = slot_size;
-	tx->slot_shift = log2_u32(slot_size);
-	tx->widx = atomic_load_explicit(&tx->hdr->widx, memory_order_relaxed);
-	tx->ridx_seen = atomic_load_explicit(&tx->hdr->ridx,
+	tx->widx = atomic_load_explicit(&tx->v.hdr->widx, memory_order_relaxed);
+	tx->ridx_seen = atomic_load_explicit(&tx->v.hdr->ridx,
 	    memory_order_acquire);
-	if (tx->widx - tx->ridx_seen > slots) {
+	if (tx->widx - tx->ridx_seen > tx->v.slots) {
 		memset(tx, 0, sizeof(*tx));
 		return -EBADMSG;
 	}
@@ -176,22 +168,12 @@ int
 ring_rx_attach(struct ring_rx *rx, void *mem, uint64_t size, uint64_t key,
     uint16_t from, uint16_t to)
 {
-	uint32_t slots, slot_size, doff;
 	int rc;
 
 	memset(rx, 0, sizeof(*rx));
-	rc = ring_attach_common(mem, size, key, from, to, &slots, &slot_size,
-	    &doff);
-	if (rc != 0)
+	if ((rc = ring_attach_common(&rx->v, mem, size, key, from, to)) != 0)
 		return rc;
-	rx->hdr = mem;
-	rx->desc = (struct shm_desc *)((uint8_t *)mem + RING_HDR_BYTES);
-	rx->data = (uint8_t *)mem + doff;
-	rx->slots = slots;
-	rx->mask = slots - 1;
-	rx->slot_size = slot_size;
-	rx->slot_shift = log2_u32(slot_size);
-	rx->ridx = atomic_load_explicit(&rx->hdr->ridx, memory_order_relaxed);
+	rx->ridx = atomic_load_explicit(&rx->v.hdr->ridx, memory_order_relaxed);
 	return 0;
 }
 
@@ -201,12 +183,12 @@ ring_tx_room(struct ring_tx *tx)
 {
 	uint32_t used;
 
-	tx->ridx_seen = atomic_load_explicit(&tx->hdr->ridx,
+	tx->ridx_seen = atomic_load_explicit(&tx->v.hdr->ridx,
 	    memory_order_acquire);
 	used = tx->widx - tx->ridx_seen;
-	if (used > tx->slots)
+	if (used > tx->v.slots)
 		return -1;
-	return tx->slots - used;
+	return tx->v.slots - used;
 }
 
 /* ring_tx_reserve: find contiguous room for a frame of up to len bytes. */
@@ -216,13 +198,13 @@ ring_tx_reserve(struct ring_tx *tx, uint32_t len, struct ring_slot *s)
 	uint32_t span, pos, tail, need;
 	int64_t room;
 
-	span = div_up_shift(len ? len : 1, tx->slot_shift);
-	if (span > tx->slots || len > SHM_FRAME_MAX)
+	span = div_up_shift(len ? len : 1, tx->v.slot_shift);
+	if (span > tx->v.slots || len > SHM_FRAME_MAX)
 		return -EMSGSIZE;
-	pos = tx->widx & tx->mask;
-	tail = tx->slots - pos;
+	pos = tx->widx & tx->v.mask;
+	tail = tx->v.slots - pos;
 	need = span <= tail ? span : tail + span;
-	if (tx->widx - tx->ridx_seen + need > tx->slots) {
+	if (tx->widx - tx->ridx_seen + need > tx->v.slots) {
 		if ((room = ring_tx_room(tx)) < 0)
 			return -EBADMSG;
 		if (need > room)
@@ -230,9 +212,9 @@ ring_tx_reserve(struct ring_tx *tx, uint32_t len, struct ring_slot *s)
 	}
 	s->pad = span <= tail ? 0 : tail;
 	pos = s->pad ? 0 : pos;
-	s->desc = &tx->desc[pos];
-	s->data = tx->data + ((size_t)pos << tx->slot_shift);
-	s->cap = span << tx->slot_shift;
+	s->desc = &tx->v.desc[pos];
+	s->data = tx->v.data + ((size_t)pos << tx->v.slot_shift);
+	s->cap = span << tx->v.slot_shift;
 	s->span = span;
 	s->len = 0;
 	return 0;
@@ -243,12 +225,12 @@ void
 ring_tx_commit(struct ring_tx *tx, const struct ring_slot *s, uint32_t len,
     uint16_t flags)
 {
-	struct shm_ring_hdr *h = tx->hdr;
+	struct shm_ring_hdr *h = tx->v.hdr;
 	struct shm_desc *pd;
-	uint32_t span = div_up_shift(len ? len : 1, tx->slot_shift);
+	uint32_t span = div_up_shift(len ? len : 1, tx->v.slot_shift);
 
 	if (s->pad) {
-		pd = &tx->desc[tx->widx & tx->mask];
+		pd = &tx->v.desc[tx->widx & tx->v.mask];
 		pd->len = 0;
 		pd->span = (uint16_t)s->pad;
 		pd->flags = SHM_DESC_PAD;
@@ -287,28 +269,28 @@ ring_tx_push(struct ring_tx *tx, const void *vnet, const void *frame,
 uint32_t
 ring_tx_used(const struct ring_tx *tx)
 {
-	uint32_t r = atomic_load_explicit(&tx->hdr->ridx, memory_order_relaxed);
+	uint32_t r = atomic_load_explicit(&tx->v.hdr->ridx, memory_order_relaxed);
 	uint32_t used = tx->widx - r;
 
-	return used > tx->slots ? tx->slots : used;
+	return used > tx->v.slots ? tx->v.slots : used;
 }
 
 /* ring_tx_wait: sleep until the consumer frees `need` slots or timeout. */
 int
 ring_tx_wait(struct ring_tx *tx, uint32_t len, int timeout_ms)
 {
-	struct shm_ring_hdr *h = tx->hdr;
+	struct shm_ring_hdr *h = tx->v.hdr;
 	struct timespec ts;
 	uint64_t deadline = shm_now_ms() + (uint64_t)timeout_ms, now;
 	uint32_t v, span, tail, need, mark;
 	int64_t room;
 
-	span = div_up_shift(len ? len : 1, tx->slot_shift);
-	tail = tx->slots - (tx->widx & tx->mask);
+	span = div_up_shift(len ? len : 1, tx->v.slot_shift);
+	tail = tx->v.slots - (tx->widx & tx->v.mask);
 	need = span <= tail ? span : tail + span;
 	/* hysteresis: sleep until half the ring is free, not just enough for
 	 * one frame, so that one wake-up refills many frames */
-	mark = need > tx->slots / 2 ? need : tx->slots / 2;
+	mark = need > tx->v.slots / 2 ? need : tx->v.slots / 2;
 
 	for (;;) {
 		v = atomic_load_explicit(&h->space_bell, memory_order_acquire);
@@ -342,34 +324,34 @@ ring_rx_peek(struct ring_rx *rx, struct ring_slot *s)
 	uint32_t avail, pos, span, len, flags;
 
 	for (;;) {
-		rx->widx_seen = atomic_load_explicit(&rx->hdr->widx,
+		rx->widx_seen = atomic_load_explicit(&rx->v.hdr->widx,
 		    memory_order_acquire);
 		avail = rx->widx_seen - rx->ridx;
 		if (avail == 0)
 			return 0;
-		if (avail > rx->slots)
+		if (avail > rx->v.slots)
 			return -EBADMSG;
-		pos = rx->ridx & rx->mask;
-		d = &rx->desc[pos];
+		pos = rx->ridx & rx->v.mask;
+		d = &rx->v.desc[pos];
 		/* read each untrusted field once */
 		span = *(volatile uint16_t *)&d->span;
 		flags = *(volatile uint16_t *)&d->flags;
 		len = *(volatile uint32_t *)&d->len;
 		if ((flags & ~SHM_DESC_KNOWN) || span == 0 ||
-		    span > rx->slots - pos || span > avail)
+		    span > rx->v.slots - pos || span > avail)
 			return -EBADMSG;
 		if (flags & SHM_DESC_PAD) {
 			rx->ridx += span;
 			continue;
 		}
 		if (len < SHM_FRAME_MIN || len > SHM_FRAME_MAX ||
-		    div_up_shift(len, rx->slot_shift) != span)
+		    div_up_shift(len, rx->v.slot_shift) != span)
 			return -EBADMSG;
 		s->desc = d;
-		s->data = rx->data + ((size_t)pos << rx->slot_shift);
+		s->data = rx->v.data + ((size_t)pos << rx->v.slot_shift);
 		s->len = len;
 		s->span = span;
-		s->cap = span << rx->slot_shift;
+		s->cap = span << rx->v.slot_shift;
 		s->pad = flags;	/* flags seen at validation */
 		return 1;
 	}
@@ -380,8 +362,8 @@ void
 ring_rx_consume(struct ring_rx *rx, const struct ring_slot *s)
 {
 	rx->ridx += s->span;
-	atomic_store_explicit(&rx->hdr->rx_frames,
-	    atomic_load_explicit(&rx->hdr->rx_frames, memory_order_relaxed) + 1,
+	atomic_store_explicit(&rx->v.hdr->rx_frames,
+	    atomic_load_explicit(&rx->v.hdr->rx_frames, memory_order_relaxed) + 1,
 	    memory_order_relaxed);
 }
 
@@ -389,7 +371,7 @@ ring_rx_consume(struct ring_rx *rx, const struct ring_slot *s)
 void
 ring_rx_publish(struct ring_rx *rx)
 {
-	struct shm_ring_hdr *h = rx->hdr;
+	struct shm_ring_hdr *h = rx->v.hdr;
 
 	uint32_t mark, used;
 
@@ -399,7 +381,7 @@ ring_rx_publish(struct ring_rx *rx)
 	if (mark == 0)
 		return;
 	used = atomic_load_explicit(&h->widx, memory_order_relaxed) - rx->ridx;
-	if (used <= rx->slots && rx->slots - used < mark && used != 0)
+	if (used <= rx->v.slots && rx->v.slots - used < mark && used != 0)
 		return;		/* not enough room yet: keep draining */
 	if (atomic_exchange_explicit(&h->prod_waiting, 0,
 	    memory_order_acq_rel)) {
@@ -414,7 +396,7 @@ ring_rx_publish(struct ring_rx *rx)
 int
 ring_rx_pending(struct ring_rx *rx)
 {
-	return atomic_load_explicit(&rx->hdr->widx, memory_order_acquire) !=
+	return atomic_load_explicit(&rx->v.hdr->widx, memory_order_acquire) !=
 	    rx->ridx;
 }
 

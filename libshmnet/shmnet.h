@@ -149,20 +149,23 @@ int	 ring_init(void *mem, uint64_t size, uint32_t slots,
 	    uint32_t slot_size, uint16_t from, uint16_t to, uint32_t gen,
 	    uint32_t net, uint64_t key);
 
-struct ring_tx {
+/* Geometry of a validated ring, copied out of shared memory at attach so
+ * that a peer scribbling on the header later cannot move it. */
+struct ring_view {
 	struct shm_ring_hdr	*hdr;
 	struct shm_desc		*desc;
 	uint8_t			*data;
 	uint32_t		 slots, mask, slot_size, slot_shift;
+};
+
+struct ring_tx {
+	struct ring_view	 v;
 	uint32_t		 widx;		/* private copy */
 	uint32_t		 ridx_seen;	/* last ridx read */
 };
 
 struct ring_rx {
-	struct shm_ring_hdr	*hdr;
-	struct shm_desc		*desc;
-	uint8_t			*data;
-	uint32_t		 slots, mask, slot_size, slot_shift;
+	struct ring_view	 v;
 	uint32_t		 ridx;		/* private copy */
 	uint32_t		 widx_seen;
 };
@@ -224,10 +227,7 @@ void	 ring_mark(struct shm_ring_hdr *hdr, uint32_t state);
 /* ---- cast.c: broadcast (ticker-tape) rings --------------------------- */
 
 struct cast_rx {
-	struct shm_ring_hdr	*hdr;
-	struct shm_desc		*desc;
-	uint8_t			*data;
-	uint32_t		 slots, mask, slot_size, slot_shift;
+	struct ring_view	 v;
 	uint32_t		 cursor;	/* next slot index to read */
 	uint32_t		 last_fseq;	/* frame number last seen */
 };

@@ -41,6 +41,9 @@ int	 seg_ofd_unlock(int fd, off_t byte);
 /* 1 when some other open file description holds byte, 0 when free,
  * -errno on error. */
 int	 seg_ofd_held(int fd, off_t byte);
+/* Validate a ring header against `size` bytes and fill v (ring.c).
+ * -EBADMSG when the geometry cannot be right. */
+int	 ring_view_attach(struct ring_view *v, void *mem, uint64_t size);
 /* Format into err (if any) and return rc. */
 int	 seg_err(char *err, size_t errlen, int rc, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));

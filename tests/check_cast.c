@@ -144,7 +144,7 @@ END_TEST
 START_TEST(test_torn_slot_skipped)
 {
 	struct cast_rx rx = reader();
-	struct shm_desc *d = rx.desc;
+	struct shm_desc *d = rx.v.desc;
 	uint8_t f[100];
 	uint32_t seq, len;
 	uint64_t lost = 0;
@@ -173,12 +173,12 @@ START_TEST(test_garbage_descriptors_never_crash)
 	for (i = 0; i < 2000; i++) {
 		mkframe(f, sizeof(f), i);
 		cast_write(seg, 0, 1, NULL, f, sizeof(f));
-		j = (uint32_t)random() % rx.slots;
+		j = (uint32_t)random() % rx.v.slots;
 		switch (random() % 4) {
-		case 0: rx.desc[j].span = (uint16_t)random(); break;
-		case 1: rx.desc[j].len = (uint32_t)random(); break;
-		case 2: rx.desc[j].flags = (uint16_t)random(); break;
-		case 3: atomic_store(&rx.desc[j].seq, (uint32_t)random());
+		case 0: rx.v.desc[j].span = (uint16_t)random(); break;
+		case 1: rx.v.desc[j].len = (uint32_t)random(); break;
+		case 2: rx.v.desc[j].flags = (uint16_t)random(); break;
+		case 3: atomic_store(&rx.v.desc[j].seq, (uint32_t)random());
 		}
 		while (cast_read(&rx, buf, sizeof(buf), &len, vnet, &from,
 		    &lost) == 1)

@@ -5,6 +5,8 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+
+#include "testutil.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,13 +170,11 @@ START_TEST(test_shipped_example_parses)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+conf_suite(void)
 {
 	Suite *s = suite_create("conf");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_defaults);
@@ -185,9 +185,11 @@ main(void)
 	tcase_add_test(tc, test_long_line_and_nul);
 	tcase_add_test(tc, test_shipped_example_parses);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(conf_suite());
 }

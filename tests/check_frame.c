@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include <check.h>
+
+#include "testutil.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,21 +73,21 @@ START_TEST(test_control_frame_roundtrip)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+frame_suite(void)
 {
 	Suite *s = suite_create("frame");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_node_mac);
 	tcase_add_test(tc, test_classify);
 	tcase_add_test(tc, test_control_frame_roundtrip);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(frame_suite());
 }

@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <check.h>
+
+#include "testutil.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -338,11 +340,5 @@ ring_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(ring_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(ring_suite());
 }

@@ -15,8 +15,8 @@
 #include "shmnet.h"
 
 /* A private directory for one test's segment files. */
-static char tu_dir[256];
-static char tu_path[PATH_MAX];
+static char tu_dir[256] __attribute__((unused));
+static char tu_path[PATH_MAX] __attribute__((unused));
 
 static inline void
 tu_mkdir(void)

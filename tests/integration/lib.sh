@@ -91,6 +91,16 @@ start_node() {
 	T_PIDS[$n]=$!
 }
 
+# start_cluster N...: namespaces and nodes N..., each seen up within 5 s
+start_cluster() {
+	local n
+	make_ns "$@"
+	for n in "$@"; do start_node "$n"; done
+	for n in "$@"; do
+		wait_state "$n" up 5 >/dev/null || fail "node $n not up"
+	done
+}
+
 # stop_node N [SIGNAL]: signal node N's daemon and wait for it to exit
 stop_node() {
 	local n=$1 sig=${2:-TERM} pid=${T_PIDS[$1]}

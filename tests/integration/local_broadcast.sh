@@ -3,9 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root socat jq
 
-make_ns 1 2 3
-for n in 1 2 3; do start_node "$n"; done
-for n in 1 2 3; do wait_state "$n" up 5 >/dev/null || fail "node $n not up"; done
+start_cluster 1 2 3
 for n in 2 3; do
 	in_ns "$n" timeout 10 socat -u UDP-RECV:7100,reuseaddr "CREATE:$T_DIR/got$n" &
 done

@@ -5,9 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root ping jq
 
-make_ns 1 2 3
-for n in 1 2 3; do start_node "$n"; done
-for n in 1 2 3; do wait_state "$n" up 5 >/dev/null || fail "node $n not up"; done
+start_cluster 1 2 3
 ping_all 1 2 3
 
 for sig in TERM KILL; do

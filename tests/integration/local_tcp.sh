@@ -4,9 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root socat sha256sum jq
 
-make_ns 1 2 3
-for n in 1 2 3; do start_node "$n"; done
-for n in 1 2 3; do wait_state "$n" up 5 >/dev/null || fail "node $n not up"; done
+start_cluster 1 2 3
 head -c $((64 << 20)) /dev/urandom > "$T_DIR/data"
 want=$(sha256sum < "$T_DIR/data" | cut -d' ' -f1)
 
