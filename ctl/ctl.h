@@ -19,5 +19,7 @@ struct ctl {
 int	 show_status(struct ctl *c);
 int	 show_nodes(struct ctl *c);
 int	 show_rings(struct ctl *c);
+int	 show_conns(struct ctl *c);
+int	 show_listeners(struct ctl *c);
 
 #endif /* SHMNETCTL_H */

@@ -25,6 +25,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "address, counters" },
 	{ "rings", show_rings, "pair and broadcast rings with keys and "
 	    "counters" },
+	{ "conns", show_conns, "global network flows: 5-tuple, node, state, "
+	    "age, counters" },
+	{ "listeners", show_listeners, "sockets each node publishes for the "
+	    "global address" },
 };
 
 static void

@@ -339,3 +339,141 @@ show_status(struct ctl *c)
 	    total, (uint64_t)used * SHM_PAGE_SIZE / 1024, tx, rx, drops);
 	return 0;
 }
+
+static const char *
+show_proto(uint8_t p)
+{
+	switch (p) {
+	case 6: return "tcp";
+	case 17: return "udp";
+	case 1: return "icmp";
+	}
+	return "?";
+}
+
+/* show_conn_row: one flow, text or JSON. */
+static void
+show_conn_row(struct ctl *c, const struct shm_conn *e, const char *g,
+    uint32_t now, int first)
+{
+	char fa[INET6_ADDRSTRLEN];
+	uint16_t st = atomic_load_explicit(&e->stflags, memory_order_relaxed);
+	uint32_t age = now - e->created,
+	    idle = now - atomic_load_explicit(&e->last_seen,
+	    memory_order_relaxed);
+
+	inet_ntop(AF_INET, e->faddr, fa, sizeof(fa));
+	if (!c->json) {
+		fprintf(c->out, "%-5s %15s:%-5u %15s:%-5u %4u %7u %-11s %6u "
+		    "%6u %10" PRIu64 " %12" PRIu64 "\n", show_proto(e->proto),
+		    g, e->lport, fa, e->fport, e->node, e->ingress,
+		    conn_state_name(st), age, idle,
+		    (uint64_t)atomic_load(&e->packets),
+		    (uint64_t)atomic_load(&e->bytes));
+		return;
+	}
+	fprintf(c->out, "%s\n  {\"proto\": \"%s\", \"local\": \"%s\", "
+	    "\"lport\": %u, \"foreign\": \"%s\", \"fport\": %u, \"node\": %u, "
+	    "\"ingress\": %u, \"state\": \"%s\", \"age\": %u, \"idle\": %u, "
+	    "\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 "}",
+	    first ? "" : ",", show_proto(e->proto), g, e->lport, fa, e->fport,
+	    e->node, e->ingress, conn_state_name(st), age, idle,
+	    (uint64_t)atomic_load(&e->packets),
+	    (uint64_t)atomic_load(&e->bytes));
+}
+
+/* show_conns: every live flow of the connection table. */
+int
+show_conns(struct ctl *c)
+{
+	const struct shm_hdr *h = shmseg_hdr(c->seg);
+	uint32_t nb = shmseg_conn_buckets(c->seg), b, now = conn_now(),
+	    max = shmseg_max_nodes(c->seg);
+	struct shm_conn_bucket *bk;
+	struct shm_conn e;
+	struct conn_key k;
+	char g[INET_ADDRSTRLEN];
+	int i, first = 1;
+
+	inet_ntop(AF_INET, &h->global_addr4, g, sizeof(g));
+	if (c->json)
+		fprintf(c->out, "[");
+	else
+		fprintf(c->out, "%-5s %21s %21s %4s %7s %-11s %6s %6s %10s "
+		    "%12s\n", "PROTO", "LOCAL", "FOREIGN", "NODE", "INGRESS",
+		    "STATE", "AGE", "IDLE", "PACKETS", "BYTES");
+	for (b = 0; b < nb; b++) {
+		bk = shmseg_conn_bucket(c->seg, b);
+		for (i = 0; i < SHM_CONN_PER_BUCKET; i++) {
+			if (bk->e[i].family != 4)
+				continue;
+			k.family = bk->e[i].family;
+			k.proto = bk->e[i].proto;
+			k.lport = bk->e[i].lport;
+			k.fport = bk->e[i].fport;
+			memcpy(k.faddr, bk->e[i].faddr, 16);
+			/* a consistent copy, through the same lock-free read
+			 * the daemons use; skip what changed under us */
+			if (conn_lookup(c->seg, &k, &e, NULL) != 1 ||
+			    e.node < 1 || e.node > max)
+				continue;
+			show_conn_row(c, &e, g, now, first);
+			first = 0;
+		}
+	}
+	if (c->json)
+		fprintf(c->out, "%s]\n", first ? "" : "\n");
+	return 0;
+}
+
+/* show_listeners: what every UP node publishes. */
+int
+show_listeners(struct ctl *c)
+{
+	const struct shm_hdr *h = shmseg_hdr(c->seg);
+	struct shm_listen l[SHM_LISTEN_MAX];
+	uint32_t id, max = shmseg_max_nodes(c->seg), n, i;
+	char g[INET_ADDRSTRLEN], ra[INET_ADDRSTRLEN];
+	const char *addr;
+	int first = 1;
+
+	inet_ntop(AF_INET, &h->global_addr4, g, sizeof(g));
+	if (c->json)
+		fprintf(c->out, "[");
+	else
+		fprintf(c->out, "%-5s %-5s %-15s %-5s %s\n", "NODE", "PROTO",
+		    "ADDRESS", "PORT", "PEER");
+	for (id = 1; id <= max; id++) {
+		if (atomic_load(&shmseg_node(c->seg, id)->state) !=
+		    SHM_NODE_UP || !node_alive(c->seg, id))
+			continue;
+		n = listen_read(c->seg, id, l);
+		for (i = 0; i < n; i++) {
+			addr = (l[i].flags & SHM_LISTEN_SPECIFIC) ? g :
+			    "0.0.0.0";
+			ra[0] = '\0';
+			if (l[i].flags & SHM_LISTEN_REMOTE)
+				inet_ntop(AF_INET, l[i].raddr, ra, sizeof(ra));
+			if (!c->json) {
+				fprintf(c->out, "%-5u %-5s %-15s %-5u", id,
+				    show_proto(l[i].proto), addr, l[i].port);
+				if (ra[0])
+					fprintf(c->out, " %s:%u", ra,
+					    l[i].rport);
+				fputc('\n', c->out);
+				continue;
+			}
+			fprintf(c->out, "%s\n  {\"node\": %u, \"proto\": \"%s\", "
+			    "\"address\": \"%s\", \"port\": %u", first ? "" : ",",
+			    id, show_proto(l[i].proto), addr, l[i].port);
+			if (ra[0])
+				fprintf(c->out, ", \"peer\": \"%s\", "
+				    "\"peer_port\": %u", ra, l[i].rport);
+			fputc('}', c->out);
+			first = 0;
+		}
+	}
+	if (c->json)
+		fprintf(c->out, "%s]\n", first ? "" : "\n");
+	return 0;
+}

@@ -21,7 +21,7 @@
 #include "conf.h"
 
 enum conf_type { CT_UINT, CT_SIZE, CT_BOOL, CT_IFNAME, CT_PATH, CT_NAME,
-	CT_NODE, CT_ADDR4 };
+	CT_NODE, CT_ADDR4, CT_HOST4, CT_IFNAME0 };
 
 struct conf_key {
 	const char	*section;
@@ -56,6 +56,27 @@ static const struct conf_key conf_keys[] = {
 	CK("local", "slot-size", CT_SIZE, 256, 65536, 1, local.slot_size),
 	CK("local", "busy-poll", CT_UINT, 0, 1000000, 0, local.busy_poll_us),
 	CK("local", "offload", CT_BOOL, 0, 1, 0, local.offload),
+	CK("global", "enabled", CT_BOOL, 0, 1, 0, g.enabled),
+	CK("global", "interface", CT_IFNAME, 1, IFNAMSIZ - 1, 0,
+	    global.ifname),
+	CK("global", "address", CT_HOST4, 0, 32, 0, global.addr),
+	CK("global", "mtu", CT_UINT, 576, 65535, 0, global.mtu),
+	CK("global", "ring-size", CT_SIZE, 1u << 17, 1u << 28, 1,
+	    global.ring_size),
+	CK("global", "slot-size", CT_SIZE, 256, 65536, 1, global.slot_size),
+	CK("global", "busy-poll", CT_UINT, 0, 1000000, 0, global.busy_poll_us),
+	CK("global", "offload", CT_BOOL, 0, 1, 0, global.offload),
+	CK("global", "client-network", CT_ADDR4, 8, 30, 0, g.client_net),
+	CK("global", "table", CT_UINT, 1, 0x7fffffff, 0, g.table),
+	CK("global", "rule-priority", CT_UINT, 1, 32000, 0, g.rule_pref),
+	CK("global", "gateway", CT_IFNAME0, 0, IFNAMSIZ - 1, 0, g.gateway),
+	CK("global", "connections", CT_UINT, 112, 1u << 27, 0, g.conn_entries),
+	CK("global", "tcp-syn-timeout", CT_UINT, 1, 86400, 0, g.syn_timeout),
+	CK("global", "tcp-established-timeout", CT_UINT, 1, 604800, 0,
+	    g.est_timeout),
+	CK("global", "tcp-closing-timeout", CT_UINT, 1, 86400, 0,
+	    g.closing_timeout),
+	CK("global", "udp-timeout", CT_UINT, 1, 86400, 0, g.udp_timeout),
 };
 
 /* conf_defaults: built-in defaults. */
@@ -74,6 +95,20 @@ conf_defaults(struct conf *c)
 	c->local.slot_size = 2048;
 	c->local.busy_poll_us = 50;
 	c->local.offload = 1;
+	c->global = c->local;
+	strlcpy(c->global.ifname, "shmg0", sizeof(c->global.ifname));
+	c->global.addr = htonl((10u << 24) | (202u << 16) | 1);
+	c->global.prefix = 32;
+	c->g.enabled = 1;
+	c->g.client_net = htonl((10u << 24) | (203u << 16));
+	c->g.client_prefix = 16;
+	c->g.table = 202;
+	c->g.rule_pref = 10;
+	c->g.conn_entries = 8192 * 7;
+	c->g.syn_timeout = 30;
+	c->g.est_timeout = 900;
+	c->g.closing_timeout = 10;
+	c->g.udp_timeout = 30;
 }
 
 /* conf_find: key table entry. */
@@ -159,8 +194,8 @@ conf_range_err(const struct conf_key *k, const char *value, const char *where,
 
 /* conf_addr4: "a.b.c.d[/len]". */
 static int
-conf_addr4(struct conf *c, const char *value, const char *where, char *err,
-    size_t errlen)
+conf_addr4(uint32_t *addr, uint32_t *prefix, const char *value,
+    const char *where, char *err, size_t errlen)
 {
 	char buf[64], *slash;
 	struct in_addr a;
@@ -174,12 +209,38 @@ conf_addr4(struct conf *c, const char *value, const char *where, char *err,
 	}
 	if (inet_pton(AF_INET, buf, &a) != 1)
 		goto bad;
-	c->local.addr = a.s_addr;
-	c->local.prefix = (uint32_t)len;
+	*addr = a.s_addr;
+	*prefix = (uint32_t)len;
 	return 0;
 bad:
 	snprintf(err, errlen, "%s: address %s is not an IPv4 address with an "
 	    "optional prefix length (8-30), e.g. 10.201.0.1/16", where, value);
+	return -1;
+}
+
+/* conf_host4: the cluster address, a plain IPv4 address (or /32). */
+static int
+conf_host4(uint32_t *addr, uint32_t *prefix, const char *value,
+    const char *where, char *err, size_t errlen)
+{
+	char buf[64], *slash;
+	struct in_addr a;
+
+	strlcpy(buf, value, sizeof(buf));
+	if ((slash = strchr(buf, '/')) != NULL) {
+		if (strcmp(slash, "/32") != 0)
+			goto bad;
+		*slash = '\0';
+	}
+	if (inet_pton(AF_INET, buf, &a) != 1 || a.s_addr == 0 ||
+	    a.s_addr == 0xffffffff)
+		goto bad;
+	*addr = a.s_addr;
+	*prefix = 32;
+	return 0;
+bad:
+	snprintf(err, errlen, "%s: address %s is not a unicast IPv4 address "
+	    "(the cluster address, e.g. 10.202.0.1)", where, value);
 	return -1;
 }
 
@@ -225,10 +286,8 @@ conf_apply(struct conf *c, const char *section, const char *key,
 
 	if ((k = conf_find(section, key)) == NULL) {
 		if (!conf_section_known(section))
-			snprintf(err, errlen, "%s: unknown section [%s]%s",
-			    where, section, strcmp(section, "global") == 0 ?
-			    " (the global network is not in this version)" :
-			    "");
+			snprintf(err, errlen, "%s: unknown section [%s]",
+			    where, section);
 		else
 			snprintf(err, errlen, "%s: unknown key '%s' in [%s]",
 			    where, key, section);
@@ -274,8 +333,20 @@ conf_apply(struct conf *c, const char *section, const char *key,
 		}
 		conf_store(c, k, v);
 		return 0;
-	case CT_ADDR4:
-		return conf_addr4(c, value, where, err, errlen);
+	case CT_ADDR4:	/* the prefix field follows the address */
+		return conf_addr4((uint32_t *)((char *)c + k->off),
+		    (uint32_t *)((char *)c + k->off) + 1, value, where, err,
+		    errlen);
+	case CT_HOST4:
+		return conf_host4((uint32_t *)((char *)c + k->off),
+		    (uint32_t *)((char *)c + k->off) + 1, value, where, err,
+		    errlen);
+	case CT_IFNAME0:
+		if (*value == '\0' || strcmp(value, "none") == 0) {
+			*((char *)c + k->off) = '\0';
+			return 0;
+		}
+		return conf_string(c, k, value, where, err, errlen);
 	case CT_IFNAME:
 	case CT_PATH:
 	case CT_NAME:
@@ -283,6 +354,7 @@ conf_apply(struct conf *c, const char *section, const char *key,
 	}
 	return -1;
 }
+
 
 /* conf_trim: strip leading and trailing blanks in place. */
 static char *
@@ -330,10 +402,8 @@ conf_line(struct conf *c, char *line, char *section, size_t seclen,
 		*end = '\0';
 		p = conf_trim(p + 1);
 		if (!conf_section_known(p)) {
-			snprintf(err, errlen, "%s: unknown section [%s]%s",
-			    where, p, strcmp(p, "global") == 0 ?
-			    " (the global network is not in this version)" :
-			    "");
+			snprintf(err, errlen, "%s: unknown section [%s]",
+			    where, p);
 			return -1;
 		}
 		strlcpy(section, p, seclen);
@@ -451,6 +521,17 @@ conf_set(struct conf *c, const char *assign, char *err, size_t errlen)
 	    conf_trim(eq + 1), where, err, errlen);
 }
 
+/* conf_conn_buckets: buckets for at least conn_entries flows. */
+uint32_t
+conf_conn_buckets(const struct conf *c)
+{
+	uint32_t b = 16;
+
+	while (b * SHM_CONN_PER_BUCKET < c->g.conn_entries && b < (1u << 24))
+		b <<= 1;
+	return b;
+}
+
 /* conf_ring_slots: slots of a pair ring: ring-size / slot-size. */
 uint32_t
 conf_ring_slots(const struct netconf *n)
@@ -462,6 +543,8 @@ conf_ring_slots(const struct netconf *n)
 int
 conf_finish(struct conf *c, char *err, size_t errlen)
 {
+	uint32_t mask, localnet;
+
 	if (c->cluster[0] == '\0') {
 		snprintf(err, errlen, "no cluster name: use --cluster NAME or "
 		    "[cluster] name");
@@ -479,6 +562,39 @@ conf_finish(struct conf *c, char *err, size_t errlen)
 	    2ull * SHM_FRAME_MAX) {
 		snprintf(err, errlen, "local ring-size %u holds fewer than two "
 		    "64 KiB frames", c->local.ring_size);
+		return -1;
+	}
+	if (c->g.enabled && (conf_ring_slots(&c->global) *
+	    (uint64_t)c->global.slot_size < 2ull * SHM_FRAME_MAX ||
+	    conf_ring_slots(&c->global) > 65536)) {
+		snprintf(err, errlen, "global ring-size %u / slot-size %u must "
+		    "hold two 64 KiB frames in at most 65536 slots",
+		    c->global.ring_size, c->global.slot_size);
+		return -1;
+	}
+	c->g.client_net &= htonl(~0u << (32 - c->g.client_prefix));
+	mask = htonl(~0u << (32 - c->local.prefix));
+	localnet = (c->local.addr ? c->local.addr : htonl(0x0ac90000)) & mask;
+	if (c->g.enabled && (c->global.addr & mask) == localnet) {
+		snprintf(err, errlen, "the global address must not lie in the "
+		    "local network");
+		return -1;
+	}
+	if (c->g.enabled && (c->global.addr & htonl(~0u << (32 -
+	    c->g.client_prefix))) == c->g.client_net) {
+		snprintf(err, errlen, "the global address must not lie in the "
+		    "client network");
+		return -1;
+	}
+	if (c->g.enabled && (~0u >> c->g.client_prefix) < c->max_nodes) {
+		snprintf(err, errlen, "client-network /%u has room for fewer "
+		    "than max-nodes (%u) nodes", c->g.client_prefix,
+		    c->max_nodes);
+		return -1;
+	}
+	if (c->g.enabled && strcmp(c->global.ifname, c->local.ifname) == 0) {
+		snprintf(err, errlen, "local and global interface are both %s",
+		    c->local.ifname);
 		return -1;
 	}
 	if (conf_ring_slots(&c->local) > 65536) {
@@ -500,12 +616,21 @@ conf_local_addr(const struct conf *c, uint32_t id)
 	    (id & 0xff));
 }
 
+/* conf_client_addr: node id's client address in the client network. */
+uint32_t
+conf_client_addr(const struct conf *c, uint32_t id)
+{
+	uint32_t host = ~0u >> c->g.client_prefix;
+
+	return c->g.client_net | htonl(id & host);
+}
+
 /* conf_print: effective configuration. */
 void
 conf_print(const struct conf *c, void *vfp)
 {
 	FILE *fp = vfp;
-	char a[32] = "10.201.<id/256>.<id%256>";
+	char a[32] = "10.201.<id/256>.<id%256>", cn[INET_ADDRSTRLEN];
 	struct in_addr in = { .s_addr = c->local.addr };
 
 	if (c->local.addr != 0)
@@ -523,4 +648,20 @@ conf_print(const struct conf *c, void *vfp)
 	    c->local.ifname, a, c->local.prefix, c->local.mtu,
 	    c->local.ring_size, c->local.slot_size, c->local.busy_poll_us,
 	    c->local.offload ? "yes" : "no");
+	in.s_addr = c->global.addr;
+	inet_ntop(AF_INET, &in, a, sizeof(a));
+	in.s_addr = c->g.client_net;
+	inet_ntop(AF_INET, &in, cn, sizeof(cn));
+	fprintf(fp, "\n[global]\nenabled = %s\ninterface = %s\naddress = %s\n"
+	    "client-network = %s/%u\nmtu = %u\nring-size = %u\nslot-size = %u\nbusy-poll = %u\n"
+	    "offload = %s\ntable = %u\nrule-priority = %u\ngateway = %s\n"
+	    "connections = %u\ntcp-syn-timeout = %u\n"
+	    "tcp-established-timeout = %u\ntcp-closing-timeout = %u\n"
+	    "udp-timeout = %u\n", c->g.enabled ? "yes" : "no",
+	    c->global.ifname, a, cn, c->g.client_prefix, c->global.mtu, c->global.ring_size,
+	    c->global.slot_size, c->global.busy_poll_us,
+	    c->global.offload ? "yes" : "no", c->g.table, c->g.rule_pref,
+	    c->g.gateway[0] ? c->g.gateway : "none", c->g.conn_entries,
+	    c->g.syn_timeout, c->g.est_timeout, c->g.closing_timeout,
+	    c->g.udp_timeout);
 }

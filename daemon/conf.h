@@ -26,6 +26,18 @@ struct netconf {
 	uint32_t	offload;	/* boolean */
 };
 
+/* The global network: one cluster address on every node. */
+struct globalconf {
+	uint32_t	enabled;	/* boolean */
+	uint32_t	client_net;	/* network order; followed by: */
+	uint32_t	client_prefix;	/* its prefix length */
+	uint32_t	table;		/* routing table of the policy rules */
+	uint32_t	rule_pref;	/* priority of the first rule */
+	char		gateway[IFNAMSIZ];	/* "" = not a gateway */
+	uint32_t	conn_entries;	/* connection table size */
+	uint32_t	syn_timeout, est_timeout, closing_timeout, udp_timeout;
+};
+
 struct conf {
 	char		cluster[SHM_CLUSTER_MAX];
 	uint32_t	node;		/* 0 = auto */
@@ -35,6 +47,8 @@ struct conf {
 	uint32_t	cast_slots;
 	uint32_t	cast_slot_size;
 	struct netconf	local;
+	struct netconf	global;		/* addr = G, prefix 32 */
+	struct globalconf g;
 };
 
 void	 conf_defaults(struct conf *c);
@@ -52,8 +66,13 @@ int	 conf_apply(struct conf *c, const char *section, const char *key,
 int	 conf_finish(struct conf *c, char *err, size_t errlen);
 /* Address of node id on the local network when none is configured. */
 uint32_t conf_local_addr(const struct conf *c, uint32_t id);
+/* Node id's client address on the global interface (source of the
+ * connections this node opens to G). */
+uint32_t conf_client_addr(const struct conf *c, uint32_t id);
 /* Print the effective configuration as an INI file. */
 void	 conf_print(const struct conf *c, void *fp);
+/* Connection table buckets for the configured number of entries. */
+uint32_t conf_conn_buckets(const struct conf *c);
 /* Ring slots a pair ring gets with this configuration. */
 uint32_t conf_ring_slots(const struct netconf *n);
 

@@ -17,17 +17,6 @@
 #include "log.h"
 #include "shmnetd.h"
 
-/* member_notify: ask the main loop for a scan (any thread). */
-void
-member_notify(struct daemon *d)
-{
-	char c = 1;
-	ssize_t n;
-
-	n = write(d->notify[1], &c, 1);	/* a full pipe already asks */
-	(void)n;
-}
-
 /* member_wake_all: ring every other UP node's doorbell on net. */
 void
 member_wake_all(struct daemon *d, uint32_t net)
@@ -105,20 +94,34 @@ member_ring(struct daemon *d, struct dnet *dn, uint32_t id, int up,
 		    rc == -ENOMEM ? " (segment-size too small)" : "");
 }
 
+/* member_reaped: we found node id dead and reaped it: its flows and
+ * listeners go with it. */
+static void
+member_reaped(struct daemon *d, uint32_t id)
+{
+	uint32_t flows = 0;
+
+	listen_publish(d->seg, id, NULL, 0);
+	if (d->conf.g.enabled)
+		flows = conn_purge_node(d->seg, d->self, (uint16_t)id);
+	log_info("node %u died; reaped its rings, listeners and %u flows",
+	    id, flows);
+}
+
 /* member_scan: reconcile our rings with the node table. */
 void
 member_scan(struct daemon *d)
 {
 	struct shm_node *n;
 	uint32_t id, gen;
-	int up;
+	int up, i;
 
 	for (id = 1; id <= d->max_nodes; id++) {
 		if (id == d->self)
 			continue;
 		n = shmseg_node(d->seg, id);
 		if (node_reap(d->seg, d->self, id))
-			log_info("node %u died; reaped its rings", id);
+			member_reaped(d, id);
 		gen = atomic_load_explicit(&n->gen, memory_order_acquire);
 		up = atomic_load_explicit(&n->state, memory_order_acquire) ==
 		    SHM_NODE_UP && node_alive(d->seg, id);
@@ -127,6 +130,7 @@ member_scan(struct daemon *d)
 		else if (!up && d->seen_gen[id] != 0)
 			log_info("node %u down", id);
 		d->seen_gen[id] = up ? gen : 0;
-		member_ring(d, &d->local, id, up, gen);
+		for (i = 0; i < d->nnets; i++)
+			member_ring(d, d->nets[i], id, up, gen);
 	}
 }

@@ -68,10 +68,11 @@ netif_configure(struct dnet *dn, char *err, size_t errlen)
 	int rc;
 
 	frame_node_mac(dn->net, d->self, n->mac[dn->net]);
-	addr = conf_local_addr(&d->conf, d->self);
+	addr = dn->net == SHM_NET_LOCAL ? conf_local_addr(&d->conf, d->self) :
+	    dn->nc->addr;
 	inet_ntop(AF_INET, &addr, a, sizeof(a));
 	if ((rc = nl_link_setup(dn->tap.ifindex, n->mac[dn->net],
-	    dn->nc->mtu, 0)) != 0) {
+	    dn->nc->mtu, 0, dn->net == SHM_NET_GLOBAL)) != 0) {
 		snprintf(err, errlen, "%s: set MAC and MTU %u: %s",
 		    dn->tap.name, dn->nc->mtu, strerror(-rc));
 		return rc;
@@ -82,7 +83,7 @@ netif_configure(struct dnet *dn, char *err, size_t errlen)
 		    dn->tap.name, a, dn->nc->prefix, strerror(-rc));
 		return rc;
 	}
-	if ((rc = nl_link_setup(dn->tap.ifindex, NULL, 0, 1)) != 0) {
+	if ((rc = nl_link_setup(dn->tap.ifindex, NULL, 0, 1, 0)) != 0) {
 		snprintf(err, errlen, "%s: set link up: %s", dn->tap.name,
 		    strerror(-rc));
 		return rc;

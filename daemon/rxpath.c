@@ -120,7 +120,7 @@ rx_drain_ring(struct dnet *dn, uint32_t peer, int budget)
 		    memory_order_relaxed);
 		log_warnx("%s: ring from node %u holds an invalid descriptor "
 		    "or index; marked down", dn->name, peer);
-		member_notify(dn->d);
+		daemon_notify(dn->d, NOTIFY_MEMBERS);
 		return -1;
 	}
 	if (n == 0)
@@ -146,7 +146,8 @@ rx_drain_cast(struct dnet *dn, int budget)
 		if (cframe_parse(dn->cast_buf, len, &type, &id, &gen) == 0) {
 			log_debug("%s: control frame %u from node %u gen %u",
 			    dn->name, type, id, gen);
-			member_notify(dn->d);
+			daemon_notify(dn->d, type == CFRAME_RESCAN ?
+			    NOTIFY_RESCAN : NOTIFY_MEMBERS);
 			continue;
 		}
 		if (len >= 14 && dn->cast_buf[12] == (SHM_ETHERTYPE >> 8) &&

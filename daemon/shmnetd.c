@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 #include "shmnetd.h"
 
 #define TICK_MS		100
+#define LISTEN_MS	250
 
 /* shmnetd_tick: heartbeat and membership scan, every TICK_MS. */
 static void
@@ -33,6 +35,46 @@ shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 
 	atomic_fetch_add_explicit(&d->node->heartbeat, 1, memory_order_relaxed);
 	member_scan(d);
+	if (d->conf.g.enabled && ++d->ticks % (1000 / TICK_MS) == 0)
+		gnet_gc(d);
+}
+
+/* shmnetd_listeners: publish the sockets that can serve G here. */
+static void
+shmnetd_listeners(struct daemon *d)
+{
+	uint32_t n = 0;
+	int truncated = 0, rc;
+
+	rc = sd_scan(d->conf.global.addr, d->global.tap.ifindex, d->lbuf,
+	    SHM_LISTEN_MAX, &n, &truncated);
+	if (rc != 0) {
+		if (!d->listen_warned++)
+			log_warnx("global: listener scan (sock_diag): %s",
+			    strerror(-rc));
+		return;
+	}
+	if (truncated && !d->listen_warned++)
+		log_warnx("global: more than %d listening sockets; publishing "
+		    "the first %d", SHM_LISTEN_MAX, SHM_LISTEN_MAX);
+	listen_publish(d->seg, d->self, d->lbuf, n);
+}
+
+/* shmnetd_listen_timer: rescan listeners every LISTEN_MS. */
+static void
+shmnetd_listen_timer(evutil_socket_t fd, short ev, void *arg)
+{
+	shmnetd_listeners(arg);
+}
+
+/* daemon_notify: a data thread asks the main loop for work (any thread;
+ * a full pipe already asks). */
+void
+daemon_notify(struct daemon *d, char what)
+{
+	ssize_t n = write(d->notify[1], &what, 1);
+
+	(void)n;
 }
 
 /* shmnetd_notified: a data thread asked for a membership scan. */
@@ -41,10 +83,21 @@ shmnetd_notified(evutil_socket_t fd, short ev, void *arg)
 {
 	struct daemon *d = arg;
 	char buf[64];
+	int members = 0, rescan = 0, all = 0;
+	ssize_t n, i;
 
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
-	member_scan(d);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (i = 0; i < n; i++) {
+			members |= buf[i] == NOTIFY_MEMBERS;
+			rescan |= buf[i] == NOTIFY_RESCAN;
+			all |= buf[i] == NOTIFY_RESCAN_ALL;
+		}
+	if (members)
+		member_scan(d);
+	if (all)
+		member_announce(d, CFRAME_RESCAN);
+	if ((rescan || all) && d->conf.g.enabled)
+		shmnetd_listeners(d);
 }
 
 /* shmnetd_signal: the one place signals are handled. */
@@ -83,6 +136,13 @@ shmnetd_events(struct daemon *d)
 	if (d->ev_tick == NULL || d->ev_notify == NULL ||
 	    event_add(d->ev_tick, &tick) || event_add(d->ev_notify, NULL))
 		return -1;
+	if (d->conf.g.enabled) {
+		struct timeval lt = { 0, LISTEN_MS * 1000 };
+		d->ev_listen = event_new(d->base, -1, EV_PERSIST,
+		    shmnetd_listen_timer, d);
+		if (d->ev_listen == NULL || event_add(d->ev_listen, &lt))
+			return -1;
+	}
 	for (i = 0; i < 3; i++) {
 		d->ev_sig[i] = evsignal_new(d->base, sigs[i], shmnetd_signal, d);
 		if (d->ev_sig[i] == NULL || event_add(d->ev_sig[i], NULL))
@@ -104,6 +164,8 @@ shmnetd_events_free(struct daemon *d)
 		event_free(d->ev_tick);
 	if (d->ev_notify != NULL)
 		event_free(d->ev_notify);
+	if (d->ev_listen != NULL)
+		event_free(d->ev_listen);
 	if (d->base != NULL)
 		event_base_free(d->base);
 }
@@ -153,12 +215,26 @@ shmnetd_attach(struct daemon *d, char *err, size_t errlen)
 		.size = d->conf.segment_size, .max_nodes = d->conf.max_nodes,
 		.cast_slots = d->conf.cast_slots,
 		.cast_slot_size = d->conf.cast_slot_size,
+		.conn_buckets = conf_conn_buckets(&d->conf),
+		.global_addr4 = d->conf.global.addr,
 	};
-	int rc;
+	const struct shm_hdr *h;
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	int rc, i;
 
 	if ((rc = shmseg_open(&p, &d->seg, err, errlen)) != 0)
 		return rc;
 	d->max_nodes = shmseg_max_nodes(d->seg);
+	h = shmseg_hdr(d->seg);
+	if (d->conf.g.enabled && h->global_addr4 != d->conf.global.addr) {
+		inet_ntop(AF_INET, &h->global_addr4, a, sizeof(a));
+		inet_ntop(AF_INET, &d->conf.global.addr, b, sizeof(b));
+		snprintf(err, errlen, "cluster %s uses global address %s, this "
+		    "node is configured with %s", d->conf.cluster, a, b);
+		shmseg_close(d->seg, 1);
+		d->seg = NULL;
+		return -EINVAL;
+	}
 	if (d->max_nodes != d->conf.max_nodes)
 		log_info("segment %s has max-nodes %u (configured %u); using "
 		    "the segment's", d->conf.segment, d->max_nodes,
@@ -184,8 +260,10 @@ shmnetd_attach(struct daemon *d, char *err, size_t errlen)
 	}
 	d->self = (uint32_t)rc;
 	d->node = shmseg_node(d->seg, d->self);
-	d->local.stats = &d->node->stats[SHM_NET_LOCAL];
-	d->local.bell = &d->node->bell[SHM_NET_LOCAL];
+	for (i = 0; i < d->nnets; i++) {
+		d->nets[i]->stats = &d->node->stats[d->nets[i]->net];
+		d->nets[i]->bell = &d->node->bell[d->nets[i]->net];
+	}
 	d->seen_gen = calloc(d->max_nodes + 1, sizeof(*d->seen_gen));
 	d->ring_err = calloc(d->max_nodes + 1, sizeof(*d->ring_err));
 	if (d->seen_gen == NULL || d->ring_err == NULL) {
@@ -201,8 +279,12 @@ shmnetd_detach(struct daemon *d)
 {
 	if (d->seg == NULL)
 		return;
-	if (d->self != 0)
+	if (d->self != 0) {
+		listen_publish(d->seg, d->self, NULL, 0);
+		if (d->conf.g.enabled)
+			conn_purge_node(d->seg, d->self, (uint16_t)d->self);
 		node_leave(d->seg, d->self);
+	}
 	if (shmseg_close(d->seg, 1))
 		log_info("last node out: removed %s", d->conf.segment);
 	d->seg = NULL;
@@ -225,46 +307,114 @@ shmnetd_daemonize(struct daemon *d)
 	return 0;
 }
 
+/* shmnetd_nets: the networks this node serves. */
+static void
+shmnetd_nets(struct daemon *d)
+{
+	struct dnet *dn;
+
+	d->nets[d->nnets++] = &d->local;
+	if (d->conf.g.enabled)
+		d->nets[d->nnets++] = &d->global;
+	for (int i = 0; i < d->nnets; i++) {
+		dn = d->nets[i];
+		dn->d = d;
+		dn->net = dn == &d->local ? SHM_NET_LOCAL : SHM_NET_GLOBAL;
+		dn->name = dn == &d->local ? "local" : "global";
+		dn->nc = dn == &d->local ? &d->conf.local : &d->conf.global;
+		dn->tap.fd = -1;
+	}
+}
+
+/* shmnetd_open_taps: every network's TAP (fails early without
+ * /dev/net/tun or CAP_NET_ADMIN). */
+static int
+shmnetd_open_taps(struct daemon *d, char *err, size_t errlen)
+{
+	int i, rc;
+
+	for (i = 0; i < d->nnets; i++)
+		if ((rc = netif_open(d->nets[i], err, errlen)) != 0)
+			return rc;
+	return 0;
+}
+
+/* shmnetd_configure: addresses, links and the global routing. */
+static int
+shmnetd_configure(struct daemon *d, char *err, size_t errlen)
+{
+	int i, rc;
+
+	for (i = 0; i < d->nnets; i++)
+		if ((rc = netif_configure(d->nets[i], err, errlen)) != 0)
+			return rc;
+	if (d->conf.g.enabled) {
+		if ((d->lbuf = calloc(SHM_LISTEN_MAX, sizeof(*d->lbuf))) == NULL)
+			return -ENOMEM;
+		if ((rc = groute_setup(d, err, errlen)) != 0)
+			return rc;
+		shmnetd_listeners(d);
+	}
+	return 0;
+}
+
+/* shmnetd_start_threads: data threads of every network. */
+static int
+shmnetd_start_threads(struct daemon *d, char *err, size_t errlen)
+{
+	int i, rc;
+
+	for (i = 0; i < d->nnets; i++)
+		if ((rc = shmnetd_threads(d->nets[i])) != 0) {
+			snprintf(err, errlen, "start %s data threads: %s",
+			    d->nets[i]->name, strerror(-rc));
+			return rc;
+		}
+	return 0;
+}
+
+/* shmnetd_daemonize_step: detach, or say why not. */
+static int
+shmnetd_daemonize_step(struct daemon *d, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = shmnetd_daemonize(d)) != 0)
+		snprintf(err, errlen, "daemon: %s", strerror(-rc));
+	return rc;
+}
+
 /* shmnetd_run: start, serve until a signal, leave.  Returns exit code. */
 int
 shmnetd_run(struct daemon *d)
 {
 	char err[512];
-	int rc, code = 1;
+	int i, code = 1;
 
-	d->local.d = d;
-	d->local.net = SHM_NET_LOCAL;
-	d->local.name = "local";
-	d->local.nc = &d->conf.local;
-	d->local.tap.fd = -1;
 	d->notify[0] = d->notify[1] = -1;
 	signal(SIGPIPE, SIG_IGN);
+	shmnetd_nets(d);
 
-	if (netif_open(&d->local, err, sizeof(err)) != 0)
-		goto fail;
+	if (shmnetd_open_taps(d, err, sizeof(err)) != 0)
+		goto fail_tap;
 	if (shmnetd_attach(d, err, sizeof(err)) != 0)
 		goto fail_tap;
-	if (netif_configure(&d->local, err, sizeof(err)) != 0)
-		goto fail_node;
 	if (pipe2(d->notify, O_CLOEXEC | O_NONBLOCK) == -1) {
 		snprintf(err, sizeof(err), "pipe: %s", strerror(errno));
 		goto fail_node;
 	}
+	if (shmnetd_configure(d, err, sizeof(err)) != 0)
+		goto fail_route;
 	member_scan(d);
 	node_publish(d->seg, d->self);
-	if ((rc = shmnetd_daemonize(d)) != 0) {
-		snprintf(err, sizeof(err), "daemon: %s", strerror(-rc));
-		goto fail_node;
-	}
+	if (shmnetd_daemonize_step(d, err, sizeof(err)) != 0)
+		goto fail_route;
 	if (shmnetd_events(d) != 0) {
 		snprintf(err, sizeof(err), "cannot set up the event loop");
 		goto fail_events;
 	}
-	if ((rc = shmnetd_threads(&d->local)) != 0) {
-		snprintf(err, sizeof(err), "start data threads: %s",
-		    strerror(-rc));
+	if (shmnetd_start_threads(d, err, sizeof(err)) != 0)
 		goto fail_threads;
-	}
 	if (member_announce(d, CFRAME_ANNOUNCE) != 0)
 		log_warnx("announce on the broadcast ring failed");
 	log_info("node %u (generation %u) joined cluster %s (segment %s)",
@@ -275,14 +425,19 @@ shmnetd_run(struct daemon *d)
 	code = 0;
 	member_announce(d, CFRAME_LEAVE);
 fail_threads:
-	shmnetd_threads_stop(&d->local);
+	for (i = 0; i < d->nnets; i++)
+		shmnetd_threads_stop(d->nets[i]);
 fail_events:
 	shmnetd_events_free(d);
+fail_route:
+	if (d->conf.g.enabled)
+		groute_teardown(d);
 fail_node:
 	shmnetd_detach(d);
 fail_tap:
-	netif_close(&d->local);
-fail:
+	for (i = 0; i < d->nnets; i++)
+		netif_close(d->nets[i]);
+	free(d->lbuf);
 	if (d->notify[0] != -1) {
 		close(d->notify[0]);
 		close(d->notify[1]);

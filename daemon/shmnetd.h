@@ -23,6 +23,7 @@
 
 #include "conf.h"
 #include "shmnet.h"
+#include "route.h"
 #include "tap.h"
 
 struct daemon;
@@ -77,6 +78,9 @@ struct dnet {
 	struct txpeer		*peers;		/* [max_nodes + 1] */
 	uint32_t		 predict;	/* last unicast destination */
 
+	uint64_t		 last_rescan;	/* gnet: ms of last request */
+	uint32_t		 warned_full;	/* gnet: table-full warnings */
+
 	struct rxpeer		*rx;		/* [max_nodes + 1] */
 	uint32_t		*rx_ids;	/* peers with a ring, rx_n of them */
 	uint32_t		 rx_n;
@@ -93,9 +97,16 @@ struct daemon {
 	uint32_t		 self, gen, max_nodes;
 	struct shm_node		*node;
 	struct dnet		 local;
+	struct dnet		 global;
+	struct dnet		*nets[SHM_NETS];
+	int			 nnets;
+	struct rt_undo		 undo;		/* global routing state */
+	struct shm_listen	*lbuf;		/* listener scan buffer */
+	int			 listen_warned;
+	uint32_t		 ticks;
 
 	struct event_base	*base;
-	struct event		*ev_tick, *ev_notify;
+	struct event		*ev_tick, *ev_notify, *ev_listen;
 	struct event		*ev_sig[3];
 	int			 notify[2];	/* data threads -> main */
 	uint32_t		*seen_gen;	/* member: gen seen up, 0 down */
@@ -133,16 +144,35 @@ int	 rx_drain_ring(struct dnet *dn, uint32_t peer, int budget);
 /* Ask the rx thread to stop (wakes it). */
 void	 rx_stop(struct dnet *dn);
 
+/* What a data thread asks of the main loop (one byte on the pipe). */
+#define NOTIFY_MEMBERS		'M'	/* membership scan */
+#define NOTIFY_RESCAN		'L'	/* rescan our listeners */
+#define NOTIFY_RESCAN_ALL	'R'	/* ... and ask every node to */
+void	 daemon_notify(struct daemon *d, char what);
+
 /* member.c */
 void	 member_scan(struct daemon *d);
 int	 member_announce(struct daemon *d, uint8_t type);
-void	 member_notify(struct daemon *d);
 /* Ring the doorbell of every other UP node on net. */
 void	 member_wake_all(struct daemon *d, uint32_t net);
+
+/* sockdiag.c: the sockets that can serve the cluster address. */
+int	 sd_scan(uint32_t g4, int ifindex, struct shm_listen *out,
+	    uint32_t max, uint32_t *count, int *truncated);
+
+/* gnet.c: the global network's routing decision (tx thread). */
+uint32_t gnet_route(struct dnet *dn, const uint8_t *frame, uint32_t len);
+void	 gnet_macs(struct dnet *dn, uint8_t *frame, uint32_t id);
+uint32_t gnet_gc(struct daemon *d);
+
+/* groute.c: policy routing for G (main thread). */
+int	 groute_setup(struct daemon *d, char *err, size_t errlen);
+void	 groute_teardown(struct daemon *d);
 
 /* cframe.c: control frames between daemons (never reach a TAP). */
 #define CFRAME_ANNOUNCE	1
 #define CFRAME_LEAVE	2
+#define CFRAME_RESCAN	3	/* look at your listeners again */
 #define CFRAME_LEN	32
 /* Build a control frame from node id (net's MAC); returns its length. */
 uint32_t cframe_build(uint8_t *buf, uint32_t net, uint32_t id, uint32_t gen,

@@ -102,7 +102,7 @@ tx_corrupt(struct dnet *dn, struct txpeer *p, uint32_t id)
 	atomic_fetch_add_explicit(&dn->stats->corrupt, 1, memory_order_relaxed);
 	log_warnx("%s: ring to node %u has a corrupt read index; marked down",
 	    dn->name, id);
-	member_notify(dn->d);
+	daemon_notify(dn->d, NOTIFY_MEMBERS);
 }
 
 /* tx_wake: ring the doorbell of node id on this network. */
@@ -197,15 +197,42 @@ tx_predict(struct dnet *dn, struct ring_slot *slot)
 	return p;
 }
 
-/* tx_frame: route one frame read from the TAP. */
+/* tx_global: a frame of the global network goes where its flow goes. */
+static void
+tx_global(struct dnet *dn, struct txpeer *zc, struct ring_slot *slot,
+    const uint8_t *vnet, uint8_t *frame, uint32_t len)
+{
+	uint32_t id = gnet_route(dn, frame, len);
+
+	if (id == 0)
+		return;
+	gnet_macs(dn, frame, id);
+	if (id == dn->d->self) {
+		stat_add(&dn->stats->looped, 1);
+		if (dn->out.ops->output(dn->out.ctx, vnet, frame, len) != 0)
+			stat_add(&dn->stats->drop_tap, 1);
+	} else if (zc != NULL && id == dn->predict) {
+		ring_tx_commit(&zc->ring, slot, len, SHM_DESC_VNET);
+		stat_add(&dn->stats->zero_copy, 1);
+		tx_wake(dn, id);
+	} else
+		tx_unicast(dn, id, vnet, frame, len);
+}
+
+/* tx_frame: route one frame read from the TAP (frame is ours to edit:
+ * ring memory we reserved, or the staging buffer). */
 static void
 tx_frame(struct dnet *dn, struct txpeer *zc, struct ring_slot *slot,
-    const uint8_t *vnet, const uint8_t *frame, uint32_t len)
+    const uint8_t *vnet, uint8_t *frame, uint32_t len)
 {
 	uint32_t id = 0;
 
 	stat_add(&dn->stats->tx_frames, 1);
 	stat_add(&dn->stats->tx_bytes, len);
+	if (dn->net == SHM_NET_GLOBAL) {
+		tx_global(dn, zc, slot, vnet, frame, len);
+		return;
+	}
 	switch (frame_classify(dn->net, frame, len, dn->d->max_nodes, &id)) {
 	case FRAME_UNICAST:
 		if (id == dn->d->self) {

@@ -12,6 +12,9 @@
  *   node_off      struct shm_node[max_nodes]
  *   dir_off       struct shm_dirent[max_nodes][SHM_NETS][max_nodes]
  *   cast_off[n]   struct shm_ring_hdr + descs + data, one broadcast ring per net
+ *   conn_off      struct shm_conn_bucket[conn_buckets]  (global connections)
+ *   listen_off    struct shm_listen_table[max_nodes]    (published listeners)
+ *   svc_off       struct shm_svc[SHM_SVC_SLOTS]          (round-robin counters)
  *   pagemap_off   uint32_t[heap_pages]     (heap page states, under heap lock)
  *   heap_off      heap_pages * SHM_PAGE_SIZE, pair rings are carved from here
  *
@@ -28,7 +31,7 @@
 
 #define SHM_MAGIC		0x47534e544e4d4853ULL	/* "SHMNTNSG" little endian */
 #define SHM_RING_MAGIC		0x474e49524d4853ULL	/* "SHMRING" */
-#define SHM_VERSION_MAJOR	1
+#define SHM_VERSION_MAJOR	2
 #define SHM_VERSION_MINOR	0
 #define SHM_VERSION		((SHM_VERSION_MAJOR << 8) | SHM_VERSION_MINOR)
 
@@ -175,7 +178,11 @@ struct shm_node_stats {
 	_Atomic uint64_t	cast_lost;	/* lapped on a broadcast ring */
 	_Atomic uint64_t	corrupt;	/* bad ring data seen */
 	_Atomic uint64_t	zero_copy;	/* frames read straight into a ring */
-	uint8_t			reserved[SHM_CACHELINE * 2 - 88];
+	_Atomic uint64_t	no_listener;	/* global: new flow, no listener */
+	_Atomic uint64_t	unrouted;	/* global: not to or from G, or a
+						 * fragment/error of no known flow */
+	_Atomic uint64_t	looped;		/* global: served by this node */
+	uint8_t			reserved[SHM_CACHELINE * 2 - 112];
 };
 _Static_assert(sizeof(struct shm_node_stats) == 2 * SHM_CACHELINE, "stats");
 
@@ -222,6 +229,89 @@ _Static_assert(sizeof(struct shm_node) == 8 * SHM_CACHELINE, "node size");
 #define SHM_PAGE_USED		1u
 /* any other value: freed, quarantined; value = (ms clock | 1) at free */
 
+/* ---- global network ------------------------------------------------ */
+
+/*
+ * One connection of the global network: a flow to the cluster address G,
+ * identified by (family, proto, lport, faddr, fport) where lport is the
+ * port on G's side.  Entries live in fixed buckets; a writer holds the
+ * bucket's lock and wraps its stores in seq (odd while writing), so
+ * readers need no lock.  Counters, last_seen and stflags are updated with
+ * atomics by whichever node forwards a packet of the flow.
+ */
+#define SHM_CONN_EMPTY		0
+#define SHM_CONN_SYN		1	/* TCP: SYN seen, not yet established */
+#define SHM_CONN_EST		2	/* TCP: established */
+#define SHM_CONN_CLOSING	3	/* TCP: FIN both ways or RST */
+#define SHM_CONN_UDP		4	/* UDP (and ICMP echo) association */
+#define SHM_CONN_FIN_IN		0x100	/* stflags: FIN from the client */
+#define SHM_CONN_FIN_OUT	0x200	/* stflags: FIN from the server */
+
+struct shm_conn {
+	_Atomic uint32_t	seq;
+	uint8_t			family;		/* 4 or 6; 0 = empty */
+	uint8_t			proto;		/* IPPROTO_* */
+	uint16_t		lport;		/* G side, host order */
+	uint16_t		fport;		/* foreign side, host order */
+	uint16_t		node;		/* serving node */
+	uint16_t		ingress;	/* node the flow entered by */
+	_Atomic uint16_t	stflags;	/* state | SHM_CONN_FIN_* */
+	uint8_t			faddr[16];	/* IPv4 in the first 4 bytes */
+	_Atomic uint32_t	last_seen;	/* monotonic seconds */
+	uint32_t		created;	/* monotonic seconds */
+	_Atomic uint64_t	packets;
+	_Atomic uint64_t	bytes;
+	uint8_t			reserved[8];
+};
+_Static_assert(sizeof(struct shm_conn) == 64, "shm_conn size");
+_Static_assert(offsetof(struct shm_conn, faddr) == 16, "conn faddr");
+
+#define SHM_CONN_PER_BUCKET	7
+struct shm_conn_bucket {
+	struct shm_lock		lock;		/* writers */
+	struct shm_conn		e[SHM_CONN_PER_BUCKET];
+};
+_Static_assert(sizeof(struct shm_conn_bucket) == 512, "conn bucket");
+
+/*
+ * A listening socket a node publishes: TCP in LISTEN, UDP bound.  addr is
+ * G (SHM_LISTEN_SPECIFIC) or the wildcard; a connected UDP socket also
+ * carries its remote address and port (SHM_LISTEN_REMOTE).
+ */
+#define SHM_LISTEN_SPECIFIC	0x01	/* bound to G itself */
+#define SHM_LISTEN_REMOTE	0x02	/* connected: raddr/rport set */
+struct shm_listen {
+	uint8_t			family;		/* 4 or 6 */
+	uint8_t			proto;
+	uint8_t			flags;
+	uint8_t			reserved0;
+	uint16_t		port;		/* host order */
+	uint16_t		rport;		/* host order */
+	uint8_t			raddr[16];
+	uint8_t			reserved1[8];
+};
+_Static_assert(sizeof(struct shm_listen) == 32, "shm_listen size");
+
+#define SHM_LISTEN_MAX		254
+/* Written only by the owning node, under seq (odd while writing). */
+struct shm_listen_table {
+	_Atomic uint32_t	seq;
+	uint32_t		count;
+	_Atomic uint64_t	scans;		/* discovery runs */
+	uint8_t			reserved[48];
+	struct shm_listen	l[SHM_LISTEN_MAX];
+};
+_Static_assert(sizeof(struct shm_listen_table) == 8192, "listen table");
+
+/* Round-robin rotation of one service (proto, port), shared by all
+ * ingress nodes.  key 0 = free; taken once with CAS, never released. */
+#define SHM_SVC_SLOTS		1024
+struct shm_svc {
+	_Atomic uint32_t	key;		/* family<<24 | proto<<16 | port */
+	_Atomic uint32_t	next;		/* rotation counter */
+};
+_Static_assert(sizeof(struct shm_svc) == 8, "shm_svc size");
+
 /* Segment header.  Written once by the creator, magic last. */
 struct shm_hdr {
 	_Atomic uint64_t	magic;
@@ -240,7 +330,13 @@ struct shm_hdr {
 	uint32_t		page_size;
 	uint64_t		created_ns;	/* CLOCK_REALTIME */
 	char			cluster[SHM_CLUSTER_MAX];
-	uint8_t			reserved0[SHM_CACHELINE * 3 - 136];
+	uint64_t		conn_off;
+	uint32_t		conn_buckets;	/* power of two */
+	uint32_t		global_addr4;	/* G, network order */
+	uint64_t		listen_off;	/* max_nodes tables */
+	uint64_t		svc_off;	/* SHM_SVC_SLOTS entries */
+	_Atomic uint64_t	conn_full;	/* inserts refused: bucket full */
+	uint8_t			reserved0[SHM_CACHELINE * 3 - 176];
 
 	struct shm_lock		table_lock;	/* node table claims, reaping */
 	struct shm_lock		heap_lock;	/* pagemap */

@@ -131,6 +131,20 @@ seg_layout(struct shmseg *s, const struct shmseg_params *p, char *err,
 		s->cast_size[n] = (uint32_t)cast_bytes;
 		off += cast_bytes;
 	}
+	if (!is_pow2(p->conn_buckets) || p->conn_buckets < 16 ||
+	    p->conn_buckets > (1u << 24))
+		return seg_err(err, errlen, -EINVAL, "connection table of %u "
+		    "buckets is not a power of two in 16-16777216",
+		    p->conn_buckets);
+	s->conn_buckets = p->conn_buckets;
+	s->conn_off = off;
+	off += align_up((uint64_t)p->conn_buckets *
+	    sizeof(struct shm_conn_bucket), SHM_PAGE_SIZE);
+	s->listen_off = off;
+	off += align_up((uint64_t)p->max_nodes *
+	    sizeof(struct shm_listen_table), SHM_PAGE_SIZE);
+	s->svc_off = off;
+	off += align_up(SHM_SVC_SLOTS * sizeof(struct shm_svc), SHM_PAGE_SIZE);
 	pm = off;
 	if (p->size <= pm + 64 * SHM_PAGE_SIZE)
 		return seg_err(err, errlen, -EINVAL,
@@ -196,6 +210,19 @@ seg_check_hdr(struct shmseg *s, const struct shm_hdr *h, uint64_t fsize,
 		    s->cast_off[n] + s->cast_size[n] > s->pagemap_off)
 			goto corrupt;
 	}
+	s->conn_off = h->conn_off;
+	s->conn_buckets = h->conn_buckets;
+	s->listen_off = h->listen_off;
+	s->svc_off = h->svc_off;
+	if (!is_pow2(s->conn_buckets) || s->conn_buckets > (1u << 24) ||
+	    s->conn_off < dir_end || s->conn_off % SHM_PAGE_SIZE ||
+	    s->conn_off + (uint64_t)s->conn_buckets *
+	    sizeof(struct shm_conn_bucket) > s->listen_off ||
+	    s->listen_off + (uint64_t)s->max_nodes *
+	    sizeof(struct shm_listen_table) > s->svc_off ||
+	    s->svc_off + SHM_SVC_SLOTS * sizeof(struct shm_svc) >
+	    s->pagemap_off)
+		goto corrupt;
 	if (s->pagemap_off + (uint64_t)s->heap_pages * 4 > s->heap_off ||
 	    s->heap_off % SHM_PAGE_SIZE ||
 	    s->heap_off + (uint64_t)s->heap_pages * SHM_PAGE_SIZE > fsize)
@@ -253,6 +280,11 @@ seg_init(struct shmseg *s, const struct shmseg_params *p, char *err,
 	h->heap_pages = s->heap_pages;
 	h->page_size = SHM_PAGE_SIZE;
 	h->created_ns = (uint64_t)time(NULL) * 1000000000ull;
+	h->conn_off = s->conn_off;
+	h->conn_buckets = s->conn_buckets;
+	h->listen_off = s->listen_off;
+	h->svc_off = s->svc_off;
+	h->global_addr4 = p->global_addr4;
 	strlcpy(h->cluster, p->cluster ? p->cluster : "", sizeof(h->cluster));
 	for (n = 0; n < SHM_NETS; n++) {
 		h->cast_off[n] = s->cast_off[n];
@@ -506,6 +538,36 @@ shmseg_at(struct shmseg *s, uint64_t off, uint64_t len)
 	if (off > s->size || len > s->size - off)
 		return NULL;
 	return s->base + off;
+}
+
+/* shmseg_conn_bucket: bucket i of the connection table (masked). */
+struct shm_conn_bucket *
+shmseg_conn_bucket(struct shmseg *s, uint32_t i)
+{
+	return (struct shm_conn_bucket *)(s->base + s->conn_off) +
+	    (i & (s->conn_buckets - 1));
+}
+
+uint32_t
+shmseg_conn_buckets(const struct shmseg *s)
+{
+	return s->conn_buckets;
+}
+
+/* shmseg_listen: node id's published listener table, NULL if out of range. */
+struct shm_listen_table *
+shmseg_listen(struct shmseg *s, uint32_t id)
+{
+	if (id < 1 || id > s->max_nodes)
+		return NULL;
+	return (struct shm_listen_table *)(s->base + s->listen_off) + (id - 1);
+}
+
+/* shmseg_svc: the round-robin counters. */
+struct shm_svc *
+shmseg_svc(struct shmseg *s)
+{
+	return (struct shm_svc *)(s->base + s->svc_off);
 }
 
 /* shmseg_cast: the broadcast ring of a network. */

@@ -30,6 +30,8 @@ struct shmseg_params {
 	uint32_t	 max_nodes;	/* SHM_NODES_MIN .. SHM_NODES_MAX */
 	uint32_t	 cast_slots;	/* broadcast ring slots, power of 2 */
 	uint32_t	 cast_slot_size;/* broadcast ring slot bytes, power of 2 */
+	uint32_t	 conn_buckets;	/* connection table buckets, power of 2 */
+	uint32_t	 global_addr4;	/* G, network order (0: none) */
 };
 
 /*
@@ -70,6 +72,11 @@ void			*shmseg_at(struct shmseg *seg, uint64_t off,
  * valid one. `size` receives its length. */
 void			*shmseg_cast(struct shmseg *seg, uint32_t net,
 			    uint32_t *size);
+/* Global network tables (bounds come from the validated header). */
+struct shm_conn_bucket	*shmseg_conn_bucket(struct shmseg *seg, uint32_t i);
+uint32_t		 shmseg_conn_buckets(const struct shmseg *seg);
+struct shm_listen_table	*shmseg_listen(struct shmseg *seg, uint32_t id);
+struct shm_svc		*shmseg_svc(struct shmseg *seg);
 /* Monotonic milliseconds (the clock quarantine and timeouts use). */
 uint64_t		 shm_now_ms(void);
 
@@ -287,5 +294,99 @@ int	 frame_classify(uint32_t net, const uint8_t *frame, uint32_t len,
 	    uint32_t max_nodes, uint32_t *node);
 /* "02:53:4d:4c:00:01" into buf (>= 18 bytes). */
 void	 frame_mac_str(const uint8_t mac[6], char *buf, size_t len);
+
+/* ---- conntab.c: the global network's connection table --------------- */
+
+struct conn_key {
+	uint8_t		family;		/* 4 or 6 */
+	uint8_t		proto;		/* IPPROTO_* */
+	uint16_t	lport;		/* G side, host order */
+	uint16_t	fport;		/* foreign side, host order */
+	uint8_t		faddr[16];	/* IPv4 in the first 4 bytes, rest 0 */
+};
+
+/* Idle timeouts, seconds, by state. */
+struct conn_timeouts {
+	uint32_t	syn, established, closing, udp;
+};
+
+/* TCP flags as they appear in the header. */
+#define CONN_TCP_FIN	0x01
+#define CONN_TCP_SYN	0x02
+#define CONN_TCP_RST	0x04
+#define CONN_TCP_ACK	0x10
+
+/* Monotonic seconds, the clock of last_seen and created. */
+uint32_t conn_now(void);
+/* Find a flow without locking.  1 and *out (a consistent copy) and
+ * *where (the live entry) when found, else 0. */
+int	 conn_lookup(struct shmseg *seg, const struct conn_key *k,
+	    struct shm_conn *out, struct shm_conn **where);
+/* Insert a flow unless it exists.  1 inserted, 0 it existed (then *out is
+ * the existing one), -ENOSPC when its bucket is full of live flows. */
+int	 conn_insert(struct shmseg *seg, uint32_t self, const struct conn_key *k,
+	    uint16_t node, uint16_t ingress, uint16_t state, uint32_t now,
+	    const struct conn_timeouts *t, struct shm_conn *out,
+	    struct shm_conn **where);
+/* Account one packet of len bytes (inbound: from the client) and follow
+ * TCP state from its flags. */
+void	 conn_touch(struct shm_conn *e, uint32_t now, uint32_t len,
+	    uint8_t tcpflags, int inbound);
+/* 1 when a (copied) entry has been idle longer than its state allows. */
+int	 conn_expired(const struct shm_conn *e, uint32_t now,
+	    const struct conn_timeouts *t);
+/* Remove expired flows that entered by `ingress` (0: any).  Returns how
+ * many it removed. */
+uint32_t conn_gc(struct shmseg *seg, uint32_t self, uint16_t ingress,
+	    uint32_t now, const struct conn_timeouts *t);
+/* Remove every flow served by or entering through node. */
+uint32_t conn_purge_node(struct shmseg *seg, uint32_t self, uint16_t node);
+/* Name of a state for displays. */
+const char *conn_state_name(uint16_t stflags);
+
+/* ---- listen.c: published listeners and the choice of a serving node -- */
+
+/* Publish node id's listeners (at most SHM_LISTEN_MAX; returns how many
+ * were published). */
+uint32_t listen_publish(struct shmseg *seg, uint32_t id,
+	    const struct shm_listen *l, uint32_t n);
+/* Copy node id's listeners out consistently; returns the count. */
+uint32_t listen_read(struct shmseg *seg, uint32_t id, struct shm_listen *out);
+/*
+ * Choose the node that serves a new flow: among UP nodes, those whose
+ * listeners match best (a connected socket for this very peer, then a
+ * socket bound to G, then a wildcard socket); several -> the service's
+ * cluster-wide rotation.  0 and *node, or -ENOENT.
+ */
+int	 listen_pick(struct shmseg *seg, const struct conn_key *k,
+	    uint32_t *node);
+/* Next value of the rotation counter of service (family, proto, port). */
+uint32_t svc_next(struct shmseg *seg, uint8_t family, uint8_t proto,
+	    uint16_t port);
+
+/* ---- pkt.c: what the global network routes by ------------------------ */
+
+#define PKT_TO_G	1	/* a client's packet: dst is G */
+#define PKT_FROM_G	2	/* a server's packet: src is G */
+#define PKT_FRAG_FIRST	1	/* first fragment of several (has ports) */
+#define PKT_FRAG_LATER	2	/* a later fragment (no ports) */
+
+struct pkt_info {
+	int		dir;		/* PKT_TO_G / PKT_FROM_G */
+	struct conn_key	key;		/* the flow, seen from G */
+	uint8_t		tcpflags;
+	uint8_t		frag;		/* PKT_FRAG_* or 0 */
+	uint8_t		icmp_error;	/* key taken from the quoted packet */
+	uint8_t		echo;		/* ICMP echo: lport = identifier */
+	uint16_t	ip_id;
+	uint8_t		src4[4], dst4[4];
+	uint32_t	l3len;		/* IP datagram length */
+};
+
+/* Parse an Ethernet frame of the global network (G = g4, network
+ * order).  0 and *pi, or -1 when it is not IPv4 to or from G, or is
+ * malformed. */
+int	 pkt_parse(const uint8_t *frame, uint32_t len, uint32_t g4,
+	    struct pkt_info *pi);
 
 #endif /* SHMNET_H */

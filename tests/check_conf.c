@@ -91,7 +91,9 @@ START_TEST(test_errors)
 		{ "mtu = 1500\n", "test.conf:1: key outside a section" },
 		{ "[local]\nmtu\n", "test.conf:2: expected key = value" },
 		{ "[bogus]\n", "test.conf:1: unknown section [bogus]" },
-		{ "[global]\n", "not in this version" },
+		{ "[global]\naddress = 10.202.0.1/24\n", "not a unicast IPv4" },
+		{ "[global]\ntable = 0\n", "table 0 out of range" },
+		{ "[global]\ngateway = e/th0\n", "character not allowed" },
 		{ "[local]\nspeed = 3\n", "unknown key 'speed' in [local]" },
 		{ "[local]\nmtu = fast\n", "mtu 'fast' is not a number" },
 		{ "[local]\nslot-size = 3000\n", "a power of two" },
@@ -142,6 +144,30 @@ START_TEST(test_set_and_finish_checks)
 }
 END_TEST
 
+START_TEST(test_global_section)
+{
+	ck_assert_int_eq(parse("[global]\naddress = 10.99.0.7\ngateway = eth0\n"
+	    "table = 300\nrule-priority = 50\nconnections = 1000\n"
+	    "udp-timeout = 60\n"), 0);
+	ck_assert_uint_eq(ntohl(c.global.addr), 0x0a630007);
+	ck_assert_str_eq(c.g.gateway, "eth0");
+	ck_assert_uint_eq(c.g.table, 300);
+	ck_assert_uint_eq(conf_conn_buckets(&c), 256);	/* >= 1000 / 7 */
+	ck_assert_int_eq(conf_set(&c, "global.gateway=none", err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(c.g.gateway, "");
+	strcpy(c.cluster, "x");
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), 0);
+	c.global.addr = htonl(0x0ac90909);		/* inside 10.201/16 */
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "must not lie in the local network"));
+	setup();
+	ck_assert_str_eq(c.global.ifname, "shmg0");
+	ck_assert_uint_eq(ntohl(c.global.addr), 0x0aca0001);
+	ck_assert_uint_eq(c.g.enabled, 1);
+}
+END_TEST
+
 START_TEST(test_long_line_and_nul)
 {
 	char big[3000];
@@ -184,6 +210,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_set_and_finish_checks);
 	tcase_add_test(tc, test_long_line_and_nul);
 	tcase_add_test(tc, test_shipped_example_parses);
+	tcase_add_test(tc, test_global_section);
 	suite_add_tcase(s, tc);
 	return s;
 }

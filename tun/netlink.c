@@ -53,7 +53,8 @@ out:
 
 /* nl_link_setup: MAC, MTU and IFF_UP in one RTM_NEWLINK. */
 int
-nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up)
+nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up,
+    int noarp)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -65,8 +66,12 @@ nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up)
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
 	if (up) {
-		ifi->ifi_flags = IFF_UP;
-		ifi->ifi_change = IFF_UP;
+		ifi->ifi_flags |= IFF_UP;
+		ifi->ifi_change |= IFF_UP;
+	}
+	if (noarp) {
+		ifi->ifi_flags |= IFF_NOARP;
+		ifi->ifi_change |= IFF_NOARP;
 	}
 	if (mac != NULL)
 		mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);

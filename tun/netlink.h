@@ -7,9 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Set MAC (if mac != NULL), MTU (if mtu != 0) and bring the link up.
- * Returns 0 or -errno (the kernel's answer). */
-int	 nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up);
+/* Set MAC (if mac != NULL), MTU (if mtu != 0), IFF_NOARP (if noarp) and
+ * bring the link up (if up).  Returns 0 or -errno (the kernel's answer). */
+int	 nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up,
+	    int noarp);
 /* Add an IPv4 address (network byte order) with prefix and the subnet's
  * broadcast address.  An existing identical address is not an error. */
 int	 nl_addr4_add(int ifindex, uint32_t addr, uint8_t prefix);

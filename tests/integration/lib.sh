@@ -15,6 +15,8 @@ CLUSTER=$T_PFX
 T_DIR=$(mktemp -d "/tmp/shmnet-it-$T_NAME-XXXXXX")
 SHMNETD=${SHMNETD:-$(pwd)/shmnetd}
 SHMNETCTL=${SHMNETCTL:-$(pwd)/shmnetctl}
+UDPREQ=${UDPREQ:-$(pwd)/tests/udpreq}
+UDPSRV=${UDPSRV:-$(pwd)/tests/udpsrv}
 T_PIDS=()
 T_NS=()
 
@@ -82,6 +84,14 @@ make_ns() {
 
 # in_ns N CMD...: run a command in namespace N
 in_ns() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
+
+# bg_ns N CMD...: run CMD in namespace N in the background; cleanup ends
+# it (ip netns exec execs CMD, so $! is CMD's own PID)
+bg_ns() {
+	local n=$1; shift
+	ip netns exec "$(ns "$n")" "$@" >/dev/null 2>&1 &
+	T_PIDS+=($!)
+}
 
 # start_node N [ARGS...]: start shmnetd as node N in namespace N
 start_node() {

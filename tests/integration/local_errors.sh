@@ -45,12 +45,12 @@ expect_fail 2 "node 1 of cluster $CLUSTER is already in use" \
 [ "$(node_state 1)" = up ] || fail "node 1 disturbed by the failed claim"
 stop_node 1
 
-# a segment of another layout version: magic "SHMNTNSG", version 2.0
-printf 'SHMNTNSG\000\002\000\000' > "/dev/shm/shmnet.$CLUSTER"
+# a segment of a future layout version: magic "SHMNTNSG", version 9.0
+printf 'SHMNTNSG\000\011\000\000' > "/dev/shm/shmnet.$CLUSTER"
 truncate -s 1M "/dev/shm/shmnet.$CLUSTER"
-expect_fail 3 "layout version 2.0, this build speaks 1.0" \
+expect_fail 3 "layout version 9.0, this build speaks 2.0" \
     in_ns 3 "$SHMNETD" "${D[@]}" --node 3
 [ -s "/dev/shm/shmnet.$CLUSTER" ] || fail "a foreign segment was removed"
-out=$("$SHMNETCTL" --cluster "$CLUSTER" nodes 2>&1) && fail "shmnetctl read a v2 segment"
-grep -q "layout version 2.0" <<<"$out" || fail "shmnetctl: $out"
+out=$("$SHMNETCTL" --cluster "$CLUSTER" nodes 2>&1) && fail "shmnetctl read a v9 segment"
+grep -q "layout version 9.0" <<<"$out" || fail "shmnetctl: $out"
 say "PASS"

@@ -14,7 +14,9 @@ in_ns 3 ping -c 3 -i 0.2 -s 9000 -q "$(addr 2)" >/dev/null ||
 say "large frames cross"
 [ "$(ctl --json nodes | jq '[.[] | select(.state == "up")] | length')" = 3 ] ||
     fail "shmnetctl nodes does not show 3 up"
-[ "$(ctl --json rings | jq '[.[] | select(.kind == "pair" and .state == "up")] | length')" = 6 ] ||
-    fail "shmnetctl rings does not show 6 pair rings"
+[ "$(ctl --json rings | jq '[.[] | select(.kind == "pair" and .net == "local" and .state == "up")] | length')" = 6 ] ||
+    fail "shmnetctl rings does not show 6 local pair rings"
+[ "$(ctl --json rings | jq '[.[] | select(.kind == "pair" and .net == "global" and .state == "up")] | length')" = 6 ] ||
+    fail "shmnetctl rings does not show 6 global pair rings"
 ctl status | grep -q "3 up" || fail "shmnetctl status"
 say "PASS"

@@ -1,0 +1,124 @@
+/*
+ * gnet.c: where a frame of the global network goes.  Run by the global
+ * network's tx thread for every frame read from the global TAP.
+ *
+ * A frame to G is a client's: its flow is looked up in the shared
+ * connection table; a new flow (a TCP SYN, a UDP datagram, an ICMP echo)
+ * gets a serving node from the published listeners and is recorded with
+ * this node as its ingress.  A frame from G is a server's reply: it goes
+ * back to the flow's ingress node, so that gateways see both directions.
+ * Whatever has no flow and no listener is handed to this node's own stack,
+ * which answers as a host without that service would (RST, ICMP port
+ * unreachable).
+ */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+#include "log.h"
+#include "shmnetd.h"
+
+#define GNET_RESCAN_MS	100	/* ask for listener rescans at most this often */
+
+/* gnet_timeouts: the configured idle timeouts. */
+static struct conn_timeouts
+gnet_timeouts(const struct daemon *d)
+{
+	struct conn_timeouts t = { d->conf.g.syn_timeout, d->conf.g.est_timeout,
+	    d->conf.g.closing_timeout, d->conf.g.udp_timeout };
+
+	return t;
+}
+
+/* gnet_no_listener: count it and ask every node to look again (rate
+ * limited): a server may have started since the last scan. */
+static void
+gnet_no_listener(struct dnet *dn)
+{
+	uint64_t now = shm_now_ms();
+
+	stat_add(&dn->stats->no_listener, 1);
+	if (now - dn->last_rescan >= GNET_RESCAN_MS) {
+		dn->last_rescan = now;
+		daemon_notify(dn->d, NOTIFY_RESCAN_ALL);
+	}
+}
+
+/* gnet_new_flow: choose and record the serving node of a new flow. */
+static uint32_t
+gnet_new_flow(struct dnet *dn, struct pkt_info *pi, uint32_t now)
+{
+	struct daemon *d = dn->d;
+	struct conn_timeouts t = gnet_timeouts(d);
+	struct shm_conn c, *e;
+	uint32_t node;
+	int rc;
+
+	if (pi->echo)
+		node = d->self;		/* any node answers a ping to G */
+	else if (listen_pick(d->seg, &pi->key, &node) != 0) {
+		gnet_no_listener(dn);
+		return d->self;
+	}
+	rc = conn_insert(d->seg, d->self, &pi->key, (uint16_t)node,
+	    (uint16_t)d->self, pi->key.proto == IPPROTO_TCP ? SHM_CONN_SYN :
+	    SHM_CONN_UDP, now, &t, &c, &e);
+	if (rc < 0) {
+		if (!dn->warned_full++)
+			log_warnx("%s: connection table full (bucket of %u "
+			    "entries); new flows are balanced but not pinned",
+			    dn->name, SHM_CONN_PER_BUCKET);
+		return node;
+	}
+	conn_touch(e, now, pi->l3len, pi->tcpflags, 1);
+	return c.node;		/* another ingress may have recorded it first */
+}
+
+/* gnet_route: the node a frame goes to (this node included), 0 to drop. */
+uint32_t
+gnet_route(struct dnet *dn, const uint8_t *frame, uint32_t len)
+{
+	struct daemon *d = dn->d;
+	struct shm_conn c, *e;
+	struct pkt_info pi;
+	uint32_t now = conn_now();
+	int tcp_open;
+
+	if (pkt_parse(frame, len, d->conf.global.addr, &pi) != 0) {
+		stat_add(&dn->stats->unrouted, 1);
+		return 0;
+	}
+	if (pi.frag == PKT_FRAG_LATER) {
+		stat_add(&dn->stats->unrouted, 1);	/* see DESIGN §6 */
+		return 0;
+	}
+	if (conn_lookup(d->seg, &pi.key, &c, &e)) {
+		conn_touch(e, now, pi.l3len, pi.tcpflags, pi.dir == PKT_TO_G);
+		return pi.dir == PKT_TO_G ? c.node : c.ingress;
+	}
+	if (pi.dir == PKT_FROM_G || pi.icmp_error)
+		return d->self;		/* our own stack's answer, or stale */
+	tcp_open = (pi.tcpflags & (CONN_TCP_SYN | CONN_TCP_ACK | CONN_TCP_RST)) ==
+	    CONN_TCP_SYN;
+	if (pi.key.proto == IPPROTO_TCP && !tcp_open)
+		return d->self;		/* no such connection: our stack RSTs */
+	return gnet_new_flow(dn, &pi, now);
+}
+
+/* gnet_macs: address a frame to node id's global interface. */
+void
+gnet_macs(struct dnet *dn, uint8_t *frame, uint32_t id)
+{
+	frame_node_mac(SHM_NET_GLOBAL, id, frame);
+	frame_node_mac(SHM_NET_GLOBAL, dn->d->self, frame + 6);
+}
+
+/* gnet_gc: collect the expired flows that entered here. */
+uint32_t
+gnet_gc(struct daemon *d)
+{
+	struct conn_timeouts t = gnet_timeouts(d);
+
+	return conn_gc(d->seg, d->self, (uint16_t)d->self, conn_now(), &t);
+}

@@ -1,0 +1,181 @@
+/*
+ * sockdiag.c: find the sockets that can take a flow to the cluster address
+ * G, with netlink sock_diag: TCP sockets in LISTEN and bound UDP sockets,
+ * IPv4 and IPv6 (a dual-stack [::] socket counts for IPv4).  A socket
+ * counts when it is bound to G or to the wildcard address, and not bound
+ * to a device other than the global interface; a connected UDP socket is
+ * published with its peer.  Loopback-only sockets do not match G and are
+ * skipped.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+
+#include "shmnetd.h"
+
+struct sd_ctx {
+	uint32_t		 g4;
+	int			 ifindex;
+	uint8_t			 proto;
+	struct shm_listen	*out;
+	uint32_t		 n, max;
+	int			 truncated;
+};
+
+static const uint8_t sd_v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0xff, 0xff };
+
+/* sd_v6only: the INET_DIAG_SKV6ONLY attribute of a message. */
+static int
+sd_v6only(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct inet_diag_msg))
+		if (mnl_attr_get_type(a) == INET_DIAG_SKV6ONLY &&
+		    mnl_attr_get_payload_len(a) >= 1)
+			return *(const uint8_t *)mnl_attr_get_payload(a);
+	return 0;
+}
+
+/* sd_local4: the IPv4 view of a socket's local address: 1 wildcard,
+ * 2 bound to G, 0 neither. */
+static int
+sd_local4(const struct inet_diag_msg *m, uint32_t g4, int v6only)
+{
+	const uint8_t *a = (const uint8_t *)m->id.idiag_src;
+	static const uint8_t zero[16];
+
+	if (m->idiag_family == AF_INET)
+		return m->id.idiag_src[0] == 0 ? 1 :
+		    m->id.idiag_src[0] == g4 ? 2 : 0;
+	if (memcmp(a, zero, 16) == 0)
+		return v6only ? 0 : 1;
+	if (memcmp(a, sd_v4mapped, 12) == 0 && memcmp(a + 12, &g4, 4) == 0)
+		return 2;
+	return 0;
+}
+
+/* sd_add: append unless already there. */
+static void
+sd_add(struct sd_ctx *c, const struct shm_listen *l)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (memcmp(&c->out[i], l, sizeof(*l)) == 0)
+			return;
+	if (c->n == c->max) {
+		c->truncated = 1;
+		return;
+	}
+	c->out[c->n++] = *l;
+}
+
+/* sd_cb: one socket of the dump. */
+static int
+sd_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct sd_ctx *c = arg;
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	struct shm_listen l;
+	const uint8_t *ra;
+	int where;
+
+	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
+		return MNL_CB_OK;
+	if (m->id.idiag_if != 0 && (int)m->id.idiag_if != c->ifindex)
+		return MNL_CB_OK;		/* bound to another device */
+	if (m->id.idiag_sport == 0 ||
+	    (where = sd_local4(m, c->g4, m->idiag_family == AF_INET6 ?
+	    sd_v6only(nlh) : 0)) == 0)
+		return MNL_CB_OK;
+	memset(&l, 0, sizeof(l));
+	l.family = 4;
+	l.proto = c->proto;
+	l.port = ntohs(m->id.idiag_sport);
+	l.flags = where == 2 ? SHM_LISTEN_SPECIFIC : 0;
+	if (c->proto == IPPROTO_UDP && m->id.idiag_dport != 0) {
+		ra = (const uint8_t *)m->id.idiag_dst;
+		if (m->idiag_family == AF_INET6) {
+			if (memcmp(ra, sd_v4mapped, 12) != 0)
+				return MNL_CB_OK;	/* an IPv6 peer */
+			ra += 12;
+		}
+		l.flags |= SHM_LISTEN_REMOTE;
+		l.rport = ntohs(m->id.idiag_dport);
+		memcpy(l.raddr, ra, 4);
+	}
+	sd_add(c, &l);
+	return MNL_CB_OK;
+}
+
+/* sd_dump: one sock_diag dump of (family, proto). */
+static int
+sd_dump(struct mnl_socket *nl, struct sd_ctx *c, uint8_t family,
+    uint8_t proto)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct inet_diag_req_v2 *req;
+	unsigned int seq, portid = mnl_socket_get_portid(nl);
+	ssize_t n;
+	int rc;
+
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	seq = nlh->nlmsg_seq = (unsigned int)time(NULL) + proto + family;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = family;
+	req->sdiag_protocol = proto;
+	req->idiag_states = proto == IPPROTO_TCP ? (1u << TCP_LISTEN) :
+	    ((1u << TCP_CLOSE) | (1u << TCP_ESTABLISHED));
+	c->proto = proto;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		rc = mnl_cb_run(buf, (size_t)n, seq, portid, sd_cb, c);
+		if (rc == MNL_CB_ERROR)
+			return -errno;
+		if (rc == MNL_CB_STOP)
+			return 0;
+	}
+	return n < 0 ? -errno : 0;
+}
+
+/* sd_scan: every socket of this network namespace that can serve G. */
+int
+sd_scan(uint32_t g4, int ifindex, struct shm_listen *out, uint32_t max,
+    uint32_t *count, int *truncated)
+{
+	static const uint8_t fams[2] = { AF_INET, AF_INET6 };
+	static const uint8_t protos[2] = { IPPROTO_TCP, IPPROTO_UDP };
+	struct sd_ctx c = { .g4 = g4, .ifindex = ifindex, .out = out,
+	    .max = max };
+	struct mnl_socket *nl;
+	int i, j, rc = 0;
+
+	if ((nl = mnl_socket_open(NETLINK_SOCK_DIAG)) == NULL)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	for (i = 0; i < 2 && rc == 0; i++)
+		for (j = 0; j < 2 && rc == 0; j++)
+			rc = sd_dump(nl, &c, fams[i], protos[j]);
+	*count = c.n;
+	*truncated = c.truncated;
+out:
+	mnl_socket_close(nl);
+	return rc;
+}

@@ -1,0 +1,168 @@
+/*
+ * listen.c: listeners published by each node, and the choice of the node
+ * that serves a new flow of the global network.
+ *
+ * Each node publishes the sockets that can take a flow to G (TCP in
+ * LISTEN, bound UDP) in its own table, under a seqlock.  A new flow goes
+ * to the nodes whose sockets match it best: a connected socket for this
+ * very peer, else a socket bound to G, else a wildcard socket.  Among
+ * several, a rotation counter per service, shared by the whole cluster,
+ * picks the next one, so the balance is exact whatever node a flow enters
+ * by.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "shmnet_private.h"
+
+#define LISTEN_CLASS_WILD	1
+#define LISTEN_CLASS_G		2
+#define LISTEN_CLASS_PEER	3
+
+/* listen_publish: replace node id's table. */
+uint32_t
+listen_publish(struct shmseg *s, uint32_t id, const struct shm_listen *l,
+    uint32_t n)
+{
+	struct shm_listen_table *t = shmseg_listen(s, id);
+	uint32_t v;
+
+	if (t == NULL)
+		return 0;
+	if (n > SHM_LISTEN_MAX)
+		n = SHM_LISTEN_MAX;
+	v = atomic_load_explicit(&t->seq, memory_order_relaxed);
+	atomic_store_explicit(&t->seq, v | 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	if (n > 0)
+		memcpy(t->l, l, n * sizeof(*l));
+	t->count = n;
+	atomic_fetch_add_explicit(&t->scans, 1, memory_order_relaxed);
+	atomic_store_explicit(&t->seq, (v | 1) + 1, memory_order_release);
+	return n;
+}
+
+/* listen_read: consistent copy of node id's table. */
+uint32_t
+listen_read(struct shmseg *s, uint32_t id, struct shm_listen *out)
+{
+	struct shm_listen_table *t = shmseg_listen(s, id);
+	uint32_t s1, s2, n;
+	int tries;
+
+	if (t == NULL)
+		return 0;
+	for (tries = 0; tries < 64; tries++) {
+		s1 = atomic_load_explicit(&t->seq, memory_order_acquire);
+		if (s1 & 1) {
+			cpu_relax();
+			continue;
+		}
+		n = *(volatile uint32_t *)&t->count;
+		if (n > SHM_LISTEN_MAX)
+			n = SHM_LISTEN_MAX;	/* untrusted */
+		memcpy(out, t->l, n * sizeof(*out));
+		atomic_thread_fence(memory_order_acquire);
+		s2 = atomic_load_explicit(&t->seq, memory_order_relaxed);
+		if (s1 == s2)
+			return n;
+	}
+	return 0;
+}
+
+/* listen_class: how well one listener matches a flow (0: not at all). */
+static int
+listen_class(const struct shm_listen *l, const struct conn_key *k)
+{
+	if (l->family != k->family || l->proto != k->proto ||
+	    l->port != k->lport)
+		return 0;
+	if (l->flags & SHM_LISTEN_REMOTE)
+		return l->rport == k->fport &&
+		    memcmp(l->raddr, k->faddr, 16) == 0 ? LISTEN_CLASS_PEER : 0;
+	return (l->flags & SHM_LISTEN_SPECIFIC) ? LISTEN_CLASS_G :
+	    LISTEN_CLASS_WILD;
+}
+
+/* listen_node_class: best class among node id's listeners. */
+static int
+listen_node_class(struct shmseg *s, uint32_t id, const struct conn_key *k)
+{
+	struct shm_listen_table *t = shmseg_listen(s, id);
+	struct shm_listen l;
+	uint32_t s1, n, i;
+	int best, c, tries;
+
+	for (tries = 0; tries < 64; tries++) {
+		s1 = atomic_load_explicit(&t->seq, memory_order_acquire);
+		if (s1 & 1) {
+			cpu_relax();
+			continue;
+		}
+		n = *(volatile uint32_t *)&t->count;
+		if (n > SHM_LISTEN_MAX)
+			n = SHM_LISTEN_MAX;
+		for (i = 0, best = 0; i < n; i++) {
+			memcpy(&l, &t->l[i], sizeof(l));
+			if ((c = listen_class(&l, k)) > best)
+				best = c;
+		}
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&t->seq, memory_order_relaxed) == s1)
+			return best;
+	}
+	return 0;
+}
+
+/* svc_next: the rotation counter of a service, cluster-wide. */
+uint32_t
+svc_next(struct shmseg *s, uint8_t family, uint8_t proto, uint16_t port)
+{
+	struct shm_svc *svc = shmseg_svc(s);
+	uint32_t key = ((uint32_t)family << 24) | ((uint32_t)proto << 16) |
+	    port, h = (key * 2654435761u) % SHM_SVC_SLOTS, i, cur;
+
+	for (i = 0; i < SHM_SVC_SLOTS; i++) {
+		struct shm_svc *e = &svc[(h + i) % SHM_SVC_SLOTS];
+		cur = atomic_load_explicit(&e->key, memory_order_acquire);
+		if (cur == 0) {
+			if (!atomic_compare_exchange_strong(&e->key, &cur, key) &&
+			    cur != key)
+				continue;
+			cur = key;
+		}
+		if (cur == key)
+			return atomic_fetch_add(&e->next, 1);
+	}
+	return atomic_fetch_add(&svc[h].next, 1);	/* table full: share */
+}
+
+/* listen_pick: the node that serves a new flow. */
+int
+listen_pick(struct shmseg *s, const struct conn_key *k, uint32_t *node)
+{
+	uint32_t cand[SHM_NODES_MAX], n = 0, id, max = s->max_nodes;
+	struct shm_node *nd;
+	int best = 0, c;
+
+	for (id = 1; id <= max; id++) {
+		nd = shmseg_node(s, id);
+		if (atomic_load_explicit(&nd->state, memory_order_acquire) !=
+		    SHM_NODE_UP)
+			continue;
+		if ((c = listen_node_class(s, id, k)) == 0 || c < best)
+			continue;
+		if (c > best) {
+			best = c;
+			n = 0;
+		}
+		cand[n++] = id;
+	}
+	if (n == 0)
+		return -ENOENT;
+	*node = n == 1 ? cand[0] :
+	    cand[svc_next(s, k->family, k->proto, k->lport) % n];
+	return 0;
+}

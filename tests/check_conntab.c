@@ -1,0 +1,260 @@
+/*
+ * check_conntab.c: the global connection table (libshmnet/conntab.c)
+ * and the choice of serving nodes (libshmnet/listen.c).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+
+#include "testutil.h"
+
+static struct shmseg *seg;
+static const struct conn_timeouts tmo = { 30, 900, 10, 30 };
+
+static void
+setup(void)
+{
+	uint32_t g;
+
+	tu_mkdir();
+	seg = tu_open(8 << 20, 8);
+	ck_assert_int_eq(node_claim(seg, 1, &g), 1);
+	node_publish(seg, 1);
+}
+
+static void
+teardown(void)
+{
+	shmseg_close(seg, 0);
+	tu_rmdir();
+}
+
+static struct conn_key
+key(uint8_t proto, uint16_t lport, uint32_t client, uint16_t fport)
+{
+	struct conn_key k = { .family = 4, .proto = proto, .lport = lport,
+	    .fport = fport };
+
+	memcpy(k.faddr, &client, 4);
+	return k;
+}
+
+START_TEST(test_insert_lookup_reuse)
+{
+	struct conn_key k = key(IPPROTO_TCP, 8080, 0x0a0b0c0d, 40000);
+	struct shm_conn c, *e;
+
+	ck_assert_int_eq(conn_lookup(seg, &k, &c, NULL), 0);
+	ck_assert_int_eq(conn_insert(seg, 1, &k, 3, 1, SHM_CONN_SYN, 100,
+	    &tmo, &c, &e), 1);
+	ck_assert_uint_eq(c.node, 3);
+	ck_assert_int_eq(conn_lookup(seg, &k, &c, NULL), 1);
+	ck_assert_uint_eq(c.node, 3);
+	ck_assert_uint_eq(c.ingress, 1);
+	/* a SYN retransmit finds the same entry instead of a new node */
+	ck_assert_int_eq(conn_insert(seg, 1, &k, 2, 1, SHM_CONN_SYN, 101,
+	    &tmo, &c, NULL), 0);
+	ck_assert_uint_eq(c.node, 3);
+	k.fport++;
+	ck_assert_int_eq(conn_lookup(seg, &k, &c, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_tcp_states_and_expiry)
+{
+	struct conn_key k = key(IPPROTO_TCP, 80, 1, 2);
+	struct shm_conn c, *e;
+
+	conn_insert(seg, 1, &k, 2, 1, SHM_CONN_SYN, 100, &tmo, &c, &e);
+	conn_touch(e, 100, 60, CONN_TCP_SYN | CONN_TCP_ACK, 0); /* SYN-ACK */
+	ck_assert_uint_eq(atomic_load(&e->stflags) & 0xff, SHM_CONN_SYN);
+	ck_assert(!conn_expired(e, 129, &tmo));
+	ck_assert(conn_expired(e, 130, &tmo));		/* SYN-only 30 s */
+	conn_touch(e, 101, 52, CONN_TCP_ACK, 1);
+	ck_assert_uint_eq(atomic_load(&e->stflags) & 0xff, SHM_CONN_EST);
+	ck_assert(!conn_expired(e, 101 + 899, &tmo));
+	ck_assert(conn_expired(e, 101 + 900, &tmo));	/* 900 s idle */
+	conn_touch(e, 102, 52, CONN_TCP_FIN | CONN_TCP_ACK, 1);
+	ck_assert_uint_eq(atomic_load(&e->stflags) & 0xff, SHM_CONN_EST);
+	conn_touch(e, 102, 52, CONN_TCP_FIN | CONN_TCP_ACK, 0);
+	ck_assert_uint_eq(atomic_load(&e->stflags) & 0xff, SHM_CONN_CLOSING);
+	ck_assert(conn_expired(e, 112, &tmo));		/* short after FIN */
+	ck_assert_uint_eq(atomic_load(&e->packets), 4);
+	ck_assert_uint_eq(atomic_load(&e->bytes), 216);
+	ck_assert_str_eq(conn_state_name(atomic_load(&e->stflags)), "closing");
+}
+END_TEST
+
+START_TEST(test_rst_and_udp)
+{
+	struct conn_key k = key(IPPROTO_TCP, 80, 1, 3), u = key(IPPROTO_UDP,
+	    53, 1, 3);
+	struct shm_conn *e, *eu;
+
+	conn_insert(seg, 1, &k, 2, 1, SHM_CONN_SYN, 100, &tmo, NULL, &e);
+	conn_touch(e, 100, 40, CONN_TCP_RST, 0);
+	ck_assert_uint_eq(atomic_load(&e->stflags) & 0xff, SHM_CONN_CLOSING);
+	conn_insert(seg, 1, &u, 2, 1, SHM_CONN_UDP, 100, &tmo, NULL, &eu);
+	conn_touch(eu, 110, 40, CONN_TCP_FIN, 1);	/* flags mean nothing */
+	ck_assert_uint_eq(atomic_load(&eu->stflags), SHM_CONN_UDP);
+	ck_assert(!conn_expired(eu, 139, &tmo));
+	ck_assert(conn_expired(eu, 140, &tmo));
+}
+END_TEST
+
+START_TEST(test_full_bucket_and_reuse_of_expired)
+{
+	struct conn_key k;
+	uint32_t i, ins = 0, full = 0;
+	int rc;
+
+	/* 64 buckets x 7: push 2000 flows, some buckets must fill up */
+	for (i = 0; i < 2000; i++) {
+		k = key(IPPROTO_UDP, 9, i, (uint16_t)i);
+		rc = conn_insert(seg, 1, &k, 2, 1, SHM_CONN_UDP, 100, &tmo,
+		    NULL, NULL);
+		ins += rc == 1;
+		full += rc == -ENOSPC;
+	}
+	ck_assert_uint_eq(ins, 64 * SHM_CONN_PER_BUCKET);
+	ck_assert_uint_eq(full, 2000 - ins);
+	ck_assert_uint_eq(atomic_load(&((struct shm_hdr *)shmseg_hdr(seg))->
+	    conn_full), full);
+	/* once they have expired, new flows take their places */
+	k = key(IPPROTO_UDP, 9, 99999, 1);
+	ck_assert_int_eq(conn_insert(seg, 1, &k, 2, 1, SHM_CONN_UDP, 200,
+	    &tmo, NULL, NULL), 1);
+	ck_assert_uint_eq(conn_gc(seg, 1, 1, 200, &tmo), ins - 1);
+}
+END_TEST
+
+START_TEST(test_gc_by_ingress_and_purge)
+{
+	struct conn_key k;
+	uint32_t i;
+
+	for (i = 0; i < 30; i++) {
+		k = key(IPPROTO_TCP, 80, i, 1000);
+		conn_insert(seg, 1, &k, (uint16_t)(1 + i % 3),
+		    (uint16_t)(1 + i % 2), SHM_CONN_EST, 100, &tmo, NULL, NULL);
+	}
+	ck_assert_uint_eq(conn_gc(seg, 1, 1, 150, &tmo), 0);	/* not idle */
+	ck_assert_uint_eq(conn_gc(seg, 1, 1, 1000, &tmo), 15); /* ingress 1 */
+	/* node 3 serves 10 of the 30; 5 of those entered via 1, now gone */
+	ck_assert_uint_eq(conn_purge_node(seg, 1, 3), 5);
+	ck_assert_uint_eq(conn_gc(seg, 1, 0, 2000, &tmo), 10);
+}
+END_TEST
+
+/* ---- listeners and the serving node ---------------------------------- */
+
+static struct shmseg *peers[4];
+
+static void
+up_nodes(uint32_t n)
+{
+	uint32_t i, g;
+
+	for (i = 2; i <= n; i++) {
+		peers[i] = tu_open(8 << 20, 8);
+		ck_assert_int_eq(node_claim(peers[i], i, &g), (int)i);
+		node_publish(peers[i], i);
+	}
+}
+
+static void
+publish(uint32_t id, uint8_t proto, uint16_t port, uint8_t flags)
+{
+	struct shm_listen l = { .family = 4, .proto = proto, .port = port,
+	    .flags = flags };
+
+	ck_assert_uint_eq(listen_publish(seg, id, &l, 1), 1);
+}
+
+START_TEST(test_round_robin_exact)
+{
+	struct conn_key k;
+	uint32_t count[4] = { 0 }, i, node;
+
+	up_nodes(3);
+	for (i = 1; i <= 3; i++)
+		publish(i, IPPROTO_TCP, 8080, 0);
+	for (i = 0; i < 300; i++) {
+		k = key(IPPROTO_TCP, 8080, 7, (uint16_t)(30000 + i));
+		ck_assert_int_eq(listen_pick(seg, &k, &node), 0);
+		ck_assert_uint_ge(node, 1);
+		ck_assert_uint_le(node, 3);
+		count[node]++;
+	}
+	ck_assert_uint_eq(count[1], 100);
+	ck_assert_uint_eq(count[2], 100);
+	ck_assert_uint_eq(count[3], 100);
+	k = key(IPPROTO_UDP, 8080, 7, 1);
+	ck_assert_int_eq(listen_pick(seg, &k, &node), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_best_match_wins)
+{
+	struct conn_key k = key(IPPROTO_TCP, 9090, 7, 5555);
+	struct shm_listen r = { .family = 4, .proto = IPPROTO_TCP, .port = 9090,
+	    .flags = SHM_LISTEN_REMOTE, .rport = 5555 };
+	uint32_t node, i;
+
+	up_nodes(3);
+	publish(1, IPPROTO_TCP, 9090, 0);
+	publish(2, IPPROTO_TCP, 9090, SHM_LISTEN_SPECIFIC);
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(listen_pick(seg, &k, &node), 0);
+		ck_assert_uint_eq(node, 2);		/* bound to G */
+	}
+	memcpy(r.raddr, (uint32_t[]){ 7 }, 4);
+	listen_publish(seg, 3, &r, 1);
+	ck_assert_int_eq(listen_pick(seg, &k, &node), 0);
+	ck_assert_uint_eq(node, 3);			/* this very peer */
+	/* a node that goes down stops being chosen */
+	node_leave(peers[3], 3);
+	ck_assert_int_eq(listen_pick(seg, &k, &node), 0);
+	ck_assert_uint_eq(node, 2);
+}
+END_TEST
+
+START_TEST(test_publish_bounds)
+{
+	struct shm_listen many[SHM_LISTEN_MAX + 10], out[SHM_LISTEN_MAX];
+
+	memset(many, 0, sizeof(many));
+	ck_assert_uint_eq(listen_publish(seg, 1, many, SHM_LISTEN_MAX + 10),
+	    SHM_LISTEN_MAX);
+	ck_assert_uint_eq(listen_read(seg, 1, out), SHM_LISTEN_MAX);
+	shmseg_listen(seg, 1)->count = 100000;		/* scribbled */
+	ck_assert_uint_eq(listen_read(seg, 1, out), SHM_LISTEN_MAX);
+	ck_assert_uint_eq(listen_publish(seg, 99, many, 1), 0);
+}
+END_TEST
+
+static Suite *
+conntab_suite(void)
+{
+	Suite *s = suite_create("conntab");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_insert_lookup_reuse);
+	tcase_add_test(tc, test_tcp_states_and_expiry);
+	tcase_add_test(tc, test_rst_and_udp);
+	tcase_add_test(tc, test_full_bucket_and_reuse_of_expired);
+	tcase_add_test(tc, test_gc_by_ingress_and_purge);
+	tcase_add_test(tc, test_round_robin_exact);
+	tcase_add_test(tc, test_best_match_wins);
+	tcase_add_test(tc, test_publish_bounds);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(conntab_suite());
+}

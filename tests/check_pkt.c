@@ -1,0 +1,203 @@
+/*
+ * check_pkt.c: what the global network reads out of frames
+ * (libshmnet/pkt.c).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "testutil.h"
+
+static uint32_t G, C;
+static uint8_t f[256];
+
+static void
+setup(void)
+{
+	G = inet_addr("10.202.0.1");
+	C = inet_addr("10.201.0.4");
+	memset(f, 0, sizeof(f));
+}
+
+/* ip4: Ethernet + IPv4 header; returns the offset of the payload. */
+static uint32_t
+ip4(uint8_t proto, uint32_t src, uint32_t dst, uint16_t paylen,
+    uint16_t frag)
+{
+	f[12] = 0x08;
+	f[13] = 0x00;
+	f[14] = 0x45;
+	f[16] = (uint8_t)((20 + paylen) >> 8);
+	f[17] = (uint8_t)(20 + paylen);
+	f[18] = 0x12;
+	f[19] = 0x34;
+	f[20] = (uint8_t)(frag >> 8);
+	f[21] = (uint8_t)frag;
+	f[23] = proto;
+	memcpy(f + 26, &src, 4);
+	memcpy(f + 30, &dst, 4);
+	return 34;
+}
+
+static void
+ports(uint32_t off, uint16_t sp, uint16_t dp)
+{
+	f[off] = (uint8_t)(sp >> 8);
+	f[off + 1] = (uint8_t)sp;
+	f[off + 2] = (uint8_t)(dp >> 8);
+	f[off + 3] = (uint8_t)dp;
+}
+
+START_TEST(test_tcp_to_and_from_g)
+{
+	struct pkt_info pi;
+	uint32_t o = ip4(IPPROTO_TCP, C, G, 20, 0x4000);
+
+	ports(o, 40000, 8080);
+	f[o + 13] = CONN_TCP_SYN;
+	ck_assert_int_eq(pkt_parse(f, o + 20, G, &pi), 0);
+	ck_assert_int_eq(pi.dir, PKT_TO_G);
+	ck_assert_uint_eq(pi.key.proto, IPPROTO_TCP);
+	ck_assert_uint_eq(pi.key.lport, 8080);
+	ck_assert_uint_eq(pi.key.fport, 40000);
+	ck_assert_mem_eq(pi.key.faddr, &C, 4);
+	ck_assert_uint_eq(pi.tcpflags, CONN_TCP_SYN);
+	ck_assert_uint_eq(pi.frag, 0);
+	o = ip4(IPPROTO_TCP, G, C, 20, 0);
+	ports(o, 8080, 40000);
+	ck_assert_int_eq(pkt_parse(f, o + 20, G, &pi), 0);
+	ck_assert_int_eq(pi.dir, PKT_FROM_G);
+	ck_assert_uint_eq(pi.key.lport, 8080);
+	ck_assert_uint_eq(pi.key.fport, 40000);
+	ck_assert_mem_eq(pi.key.faddr, &C, 4);
+}
+END_TEST
+
+START_TEST(test_rejects)
+{
+	struct pkt_info pi;
+	uint32_t o = ip4(IPPROTO_UDP, C, C, 8, 0);	/* not G */
+
+	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), -1);
+	o = ip4(IPPROTO_UDP, C, G, 8, 0);
+	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), 0);
+	ck_assert_int_eq(pkt_parse(f, o + 7, G, &pi), -1);	/* cut */
+	ck_assert_int_eq(pkt_parse(f, 20, G, &pi), -1);
+	f[14] = 0x44;					/* IHL 16 */
+	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), -1);
+	f[14] = 0x65;					/* version 6 */
+	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), -1);
+	f[14] = 0x45;
+	f[12] = 0x86;					/* IPv6 ethertype */
+	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), -1);
+	o = ip4(IPPROTO_TCP, C, G, 8, 0);		/* TCP header cut */
+	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), -1);
+}
+END_TEST
+
+START_TEST(test_fragments)
+{
+	struct pkt_info pi;
+	uint32_t o = ip4(IPPROTO_UDP, C, G, 8, 0x2000);	/* MF, offset 0 */
+
+	ports(o, 5000, 53);
+	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), 0);
+	ck_assert_uint_eq(pi.frag, PKT_FRAG_FIRST);
+	ck_assert_uint_eq(pi.key.lport, 53);
+	ck_assert_uint_eq(pi.ip_id, 0x1234);
+	o = ip4(IPPROTO_UDP, C, G, 8, 0x00b9);		/* offset, no ports */
+	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), 0);
+	ck_assert_uint_eq(pi.frag, PKT_FRAG_LATER);
+	ck_assert_uint_eq(pi.key.lport, 0);
+}
+END_TEST
+
+START_TEST(test_icmp_error_follows_quoted_flow)
+{
+	struct pkt_info pi;
+	uint32_t router = inet_addr("10.205.0.9"), o, q;
+
+	o = ip4(IPPROTO_ICMP, router, G, 8 + 20 + 8, 0);
+	f[o] = 3;			/* unreachable */
+	f[o + 1] = 4;			/* fragmentation needed */
+	q = o + 8;
+	f[q] = 0x45;
+	f[q + 9] = IPPROTO_TCP;
+	memcpy(f + q + 12, &G, 4);
+	memcpy(f + q + 16, &C, 4);
+	ports(q + 20, 8080, 40000);
+	ck_assert_int_eq(pkt_parse(f, q + 28, G, &pi), 0);
+	ck_assert_int_eq(pi.dir, PKT_TO_G);
+	ck_assert_uint_eq(pi.icmp_error, 1);
+	ck_assert_uint_eq(pi.key.proto, IPPROTO_TCP);
+	ck_assert_uint_eq(pi.key.lport, 8080);
+	ck_assert_uint_eq(pi.key.fport, 40000);
+	ck_assert_mem_eq(pi.key.faddr, &C, 4);
+	ck_assert_int_eq(pkt_parse(f, q + 22, G, &pi), -1);	/* no ports */
+	memcpy(f + q + 12, &C, 4);	/* quoted packet was not from G */
+	ck_assert_int_eq(pkt_parse(f, q + 28, G, &pi), -1);
+}
+END_TEST
+
+START_TEST(test_echo)
+{
+	struct pkt_info pi;
+	uint32_t o = ip4(IPPROTO_ICMP, C, G, 8, 0);
+
+	f[o] = 8;
+	f[o + 4] = 0x12;
+	f[o + 5] = 0x34;
+	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), 0);
+	ck_assert_uint_eq(pi.echo, 1);
+	ck_assert_uint_eq(pi.key.lport, 0x1234);
+	f[o] = 13;			/* timestamp: not routed */
+	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), -1);
+}
+END_TEST
+
+START_TEST(test_garbage_never_reads_past_the_frame)
+{
+	uint8_t *buf;
+	struct pkt_info pi;
+	uint32_t i, len;
+
+	srandom(7);
+	for (i = 0; i < 200000; i++) {
+		len = (uint32_t)random() % 120;
+		buf = malloc(len ? len : 1);	/* ASan sees any overread */
+		for (uint32_t j = 0; j < len; j++)
+			buf[j] = (uint8_t)random();
+		if (len > 34) {			/* make many of them IPv4 */
+			buf[12] = 0x08; buf[13] = 0; buf[14] = 0x45;
+			if (i & 1)
+				memcpy(buf + 30, &G, 4);
+		}
+		(void)pkt_parse(buf, len, G, &pi);
+		free(buf);
+	}
+}
+END_TEST
+
+static Suite *
+pkt_suite(void)
+{
+	Suite *s = suite_create("pkt");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_tcp_to_and_from_g);
+	tcase_add_test(tc, test_rejects);
+	tcase_add_test(tc, test_fragments);
+	tcase_add_test(tc, test_icmp_error_follows_quoted_flow);
+	tcase_add_test(tc, test_echo);
+	tcase_add_test(tc, test_garbage_never_reads_past_the_frame);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(pkt_suite());
+}

@@ -1,0 +1,331 @@
+/*
+ * route.c: the routing state the global network needs, over rtnetlink
+ * (libmnl) and /proc/sys, with an undo log.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fib_rules.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <libmnl/libmnl.h>
+
+#include "route.h"
+
+#define RT_OP_RULE	1
+#define RT_OP_ROUTE	2
+#define RT_OP_SYSCTL	3
+#define RT_OP_LOCAL	4	/* local rule moved: put it back at 0 */
+#define RT_OP_ADDR	5
+
+/* rt_talk: one request, wait for its ACK. */
+static int
+rt_talk(struct nlmsghdr *nlh)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	unsigned int portid, seq;
+	ssize_t n;
+	int rc = 0;
+
+	if ((nl = mnl_socket_open(NETLINK_ROUTE)) == NULL)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	seq = nlh->nlmsg_seq = (unsigned int)time(NULL);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		rc = mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL);
+		if (rc <= MNL_CB_STOP)
+			break;
+	}
+	rc = rc < 0 ? -errno : 0;
+out:
+	mnl_socket_close(nl);
+	return rc;
+}
+
+/* rt_rule_msg: build an IPv4 rule request. */
+static struct nlmsghdr *
+rt_rule_msg(char *buf, int type, int flags, uint32_t pref, uint32_t table,
+    uint32_t dst, uint8_t dstlen, uint32_t src, uint8_t srclen,
+    const char *iif)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct fib_rule_hdr *fr;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	fr = mnl_nlmsg_put_extra_header(nlh, sizeof(*fr));
+	fr->family = AF_INET;
+	fr->action = FR_ACT_TO_TBL;
+	fr->table = table < 256 ? table : RT_TABLE_UNSPEC;
+	fr->dst_len = dstlen;
+	fr->src_len = srclen;
+	mnl_attr_put_u32(nlh, FRA_PRIORITY, pref);
+	mnl_attr_put_u32(nlh, FRA_TABLE, table);
+	if (dstlen)
+		mnl_attr_put_u32(nlh, FRA_DST, dst);
+	if (srclen)
+		mnl_attr_put_u32(nlh, FRA_SRC, src);
+	if (iif != NULL && *iif)
+		mnl_attr_put_strz(nlh, FRA_IIFNAME, iif);
+	return nlh;
+}
+
+/* rt_record: remember an operation for undo. */
+static struct rt_op *
+rt_record(struct rt_undo *u, int kind)
+{
+	struct rt_op *op;
+
+	if (u->n >= RT_UNDO_MAX)
+		return NULL;
+	op = &u->op[u->n++];
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	return op;
+}
+
+/* rt_rule4_add: add a rule, record it. */
+int
+rt_rule4_add(struct rt_undo *u, uint32_t pref, uint32_t table, uint32_t dst,
+    uint8_t dstlen, uint32_t src, uint8_t srclen, const char *iif)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct rt_op *op;
+	int rc;
+
+	rc = rt_talk(rt_rule_msg(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL,
+	    pref, table, dst, dstlen, src, srclen, iif));
+	if (rc == -EEXIST)
+		return 0;		/* left by an earlier life: keep it */
+	if (rc != 0)
+		return rc;
+	if ((op = rt_record(u, RT_OP_RULE)) != NULL) {
+		op->pref = pref;
+		op->table = table;
+		op->dst = dst;
+		op->dstlen = dstlen;
+		op->src = src;
+		op->srclen = srclen;
+		if (iif != NULL)
+			strlcpy(op->iif, iif, sizeof(op->iif));
+	}
+	return 0;
+}
+
+/* rt_local_rule_move: "lookup local" from priority 0 to pref. */
+int
+rt_local_rule_move(struct rt_undo *u, uint32_t pref)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct rt_op *op;
+	int rc;
+
+	rc = rt_talk(rt_rule_msg(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL,
+	    pref, RT_TABLE_LOCAL, 0, 0, 0, 0, NULL));
+	if (rc != 0 && rc != -EEXIST)
+		return rc;
+	rc = rt_talk(rt_rule_msg(buf, RTM_DELRULE, 0, 0, RT_TABLE_LOCAL, 0, 0,
+	    0, 0, NULL));
+	if (rc != 0 && rc != -ENOENT)
+		return rc;
+	if ((op = rt_record(u, RT_OP_LOCAL)) != NULL)
+		op->pref = pref;
+	return 0;
+}
+
+/* rt_route_msg: build an IPv4 route request. */
+static struct nlmsghdr *
+rt_route_msg(char *buf, int type, int flags, uint32_t table, uint32_t dst,
+    uint8_t len, int oif, uint32_t prefsrc)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = len;
+	rtm->rtm_table = table < 256 ? table : RT_TABLE_UNSPEC;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = RT_SCOPE_LINK;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put_u32(nlh, RTA_TABLE, table);
+	if (len)
+		mnl_attr_put_u32(nlh, RTA_DST, dst);
+	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)oif);
+	if (prefsrc)
+		mnl_attr_put_u32(nlh, RTA_PREFSRC, prefsrc);
+	return nlh;
+}
+
+/* rt_route4_add: add (or replace) a link route in a table, record it. */
+int
+rt_route4_add(struct rt_undo *u, uint32_t table, uint32_t dst, uint8_t len,
+    int oif, uint32_t prefsrc)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct rt_op *op;
+	int rc;
+
+	rc = rt_talk(rt_route_msg(buf, RTM_NEWROUTE, NLM_F_CREATE |
+	    NLM_F_REPLACE, table, dst, len, oif, prefsrc));
+	if (rc != 0)
+		return rc;
+	if ((op = rt_record(u, RT_OP_ROUTE)) != NULL) {
+		op->table = table;
+		op->dst = dst;
+		op->dstlen = len;
+		op->oif = oif;
+	}
+	return 0;
+}
+
+/* rt_addr_msg: an IPv4 address request. */
+static struct nlmsghdr *
+rt_addr_msg(char *buf, int type, int flags, int ifindex, uint32_t addr,
+    uint8_t prefix)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifaddrmsg *ifa;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = prefix;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (unsigned int)ifindex;
+	mnl_attr_put_u32(nlh, IFA_LOCAL, addr);
+	mnl_attr_put_u32(nlh, IFA_ADDRESS, addr);
+	return nlh;
+}
+
+/* rt_addr4_add: add an address to an interface, record it. */
+int
+rt_addr4_add(struct rt_undo *u, int ifindex, uint32_t addr, uint8_t prefix)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct rt_op *op;
+	int rc;
+
+	rc = rt_talk(rt_addr_msg(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
+	    ifindex, addr, prefix));
+	if (rc == -EEXIST)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if ((op = rt_record(u, RT_OP_ADDR)) != NULL) {
+		op->oif = ifindex;
+		op->dst = addr;
+		op->dstlen = prefix;
+	}
+	return 0;
+}
+
+/* rt_sysctl_rw: read (value NULL) or write a /proc/sys file. */
+static int
+rt_sysctl_rw(const char *path, const char *value, char *old, size_t oldlen)
+{
+	char p[160];
+	ssize_t n;
+	int fd;
+
+	snprintf(p, sizeof(p), "/proc/sys/%s", path);
+	if ((fd = open(p, value ? O_WRONLY : O_RDONLY)) == -1)
+		return -errno;
+	if (value != NULL)
+		n = write(fd, value, strlen(value));
+	else {
+		n = read(fd, old, oldlen - 1);
+		if (n >= 0) {
+			old[n] = '\0';
+			old[strcspn(old, "\n")] = '\0';
+		}
+	}
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* rt_sysctl_set: write a sysctl, remembering its old value. */
+int
+rt_sysctl_set(struct rt_undo *u, const char *path, const char *value)
+{
+	char old[32];
+	struct rt_op *op;
+	int rc;
+
+	if ((rc = rt_sysctl_rw(path, NULL, old, sizeof(old))) != 0)
+		return rc;
+	if (strcmp(old, value) == 0)
+		return 0;
+	if ((rc = rt_sysctl_rw(path, value, NULL, 0)) != 0)
+		return rc;
+	if ((op = rt_record(u, RT_OP_SYSCTL)) != NULL) {
+		strlcpy(op->path, path, sizeof(op->path));
+		strlcpy(op->value, old, sizeof(op->value));
+	}
+	return 0;
+}
+
+/* rt_undo_one: reverse one recorded operation. */
+static int
+rt_undo_one(const struct rt_op *op)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int rc;
+
+	switch (op->kind) {
+	case RT_OP_RULE:
+		return rt_talk(rt_rule_msg(buf, RTM_DELRULE, 0, op->pref,
+		    op->table, op->dst, op->dstlen, op->src, op->srclen,
+		    op->iif));
+	case RT_OP_LOCAL:
+		rc = rt_talk(rt_rule_msg(buf, RTM_NEWRULE, NLM_F_CREATE |
+		    NLM_F_EXCL, 0, RT_TABLE_LOCAL, 0, 0, 0, 0, NULL));
+		if (rc != 0 && rc != -EEXIST)
+			return rc;
+		return rt_talk(rt_rule_msg(buf, RTM_DELRULE, 0, op->pref,
+		    RT_TABLE_LOCAL, 0, 0, 0, 0, NULL));
+	case RT_OP_ROUTE:
+		rc = rt_talk(rt_route_msg(buf, RTM_DELROUTE, 0, op->table,
+		    op->dst, op->dstlen, op->oif, 0));
+		return rc == -ESRCH || rc == -ENODEV ? 0 : rc;
+	case RT_OP_SYSCTL:
+		return rt_sysctl_rw(op->path, op->value, NULL, 0);
+	case RT_OP_ADDR:
+		rc = rt_talk(rt_addr_msg(buf, RTM_DELADDR, 0, op->oif, op->dst,
+		    op->dstlen));
+		return rc == -EADDRNOTAVAIL || rc == -ENODEV ? 0 : rc;
+	}
+	return 0;
+}
+
+/* rt_undo_all: reverse everything, newest first. */
+int
+rt_undo_all(struct rt_undo *u)
+{
+	int failed = 0;
+
+	while (u->n > 0)
+		failed += rt_undo_one(&u->op[--u->n]) != 0;
+	return failed;
+}

@@ -1,0 +1,47 @@
+/*
+ * route.h: policy rules, routes and sysctls, each change recorded so
+ * that it can be undone in reverse order on exit.
+ */
+#ifndef SHMNET_ROUTE_H
+#define SHMNET_ROUTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RT_UNDO_MAX	32
+
+struct rt_undo {
+	int		n;
+	struct rt_op {
+		int		kind;		/* RT_OP_* */
+		uint32_t	pref, table;	/* rules, routes */
+		uint32_t	dst, src;	/* network order */
+		uint8_t		dstlen, srclen;
+		char		iif[16];
+		int		oif;
+		char		path[96];	/* sysctl */
+		char		value[32];	/* sysctl: value to restore */
+	} op[RT_UNDO_MAX];
+};
+
+/* Add an IPv4 rule: [from src/srclen] [to dst/dstlen] [iif IFNAME]
+ * lookup table, at priority pref.  Recorded for undo unless it existed. */
+int	 rt_rule4_add(struct rt_undo *u, uint32_t pref, uint32_t table,
+	    uint32_t dst, uint8_t dstlen, uint32_t src, uint8_t srclen,
+	    const char *iif);
+/* Move the rule "lookup local" from priority 0 to pref (idempotent). */
+int	 rt_local_rule_move(struct rt_undo *u, uint32_t pref);
+/* Add route dst/len dev oif [src prefsrc] scope link in table. */
+int	 rt_route4_add(struct rt_undo *u, uint32_t table, uint32_t dst,
+	    uint8_t len, int oif, uint32_t prefsrc);
+/* Add an IPv4 address (network order) to an interface. */
+int	 rt_addr4_add(struct rt_undo *u, int ifindex, uint32_t addr,
+	    uint8_t prefix);
+/* Write a sysctl under /proc/sys/ (path like "net/ipv4/ip_forward"),
+ * remembering the old value. */
+int	 rt_sysctl_set(struct rt_undo *u, const char *path, const char *value);
+/* Undo everything recorded, newest first.  Returns the number of steps
+ * that failed. */
+int	 rt_undo_all(struct rt_undo *u);
+
+#endif /* SHMNET_ROUTE_H */
