@@ -13,7 +13,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -75,6 +77,74 @@ gnet_new_flow(struct dnet *dn, struct pkt_info *pi, uint32_t now)
 	return c.node;		/* another ingress may have recorded it first */
 }
 
+/* gnet_init: the fragment cache of the global tx thread. */
+int
+gnet_init(struct dnet *dn)
+{
+	dn->frags = calloc(GNET_FRAGS, sizeof(*dn->frags));
+	return dn->frags == NULL ? -ENOMEM : 0;
+}
+
+void
+gnet_free(struct dnet *dn)
+{
+	free(dn->frags);
+	dn->frags = NULL;
+}
+
+/* gnet_frag_slot: the cache slot of a datagram. */
+static struct gnet_frag *
+gnet_frag_slot(struct dnet *dn, const struct pkt_info *pi)
+{
+	uint32_t a, b, h;
+
+	memcpy(&a, pi->src4, 4);
+	memcpy(&b, pi->dst4, 4);
+	h = (a * 2654435761u) ^ (b * 40503u) ^ ((uint32_t)pi->ip_id << 8) ^
+	    pi->key.proto;
+	return &dn->frags[(h ^ (h >> 16)) % GNET_FRAGS];
+}
+
+/* gnet_frag_same: does a slot describe this datagram? */
+static int
+gnet_frag_same(const struct gnet_frag *f, const struct pkt_info *pi)
+{
+	return f->used && f->id == pi->ip_id && f->proto == pi->key.proto &&
+	    memcmp(f->src, pi->src4, 4) == 0 && memcmp(f->dst, pi->dst4, 4) == 0;
+}
+
+/* gnet_frag_note: remember where a first fragment went. */
+static uint32_t
+gnet_frag_note(struct dnet *dn, const struct pkt_info *pi, uint32_t node)
+{
+	struct gnet_frag *f = gnet_frag_slot(dn, pi);
+
+	if (pi->frag != PKT_FRAG_FIRST || node == 0 || dn->frags == NULL)
+		return node;
+	memcpy(f->src, pi->src4, 4);
+	memcpy(f->dst, pi->dst4, 4);
+	f->id = pi->ip_id;
+	f->proto = pi->key.proto;
+	f->node = node;
+	f->expires = shm_now_ms() + GNET_FRAG_MS;
+	f->used = 1;
+	return node;
+}
+
+/* gnet_frag_follow: where a later fragment goes (0: first not seen). */
+static uint32_t
+gnet_frag_follow(struct dnet *dn, const struct pkt_info *pi)
+{
+	struct gnet_frag *f;
+
+	if (dn->frags == NULL)
+		return 0;
+	f = gnet_frag_slot(dn, pi);
+	if (!gnet_frag_same(f, pi) || shm_now_ms() > f->expires)
+		return 0;
+	return f->node;
+}
+
 /* gnet_route: the node a frame goes to (this node included), 0 to drop. */
 uint32_t
 gnet_route(struct dnet *dn, const uint8_t *frame, uint32_t len)
@@ -82,7 +152,7 @@ gnet_route(struct dnet *dn, const uint8_t *frame, uint32_t len)
 	struct daemon *d = dn->d;
 	struct shm_conn c, *e;
 	struct pkt_info pi;
-	uint32_t now = conn_now();
+	uint32_t now = conn_now(), node;
 	int tcp_open;
 
 	if (pkt_parse(frame, len, d->conf.global.addr, &pi) != 0) {
@@ -90,20 +160,22 @@ gnet_route(struct dnet *dn, const uint8_t *frame, uint32_t len)
 		return 0;
 	}
 	if (pi.frag == PKT_FRAG_LATER) {
-		stat_add(&dn->stats->unrouted, 1);	/* see DESIGN §6 */
-		return 0;
+		if ((node = gnet_frag_follow(dn, &pi)) == 0)
+			stat_add(&dn->stats->unrouted, 1);
+		return node;
 	}
 	if (conn_lookup(d->seg, &pi.key, &c, &e)) {
 		conn_touch(e, now, pi.l3len, pi.tcpflags, pi.dir == PKT_TO_G);
-		return pi.dir == PKT_TO_G ? c.node : c.ingress;
+		return gnet_frag_note(dn, &pi, pi.dir == PKT_TO_G ? c.node :
+		    c.ingress);
 	}
 	if (pi.dir == PKT_FROM_G || pi.icmp_error)
-		return d->self;		/* our own stack's answer, or stale */
+		return gnet_frag_note(dn, &pi, d->self);
 	tcp_open = (pi.tcpflags & (CONN_TCP_SYN | CONN_TCP_ACK | CONN_TCP_RST)) ==
 	    CONN_TCP_SYN;
 	if (pi.key.proto == IPPROTO_TCP && !tcp_open)
 		return d->self;		/* no such connection: our stack RSTs */
-	return gnet_new_flow(dn, &pi, now);
+	return gnet_frag_note(dn, &pi, gnet_new_flow(dn, &pi, now));
 }
 
 /* gnet_macs: address a frame to node id's global interface. */

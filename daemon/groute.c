@@ -22,14 +22,28 @@
  * The global interface is NOARP; accept_local and a loose rp_filter on it
  * let the stack take packets whose source is one of its own addresses
  * (G, or its client address when client and server share a node).
- * arp_ignore = 1 keeps nodes from answering ARP for G on other interfaces;
- * a gateway also carries G on its gateway interface, so it answers ARP for
- * G there only, and forwards.  Everything is undone on exit.
+ *
+ * A UDP server bound to the wildcard address answers from whatever source
+ * routing picks.  For every such port this node publishes:
+ *
+ *   rule-priority + 11  iif lo udp              lookup main
+ *                       suppress_prefixlength 0  (not on gateways)
+ *   rule-priority + 12  iif lo udp sport PORT   lookup table
+ *
+ * so answers to directly connected networks keep their usual path, and
+ * answers to anyone else (a client outside, through a gateway) leave
+ * through the global interface, from G, back to the flow's ingress.
+ * arp_ignore = 1 keeps nodes from answering ARP for G on other interfaces.
+ * A gateway forwards, and answers ARP for G on its gateway interface only
+ * (a proxy neighbour entry: there G is a destination routed to the global
+ * interface, not a local address).  Everything is undone on exit.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/rtnetlink.h>
+#include <netinet/in.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,6 +74,15 @@ groute_sysctls(struct daemon *d, char *err, size_t errlen)
 		snprintf(p, sizeof(p), "net/ipv4/ip_forward");
 		if ((rc = rt_sysctl_set(&d->undo, p, "1")) != 0)
 			goto fail;
+		/* when the gateway serves a flow itself, early demux attaches
+		 * its local socket to the client's next packets, and the
+		 * kernel refuses to forward a packet that has a socket */
+		snprintf(p, sizeof(p), "net/ipv4/tcp_early_demux");
+		if ((rc = rt_sysctl_set(&d->undo, p, "0")) != 0)
+			goto fail;
+		snprintf(p, sizeof(p), "net/ipv4/udp_early_demux");
+		if ((rc = rt_sysctl_set(&d->undo, p, "0")) != 0)
+			goto fail;
 	}
 	return 0;
 fail:
@@ -67,11 +90,12 @@ fail:
 	return rc;
 }
 
-/* groute_gateway: G on the gateway interface, for ARP there only. */
+/* groute_gateway: answer ARP for G on the gateway interface, at once. */
 static int
 groute_gateway(struct daemon *d, char *err, size_t errlen)
 {
 	const char *gw = d->conf.g.gateway;
+	char p[96];
 	int ifindex, rc;
 
 	if (*gw == '\0')
@@ -81,9 +105,16 @@ groute_gateway(struct daemon *d, char *err, size_t errlen)
 		    gw);
 		return -ENODEV;
 	}
-	if ((rc = rt_addr4_add(&d->undo, ifindex, d->conf.global.addr, 32)) != 0) {
-		snprintf(err, errlen, "add the global address to gateway "
-		    "interface %s: %s", gw, strerror(-rc));
+	/* an ARP request is a broadcast: without this, proxy answers wait a
+	 * random part of 0.8 s */
+	snprintf(p, sizeof(p), "net/ipv4/neigh/%s/proxy_delay", gw);
+	if ((rc = rt_sysctl_set(&d->undo, p, "0")) != 0) {
+		snprintf(err, errlen, "sysctl %s: %s", p, strerror(-rc));
+		return rc;
+	}
+	if ((rc = rt_proxy4_add(&d->undo, ifindex, d->conf.global.addr)) != 0) {
+		snprintf(err, errlen, "answer ARP for the global address on "
+		    "gateway interface %s: %s", gw, strerror(-rc));
 		return rc;
 	}
 	return 0;
@@ -153,9 +184,52 @@ groute_setup(struct daemon *d, char *err, size_t errlen)
 void
 groute_teardown(struct daemon *d)
 {
-	int failed = rt_undo_all(&d->undo);
+	int failed;
+
+	groute_udp_ports(d, NULL, 0);
+	failed = rt_undo_all(&d->undo);
 
 	if (failed)
 		log_warnx("global: %d routing changes could not be undone",
 		    failed);
+}
+
+/* groute_port_known: is port in the list? */
+static int
+groute_port_known(const uint16_t *ports, uint32_t n, uint16_t port)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (ports[i] == port)
+			return 1;
+	return 0;
+}
+
+/* groute_udp_ports: per-port rules for wildcard UDP servers, following the
+ * listener scans (main thread). */
+void
+groute_udp_ports(struct daemon *d, const struct shm_listen *l, uint32_t n)
+{
+	uint16_t want[SHM_LISTEN_MAX];
+	uint32_t nw = 0, i, p = d->conf.g.rule_pref + 12, t = d->conf.g.table;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if (l[i].proto == IPPROTO_UDP && !(l[i].flags &
+		    (SHM_LISTEN_SPECIFIC | SHM_LISTEN_REMOTE)) &&
+		    !groute_port_known(want, nw, l[i].port))
+			want[nw++] = l[i].port;
+	for (i = 0; i < d->n_udp_ports; i++)
+		if (!groute_port_known(want, nw, d->udp_ports[i]))
+			rt_rule4_udp_sport(0, p, t, d->udp_ports[i], 0);
+	for (i = 0; i < nw; i++)
+		if (!groute_port_known(d->udp_ports, d->n_udp_ports, want[i]) &&
+		    (rc = rt_rule4_udp_sport(1, p, t, want[i], 0)) != 0)
+			log_warnx("global: rule for UDP port %u: %s", want[i],
+			    strerror(-rc));
+	if (!d->conf.g.gateway[0] && (nw > 0) != (d->n_udp_ports > 0))
+		rt_rule4_udp_sport(nw > 0, p - 1, RT_TABLE_MAIN, 0, 1);
+	memcpy(d->udp_ports, want, nw * sizeof(*want));
+	d->n_udp_ports = nw;
 }

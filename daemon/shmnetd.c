@@ -58,6 +58,7 @@ shmnetd_listeners(struct daemon *d)
 		log_warnx("global: more than %d listening sockets; publishing "
 		    "the first %d", SHM_LISTEN_MAX, SHM_LISTEN_MAX);
 	listen_publish(d->seg, d->self, d->lbuf, n);
+	groute_udp_ports(d, d->lbuf, n);
 }
 
 /* shmnetd_listen_timer: rescan listeners every LISTEN_MS. */

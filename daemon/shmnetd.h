@@ -60,7 +60,21 @@ struct rxpeer {
 	int		ok;
 };
 
-/* One network (local now) of this node. */
+/* Where the first fragment of a datagram went, so that the later ones
+ * (which carry no ports) follow it.  Private to the global tx thread: all
+ * fragments of a datagram reach the same ingress node. */
+#define GNET_FRAGS	1024
+#define GNET_FRAG_MS	2000
+struct gnet_frag {
+	uint8_t		src[4], dst[4];
+	uint16_t	id;
+	uint8_t		proto;
+	uint8_t		used;
+	uint32_t	node;
+	uint64_t	expires;	/* monotonic ms */
+};
+
+/* One network (local or global) of this node. */
 struct dnet {
 	struct daemon		*d;
 	uint32_t		 net;
@@ -79,6 +93,7 @@ struct dnet {
 	uint32_t		 predict;	/* last unicast destination */
 
 	uint64_t		 last_rescan;	/* gnet: ms of last request */
+	struct gnet_frag	*frags;		/* gnet: GNET_FRAGS entries */
 	uint32_t		 warned_full;	/* gnet: table-full warnings */
 
 	struct rxpeer		*rx;		/* [max_nodes + 1] */
@@ -101,6 +116,8 @@ struct daemon {
 	struct dnet		*nets[SHM_NETS];
 	int			 nnets;
 	struct rt_undo		 undo;		/* global routing state */
+	uint16_t		 udp_ports[SHM_LISTEN_MAX];	/* per-port rules */
+	uint32_t		 n_udp_ports;
 	struct shm_listen	*lbuf;		/* listener scan buffer */
 	int			 listen_warned;
 	uint32_t		 ticks;
@@ -164,10 +181,15 @@ int	 sd_scan(uint32_t g4, int ifindex, struct shm_listen *out,
 uint32_t gnet_route(struct dnet *dn, const uint8_t *frame, uint32_t len);
 void	 gnet_macs(struct dnet *dn, uint8_t *frame, uint32_t id);
 uint32_t gnet_gc(struct daemon *d);
+int	 gnet_init(struct dnet *dn);
+void	 gnet_free(struct dnet *dn);
 
 /* groute.c: policy routing for G (main thread). */
 int	 groute_setup(struct daemon *d, char *err, size_t errlen);
 void	 groute_teardown(struct daemon *d);
+/* Keep one rule per UDP port served on the wildcard address. */
+void	 groute_udp_ports(struct daemon *d, const struct shm_listen *l,
+	    uint32_t n);
 
 /* cframe.c: control frames between daemons (never reach a TAP). */
 #define CFRAME_ANNOUNCE	1

@@ -35,7 +35,9 @@ int
 tx_init(struct dnet *dn)
 {
 	dn->peers = calloc(dn->d->max_nodes + 1, sizeof(*dn->peers));
-	return dn->peers == NULL ? -ENOMEM : 0;
+	if (dn->peers == NULL)
+		return -ENOMEM;
+	return dn->net == SHM_NET_GLOBAL ? gnet_init(dn) : 0;
 }
 
 /* tx_free: release tx_init's memory. */
@@ -44,6 +46,7 @@ tx_free(struct dnet *dn)
 {
 	free(dn->peers);
 	dn->peers = NULL;
+	gnet_free(dn);
 }
 
 /* tx_attach: (re)attach to the ring peer id published for us. */

@@ -4,11 +4,12 @@
  * TIMEOUT_MS for one reply datagram and prints it as a line.  Exit 0 when
  * every request was answered.
  *
- *   udpreq ADDR PORT COUNT [TIMEOUT_MS [SOURCE_PORT_BASE]]
+ *   udpreq ADDR PORT COUNT [TIMEOUT_MS [SOURCE_PORT_BASE [SIZE]]]
  *
  * With SOURCE_PORT_BASE, request i is sent from port base + i, so that
  * COUNT requests are COUNT distinct flows even when the system would have
- * reused an ephemeral port.
+ * reused an ephemeral port.  SIZE is the request's payload (default 2
+ * bytes); larger than the path MTU, it is sent as fragments.
  */
 #include "config.h"
 
@@ -21,6 +22,9 @@
 #include <unistd.h>
 
 /* one_request: 1 if answered (reply printed), 0 if not. */
+static char req[65000] = "x\n";
+static size_t reqlen = 2;
+
 static int
 one_request(const struct sockaddr_in *sa, int timeout_ms, int sport)
 {
@@ -42,7 +46,7 @@ one_request(const struct sockaddr_in *sa, int timeout_ms, int sport)
 		}
 	}
 	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == -1 ||
-	    send(fd, "x\n", 2, 0) != 2)
+	    send(fd, req, reqlen, 0) != (ssize_t)reqlen)
 		goto out;
 	pfd.fd = fd;
 	pfd.events = POLLIN;
@@ -79,6 +83,10 @@ main(int argc, char **argv)
 	count = atoi(argv[3]);
 	timeout_ms = argc > 4 ? atoi(argv[4]) : 2000;
 	base = argc > 5 ? atoi(argv[5]) : 0;
+	if (argc > 6 && atoi(argv[6]) > 2 && atoi(argv[6]) <= (int)sizeof(req)) {
+		reqlen = (size_t)atoi(argv[6]);
+		memset(req, 'y', reqlen);
+	}
 	for (i = 0; i < count; i++)
 		answered += one_request(&sa, timeout_ms, base ? base + i : 0);
 	fflush(stdout);

@@ -9,8 +9,10 @@
 #include <fcntl.h>
 #include <linux/fib_rules.h>
 #include <linux/if_addr.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +28,7 @@
 #define RT_OP_SYSCTL	3
 #define RT_OP_LOCAL	4	/* local rule moved: put it back at 0 */
 #define RT_OP_ADDR	5
+#define RT_OP_PROXY	6
 
 /* rt_talk: one request, wait for its ACK. */
 static int
@@ -128,6 +131,29 @@ rt_rule4_add(struct rt_undo *u, uint32_t pref, uint32_t table, uint32_t dst,
 			strlcpy(op->iif, iif, sizeof(op->iif));
 	}
 	return 0;
+}
+
+/* rt_rule4_udp_sport: per-port rule for UDP answers (see route.h). */
+int
+rt_rule4_udp_sport(int add, uint32_t pref, uint32_t table, uint16_t port,
+    int suppress)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct fib_rule_port_range r = { port, port };
+	int rc;
+
+	nlh = rt_rule_msg(buf, add ? RTM_NEWRULE : RTM_DELRULE,
+	    add ? NLM_F_CREATE | NLM_F_EXCL : 0, pref, table, 0, 0, 0, 0, "lo");
+	mnl_attr_put_u8(nlh, FRA_IP_PROTO, IPPROTO_UDP);
+	if (port != 0)
+		mnl_attr_put(nlh, FRA_SPORT_RANGE, sizeof(r), &r);
+	if (suppress)
+		mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, 0);
+	rc = rt_talk(nlh);
+	if ((add && rc == -EEXIST) || (!add && rc == -ENOENT))
+		return 0;
+	return rc;
 }
 
 /* rt_local_rule_move: "lookup local" from priority 0 to pref. */
@@ -241,6 +267,45 @@ rt_addr4_add(struct rt_undo *u, int ifindex, uint32_t addr, uint8_t prefix)
 	return 0;
 }
 
+/* rt_proxy_msg: a proxy neighbour (answer ARP for addr on ifindex). */
+static struct nlmsghdr *
+rt_proxy_msg(char *buf, int type, int flags, int ifindex, uint32_t addr)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ndmsg *nd;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
+	nd->ndm_family = AF_INET;
+	nd->ndm_ifindex = ifindex;
+	nd->ndm_state = NUD_PERMANENT;
+	nd->ndm_flags = NTF_PROXY;
+	mnl_attr_put_u32(nlh, NDA_DST, addr);
+	return nlh;
+}
+
+/* rt_proxy4_add: answer ARP for addr on an interface, record it. */
+int
+rt_proxy4_add(struct rt_undo *u, int ifindex, uint32_t addr)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct rt_op *op;
+	int rc;
+
+	rc = rt_talk(rt_proxy_msg(buf, RTM_NEWNEIGH, NLM_F_CREATE |
+	    NLM_F_EXCL, ifindex, addr));
+	if (rc == -EEXIST)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if ((op = rt_record(u, RT_OP_PROXY)) != NULL) {
+		op->oif = ifindex;
+		op->dst = addr;
+	}
+	return 0;
+}
+
 /* rt_sysctl_rw: read (value NULL) or write a /proc/sys file. */
 static int
 rt_sysctl_rw(const char *path, const char *value, char *old, size_t oldlen)
@@ -311,6 +376,10 @@ rt_undo_one(const struct rt_op *op)
 		return rc == -ESRCH || rc == -ENODEV ? 0 : rc;
 	case RT_OP_SYSCTL:
 		return rt_sysctl_rw(op->path, op->value, NULL, 0);
+	case RT_OP_PROXY:
+		rc = rt_talk(rt_proxy_msg(buf, RTM_DELNEIGH, 0, op->oif,
+		    op->dst));
+		return rc == -ENOENT || rc == -ENODEV ? 0 : rc;
 	case RT_OP_ADDR:
 		rc = rt_talk(rt_addr_msg(buf, RTM_DELADDR, 0, op->oif, op->dst,
 		    op->dstlen));

@@ -29,6 +29,11 @@ struct rt_undo {
 int	 rt_rule4_add(struct rt_undo *u, uint32_t pref, uint32_t table,
 	    uint32_t dst, uint8_t dstlen, uint32_t src, uint8_t srclen,
 	    const char *iif);
+/* Add or delete (add = 0) the rule "iif lo ipproto udp sport PORT lookup
+ * table" at pref; with suppress, "lookup table suppress_prefixlength 0"
+ * instead (port 0: any port).  Not recorded: the caller tracks these. */
+int	 rt_rule4_udp_sport(int add, uint32_t pref, uint32_t table,
+	    uint16_t port, int suppress);
 /* Move the rule "lookup local" from priority 0 to pref (idempotent). */
 int	 rt_local_rule_move(struct rt_undo *u, uint32_t pref);
 /* Add route dst/len dev oif [src prefsrc] scope link in table. */
@@ -37,6 +42,8 @@ int	 rt_route4_add(struct rt_undo *u, uint32_t table, uint32_t dst,
 /* Add an IPv4 address (network order) to an interface. */
 int	 rt_addr4_add(struct rt_undo *u, int ifindex, uint32_t addr,
 	    uint8_t prefix);
+/* Answer ARP for addr on an interface (a proxy neighbour entry). */
+int	 rt_proxy4_add(struct rt_undo *u, int ifindex, uint32_t addr);
 /* Write a sysctl under /proc/sys/ (path like "net/ipv4/ip_forward"),
  * remembering the old value. */
 int	 rt_sysctl_set(struct rt_undo *u, const char *path, const char *value);

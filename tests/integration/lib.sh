@@ -36,7 +36,9 @@ fail() {
 cleanup() {
 	local pid ns
 	for pid in "${T_PIDS[@]}"; do
-		[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+		[ -n "$pid" ] || continue
+		pkill -TERM -P "$pid" 2>/dev/null	# forked servers' children
+		kill -TERM "$pid" 2>/dev/null
 	done
 	for pid in "${T_PIDS[@]}"; do
 		[ -n "$pid" ] || continue
