@@ -294,9 +294,11 @@ show_status(struct ctl *c)
 	uint32_t used, total;
 	struct ring_row *rows;
 	struct node_row r;
-	uint64_t tx = 0, rx = 0, drops = 0;
+	uint64_t tx = 0, rx = 0, drops = 0, flows = 0, full;
 	size_t nrings, i, pairs = 0;
-	char name[SHM_CLUSTER_MAX];
+	uint32_t nb, b;
+	int j;
+	char name[SHM_CLUSTER_MAX], g[INET_ADDRSTRLEN];
 
 	memcpy(name, h->cluster, sizeof(name));
 	name[sizeof(name) - 1] = '\0';
@@ -316,6 +318,13 @@ show_status(struct ctl *c)
 	for (i = 0; i < nrings; i++)
 		pairs += strcmp(rows[i].kind, "pair") == 0;
 	free(rows);
+	nb = shmseg_conn_buckets(c->seg);
+	for (b = 0; b < nb; b++)
+		for (j = 0; j < SHM_CONN_PER_BUCKET; j++)
+			flows += shmseg_conn_bucket(c->seg, b)->e[j].family != 0;
+	inet_ntop(AF_INET, &h->global_addr4, g, sizeof(g));
+	full = atomic_load_explicit(&((struct shm_hdr *)h)->conn_full,
+	    memory_order_relaxed);
 	if (c->json) {
 		fprintf(c->out, "{\"cluster\": ");
 		json_str(c->out, name);
@@ -325,18 +334,23 @@ show_status(struct ctl *c)
 		    ", \"max_nodes\": %u, \"nodes_up\": %u, \"nodes_known\": %u, "
 		    "\"pair_rings\": %zu, \"heap_pages_used\": %u, "
 		    "\"heap_pages\": %u, \"tx_frames\": %" PRIu64 ", "
-		    "\"rx_frames\": %" PRIu64 ", \"drops\": %" PRIu64 "}\n",
+		    "\"rx_frames\": %" PRIu64 ", \"drops\": %" PRIu64 ", "
+		    "\"global_address\": \"%s\", \"flows\": %" PRIu64 ", "
+		    "\"flow_slots\": %u, \"flows_refused\": %" PRIu64 "}\n",
 		    h->version >> 8, h->version & 0xff, h->seg_size, max, up,
-		    known, pairs, used, total, tx, rx, drops);
+		    known, pairs, used, total, tx, rx, drops, g, flows,
+		    nb * SHM_CONN_PER_BUCKET, full);
 		return 0;
 	}
 	fprintf(c->out, "cluster   %s\nsegment   %s (layout %u.%u, %" PRIu64
 	    " MiB, max %u nodes)\nnodes     %u up, %u known\n"
 	    "rings     %zu pair rings, heap %u of %u pages in use (%" PRIu64
 	    " KiB)\ntraffic   %" PRIu64 " frames sent, %" PRIu64 " received, %"
-	    PRIu64 " dropped\n", name, c->path, h->version >> 8,
+	    PRIu64 " dropped\nglobal    %s: %" PRIu64 " flows of %u, %" PRIu64
+	    " refused (bucket full)\n", name, c->path, h->version >> 8,
 	    h->version & 0xff, h->seg_size >> 20, max, up, known, pairs, used,
-	    total, (uint64_t)used * SHM_PAGE_SIZE / 1024, tx, rx, drops);
+	    total, (uint64_t)used * SHM_PAGE_SIZE / 1024, tx, rx, drops, g,
+	    flows, nb * SHM_CONN_PER_BUCKET, full);
 	return 0;
 }
 
