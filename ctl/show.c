@@ -368,19 +368,21 @@ show_proto(uint8_t p)
 /* show_conn_row: one flow, text or JSON. */
 static void
 show_conn_row(struct ctl *c, const struct shm_conn *e, const char *g,
-    uint32_t now, int first)
+    const char *g6, uint32_t now, int first)
 {
 	char fa[INET6_ADDRSTRLEN];
+	const char *gl = e->family == 6 ? g6 : g;
 	uint16_t st = atomic_load_explicit(&e->stflags, memory_order_relaxed);
 	uint32_t age = now - e->created,
 	    idle = now - atomic_load_explicit(&e->last_seen,
 	    memory_order_relaxed);
 
-	inet_ntop(AF_INET, e->faddr, fa, sizeof(fa));
+	inet_ntop(e->family == 6 ? AF_INET6 : AF_INET, e->faddr, fa,
+	    sizeof(fa));
 	if (!c->json) {
 		fprintf(c->out, "%-5s %15s:%-5u %15s:%-5u %4u %7u %-11s %6u "
 		    "%6u %10" PRIu64 " %12" PRIu64 "\n", show_proto(e->proto),
-		    g, e->lport, fa, e->fport, e->node, e->ingress,
+		    gl, e->lport, fa, e->fport, e->node, e->ingress,
 		    conn_state_name(st), age, idle,
 		    (uint64_t)atomic_load(&e->packets),
 		    (uint64_t)atomic_load(&e->bytes));
@@ -390,7 +392,7 @@ show_conn_row(struct ctl *c, const struct shm_conn *e, const char *g,
 	    "\"lport\": %u, \"foreign\": \"%s\", \"fport\": %u, \"node\": %u, "
 	    "\"ingress\": %u, \"state\": \"%s\", \"age\": %u, \"idle\": %u, "
 	    "\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 "}",
-	    first ? "" : ",", show_proto(e->proto), g, e->lport, fa, e->fport,
+	    first ? "" : ",", show_proto(e->proto), gl, e->lport, fa, e->fport,
 	    e->node, e->ingress, conn_state_name(st), age, idle,
 	    (uint64_t)atomic_load(&e->packets),
 	    (uint64_t)atomic_load(&e->bytes));
@@ -406,10 +408,11 @@ show_conns(struct ctl *c)
 	struct shm_conn_bucket *bk;
 	struct shm_conn e;
 	struct conn_key k;
-	char g[INET_ADDRSTRLEN];
+	char g[INET_ADDRSTRLEN], g6[INET6_ADDRSTRLEN];
 	int i, first = 1;
 
 	inet_ntop(AF_INET, &h->global_addr4, g, sizeof(g));
+	inet_ntop(AF_INET6, h->global_addr6, g6, sizeof(g6));
 	if (c->json)
 		fprintf(c->out, "[");
 	else
@@ -419,7 +422,7 @@ show_conns(struct ctl *c)
 	for (b = 0; b < nb; b++) {
 		bk = shmseg_conn_bucket(c->seg, b);
 		for (i = 0; i < SHM_CONN_PER_BUCKET; i++) {
-			if (bk->e[i].family != 4)
+			if (bk->e[i].family != 4 && bk->e[i].family != 6)
 				continue;
 			k.family = bk->e[i].family;
 			k.proto = bk->e[i].proto;
@@ -431,7 +434,7 @@ show_conns(struct ctl *c)
 			if (conn_lookup(c->seg, &k, &e, NULL) != 1 ||
 			    e.node < 1 || e.node > max)
 				continue;
-			show_conn_row(c, &e, g, now, first);
+			show_conn_row(c, &e, g, g6, now, first);
 			first = 0;
 		}
 	}
@@ -447,15 +450,16 @@ show_listeners(struct ctl *c)
 	const struct shm_hdr *h = shmseg_hdr(c->seg);
 	struct shm_listen l[SHM_LISTEN_MAX];
 	uint32_t id, max = shmseg_max_nodes(c->seg), n, i;
-	char g[INET_ADDRSTRLEN], ra[INET_ADDRSTRLEN];
+	char g[INET_ADDRSTRLEN], g6[INET6_ADDRSTRLEN], ra[INET6_ADDRSTRLEN];
 	const char *addr;
 	int first = 1;
 
 	inet_ntop(AF_INET, &h->global_addr4, g, sizeof(g));
+	inet_ntop(AF_INET6, h->global_addr6, g6, sizeof(g6));
 	if (c->json)
 		fprintf(c->out, "[");
 	else
-		fprintf(c->out, "%-5s %-5s %-15s %-5s %s\n", "NODE", "PROTO",
+		fprintf(c->out, "%-5s %-5s %-24s %-5s %s\n", "NODE", "PROTO",
 		    "ADDRESS", "PORT", "PEER");
 	for (id = 1; id <= max; id++) {
 		if (atomic_load(&shmseg_node(c->seg, id)->state) !=
@@ -463,13 +467,18 @@ show_listeners(struct ctl *c)
 			continue;
 		n = listen_read(c->seg, id, l);
 		for (i = 0; i < n; i++) {
-			addr = (l[i].flags & SHM_LISTEN_SPECIFIC) ? g :
-			    "0.0.0.0";
+			if (l[i].family == 6)
+				addr = (l[i].flags & SHM_LISTEN_SPECIFIC) ? g6 :
+				    "::";
+			else
+				addr = (l[i].flags & SHM_LISTEN_SPECIFIC) ? g :
+				    "0.0.0.0";
 			ra[0] = '\0';
 			if (l[i].flags & SHM_LISTEN_REMOTE)
-				inet_ntop(AF_INET, l[i].raddr, ra, sizeof(ra));
+				inet_ntop(l[i].family == 6 ? AF_INET6 : AF_INET,
+				    l[i].raddr, ra, sizeof(ra));
 			if (!c->json) {
-				fprintf(c->out, "%-5u %-5s %-15s %-5u", id,
+				fprintf(c->out, "%-5u %-5s %-24s %-5u", id,
 				    show_proto(l[i].proto), addr, l[i].port);
 				if (ra[0])
 					fprintf(c->out, " %s:%u", ra,
@@ -478,8 +487,9 @@ show_listeners(struct ctl *c)
 				continue;
 			}
 			fprintf(c->out, "%s\n  {\"node\": %u, \"proto\": \"%s\", "
-			    "\"address\": \"%s\", \"port\": %u", first ? "" : ",",
-			    id, show_proto(l[i].proto), addr, l[i].port);
+			    "\"family\": %u, \"address\": \"%s\", \"port\": %u",
+			    first ? "" : ",", id, show_proto(l[i].proto),
+			    l[i].family, addr, l[i].port);
 			if (ra[0])
 				fprintf(c->out, ", \"peer\": \"%s\", "
 				    "\"peer_port\": %u", ra, l[i].rport);

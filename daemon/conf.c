@@ -21,7 +21,7 @@
 #include "conf.h"
 
 enum conf_type { CT_UINT, CT_SIZE, CT_BOOL, CT_IFNAME, CT_PATH, CT_NAME,
-	CT_NODE, CT_ADDR4, CT_HOST4, CT_IFNAME0 };
+	CT_NODE, CT_ADDR4, CT_HOST4, CT_IFNAME0, CT_HOST6, CT_NET6 };
 
 struct conf_key {
 	const char	*section;
@@ -67,6 +67,8 @@ static const struct conf_key conf_keys[] = {
 	CK("global", "busy-poll", CT_UINT, 0, 1000000, 0, global.busy_poll_us),
 	CK("global", "offload", CT_BOOL, 0, 1, 0, global.offload),
 	CK("global", "client-network", CT_ADDR4, 8, 30, 0, g.client_net),
+	CK("global", "address6", CT_HOST6, 0, 128, 0, g.addr6),
+	CK("global", "client-network6", CT_NET6, 64, 120, 0, g.client6),
 	CK("global", "table", CT_UINT, 1, 0x7fffffff, 0, g.table),
 	CK("global", "rule-priority", CT_UINT, 1, 32000, 0, g.rule_pref),
 	CK("global", "gateway", CT_IFNAME0, 0, IFNAMSIZ - 1, 0, g.gateway),
@@ -102,6 +104,8 @@ conf_defaults(struct conf *c)
 	c->g.enabled = 1;
 	c->g.client_net = htonl((10u << 24) | (203u << 16));
 	c->g.client_prefix = 16;
+	inet_pton(AF_INET6, "fd53:4d47:0:1::", c->g.client6);
+	c->g.client6_prefix = 64;
 	c->g.table = 202;
 	c->g.rule_pref = 10;
 	c->g.conn_entries = 8192 * 7;
@@ -244,6 +248,39 @@ bad:
 	return -1;
 }
 
+/* conf_ip6: "ADDR" (host6: no prefix, or /128) or "ADDR/LEN" (net6). */
+static int
+conf_ip6(struct conf *c, const struct conf_key *k, const char *value,
+    const char *where, char *err, size_t errlen)
+{
+	char buf[80], *slash;
+	uint8_t a[16];
+	uint64_t len = 128;
+
+	strlcpy(buf, value, sizeof(buf));
+	if ((slash = strchr(buf, '/')) != NULL) {
+		*slash++ = '\0';
+		if (conf_parse_u64(slash, 0, &len) != 0)
+			goto bad;
+	}
+	if (k->type == CT_HOST6 && *value == '\0') {	/* no IPv6 */
+		memset((char *)c + k->off, 0, 16);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, a) != 1 || len < k->min || len > k->max ||
+	    (k->type == CT_HOST6 && len != 128) || a[0] == 0xff)
+		goto bad;
+	memcpy((char *)c + k->off, a, 16);
+	if (k->type == CT_NET6)
+		c->g.client6_prefix = (uint32_t)len;
+	return 0;
+bad:
+	snprintf(err, errlen, "%s: %s %s is not %s", where, k->name, value,
+	    k->type == CT_HOST6 ? "a unicast IPv6 address" :
+	    "an IPv6 network with a prefix length of 64-120");
+	return -1;
+}
+
 /* conf_string: copy a string value after checking its characters. */
 static int
 conf_string(struct conf *c, const struct conf_key *k, const char *value,
@@ -341,6 +378,9 @@ conf_apply(struct conf *c, const char *section, const char *key,
 		return conf_host4((uint32_t *)((char *)c + k->off),
 		    (uint32_t *)((char *)c + k->off) + 1, value, where, err,
 		    errlen);
+	case CT_HOST6:
+	case CT_NET6:
+		return conf_ip6(c, k, value, where, err, errlen);
 	case CT_IFNAME0:
 		if (*value == '\0' || strcmp(value, "none") == 0) {
 			*((char *)c + k->off) = '\0';
@@ -625,12 +665,31 @@ conf_client_addr(const struct conf *c, uint32_t id)
 	return c->g.client_net | htonl(id & host);
 }
 
+/* conf_has_g6: is IPv6 configured for G? */
+int
+conf_has_g6(const struct conf *c)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(c->g.addr6, zero, 16) != 0;
+}
+
+/* conf_client6_addr: client-network6 + id. */
+void
+conf_client6_addr(const struct conf *c, uint32_t id, uint8_t *out)
+{
+	memcpy(out, c->g.client6, 16);
+	out[14] = (uint8_t)(id >> 8);
+	out[15] = (uint8_t)id;
+}
+
 /* conf_print: effective configuration. */
 void
 conf_print(const struct conf *c, void *vfp)
 {
 	FILE *fp = vfp;
 	char a[32] = "10.201.<id/256>.<id%256>", cn[INET_ADDRSTRLEN];
+	char g6[INET6_ADDRSTRLEN] = "", c6[INET6_ADDRSTRLEN];
 	struct in_addr in = { .s_addr = c->local.addr };
 
 	if (c->local.addr != 0)
@@ -652,13 +711,18 @@ conf_print(const struct conf *c, void *vfp)
 	inet_ntop(AF_INET, &in, a, sizeof(a));
 	in.s_addr = c->g.client_net;
 	inet_ntop(AF_INET, &in, cn, sizeof(cn));
+	if (conf_has_g6(c))
+		inet_ntop(AF_INET6, c->g.addr6, g6, sizeof(g6));
+	inet_ntop(AF_INET6, c->g.client6, c6, sizeof(c6));
 	fprintf(fp, "\n[global]\nenabled = %s\ninterface = %s\naddress = %s\n"
-	    "client-network = %s/%u\nmtu = %u\nring-size = %u\nslot-size = %u\nbusy-poll = %u\n"
+	    "client-network = %s/%u\naddress6 = %s\nclient-network6 = %s/%u\n"
+	    "mtu = %u\nring-size = %u\nslot-size = %u\nbusy-poll = %u\n"
 	    "offload = %s\ntable = %u\nrule-priority = %u\ngateway = %s\n"
 	    "connections = %u\ntcp-syn-timeout = %u\n"
 	    "tcp-established-timeout = %u\ntcp-closing-timeout = %u\n"
 	    "udp-timeout = %u\n", c->g.enabled ? "yes" : "no",
-	    c->global.ifname, a, cn, c->g.client_prefix, c->global.mtu, c->global.ring_size,
+	    c->global.ifname, a, cn, c->g.client_prefix, g6, c6,
+	    c->g.client6_prefix, c->global.mtu, c->global.ring_size,
 	    c->global.slot_size, c->global.busy_poll_us,
 	    c->global.offload ? "yes" : "no", c->g.table, c->g.rule_pref,
 	    c->g.gateway[0] ? c->g.gateway : "none", c->g.conn_entries,

@@ -31,6 +31,9 @@ struct globalconf {
 	uint32_t	enabled;	/* boolean */
 	uint32_t	client_net;	/* network order; followed by: */
 	uint32_t	client_prefix;	/* its prefix length */
+	uint8_t		addr6[16];	/* G6; all zero = no IPv6 */
+	uint8_t		client6[16];	/* client network for IPv6 */
+	uint32_t	client6_prefix;
 	uint32_t	table;		/* routing table of the policy rules */
 	uint32_t	rule_pref;	/* priority of the first rule */
 	char		gateway[IFNAMSIZ];	/* "" = not a gateway */
@@ -69,6 +72,10 @@ uint32_t conf_local_addr(const struct conf *c, uint32_t id);
 /* Node id's client address on the global interface (source of the
  * connections this node opens to G). */
 uint32_t conf_client_addr(const struct conf *c, uint32_t id);
+/* Node id's IPv6 client address (out: 16 bytes). */
+void	 conf_client6_addr(const struct conf *c, uint32_t id, uint8_t *out);
+/* 1 when the global network has an IPv6 address. */
+int	 conf_has_g6(const struct conf *c);
 /* Print the effective configuration as an INI file. */
 void	 conf_print(const struct conf *c, void *fp);
 /* Connection table buckets for the configured number of entries. */

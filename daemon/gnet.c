@@ -92,16 +92,36 @@ gnet_free(struct dnet *dn)
 	dn->frags = NULL;
 }
 
+/* gnet_frag_ids: a datagram's addresses and id, for either family. */
+static void
+gnet_frag_ids(const struct pkt_info *pi, const uint8_t **src,
+    const uint8_t **dst, uint32_t *id, size_t *alen)
+{
+	if (pi->key.family == 6) {
+		*src = pi->src6;
+		*dst = pi->dst6;
+		*id = pi->frag_id;
+		*alen = 16;
+	} else {
+		*src = pi->src4;
+		*dst = pi->dst4;
+		*id = pi->ip_id;
+		*alen = 4;
+	}
+}
+
 /* gnet_frag_slot: the cache slot of a datagram. */
 static struct gnet_frag *
 gnet_frag_slot(struct dnet *dn, const struct pkt_info *pi)
 {
-	uint32_t a, b, h;
+	const uint8_t *src, *dst;
+	uint32_t id, h = 2166136261u;
+	size_t alen, i;
 
-	memcpy(&a, pi->src4, 4);
-	memcpy(&b, pi->dst4, 4);
-	h = (a * 2654435761u) ^ (b * 40503u) ^ ((uint32_t)pi->ip_id << 8) ^
-	    pi->key.proto;
+	gnet_frag_ids(pi, &src, &dst, &id, &alen);
+	for (i = 0; i < alen; i++)
+		h = (h ^ src[i] ^ ((uint32_t)dst[i] << 8)) * 16777619u;
+	h ^= id * 2654435761u ^ pi->key.proto;
 	return &dn->frags[(h ^ (h >> 16)) % GNET_FRAGS];
 }
 
@@ -109,22 +129,35 @@ gnet_frag_slot(struct dnet *dn, const struct pkt_info *pi)
 static int
 gnet_frag_same(const struct gnet_frag *f, const struct pkt_info *pi)
 {
-	return f->used && f->id == pi->ip_id && f->proto == pi->key.proto &&
-	    memcmp(f->src, pi->src4, 4) == 0 && memcmp(f->dst, pi->dst4, 4) == 0;
+	const uint8_t *src, *dst;
+	uint32_t id;
+	size_t alen;
+
+	gnet_frag_ids(pi, &src, &dst, &id, &alen);
+	return f->used && f->family == pi->key.family && f->id == id &&
+	    f->proto == pi->key.proto && memcmp(f->src, src, alen) == 0 &&
+	    memcmp(f->dst, dst, alen) == 0;
 }
 
 /* gnet_frag_note: remember where a first fragment went. */
 static uint32_t
 gnet_frag_note(struct dnet *dn, const struct pkt_info *pi, uint32_t node)
 {
-	struct gnet_frag *f = gnet_frag_slot(dn, pi);
+	struct gnet_frag *f;
+	const uint8_t *src, *dst;
+	uint32_t id;
+	size_t alen;
 
 	if (pi->frag != PKT_FRAG_FIRST || node == 0 || dn->frags == NULL)
 		return node;
-	memcpy(f->src, pi->src4, 4);
-	memcpy(f->dst, pi->dst4, 4);
-	f->id = pi->ip_id;
+	f = gnet_frag_slot(dn, pi);
+	gnet_frag_ids(pi, &src, &dst, &id, &alen);
+	memset(f, 0, sizeof(*f));
+	memcpy(f->src, src, alen);
+	memcpy(f->dst, dst, alen);
+	f->id = id;
 	f->proto = pi->key.proto;
+	f->family = pi->key.family;
 	f->node = node;
 	f->expires = shm_now_ms() + GNET_FRAG_MS;
 	f->used = 1;
@@ -155,7 +188,7 @@ gnet_route(struct dnet *dn, const uint8_t *frame, uint32_t len)
 	uint32_t now = conn_now(), node;
 	int tcp_open;
 
-	if (pkt_parse(frame, len, d->conf.global.addr, &pi) != 0) {
+	if (pkt_parse2(frame, len, &d->g, &pi) != 0) {
 		stat_add(&dn->stats->unrouted, 1);
 		return 0;
 	}

@@ -165,6 +165,61 @@ fail:
 	return rc;
 }
 
+/* groute_v6: the same for G6, when address6 is set. */
+static int
+groute_v6(struct daemon *d, char *err, size_t errlen)
+{
+	static const uint8_t any[16];
+	uint8_t client6[16];
+	uint32_t t = d->conf.g.table, p = d->conf.g.rule_pref;
+	int ifi = d->global.tap.ifindex, gwi, rc;
+	const char *what;
+	char s[96];
+
+	if (!conf_has_g6(&d->conf))
+		return 0;
+	conf_client6_addr(&d->conf, d->self, client6);
+	what = "IPv6 global address";
+	if ((rc = rt_addr6_add(&d->undo, ifi, d->conf.g.addr6)) != 0)
+		goto fail;
+	what = "IPv6 client address";
+	if ((rc = rt_addr6_add(&d->undo, ifi, client6)) != 0)
+		goto fail;
+	what = "IPv6 route to G6";
+	if ((rc = rt_route6_add(&d->undo, t, d->conf.g.addr6, 128, ifi,
+	    client6)) != 0)
+		goto fail;
+	what = "IPv6 default route via the global interface";
+	if ((rc = rt_route6_add(&d->undo, t, any, 0, ifi, NULL)) != 0)
+		goto fail;
+	what = "IPv6 rules";
+	if ((rc = rt_rule6_add(&d->undo, p, t, d->conf.g.addr6, 128, NULL, 0,
+	    "lo")) != 0 || (rc = rt_rule6_add(&d->undo, p + 1, t, NULL, 0,
+	    d->conf.g.addr6, 128, "lo")) != 0 ||
+	    (rc = rt_rule6_add(&d->undo, p + 2, t, d->conf.g.client6,
+	    (uint8_t)d->conf.g.client6_prefix, NULL, 0, "lo")) != 0)
+		goto fail;
+	if (d->conf.g.gateway[0]) {
+		gwi = (int)if_nametoindex(d->conf.g.gateway);
+		what = "IPv6 gateway";
+		snprintf(s, sizeof(s), "net/ipv6/conf/%s/proxy_ndp",
+		    d->conf.g.gateway);
+		if ((rc = rt_sysctl_set(&d->undo, "net/ipv6/conf/all/forwarding",
+		    "1")) != 0 || (rc = rt_sysctl_set(&d->undo, s, "1")) != 0 ||
+		    (rc = rt_proxy6_add(&d->undo, gwi, d->conf.g.addr6)) != 0 ||
+		    (rc = rt_rule6_add(&d->undo, p + 3, t, d->conf.g.addr6, 128,
+		    NULL, 0, d->conf.g.gateway)) != 0)
+			goto fail;
+	}
+	what = "move the IPv6 local table's rule";
+	if ((rc = rt_local_rule6_move(&d->undo, p + 10)) != 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", what, strerror(-rc));
+	return rc;
+}
+
 /* groute_setup: all of it, after the global interface is up. */
 int
 groute_setup(struct daemon *d, char *err, size_t errlen)
@@ -173,7 +228,8 @@ groute_setup(struct daemon *d, char *err, size_t errlen)
 
 	if ((rc = groute_sysctls(d, err, errlen)) != 0 ||
 	    (rc = groute_gateway(d, err, errlen)) != 0 ||
-	    (rc = groute_rules(d, err, errlen)) != 0) {
+	    (rc = groute_rules(d, err, errlen)) != 0 ||
+	    (rc = groute_v6(d, err, errlen)) != 0) {
 		rt_undo_all(&d->undo);
 		return rc;
 	}

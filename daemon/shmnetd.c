@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <string.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,8 +47,8 @@ shmnetd_listeners(struct daemon *d)
 	uint32_t n = 0;
 	int truncated = 0, rc;
 
-	rc = sd_scan(d->conf.global.addr, d->global.tap.ifindex, d->lbuf,
-	    SHM_LISTEN_MAX, &n, &truncated);
+	rc = sd_scan(&d->g, d->global.tap.ifindex, d->lbuf, SHM_LISTEN_MAX, &n,
+	    &truncated);
 	if (rc != 0) {
 		if (!d->listen_warned++)
 			log_warnx("global: listener scan (sock_diag): %s",
@@ -223,15 +224,24 @@ shmnetd_attach(struct daemon *d, char *err, size_t errlen)
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 	int rc, i;
 
+	memcpy(p.global_addr6, d->conf.g.addr6, 16);
+	d->g.g4 = d->conf.global.addr;
+	d->g.has6 = conf_has_g6(&d->conf);
+	memcpy(d->g.g6, d->conf.g.addr6, 16);
 	if ((rc = shmseg_open(&p, &d->seg, err, errlen)) != 0)
 		return rc;
 	d->max_nodes = shmseg_max_nodes(d->seg);
 	h = shmseg_hdr(d->seg);
-	if (d->conf.g.enabled && h->global_addr4 != d->conf.global.addr) {
+	if (d->conf.g.enabled && (h->global_addr4 != d->conf.global.addr ||
+	    memcmp(h->global_addr6, d->conf.g.addr6, 16) != 0)) {
 		inet_ntop(AF_INET, &h->global_addr4, a, sizeof(a));
 		inet_ntop(AF_INET, &d->conf.global.addr, b, sizeof(b));
-		snprintf(err, errlen, "cluster %s uses global address %s, this "
-		    "node is configured with %s", d->conf.cluster, a, b);
+		snprintf(err, errlen, "cluster %s uses global address %s%s, "
+		    "this node is configured with %s%s", d->conf.cluster, a,
+		    memcmp(h->global_addr6, d->conf.g.addr6, 16) ?
+		    " (and another address6)" : "", b,
+		    memcmp(h->global_addr6, d->conf.g.addr6, 16) ?
+		    " (and another address6)" : "");
 		shmseg_close(d->seg, 1);
 		d->seg = NULL;
 		return -EINVAL;

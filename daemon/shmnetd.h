@@ -66,9 +66,10 @@ struct rxpeer {
 #define GNET_FRAGS	1024
 #define GNET_FRAG_MS	2000
 struct gnet_frag {
-	uint8_t		src[4], dst[4];
-	uint16_t	id;
+	uint8_t		src[16], dst[16];
+	uint32_t	id;
 	uint8_t		proto;
+	uint8_t		family;
 	uint8_t		used;
 	uint32_t	node;
 	uint64_t	expires;	/* monotonic ms */
@@ -119,6 +120,7 @@ struct daemon {
 	uint16_t		 udp_ports[SHM_LISTEN_MAX];	/* per-port rules */
 	uint32_t		 n_udp_ports;
 	struct shm_listen	*lbuf;		/* listener scan buffer */
+	struct pkt_g		 g;		/* G and G6, for the data path */
 	int			 listen_warned;
 	uint32_t		 ticks;
 
@@ -174,7 +176,7 @@ int	 member_announce(struct daemon *d, uint8_t type);
 void	 member_wake_all(struct daemon *d, uint32_t net);
 
 /* sockdiag.c: the sockets that can serve the cluster address. */
-int	 sd_scan(uint32_t g4, int ifindex, struct shm_listen *out,
+int	 sd_scan(const struct pkt_g *g, int ifindex, struct shm_listen *out,
 	    uint32_t max, uint32_t *count, int *truncated);
 
 /* gnet.c: the global network's routing decision (tx thread). */

@@ -23,6 +23,7 @@
 
 struct sd_ctx {
 	uint32_t		 g4;
+	const struct pkt_g	*g;
 	int			 ifindex;
 	uint8_t			 proto;
 	struct shm_listen	*out;
@@ -80,42 +81,68 @@ sd_add(struct sd_ctx *c, const struct shm_listen *l)
 	c->out[c->n++] = *l;
 }
 
+/* sd_entry: the listener a socket gives for one family (4 or 6). */
+static void
+sd_entry(struct sd_ctx *c, const struct inet_diag_msg *m, uint8_t family,
+    int where)
+{
+	struct shm_listen l;
+	const uint8_t *ra = (const uint8_t *)m->id.idiag_dst;
+
+	memset(&l, 0, sizeof(l));
+	l.family = family;
+	l.proto = c->proto;
+	l.port = ntohs(m->id.idiag_sport);
+	l.flags = where == 2 ? SHM_LISTEN_SPECIFIC : 0;
+	if (c->proto == IPPROTO_UDP && m->id.idiag_dport != 0) {
+		if (m->idiag_family == AF_INET6 && family == 4) {
+			if (memcmp(ra, sd_v4mapped, 12) != 0)
+				return;		/* an IPv6 peer */
+			ra += 12;
+		} else if (m->idiag_family == AF_INET6 &&
+		    memcmp(ra, sd_v4mapped, 12) == 0)
+			return;			/* an IPv4 peer */
+		l.flags |= SHM_LISTEN_REMOTE;
+		l.rport = ntohs(m->id.idiag_dport);
+		memcpy(l.raddr, ra, family == 4 ? 4 : 16);
+	}
+	sd_add(c, &l);
+}
+
+/* sd_local6: the IPv6 view of an AF_INET6 socket: 1 wildcard, 2 G6. */
+static int
+sd_local6(const struct inet_diag_msg *m, const struct pkt_g *g)
+{
+	const uint8_t *a = (const uint8_t *)m->id.idiag_src;
+	static const uint8_t zero[16];
+
+	if (!g->has6)
+		return 0;
+	if (memcmp(a, zero, 16) == 0)
+		return 1;
+	return memcmp(a, g->g6, 16) == 0 ? 2 : 0;
+}
+
 /* sd_cb: one socket of the dump. */
 static int
 sd_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct sd_ctx *c = arg;
 	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
-	struct shm_listen l;
-	const uint8_t *ra;
-	int where;
+	int where, v6only;
 
 	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
 		return MNL_CB_OK;
 	if (m->id.idiag_if != 0 && (int)m->id.idiag_if != c->ifindex)
 		return MNL_CB_OK;		/* bound to another device */
-	if (m->id.idiag_sport == 0 ||
-	    (where = sd_local4(m, c->g4, m->idiag_family == AF_INET6 ?
-	    sd_v6only(nlh) : 0)) == 0)
+	if (m->id.idiag_sport == 0)
 		return MNL_CB_OK;
-	memset(&l, 0, sizeof(l));
-	l.family = 4;
-	l.proto = c->proto;
-	l.port = ntohs(m->id.idiag_sport);
-	l.flags = where == 2 ? SHM_LISTEN_SPECIFIC : 0;
-	if (c->proto == IPPROTO_UDP && m->id.idiag_dport != 0) {
-		ra = (const uint8_t *)m->id.idiag_dst;
-		if (m->idiag_family == AF_INET6) {
-			if (memcmp(ra, sd_v4mapped, 12) != 0)
-				return MNL_CB_OK;	/* an IPv6 peer */
-			ra += 12;
-		}
-		l.flags |= SHM_LISTEN_REMOTE;
-		l.rport = ntohs(m->id.idiag_dport);
-		memcpy(l.raddr, ra, 4);
-	}
-	sd_add(c, &l);
+	v6only = m->idiag_family == AF_INET6 ? sd_v6only(nlh) : 0;
+	if ((where = sd_local4(m, c->g4, v6only)) != 0)
+		sd_entry(c, m, 4, where);
+	if (m->idiag_family == AF_INET6 && (where = sd_local6(m, c->g)) != 0)
+		sd_entry(c, m, 6, where);
 	return MNL_CB_OK;
 }
 
@@ -154,13 +181,13 @@ sd_dump(struct mnl_socket *nl, struct sd_ctx *c, uint8_t family,
 
 /* sd_scan: every socket of this network namespace that can serve G. */
 int
-sd_scan(uint32_t g4, int ifindex, struct shm_listen *out, uint32_t max,
-    uint32_t *count, int *truncated)
+sd_scan(const struct pkt_g *g, int ifindex, struct shm_listen *out,
+    uint32_t max, uint32_t *count, int *truncated)
 {
 	static const uint8_t fams[2] = { AF_INET, AF_INET6 };
 	static const uint8_t protos[2] = { IPPROTO_TCP, IPPROTO_UDP };
-	struct sd_ctx c = { .g4 = g4, .ifindex = ifindex, .out = out,
-	    .max = max };
+	struct sd_ctx c = { .g4 = g->g4, .g = g, .ifindex = ifindex,
+	    .out = out, .max = max };
 	struct mnl_socket *nl;
 	int i, j, rc = 0;
 

@@ -336,13 +336,14 @@ struct shm_hdr {
 	uint64_t		listen_off;	/* max_nodes tables */
 	uint64_t		svc_off;	/* SHM_SVC_SLOTS entries */
 	_Atomic uint64_t	conn_full;	/* inserts refused: bucket full */
-	uint8_t			reserved0[SHM_CACHELINE * 3 - 176];
+	uint8_t			global_addr6[16];	/* G6, zero: none */
 
 	struct shm_lock		table_lock;	/* node table claims, reaping */
 	struct shm_lock		heap_lock;	/* pagemap */
 	uint8_t			reserved1[SHM_HDR_SIZE - SHM_CACHELINE * 5];
 };
 _Static_assert(offsetof(struct shm_hdr, cluster) == 104, "cluster off");
+_Static_assert(offsetof(struct shm_hdr, global_addr6) == 176, "g6 off");
 _Static_assert(offsetof(struct shm_hdr, table_lock) == 3 * SHM_CACHELINE,
     "table lock off");
 _Static_assert(sizeof(struct shm_hdr) == SHM_HDR_SIZE, "hdr size");

@@ -154,3 +154,147 @@ pkt_parse(const uint8_t *f, uint32_t len, uint32_t g4, struct pkt_info *pi)
 	pi->key.fport = to_g ? sport : dport;
 	return 0;
 }
+
+/* ---- IPv6 -------------------------------------------------------------- */
+
+#define ETHERTYPE_IPV6_	0x86dd
+
+/* pkt_ip6_l4: walk extension headers from the fixed header at p (plen
+ * bytes of payload follow it); sets the upper protocol and its offset. */
+static int
+pkt_ip6_l4(const uint8_t *p, uint32_t len, uint8_t *proto, uint32_t *off,
+    struct pkt_info *pi)
+{
+	uint8_t nh = p[6];
+	uint32_t o = 40, hl;
+	int hops;
+
+	for (hops = 0; hops < 8; hops++) {
+		switch (nh) {
+		case 0:		/* hop-by-hop */
+		case 43:	/* routing */
+		case 60:	/* destination options */
+			if (o + 8 > len)
+				return -1;
+			hl = ((uint32_t)p[o + 1] + 1) * 8;
+			nh = p[o];
+			o += hl;
+			break;
+		case 44:	/* fragment */
+			if (o + 8 > len)
+				return -1;
+			pi->frag_id = ((uint32_t)p[o + 4] << 24) |
+			    ((uint32_t)p[o + 5] << 16) | ((uint32_t)p[o + 6] << 8) |
+			    p[o + 7];
+			if (rd16(p + o + 2) & 0xfff8)
+				pi->frag = PKT_FRAG_LATER;
+			else if (p[o + 3] & 1)
+				pi->frag = PKT_FRAG_FIRST;
+			nh = p[o];
+			o += 8;
+			break;
+		default:
+			if (o > len)
+				return -1;
+			*proto = nh;
+			*off = o;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* pkt_icmp6: an ICMPv6 error about a datagram G6 sent. */
+static int
+pkt_icmp6(const uint8_t *l4, uint32_t len, const uint8_t *g6,
+    struct pkt_info *pi)
+{
+	const uint8_t *q = l4 + 8;
+	struct pkt_info inner;
+	uint32_t qlen = len - 8, off;
+	uint8_t qproto;
+
+	if (len < 8 || l4[0] < 1 || l4[0] > 4)	/* unreach, too big, ... */
+		return -1;
+	if (qlen < 40 || (q[0] >> 4) != 6 || memcmp(q + 8, g6, 16) != 0)
+		return -1;
+	memset(&inner, 0, sizeof(inner));
+	if (pkt_ip6_l4(q, qlen, &qproto, &off, &inner) != 0 ||
+	    (qproto != IPPROTO_TCP && qproto != IPPROTO_UDP) || off + 4 > qlen)
+		return -1;
+	pi->key.proto = qproto;
+	pi->key.lport = rd16(q + off);
+	pi->key.fport = rd16(q + off + 2);
+	memcpy(pi->key.faddr, q + 24, 16);
+	pi->icmp_error = 1;
+	return 0;
+}
+
+/* pkt_parse6: an IPv6 frame of the global network. */
+static int
+pkt_parse6(const uint8_t *p, uint32_t len, const uint8_t *g6,
+    struct pkt_info *pi)
+{
+	uint32_t plen, off, l4len;
+	const uint8_t *l4;
+	uint8_t proto, flags = 0;
+	uint16_t sport, dport;
+	int to_g;
+
+	if (len < 40 || (p[0] >> 4) != 6)
+		return -1;
+	plen = rd16(p + 4);
+	if (40 + plen > len)
+		return -1;
+	len = 40 + plen;
+	if (memcmp(p + 24, g6, 16) == 0)
+		to_g = 1;
+	else if (memcmp(p + 8, g6, 16) == 0)
+		to_g = 0;
+	else
+		return -1;
+	pi->dir = to_g ? PKT_TO_G : PKT_FROM_G;
+	pi->key.family = 6;
+	memcpy(pi->src6, p + 8, 16);
+	memcpy(pi->dst6, p + 24, 16);
+	memcpy(pi->key.faddr, to_g ? p + 8 : p + 24, 16);
+	pi->l3len = len;
+	if (pkt_ip6_l4(p, len, &proto, &off, pi) != 0)
+		return -1;
+	pi->key.proto = proto;
+	if (pi->frag == PKT_FRAG_LATER)
+		return 0;
+	l4 = p + off;
+	l4len = len - off;
+	if (proto == 58) {			/* ICMPv6 */
+		if (l4len < 8)
+			return -1;
+		if (to_g && pkt_icmp6(l4, l4len, g6, pi) == 0)
+			return 0;
+		if (l4[0] != 128 && l4[0] != 129)	/* echo request/reply */
+			return -1;
+		pi->key.lport = rd16(l4 + 4);
+		pi->echo = 1;
+		return 0;
+	}
+	if (pkt_ports(proto, l4, l4len, &sport, &dport, &flags) != 0)
+		return -1;
+	pi->tcpflags = flags;
+	pi->key.lport = to_g ? dport : sport;
+	pi->key.fport = to_g ? sport : dport;
+	return 0;
+}
+
+/* pkt_parse2: IPv4 or IPv6. */
+int
+pkt_parse2(const uint8_t *f, uint32_t len, const struct pkt_g *g,
+    struct pkt_info *pi)
+{
+	if (len >= ETH_HLEN_ && rd16(f + 12) == ETHERTYPE_IPV6_) {
+		memset(pi, 0, sizeof(*pi));
+		if (!g->has6)
+			return -1;
+		return pkt_parse6(f + ETH_HLEN_, len - ETH_HLEN_, g->g6, pi);
+	}
+	return pkt_parse(f, len, g->g4, pi);
+}

@@ -285,6 +285,7 @@ seg_init(struct shmseg *s, const struct shmseg_params *p, char *err,
 	h->listen_off = s->listen_off;
 	h->svc_off = s->svc_off;
 	h->global_addr4 = p->global_addr4;
+	memcpy(h->global_addr6, p->global_addr6, 16);
 	strlcpy(h->cluster, p->cluster ? p->cluster : "", sizeof(h->cluster));
 	for (n = 0; n < SHM_NETS; n++) {
 		h->cast_off[n] = s->cast_off[n];

@@ -32,6 +32,7 @@ struct shmseg_params {
 	uint32_t	 cast_slot_size;/* broadcast ring slot bytes, power of 2 */
 	uint32_t	 conn_buckets;	/* connection table buckets, power of 2 */
 	uint32_t	 global_addr4;	/* G, network order (0: none) */
+	uint8_t		 global_addr6[16];	/* G6 (zero: none) */
 };
 
 /*
@@ -379,14 +380,26 @@ struct pkt_info {
 	uint8_t		icmp_error;	/* key taken from the quoted packet */
 	uint8_t		echo;		/* ICMP echo: lport = identifier */
 	uint16_t	ip_id;
-	uint8_t		src4[4], dst4[4];
+	uint8_t		src4[4], dst4[4];	/* IPv4 (family 4) */
+	uint8_t		src6[16], dst6[16];	/* IPv6 (family 6) */
+	uint32_t	frag_id;	/* IPv6 fragment identification */
 	uint32_t	l3len;		/* IP datagram length */
+};
+
+/* What G is: the cluster address, IPv4 and (if has6) IPv6. */
+struct pkt_g {
+	uint32_t	g4;
+	int		has6;
+	uint8_t		g6[16];
 };
 
 /* Parse an Ethernet frame of the global network (G = g4, network
  * order).  0 and *pi, or -1 when it is not IPv4 to or from G, or is
  * malformed. */
 int	 pkt_parse(const uint8_t *frame, uint32_t len, uint32_t g4,
+	    struct pkt_info *pi);
+/* The same for IPv4 and IPv6 frames. */
+int	 pkt_parse2(const uint8_t *frame, uint32_t len, const struct pkt_g *g,
 	    struct pkt_info *pi);
 
 #endif /* SHMNET_H */

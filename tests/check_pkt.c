@@ -179,6 +179,103 @@ START_TEST(test_garbage_never_reads_past_the_frame)
 }
 END_TEST
 
+/* ip6: Ethernet + IPv6 header (+ optional fragment header); returns the
+ * offset of the upper-layer header. */
+static uint32_t
+ip6(uint8_t nh, const uint8_t *src, const uint8_t *dst, uint16_t paylen,
+    int frag, uint16_t fragoff_m)
+{
+	uint32_t o = 54;
+
+	memset(f, 0, sizeof(f));
+	f[12] = 0x86;
+	f[13] = 0xdd;
+	f[14] = 0x60;
+	f[18] = (uint8_t)((paylen + (frag ? 8 : 0)) >> 8);
+	f[19] = (uint8_t)(paylen + (frag ? 8 : 0));
+	f[20] = frag ? 44 : nh;
+	f[21] = 64;
+	memcpy(f + 22, src, 16);
+	memcpy(f + 38, dst, 16);
+	if (frag) {
+		f[o] = nh;
+		f[o + 2] = (uint8_t)(fragoff_m >> 8);
+		f[o + 3] = (uint8_t)fragoff_m;
+		f[o + 7] = 0x42;		/* identification */
+		o += 8;
+	}
+	return o;
+}
+
+START_TEST(test_ipv6)
+{
+	struct pkt_g g = { .g4 = 0, .has6 = 1 };
+	uint8_t c6[16] = { 0xfd, 0x53, 0x4d, 0x47, 0, 0, 0, 1, [15] = 4 };
+	struct pkt_info pi;
+	uint32_t o;
+
+	g.g6[0] = 0xfd; g.g6[1] = 0x53; g.g6[2] = 0x4d; g.g6[3] = 0x47;
+	g.g6[15] = 1;
+	o = ip6(IPPROTO_TCP, c6, g.g6, 20, 0, 0);
+	ports(o, 40000, 8080);
+	f[o + 13] = CONN_TCP_SYN;
+	ck_assert_int_eq(pkt_parse2(f, o + 20, &g, &pi), 0);
+	ck_assert_int_eq(pi.dir, PKT_TO_G);
+	ck_assert_uint_eq(pi.key.family, 6);
+	ck_assert_uint_eq(pi.key.lport, 8080);
+	ck_assert_uint_eq(pi.key.fport, 40000);
+	ck_assert_mem_eq(pi.key.faddr, c6, 16);
+	o = ip6(IPPROTO_UDP, g.g6, c6, 8, 0, 0);
+	ports(o, 53, 5353);
+	ck_assert_int_eq(pkt_parse2(f, o + 8, &g, &pi), 0);
+	ck_assert_int_eq(pi.dir, PKT_FROM_G);
+	ck_assert_uint_eq(pi.key.lport, 53);
+	/* fragments: the first carries ports, a later one only the id */
+	o = ip6(IPPROTO_UDP, c6, g.g6, 8, 1, 0x0001);
+	ports(o, 5353, 53);
+	ck_assert_int_eq(pkt_parse2(f, o + 8, &g, &pi), 0);
+	ck_assert_uint_eq(pi.frag, PKT_FRAG_FIRST);
+	ck_assert_uint_eq(pi.frag_id, 0x42);
+	ck_assert_uint_eq(pi.key.lport, 53);
+	o = ip6(IPPROTO_UDP, c6, g.g6, 8, 1, 0x00b8);
+	ck_assert_int_eq(pkt_parse2(f, o + 8, &g, &pi), 0);
+	ck_assert_uint_eq(pi.frag, PKT_FRAG_LATER);
+	/* not to or from G6; IPv6 without address6; cut short */
+	o = ip6(IPPROTO_UDP, c6, c6, 8, 0, 0);
+	ck_assert_int_eq(pkt_parse2(f, o + 8, &g, &pi), -1);
+	o = ip6(IPPROTO_UDP, c6, g.g6, 8, 0, 0);
+	g.has6 = 0;
+	ck_assert_int_eq(pkt_parse2(f, o + 8, &g, &pi), -1);
+	g.has6 = 1;
+	ck_assert_int_eq(pkt_parse2(f, o + 4, &g, &pi), -1);
+}
+END_TEST
+
+START_TEST(test_ipv6_packet_too_big_follows_flow)
+{
+	struct pkt_g g = { .has6 = 1 };
+	uint8_t c6[16] = { 0xfd, [15] = 9 }, r6[16] = { 0xfe, [15] = 1 };
+	struct pkt_info pi;
+	uint32_t o, q;
+
+	g.g6[0] = 0xfd; g.g6[15] = 1;
+	o = ip6(58, r6, g.g6, 8 + 40 + 8, 0, 0);
+	f[o] = 2;				/* packet too big */
+	q = o + 8;
+	f[q] = 0x60;
+	f[q + 6] = IPPROTO_TCP;
+	memcpy(f + q + 8, g.g6, 16);
+	memcpy(f + q + 24, c6, 16);
+	ports(q + 40, 8080, 40001);
+	ck_assert_int_eq(pkt_parse2(f, q + 48, &g, &pi), 0);
+	ck_assert_uint_eq(pi.icmp_error, 1);
+	ck_assert_uint_eq(pi.key.family, 6);
+	ck_assert_uint_eq(pi.key.lport, 8080);
+	ck_assert_uint_eq(pi.key.fport, 40001);
+	ck_assert_mem_eq(pi.key.faddr, c6, 16);
+}
+END_TEST
+
 static Suite *
 pkt_suite(void)
 {
@@ -192,6 +289,8 @@ pkt_suite(void)
 	tcase_add_test(tc, test_icmp_error_follows_quoted_flow);
 	tcase_add_test(tc, test_echo);
 	tcase_add_test(tc, test_garbage_never_reads_past_the_frame);
+	tcase_add_test(tc, test_ipv6);
+	tcase_add_test(tc, test_ipv6_packet_too_big_follows_flow);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -63,32 +63,44 @@ out:
 	return rc;
 }
 
-/* rt_rule_msg: build an IPv4 rule request. */
+/* rt_rule_msg: build a rule request (family AF_INET or AF_INET6; dst and
+ * src point to 4 or 16 bytes, or are NULL). */
 static struct nlmsghdr *
-rt_rule_msg(char *buf, int type, int flags, uint32_t pref, uint32_t table,
-    uint32_t dst, uint8_t dstlen, uint32_t src, uint8_t srclen,
-    const char *iif)
+rt_rule_msgf(char *buf, int type, int flags, int family, uint32_t pref,
+    uint32_t table, const void *dst, uint8_t dstlen, const void *src,
+    uint8_t srclen, const char *iif)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct fib_rule_hdr *fr;
+	size_t alen = family == AF_INET ? 4 : 16;
 
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
 	fr = mnl_nlmsg_put_extra_header(nlh, sizeof(*fr));
-	fr->family = AF_INET;
+	fr->family = (uint8_t)family;
 	fr->action = FR_ACT_TO_TBL;
 	fr->table = table < 256 ? table : RT_TABLE_UNSPEC;
 	fr->dst_len = dstlen;
 	fr->src_len = srclen;
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, pref);
 	mnl_attr_put_u32(nlh, FRA_TABLE, table);
-	if (dstlen)
-		mnl_attr_put_u32(nlh, FRA_DST, dst);
-	if (srclen)
-		mnl_attr_put_u32(nlh, FRA_SRC, src);
+	if (dstlen && dst != NULL)
+		mnl_attr_put(nlh, FRA_DST, alen, dst);
+	if (srclen && src != NULL)
+		mnl_attr_put(nlh, FRA_SRC, alen, src);
 	if (iif != NULL && *iif)
 		mnl_attr_put_strz(nlh, FRA_IIFNAME, iif);
 	return nlh;
+}
+
+/* rt_rule_msg: the IPv4 form. */
+static struct nlmsghdr *
+rt_rule_msg(char *buf, int type, int flags, uint32_t pref, uint32_t table,
+    uint32_t dst, uint8_t dstlen, uint32_t src, uint8_t srclen,
+    const char *iif)
+{
+	return rt_rule_msgf(buf, type, flags, AF_INET, pref, table, &dst,
+	    dstlen, &src, srclen, iif);
 }
 
 /* rt_record: remember an operation for undo. */
@@ -105,32 +117,58 @@ rt_record(struct rt_undo *u, int kind)
 	return op;
 }
 
-/* rt_rule4_add: add a rule, record it. */
-int
-rt_rule4_add(struct rt_undo *u, uint32_t pref, uint32_t table, uint32_t dst,
-    uint8_t dstlen, uint32_t src, uint8_t srclen, const char *iif)
+/* rt_rule_add: add a rule of either family, record it. */
+static int
+rt_rule_add(struct rt_undo *u, int family, uint32_t pref, uint32_t table,
+    const void *dst, uint8_t dstlen, const void *src, uint8_t srclen,
+    const char *iif)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct rt_op *op;
+	size_t alen = family == AF_INET ? 4 : 16;
 	int rc;
 
-	rc = rt_talk(rt_rule_msg(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL,
-	    pref, table, dst, dstlen, src, srclen, iif));
+	rc = rt_talk(rt_rule_msgf(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL,
+	    family, pref, table, dst, dstlen, src, srclen, iif));
 	if (rc == -EEXIST)
 		return 0;		/* left by an earlier life: keep it */
 	if (rc != 0)
 		return rc;
 	if ((op = rt_record(u, RT_OP_RULE)) != NULL) {
+		op->family = family;
 		op->pref = pref;
 		op->table = table;
-		op->dst = dst;
+		if (dst != NULL)
+			memcpy(family == AF_INET ? (void *)&op->dst : op->dst6,
+			    dst, alen);
+		if (src != NULL)
+			memcpy(family == AF_INET ? (void *)&op->src : op->src6,
+			    src, alen);
 		op->dstlen = dstlen;
-		op->src = src;
 		op->srclen = srclen;
 		if (iif != NULL)
 			strlcpy(op->iif, iif, sizeof(op->iif));
 	}
 	return 0;
+}
+
+/* rt_rule4_add: an IPv4 rule. */
+int
+rt_rule4_add(struct rt_undo *u, uint32_t pref, uint32_t table, uint32_t dst,
+    uint8_t dstlen, uint32_t src, uint8_t srclen, const char *iif)
+{
+	return rt_rule_add(u, AF_INET, pref, table, &dst, dstlen, &src, srclen,
+	    iif);
+}
+
+/* rt_rule6_add: an IPv6 rule. */
+int
+rt_rule6_add(struct rt_undo *u, uint32_t pref, uint32_t table,
+    const uint8_t *dst, uint8_t dstlen, const uint8_t *src, uint8_t srclen,
+    const char *iif)
+{
+	return rt_rule_add(u, AF_INET6, pref, table, dst, dstlen, src, srclen,
+	    iif);
 }
 
 /* rt_rule4_udp_sport: per-port rule for UDP answers (see route.h). */
@@ -156,39 +194,54 @@ rt_rule4_udp_sport(int add, uint32_t pref, uint32_t table, uint16_t port,
 	return rc;
 }
 
-/* rt_local_rule_move: "lookup local" from priority 0 to pref. */
-int
-rt_local_rule_move(struct rt_undo *u, uint32_t pref)
+/* rt_local_move: "lookup local" of a family from priority 0 to pref. */
+static int
+rt_local_move(struct rt_undo *u, int family, uint32_t pref)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct rt_op *op;
 	int rc;
 
-	rc = rt_talk(rt_rule_msg(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL,
-	    pref, RT_TABLE_LOCAL, 0, 0, 0, 0, NULL));
+	rc = rt_talk(rt_rule_msgf(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL,
+	    family, pref, RT_TABLE_LOCAL, NULL, 0, NULL, 0, NULL));
 	if (rc != 0 && rc != -EEXIST)
 		return rc;
-	rc = rt_talk(rt_rule_msg(buf, RTM_DELRULE, 0, 0, RT_TABLE_LOCAL, 0, 0,
-	    0, 0, NULL));
+	rc = rt_talk(rt_rule_msgf(buf, RTM_DELRULE, 0, family, 0,
+	    RT_TABLE_LOCAL, NULL, 0, NULL, 0, NULL));
 	if (rc != 0 && rc != -ENOENT)
 		return rc;
-	if ((op = rt_record(u, RT_OP_LOCAL)) != NULL)
+	if ((op = rt_record(u, RT_OP_LOCAL)) != NULL) {
+		op->family = family;
 		op->pref = pref;
+	}
 	return 0;
 }
 
-/* rt_route_msg: build an IPv4 route request. */
+int
+rt_local_rule_move(struct rt_undo *u, uint32_t pref)
+{
+	return rt_local_move(u, AF_INET, pref);
+}
+
+int
+rt_local_rule6_move(struct rt_undo *u, uint32_t pref)
+{
+	return rt_local_move(u, AF_INET6, pref);
+}
+
+/* rt_route_msg: a link route request (dst/prefsrc: 4 or 16 bytes). */
 static struct nlmsghdr *
-rt_route_msg(char *buf, int type, int flags, uint32_t table, uint32_t dst,
-    uint8_t len, int oif, uint32_t prefsrc)
+rt_route_msgf(char *buf, int type, int flags, int family, uint32_t table,
+    const void *dst, uint8_t len, int oif, const void *prefsrc)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rtm;
+	size_t alen = family == AF_INET ? 4 : 16;
 
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
+	rtm->rtm_family = (uint8_t)family;
 	rtm->rtm_dst_len = len;
 	rtm->rtm_table = table < 256 ? table : RT_TABLE_UNSPEC;
 	rtm->rtm_protocol = RTPROT_STATIC;
@@ -196,80 +249,121 @@ rt_route_msg(char *buf, int type, int flags, uint32_t table, uint32_t dst,
 	rtm->rtm_type = RTN_UNICAST;
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	if (len)
-		mnl_attr_put_u32(nlh, RTA_DST, dst);
+		mnl_attr_put(nlh, RTA_DST, alen, dst);
 	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)oif);
-	if (prefsrc)
-		mnl_attr_put_u32(nlh, RTA_PREFSRC, prefsrc);
+	if (prefsrc != NULL)
+		mnl_attr_put(nlh, RTA_PREFSRC, alen, prefsrc);
 	return nlh;
 }
 
-/* rt_route4_add: add (or replace) a link route in a table, record it. */
-int
-rt_route4_add(struct rt_undo *u, uint32_t table, uint32_t dst, uint8_t len,
-    int oif, uint32_t prefsrc)
+/* rt_route_add: add (or replace) a link route, record it. */
+static int
+rt_route_add(struct rt_undo *u, int family, uint32_t table, const void *dst,
+    uint8_t len, int oif, const void *prefsrc)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct rt_op *op;
 	int rc;
 
-	rc = rt_talk(rt_route_msg(buf, RTM_NEWROUTE, NLM_F_CREATE |
-	    NLM_F_REPLACE, table, dst, len, oif, prefsrc));
+	rc = rt_talk(rt_route_msgf(buf, RTM_NEWROUTE, NLM_F_CREATE |
+	    NLM_F_REPLACE, family, table, dst, len, oif, prefsrc));
 	if (rc != 0)
 		return rc;
 	if ((op = rt_record(u, RT_OP_ROUTE)) != NULL) {
+		op->family = family;
 		op->table = table;
-		op->dst = dst;
+		if (len)
+			memcpy(family == AF_INET ? (void *)&op->dst : op->dst6,
+			    dst, family == AF_INET ? 4 : 16);
 		op->dstlen = len;
 		op->oif = oif;
 	}
 	return 0;
 }
 
-/* rt_addr_msg: an IPv4 address request. */
+/* rt_route4_add: an IPv4 link route (prefsrc 0: none). */
+int
+rt_route4_add(struct rt_undo *u, uint32_t table, uint32_t dst, uint8_t len,
+    int oif, uint32_t prefsrc)
+{
+	return rt_route_add(u, AF_INET, table, &dst, len, oif,
+	    prefsrc ? &prefsrc : NULL);
+}
+
+/* rt_route6_add: an IPv6 link route (prefsrc NULL: none). */
+int
+rt_route6_add(struct rt_undo *u, uint32_t table, const uint8_t *dst,
+    uint8_t len, int oif, const uint8_t *prefsrc)
+{
+	return rt_route_add(u, AF_INET6, table, dst, len, oif, prefsrc);
+}
+
+/* rt_addr_msg: an address request (4 or 16 bytes; IPv6 nodad). */
 static struct nlmsghdr *
-rt_addr_msg(char *buf, int type, int flags, int ifindex, uint32_t addr,
-    uint8_t prefix)
+rt_addr_msgf(char *buf, int type, int flags, int family, int ifindex,
+    const void *addr, uint8_t prefix)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifaddrmsg *ifa;
+	size_t alen = family == AF_INET ? 4 : 16;
 
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
+	ifa->ifa_family = (uint8_t)family;
 	ifa->ifa_prefixlen = prefix;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = (unsigned int)ifindex;
-	mnl_attr_put_u32(nlh, IFA_LOCAL, addr);
-	mnl_attr_put_u32(nlh, IFA_ADDRESS, addr);
+	if (family == AF_INET6)
+		ifa->ifa_flags = IFA_F_NODAD;
+	mnl_attr_put(nlh, IFA_LOCAL, alen, addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, alen, addr);
 	return nlh;
 }
 
-/* rt_addr4_add: add an address to an interface, record it. */
-int
-rt_addr4_add(struct rt_undo *u, int ifindex, uint32_t addr, uint8_t prefix)
+/* rt_addr_add: add an address, record it. */
+static int
+rt_addr_add(struct rt_undo *u, int family, int ifindex, const void *addr,
+    uint8_t prefix)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct rt_op *op;
 	int rc;
 
-	rc = rt_talk(rt_addr_msg(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
-	    ifindex, addr, prefix));
+	rc = rt_talk(rt_addr_msgf(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
+	    family, ifindex, addr, prefix));
 	if (rc == -EEXIST)
 		return 0;
 	if (rc != 0)
 		return rc;
 	if ((op = rt_record(u, RT_OP_ADDR)) != NULL) {
+		op->family = family;
 		op->oif = ifindex;
-		op->dst = addr;
+		memcpy(family == AF_INET ? (void *)&op->dst : op->dst6, addr,
+		    family == AF_INET ? 4 : 16);
 		op->dstlen = prefix;
 	}
 	return 0;
 }
 
-/* rt_proxy_msg: a proxy neighbour (answer ARP for addr on ifindex). */
+/* rt_addr4_add: an IPv4 address. */
+int
+rt_addr4_add(struct rt_undo *u, int ifindex, uint32_t addr, uint8_t prefix)
+{
+	return rt_addr_add(u, AF_INET, ifindex, &addr, prefix);
+}
+
+/* rt_addr6_add: an IPv6 address /128, without DAD. */
+int
+rt_addr6_add(struct rt_undo *u, int ifindex, const uint8_t *addr)
+{
+	return rt_addr_add(u, AF_INET6, ifindex, addr, 128);
+}
+
+/* rt_proxy_msg: a proxy neighbour (answer ARP or NDP for addr). */
 static struct nlmsghdr *
-rt_proxy_msg(char *buf, int type, int flags, int ifindex, uint32_t addr)
+rt_proxy_msgf(char *buf, int type, int flags, int family, int ifindex,
+    const void *addr)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ndmsg *nd;
@@ -277,33 +371,47 @@ rt_proxy_msg(char *buf, int type, int flags, int ifindex, uint32_t addr)
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
 	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
-	nd->ndm_family = AF_INET;
+	nd->ndm_family = (uint8_t)family;
 	nd->ndm_ifindex = ifindex;
 	nd->ndm_state = NUD_PERMANENT;
 	nd->ndm_flags = NTF_PROXY;
-	mnl_attr_put_u32(nlh, NDA_DST, addr);
+	mnl_attr_put(nlh, NDA_DST, family == AF_INET ? 4 : 16, addr);
 	return nlh;
 }
 
-/* rt_proxy4_add: answer ARP for addr on an interface, record it. */
-int
-rt_proxy4_add(struct rt_undo *u, int ifindex, uint32_t addr)
+/* rt_proxy_add: a proxy neighbour entry, recorded. */
+static int
+rt_proxy_add(struct rt_undo *u, int family, int ifindex, const void *addr)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct rt_op *op;
 	int rc;
 
-	rc = rt_talk(rt_proxy_msg(buf, RTM_NEWNEIGH, NLM_F_CREATE |
-	    NLM_F_EXCL, ifindex, addr));
+	rc = rt_talk(rt_proxy_msgf(buf, RTM_NEWNEIGH, NLM_F_CREATE |
+	    NLM_F_EXCL, family, ifindex, addr));
 	if (rc == -EEXIST)
 		return 0;
 	if (rc != 0)
 		return rc;
 	if ((op = rt_record(u, RT_OP_PROXY)) != NULL) {
+		op->family = family;
 		op->oif = ifindex;
-		op->dst = addr;
+		memcpy(family == AF_INET ? (void *)&op->dst : op->dst6, addr,
+		    family == AF_INET ? 4 : 16);
 	}
 	return 0;
+}
+
+int
+rt_proxy4_add(struct rt_undo *u, int ifindex, uint32_t addr)
+{
+	return rt_proxy_add(u, AF_INET, ifindex, &addr);
+}
+
+int
+rt_proxy6_add(struct rt_undo *u, int ifindex, const uint8_t *addr)
+{
+	return rt_proxy_add(u, AF_INET6, ifindex, addr);
 }
 
 /* rt_sysctl_rw: read (value NULL) or write a /proc/sys file. */
@@ -356,33 +464,35 @@ static int
 rt_undo_one(const struct rt_op *op)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	int rc;
+	int fam = op->family ? op->family : AF_INET, rc;
+	const void *dst = fam == AF_INET ? (const void *)&op->dst : op->dst6,
+	    *src = fam == AF_INET ? (const void *)&op->src : op->src6;
 
 	switch (op->kind) {
 	case RT_OP_RULE:
-		return rt_talk(rt_rule_msg(buf, RTM_DELRULE, 0, op->pref,
-		    op->table, op->dst, op->dstlen, op->src, op->srclen,
-		    op->iif));
+		return rt_talk(rt_rule_msgf(buf, RTM_DELRULE, 0, fam, op->pref,
+		    op->table, dst, op->dstlen, src, op->srclen, op->iif));
 	case RT_OP_LOCAL:
-		rc = rt_talk(rt_rule_msg(buf, RTM_NEWRULE, NLM_F_CREATE |
-		    NLM_F_EXCL, 0, RT_TABLE_LOCAL, 0, 0, 0, 0, NULL));
+		rc = rt_talk(rt_rule_msgf(buf, RTM_NEWRULE, NLM_F_CREATE |
+		    NLM_F_EXCL, fam, 0, RT_TABLE_LOCAL, NULL, 0, NULL, 0,
+		    NULL));
 		if (rc != 0 && rc != -EEXIST)
 			return rc;
-		return rt_talk(rt_rule_msg(buf, RTM_DELRULE, 0, op->pref,
-		    RT_TABLE_LOCAL, 0, 0, 0, 0, NULL));
+		return rt_talk(rt_rule_msgf(buf, RTM_DELRULE, 0, fam, op->pref,
+		    RT_TABLE_LOCAL, NULL, 0, NULL, 0, NULL));
 	case RT_OP_ROUTE:
-		rc = rt_talk(rt_route_msg(buf, RTM_DELROUTE, 0, op->table,
-		    op->dst, op->dstlen, op->oif, 0));
+		rc = rt_talk(rt_route_msgf(buf, RTM_DELROUTE, 0, fam,
+		    op->table, dst, op->dstlen, op->oif, NULL));
 		return rc == -ESRCH || rc == -ENODEV ? 0 : rc;
 	case RT_OP_SYSCTL:
 		return rt_sysctl_rw(op->path, op->value, NULL, 0);
 	case RT_OP_PROXY:
-		rc = rt_talk(rt_proxy_msg(buf, RTM_DELNEIGH, 0, op->oif,
-		    op->dst));
+		rc = rt_talk(rt_proxy_msgf(buf, RTM_DELNEIGH, 0, fam, op->oif,
+		    dst));
 		return rc == -ENOENT || rc == -ENODEV ? 0 : rc;
 	case RT_OP_ADDR:
-		rc = rt_talk(rt_addr_msg(buf, RTM_DELADDR, 0, op->oif, op->dst,
-		    op->dstlen));
+		rc = rt_talk(rt_addr_msgf(buf, RTM_DELADDR, 0, fam, op->oif,
+		    dst, op->dstlen));
 		return rc == -EADDRNOTAVAIL || rc == -ENODEV ? 0 : rc;
 	}
 	return 0;

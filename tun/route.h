@@ -15,7 +15,9 @@ struct rt_undo {
 	struct rt_op {
 		int		kind;		/* RT_OP_* */
 		uint32_t	pref, table;	/* rules, routes */
-		uint32_t	dst, src;	/* network order */
+		int		family;		/* AF_INET or AF_INET6 */
+		uint32_t	dst, src;	/* network order (IPv4) */
+		uint8_t		dst6[16], src6[16];
 		uint8_t		dstlen, srclen;
 		char		iif[16];
 		int		oif;
@@ -39,6 +41,15 @@ int	 rt_local_rule_move(struct rt_undo *u, uint32_t pref);
 /* Add route dst/len dev oif [src prefsrc] scope link in table. */
 int	 rt_route4_add(struct rt_undo *u, uint32_t table, uint32_t dst,
 	    uint8_t len, int oif, uint32_t prefsrc);
+/* IPv6 counterparts: addresses are 16 bytes; an address is added nodad. */
+int	 rt_rule6_add(struct rt_undo *u, uint32_t pref, uint32_t table,
+	    const uint8_t *dst, uint8_t dstlen, const uint8_t *src,
+	    uint8_t srclen, const char *iif);
+int	 rt_local_rule6_move(struct rt_undo *u, uint32_t pref);
+int	 rt_route6_add(struct rt_undo *u, uint32_t table, const uint8_t *dst,
+	    uint8_t len, int oif, const uint8_t *prefsrc);
+int	 rt_addr6_add(struct rt_undo *u, int ifindex, const uint8_t *addr);
+int	 rt_proxy6_add(struct rt_undo *u, int ifindex, const uint8_t *addr);
 /* Add an IPv4 address (network order) to an interface. */
 int	 rt_addr4_add(struct rt_undo *u, int ifindex, uint32_t addr,
 	    uint8_t prefix);
