@@ -200,6 +200,20 @@ tx_predict(struct dnet *dn, struct ring_slot *slot)
 	return p;
 }
 
+/* tx_to_node: send a frame to node id: commit it where it was read when
+ * it was read into id's ring, else copy it there. */
+static void
+tx_to_node(struct dnet *dn, struct txpeer *zc, struct ring_slot *slot,
+    uint32_t id, const uint8_t *vnet, const uint8_t *frame, uint32_t len)
+{
+	if (zc != NULL && id == dn->predict) {
+		ring_tx_commit(&zc->ring, slot, len, SHM_DESC_VNET);
+		stat_add(&dn->stats->zero_copy, 1);
+		tx_wake(dn, id);
+	} else
+		tx_unicast(dn, id, vnet, frame, len);
+}
+
 /* tx_global: a frame of the global network goes where its flow goes. */
 static void
 tx_global(struct dnet *dn, struct txpeer *zc, struct ring_slot *slot,
@@ -214,12 +228,8 @@ tx_global(struct dnet *dn, struct txpeer *zc, struct ring_slot *slot,
 		stat_add(&dn->stats->looped, 1);
 		if (dn->out.ops->output(dn->out.ctx, vnet, frame, len) != 0)
 			stat_add(&dn->stats->drop_tap, 1);
-	} else if (zc != NULL && id == dn->predict) {
-		ring_tx_commit(&zc->ring, slot, len, SHM_DESC_VNET);
-		stat_add(&dn->stats->zero_copy, 1);
-		tx_wake(dn, id);
 	} else
-		tx_unicast(dn, id, vnet, frame, len);
+		tx_to_node(dn, zc, slot, id, vnet, frame, len);
 }
 
 /* tx_frame: route one frame read from the TAP (frame is ours to edit:
@@ -238,14 +248,10 @@ tx_frame(struct dnet *dn, struct txpeer *zc, struct ring_slot *slot,
 	}
 	switch (frame_classify(dn->net, frame, len, dn->d->max_nodes, &id)) {
 	case FRAME_UNICAST:
-		if (id == dn->d->self) {
+		if (id == dn->d->self)
 			stat_add(&dn->stats->drop_unknown, 1);
-		} else if (zc != NULL && id == dn->predict) {
-			ring_tx_commit(&zc->ring, slot, len, SHM_DESC_VNET);
-			stat_add(&dn->stats->zero_copy, 1);
-			tx_wake(dn, id);
-		} else
-			tx_unicast(dn, id, vnet, frame, len);
+		else
+			tx_to_node(dn, zc, slot, id, vnet, frame, len);
 		break;
 	case FRAME_CAST:
 		tx_cast(dn, vnet, frame, len);

@@ -19,7 +19,7 @@
 #include "netlink.h"
 
 /* nl_talk: send one request and wait for its ACK. */
-static int
+int
 nl_talk(struct nlmsghdr *nlh)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];

@@ -7,6 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct nlmsghdr;
+
+/* Send one rtnetlink request (NLM_F_ACK set) on a fresh socket and wait
+ * for the kernel's answer: 0 or -errno. */
+int	 nl_talk(struct nlmsghdr *nlh);
 /* Set MAC (if mac != NULL), MTU (if mtu != 0), IFF_NOARP (if noarp) and
  * bring the link up (if up).  Returns 0 or -errno (the kernel's answer). */
 int	 nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up,

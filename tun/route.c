@@ -21,6 +21,7 @@
 #include <bsd/string.h>
 #include <libmnl/libmnl.h>
 
+#include "netlink.h"
 #include "route.h"
 
 #define RT_OP_RULE	1
@@ -29,39 +30,6 @@
 #define RT_OP_LOCAL	4	/* local rule moved: put it back at 0 */
 #define RT_OP_ADDR	5
 #define RT_OP_PROXY	6
-
-/* rt_talk: one request, wait for its ACK. */
-static int
-rt_talk(struct nlmsghdr *nlh)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl;
-	unsigned int portid, seq;
-	ssize_t n;
-	int rc = 0;
-
-	if ((nl = mnl_socket_open(NETLINK_ROUTE)) == NULL)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	portid = mnl_socket_get_portid(nl);
-	seq = nlh->nlmsg_seq = (unsigned int)time(NULL);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		rc = mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL);
-		if (rc <= MNL_CB_STOP)
-			break;
-	}
-	rc = rc < 0 ? -errno : 0;
-out:
-	mnl_socket_close(nl);
-	return rc;
-}
 
 /* rt_rule_msg: build a rule request (family AF_INET or AF_INET6; dst and
  * src point to 4 or 16 bytes, or are NULL). */
@@ -128,7 +96,7 @@ rt_rule_add(struct rt_undo *u, int family, uint32_t pref, uint32_t table,
 	size_t alen = family == AF_INET ? 4 : 16;
 	int rc;
 
-	rc = rt_talk(rt_rule_msgf(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL,
+	rc = nl_talk(rt_rule_msgf(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL,
 	    family, pref, table, dst, dstlen, src, srclen, iif));
 	if (rc == -EEXIST)
 		return 0;		/* left by an earlier life: keep it */
@@ -188,7 +156,7 @@ rt_rule4_udp_sport(int add, uint32_t pref, uint32_t table, uint16_t port,
 		mnl_attr_put(nlh, FRA_SPORT_RANGE, sizeof(r), &r);
 	if (suppress)
 		mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, 0);
-	rc = rt_talk(nlh);
+	rc = nl_talk(nlh);
 	if ((add && rc == -EEXIST) || (!add && rc == -ENOENT))
 		return 0;
 	return rc;
@@ -202,11 +170,11 @@ rt_local_move(struct rt_undo *u, int family, uint32_t pref)
 	struct rt_op *op;
 	int rc;
 
-	rc = rt_talk(rt_rule_msgf(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL,
+	rc = nl_talk(rt_rule_msgf(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL,
 	    family, pref, RT_TABLE_LOCAL, NULL, 0, NULL, 0, NULL));
 	if (rc != 0 && rc != -EEXIST)
 		return rc;
-	rc = rt_talk(rt_rule_msgf(buf, RTM_DELRULE, 0, family, 0,
+	rc = nl_talk(rt_rule_msgf(buf, RTM_DELRULE, 0, family, 0,
 	    RT_TABLE_LOCAL, NULL, 0, NULL, 0, NULL));
 	if (rc != 0 && rc != -ENOENT)
 		return rc;
@@ -265,7 +233,7 @@ rt_route_add(struct rt_undo *u, int family, uint32_t table, const void *dst,
 	struct rt_op *op;
 	int rc;
 
-	rc = rt_talk(rt_route_msgf(buf, RTM_NEWROUTE, NLM_F_CREATE |
+	rc = nl_talk(rt_route_msgf(buf, RTM_NEWROUTE, NLM_F_CREATE |
 	    NLM_F_REPLACE, family, table, dst, len, oif, prefsrc));
 	if (rc != 0)
 		return rc;
@@ -330,7 +298,7 @@ rt_addr_add(struct rt_undo *u, int family, int ifindex, const void *addr,
 	struct rt_op *op;
 	int rc;
 
-	rc = rt_talk(rt_addr_msgf(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
+	rc = nl_talk(rt_addr_msgf(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
 	    family, ifindex, addr, prefix));
 	if (rc == -EEXIST)
 		return 0;
@@ -387,7 +355,7 @@ rt_proxy_add(struct rt_undo *u, int family, int ifindex, const void *addr)
 	struct rt_op *op;
 	int rc;
 
-	rc = rt_talk(rt_proxy_msgf(buf, RTM_NEWNEIGH, NLM_F_CREATE |
+	rc = nl_talk(rt_proxy_msgf(buf, RTM_NEWNEIGH, NLM_F_CREATE |
 	    NLM_F_EXCL, family, ifindex, addr));
 	if (rc == -EEXIST)
 		return 0;
@@ -470,28 +438,28 @@ rt_undo_one(const struct rt_op *op)
 
 	switch (op->kind) {
 	case RT_OP_RULE:
-		return rt_talk(rt_rule_msgf(buf, RTM_DELRULE, 0, fam, op->pref,
+		return nl_talk(rt_rule_msgf(buf, RTM_DELRULE, 0, fam, op->pref,
 		    op->table, dst, op->dstlen, src, op->srclen, op->iif));
 	case RT_OP_LOCAL:
-		rc = rt_talk(rt_rule_msgf(buf, RTM_NEWRULE, NLM_F_CREATE |
+		rc = nl_talk(rt_rule_msgf(buf, RTM_NEWRULE, NLM_F_CREATE |
 		    NLM_F_EXCL, fam, 0, RT_TABLE_LOCAL, NULL, 0, NULL, 0,
 		    NULL));
 		if (rc != 0 && rc != -EEXIST)
 			return rc;
-		return rt_talk(rt_rule_msgf(buf, RTM_DELRULE, 0, fam, op->pref,
+		return nl_talk(rt_rule_msgf(buf, RTM_DELRULE, 0, fam, op->pref,
 		    RT_TABLE_LOCAL, NULL, 0, NULL, 0, NULL));
 	case RT_OP_ROUTE:
-		rc = rt_talk(rt_route_msgf(buf, RTM_DELROUTE, 0, fam,
+		rc = nl_talk(rt_route_msgf(buf, RTM_DELROUTE, 0, fam,
 		    op->table, dst, op->dstlen, op->oif, NULL));
 		return rc == -ESRCH || rc == -ENODEV ? 0 : rc;
 	case RT_OP_SYSCTL:
 		return rt_sysctl_rw(op->path, op->value, NULL, 0);
 	case RT_OP_PROXY:
-		rc = rt_talk(rt_proxy_msgf(buf, RTM_DELNEIGH, 0, fam, op->oif,
+		rc = nl_talk(rt_proxy_msgf(buf, RTM_DELNEIGH, 0, fam, op->oif,
 		    dst));
 		return rc == -ENOENT || rc == -ENODEV ? 0 : rc;
 	case RT_OP_ADDR:
-		rc = rt_talk(rt_addr_msgf(buf, RTM_DELADDR, 0, fam, op->oif,
+		rc = nl_talk(rt_addr_msgf(buf, RTM_DELADDR, 0, fam, op->oif,
 		    dst, op->dstlen));
 		return rc == -EADDRNOTAVAIL || rc == -ENODEV ? 0 : rc;
 	}
