@@ -21,7 +21,7 @@
 #include "conf.h"
 
 enum conf_type { CT_UINT, CT_SIZE, CT_BOOL, CT_IFNAME, CT_PATH, CT_NAME,
-	CT_NODE, CT_ADDR4, CT_HOST4, CT_IFNAME0, CT_HOST6, CT_NET6 };
+	CT_NODE, CT_ADDR4, CT_HOST4, CT_IFNAME0, CT_HOST6, CT_NET6, CT_MODE };
 
 struct conf_key {
 	const char	*section;
@@ -45,6 +45,8 @@ static const struct conf_key conf_keys[] = {
 	    segment_size),
 	CK("cluster", "max-nodes", CT_UINT, SHM_NODES_MIN, SHM_NODES_MAX, 0,
 	    max_nodes),
+	CK("cluster", "segment-mode", CT_MODE, 0400, 0666, 0, segment_mode),
+	CK("cluster", "segment-group", CT_IFNAME0, 0, 31, 0, segment_group),
 	CK("cluster", "broadcast-slots", CT_UINT, 16, 65536, 1, cast_slots),
 	CK("cluster", "broadcast-slot-size", CT_SIZE, 256, 65536, 1,
 	    cast_slot_size),
@@ -87,6 +89,7 @@ conf_defaults(struct conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->segment_size = 256ull << 20;
+	c->segment_mode = 0600;
 	c->max_nodes = 64;
 	c->cast_slots = 256;
 	c->cast_slot_size = 2048;
@@ -320,6 +323,7 @@ conf_apply(struct conf *c, const char *section, const char *key,
 {
 	const struct conf_key *k;
 	uint64_t v;
+	char *end;
 
 	if ((k = conf_find(section, key)) == NULL) {
 		if (!conf_section_known(section))
@@ -378,6 +382,17 @@ conf_apply(struct conf *c, const char *section, const char *key,
 		return conf_host4((uint32_t *)((char *)c + k->off),
 		    (uint32_t *)((char *)c + k->off) + 1, value, where, err,
 		    errlen);
+	case CT_MODE:
+		v = strtoull(value, &end, 8);
+		if (*value == '\0' || *end != '\0' || v > 0777 ||
+		    (v & 0600) != 0600 || (v & 0111)) {
+			snprintf(err, errlen, "%s: %s '%s' must be an octal mode "
+			    "with owner read and write and no execute bits, "
+			    "e.g. 0600 or 0660", where, k->name, value);
+			return -1;
+		}
+		conf_store(c, k, v);
+		return 0;
 	case CT_HOST6:
 	case CT_NET6:
 		return conf_ip6(c, k, value, where, err, errlen);
@@ -699,6 +714,8 @@ conf_print(const struct conf *c, void *vfp)
 		fprintf(fp, "%u\n", c->node);
 	else
 		fprintf(fp, "auto\n");
+	fprintf(fp, "segment-mode = %04o\nsegment-group = %s\n", c->segment_mode,
+	    c->segment_group[0] ? c->segment_group : "none");
 	fprintf(fp, "segment = %s\nsegment-size = %" PRIu64 "\nmax-nodes = %u\n"
 	    "broadcast-slots = %u\nbroadcast-slot-size = %u\n\n", c->segment,
 	    c->segment_size, c->max_nodes, c->cast_slots, c->cast_slot_size);

@@ -49,6 +49,8 @@ struct conf {
 	uint32_t	max_nodes;
 	uint32_t	cast_slots;
 	uint32_t	cast_slot_size;
+	uint32_t	segment_mode;
+	char		segment_group[32];	/* "" = root's */
 	struct netconf	local;
 	struct netconf	global;		/* addr = G, prefix 32 */
 	struct globalconf g;

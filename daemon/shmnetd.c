@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <string.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,6 +226,17 @@ shmnetd_attach(struct daemon *d, char *err, size_t errlen)
 	int rc, i;
 
 	memcpy(p.global_addr6, d->conf.g.addr6, 16);
+	p.mode = d->conf.segment_mode;
+	p.gid = -1;
+	if (d->conf.segment_group[0]) {
+		struct group *gr = getgrnam(d->conf.segment_group);
+		if (gr == NULL) {
+			snprintf(err, errlen, "segment-group %s: no such group",
+			    d->conf.segment_group);
+			return -EINVAL;
+		}
+		p.gid = gr->gr_gid;
+	}
 	d->g.g4 = d->conf.global.addr;
 	d->g.has6 = conf_has_g6(&d->conf);
 	memcpy(d->g.g6, d->conf.g.addr6, 16);

@@ -234,6 +234,25 @@ corrupt:
 	    s->path);
 }
 
+/* seg_perms: mode and group of a new segment and its lock file, set
+ * explicitly (not left to the umask). */
+static int
+seg_perms(struct shmseg *s, const struct shmseg_params *p, char *err,
+    size_t errlen)
+{
+	mode_t mode = p->mode ? (mode_t)(p->mode & 0777) : 0600;
+	gid_t gid = p->gid > 0 ? (gid_t)p->gid : (gid_t)-1;
+
+	if (fchmod(s->fd, mode) == -1 || fchmod(s->lockfd, mode) == -1)
+		return seg_err(err, errlen, -errno, "chmod %s to %04o: %s",
+		    s->path, (unsigned int)mode, strerror(errno));
+	if (p->gid > 0 && (fchown(s->fd, (uid_t)-1, gid) == -1 ||
+	    fchown(s->lockfd, (uid_t)-1, gid) == -1))
+		return seg_err(err, errlen, -errno, "chgrp %s to %lld: %s",
+		    s->path, (long long)p->gid, strerror(errno));
+	return 0;
+}
+
 /* seg_init: write a fresh header and tables into a new segment file. */
 static int
 seg_init(struct shmseg *s, const struct shmseg_params *p, char *err,
@@ -410,7 +429,8 @@ shmseg_open(const struct shmseg_params *p, struct shmseg **out, char *err,
 	}
 	if (st.st_size == 0) {
 		created = 1;
-		rc = seg_init(s, p, err, errlen);
+		if ((rc = seg_perms(s, p, err, errlen)) == 0)
+			rc = seg_init(s, p, err, errlen);
 	} else {
 		rc = seg_attach(s, (uint64_t)st.st_size, PROT_READ | PROT_WRITE,
 		    err, errlen);

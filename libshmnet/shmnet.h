@@ -33,6 +33,9 @@ struct shmseg_params {
 	uint32_t	 conn_buckets;	/* connection table buckets, power of 2 */
 	uint32_t	 global_addr4;	/* G, network order (0: none) */
 	uint8_t		 global_addr6[16];	/* G6 (zero: none) */
+	uint32_t	 mode;		/* file mode of segment and lock file
+					 * when created (0: 0600) */
+	int64_t		 gid;		/* their group when created (<= 0: keep) */
 };
 
 /*

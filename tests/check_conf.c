@@ -108,6 +108,9 @@ START_TEST(test_errors)
 		{ "[cluster]\nsegment = relative\n", "absolute path" },
 		{ "[cluster\n", "section header must be [name]" },
 		{ "[cluster]\nmax-nodes = 1\n", "max-nodes 1 out of range (2-256)" },
+		{ "[cluster]\nsegment-mode = 0644x\n", "must be an octal mode" },
+		{ "[cluster]\nsegment-mode = 0400\n", "must be an octal mode" },
+		{ "[cluster]\nsegment-mode = 0770\n", "must be an octal mode" },
 	};
 	size_t i;
 
@@ -165,6 +168,13 @@ START_TEST(test_global_section)
 	ck_assert_str_eq(c.global.ifname, "shmg0");
 	ck_assert_uint_eq(ntohl(c.global.addr), 0x0aca0001);
 	ck_assert_uint_eq(c.g.enabled, 1);
+	ck_assert_uint_eq(c.segment_mode, 0600);
+	ck_assert_int_eq(conf_set(&c, "cluster.segment-mode=0660", err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(c.segment_mode, 0660);
+	ck_assert_int_eq(conf_set(&c, "cluster.segment-group=shmnet", err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(c.segment_group, "shmnet");
 }
 END_TEST
 

@@ -237,6 +237,29 @@ START_TEST(test_dirent_ring_roundtrip)
 }
 END_TEST
 
+START_TEST(test_mode_and_group)
+{
+	struct shmseg_params p = { .path = tu_path, .cluster = "test",
+	    .size = 8 << 20, .max_nodes = 8, .cast_slots = 64,
+	    .cast_slot_size = 256, .conn_buckets = 64, .mode = 0640,
+	    .gid = 4242 };
+	struct shmseg *s = NULL;
+	char err[256], lock[PATH_MAX + 8];
+	struct stat st;
+
+	umask(077);		/* the mode is set explicitly, not masked */
+	ck_assert_msg(shmseg_open(&p, &s, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(stat(tu_path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0640);
+	if (geteuid() == 0)
+		ck_assert_uint_eq(st.st_gid, 4242);
+	snprintf(lock, sizeof(lock), "%s.lock", tu_path);
+	ck_assert_int_eq(stat(lock, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0640);
+	shmseg_close(s, 1);
+}
+END_TEST
+
 static Suite *
 segment_suite(void)
 {
@@ -254,6 +277,7 @@ segment_suite(void)
 	tcase_add_test(tc, test_leave_frees_directory);
 	tcase_add_test(tc, test_heap_quarantine_and_exhaustion);
 	tcase_add_test(tc, test_dirent_ring_roundtrip);
+	tcase_add_test(tc, test_mode_and_group);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -19,4 +19,8 @@ say "large frames cross"
 [ "$(ctl --json rings | jq '[.[] | select(.kind == "pair" and .net == "global" and .state == "up")] | length')" = 6 ] ||
     fail "shmnetctl rings does not show 6 global pair rings"
 ctl status | grep -q "3 up" || fail "shmnetctl status"
+[ "$(stat -c %a "/dev/shm/shmnet.$CLUSTER")" = 600 ] &&
+    [ "$(stat -c %a "/dev/shm/shmnet.$CLUSTER.lock")" = 600 ] ||
+    fail "segment files are not mode 0600"
+say "segment and lock file are mode 0600"
 say "PASS"
