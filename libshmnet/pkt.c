@@ -41,6 +41,22 @@ pkt_ports(uint8_t proto, const uint8_t *l4, uint32_t len, uint16_t *sport,
 	return 0;
 }
 
+/* pkt_flow_ports: the flow's ports (seen from G) and TCP flags. */
+static int
+pkt_flow_ports(struct pkt_info *pi, uint8_t proto, const uint8_t *l4,
+    uint32_t l4len, int to_g)
+{
+	uint16_t sport, dport;
+	uint8_t flags;
+
+	if (pkt_ports(proto, l4, l4len, &sport, &dport, &flags) != 0)
+		return -1;
+	pi->tcpflags = flags;
+	pi->key.lport = to_g ? dport : sport;
+	pi->key.fport = to_g ? sport : dport;
+	return 0;
+}
+
 /* pkt_ip4: the IPv4 header at p; fills addresses, proto, payload. */
 static int
 pkt_ip4(const uint8_t *p, uint32_t len, uint32_t *src, uint32_t *dst,
@@ -105,8 +121,8 @@ pkt_parse(const uint8_t *f, uint32_t len, uint32_t g4, struct pkt_info *pi)
 {
 	const uint8_t *l4;
 	uint32_t src, dst, l4len;
-	uint16_t frag, id, sport = 0, dport = 0;
-	uint8_t proto, flags = 0;
+	uint16_t frag, id;
+	uint8_t proto;
 	int to_g;
 
 	memset(pi, 0, sizeof(*pi));
@@ -147,12 +163,7 @@ pkt_parse(const uint8_t *f, uint32_t len, uint32_t g4, struct pkt_info *pi)
 		pi->echo = 1;
 		return 0;
 	}
-	if (pkt_ports(proto, l4, l4len, &sport, &dport, &flags) != 0)
-		return -1;
-	pi->tcpflags = flags;
-	pi->key.lport = to_g ? dport : sport;
-	pi->key.fport = to_g ? sport : dport;
-	return 0;
+	return pkt_flow_ports(pi, proto, l4, l4len, to_g);
 }
 
 /* ---- IPv6 -------------------------------------------------------------- */
@@ -237,8 +248,7 @@ pkt_parse6(const uint8_t *p, uint32_t len, const uint8_t *g6,
 {
 	uint32_t plen, off, l4len;
 	const uint8_t *l4;
-	uint8_t proto, flags = 0;
-	uint16_t sport, dport;
+	uint8_t proto;
 	int to_g;
 
 	if (len < 40 || (p[0] >> 4) != 6)
@@ -277,12 +287,7 @@ pkt_parse6(const uint8_t *p, uint32_t len, const uint8_t *g6,
 		pi->echo = 1;
 		return 0;
 	}
-	if (pkt_ports(proto, l4, l4len, &sport, &dport, &flags) != 0)
-		return -1;
-	pi->tcpflags = flags;
-	pi->key.lport = to_g ? dport : sport;
-	pi->key.fport = to_g ? sport : dport;
-	return 0;
+	return pkt_flow_ports(pi, proto, l4, l4len, to_g);
 }
 
 /* pkt_parse2: IPv4 or IPv6. */
