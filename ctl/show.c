@@ -23,16 +23,17 @@ struct node_row {
 	struct shm_node_stats_copy {
 		uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes,
 		    drop_unknown, drop_down, drop_full, drop_tap, cast_lost,
-		    corrupt, zero_copy;
+		    corrupt, zero_copy, mc_filtered;
 	} st;
 };
 
 struct ring_row {
-	const char	*kind;		/* "pair" or "broadcast" */
+	const char	*kind;		/* "pair", "broadcast" or "multicast" */
 	const char	*net;
 	uint32_t	 from, to, slots, slot_size, used, gen;
-	uint64_t	 frames, bytes, drops, key;
+	uint64_t	 frames, bytes, drops, key, recoveries;
 	const char	*state;
+	char		 label[18];	/* cast rings: group MAC, "-" free */
 };
 
 static const char *const show_net_names[SHM_NETS] = { "local", "global" };
@@ -72,6 +73,7 @@ show_node_row(struct ctl *c, uint32_t id, struct node_row *r)
 	r->st.cast_lost = LD(s->cast_lost);
 	r->st.corrupt = LD(s->corrupt);
 	r->st.zero_copy = LD(s->zero_copy);
+	r->st.mc_filtered = LD(s->mc_filtered);
 	return 1;
 }
 
@@ -130,31 +132,74 @@ show_pair_row(struct ctl *c, uint32_t owner, uint32_t net, uint32_t peer,
 	return 1;
 }
 
-/* show_collect_rings: every pair ring of UP nodes plus broadcast rings. */
+/* show_cast_row: a broadcast or multicast ring; 0 if it is invalid. */
+static int
+show_cast_row(void *mem, uint32_t size, uint32_t net, const char *kind,
+    struct ring_row *r)
+{
+	struct cast_rx cr;
+	uint64_t label;
+	uint8_t mac[6];
+
+	memset(r, 0, sizeof(*r));
+	if (mem == NULL || cast_attach(&cr, mem, size) != 0)
+		return 0;
+	r->kind = kind;
+	r->net = show_net_names[net];
+	r->slots = cr.v.slots;
+	r->slot_size = cr.v.slot_size;
+	show_ring_fill(r, cr.v.hdr, cr.v.slots);
+	r->used = LD(cr.v.hdr->widx) < cr.v.slots ? LD(cr.v.hdr->widx) :
+	    cr.v.slots;
+	r->recoveries = LD(cr.v.hdr->lock.recoveries);
+	label = LD(cr.v.hdr->label);
+	if (strcmp(kind, "broadcast") == 0)
+		snprintf(r->label, sizeof(r->label), "ff:ff:ff:ff:ff:ff");
+	else if (!(label & SHM_LABEL_VALID))
+		snprintf(r->label, sizeof(r->label), "-");
+	else {
+		mcast_label_mac(label, mac);
+		frame_mac_str(mac, r->label, sizeof(r->label));
+	}
+	return 1;
+}
+
+/* show_collect_casts: broadcast and multicast rings of the networks in
+ * use (the global one only when the cluster has a global address). */
+static size_t
+show_collect_casts(struct ctl *c, struct ring_row *rows)
+{
+	const struct shm_hdr *h = shmseg_hdr(c->seg);
+	uint32_t net, i, size;
+	size_t n = 0;
+	void *mem;
+
+	for (net = 0; net < SHM_NETS; net++) {
+		if (net == SHM_NET_GLOBAL && h->global_addr4 == 0)
+			continue;
+		mem = shmseg_cast(c->seg, net, &size);
+		n += (size_t)show_cast_row(mem, size, net, "broadcast",
+		    &rows[n]);
+		for (i = 0; i < shmseg_mcast_count(c->seg, net); i++) {
+			mem = shmseg_mcast(c->seg, net, i, &size);
+			n += (size_t)show_cast_row(mem, size, net, "multicast",
+			    &rows[n]);
+		}
+	}
+	return n;
+}
+
+/* show_collect_rings: every pair ring of UP nodes plus cast rings. */
 static struct ring_row *
 show_collect_rings(struct ctl *c, size_t *count)
 {
-	uint32_t max = shmseg_max_nodes(c->seg), owner, peer, net, size;
-	struct ring_row *rows, *r;
-	struct cast_rx cr;
-	size_t n = 0, cap = 16;
-	void *mem;
+	uint32_t max = shmseg_max_nodes(c->seg), owner, peer, net;
+	struct ring_row *rows;
+	size_t n = 0, cap = 2 * (SHM_MCAST_MAX + 1) + 16;
 
 	if ((rows = calloc(cap, sizeof(*rows))) == NULL)
 		return NULL;
-	for (net = 0; net < SHM_NETS; net++) {
-		mem = shmseg_cast(c->seg, net, &size);
-		if (net == SHM_NET_GLOBAL || cast_attach(&cr, mem, size) != 0)
-			continue;
-		r = &rows[n++];
-		r->kind = "broadcast";
-		r->net = show_net_names[net];
-		r->slots = cr.v.slots;
-		r->slot_size = cr.v.slot_size;
-		show_ring_fill(r, cr.v.hdr, cr.v.slots);
-		r->used = LD(cr.v.hdr->widx) < cr.v.slots ? LD(cr.v.hdr->widx) :
-		    cr.v.slots;
-	}
+	n = show_collect_casts(c, rows);
 	for (owner = 1; owner <= max; owner++)
 		for (net = 0; net < SHM_NETS; net++)
 			for (peer = 1; peer <= max; peer++) {
@@ -226,12 +271,13 @@ show_nodes(struct ctl *c)
 		    "\"drop_unknown\": %" PRIu64 ", \"drop_down\": %" PRIu64
 		    ", \"drop_full\": %" PRIu64 ", \"drop_tap\": %" PRIu64
 		    ", \"broadcast_lost\": %" PRIu64 ", \"corrupt\": %" PRIu64
-		    ", \"zero_copy\": %" PRIu64 "}", first ? "" : ",", r.id,
+		    ", \"zero_copy\": %" PRIu64 ", \"multicast_filtered\": %"
+		    PRIu64 "}", first ? "" : ",", r.id,
 		    r.up ? "up" : "down", r.gen, r.pid, mac, r.addr,
 		    r.heartbeat, r.st.tx_frames, r.st.tx_bytes, r.st.rx_frames,
 		    r.st.rx_bytes, r.st.drop_unknown, r.st.drop_down,
 		    r.st.drop_full, r.st.drop_tap, r.st.cast_lost, r.st.corrupt,
-		    r.st.zero_copy);
+		    r.st.zero_copy, r.st.mc_filtered);
 		first = 0;
 	}
 	if (c->json)
@@ -252,9 +298,9 @@ show_rings(struct ctl *c)
 		fprintf(c->out, "[");
 	else
 		fprintf(c->out, "%-9s %-6s %4s %4s %6s %6s %6s %12s %14s %8s "
-		    "%-7s %5s %s\n", "KIND", "NET", "FROM", "TO", "SLOTS",
+		    "%-7s %5s %-17s %s\n", "KIND", "NET", "FROM", "TO", "SLOTS",
 		    "SLOTSZ", "USED", "FRAMES", "BYTES", "DROPS", "STATE", "GEN",
-		    "KEY");
+		    "LABEL", "KEY");
 	for (i = 0; i < n; i++) {
 		r = &rows[i];
 		if (!c->json) {
@@ -265,19 +311,22 @@ show_rings(struct ctl *c)
 			}
 			fprintf(c->out, "%-9s %-6s %4s %4s %6u %6u %6u %12"
 			    PRIu64 " %14" PRIu64 " %8" PRIu64 " %-7s %5u "
-			    "%016" PRIx64 "\n", r->kind, r->net, f, t, r->slots,
-			    r->slot_size, r->used, r->frames, r->bytes,
-			    r->drops, r->state, r->gen, r->key);
+			    "%-17s %016" PRIx64 "\n", r->kind, r->net, f, t,
+			    r->slots, r->slot_size, r->used, r->frames,
+			    r->bytes, r->drops, r->state, r->gen,
+			    r->label[0] ? r->label : "-", r->key);
 			continue;
 		}
 		fprintf(c->out, "%s\n  {\"kind\": \"%s\", \"net\": \"%s\", "
 		    "\"from\": %u, \"to\": %u, \"slots\": %u, \"slot_size\": %u, "
 		    "\"used\": %u, \"frames\": %" PRIu64 ", \"bytes\": %" PRIu64
 		    ", \"drops\": %" PRIu64 ", \"state\": \"%s\", "
-		    "\"generation\": %u, \"key\": \"%016" PRIx64 "\"}",
+		    "\"generation\": %u, \"key\": \"%016" PRIx64 "\", "
+		    "\"label\": \"%s\", \"lock_recoveries\": %" PRIu64 "}",
 		    i ? "," : "", r->kind, r->net, r->from, r->to, r->slots,
 		    r->slot_size, r->used, r->frames, r->bytes, r->drops,
-		    r->state, r->gen, r->key);
+		    r->state, r->gen, r->key, r->label[0] ? r->label : "-",
+		    r->recoveries);
 	}
 	if (c->json)
 		fprintf(c->out, "%s]\n", n ? "\n" : "");

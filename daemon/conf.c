@@ -21,7 +21,8 @@
 #include "conf.h"
 
 enum conf_type { CT_UINT, CT_SIZE, CT_BOOL, CT_IFNAME, CT_PATH, CT_NAME,
-	CT_NODE, CT_ADDR4, CT_HOST4, CT_IFNAME0, CT_HOST6, CT_NET6, CT_MODE };
+	CT_NODE, CT_ADDR4, CT_HOST4, CT_IFNAME0, CT_HOST6, CT_NET6, CT_MODE,
+	CT_ADDR6 };
 
 struct conf_key {
 	const char	*section;
@@ -58,6 +59,9 @@ static const struct conf_key conf_keys[] = {
 	CK("local", "slot-size", CT_SIZE, 256, 65536, 1, local.slot_size),
 	CK("local", "busy-poll", CT_UINT, 0, 1000000, 0, local.busy_poll_us),
 	CK("local", "offload", CT_BOOL, 0, 1, 0, local.offload),
+	CK("local", "multicast-rings", CT_UINT, 0, SHM_MCAST_MAX, 0,
+	    local.mcast_rings),
+	CK("local", "address6", CT_ADDR6, 64, 128, 0, local.addr6),
 	CK("global", "enabled", CT_BOOL, 0, 1, 0, g.enabled),
 	CK("global", "interface", CT_IFNAME, 1, IFNAMSIZ - 1, 0,
 	    global.ifname),
@@ -68,6 +72,8 @@ static const struct conf_key conf_keys[] = {
 	CK("global", "slot-size", CT_SIZE, 256, 65536, 1, global.slot_size),
 	CK("global", "busy-poll", CT_UINT, 0, 1000000, 0, global.busy_poll_us),
 	CK("global", "offload", CT_BOOL, 0, 1, 0, global.offload),
+	CK("global", "multicast-rings", CT_UINT, 0, SHM_MCAST_MAX, 0,
+	    global.mcast_rings),
 	CK("global", "client-network", CT_ADDR4, 8, 30, 0, g.client_net),
 	CK("global", "address6", CT_HOST6, 0, 128, 0, g.addr6),
 	CK("global", "client-network6", CT_NET6, 64, 120, 0, g.client6),
@@ -100,10 +106,12 @@ conf_defaults(struct conf *c)
 	c->local.slot_size = 2048;
 	c->local.busy_poll_us = 50;
 	c->local.offload = 1;
+	c->local.mcast_rings = 4;
 	c->global = c->local;
 	strlcpy(c->global.ifname, "shmg0", sizeof(c->global.ifname));
 	c->global.addr = htonl((10u << 24) | (202u << 16) | 1);
 	c->global.prefix = 32;
+	c->global.mcast_rings = 0;
 	c->g.enabled = 1;
 	c->g.client_net = htonl((10u << 24) | (203u << 16));
 	c->g.client_prefix = 16;
@@ -266,20 +274,28 @@ conf_ip6(struct conf *c, const struct conf_key *k, const char *value,
 		if (conf_parse_u64(slash, 0, &len) != 0)
 			goto bad;
 	}
-	if (k->type == CT_HOST6 && *value == '\0') {	/* no IPv6 */
+	if ((k->type == CT_HOST6 || k->type == CT_ADDR6) &&
+	    *value == '\0') {				/* no IPv6 */
 		memset((char *)c + k->off, 0, 16);
+		if (k->type == CT_ADDR6)
+			c->local.prefix6 = 0;
 		return 0;
 	}
 	if (inet_pton(AF_INET6, buf, a) != 1 || len < k->min || len > k->max ||
-	    (k->type == CT_HOST6 && len != 128) || a[0] == 0xff)
+	    (k->type == CT_HOST6 && len != 128) || a[0] == 0xff ||
+	    (k->type == CT_ADDR6 && slash == NULL))
 		goto bad;
 	memcpy((char *)c + k->off, a, 16);
 	if (k->type == CT_NET6)
 		c->g.client6_prefix = (uint32_t)len;
+	if (k->type == CT_ADDR6)
+		c->local.prefix6 = (uint32_t)len;
 	return 0;
 bad:
 	snprintf(err, errlen, "%s: %s %s is not %s", where, k->name, value,
 	    k->type == CT_HOST6 ? "a unicast IPv6 address" :
+	    k->type == CT_ADDR6 ? "an IPv6 address or network with a prefix "
+	    "length of 64-128 (address/prefix)" :
 	    "an IPv6 network with a prefix length of 64-120");
 	return -1;
 }
@@ -395,6 +411,7 @@ conf_apply(struct conf *c, const char *section, const char *key,
 		return 0;
 	case CT_HOST6:
 	case CT_NET6:
+	case CT_ADDR6:
 		return conf_ip6(c, k, value, where, err, errlen);
 	case CT_IFNAME0:
 		if (*value == '\0' || strcmp(value, "none") == 0) {
@@ -689,6 +706,27 @@ conf_has_g6(const struct conf *c)
 	return memcmp(c->g.addr6, zero, 16) != 0;
 }
 
+/* conf_local_addr6: address6 as given, or address6's network + id when
+ * its host part is zero. */
+int
+conf_local_addr6(const struct conf *c, uint32_t id, uint8_t *out)
+{
+	static const uint8_t zero[16];
+	uint32_t i, host_zero = 1;
+
+	if (c->local.prefix6 == 0)
+		return -1;
+	memcpy(out, c->local.addr6, 16);
+	for (i = c->local.prefix6; i < 128; i++)
+		if (out[i / 8] & (0x80 >> (i % 8)))
+			host_zero = 0;
+	if (host_zero && memcmp(out, zero, 16) != 0 && c->local.prefix6 <= 112) {
+		out[14] = (uint8_t)(id >> 8);
+		out[15] = (uint8_t)id;
+	}
+	return 0;
+}
+
 /* conf_client6_addr: client-network6 + id. */
 void
 conf_client6_addr(const struct conf *c, uint32_t id, uint8_t *out)
@@ -720,10 +758,17 @@ conf_print(const struct conf *c, void *vfp)
 	    "broadcast-slots = %u\nbroadcast-slot-size = %u\n\n", c->segment,
 	    c->segment_size, c->max_nodes, c->cast_slots, c->cast_slot_size);
 	fprintf(fp, "[local]\ninterface = %s\naddress = %s/%u\nmtu = %u\n"
-	    "ring-size = %u\nslot-size = %u\nbusy-poll = %u\noffload = %s\n",
-	    c->local.ifname, a, c->local.prefix, c->local.mtu,
-	    c->local.ring_size, c->local.slot_size, c->local.busy_poll_us,
-	    c->local.offload ? "yes" : "no");
+	    "ring-size = %u\nslot-size = %u\nbusy-poll = %u\noffload = %s\n"
+	    "multicast-rings = %u\n", c->local.ifname, a, c->local.prefix,
+	    c->local.mtu, c->local.ring_size, c->local.slot_size,
+	    c->local.busy_poll_us, c->local.offload ? "yes" : "no",
+	    c->local.mcast_rings);
+	if (c->local.prefix6) {
+		inet_ntop(AF_INET6, c->local.addr6, g6, sizeof(g6));
+		fprintf(fp, "address6 = %s/%u\n", g6, c->local.prefix6);
+		g6[0] = '\0';
+	} else
+		fprintf(fp, "address6 =\n");
 	in.s_addr = c->global.addr;
 	inet_ntop(AF_INET, &in, a, sizeof(a));
 	in.s_addr = c->g.client_net;
@@ -734,14 +779,15 @@ conf_print(const struct conf *c, void *vfp)
 	fprintf(fp, "\n[global]\nenabled = %s\ninterface = %s\naddress = %s\n"
 	    "client-network = %s/%u\naddress6 = %s\nclient-network6 = %s/%u\n"
 	    "mtu = %u\nring-size = %u\nslot-size = %u\nbusy-poll = %u\n"
-	    "offload = %s\ntable = %u\nrule-priority = %u\ngateway = %s\n"
-	    "connections = %u\ntcp-syn-timeout = %u\n"
+	    "offload = %s\nmulticast-rings = %u\ntable = %u\n"
+	    "rule-priority = %u\ngateway = %s\nconnections = %u\ntcp-syn-timeout = %u\n"
 	    "tcp-established-timeout = %u\ntcp-closing-timeout = %u\n"
 	    "udp-timeout = %u\n", c->g.enabled ? "yes" : "no",
 	    c->global.ifname, a, cn, c->g.client_prefix, g6, c6,
 	    c->g.client6_prefix, c->global.mtu, c->global.ring_size,
 	    c->global.slot_size, c->global.busy_poll_us,
-	    c->global.offload ? "yes" : "no", c->g.table, c->g.rule_pref,
+	    c->global.offload ? "yes" : "no", c->global.mcast_rings,
+	    c->g.table, c->g.rule_pref,
 	    c->g.gateway[0] ? c->g.gateway : "none", c->g.conn_entries,
 	    c->g.syn_timeout, c->g.est_timeout, c->g.closing_timeout,
 	    c->g.udp_timeout);

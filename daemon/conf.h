@@ -24,6 +24,9 @@ struct netconf {
 	uint32_t	slot_size;
 	uint32_t	busy_poll_us;
 	uint32_t	offload;	/* boolean */
+	uint32_t	mcast_rings;	/* multicast rings (segment creation) */
+	uint8_t		addr6[16];	/* local: IPv6 address or network */
+	uint32_t	prefix6;	/* 0 = no IPv6 address configured */
 };
 
 /* The global network: one cluster address on every node. */
@@ -76,6 +79,9 @@ uint32_t conf_local_addr(const struct conf *c, uint32_t id);
 uint32_t conf_client_addr(const struct conf *c, uint32_t id);
 /* Node id's IPv6 client address (out: 16 bytes). */
 void	 conf_client6_addr(const struct conf *c, uint32_t id, uint8_t *out);
+/* Node id's configured IPv6 address on the local network (out: 16
+ * bytes); 0 when there is one, -1 when none is configured. */
+int	 conf_local_addr6(const struct conf *c, uint32_t id, uint8_t *out);
 /* 1 when the global network has an IPv6 address. */
 int	 conf_has_g6(const struct conf *c);
 /* Print the effective configuration as an INI file. */

@@ -57,6 +57,32 @@ netif_open(struct dnet *dn, char *err, size_t errlen)
 	return 0;
 }
 
+/* netif_addr6: the local network's configured IPv6 address, if any.  One
+ * derived from the node id is unique by construction and skips DAD; one
+ * given in full is checked like any other. */
+static int
+netif_addr6(struct dnet *dn, char *err, size_t errlen)
+{
+	const struct conf *c = &dn->d->conf;
+	char a[INET6_ADDRSTRLEN];
+	uint8_t addr[16];
+	int rc, derived;
+
+	if (conf_local_addr6(c, dn->d->self, addr) != 0)
+		return 0;
+	derived = memcmp(addr, c->local.addr6, 16) != 0;
+	inet_ntop(AF_INET6, addr, a, sizeof(a));
+	if ((rc = nl_addr6_add(dn->tap.ifindex, addr,
+	    (uint8_t)c->local.prefix6, derived)) != 0) {
+		snprintf(err, errlen, "%s: add address %s/%u: %s",
+		    dn->tap.name, a, c->local.prefix6, strerror(-rc));
+		return rc;
+	}
+	log_info("%s: %s has %s/%u", dn->name, dn->tap.name, a,
+	    c->local.prefix6);
+	return 0;
+}
+
 /* netif_configure: MAC, MTU, address and link up, over netlink. */
 int
 netif_configure(struct dnet *dn, char *err, size_t errlen)
@@ -83,6 +109,8 @@ netif_configure(struct dnet *dn, char *err, size_t errlen)
 		    dn->tap.name, a, dn->nc->prefix, strerror(-rc));
 		return rc;
 	}
+	if (dn->net == SHM_NET_LOCAL && (rc = netif_addr6(dn, err, errlen)) != 0)
+		return rc;
 	if ((rc = nl_link_setup(dn->tap.ifindex, NULL, 0, 1, 0)) != 0) {
 		snprintf(err, errlen, "%s: set link up: %s", dn->tap.name,
 		    strerror(-rc));

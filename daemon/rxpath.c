@@ -1,8 +1,8 @@
 /*
  * rxpath.c: the receive thread of a network, rings -> TAP.
  *
- * The thread drains every pair ring into this node and the network's
- * broadcast ring, writing each frame to the TAP straight from ring memory
+ * The thread drains every pair ring into this node, the network's
+ * broadcast ring and the multicast rings of groups the TAP joined, writing each frame to the TAP straight from ring memory
  * through the network's port, and frees the slots as soon as each frame is
  * written (waking a producer that waits for room).  With nothing to do it
  * spins for the busy-poll window, then announces sleep on its doorbell,
@@ -34,6 +34,7 @@ rx_init(struct dnet *dn)
 	struct daemon *d = dn->d;
 	uint32_t size;
 	void *mem;
+	int rc;
 
 	dn->rx = calloc(d->max_nodes + 1, sizeof(*dn->rx));
 	dn->rx_ids = calloc(d->max_nodes + 1, sizeof(*dn->rx_ids));
@@ -42,7 +43,9 @@ rx_init(struct dnet *dn)
 		return -ENOMEM;
 	dn->rx_dir_version = UINT32_MAX;
 	mem = shmseg_cast(d->seg, dn->net, &size);
-	return cast_attach(&dn->cast, mem, size);
+	if ((rc = cast_attach(&dn->cast, mem, size)) != 0)
+		return rc;
+	return mc_rx_init(dn);
 }
 
 /* rx_free: release rx_init's memory. */
@@ -52,6 +55,7 @@ rx_free(struct dnet *dn)
 	free(dn->rx);
 	free(dn->rx_ids);
 	free(dn->cast_buf);
+	mc_rx_free(dn);
 	dn->rx = NULL;
 	dn->rx_ids = NULL;
 	dn->cast_buf = NULL;
@@ -128,35 +132,64 @@ rx_drain_ring(struct dnet *dn, uint32_t peer, int budget)
 	return n;
 }
 
-/* rx_drain_cast: deliver broadcast frames from other nodes. */
+/* rx_control: a control frame from another daemon (broadcast ring);
+ * returns 1 when the frame was one and must not reach the TAP. */
 static int
-rx_drain_cast(struct dnet *dn, int budget)
+rx_control(struct dnet *dn, uint32_t len)
 {
-	uint8_t vnet[SHM_VNET_HDR_LEN], type;
+	uint32_t id, gen;
+	uint8_t type;
+
+	if (cframe_parse(dn->cast_buf, len, &type, &id, &gen) == 0) {
+		log_debug("%s: control frame %u from node %u gen %u",
+		    dn->name, type, id, gen);
+		daemon_notify(dn->d, type == CFRAME_RESCAN ? NOTIFY_RESCAN :
+		    NOTIFY_MEMBERS);
+		return 1;
+	}
+	return len >= 14 && dn->cast_buf[12] == (SHM_ETHERTYPE >> 8) &&
+	    dn->cast_buf[13] == (SHM_ETHERTYPE & 0xff);	/* malformed */
+}
+
+/* rx_drain_cast: deliver frames of other nodes from a broadcast or
+ * multicast ring; multicast only for groups the TAP joined. */
+static int
+rx_drain_cast(struct dnet *dn, struct cast_rx *c, int control, int budget)
+{
+	uint8_t vnet[SHM_VNET_HDR_LEN];
 	uint64_t lost = 0;
-	uint32_t len, id, gen;
+	uint32_t len;
 	uint16_t from;
 	int n = 0;
 
-	while (n < budget && cast_read(&dn->cast, dn->cast_buf, SHM_FRAME_MAX,
-	    &len, vnet, &from, &lost) == 1) {
+	while (n < budget && cast_read(c, dn->cast_buf, SHM_FRAME_MAX, &len,
+	    vnet, &from, &lost) == 1) {
 		if (from == dn->d->self)
 			continue;
 		n++;
-		if (cframe_parse(dn->cast_buf, len, &type, &id, &gen) == 0) {
-			log_debug("%s: control frame %u from node %u gen %u",
-			    dn->name, type, id, gen);
-			daemon_notify(dn->d, type == CFRAME_RESCAN ?
-			    NOTIFY_RESCAN : NOTIFY_MEMBERS);
+		if (control && rx_control(dn, len))
+			continue;
+		if (!mc_wanted(dn, dn->cast_buf)) {
+			stat_add(&dn->stats->mc_filtered, 1);
 			continue;
 		}
-		if (len >= 14 && dn->cast_buf[12] == (SHM_ETHERTYPE >> 8) &&
-		    dn->cast_buf[13] == (SHM_ETHERTYPE & 0xff))
-			continue;	/* malformed control frame */
 		rx_deliver(dn, vnet, dn->cast_buf, len);
 	}
 	if (lost)
 		stat_add(&dn->stats->cast_lost, lost);
+	return n;
+}
+
+/* rx_drain_mcast: the multicast rings we follow. */
+static int
+rx_drain_mcast(struct dnet *dn, int budget)
+{
+	uint32_t i;
+	int n = 0;
+
+	for (i = 0; i < dn->mc_n; i++)
+		if (dn->mc[i].follow)
+			n += rx_drain_cast(dn, &dn->mc[i].c, 0, budget);
 	return n;
 }
 
@@ -169,6 +202,9 @@ rx_pending(struct dnet *dn)
 	for (i = 0; i < dn->rx_n; i++)
 		if (dn->rx[dn->rx_ids[i]].ok &&
 		    ring_rx_pending(&dn->rx[dn->rx_ids[i]].ring))
+			return 1;
+	for (i = 0; i < dn->mc_n; i++)
+		if (dn->mc[i].follow && cast_pending(&dn->mc[i].c))
 			return 1;
 	return cast_pending(&dn->cast);
 }
@@ -194,12 +230,14 @@ rx_main(void *arg)
 
 	while (!atomic_load_explicit(&dn->stop, memory_order_relaxed)) {
 		rx_refresh(dn);
+		mc_rx_update(dn);
 		n = 0;
 		for (i = 0; i < dn->rx_n; i++)
 			if (dn->rx[dn->rx_ids[i]].ok &&
 			    (k = rx_drain_ring(dn, dn->rx_ids[i], RX_BUDGET)) > 0)
 				n += k;
-		n += rx_drain_cast(dn, RX_BUDGET);
+		n += rx_drain_cast(dn, &dn->cast, 1, RX_BUDGET);
+		n += rx_drain_mcast(dn, RX_BUDGET);
 		if (n > 0) {
 			if (dn->nc->busy_poll_us)
 				last_work = rx_now_us();

@@ -29,7 +29,8 @@
 #define TICK_MS		100
 #define LISTEN_MS	250
 
-/* shmnetd_tick: heartbeat and membership scan, every TICK_MS. */
+/* shmnetd_tick: heartbeat, membership scan and the multicast groups
+ * joined, every TICK_MS. */
 static void
 shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 {
@@ -37,6 +38,8 @@ shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 
 	atomic_fetch_add_explicit(&d->node->heartbeat, 1, memory_order_relaxed);
 	member_scan(d);
+	for (int i = 0; i < d->nnets; i++)
+		mc_refresh(d->nets[i]);
 	if (d->conf.g.enabled && ++d->ticks % (1000 / TICK_MS) == 0)
 		gnet_gc(d);
 }
@@ -220,6 +223,8 @@ shmnetd_attach(struct daemon *d, char *err, size_t errlen)
 		.cast_slot_size = d->conf.cast_slot_size,
 		.conn_buckets = conf_conn_buckets(&d->conf),
 		.global_addr4 = d->conf.global.addr,
+		.mcast_rings = { d->conf.local.mcast_rings,
+		    d->conf.global.mcast_rings },
 	};
 	const struct shm_hdr *h;
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
@@ -262,6 +267,14 @@ shmnetd_attach(struct daemon *d, char *err, size_t errlen)
 		log_info("segment %s has max-nodes %u (configured %u); using "
 		    "the segment's", d->conf.segment, d->max_nodes,
 		    d->conf.max_nodes);
+	for (i = 0; i < SHM_NETS; i++)
+		if (shmseg_mcast_count(d->seg, (uint32_t)i) !=
+		    p.mcast_rings[i])
+			log_info("segment %s has %u multicast rings on the %s "
+			    "network (configured %u); using the segment's",
+			    d->conf.segment, shmseg_mcast_count(d->seg,
+			    (uint32_t)i), i == SHM_NET_LOCAL ? "local" :
+			    "global", p.mcast_rings[i]);
 	rc = node_claim(d->seg, d->conf.node, &d->gen);
 	if (rc < 0) {
 		if (rc == -EADDRINUSE)
@@ -346,6 +359,8 @@ shmnetd_nets(struct daemon *d)
 		dn->name = dn == &d->local ? "local" : "global";
 		dn->nc = dn == &d->local ? &d->conf.local : &d->conf.global;
 		dn->tap.fd = -1;
+		if (mc_init(dn) != 0)
+			log_warnx("%s: cannot initialise a mutex", dn->name);
 	}
 }
 
@@ -368,9 +383,11 @@ shmnetd_configure(struct daemon *d, char *err, size_t errlen)
 {
 	int i, rc;
 
-	for (i = 0; i < d->nnets; i++)
+	for (i = 0; i < d->nnets; i++) {
 		if ((rc = netif_configure(d->nets[i], err, errlen)) != 0)
 			return rc;
+		mc_refresh(d->nets[i]);
+	}
 	if (d->conf.g.enabled) {
 		if ((d->lbuf = calloc(SHM_LISTEN_MAX, sizeof(*d->lbuf))) == NULL)
 			return -ENOMEM;

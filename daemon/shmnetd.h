@@ -3,12 +3,14 @@
  *
  * Threads and what they own:
  *   main thread   libevent loop: signals, the 100 ms tick (heartbeat,
- *                 membership scan), the notify pipe.  Owns the node's
+ *                 membership scan, joined multicast groups), the notify
+ *                 pipe.  Owns the node's
  *                 directory (allocates and retires the rings into it).
  *   tx thread     one per network: TAP -> pair ring or broadcast ring.
  *                 Owns dnet.peers and dnet.predict.
- *   rx thread     one per network: pair rings and broadcast ring -> TAP.
- *                 Owns dnet.rx, dnet.cast, dnet.rx_dir_version.
+ *   rx thread     one per network: pair rings, broadcast ring and the
+ *                 multicast rings it follows -> TAP.  Owns dnet.rx,
+ *                 dnet.cast, dnet.rx_dir_version, dnet.mc, dnet.mc_rx.
  * Hand-off: the data threads never call into libevent; they write one byte
  * to the notify pipe (announce heard, ring found corrupt) and the main
  * loop runs a membership scan.  The main thread talks to the data threads
@@ -75,6 +77,21 @@ struct gnet_frag {
 	uint64_t	expires;	/* monotonic ms */
 };
 
+/* Multicast groups a TAP has joined (mcast.c). */
+#define MC_GROUPS_MAX	128
+struct mcgroups {
+	uint64_t	label[MC_GROUPS_MAX];	/* mcast_label() of each */
+	uint32_t	n;
+	int		all;	/* promiscuous, allmulti or too many: take all */
+};
+
+/* Reader of one multicast ring (rx thread only). */
+struct mcring {
+	struct cast_rx	c;
+	uint64_t	label;		/* as last seen */
+	int		follow;		/* label is a group we joined */
+};
+
 /* One network (local or global) of this node. */
 struct dnet {
 	struct daemon		*d;
@@ -103,6 +120,15 @@ struct dnet {
 	uint32_t		 rx_dir_version;
 	struct cast_rx		 cast;
 	uint8_t			*cast_buf;	/* SHM_FRAME_MAX bytes */
+
+	pthread_mutex_t		 mc_lock;	/* guards mc_pub */
+	struct mcgroups		 mc_pub;	/* main thread's last read */
+	_Atomic uint32_t	 mc_gen;	/* bumped when mc_pub changes */
+	int			 mc_warned;	/* main thread */
+	struct mcgroups		 mc_rx;		/* rx thread's copy */
+	uint32_t		 mc_rx_gen;
+	struct mcring		*mc;		/* rx: [mc_n] multicast rings */
+	uint32_t		 mc_n;
 };
 
 struct daemon {
@@ -168,6 +194,16 @@ void	 rx_stop(struct dnet *dn);
 #define NOTIFY_RESCAN		'L'	/* rescan our listeners */
 #define NOTIFY_RESCAN_ALL	'R'	/* ... and ask every node to */
 void	 daemon_notify(struct daemon *d, char what);
+
+/* mcast.c: multicast groups, rings and filtering (see the file). */
+int	 mc_init(struct dnet *dn);
+void	 mc_refresh(struct dnet *dn);
+int	 mc_tx_ring(struct dnet *dn, const uint8_t *frame, int *wake_all);
+void	 mc_tx_wake(struct dnet *dn, uint32_t ring);
+int	 mc_rx_init(struct dnet *dn);
+void	 mc_rx_free(struct dnet *dn);
+void	 mc_rx_update(struct dnet *dn);
+int	 mc_wanted(struct dnet *dn, const uint8_t *dst);
 
 /* member.c */
 void	 member_scan(struct daemon *d);

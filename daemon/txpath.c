@@ -7,8 +7,9 @@
  * frame in that ring, reads into it and commits if the prediction held
  * (the common case for a stream).  Otherwise it reads into a staging
  * buffer and copies.  Destination: unicast by MAC to the peer's pair ring,
- * broadcast and multicast to the broadcast ring; anything else is dropped
- * and counted.  A full ring makes the thread wait for room (the consumer
+ * multicast to its group's multicast ring when it has or can take one,
+ * other multicast and broadcast to the broadcast ring; anything else is
+ * dropped and counted.  A full ring makes the thread wait for room (the consumer
  * wakes it), up to TX_WAIT_MS; a consumer that made no room in that time
  * is marked stalled and its frames dropped until it moves again.
  */
@@ -172,18 +173,30 @@ tx_unicast(struct dnet *dn, uint32_t id, const uint8_t *vnet,
 	}
 }
 
-/* tx_cast: broadcast or multicast frame to every other node. */
+/* tx_cast: a broadcast or multicast frame: to the group's multicast ring
+ * (waking the nodes that follow it) or to the broadcast ring (waking
+ * all). */
 static void
 tx_cast(struct dnet *dn, const uint8_t *vnet, const uint8_t *frame,
     uint32_t len)
 {
 	struct daemon *d = dn->d;
+	int ring, wake_all;
+	uint32_t size;
+	void *mem;
 
-	if (cast_write(d->seg, dn->net, d->self, vnet, frame, len) != 0) {
+	ring = mc_tx_ring(dn, frame, &wake_all);
+	mem = ring < 0 ? shmseg_cast(d->seg, dn->net, &size) :
+	    shmseg_mcast(d->seg, dn->net, (uint32_t)ring, &size);
+	if (cast_write_ring(d->seg, mem, size, d->self, vnet, frame,
+	    len) != 0) {
 		stat_add(&dn->stats->drop_full, 1);
 		return;
 	}
-	member_wake_all(d, dn->net);
+	if (ring < 0 || wake_all)
+		member_wake_all(d, dn->net);
+	else
+		mc_tx_wake(dn, (uint32_t)ring);
 }
 
 /* tx_predict: reserve room in the predicted ring for a zero-copy read. */
@@ -242,7 +255,8 @@ tx_frame(struct dnet *dn, struct txpeer *zc, struct ring_slot *slot,
 
 	stat_add(&dn->stats->tx_frames, 1);
 	stat_add(&dn->stats->tx_bytes, len);
-	if (dn->net == SHM_NET_GLOBAL) {
+	if (dn->net == SHM_NET_GLOBAL && !(len >= SHM_FRAME_MIN &&
+	    (frame[0] & 1))) {
 		tx_global(dn, zc, slot, vnet, frame, len);
 		return;
 	}

@@ -41,9 +41,7 @@ cast_attach(struct cast_rx *rx, void *mem, uint64_t size)
 	memset(rx, 0, sizeof(*rx));
 	if ((rc = ring_view_attach(&rx->v, mem, size)) != 0)
 		return rc;
-	rx->cursor = atomic_load_explicit(&rx->v.hdr->widx, memory_order_acquire);
-	rx->last_fseq = (uint32_t)atomic_load_explicit(&rx->v.hdr->frames,
-	    memory_order_acquire);
+	cast_skip(rx);
 	return 0;
 }
 
@@ -107,27 +105,45 @@ cast_write_locked(void *mem, uint64_t size, uint32_t self, const void *vnet,
 	atomic_thread_fence(memory_order_release);
 	cast_stamp(&g, w, pad + span, 1);
 	atomic_store_explicit(&g.hdr->frames, fseq, memory_order_relaxed);
+	atomic_store_explicit(&g.hdr->last_ms, shm_now_ms(),
+	    memory_order_relaxed);
 	atomic_store_explicit(&g.hdr->widx, w + pad + span,
 	    memory_order_release);
 	atomic_fetch_add_explicit(&g.hdr->bytes, len, memory_order_relaxed);
 	return 0;
 }
 
-/* cast_write: write one frame under the ring's lock. */
+/* cast_write_ring: write one frame to the ring at mem under its lock. */
+int
+cast_write_ring(struct shmseg *seg, void *mem, uint32_t size, uint32_t self,
+    const void *vnet, const void *frame, uint32_t len)
+{
+	struct shm_ring_hdr *h = mem;
+	uint32_t owner = lock_owner_word(self);
+	int rc;
+
+	if (h == NULL || size < sizeof(*h))
+		return -EINVAL;
+	if (lock_acquire_for(seg, &h->lock, owner, CAST_LOCK_MS) < 0) {
+		atomic_fetch_add_explicit(&h->drops, 1, memory_order_relaxed);
+		return -ETIMEDOUT;
+	}
+	rc = cast_write_locked(h, size, self, vnet, frame, len);
+	lock_release(&h->lock, owner);
+	return rc;
+}
+
+/* cast_write: write one frame to a network's broadcast ring. */
 int
 cast_write(struct shmseg *seg, uint32_t net, uint32_t self, const void *vnet,
     const void *frame, uint32_t len)
 {
-	struct shm_ring_hdr *h;
-	uint32_t owner = lock_owner_word(self), size;
-	int rc;
+	uint32_t size;
+	void *mem;
 
-	if ((h = shmseg_cast(seg, net, &size)) == NULL)
+	if ((mem = shmseg_cast(seg, net, &size)) == NULL)
 		return -EINVAL;
-	lock_acquire(seg, &h->lock, owner);
-	rc = cast_write_locked(h, size, self, vnet, frame, len);
-	lock_release(&h->lock, owner);
-	return rc;
+	return cast_write_ring(seg, mem, size, self, vnet, frame, len);
 }
 
 /* cast_seq_ok: do slots [c, c+n) still carry the seqs of index c..? */
@@ -222,4 +238,14 @@ cast_pending(struct cast_rx *rx)
 {
 	return atomic_load_explicit(&rx->v.hdr->widx, memory_order_acquire) !=
 	    rx->cursor;
+}
+
+/* cast_skip: start reading at the current write position. */
+void
+cast_skip(struct cast_rx *rx)
+{
+	rx->cursor = atomic_load_explicit(&rx->v.hdr->widx,
+	    memory_order_acquire);
+	rx->last_fseq = (uint32_t)atomic_load_explicit(&rx->v.hdr->frames,
+	    memory_order_acquire);
 }

@@ -12,6 +12,7 @@
  *   node_off      struct shm_node[max_nodes]
  *   dir_off       struct shm_dirent[max_nodes][SHM_NETS][max_nodes]
  *   cast_off[n]   struct shm_ring_hdr + descs + data, one broadcast ring per net
+ *   mcast_off[n]  mcast_rings[n] multicast rings per net, broadcast geometry
  *   conn_off      struct shm_conn_bucket[conn_buckets]  (global connections)
  *   listen_off    struct shm_listen_table[max_nodes]    (published listeners)
  *   svc_off       struct shm_svc[SHM_SVC_SLOTS]          (round-robin counters)
@@ -31,7 +32,7 @@
 
 #define SHM_MAGIC		0x47534e544e4d4853ULL	/* "SHMNTNSG" little endian */
 #define SHM_RING_MAGIC		0x474e49524d4853ULL	/* "SHMRING" */
-#define SHM_VERSION_MAJOR	2
+#define SHM_VERSION_MAJOR	3
 #define SHM_VERSION_MINOR	0
 #define SHM_VERSION		((SHM_VERSION_MAJOR << 8) | SHM_VERSION_MINOR)
 
@@ -95,6 +96,11 @@ _Static_assert(offsetof(struct shm_desc, vnet) == 16, "shm_desc vnet");
 #define SHM_DESC_VNET		0x0002	/* vnet holds a valid header */
 #define SHM_DESC_KNOWN		(SHM_DESC_PAD | SHM_DESC_VNET)
 
+/* A multicast ring's label: the group MAC in the low 48 bits (byte 0 of
+ * the MAC most significant) plus this bit. */
+#define SHM_LABEL_VALID		(1ULL << 63)
+#define SHM_MCAST_MAX		64	/* multicast rings per network */
+
 /* Ring states (shm_ring_hdr.state). */
 #define SHM_RING_UP		1
 #define SHM_RING_DOWN		2	/* retired by its owner */
@@ -120,7 +126,10 @@ struct shm_ring_hdr {
 	uint32_t		gen;		/* producer generation served */
 	_Atomic uint32_t	state;		/* SHM_RING_* */
 	uint32_t		net;
-	uint8_t			reserved0[SHM_CACHELINE - 48];
+	_Atomic uint64_t	label;		/* multicast rings: SHM_LABEL_VALID
+						 * | group MAC, 0 = free; set with
+						 * CAS by the writer taking it */
+	uint8_t			reserved0[SHM_CACHELINE - 56];
 
 	/* line 1: producer (for a broadcast ring, the writer holding lock) */
 	_Atomic uint32_t	widx;		/* free-running slot index */
@@ -129,7 +138,9 @@ struct shm_ring_hdr {
 	_Atomic uint64_t	frames;
 	_Atomic uint64_t	bytes;
 	_Atomic uint64_t	drops;		/* full ring or oversize frame */
-	uint8_t			reserved1[SHM_CACHELINE - 32];
+	_Atomic uint64_t	last_ms;	/* cast rings: monotonic ms of the
+						 * last write */
+	uint8_t			reserved1[SHM_CACHELINE - 40];
 
 	/* line 2: consumer (unused in a broadcast ring) */
 	_Atomic uint32_t	ridx;		/* free-running slot index */
@@ -141,6 +152,7 @@ struct shm_ring_hdr {
 	struct shm_lock		lock;
 };
 _Static_assert(sizeof(struct shm_ring_hdr) == 4 * SHM_CACHELINE, "ring hdr");
+_Static_assert(offsetof(struct shm_ring_hdr, label) == 48, "label");
 _Static_assert(offsetof(struct shm_ring_hdr, widx) == SHM_CACHELINE, "widx");
 _Static_assert(offsetof(struct shm_ring_hdr, ridx) == 2 * SHM_CACHELINE, "ridx");
 
@@ -182,7 +194,9 @@ struct shm_node_stats {
 	_Atomic uint64_t	unrouted;	/* global: not to or from G, or a
 						 * fragment/error of no known flow */
 	_Atomic uint64_t	looped;		/* global: served by this node */
-	uint8_t			reserved[SHM_CACHELINE * 2 - 112];
+	_Atomic uint64_t	mc_filtered;	/* multicast for a group this
+						 * node has not joined */
+	uint8_t			reserved[SHM_CACHELINE * 2 - 120];
 };
 _Static_assert(sizeof(struct shm_node_stats) == 2 * SHM_CACHELINE, "stats");
 
@@ -218,7 +232,10 @@ struct shm_node {
 	struct shm_bell		bell[SHM_NETS];
 	/* lines 3-6: counters */
 	struct shm_node_stats	stats[SHM_NETS];
-	uint8_t			reserved3[SHM_CACHELINE];
+	/* line 7: written by the node's rx threads */
+	_Atomic uint64_t	mcast_follow[SHM_NETS];	/* bit i: reads
+						 * multicast ring i, wake me */
+	uint8_t			reserved3[SHM_CACHELINE - 16];
 };
 _Static_assert(offsetof(struct shm_node, heartbeat) == 48, "heartbeat");
 _Static_assert(offsetof(struct shm_node, bell) == SHM_CACHELINE, "bell off");
@@ -340,12 +357,17 @@ struct shm_hdr {
 
 	struct shm_lock		table_lock;	/* node table claims, reaping */
 	struct shm_lock		heap_lock;	/* pagemap */
-	uint8_t			reserved1[SHM_HDR_SIZE - SHM_CACHELINE * 5];
+	uint64_t		mcast_off[SHM_NETS];	/* first ring of net */
+	uint32_t		mcast_rings[SHM_NETS];	/* each cast_size[n] */
+	uint8_t			reserved1[SHM_HDR_SIZE - SHM_CACHELINE * 5 -
+				    24];
 };
 _Static_assert(offsetof(struct shm_hdr, cluster) == 104, "cluster off");
 _Static_assert(offsetof(struct shm_hdr, global_addr6) == 176, "g6 off");
 _Static_assert(offsetof(struct shm_hdr, table_lock) == 3 * SHM_CACHELINE,
     "table lock off");
+_Static_assert(offsetof(struct shm_hdr, mcast_off) == 5 * SHM_CACHELINE,
+    "mcast off");
 _Static_assert(sizeof(struct shm_hdr) == SHM_HDR_SIZE, "hdr size");
 
 #endif /* SHMNET_LAYOUT_H */

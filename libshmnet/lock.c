@@ -3,13 +3,16 @@
  *
  * The owner word is the holder's node id in the low 16 bits and a
  * per-thread tag above, so two threads of one daemon exclude each other
- * too.  A waiter spins, then yields, then sleeps briefly; every few
- * milliseconds it asks whether the holder's node is still alive (its OFD
+ * too.  A waiter spins, then yields, then sleeps briefly; every
+ * millisecond it asks whether the holder's node is still alive (its OFD
  * lock) and takes the lock over from a dead one, counting a recovery.
+ * Data-path writers wait a bounded time (lock_acquire_for): a live holder
+ * that is stopped or starved costs them a frame, never their thread.
  * A node that claims id frees every lock still held in id's name.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <sched.h>
 #include <time.h>
 
@@ -18,7 +21,7 @@
 #define LOCK_SPINS		200
 #define LOCK_YIELDS		400
 #define LOCK_NAP_NS		50000
-#define LOCK_CHECK_EVERY	20	/* naps between liveness checks */
+#define LOCK_CHECK_NS		1000000	/* between liveness checks */
 
 static _Atomic uint32_t	lock_next_tag;
 static _Thread_local uint32_t lock_tag;
@@ -43,24 +46,58 @@ lock_holder_dead(struct shmseg *s, uint32_t word)
 	return !node_alive(s, id);
 }
 
-/* lock_acquire: take the lock, recovering it from a dead holder. */
+/* lock_now_ns: monotonic nanoseconds. */
+static uint64_t
+lock_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* lock_try: one CAS from free; counts the acquisition. */
+static int
+lock_try(struct shm_lock *l, uint32_t owner, uint32_t *seen)
+{
+	*seen = 0;
+	if (!atomic_compare_exchange_strong_explicit(&l->owner, seen, owner,
+	    memory_order_acquire, memory_order_relaxed))
+		return 0;
+	atomic_fetch_add_explicit(&l->acquisitions, 1, memory_order_relaxed);
+	return 1;
+}
+
+/* lock_steal: take the lock over from holder `seen` if its node died. */
+static int
+lock_steal(struct shmseg *s, struct shm_lock *l, uint32_t owner,
+    uint32_t seen)
+{
+	if (!lock_holder_dead(s, seen) ||
+	    !atomic_compare_exchange_strong_explicit(&l->owner, &seen, owner,
+	    memory_order_acquire, memory_order_relaxed))
+		return 0;
+	atomic_fetch_add_explicit(&l->recoveries, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&l->acquisitions, 1, memory_order_relaxed);
+	return 1;
+}
+
+/* lock_acquire_for: take the lock within timeout_ms (< 0: no limit),
+ * recovering it from a dead holder.  Returns 0, 1 when recovered, or
+ * -ETIMEDOUT when a live holder kept it all that time. */
 int
-lock_acquire(struct shmseg *s, struct shm_lock *l, uint32_t owner)
+lock_acquire_for(struct shmseg *s, struct shm_lock *l, uint32_t owner,
+    int timeout_ms)
 {
 	struct timespec nap = { 0, LOCK_NAP_NS };
-	uint32_t expect, n = 0;
+	uint64_t start = 0, now, last_check = 0;
+	uint32_t seen, n;
 
-	for (;;) {
-		expect = 0;
-		if (atomic_compare_exchange_weak_explicit(&l->owner, &expect,
-		    owner, memory_order_acquire, memory_order_relaxed)) {
-			atomic_fetch_add_explicit(&l->acquisitions, 1,
-			    memory_order_relaxed);
+	for (n = 0;; n++) {
+		if (lock_try(l, owner, &seen))
 			return 0;
-		}
-		if (expect == 0)
+		if (seen == 0)
 			continue;
-		n++;
 		if (n < LOCK_SPINS) {
 			cpu_relax();
 			continue;
@@ -69,18 +106,26 @@ lock_acquire(struct shmseg *s, struct shm_lock *l, uint32_t owner)
 			sched_yield();
 			continue;
 		}
-		if ((n - LOCK_YIELDS) % LOCK_CHECK_EVERY == 0 &&
-		    lock_holder_dead(s, expect) &&
-		    atomic_compare_exchange_strong_explicit(&l->owner, &expect,
-		    owner, memory_order_acquire, memory_order_relaxed)) {
-			atomic_fetch_add_explicit(&l->recoveries, 1,
-			    memory_order_relaxed);
-			atomic_fetch_add_explicit(&l->acquisitions, 1,
-			    memory_order_relaxed);
-			return 1;
+		now = lock_now_ns();
+		if (start == 0)
+			start = last_check = now;
+		if (now - last_check >= LOCK_CHECK_NS) {
+			last_check = now;
+			if (lock_steal(s, l, owner, seen))
+				return 1;
 		}
+		if (timeout_ms >= 0 &&
+		    now - start >= (uint64_t)timeout_ms * 1000000ull)
+			return lock_steal(s, l, owner, seen) ? 1 : -ETIMEDOUT;
 		nanosleep(&nap, NULL);
 	}
+}
+
+/* lock_acquire: take the lock, however long a live holder keeps it. */
+int
+lock_acquire(struct shmseg *s, struct shm_lock *l, uint32_t owner)
+{
+	return lock_acquire_for(s, l, owner, -1);
 }
 
 /* lock_release: free the lock if we still hold it. */
@@ -113,7 +158,7 @@ lock_clear_node(struct shmseg *s, uint32_t id)
 {
 	struct shm_hdr *h = (struct shm_hdr *)s->base;
 	struct shm_ring_hdr *r;
-	uint32_t net;
+	uint32_t net, i;
 	int n = 0;
 
 	n += lock_clear_one(&h->table_lock, id);
@@ -121,6 +166,11 @@ lock_clear_node(struct shmseg *s, uint32_t id)
 	for (net = 0; net < SHM_NETS; net++) {
 		r = (struct shm_ring_hdr *)(s->base + s->cast_off[net]);
 		n += lock_clear_one(&r->lock, id);
+		for (i = 0; i < s->mcast_rings[net]; i++) {
+			r = (struct shm_ring_hdr *)(s->base +
+			    s->mcast_off[net] + (uint64_t)i * s->cast_size[net]);
+			n += lock_clear_one(&r->lock, id);
+		}
 	}
 	return n;
 }

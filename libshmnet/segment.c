@@ -131,6 +131,15 @@ seg_layout(struct shmseg *s, const struct shmseg_params *p, char *err,
 		s->cast_size[n] = (uint32_t)cast_bytes;
 		off += cast_bytes;
 	}
+	for (n = 0; n < SHM_NETS; n++) {
+		if (p->mcast_rings[n] > SHM_MCAST_MAX)
+			return seg_err(err, errlen, -EINVAL, "multicast-rings "
+			    "%u out of range (0-%d)", p->mcast_rings[n],
+			    SHM_MCAST_MAX);
+		s->mcast_off[n] = off;
+		s->mcast_rings[n] = p->mcast_rings[n];
+		off += cast_bytes * p->mcast_rings[n];
+	}
 	if (!is_pow2(p->conn_buckets) || p->conn_buckets < 16 ||
 	    p->conn_buckets > (1u << 24))
 		return seg_err(err, errlen, -EINVAL, "connection table of %u "
@@ -210,6 +219,15 @@ seg_check_hdr(struct shmseg *s, const struct shm_hdr *h, uint64_t fsize,
 		    s->cast_off[n] + s->cast_size[n] > s->pagemap_off)
 			goto corrupt;
 	}
+	for (n = 0; n < SHM_NETS; n++) {
+		s->mcast_off[n] = h->mcast_off[n];
+		s->mcast_rings[n] = h->mcast_rings[n];
+		if (s->mcast_rings[n] > SHM_MCAST_MAX ||
+		    s->mcast_off[n] < dir_end || s->mcast_off[n] % SHM_PAGE_SIZE ||
+		    s->mcast_off[n] + (uint64_t)s->mcast_rings[n] *
+		    s->cast_size[n] > s->pagemap_off)
+			goto corrupt;
+	}
 	s->conn_off = h->conn_off;
 	s->conn_buckets = h->conn_buckets;
 	s->listen_off = h->listen_off;
@@ -260,7 +278,7 @@ seg_init(struct shmseg *s, const struct shmseg_params *p, char *err,
 {
 	struct shm_hdr *h;
 	struct statvfs vfs;
-	uint32_t n;
+	uint32_t n, i;
 	int rc;
 
 	if ((rc = seg_layout(s, p, err, errlen)) != 0)
@@ -313,6 +331,16 @@ seg_init(struct shmseg *s, const struct shmseg_params *p, char *err,
 		    p->cast_slots, p->cast_slot_size, n);
 		if (rc != 0)
 			return seg_err(err, errlen, rc, "broadcast ring init");
+		h->mcast_off[n] = s->mcast_off[n];
+		h->mcast_rings[n] = s->mcast_rings[n];
+		for (i = 0; i < s->mcast_rings[n]; i++) {
+			rc = cast_init(s->base + s->mcast_off[n] +
+			    (uint64_t)i * s->cast_size[n], s->cast_size[n],
+			    p->cast_slots, p->cast_slot_size, n);
+			if (rc != 0)
+				return seg_err(err, errlen, rc,
+				    "multicast ring init");
+		}
 	}
 	atomic_store_explicit(&h->magic, SHM_MAGIC, memory_order_release);
 	return 0;
@@ -589,6 +617,23 @@ struct shm_svc *
 shmseg_svc(struct shmseg *s)
 {
 	return (struct shm_svc *)(s->base + s->svc_off);
+}
+
+/* shmseg_mcast_count: multicast rings of a network. */
+uint32_t
+shmseg_mcast_count(struct shmseg *s, uint32_t net)
+{
+	return net < SHM_NETS ? s->mcast_rings[net] : 0;
+}
+
+/* shmseg_mcast: multicast ring i of a network, NULL if there is none. */
+void *
+shmseg_mcast(struct shmseg *s, uint32_t net, uint32_t i, uint32_t *size)
+{
+	if (net >= SHM_NETS || i >= s->mcast_rings[net])
+		return NULL;
+	*size = s->cast_size[net];
+	return s->base + s->mcast_off[net] + (uint64_t)i * s->cast_size[net];
 }
 
 /* shmseg_cast: the broadcast ring of a network. */

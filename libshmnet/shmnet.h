@@ -30,6 +30,8 @@ struct shmseg_params {
 	uint32_t	 max_nodes;	/* SHM_NODES_MIN .. SHM_NODES_MAX */
 	uint32_t	 cast_slots;	/* broadcast ring slots, power of 2 */
 	uint32_t	 cast_slot_size;/* broadcast ring slot bytes, power of 2 */
+	uint32_t	 mcast_rings[SHM_NETS];	/* multicast rings per network,
+					 * 0 .. SHM_MCAST_MAX */
 	uint32_t	 conn_buckets;	/* connection table buckets, power of 2 */
 	uint32_t	 global_addr4;	/* G, network order (0: none) */
 	uint8_t		 global_addr6[16];	/* G6 (zero: none) */
@@ -76,6 +78,10 @@ void			*shmseg_at(struct shmseg *seg, uint64_t off,
  * valid one. `size` receives its length. */
 void			*shmseg_cast(struct shmseg *seg, uint32_t net,
 			    uint32_t *size);
+/* Multicast rings of a network: how many, and ring i (NULL if none). */
+uint32_t		 shmseg_mcast_count(struct shmseg *seg, uint32_t net);
+void			*shmseg_mcast(struct shmseg *seg, uint32_t net,
+			    uint32_t i, uint32_t *size);
 /* Global network tables (bounds come from the validated header). */
 struct shm_conn_bucket	*shmseg_conn_bucket(struct shmseg *seg, uint32_t i);
 uint32_t		 shmseg_conn_buckets(const struct shmseg *seg);
@@ -107,6 +113,10 @@ uint32_t lock_owner_word(uint32_t id);
 /* Take the lock; steals it from a holder whose node is dead.  Returns 1 if
  * it recovered the lock from a dead holder, else 0. */
 int	 lock_acquire(struct shmseg *seg, struct shm_lock *l, uint32_t owner);
+/* The same within timeout_ms (< 0: no limit): -ETIMEDOUT when a live
+ * holder kept the lock all that time. */
+int	 lock_acquire_for(struct shmseg *seg, struct shm_lock *l,
+	    uint32_t owner, int timeout_ms);
 void	 lock_release(struct shm_lock *l, uint32_t owner);
 /* Free every segment lock held in the name of node `id` (called by a node
  * that just claimed id: no live process can hold them).  Returns how many
@@ -249,11 +259,18 @@ int	 cast_init(void *mem, uint64_t size, uint32_t slots,
 /* Attach a reader, starting at the current write position.  -EBADMSG
  * when the header is invalid. */
 int	 cast_attach(struct cast_rx *rx, void *mem, uint64_t size);
-/* Write one frame under the ring's lock (recovered from dead holders).
- * Never waits for readers: the oldest slots are overwritten.  Returns 0,
- * -EMSGSIZE if the frame can never fit, -EBADMSG on a corrupt header. */
+/* Write one frame to a network's broadcast ring under the ring's lock
+ * (recovered from dead holders, waited for at most CAST_LOCK_MS).  Never
+ * waits for readers: the oldest slots are overwritten.  Returns 0,
+ * -EMSGSIZE if the frame can never fit, -EBADMSG on a corrupt header,
+ * -ETIMEDOUT when a live writer kept the lock (the frame is counted in
+ * the ring's drops). */
+#define CAST_LOCK_MS	5
 int	 cast_write(struct shmseg *seg, uint32_t net, uint32_t self,
 	    const void *vnet, const void *frame, uint32_t len);
+/* The same for any broadcast or multicast ring at mem (size bytes). */
+int	 cast_write_ring(struct shmseg *seg, void *mem, uint32_t size,
+	    uint32_t self, const void *vnet, const void *frame, uint32_t len);
 /* Same, for a ring at mem (size bytes) whose lock the caller holds. */
 int	 cast_write_locked(void *mem, uint64_t size, uint32_t self,
 	    const void *vnet, const void *frame, uint32_t len);
@@ -266,6 +283,29 @@ int	 cast_read(struct cast_rx *rx, void *buf, uint32_t buflen,
 	    uint32_t *len, uint8_t *vnet, uint16_t *from, uint64_t *lost);
 /* 1 when a frame may be waiting. */
 int	 cast_pending(struct cast_rx *rx);
+/* Skip everything written so far (a reader that starts following). */
+void	 cast_skip(struct cast_rx *rx);
+
+/* ---- mcast.c: multicast ring labels ---------------------------------- */
+
+/* The label of a group MAC (SHM_LABEL_VALID | the 48 bits). */
+uint64_t mcast_label(const uint8_t mac[6]);
+/* The group MAC of a label. */
+void	 mcast_label_mac(uint64_t label, uint8_t mac[6]);
+/* 1 when frames to this multicast MAC may take a ring of their own; 0
+ * for broadcast and link-local control groups (224.0.0.x, ff02::1,
+ * solicited-node, IEEE 01:80:c2:00:00:xx) that every node hears anyway. */
+int	 mcast_ring_worthy(const uint8_t mac[6]);
+/* Ring labelled `label` on net, or -1. */
+int	 mcast_find(struct shmseg *seg, uint32_t net, uint64_t label);
+/*
+ * The ring for `label`: the one labelled with it, else a free one taken
+ * with CAS, else one whose last write is idle_ms old or more (its label
+ * replaced).  Sets *taken when this call (re)labelled the ring.  Returns
+ * the ring index, or -1 when all rings are busy with other groups.
+ */
+int	 mcast_take(struct shmseg *seg, uint32_t net, uint64_t label,
+	    uint64_t idle_ms, int *taken);
 
 /* ---- bell.c: doorbells with wake suppression ------------------------- */
 

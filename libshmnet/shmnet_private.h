@@ -28,6 +28,8 @@ struct shmseg {
 	uint32_t	 heap_pages;
 	uint64_t	 cast_off[SHM_NETS];
 	uint32_t	 cast_size[SHM_NETS];
+	uint64_t	 mcast_off[SHM_NETS];
+	uint32_t	 mcast_rings[SHM_NETS];
 	uint64_t	 conn_off, listen_off, svc_off;
 	uint32_t	 conn_buckets;
 	char		 path[PATH_MAX];

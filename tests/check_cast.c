@@ -229,6 +229,117 @@ START_TEST(test_lock_cleared_by_next_life)
 }
 END_TEST
 
+START_TEST(test_live_holder_costs_a_frame_not_the_thread)
+{
+	struct shm_ring_hdr *h;
+	int fds[2], status;
+	uint8_t f[64];
+	uint32_t size;
+	pid_t pid;
+	char c;
+
+	h = shmseg_cast(seg, 0, &size);
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct shmseg *cs = tu_open(8 << 20, 8);
+		uint32_t g;
+		if (node_claim(cs, 2, &g) != 2)
+			_exit(2);
+		lock_acquire(cs, &h->lock, lock_owner_word(2));
+		if (write(fds[1], "x", 1) != 1)
+			_exit(3);
+		pause();		/* alive, holding the lock */
+		_exit(0);
+	}
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	mkframe(f, sizeof(f), 7);
+	ck_assert_int_eq(cast_write(seg, 0, 1, NULL, f, sizeof(f)),
+	    -ETIMEDOUT);
+	ck_assert_uint_eq(atomic_load(&h->drops), 1);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(cast_write(seg, 0, 1, NULL, f, sizeof(f)), 0);
+	ck_assert_uint_eq(atomic_load(&h->lock.recoveries), 1);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
+START_TEST(test_mcast_labels)
+{
+	static const uint8_t a[6] = { 0x01, 0x00, 0x5e, 0x01, 0x02, 0x03 };
+	static const uint8_t b[6] = { 0x01, 0x00, 0x5e, 0x01, 0x02, 0x04 };
+	static const uint8_t c[6] = { 0x33, 0x33, 0x00, 0x00, 0x12, 0x34 };
+	static const uint8_t d[6] = { 0x01, 0x00, 0x5e, 0x7f, 0x00, 0x01 };
+	struct shm_ring_hdr *h;
+	uint8_t m[6];
+	uint32_t size;
+	int taken;
+
+	ck_assert_uint_eq(shmseg_mcast_count(seg, 0), 3);
+	ck_assert_uint_eq(shmseg_mcast_count(seg, 1), 1);
+	ck_assert_ptr_null(shmseg_mcast(seg, 0, 3, &size));
+	ck_assert_int_eq(mcast_take(seg, 0, mcast_label(a), 30000, &taken), 0);
+	ck_assert_int_eq(taken, 1);
+	ck_assert_int_eq(mcast_take(seg, 0, mcast_label(a), 30000, &taken), 0);
+	ck_assert_int_eq(taken, 0);
+	ck_assert_int_eq(mcast_take(seg, 0, mcast_label(b), 30000, &taken), 1);
+	ck_assert_int_eq(mcast_take(seg, 0, mcast_label(c), 30000, &taken), 2);
+	ck_assert_int_eq(mcast_find(seg, 0, mcast_label(c)), 2);
+	ck_assert_int_eq(mcast_find(seg, 1, mcast_label(c)), -1);
+	/* every ring written to just now: d has none */
+	for (int i = 0; i < 3; i++) {
+		h = shmseg_mcast(seg, 0, (uint32_t)i, &size);
+		atomic_store(&h->last_ms, shm_now_ms());
+	}
+	ck_assert_int_eq(mcast_take(seg, 0, mcast_label(d), 30000, &taken), -1);
+	/* ring 1 idle for a minute: d takes it over */
+	h = shmseg_mcast(seg, 0, 1, &size);
+	atomic_store(&h->last_ms, shm_now_ms() - 60000);
+	ck_assert_int_eq(mcast_take(seg, 0, mcast_label(d), 30000, &taken), 1);
+	ck_assert_int_eq(taken, 1);
+	ck_assert_int_eq(mcast_find(seg, 0, mcast_label(b)), -1);
+	mcast_label_mac(atomic_load(&h->label), m);
+	ck_assert_mem_eq(m, d, 6);
+}
+END_TEST
+
+START_TEST(test_mcast_worthy)
+{
+	static const uint8_t yes[][6] = {
+		{ 0x01, 0x00, 0x5e, 0x01, 0x02, 0x03 },	/* 239.1.2.3 */
+		{ 0x33, 0x33, 0x00, 0x01, 0x00, 0x03 },	/* ff05::1:3 */
+	};
+	static const uint8_t no[][6] = {
+		{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },	/* broadcast */
+		{ 0x02, 0x53, 0x4d, 0x4c, 0x00, 0x01 },	/* unicast */
+		{ 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb },	/* 224.0.0.251 */
+		{ 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 },	/* ff02::1 */
+		{ 0x33, 0x33, 0xff, 0x00, 0x00, 0x02 },	/* solicited-node */
+		{ 0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e },	/* LLDP */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		ck_assert_int_eq(mcast_ring_worthy(yes[i]), 1);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		ck_assert_int_eq(mcast_ring_worthy(no[i]), 0);
+}
+END_TEST
+
+START_TEST(test_mcast_lock_cleared_by_next_life)
+{
+	struct shm_ring_hdr *h;
+	uint32_t size;
+
+	h = shmseg_mcast(seg, 0, 2, &size);
+	atomic_store(&h->lock.owner, 5 | (9u << 16));
+	ck_assert_int_eq(lock_clear_node(seg, 5), 1);
+	ck_assert_uint_eq(atomic_load(&h->lock.owner), 0);
+}
+END_TEST
+
 static Suite *
 cast_suite(void)
 {
@@ -243,6 +354,10 @@ cast_suite(void)
 	tcase_add_test(tc, test_garbage_descriptors_never_crash);
 	tcase_add_test(tc, test_lock_recovered_from_dead_writer);
 	tcase_add_test(tc, test_lock_cleared_by_next_life);
+	tcase_add_test(tc, test_live_holder_costs_a_frame_not_the_thread);
+	tcase_add_test(tc, test_mcast_labels);
+	tcase_add_test(tc, test_mcast_worthy);
+	tcase_add_test(tc, test_mcast_lock_cleared_by_next_life);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -107,3 +107,28 @@ nl_addr4_add(int ifindex, uint32_t addr, uint8_t prefix)
 	rc = nl_talk(nlh);
 	return rc == -EEXIST ? 0 : rc;
 }
+
+/* nl_addr6_add: RTM_NEWADDR for an IPv6 address, with or without DAD. */
+int
+nl_addr6_add(int ifindex, const uint8_t *addr, uint8_t prefix, int nodad)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifaddrmsg *ifa;
+	int rc;
+
+	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
+	    NLM_F_EXCL;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET6;
+	ifa->ifa_prefixlen = prefix;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (unsigned int)ifindex;
+	if (nodad)
+		ifa->ifa_flags = IFA_F_NODAD;
+	mnl_attr_put(nlh, IFA_LOCAL, 16, addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, 16, addr);
+	rc = nl_talk(nlh);
+	return rc == -EEXIST ? 0 : rc;
+}

@@ -19,5 +19,9 @@ int	 nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up,
 /* Add an IPv4 address (network byte order) with prefix and the subnet's
  * broadcast address.  An existing identical address is not an error. */
 int	 nl_addr4_add(int ifindex, uint32_t addr, uint8_t prefix);
+/* Add an IPv6 address with prefix; nodad skips duplicate address
+ * detection.  An existing identical address is not an error. */
+int	 nl_addr6_add(int ifindex, const uint8_t *addr, uint8_t prefix,
+	    int nodad);
 
 #endif /* SHMNET_NETLINK_H */

@@ -17,6 +17,7 @@ SHMNETD=${SHMNETD:-$(pwd)/shmnetd}
 SHMNETCTL=${SHMNETCTL:-$(pwd)/shmnetctl}
 UDPREQ=${UDPREQ:-$(pwd)/tests/udpreq}
 UDPSRV=${UDPSRV:-$(pwd)/tests/udpsrv}
+MCAST=${MCAST:-$(pwd)/tests/mcast}
 T_PIDS=()
 T_NS=()
 
@@ -95,11 +96,23 @@ bg_ns() {
 	T_PIDS+=($!)
 }
 
+# bg_out N FILE CMD...: like bg_ns, with stdout and stderr in FILE; the
+# PID is in BG_PID
+bg_out() {
+	local n=$1 f=$2; shift 2
+	ip netns exec "$(ns "$n")" "$@" >"$f" 2>&1 &
+	BG_PID=$!
+	T_PIDS+=($BG_PID)
+}
+
+# Extra arguments for every daemon start_node starts (e.g. --set ...).
+T_ARGS=()
+
 # start_node N [ARGS...]: start shmnetd as node N in namespace N
 start_node() {
 	local n=$1; shift
 	ip netns exec "$(ns "$n")" "$SHMNETD" --cluster "$CLUSTER" --node "$n" \
-	    --foreground "$@" >>"$T_DIR/node$n.log" 2>&1 &
+	    --foreground "${T_ARGS[@]}" "$@" >>"$T_DIR/node$n.log" 2>&1 &
 	T_PIDS[$n]=$!
 }
 

@@ -48,7 +48,7 @@ stop_node 1
 # a segment of a future layout version: magic "SHMNTNSG", version 9.0
 printf 'SHMNTNSG\000\011\000\000' > "/dev/shm/shmnet.$CLUSTER"
 truncate -s 1M "/dev/shm/shmnet.$CLUSTER"
-expect_fail 3 "layout version 9.0, this build speaks 2.0" \
+expect_fail 3 "layout version 9.0, this build speaks" \
     in_ns 3 "$SHMNETD" "${D[@]}" --node 3
 [ -s "/dev/shm/shmnet.$CLUSTER" ] || fail "a foreign segment was removed"
 out=$("$SHMNETCTL" --cluster "$CLUSTER" nodes 2>&1) && fail "shmnetctl read a v9 segment"

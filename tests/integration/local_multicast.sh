@@ -1,0 +1,81 @@
+#!/bin/bash
+# UDP multicast on the local network.  One multicast ring: the first group
+# takes it; a second group travels on the broadcast ring.  Members receive
+# every datagram of a paced sequence in order; nobody else receives any,
+# and a node that has not joined a ring's group does not even read it.
+. "$(dirname "$0")/lib.sh"
+require_root jq
+
+[ -x "$MCAST" ] || fail "no test client at $MCAST"
+T_ARGS=(--set local.multicast-rings=1)
+start_cluster 1 2 3 4
+ping_all 1 2 3 4
+N=300
+
+# stat NODE FIELD: a counter of node NODE from shmnetctl nodes
+stat() { ctl --json nodes | jq -r ".[] | select(.id == $1) | .$2"; }
+
+# expect_seq FILE COUNT: FILE holds exactly 1..COUNT, one per line
+expect_seq() {
+	local got
+	got=$(grep -c . "$1")
+	seq "$2" | cmp -s - <(grep -E '^[0-9]+$' "$1") ||
+	    fail "$(basename "$1"): $got datagrams, not 1..$2 in order" \
+		"(first lines: $(head -3 "$1" | tr '\n' ' '))"
+}
+
+# wait_ready FILE...: every receiver has joined
+wait_ready() {
+	local f
+	for f in "$@"; do
+		for _ in $(seq 50); do grep -q ready "$f" && break; sleep 0.1; done
+		grep -q ready "$f" || fail "receiver $(basename "$f") not ready"
+	done
+	sleep 0.5	# daemons re-read the joined groups every 100 ms
+}
+
+# --- group A (239.1.2.3) on nodes 2 and 3: it takes the multicast ring
+R=()
+for n in 2 3; do
+	bg_out "$n" "$T_DIR/a$n.out" "$MCAST" recv shm0 239.1.2.3 5000 $N 3000
+	R+=($BG_PID)
+done
+for n in 1 4; do
+	bg_out "$n" "$T_DIR/a$n.out" "$MCAST" recv shm0 239.1.2.3 5000 $N 3000 nojoin
+	R+=($BG_PID)
+done
+wait_ready "$T_DIR"/a1.out "$T_DIR"/a2.out "$T_DIR"/a3.out "$T_DIR"/a4.out
+rx4=$(stat 4 rx_frames)
+in_ns 1 "$MCAST" send shm0 239.1.2.3 5000 $N 2000 || fail "send to group A"
+wait "${R[@]}"
+for n in 2 3; do expect_seq "$T_DIR/a$n.out" $N; done
+for n in 1 4; do
+	[ "$(grep -cE '^[0-9]+$' "$T_DIR/a$n.out")" = 0 ] ||
+	    fail "node $n received group A without joining it"
+done
+drx4=$(( $(stat 4 rx_frames) - rx4 ))
+[ "$drx4" -lt 30 ] ||
+    fail "node 4 delivered $drx4 frames while group A was sent: it read a ring it does not follow"
+ring=$(ctl --json rings | jq -c '.[] | select(.kind == "multicast" and .net == "local")')
+[ "$(jq -r .label <<<"$ring")" = 01:00:5e:01:02:03 ] ||
+    fail "multicast ring not labelled with group A: $ring"
+[ "$(jq -r .frames <<<"$ring")" -ge $N ] || fail "multicast ring counted too few frames: $ring"
+say "group A: $N datagrams in order on nodes 2 and 3, none elsewhere; node 4 delivered $drx4 frames"
+
+# --- group B (239.1.2.4) on node 4: the ring is taken, so it goes through
+# the broadcast ring and nodes 2 and 3 filter it out
+f2=$(stat 2 multicast_filtered)
+bg_out 4 "$T_DIR/b4.out" "$MCAST" recv shm0 239.1.2.4 5001 $N 3000
+R=($BG_PID)
+bg_out 2 "$T_DIR/b2.out" "$MCAST" recv shm0 239.1.2.4 5001 $N 3000 nojoin
+R+=($BG_PID)
+wait_ready "$T_DIR/b4.out" "$T_DIR/b2.out"
+in_ns 1 "$MCAST" send shm0 239.1.2.4 5001 $N 2000 || fail "send to group B"
+wait "${R[@]}"
+expect_seq "$T_DIR/b4.out" $N
+[ "$(grep -cE '^[0-9]+$' "$T_DIR/b2.out")" = 0 ] || fail "node 2 received group B"
+df2=$(( $(stat 2 multicast_filtered) - f2 ))
+[ "$df2" -ge $N ] || fail "node 2 filtered only $df2 frames of group B"
+say "group B (no ring left): $N datagrams in order on node 4 via the broadcast ring; node 2 filtered $df2"
+ctl rings | grep -E '^(KIND|broadcast|multicast)'
+say "PASS"
