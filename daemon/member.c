@@ -48,17 +48,28 @@ member_announce(struct daemon *d, uint8_t type)
 	return rc;
 }
 
-/* member_ring_ok: is the ring we provisioned for a peer still fine? */
+/* member_ring_ok: is the ring we provisioned for a peer still fine?  A
+ * header that no longer validates (scribbled) is marked corrupt here,
+ * reported once, and replaced by the caller. */
 static int
-member_ring_ok(struct daemon *d, const struct shm_dirent *de, uint32_t gen)
+member_ring_ok(struct daemon *d, struct dnet *dn, uint32_t id,
+    const struct shm_dirent *de, uint32_t gen)
 {
 	struct shm_ring_hdr *r;
 
 	if (de->peer_gen != gen || de->size < sizeof(*r) ||
 	    (r = shmseg_at(d->seg, de->off, de->size)) == NULL)
 		return 0;
-	return atomic_load_explicit(&r->state, memory_order_acquire) ==
-	    SHM_RING_UP && r->key == de->key;
+	if (ring_check(r, de->size, de->key, (uint16_t)id,
+	    (uint16_t)d->self) == 0)
+		return 1;
+	if (ring_mark(r, SHM_RING_CORRUPT)) {
+		atomic_fetch_add_explicit(&dn->stats->corrupt, 1,
+		    memory_order_relaxed);
+		log_warnx("%s: ring from node %u has a corrupt header; marked "
+		    "down", dn->name, id);
+	}
+	return 0;
 }
 
 /* member_ring: make our ring from peer id match its state. */
@@ -75,11 +86,10 @@ member_ring(struct daemon *d, struct dnet *dn, uint32_t id, int up,
 			node_dirent_clear(d->seg, d->self, dn->net, id);
 		return;
 	}
-	if (have && member_ring_ok(d, &de, gen))
+	if (have && member_ring_ok(d, dn, id, &de, gen))
 		return;
 	if (have && de.peer_gen == gen)
-		log_warnx("%s: replacing the ring from node %u (marked down)",
-		    dn->name, id);
+		log_info("%s: replacing the ring from node %u", dn->name, id);
 	rc = node_dirent_alloc(d->seg, d->self, dn->net, id, gen,
 	    conf_ring_slots(dn->nc), dn->nc->slot_size);
 	if (rc == 0) {

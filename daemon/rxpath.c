@@ -118,12 +118,13 @@ rx_drain_ring(struct dnet *dn, uint32_t peer, int budget)
 		n++;
 	}
 	if (rc < 0) {
-		ring_mark(r->ring.v.hdr, SHM_RING_CORRUPT);
 		r->ok = 0;
-		atomic_fetch_add_explicit(&dn->stats->corrupt, 1,
-		    memory_order_relaxed);
-		log_warnx("%s: ring from node %u holds an invalid descriptor "
-		    "or index; marked down", dn->name, peer);
+		if (ring_mark(r->ring.v.hdr, SHM_RING_CORRUPT)) {
+			atomic_fetch_add_explicit(&dn->stats->corrupt, 1,
+			    memory_order_relaxed);
+			log_warnx("%s: ring from node %u holds an invalid "
+			    "descriptor or index; marked down", dn->name, peer);
+		}
 		daemon_notify(dn->d, NOTIFY_MEMBERS);
 		return -1;
 	}

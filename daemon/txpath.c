@@ -101,11 +101,13 @@ tx_peer(struct dnet *dn, uint32_t id)
 static void
 tx_corrupt(struct dnet *dn, struct txpeer *p, uint32_t id)
 {
-	ring_mark(p->ring.v.hdr, SHM_RING_CORRUPT);
 	p->ok = 0;
-	atomic_fetch_add_explicit(&dn->stats->corrupt, 1, memory_order_relaxed);
-	log_warnx("%s: ring to node %u has a corrupt read index; marked down",
-	    dn->name, id);
+	if (ring_mark(p->ring.v.hdr, SHM_RING_CORRUPT)) {
+		atomic_fetch_add_explicit(&dn->stats->corrupt, 1,
+		    memory_order_relaxed);
+		log_warnx("%s: ring to node %u has a corrupt read index; "
+		    "marked down", dn->name, id);
+	}
 	daemon_notify(dn->d, NOTIFY_MEMBERS);
 }
 

@@ -400,9 +400,17 @@ ring_rx_pending(struct ring_rx *rx)
 	    rx->ridx;
 }
 
-/* ring_mark: lower a ring's state (never raises it). */
-void
+/* ring_mark: move a ring's state to DOWN or CORRUPT from anything else
+ * (UP, or garbage); returns 1 if this call made the change, so that of
+ * all the sides that find a ring bad, exactly one reports it. */
+int
 ring_mark(struct shm_ring_hdr *h, uint32_t state)
 {
-	atomic_store_explicit(&h->state, state, memory_order_release);
+	uint32_t cur = atomic_load_explicit(&h->state, memory_order_acquire);
+
+	while (cur != SHM_RING_DOWN && cur != SHM_RING_CORRUPT)
+		if (atomic_compare_exchange_weak_explicit(&h->state, &cur,
+		    state, memory_order_acq_rel, memory_order_acquire))
+			return 1;
+	return 0;
 }

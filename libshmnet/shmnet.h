@@ -242,8 +242,9 @@ void	 ring_rx_consume(struct ring_rx *rx, const struct ring_slot *s);
 void	 ring_rx_publish(struct ring_rx *rx);
 /* 1 when there is something to read (or the ring must be looked at). */
 int	 ring_rx_pending(struct ring_rx *rx);
-/* Lower a ring's state to CORRUPT/DOWN. */
-void	 ring_mark(struct shm_ring_hdr *hdr, uint32_t state);
+/* Lower a ring's state to CORRUPT/DOWN unless it is one of them already;
+ * 1 when this call changed it (the caller reports it), else 0. */
+int	 ring_mark(struct shm_ring_hdr *hdr, uint32_t state);
 
 /* ---- cast.c: broadcast (ticker-tape) rings --------------------------- */
 

@@ -18,6 +18,8 @@ SHMNETCTL=${SHMNETCTL:-$(pwd)/shmnetctl}
 UDPREQ=${UDPREQ:-$(pwd)/tests/udpreq}
 UDPSRV=${UDPSRV:-$(pwd)/tests/udpsrv}
 MCAST=${MCAST:-$(pwd)/tests/mcast}
+CASTLOCK=${CASTLOCK:-$(pwd)/tests/castlock}
+SCRIBBLE=${SCRIBBLE:-$(pwd)/tests/scribble}
 T_PIDS=()
 T_NS=()
 
@@ -107,13 +109,32 @@ bg_out() {
 
 # Extra arguments for every daemon start_node starts (e.g. --set ...).
 T_ARGS=()
+# T_PIDNS=1: start every daemon in a PID namespace of its own, as PID 1
+# (unshare --pid --fork; the daemon dies with the unshare process).
+T_PIDNS=0
 
 # start_node N [ARGS...]: start shmnetd as node N in namespace N
 start_node() {
-	local n=$1; shift
-	ip netns exec "$(ns "$n")" "$SHMNETD" --cluster "$CLUSTER" --node "$n" \
-	    --foreground "${T_ARGS[@]}" "$@" >>"$T_DIR/node$n.log" 2>&1 &
+	local n=$1 pre=(); shift
+	[ "$T_PIDNS" = 1 ] && pre=(unshare --pid --fork --kill-child)
+	ip netns exec "$(ns "$n")" "${pre[@]}" "$SHMNETD" --cluster "$CLUSTER" \
+	    --node "$n" --foreground "${T_ARGS[@]}" "$@" \
+	    >>"$T_DIR/node$n.log" 2>&1 &
 	T_PIDS[$n]=$!
+}
+
+# daemon_pid N: the PID (in our namespace) of node N's shmnetd
+daemon_pid() {
+	local pid=${T_PIDS[$1]} child
+	if [ "$T_PIDNS" = 1 ]; then
+		for _ in $(seq 50); do
+			child=$(pgrep -P "$pid" | head -1)
+			[ -n "$child" ] && break
+			sleep 0.02
+		done
+		pid=$child
+	fi
+	echo "$pid"
 }
 
 # start_cluster N...: namespaces and nodes N..., each seen up within 5 s
@@ -129,7 +150,7 @@ start_cluster() {
 # stop_node N [SIGNAL]: signal node N's daemon and wait for it to exit
 stop_node() {
 	local n=$1 sig=${2:-TERM} pid=${T_PIDS[$1]}
-	kill "-$sig" "$pid" 2>/dev/null
+	kill "-$sig" "$(daemon_pid "$n")" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	T_PIDS[$n]=""
 }

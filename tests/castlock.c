@@ -1,0 +1,56 @@
+/*
+ * castlock: a cluster member that takes a network's broadcast ring lock
+ * and stops there, to test that the others get past it once it dies.
+ *
+ *   castlock SEGMENT NODE_ID
+ *
+ * Claims NODE_ID in the segment (so that its death is visible through the
+ * lock file like a daemon's), takes the local broadcast ring's writer
+ * lock, prints "holding" and sleeps until killed.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "shmnet.h"
+
+int
+main(int argc, char **argv)
+{
+	struct shmseg_params p = { .size = 64 << 20, .max_nodes = 64,
+	    .cast_slots = 256, .cast_slot_size = 2048, .conn_buckets = 64 };
+	struct shm_ring_hdr *h;
+	struct shmseg *seg;
+	char err[512];
+	uint32_t gen, size, id;
+	int rc;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: castlock SEGMENT NODE_ID\n");
+		return 2;
+	}
+	p.path = argv[1];
+	id = (uint32_t)atoi(argv[2]);
+	/* only an existing segment: never create one */
+	if ((rc = shmseg_open_ro(p.path, &seg, err, sizeof(err))) != 0) {
+		fprintf(stderr, "castlock: %s\n", err);
+		return 1;
+	}
+	shmseg_close(seg, 0);
+	if ((rc = shmseg_open(&p, &seg, err, sizeof(err))) != 0) {
+		fprintf(stderr, "castlock: %s\n", err);
+		return 1;
+	}
+	if ((rc = node_claim(seg, id, &gen)) < 0) {
+		fprintf(stderr, "castlock: claim node %u: %d\n", id, rc);
+		return 1;
+	}
+	h = shmseg_cast(seg, SHM_NET_LOCAL, &size);
+	lock_acquire(seg, &h->lock, lock_owner_word(id));
+	printf("holding\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
