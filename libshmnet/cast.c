@@ -56,6 +56,46 @@ cast_stamp(struct ring_view *g, uint32_t first, uint32_t n, int done)
 		    done ? first + i + 1 : 0, memory_order_relaxed);
 }
 
+/*
+ * Slots are rewritten while lapped readers may still copy them: that is
+ * the ticker tape's design, and the per-slot seq re-checked after the copy
+ * tells the reader to discard what it copied.  Descriptor fields are
+ * therefore stored and loaded as relaxed atomics, and payload bytes are
+ * copied only by cast_copy_in/cast_copy_out, the two functions the
+ * ThreadSanitizer suppressions (tests/tsan.supp) name.
+ */
+#define CAST_ST(field, v)	__atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
+#define CAST_LD(field)		__atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+/* cast_copy_in: payload into ring memory (src NULL: zeros). */
+__attribute__((noinline)) static void
+cast_copy_in(uint8_t *dst, const void *src, uint32_t n)
+{
+	if (src != NULL)
+		memcpy(dst, src, n);
+	else
+		memset(dst, 0, n);
+}
+
+/* cast_copy_out: payload out of ring memory, validated afterwards. */
+__attribute__((noinline)) static void
+cast_copy_out(void *dst, const uint8_t *src, uint32_t n)
+{
+	memcpy(dst, src, n);
+}
+
+/* cast_desc_put: fill a descriptor (relaxed stores, see above). */
+static void
+cast_desc_put(struct shm_desc *d, uint32_t len, uint16_t span, uint16_t flags,
+    uint16_t from, uint32_t fseq)
+{
+	CAST_ST(d->len, len);
+	CAST_ST(d->span, span);
+	CAST_ST(d->flags, flags);
+	CAST_ST(d->from, from);
+	CAST_ST(d->fseq, fseq);
+}
+
 /* cast_write_locked: write one frame; the caller holds the ring lock. */
 int
 cast_write_locked(void *mem, uint64_t size, uint32_t self, const void *vnet,
@@ -83,25 +123,15 @@ cast_write_locked(void *mem, uint64_t size, uint32_t self, const void *vnet,
 	fseq = (uint32_t)atomic_load_explicit(&g.hdr->frames,
 	    memory_order_relaxed) + 1;
 	if (pad) {
-		d = &g.desc[pos];
-		d->len = 0;
-		d->span = (uint16_t)pad;
-		d->flags = SHM_DESC_PAD;
-		d->from = (uint16_t)self;
-		d->fseq = fseq - 1;
+		cast_desc_put(&g.desc[pos], 0, (uint16_t)pad, SHM_DESC_PAD,
+		    (uint16_t)self, fseq - 1);
 		pos = 0;
 	}
 	d = &g.desc[pos];
-	d->len = len;
-	d->span = (uint16_t)span;
-	d->flags = vnet != NULL ? SHM_DESC_VNET : 0;
-	d->from = (uint16_t)self;
-	d->fseq = fseq;
-	if (vnet != NULL)
-		memcpy(d->vnet, vnet, SHM_VNET_HDR_LEN);
-	else
-		memset(d->vnet, 0, SHM_VNET_HDR_LEN);
-	memcpy(g.data + ((size_t)pos << g.slot_shift), frame, len);
+	cast_desc_put(d, len, (uint16_t)span, vnet != NULL ? SHM_DESC_VNET : 0,
+	    (uint16_t)self, fseq);
+	cast_copy_in(d->vnet, vnet, SHM_VNET_HDR_LEN);
+	cast_copy_in(g.data + ((size_t)pos << g.slot_shift), frame, len);
 	atomic_thread_fence(memory_order_release);
 	cast_stamp(&g, w, pad + span, 1);
 	atomic_store_explicit(&g.hdr->frames, fseq, memory_order_relaxed);
@@ -195,11 +225,11 @@ cast_read(struct cast_rx *rx, void *buf, uint32_t buflen, uint32_t *len,
 			rx->cursor = w;
 			continue;
 		}
-		span = *(volatile uint16_t *)&d->span;
-		flags = *(volatile uint16_t *)&d->flags;
-		dlen = *(volatile uint32_t *)&d->len;
-		dfrom = *(volatile uint16_t *)&d->from;
-		fseq = *(volatile uint32_t *)&d->fseq;
+		span = CAST_LD(d->span);
+		flags = CAST_LD(d->flags);
+		dlen = CAST_LD(d->len);
+		dfrom = CAST_LD(d->from);
+		fseq = CAST_LD(d->fseq);
 		if (span == 0 || span > rx->v.slots - pos || span > w - rx->cursor ||
 		    (flags & ~SHM_DESC_KNOWN)) {
 			rx->cursor = w;			/* corrupt: resync */
@@ -214,9 +244,10 @@ cast_read(struct cast_rx *rx, void *buf, uint32_t buflen, uint32_t *len,
 			rx->cursor = w;
 			continue;
 		}
-		memcpy(buf, rx->v.data + ((size_t)pos << rx->v.slot_shift), dlen);
+		cast_copy_out(buf, rx->v.data + ((size_t)pos << rx->v.slot_shift),
+		    dlen);
 		if (flags & SHM_DESC_VNET)
-			memcpy(vnet, d->vnet, SHM_VNET_HDR_LEN);
+			cast_copy_out(vnet, d->vnet, SHM_VNET_HDR_LEN);
 		else
 			memset(vnet, 0, SHM_VNET_HDR_LEN);
 		atomic_thread_fence(memory_order_acquire);

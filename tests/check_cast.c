@@ -6,6 +6,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/wait.h>
 
 #include "testutil.h"
@@ -340,6 +342,99 @@ START_TEST(test_mcast_lock_cleared_by_next_life)
 }
 END_TEST
 
+#define RACE_FRAMES	50000
+
+static _Atomic int race_done;
+
+/* race_writer: RACE_FRAMES frames of varying length as node 1. */
+static void *
+race_writer(void *arg)
+{
+	uint8_t f[600];
+	uint32_t i, len;
+
+	(void)arg;
+	for (i = 1; i <= RACE_FRAMES; i++) {
+		len = 18 + (i * 37) % 580;
+		mkframe(f, len, i);
+		if (cast_write(seg, 0, 1, NULL, f, len) != 0)
+			abort();
+	}
+	atomic_store(&race_done, 1);
+	return NULL;
+}
+
+/* A reader racing a writer never returns a torn frame, and every frame is
+ * either read (in order) or counted lost. */
+START_TEST(test_writer_reader_race)
+{
+	struct cast_rx rx = reader();
+	uint32_t seq, len, last = 0, i;
+	uint8_t buf[SHM_FRAME_MAX], vnet[SHM_VNET_HDR_LEN];
+	uint64_t lost = 0, got = 0;
+	uint16_t from;
+	pthread_t th;
+	int done;
+
+	atomic_store(&race_done, 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, race_writer, NULL), 0);
+	for (;;) {
+		done = atomic_load(&race_done);
+		while (cast_read(&rx, buf, sizeof(buf), &len, vnet, &from,
+		    &lost) == 1) {
+			memcpy(&seq, buf + 14, 4);
+			ck_assert_uint_gt(seq, last);
+			ck_assert_uint_eq(len, 18 + (seq * 37) % 580);
+			for (i = 18; i < len; i++)
+				if (buf[i] != (uint8_t)seq)
+					ck_abort_msg("frame %u torn at %u", seq, i);
+			last = seq;
+			got++;
+		}
+		if (done)
+			break;
+		sched_yield();
+	}
+	pthread_join(th, NULL);
+	ck_assert_uint_eq(got + lost, RACE_FRAMES);
+	ck_assert_uint_gt(got, 0);
+}
+END_TEST
+
+static uint64_t race_counter;
+
+/* race_locker: bump a plain counter under the shm lock. */
+static void *
+race_locker(void *arg)
+{
+	struct shm_lock *l = arg;
+	uint32_t owner = lock_owner_word(1), i;
+
+	for (i = 0; i < 100000; i++) {
+		lock_acquire(seg, l, owner);
+		race_counter++;
+		lock_release(l, owner);
+	}
+	return NULL;
+}
+
+/* Two threads of one node exclude each other through the lock. */
+START_TEST(test_lock_excludes_threads)
+{
+	uint32_t size;
+	struct shm_ring_hdr *h = shmseg_cast(seg, 0, &size);
+	pthread_t a, b;
+
+	race_counter = 0;
+	ck_assert_int_eq(pthread_create(&a, NULL, race_locker, &h->lock), 0);
+	ck_assert_int_eq(pthread_create(&b, NULL, race_locker, &h->lock), 0);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	ck_assert_uint_eq(race_counter, 200000);
+	ck_assert_uint_eq(atomic_load(&h->lock.owner), 0);
+}
+END_TEST
+
 static Suite *
 cast_suite(void)
 {
@@ -347,6 +442,7 @@ cast_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);	/* the race tests under ThreadSanitizer */
 	tcase_add_test(tc, test_write_read_in_order);
 	tcase_add_test(tc, test_overrun_counted_exactly);
 	tcase_add_test(tc, test_multi_slot_and_pad);
@@ -358,6 +454,8 @@ cast_suite(void)
 	tcase_add_test(tc, test_mcast_labels);
 	tcase_add_test(tc, test_mcast_worthy);
 	tcase_add_test(tc, test_mcast_lock_cleared_by_next_life);
+	tcase_add_test(tc, test_writer_reader_race);
+	tcase_add_test(tc, test_lock_excludes_threads);
 	suite_add_tcase(s, tc);
 	return s;
 }
