@@ -3,6 +3,7 @@
 # takes it; a second group travels on the broadcast ring.  Members receive
 # every datagram of a paced sequence in order; nobody else receives any,
 # and a node that has not joined a ring's group does not even read it.
+# The label outlives the node that set it.
 . "$(dirname "$0")/lib.sh"
 require_root jq
 
@@ -77,5 +78,24 @@ expect_seq "$T_DIR/b4.out" $N
 df2=$(( $(stat 2 multicast_filtered) - f2 ))
 [ "$df2" -ge $N ] || fail "node 2 filtered only $df2 frames of group B"
 say "group B (no ring left): $N datagrams in order on node 4 via the broadcast ring; node 2 filtered $df2"
+
+# --- node 1, which took the ring for group A, dies: the label is nobody's,
+# so node 4 sending to group A still uses that ring and reaches 2 and 3
+stop_node 1 KILL
+wait_state 1 down 2 >/dev/null || fail "node 1 not down"
+fr=$(ctl --json rings | jq -r '.[] | select(.kind == "multicast" and .net == "local") | .frames')
+R=()
+for n in 2 3; do
+	bg_out "$n" "$T_DIR/c$n.out" "$MCAST" recv shm0 239.1.2.3 5002 100 3000
+	R+=($BG_PID)
+done
+wait_ready "$T_DIR/c2.out" "$T_DIR/c3.out"
+in_ns 4 "$MCAST" send shm0 239.1.2.3 5002 100 2000 || fail "send to group A from node 4"
+wait "${R[@]}"
+for n in 2 3; do expect_seq "$T_DIR/c$n.out" 100; done
+ring=$(ctl --json rings | jq -c '.[] | select(.kind == "multicast" and .net == "local")')
+[ "$(jq -r .label <<<"$ring")" = 01:00:5e:01:02:03 ] || fail "group A lost its ring: $ring"
+[ "$(jq -r .frames <<<"$ring")" -ge $(( fr + 100 )) ] || fail "node 4's datagrams did not use group A's ring: $ring"
+say "after node 1 died: group A keeps its ring; 100 datagrams from node 4 in order on nodes 2 and 3"
 ctl rings | grep -E '^(KIND|broadcast|multicast)'
 say "PASS"
