@@ -45,6 +45,7 @@ main(int argc, char **argv)
 	}
 	if ((rc = node_claim(seg, id, &gen)) < 0) {
 		fprintf(stderr, "castlock: claim node %u: %d\n", id, rc);
+		shmseg_close(seg, 0);
 		return 1;
 	}
 	h = shmseg_cast(seg, SHM_NET_LOCAL, &size);

@@ -46,6 +46,7 @@ main(int argc, char **argv)
 	    (mem = shmseg_at(seg, de.off, de.size)) == NULL) {
 		fprintf(stderr, "scribble: no ring from %s into %s\n", argv[3],
 		    argv[2]);
+		shmseg_close(seg, 0);
 		return 1;
 	}
 	srandom((unsigned int)atoi(argv[4]));
@@ -58,5 +59,6 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		mem[i] = (uint8_t)random();
 	printf("%llu\n", (unsigned long long)de.off);
+	shmseg_close(seg, 0);
 	return 0;
 }
