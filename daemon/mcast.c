@@ -20,6 +20,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,25 +46,25 @@ mc_init(struct dnet *dn)
 	if ((rc = pthread_mutex_init(&dn->mc_lock, NULL)) != 0)
 		return -rc;
 	dn->mc_pub.all = 1;		/* until the first read: no filter */
+	dn->mc_proc = dn->mc_sock = -1;
 	atomic_store(&dn->mc_gen, 1);
 	return 0;
 }
 
 /* mc_flags_all: does the TAP take every multicast frame? */
 static int
-mc_flags_all(const char *ifname)
+mc_flags_all(struct dnet *dn)
 {
 	struct ifreq ifr;
-	int s, all = 0;
 
-	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+	if (dn->mc_sock < 0 && (dn->mc_sock = socket(AF_INET,
+	    SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return 0;
 	memset(&ifr, 0, sizeof(ifr));
-	strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name));
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0)
-		all = (ifr.ifr_flags & (IFF_PROMISC | IFF_ALLMULTI)) != 0;
-	close(s);
-	return all;
+	strlcpy(ifr.ifr_name, dn->tap.name, sizeof(ifr.ifr_name));
+	if (ioctl(dn->mc_sock, SIOCGIFFLAGS, &ifr) != 0)
+		return 0;
+	return (ifr.ifr_flags & (IFF_PROMISC | IFF_ALLMULTI)) != 0;
 }
 
 /* mc_parse_mac: 12 hex digits into a MAC. */
@@ -80,21 +81,40 @@ mc_parse_mac(const char *hex, uint8_t m[6])
 	return 0;
 }
 
-/* mc_read: the groups of ifindex into g; -errno if the file is missing. */
-static int
-mc_read(int ifindex, const char *ifname, struct mcgroups *g)
+/* mc_slurp: the whole of MC_PROC, kept open and re-read from offset 0
+ * (one syscall per tick, not three).  Returns its length or -errno. */
+static ssize_t
+mc_slurp(struct dnet *dn, char *buf, size_t len)
 {
-	char line[256], name[IFNAMSIZ + 1], hex[64];
+	ssize_t n, got = 0;
+
+	if (dn->mc_proc < 0 &&
+	    (dn->mc_proc = open(MC_PROC, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	while ((size_t)got < len - 1 &&
+	    (n = pread(dn->mc_proc, buf + got, len - 1 - (size_t)got,
+	    got)) > 0)
+		got += n;
+	if (got == 0 && n < 0)
+		return -errno;
+	buf[got] = '\0';
+	return got;
+}
+
+/* mc_parse: the groups of the TAP in the text of MC_PROC. */
+static void
+mc_parse(struct dnet *dn, char *text, int truncated, struct mcgroups *g)
+{
+	char name[IFNAMSIZ + 1], hex[64], *line, *save = NULL;
 	int idx, users, glob;
 	uint8_t mac[6];
-	FILE *fp;
 
 	memset(g, 0, sizeof(*g));
-	if ((fp = fopen(MC_PROC, "re")) == NULL)
-		return -errno;
-	while (fgets(line, sizeof(line), fp) != NULL) {
+	g->all = truncated;
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
 		if (sscanf(line, "%d %16s %d %d %63s", &idx, name, &users,
-		    &glob, hex) != 5 || idx != ifindex ||
+		    &glob, hex) != 5 || idx != dn->tap.ifindex ||
 		    mc_parse_mac(hex, mac) != 0 || !(mac[0] & 1))
 			continue;
 		if (g->n == MC_GROUPS_MAX) {
@@ -103,9 +123,20 @@ mc_read(int ifindex, const char *ifname, struct mcgroups *g)
 		}
 		g->label[g->n++] = mcast_label(mac);
 	}
-	fclose(fp);
-	if (mc_flags_all(ifname))
+	if (mc_flags_all(dn))
 		g->all = 1;
+}
+
+/* mc_read: the groups the TAP joined into g; -errno if unreadable. */
+static int
+mc_read(struct dnet *dn, struct mcgroups *g)
+{
+	char buf[16384];
+	ssize_t n;
+
+	if ((n = mc_slurp(dn, buf, sizeof(buf))) < 0)
+		return (int)n;
+	mc_parse(dn, buf, (size_t)n >= sizeof(buf) - 1, g);
 	return 0;
 }
 
@@ -117,7 +148,7 @@ mc_refresh(struct dnet *dn)
 	struct mcgroups g;
 	int rc;
 
-	if ((rc = mc_read(dn->tap.ifindex, dn->tap.name, &g)) != 0) {
+	if ((rc = mc_read(dn, &g)) != 0) {
 		if (!dn->mc_warned++)
 			log_warnx("%s: cannot read %s (%s); multicast is not "
 			    "filtered", dn->name, MC_PROC, strerror(-rc));
@@ -132,6 +163,17 @@ mc_refresh(struct dnet *dn)
 	atomic_fetch_add_explicit(&dn->mc_gen, 1, memory_order_release);
 	pthread_mutex_unlock(&dn->mc_lock);
 	bell_force(dn->bell);
+}
+
+/* mc_close: the main thread's descriptors. */
+void
+mc_close(struct dnet *dn)
+{
+	if (dn->mc_proc >= 0)
+		close(dn->mc_proc);
+	if (dn->mc_sock >= 0)
+		close(dn->mc_sock);
+	dn->mc_proc = dn->mc_sock = -1;
 }
 
 /* ---- tx thread ---- */

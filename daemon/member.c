@@ -123,9 +123,10 @@ void
 member_scan(struct daemon *d)
 {
 	struct shm_node *n;
-	uint32_t id, gen;
+	uint32_t id, gen, dv;
 	int up, i;
 
+	dv = atomic_load_explicit(&d->node->dir_version, memory_order_relaxed);
 	for (id = 1; id <= d->max_nodes; id++) {
 		if (id == d->self)
 			continue;
@@ -143,4 +144,9 @@ member_scan(struct daemon *d)
 		for (i = 0; i < d->nnets; i++)
 			member_ring(d, d->nets[i], id, up, gen);
 	}
+	/* our rx threads sleep up to a second: tell them the directory moved */
+	if (atomic_load_explicit(&d->node->dir_version, memory_order_relaxed) !=
+	    dv)
+		for (i = 0; i < d->nnets; i++)
+			bell_force(d->nets[i]->bell);
 }

@@ -6,8 +6,8 @@
  * through the network's port, and frees the slots as soon as each frame is
  * written (waking a producer that waits for room).  With nothing to do it
  * spins for the busy-poll window, then announces sleep on its doorbell,
- * re-checks, and sleeps (at most 100 ms, so it notices a stop request and
- * directory changes even when idle).  A ring holding data that cannot be
+ * re-checks, and sleeps until a sender, a stop request, a directory
+ * change or a change of joined groups rings its bell (at most 1 s).  A ring holding data that cannot be
  * valid is marked corrupt, counted, logged once, and reported to the main
  * loop, which replaces it; the other rings keep flowing.
  */
@@ -23,7 +23,8 @@
 #include "shmnetd.h"
 
 #define RX_BUDGET	64
-#define RX_SLEEP_MS	100
+#define RX_SLEEP_MS	1000	/* stop, directory and group changes ring
+				 * the bell; this is only a safety net */
 
 static const uint8_t rx_zero_vnet[SHM_VNET_HDR_LEN];
 

@@ -475,8 +475,10 @@ fail_route:
 fail_node:
 	shmnetd_detach(d);
 fail_tap:
-	for (i = 0; i < d->nnets; i++)
+	for (i = 0; i < d->nnets; i++) {
+		mc_close(d->nets[i]);
 		netif_close(d->nets[i]);
+	}
 	free(d->lbuf);
 	if (d->notify[0] != -1) {
 		close(d->notify[0]);

@@ -125,6 +125,8 @@ struct dnet {
 	struct mcgroups		 mc_pub;	/* main thread's last read */
 	_Atomic uint32_t	 mc_gen;	/* bumped when mc_pub changes */
 	int			 mc_warned;	/* main thread */
+	int			 mc_proc;	/* main: MC_PROC, kept open */
+	int			 mc_sock;	/* main: for SIOCGIFFLAGS */
 	struct mcgroups		 mc_rx;		/* rx thread's copy */
 	uint32_t		 mc_rx_gen;
 	struct mcring		*mc;		/* rx: [mc_n] multicast rings */
@@ -198,6 +200,7 @@ void	 daemon_notify(struct daemon *d, char what);
 /* mcast.c: multicast groups, rings and filtering (see the file). */
 int	 mc_init(struct dnet *dn);
 void	 mc_refresh(struct dnet *dn);
+void	 mc_close(struct dnet *dn);
 int	 mc_tx_ring(struct dnet *dn, const uint8_t *frame, int *wake_all);
 void	 mc_tx_wake(struct dnet *dn, uint32_t ring);
 int	 mc_rx_init(struct dnet *dn);
