@@ -80,28 +80,41 @@ nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up,
 	return nl_talk(nlh);
 }
 
+/* nl_addr_new: an RTM_NEWADDR request in buf with local and address set
+ * (alen bytes each); the caller may add attributes. */
+static struct nlmsghdr *
+nl_addr_new(char *buf, int family, int ifindex, const void *addr,
+    size_t alen, uint8_t prefix, uint8_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifaddrmsg *ifa;
+
+	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
+	    NLM_F_EXCL;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = (uint8_t)family;
+	ifa->ifa_prefixlen = prefix;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (unsigned int)ifindex;
+	ifa->ifa_flags = flags;
+	mnl_attr_put(nlh, IFA_LOCAL, alen, addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, alen, addr);
+	return nlh;
+}
+
 /* nl_addr4_add: RTM_NEWADDR with local, address and broadcast. */
 int
 nl_addr4_add(int ifindex, uint32_t addr, uint8_t prefix)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifaddrmsg *ifa;
+	struct nlmsghdr *nlh;
 	uint32_t mask, brd;
 	int rc;
 
 	mask = prefix == 0 ? 0 : htonl(~0u << (32 - prefix));
 	brd = prefix >= 31 ? 0 : (addr | ~mask);
-	nlh->nlmsg_type = RTM_NEWADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
-	    NLM_F_EXCL;
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
-	ifa->ifa_prefixlen = prefix;
-	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	ifa->ifa_index = (unsigned int)ifindex;
-	mnl_attr_put_u32(nlh, IFA_LOCAL, addr);
-	mnl_attr_put_u32(nlh, IFA_ADDRESS, addr);
+	nlh = nl_addr_new(buf, AF_INET, ifindex, &addr, 4, prefix, 0);
 	if (brd != 0)
 		mnl_attr_put_u32(nlh, IFA_BROADCAST, brd);
 	rc = nl_talk(nlh);
@@ -113,22 +126,9 @@ int
 nl_addr6_add(int ifindex, const uint8_t *addr, uint8_t prefix, int nodad)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifaddrmsg *ifa;
 	int rc;
 
-	nlh->nlmsg_type = RTM_NEWADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
-	    NLM_F_EXCL;
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET6;
-	ifa->ifa_prefixlen = prefix;
-	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	ifa->ifa_index = (unsigned int)ifindex;
-	if (nodad)
-		ifa->ifa_flags = IFA_F_NODAD;
-	mnl_attr_put(nlh, IFA_LOCAL, 16, addr);
-	mnl_attr_put(nlh, IFA_ADDRESS, 16, addr);
-	rc = nl_talk(nlh);
+	rc = nl_talk(nl_addr_new(buf, AF_INET6, ifindex, addr, 16, prefix,
+	    nodad ? IFA_F_NODAD : 0));
 	return rc == -EEXIST ? 0 : rc;
 }

@@ -189,3 +189,20 @@ ping_all() {
 		    fail "node $a cannot ping node $b"
 	done; done
 }
+
+# no_loss FILE: FILE holds the output of a ping stopped with SIGINT; every
+# echo up to the last one answered was answered (at least 100 of them).
+# Prints that count; on failure says why on stderr and returns 1.
+no_loss() {
+	local f=$1 seqs last n
+	seqs=$(grep -o 'icmp_seq=[0-9]*' "$f" | cut -d= -f2)
+	last=$(tail -1 <<<"$seqs")
+	n=$(grep -c . <<<"$seqs")
+	if [ "${last:-0}" -le 100 ]; then
+		say "$(basename "$f"): only ${last:-0} echoes answered" >&2; return 1
+	fi
+	if [ "$n" != "$last" ]; then
+		say "$(basename "$f"): $(( last - n )) of $last echoes lost" >&2; return 1
+	fi
+	echo "$last"
+}
