@@ -56,7 +56,11 @@ static const struct conf_key conf_keys[] = {
 	CK("local", "mtu", CT_UINT, 576, 65535, 0, local.mtu),
 	CK("local", "ring-size", CT_SIZE, 1u << 17, 1u << 28, 1,
 	    local.ring_size),
-	CK("local", "slot-size", CT_SIZE, 256, 65536, 1, local.slot_size),
+	CK("local", "ring-min-size", CT_SIZE, 1u << 12, 1u << 28, 1,
+	    local.ring_min),
+	CK("local", "ring-shrink-after", CT_UINT, 0, 86400, 0,
+	    local.ring_shrink_s),
+	CK("local", "slot-size", CT_SIZE, 64, 65536, 1, local.slot_size),
 	CK("local", "busy-poll", CT_UINT, 0, 1000000, 0, local.busy_poll_us),
 	CK("local", "offload", CT_BOOL, 0, 1, 0, local.offload),
 	CK("local", "multicast-rings", CT_UINT, 0, SHM_MCAST_MAX, 0,
@@ -69,7 +73,11 @@ static const struct conf_key conf_keys[] = {
 	CK("global", "mtu", CT_UINT, 576, 65535, 0, global.mtu),
 	CK("global", "ring-size", CT_SIZE, 1u << 17, 1u << 28, 1,
 	    global.ring_size),
-	CK("global", "slot-size", CT_SIZE, 256, 65536, 1, global.slot_size),
+	CK("global", "ring-min-size", CT_SIZE, 1u << 12, 1u << 28, 1,
+	    global.ring_min),
+	CK("global", "ring-shrink-after", CT_UINT, 0, 86400, 0,
+	    global.ring_shrink_s),
+	CK("global", "slot-size", CT_SIZE, 64, 65536, 1, global.slot_size),
 	CK("global", "busy-poll", CT_UINT, 0, 1000000, 0, global.busy_poll_us),
 	CK("global", "offload", CT_BOOL, 0, 1, 0, global.offload),
 	CK("global", "multicast-rings", CT_UINT, 0, SHM_MCAST_MAX, 0,
@@ -103,7 +111,9 @@ conf_defaults(struct conf *c)
 	c->local.prefix = 16;
 	c->local.mtu = 65520;
 	c->local.ring_size = 1u << 20;
-	c->local.slot_size = 2048;
+	c->local.ring_min = 16u << 10;
+	c->local.ring_shrink_s = 10;
+	c->local.slot_size = 256;
 	c->local.busy_poll_us = 50;
 	c->local.offload = 1;
 	c->local.mcast_rings = 4;
@@ -611,6 +621,36 @@ conf_ring_slots(const struct netconf *n)
 	return n->ring_size / n->slot_size;
 }
 
+/* conf_ring_min_slots: slots of a new pair ring: ring-min-size /
+ * slot-size, at least two. */
+uint32_t
+conf_ring_min_slots(const struct netconf *n)
+{
+	uint32_t s = n->ring_min / n->slot_size;
+
+	return s < 2 ? 2 : s;
+}
+
+/* conf_check_rings: a network's ring sizes are usable. */
+static int
+conf_check_rings(const char *net, const struct netconf *n, char *err,
+    size_t errlen)
+{
+	if (conf_ring_slots(n) * (uint64_t)n->slot_size < 2ull * SHM_FRAME_MAX ||
+	    conf_ring_slots(n) > 65536) {
+		snprintf(err, errlen, "%s ring-size %u / slot-size %u must hold "
+		    "two 64 KiB frames in at most 65536 slots", net,
+		    n->ring_size, n->slot_size);
+		return -1;
+	}
+	if (n->ring_min > n->ring_size) {
+		snprintf(err, errlen, "%s ring-min-size %u is larger than "
+		    "ring-size %u", net, n->ring_min, n->ring_size);
+		return -1;
+	}
+	return 0;
+}
+
 /* conf_finish: cross checks and derived values. */
 int
 conf_finish(struct conf *c, char *err, size_t errlen)
@@ -630,20 +670,10 @@ conf_finish(struct conf *c, char *err, size_t errlen)
 	if (c->segment[0] == '\0')
 		snprintf(c->segment, sizeof(c->segment), "/dev/shm/shmnet.%s",
 		    c->cluster);
-	if (conf_ring_slots(&c->local) * (uint64_t)c->local.slot_size <
-	    2ull * SHM_FRAME_MAX) {
-		snprintf(err, errlen, "local ring-size %u holds fewer than two "
-		    "64 KiB frames", c->local.ring_size);
+	if (conf_check_rings("local", &c->local, err, errlen) != 0 ||
+	    (c->g.enabled && conf_check_rings("global", &c->global, err,
+	    errlen) != 0))
 		return -1;
-	}
-	if (c->g.enabled && (conf_ring_slots(&c->global) *
-	    (uint64_t)c->global.slot_size < 2ull * SHM_FRAME_MAX ||
-	    conf_ring_slots(&c->global) > 65536)) {
-		snprintf(err, errlen, "global ring-size %u / slot-size %u must "
-		    "hold two 64 KiB frames in at most 65536 slots",
-		    c->global.ring_size, c->global.slot_size);
-		return -1;
-	}
 	c->g.client_net &= htonl(~0u << (32 - c->g.client_prefix));
 	mask = htonl(~0u << (32 - c->local.prefix));
 	localnet = (c->local.addr ? c->local.addr : htonl(0x0ac90000)) & mask;
@@ -667,12 +697,6 @@ conf_finish(struct conf *c, char *err, size_t errlen)
 	if (c->g.enabled && strcmp(c->global.ifname, c->local.ifname) == 0) {
 		snprintf(err, errlen, "local and global interface are both %s",
 		    c->local.ifname);
-		return -1;
-	}
-	if (conf_ring_slots(&c->local) > 65536) {
-		snprintf(err, errlen, "local ring-size %u / slot-size %u gives "
-		    "more than 65536 slots", c->local.ring_size,
-		    c->local.slot_size);
 		return -1;
 	}
 	return 0;
@@ -758,9 +782,11 @@ conf_print(const struct conf *c, void *vfp)
 	    "broadcast-slots = %u\nbroadcast-slot-size = %u\n\n", c->segment,
 	    c->segment_size, c->max_nodes, c->cast_slots, c->cast_slot_size);
 	fprintf(fp, "[local]\ninterface = %s\naddress = %s/%u\nmtu = %u\n"
-	    "ring-size = %u\nslot-size = %u\nbusy-poll = %u\noffload = %s\n"
+	    "ring-size = %u\nring-min-size = %u\nring-shrink-after = %u\n"
+	    "slot-size = %u\nbusy-poll = %u\noffload = %s\n"
 	    "multicast-rings = %u\n", c->local.ifname, a, c->local.prefix,
-	    c->local.mtu, c->local.ring_size, c->local.slot_size,
+	    c->local.mtu, c->local.ring_size, c->local.ring_min,
+	    c->local.ring_shrink_s, c->local.slot_size,
 	    c->local.busy_poll_us, c->local.offload ? "yes" : "no",
 	    c->local.mcast_rings);
 	if (c->local.prefix6) {
@@ -778,13 +804,15 @@ conf_print(const struct conf *c, void *vfp)
 	inet_ntop(AF_INET6, c->g.client6, c6, sizeof(c6));
 	fprintf(fp, "\n[global]\nenabled = %s\ninterface = %s\naddress = %s\n"
 	    "client-network = %s/%u\naddress6 = %s\nclient-network6 = %s/%u\n"
-	    "mtu = %u\nring-size = %u\nslot-size = %u\nbusy-poll = %u\n"
+	    "mtu = %u\nring-size = %u\nring-min-size = %u\n"
+	    "ring-shrink-after = %u\nslot-size = %u\nbusy-poll = %u\n"
 	    "offload = %s\nmulticast-rings = %u\ntable = %u\n"
 	    "rule-priority = %u\ngateway = %s\nconnections = %u\ntcp-syn-timeout = %u\n"
 	    "tcp-established-timeout = %u\ntcp-closing-timeout = %u\n"
 	    "udp-timeout = %u\n", c->g.enabled ? "yes" : "no",
 	    c->global.ifname, a, cn, c->g.client_prefix, g6, c6,
 	    c->g.client6_prefix, c->global.mtu, c->global.ring_size,
+	    c->global.ring_min, c->global.ring_shrink_s,
 	    c->global.slot_size, c->global.busy_poll_us,
 	    c->global.offload ? "yes" : "no", c->global.mcast_rings,
 	    c->g.table, c->g.rule_pref,

@@ -20,7 +20,11 @@ struct netconf {
 	uint32_t	addr;		/* network order; 0 = derive from id */
 	uint32_t	prefix;
 	uint32_t	mtu;
-	uint32_t	ring_size;	/* frame data bytes per pair ring */
+	uint32_t	ring_size;	/* frame data bytes a pair ring may
+					 * grow to */
+	uint32_t	ring_min;	/* ... and starts with */
+	uint32_t	ring_shrink_s;	/* idle seconds before it shrinks back,
+					 * 0 = never */
 	uint32_t	slot_size;
 	uint32_t	busy_poll_us;
 	uint32_t	offload;	/* boolean */
@@ -88,7 +92,9 @@ int	 conf_has_g6(const struct conf *c);
 void	 conf_print(const struct conf *c, void *fp);
 /* Connection table buckets for the configured number of entries. */
 uint32_t conf_conn_buckets(const struct conf *c);
-/* Ring slots a pair ring gets with this configuration. */
+/* Ring slots of the largest pair ring (ring-size) and of a new one
+ * (ring-min-size) with this configuration. */
 uint32_t conf_ring_slots(const struct netconf *n);
+uint32_t conf_ring_min_slots(const struct netconf *n);
 
 #endif /* SHMNETD_CONF_H */

@@ -48,10 +48,10 @@ member_announce(struct daemon *d, uint8_t type)
 	return rc;
 }
 
-/* member_ring_ok: is the ring we provisioned for a peer still fine?  A
- * header that no longer validates (scribbled) is marked corrupt here,
- * reported once, and replaced by the caller. */
-static int
+/* member_ring_ok: the ring we provisioned for a peer if it is still fine,
+ * else NULL.  A header that no longer validates (scribbled) is marked
+ * corrupt here, reported once, and replaced by the caller. */
+static struct shm_ring_hdr *
 member_ring_ok(struct daemon *d, struct dnet *dn, uint32_t id,
     const struct shm_dirent *de, uint32_t gen)
 {
@@ -59,17 +59,17 @@ member_ring_ok(struct daemon *d, struct dnet *dn, uint32_t id,
 
 	if (de->peer_gen != gen || de->size < sizeof(*r) ||
 	    (r = shmseg_at(d->seg, de->off, de->size)) == NULL)
-		return 0;
+		return NULL;
 	if (ring_check(r, de->size, de->key, (uint16_t)id,
 	    (uint16_t)d->self) == 0)
-		return 1;
+		return r;
 	if (ring_mark(r, SHM_RING_CORRUPT)) {
 		atomic_fetch_add_explicit(&dn->stats->corrupt, 1,
 		    memory_order_relaxed);
 		log_warnx("%s: ring from node %u has a corrupt header; marked "
 		    "down", dn->name, id);
 	}
-	return 0;
+	return NULL;
 }
 
 /* member_ring: make our ring from peer id match its state. */
@@ -77,6 +77,7 @@ static void
 member_ring(struct daemon *d, struct dnet *dn, uint32_t id, int up,
     uint32_t gen)
 {
+	struct shm_ring_hdr *r;
 	struct shm_dirent de;
 	int have, rc;
 
@@ -86,12 +87,15 @@ member_ring(struct daemon *d, struct dnet *dn, uint32_t id, int up,
 			node_dirent_clear(d->seg, d->self, dn->net, id);
 		return;
 	}
-	if (have && member_ring_ok(d, dn, id, &de, gen))
+	if (have && (r = member_ring_ok(d, dn, id, &de, gen)) != NULL) {
+		if (dn->threads == 2)
+			rs_ring(dn, id, &de, r);
 		return;
+	}
 	if (have && de.peer_gen == gen)
 		log_info("%s: replacing the ring from node %u", dn->name, id);
 	rc = node_dirent_alloc(d->seg, d->self, dn->net, id, gen,
-	    conf_ring_slots(dn->nc), dn->nc->slot_size);
+	    conf_ring_min_slots(dn->nc), dn->nc->slot_size);
 	if (rc == 0) {
 		d->ring_err[id] = 0;
 		return;
@@ -99,7 +103,7 @@ member_ring(struct daemon *d, struct dnet *dn, uint32_t id, int up,
 	if (!d->ring_err[id]++)
 		log_warnx("%s: cannot provision the ring from node %u "
 		    "(%u x %u bytes): %s%s", dn->name, id,
-		    conf_ring_slots(dn->nc), dn->nc->slot_size, strerror(-rc),
+		    conf_ring_min_slots(dn->nc), dn->nc->slot_size, strerror(-rc),
 		    rc == -ENOSPC ? " (the segment's file system is full)" :
 		    rc == -ENOMEM ? " (segment-size too small)" : "");
 }
@@ -124,7 +128,7 @@ member_scan(struct daemon *d)
 {
 	struct shm_node *n;
 	uint32_t id, gen, dv;
-	int up, i;
+	int up, i, kicked[SHM_NETS] = { 0 };
 
 	dv = atomic_load_explicit(&d->node->dir_version, memory_order_relaxed);
 	for (id = 1; id <= d->max_nodes; id++) {
@@ -141,8 +145,11 @@ member_scan(struct daemon *d)
 		else if (!up && d->seen_gen[id] != 0)
 			log_info("node %u down", id);
 		d->seen_gen[id] = up ? gen : 0;
-		for (i = 0; i < d->nnets; i++)
+		for (i = 0; i < d->nnets; i++) {
 			member_ring(d, d->nets[i], id, up, gen);
+			if (up && !kicked[i] && d->nets[i]->threads == 2)
+				kicked[i] = rs_kick(d->nets[i], id);
+		}
 	}
 	/* our rx threads sleep up to a second: tell them the directory moved */
 	if (atomic_load_explicit(&d->node->dir_version, memory_order_relaxed) !=

@@ -39,8 +39,10 @@ rx_init(struct dnet *dn)
 
 	dn->rx = calloc(d->max_nodes + 1, sizeof(*dn->rx));
 	dn->rx_ids = calloc(d->max_nodes + 1, sizeof(*dn->rx_ids));
+	dn->rsz = calloc(d->max_nodes + 1, sizeof(*dn->rsz));
 	dn->cast_buf = malloc(SHM_FRAME_MAX);
-	if (dn->rx == NULL || dn->rx_ids == NULL || dn->cast_buf == NULL)
+	if (dn->rx == NULL || dn->rx_ids == NULL || dn->rsz == NULL ||
+	    dn->cast_buf == NULL)
 		return -ENOMEM;
 	dn->rx_dir_version = UINT32_MAX;
 	mem = shmseg_cast(d->seg, dn->net, &size);
@@ -55,11 +57,59 @@ rx_free(struct dnet *dn)
 {
 	free(dn->rx);
 	free(dn->rx_ids);
+	free(dn->rsz);
 	free(dn->cast_buf);
 	mc_rx_free(dn);
 	dn->rx = NULL;
 	dn->rx_ids = NULL;
+	dn->rsz = NULL;
 	dn->cast_buf = NULL;
+}
+
+/* rx_attach_old: the ring a replacement left in the dirent: drained
+ * before the new one.  One we cannot attach is handed back at once. */
+static void
+rx_attach_old(struct dnet *dn, uint32_t id, const struct shm_dirent *de)
+{
+	struct rxpeer *r = &dn->rx[id];
+	void *mem;
+
+	if (de->old_off == 0) {
+		r->old_ok = 0;
+		return;
+	}
+	if (r->old_ok && r->old_key == de->old_key)
+		return;
+	r->old_ok = 0;
+	r->old_key = de->old_key;
+	if ((mem = shmseg_at(dn->d->seg, de->old_off, de->old_size)) == NULL ||
+	    ring_rx_attach(&r->old, mem, de->old_size, de->old_key,
+	    (uint16_t)id, (uint16_t)dn->d->self) != 0) {
+		atomic_store_explicit(&r->done_key, de->old_key,
+		    memory_order_release);
+		daemon_notify(dn->d, NOTIFY_MEMBERS);
+		return;
+	}
+	r->old_ok = 1;
+}
+
+/* rx_attach: (re)attach to the ring from peer id described by de. */
+static int
+rx_attach(struct dnet *dn, uint32_t id, const struct shm_dirent *de)
+{
+	struct rxpeer *r = &dn->rx[id];
+	void *mem;
+
+	if ((mem = shmseg_at(dn->d->seg, de->off, de->size)) == NULL ||
+	    ring_rx_attach(&r->ring, mem, de->size, de->key, (uint16_t)id,
+	    (uint16_t)dn->d->self) != 0)
+		return -1;
+	if (r->key != de->key)
+		r->grow_told = 0;
+	r->key = de->key;
+	r->ok = 1;
+	rx_attach_old(dn, id, de);
+	return 0;
 }
 
 /* rx_refresh: re-read our directory when the main thread changed it. */
@@ -69,7 +119,6 @@ rx_refresh(struct dnet *dn)
 	struct daemon *d = dn->d;
 	struct shm_dirent de;
 	uint32_t dv, id;
-	void *mem;
 
 	dv = atomic_load_explicit(&d->node->dir_version, memory_order_acquire);
 	if (dv == dn->rx_dir_version)
@@ -79,13 +128,10 @@ rx_refresh(struct dnet *dn)
 	for (id = 1; id <= d->max_nodes; id++) {
 		dn->rx[id].ok = 0;
 		if (id == d->self || node_dirent_read(d->seg, d->self, dn->net,
-		    id, &de) != 0)
+		    id, &de) != 0 || rx_attach(dn, id, &de) != 0) {
+			dn->rx[id].old_ok = 0;
 			continue;
-		if ((mem = shmseg_at(d->seg, de.off, de.size)) == NULL ||
-		    ring_rx_attach(&dn->rx[id].ring, mem, de.size, de.key,
-		    (uint16_t)id, (uint16_t)d->self) != 0)
-			continue;
-		dn->rx[id].ok = 1;
+		}
 		dn->rx_ids[dn->rx_n++] = id;
 	}
 }
@@ -103,24 +149,24 @@ rx_deliver(struct dnet *dn, const uint8_t *vnet, const uint8_t *frame,
 	stat_add(&dn->stats->rx_bytes, len);
 }
 
-/* rx_drain_ring: deliver up to budget frames from peer's ring. */
-int
-rx_drain_ring(struct dnet *dn, uint32_t peer, int budget)
+/* rx_drain_one: deliver up to budget frames from one ring of peer's;
+ * frames moved, or -1 when the ring is corrupt. */
+static int
+rx_drain_one(struct dnet *dn, uint32_t peer, struct ring_rx *ring,
+    int budget)
 {
-	struct rxpeer *r = &dn->rx[peer];
 	struct ring_slot s;
 	int n = 0, rc = 0;
 
-	while (n < budget && (rc = ring_rx_peek(&r->ring, &s)) == 1) {
+	while (n < budget && (rc = ring_rx_peek(ring, &s)) == 1) {
 		rx_deliver(dn, (s.pad & SHM_DESC_VNET) ? s.desc->vnet :
 		    rx_zero_vnet, s.data, s.len);
-		ring_rx_consume(&r->ring, &s);
-		ring_rx_publish(&r->ring);
+		ring_rx_consume(ring, &s);
+		ring_rx_publish(ring);
 		n++;
 	}
 	if (rc < 0) {
-		r->ok = 0;
-		if (ring_mark(r->ring.v.hdr, SHM_RING_CORRUPT)) {
+		if (ring_mark(ring->v.hdr, SHM_RING_CORRUPT)) {
 			atomic_fetch_add_explicit(&dn->stats->corrupt, 1,
 			    memory_order_relaxed);
 			log_warnx("%s: ring from node %u holds an invalid "
@@ -130,8 +176,53 @@ rx_drain_ring(struct dnet *dn, uint32_t peer, int budget)
 		return -1;
 	}
 	if (n == 0)
-		ring_rx_publish(&r->ring);	/* pads skipped */
+		ring_rx_publish(ring);	/* pads skipped */
 	return n;
+}
+
+/* rx_drain_old: the replaced ring first; 1 once it is done with. */
+static int
+rx_drain_old(struct dnet *dn, uint32_t peer, int *n)
+{
+	struct rxpeer *r = &dn->rx[peer];
+	int k;
+
+	/* retired is read before the drain: frames the producer wrote
+	 * before it moved are all visible to this drain */
+	int retired = ring_rx_retired(&r->old);
+
+	if ((k = rx_drain_one(dn, peer, &r->old, RX_BUDGET)) > 0)
+		*n += k;
+	if (k < 0 || (retired && !ring_rx_pending(&r->old))) {
+		r->old_ok = 0;
+		atomic_store_explicit(&r->done_key, r->old_key,
+		    memory_order_release);
+		daemon_notify(dn->d, NOTIFY_MEMBERS);
+		return 1;
+	}
+	return 0;
+}
+
+/* rx_drain_ring: deliver up to budget frames from peer's ring (after
+ * the ring it replaced, if any); tell the main loop about a producer's
+ * request for a larger ring.  Returns frames moved, -1 if corrupt. */
+int
+rx_drain_ring(struct dnet *dn, uint32_t peer, int budget)
+{
+	struct rxpeer *r = &dn->rx[peer];
+	int n = 0, k;
+
+	if (r->old_ok && !rx_drain_old(dn, peer, &n))
+		return n;
+	if ((k = rx_drain_one(dn, peer, &r->ring, budget)) < 0) {
+		r->ok = 0;
+		return -1;
+	}
+	if (!r->grow_told && ring_grow_req(&r->ring.v) != 0) {
+		r->grow_told = 1;
+		daemon_notify(dn->d, NOTIFY_MEMBERS);
+	}
+	return n + k;
 }
 
 /* rx_control: a control frame from another daemon (broadcast ring);
@@ -199,12 +290,15 @@ rx_drain_mcast(struct dnet *dn, int budget)
 static int
 rx_pending(struct dnet *dn)
 {
+	struct rxpeer *r;
 	uint32_t i;
 
-	for (i = 0; i < dn->rx_n; i++)
-		if (dn->rx[dn->rx_ids[i]].ok &&
-		    ring_rx_pending(&dn->rx[dn->rx_ids[i]].ring))
+	for (i = 0; i < dn->rx_n; i++) {
+		r = &dn->rx[dn->rx_ids[i]];
+		if (r->ok && (ring_rx_pending(&r->ring) || (r->old_ok &&
+		    (ring_rx_pending(&r->old) || ring_rx_retired(&r->old)))))
 			return 1;
+	}
 	for (i = 0; i < dn->mc_n; i++)
 		if (dn->mc[i].follow && cast_pending(&dn->mc[i].c))
 			return 1;

@@ -29,8 +29,9 @@
 #define TICK_MS		100
 #define LISTEN_MS	250
 
-/* shmnetd_tick: heartbeat, membership scan and the multicast groups
- * joined, every TICK_MS. */
+/* shmnetd_tick: heartbeat, membership scan (with ring growth and shrink)
+ * and the multicast groups joined, every TICK_MS; freed ring memory and
+ * expired flows every second. */
 static void
 shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 {
@@ -40,7 +41,11 @@ shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 	member_scan(d);
 	for (int i = 0; i < d->nnets; i++)
 		mc_refresh(d->nets[i]);
-	if (d->conf.g.enabled && ++d->ticks % (1000 / TICK_MS) == 0)
+	if (++d->ticks % (1000 / TICK_MS) != 0)
+		return;
+	/* once a second: memory of retired rings back to /dev/shm */
+	heap_reclaim(d->seg);
+	if (d->conf.g.enabled)
 		gnet_gc(d);
 }
 

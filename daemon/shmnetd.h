@@ -54,12 +54,27 @@ struct txpeer {
 	int		ok;
 	int		stalled;	/* consumer made no room in time */
 	uint32_t	stalled_ridx;
+	_Atomic uint32_t seen_dv;	/* dir_version attached at, 0 when
+					 * not attached (read by main) */
 };
 
 /* Receive state from one peer (rx thread only). */
 struct rxpeer {
 	struct ring_rx	ring;
 	int		ok;
+	int		grow_told;	/* main loop told of grow_req */
+	uint64_t	key;		/* of ring */
+	struct ring_rx	old;		/* ring being replaced: drained first */
+	int		old_ok;
+	uint64_t	old_key;
+	_Atomic uint64_t done_key;	/* old ring drained (read by main) */
+};
+
+/* Ring growth and shrink bookkeeping of one peer's ring (main thread). */
+struct ringsz {
+	uint64_t	frames;		/* ring's frame count last seen */
+	uint64_t	since;		/* ms it was last seen to change */
+	uint32_t	warned;
 };
 
 /* Where the first fragment of a datagram went, so that the later ones
@@ -115,6 +130,7 @@ struct dnet {
 	uint32_t		 warned_full;	/* gnet: table-full warnings */
 
 	struct rxpeer		*rx;		/* [max_nodes + 1] */
+	struct ringsz		*rsz;		/* main: [max_nodes + 1] */
 	uint32_t		*rx_ids;	/* peers with a ring, rx_n of them */
 	uint32_t		 rx_n;
 	uint32_t		 rx_dir_version;
@@ -180,6 +196,8 @@ void	*tx_main(void *arg);
 int	 tx_start(struct dnet *dn);
 void	 tx_stop(struct dnet *dn);
 int	 tx_init(struct dnet *dn);
+/* Make the tx thread look at its rings again (it may sit in read()). */
+void	 tx_kick(struct dnet *dn);
 void	 tx_free(struct dnet *dn);
 
 /* rxpath.c */
@@ -207,6 +225,11 @@ int	 mc_rx_init(struct dnet *dn);
 void	 mc_rx_free(struct dnet *dn);
 void	 mc_rx_update(struct dnet *dn);
 int	 mc_wanted(struct dnet *dn, const uint8_t *dst);
+
+/* resize.c: ring growth and shrink (main thread). */
+void	 rs_ring(struct dnet *dn, uint32_t id, const struct shm_dirent *de,
+	    const struct shm_ring_hdr *h);
+int	 rs_kick(struct dnet *dn, uint32_t id);
 
 /* member.c */
 void	 member_scan(struct daemon *d);

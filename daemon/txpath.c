@@ -29,6 +29,7 @@
 #include "shmnetd.h"
 
 #define TX_WAIT_MS	20
+#define TX_GROW_MS	50	/* wait for a larger ring at most this */
 #define TX_STOP_SIGNAL	SIGUSR1
 
 /* tx_init: per-peer transmit state. */
@@ -50,6 +51,19 @@ tx_free(struct dnet *dn)
 	gnet_free(dn);
 }
 
+/* tx_move: the peer replaced the ring we write (growth or shrink): say
+ * in the old one that we are done with it, so that its reader moves on
+ * to the new one once it has read everything. */
+static void
+tx_move(struct txpeer *p, uint32_t gen, const struct shm_dirent *de)
+{
+	struct shm_ring_hdr *h = p->ring.v.hdr;
+
+	if (p->ok && p->gen == gen && de->old_off != 0 &&
+	    de->old_key == h->key && de->key != h->key)
+		ring_tx_moved(&p->ring);
+}
+
 /* tx_attach: (re)attach to the ring peer id published for us. */
 static int
 tx_attach(struct dnet *dn, uint32_t id, struct txpeer *p, uint32_t gen,
@@ -59,10 +73,15 @@ tx_attach(struct dnet *dn, uint32_t id, struct txpeer *p, uint32_t gen,
 	struct shm_dirent de;
 	void *mem;
 
-	p->ok = 0;
 	if (node_dirent_read(d->seg, id, dn->net, d->self, &de) != 0 ||
-	    de.peer_gen != d->gen)
+	    de.peer_gen != d->gen) {
+		p->ok = 0;
+		atomic_store_explicit(&p->seen_dv, 0, memory_order_relaxed);
 		return -1;
+	}
+	tx_move(p, gen, &de);
+	p->ok = 0;
+	atomic_store_explicit(&p->seen_dv, 0, memory_order_relaxed);
 	if ((mem = shmseg_at(d->seg, de.off, de.size)) == NULL ||
 	    ring_tx_attach(&p->ring, mem, de.size, de.key, (uint16_t)d->self,
 	    (uint16_t)id) != 0)
@@ -71,6 +90,7 @@ tx_attach(struct dnet *dn, uint32_t id, struct txpeer *p, uint32_t gen,
 	p->dir_version = dv;
 	p->stalled = 0;
 	p->ok = 1;
+	atomic_store_explicit(&p->seen_dv, dv, memory_order_relaxed);
 	return 0;
 }
 
@@ -86,6 +106,7 @@ tx_peer(struct dnet *dn, uint32_t id)
 	    atomic_load_explicit(&n->state, memory_order_acquire) !=
 	    SHM_NODE_UP) {
 		p->ok = 0;
+		atomic_store_explicit(&p->seen_dv, 0, memory_order_relaxed);
 		return NULL;
 	}
 	gen = atomic_load_explicit(&n->gen, memory_order_relaxed);
@@ -140,12 +161,33 @@ tx_full(struct dnet *dn, struct txpeer *p, uint32_t id, uint32_t len)
 	return -1;
 }
 
+/* tx_grow: the frame does not fit the ring toward id at all: ask for a
+ * larger ring and wait (up to TX_GROW_MS) for the peer to publish it. */
+static struct txpeer *
+tx_grow(struct dnet *dn, struct txpeer *p, uint32_t id, uint32_t len)
+{
+	struct shm_node *n = shmseg_node(dn->d->seg, id);
+	struct timespec ts = { 0, 100 * 1000 };
+	uint32_t dv = p->dir_version, i;
+
+	ring_tx_ask_grow(&p->ring, 4 * ((len + p->ring.v.slot_size - 1) /
+	    p->ring.v.slot_size));
+	tx_wake(dn, id);
+	for (i = 0; i < TX_GROW_MS * 10; i++) {
+		if (atomic_load_explicit(&n->dir_version,
+		    memory_order_acquire) != dv)
+			return tx_peer(dn, id);
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
 /* tx_unicast: copy a frame into the pair ring toward id. */
 static void
 tx_unicast(struct dnet *dn, uint32_t id, const uint8_t *vnet,
     const uint8_t *frame, uint32_t len)
 {
-	struct txpeer *p;
+	struct txpeer *p, *q;
 	int rc;
 
 	if ((p = tx_peer(dn, id)) == NULL) {
@@ -153,8 +195,14 @@ tx_unicast(struct dnet *dn, uint32_t id, const uint8_t *vnet,
 		return;
 	}
 	rc = ring_tx_push(&p->ring, vnet, frame, len);
-	if (rc == -ENOBUFS && tx_full(dn, p, id, len) == 0)
-		rc = ring_tx_push(&p->ring, vnet, frame, len);
+	if (rc == -EMSGSIZE && len <= SHM_FRAME_MAX &&
+	    (q = tx_grow(dn, p, id, len)) != NULL)
+		rc = ring_tx_push(&(p = q)->ring, vnet, frame, len);
+	if (rc == -ENOBUFS) {
+		ring_tx_ask_grow(&p->ring, 2 * p->ring.v.slots);
+		if (tx_full(dn, p, id, len) == 0)
+			rc = ring_tx_push(&p->ring, vnet, frame, len);
+	}
 	switch (rc) {
 	case 0:
 		p->stalled = 0;
@@ -277,6 +325,18 @@ tx_frame(struct dnet *dn, struct txpeer *zc, struct ring_slot *slot,
 	}
 }
 
+/* tx_sweep: re-validate every ring we are attached to (moving to the
+ * rings that replaced them): the main loop kicked us. */
+static void
+tx_sweep(struct dnet *dn)
+{
+	uint32_t id;
+
+	for (id = 1; id <= dn->d->max_nodes; id++)
+		if (dn->peers[id].ok)
+			tx_peer(dn, id);
+}
+
 /* tx_main: thread body.  The TAP is read blocking: one syscall per frame
  * and per wake-up.  tx_stop interrupts the read with TX_STOP_SIGNAL. */
 void *
@@ -302,7 +362,9 @@ tx_main(void *arg)
 		iov[1].iov_len = SHM_FRAME_MAX;
 		n = readv(dn->tap.fd, iov, 2);
 		if (n == -1) {
-			if (errno != EINTR && errno != EAGAIN) {
+			if (errno == EINTR)
+				tx_sweep(dn);
+			else if (errno != EAGAIN) {
 				if (!warned++)
 					log_warn("%s: read %s", dn->name,
 					    dn->tap.name);
@@ -342,6 +404,13 @@ tx_start(struct dnet *dn)
 	    fcntl(dn->tap.fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
 		return -errno;
 	return -pthread_create(&dn->tx_thread, NULL, tx_main, dn);
+}
+
+/* tx_kick: interrupt the thread's read so that it sweeps its rings. */
+void
+tx_kick(struct dnet *dn)
+{
+	pthread_kill(dn->tx_thread, TX_STOP_SIGNAL);
 }
 
 /* tx_stop: stop the thread, interrupting its read until it has left. */

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 
 #include "shmnet_private.h"
 
@@ -141,4 +142,46 @@ heap_usage(struct shmseg *s, uint32_t *used, uint32_t *total)
 			n++;
 	*used = n;
 	*total = s->heap_pages;
+}
+
+/* heap_punch: give the memory of pages [first, first + n) back. */
+static void
+heap_punch(struct shmseg *s, uint32_t first, uint32_t n)
+{
+	/* failure only leaves the pages committed: they are reused as is */
+	(void)fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	    (off_t)(s->heap_off + (uint64_t)first * SHM_PAGE_SIZE),
+	    (off_t)n * SHM_PAGE_SIZE);
+}
+
+/* heap_reclaim: punch out and free pages whose quarantine has ended, so
+ * that a ring that shrank or whose node left costs no memory. */
+uint32_t
+heap_reclaim(struct shmseg *s)
+{
+	_Atomic uint32_t *map;
+	uint32_t owner, now, i, v, run = 0, total = 0;
+
+	if (!s->writable)
+		return 0;
+	map = heap_map(s);
+	owner = lock_owner_word(s->self);
+	lock_acquire(s, &((struct shm_hdr *)s->base)->heap_lock, owner);
+	now = (uint32_t)shm_now_ms() & PAGE_CLOCK_MASK;
+	for (i = 0; i <= s->heap_pages; i++) {
+		v = i < s->heap_pages ? atomic_load_explicit(&map[i],
+		    memory_order_relaxed) : SHM_PAGE_USED;
+		if (v != SHM_PAGE_FREE && heap_page_free(v, now)) {
+			atomic_store_explicit(&map[i], SHM_PAGE_FREE,
+			    memory_order_relaxed);
+			run++;
+			continue;
+		}
+		if (run != 0)
+			heap_punch(s, i - run, run);
+		total += run;
+		run = 0;
+	}
+	lock_release(&((struct shm_hdr *)s->base)->heap_lock, owner);
+	return total;
 }

@@ -32,7 +32,7 @@
 
 #define SHM_MAGIC		0x47534e544e4d4853ULL	/* "SHMNTNSG" little endian */
 #define SHM_RING_MAGIC		0x474e49524d4853ULL	/* "SHMRING" */
-#define SHM_VERSION_MAJOR	3
+#define SHM_VERSION_MAJOR	4
 #define SHM_VERSION_MINOR	0
 #define SHM_VERSION		((SHM_VERSION_MAJOR << 8) | SHM_VERSION_MINOR)
 
@@ -140,7 +140,13 @@ struct shm_ring_hdr {
 	_Atomic uint64_t	drops;		/* full ring or oversize frame */
 	_Atomic uint64_t	last_ms;	/* cast rings: monotonic ms of the
 						 * last write */
-	uint8_t			reserved1[SHM_CACHELINE - 40];
+	_Atomic uint32_t	grow_req;	/* pair rings: slots the producer
+						 * asks for (a frame did not fit
+						 * or the ring ran full), 0 none */
+	_Atomic uint32_t	moved;		/* pair rings: the producer has
+						 * moved to this ring's successor
+						 * and will not write here again */
+	uint8_t			reserved1[SHM_CACHELINE - 48];
 
 	/* line 2: consumer (unused in a broadcast ring) */
 	_Atomic uint32_t	ridx;		/* free-running slot index */
@@ -161,6 +167,13 @@ _Static_assert(offsetof(struct shm_ring_hdr, ridx) == 2 * SHM_CACHELINE, "ridx")
  * owner lives.  Written only by the owner (the receiver) with a seqlock:
  * seq odd while fields change.  Transmitters re-validate (off, key, gen)
  * whenever the owner's dir_version changes.
+ *
+ * While a ring is being replaced by a larger or smaller one (ring growth,
+ * DESIGN 3.3), old_* describe the ring it replaces: the transmitter still
+ * finishes the frame it was writing there, sets `moved` in its header and
+ * goes on in the new ring; the receiver drains the old ring first, then
+ * the owner frees it and clears old_*.  Whoever frees the directory frees
+ * both rings.
  */
 struct shm_dirent {
 	_Atomic uint32_t	seq;
@@ -169,8 +182,12 @@ struct shm_dirent {
 	uint64_t		key;		/* equals ring hdr key */
 	uint32_t		size;		/* bytes allocated */
 	uint32_t		peer_gen;	/* transmitter generation served */
+	uint64_t		old_off;	/* ring being replaced, 0 none */
+	uint64_t		old_key;
+	uint32_t		old_size;
+	uint8_t			reserved[12];
 };
-_Static_assert(sizeof(struct shm_dirent) == 32, "dirent size");
+_Static_assert(sizeof(struct shm_dirent) == 64, "dirent size");
 
 /* Node states (shm_node.state). */
 #define SHM_NODE_NEVER		0	/* slot never used */

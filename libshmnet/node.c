@@ -73,45 +73,62 @@ dirent_end(struct shm_dirent *d)
 	atomic_store_explicit(&d->seq, (v + 1) & ~1u, memory_order_release);
 }
 
-/* node_dirent_clear: retire the ring in a dirent, if any. */
+/* node_ring_free: mark a ring of owner's directory DOWN and free it. */
+static void
+node_ring_free(struct shmseg *s, uint64_t off, uint64_t size, uint64_t key)
+{
+	struct shm_ring_hdr *r;
+
+	r = size >= sizeof(*r) ? shmseg_at(s, off, size) : NULL;
+	if (r != NULL && r->key == key)
+		ring_mark(r, SHM_RING_DOWN);
+	heap_free(s, off, size);	/* -EINVAL for garbage: nothing to do */
+}
+
+/* node_dirent_clear: retire the ring in a dirent, and the ring it was
+ * replacing, if any. */
 void
 node_dirent_clear(struct shmseg *s, uint32_t owner, uint32_t net,
     uint32_t peer)
 {
 	struct shm_dirent *d = shmseg_dirent(s, owner, net, peer);
-	struct shm_ring_hdr *r;
-	uint64_t off, size, key;
+	uint64_t off, size, key, ooff, osize, okey;
 
-	if (d == NULL || d->state != SHM_RING_UP)
+	if (d == NULL || (d->state != SHM_RING_UP && d->old_off == 0))
 		return;
-	off = d->off;
+	off = d->state == SHM_RING_UP ? d->off : 0;
 	size = d->size;
 	key = d->key;
-	r = size >= sizeof(*r) ? shmseg_at(s, off, size) : NULL;
-	if (r != NULL && r->key == key)
-		ring_mark(r, SHM_RING_DOWN);
+	ooff = d->old_off;
+	osize = d->old_size;
+	okey = d->old_key;
 	dirent_begin(d);
 	d->state = 0;
 	d->key = 0;
+	d->old_off = 0;
+	d->old_key = 0;
+	d->old_size = 0;
 	dirent_end(d);
-	heap_free(s, off, size);	/* -EINVAL for garbage: nothing to do */
+	if (off != 0)
+		node_ring_free(s, off, size, key);
+	if (ooff != 0)
+		node_ring_free(s, ooff, osize, okey);
 	node_dir_bump(s, owner);
 }
 
-/* node_dirent_alloc: allocate and publish the ring peer -> owner. */
-int
-node_dirent_alloc(struct shmseg *s, uint32_t owner, uint32_t net,
-    uint32_t peer, uint32_t peer_gen, uint32_t slots, uint32_t slot_size)
+/* node_ring_new: allocate and lay out a ring peer -> owner. */
+static int
+node_ring_new(struct shmseg *s, uint32_t owner, uint32_t net, uint32_t peer,
+    uint32_t peer_gen, uint32_t slots, uint32_t slot_size,
+    struct shm_dirent *out)
 {
-	struct shm_dirent *d = shmseg_dirent(s, owner, net, peer);
 	uint64_t off, bytes, key;
 	void *mem;
 	int rc;
 
-	if (d == NULL || owner == peer || !is_pow2(slots) || slots < 2 ||
-	    slots > 65536 || !is_pow2(slot_size))
+	if (owner == peer || !is_pow2(slots) || slots < 2 || slots > 65536 ||
+	    !is_pow2(slot_size))
 		return -EINVAL;
-	node_dirent_clear(s, owner, net, peer);
 	bytes = ring_bytes(slots, slot_size);
 	if ((rc = heap_alloc(s, bytes, &off)) != 0)
 		return rc;
@@ -127,13 +144,88 @@ node_dirent_alloc(struct shmseg *s, uint32_t owner, uint32_t net,
 		heap_free(s, off, bytes);
 		return rc;
 	}
+	out->off = off;
+	out->size = (uint32_t)bytes;
+	out->key = key;
+	out->peer_gen = peer_gen;
+	return 0;
+}
+
+/* node_dirent_alloc: allocate and publish the ring peer -> owner. */
+int
+node_dirent_alloc(struct shmseg *s, uint32_t owner, uint32_t net,
+    uint32_t peer, uint32_t peer_gen, uint32_t slots, uint32_t slot_size)
+{
+	struct shm_dirent *d = shmseg_dirent(s, owner, net, peer);
+	struct shm_dirent n;
+	int rc;
+
+	if (d == NULL)
+		return -EINVAL;
+	node_dirent_clear(s, owner, net, peer);
+	if ((rc = node_ring_new(s, owner, net, peer, peer_gen, slots,
+	    slot_size, &n)) != 0)
+		return rc;
 	dirent_begin(d);
-	d->off = off;
-	d->size = (uint32_t)bytes;
-	d->key = key;
+	d->off = n.off;
+	d->size = n.size;
+	d->key = n.key;
 	d->peer_gen = peer_gen;
 	d->state = SHM_RING_UP;
 	dirent_end(d);
+	node_dir_bump(s, owner);
+	return 0;
+}
+
+/* node_dirent_replace: publish a new ring of `slots` slots for the same
+ * transmitter generation; the current ring becomes the old one, which the
+ * receiver drains first.  -EBUSY while an earlier replacement is pending. */
+int
+node_dirent_replace(struct shmseg *s, uint32_t owner, uint32_t net,
+    uint32_t peer, uint32_t slots, uint32_t slot_size)
+{
+	struct shm_dirent *d = shmseg_dirent(s, owner, net, peer);
+	struct shm_dirent n;
+	int rc;
+
+	if (d == NULL || d->state != SHM_RING_UP)
+		return -ENOENT;
+	if (d->old_off != 0)
+		return -EBUSY;
+	if ((rc = node_ring_new(s, owner, net, peer, d->peer_gen, slots,
+	    slot_size, &n)) != 0)
+		return rc;
+	dirent_begin(d);
+	d->old_off = d->off;
+	d->old_key = d->key;
+	d->old_size = d->size;
+	d->off = n.off;
+	d->size = n.size;
+	d->key = n.key;
+	dirent_end(d);
+	node_dir_bump(s, owner);
+	return 0;
+}
+
+/* node_dirent_drop_old: the receiver has drained the replaced ring whose
+ * key is key: free it. */
+int
+node_dirent_drop_old(struct shmseg *s, uint32_t owner, uint32_t net,
+    uint32_t peer, uint64_t key)
+{
+	struct shm_dirent *d = shmseg_dirent(s, owner, net, peer);
+	uint64_t off, size;
+
+	if (d == NULL || d->old_off == 0 || d->old_key != key)
+		return -ENOENT;
+	off = d->old_off;
+	size = d->old_size;
+	dirent_begin(d);
+	d->old_off = 0;
+	d->old_key = 0;
+	d->old_size = 0;
+	dirent_end(d);
+	node_ring_free(s, off, size, key);
 	node_dir_bump(s, owner);
 	return 0;
 }
@@ -161,6 +253,9 @@ node_dirent_read(struct shmseg *s, uint32_t owner, uint32_t net,
 		out->key = v->key;
 		out->size = v->size;
 		out->peer_gen = v->peer_gen;
+		out->old_off = v->old_off;
+		out->old_key = v->old_key;
+		out->old_size = v->old_size;
 		atomic_thread_fence(memory_order_acquire);
 		s2 = atomic_load_explicit(&d->seq, memory_order_relaxed);
 		if (s1 != s2)

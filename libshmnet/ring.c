@@ -275,6 +275,41 @@ ring_tx_used(const struct ring_tx *tx)
 	return used > tx->v.slots ? tx->v.slots : used;
 }
 
+/* ring_tx_ask_grow: ask the receiver for a ring of at least slots. */
+void
+ring_tx_ask_grow(struct ring_tx *tx, uint32_t slots)
+{
+	_Atomic uint32_t *req = &tx->v.hdr->grow_req;
+
+	if (atomic_load_explicit(req, memory_order_relaxed) < slots)
+		atomic_store_explicit(req, slots, memory_order_relaxed);
+}
+
+/* ring_tx_moved: after the last commit here, say we went to the successor
+ * (release: the receiver that sees it sees every frame we wrote). */
+void
+ring_tx_moved(struct ring_tx *tx)
+{
+	atomic_store_explicit(&tx->v.hdr->moved, 1, memory_order_release);
+}
+
+/* ring_grow_req: the producer's request, for the receiver. */
+uint32_t
+ring_grow_req(const struct ring_view *v)
+{
+	return atomic_load_explicit(&v->hdr->grow_req, memory_order_relaxed);
+}
+
+/* ring_rx_retired: producer gone to the successor and everything read. */
+int
+ring_rx_retired(struct ring_rx *rx)
+{
+	if (!atomic_load_explicit(&rx->v.hdr->moved, memory_order_acquire))
+		return 0;
+	return atomic_load_explicit(&rx->v.hdr->widx, memory_order_acquire) ==
+	    rx->ridx;
+}
+
 /* ring_tx_wait: sleep until the consumer frees `need` slots or timeout. */
 int
 ring_tx_wait(struct ring_tx *tx, uint32_t len, int timeout_ms)

@@ -105,6 +105,9 @@ int	 heap_alloc(struct shmseg *seg, uint64_t size, uint64_t *off);
 int	 heap_free(struct shmseg *seg, uint64_t off, uint64_t size);
 /* Pages in use and in all, for status displays. */
 void	 heap_usage(struct shmseg *seg, uint32_t *used, uint32_t *total);
+/* Give the memory of pages whose quarantine ended back to the file system
+ * (punch holes) and mark them free.  Returns the pages released. */
+uint32_t heap_reclaim(struct shmseg *seg);
 
 /* ---- lock.c: shared-memory lock recovered from dead holders ---------- */
 
@@ -154,6 +157,17 @@ void	 node_dirent_clear(struct shmseg *seg, uint32_t owner, uint32_t net,
 int	 node_dirent_alloc(struct shmseg *seg, uint32_t owner, uint32_t net,
 	    uint32_t peer, uint32_t peer_gen, uint32_t slots,
 	    uint32_t slot_size);
+/* Replace the ring (owner, net, peer) with a new one of slots x
+ * slot_size for the same transmitter generation (ring growth and shrink).
+ * The current ring becomes the dirent's old ring, which the receiver
+ * drains before the new one.  -EBUSY while an earlier replacement is
+ * pending, -ENOENT without a ring, or a heap_alloc error. */
+int	 node_dirent_replace(struct shmseg *seg, uint32_t owner, uint32_t net,
+	    uint32_t peer, uint32_t slots, uint32_t slot_size);
+/* Free the replaced ring once the receiver has drained it; key must be
+ * the dirent's old_key.  -ENOENT otherwise. */
+int	 node_dirent_drop_old(struct shmseg *seg, uint32_t owner,
+	    uint32_t net, uint32_t peer, uint64_t key);
 /* Read a dirent consistently (seqlock).  Returns 0, or -EAGAIN if it
  * kept changing, -ENOENT if it is not UP. */
 int	 node_dirent_read(struct shmseg *seg, uint32_t owner, uint32_t net,
@@ -232,6 +246,16 @@ int	 ring_tx_push(struct ring_tx *tx, const void *vnet, const void *frame,
 int	 ring_tx_wait(struct ring_tx *tx, uint32_t len, int timeout_ms);
 /* Slots the ring holds unread. */
 uint32_t ring_tx_used(const struct ring_tx *tx);
+/* Ask the receiver for a ring of at least `slots` slots (ring growth);
+ * a larger pending request is kept. */
+void	 ring_tx_ask_grow(struct ring_tx *tx, uint32_t slots);
+/* The producer will not write here again: it moved to the successor. */
+void	 ring_tx_moved(struct ring_tx *tx);
+/* Slots the producer asked for, 0 if none (receiver side). */
+uint32_t ring_grow_req(const struct ring_view *v);
+/* 1 when the producer has moved to the successor ring and every frame it
+ * wrote here has been read. */
+int	 ring_rx_retired(struct ring_rx *rx);
 
 /* Next frame: 1 and *s filled, 0 when empty, -EBADMSG when the ring holds
  * data that cannot be valid (the caller marks the ring corrupt). */

@@ -138,8 +138,16 @@ START_TEST(test_set_and_finish_checks)
 	strcpy(c.cluster, "x");
 	c.local.ring_size = 128 << 10;
 	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "fewer than two 64 KiB frames"));
+	ck_assert_str_eq(err, "local ring-size 131072 / slot-size 256 must "
+	    "hold two 64 KiB frames in at most 65536 slots");
 	c.local.ring_size = 512 << 10;
+	c.local.ring_min = 1 << 20;
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "local ring-min-size 1048576 is larger than "
+	    "ring-size 524288");
+	c.local.ring_min = 16 << 10;
+	ck_assert_uint_eq(conf_ring_min_slots(&c.local), 64);
+	ck_assert_uint_eq(conf_ring_slots(&c.local), 2048);
 	c.node = 100;
 	c.max_nodes = 64;
 	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);

@@ -237,6 +237,84 @@ START_TEST(test_dirent_ring_roundtrip)
 }
 END_TEST
 
+/* tu_blocks: KiB the segment file holds. */
+static long
+tu_kib(void)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(tu_path, &st), 0);
+	return (long)st.st_blocks / 2;
+}
+
+START_TEST(test_dirent_replace_and_drain)
+{
+	struct shmseg *a = tu_open(8 << 20, 16);
+	struct shm_dirent de, de2;
+	struct ring_tx tx, tx2;
+	struct ring_rx rx;
+	struct ring_slot s;
+	uint8_t frame[64] = { 0x02 };
+	uint32_t g, used0, used, total;
+	long kib0;
+
+	ck_assert_int_eq(node_claim(a, 2, &g), 2);
+	heap_usage(a, &used0, &total);
+	kib0 = tu_kib();
+	ck_assert_int_eq(node_dirent_alloc(a, 2, 0, 1, 9, 64, 256), 0);
+	ck_assert_int_eq(node_dirent_read(a, 2, 0, 1, &de), 0);
+	ck_assert_uint_eq(de.old_off, 0);
+	ck_assert_int_eq(ring_tx_attach(&tx, shmseg_at(a, de.off, de.size),
+	    de.size, de.key, 1, 2), 0);
+	ck_assert_int_eq(ring_rx_attach(&rx, shmseg_at(a, de.off, de.size),
+	    de.size, de.key, 1, 2), 0);
+	ck_assert_int_eq(ring_tx_push(&tx, NULL, frame, sizeof(frame)), 0);
+	ring_tx_ask_grow(&tx, 100);
+	ring_tx_ask_grow(&tx, 50);		/* the larger request stays */
+	ck_assert_uint_eq(ring_grow_req(&rx.v), 100);
+
+	/* replace: the current ring becomes the old one, same generation */
+	ck_assert_int_eq(node_dirent_replace(a, 2, 0, 1, 1024, 256), 0);
+	ck_assert_int_eq(node_dirent_replace(a, 2, 0, 1, 64, 256), -EBUSY);
+	ck_assert_int_eq(node_dirent_read(a, 2, 0, 1, &de2), 0);
+	ck_assert_uint_eq(de2.old_off, de.off);
+	ck_assert_uint_eq(de2.old_key, de.key);
+	ck_assert_uint_eq(de2.peer_gen, 9);
+	ck_assert_uint_ne(de2.key, de.key);
+	ck_assert_int_eq(ring_tx_attach(&tx2, shmseg_at(a, de2.off, de2.size),
+	    de2.size, de2.key, 1, 2), 0);
+	ck_assert_uint_eq(tx2.v.slots, 1024);
+
+	/* the old ring is retired only once moved and read to its end */
+	ck_assert_int_eq(ring_rx_retired(&rx), 0);
+	ring_tx_moved(&tx);
+	ck_assert_int_eq(ring_rx_retired(&rx), 0);	/* a frame unread */
+	ck_assert_int_eq(ring_rx_peek(&rx, &s), 1);
+	ring_rx_consume(&rx, &s);
+	ring_rx_publish(&rx);
+	ck_assert_int_eq(ring_rx_retired(&rx), 1);
+
+	ck_assert_int_eq(node_dirent_drop_old(a, 2, 0, 1, de.key + 2), -ENOENT);
+	ck_assert_int_eq(node_dirent_drop_old(a, 2, 0, 1, de.key), 0);
+	ck_assert_int_eq(node_dirent_read(a, 2, 0, 1, &de2), 0);
+	ck_assert_uint_eq(de2.old_off, 0);
+	ck_assert_int_eq(ring_rx_attach(&rx, shmseg_at(a, de.off, de.size),
+	    de.size, de.key, 1, 2), -ENETDOWN);	/* freed: marked down */
+
+	/* clearing a dirent mid-replacement frees both rings */
+	ck_assert_int_eq(node_dirent_replace(a, 2, 0, 1, 64, 256), 0);
+	node_dirent_clear(a, 2, 0, 1);
+	ck_assert_int_eq(node_dirent_read(a, 2, 0, 1, &de2), -ENOENT);
+	ck_assert_int_gt(tu_kib(), kib0);
+	usleep((SHM_QUARANTINE_MS + 100) * 1000);
+	ck_assert_uint_ge(heap_reclaim(a), 3);
+	heap_usage(a, &used, &total);
+	ck_assert_uint_eq(used, used0);
+	ck_assert_int_eq(tu_kib(), kib0);	/* memory given back */
+	shmseg_close(a, 0);
+}
+END_TEST
+
 START_TEST(test_mode_and_group)
 {
 	struct shmseg_params p = { .path = tu_path, .cluster = "test",
@@ -277,6 +355,7 @@ segment_suite(void)
 	tcase_add_test(tc, test_leave_frees_directory);
 	tcase_add_test(tc, test_heap_quarantine_and_exhaustion);
 	tcase_add_test(tc, test_dirent_ring_roundtrip);
+	tcase_add_test(tc, test_dirent_replace_and_drain);
 	tcase_add_test(tc, test_mode_and_group);
 	suite_add_tcase(s, tc);
 	return s;
