@@ -22,6 +22,8 @@ CASTLOCK=${CASTLOCK:-$(pwd)/tests/castlock}
 SCRIBBLE=${SCRIBBLE:-$(pwd)/tests/scribble}
 T_PIDS=()
 T_NS=()
+T_MOUNTS=()
+T_SEG=""	# segment path when not /dev/shm/shmnet.$CLUSTER (small_shm)
 
 say() { printf '%s: %s\n' "$T_NAME" "$*"; }
 
@@ -50,6 +52,7 @@ cleanup() {
 	done
 	for ns in "${T_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done
 	rm -f "/dev/shm/shmnet.$CLUSTER" "/dev/shm/shmnet.$CLUSTER.lock"
+	for ns in "${T_MOUNTS[@]}"; do umount "$ns" 2>/dev/null; done
 	# a sanitizer report from any daemon fails the test
 	local bad
 	bad=$(grep -l -E "ERROR: [A-Za-z]+Sanitizer|runtime error:" "$T_DIR"/*.log 2>/dev/null)
@@ -155,7 +158,53 @@ stop_node() {
 	T_PIDS[$n]=""
 }
 
-ctl() { "$SHMNETCTL" --cluster "$CLUSTER" "$@"; }
+ctl() {
+	if [ -n "$T_SEG" ]; then "$SHMNETCTL" -S "$T_SEG" "$@"
+	else "$SHMNETCTL" --cluster "$CLUSTER" "$@"; fi
+}
+
+# small_shm MIB: put the segment on a tmpfs of MIB MiB of its own (as a
+# container's /dev/shm: Docker gives 64 MiB); cleanup unmounts it
+small_shm() {
+	mkdir -p "$T_DIR/shm"
+	mount -t tmpfs -o "size=${1}m,mode=1777" "$T_NAME" "$T_DIR/shm" ||
+	    fail "mount a ${1} MiB tmpfs"
+	T_MOUNTS+=("$T_DIR/shm")
+	T_SEG="$T_DIR/shm/shmnet.$CLUSTER"
+	T_ARGS+=(--set "cluster.segment=$T_SEG")
+}
+
+# seg_kib: KiB of memory the segment file holds
+seg_kib() {
+	du -k "${T_SEG:-/dev/shm/shmnet.$CLUSTER}" | cut -f1
+}
+
+# ping_mesh SECONDS N...: every ordered pair among the nodes pings, all
+# sources at once, each pair retrying until SECONDS have passed since
+# the call; prints how many pairs answered, returns 1 unless all did
+ping_mesh() {
+	local secs=$1 a pids=() ok=0; shift
+	for a in "$@"; do
+		in_ns "$a" bash -c '
+			end=$(( SECONDS + $1 )); self=$2; shift 2; pids=()
+			for b in "$@"; do
+				[ "$b" = "$self" ] && continue
+				( until ping -c 1 -W 1 -q "10.201.$((b / 256)).$((b % 256))" \
+				    >/dev/null 2>&1; do
+					[ $SECONDS -ge $end ] && exit 1; sleep 0.1
+				done ) &
+				pids+=($!)
+			done
+			n=0
+			for p in "${pids[@]}"; do wait "$p" && n=$((n + 1)); done
+			echo "$n"' _ "$secs" "$a" "$@" >"$T_DIR/mesh.$a" 2>&1 &
+		pids+=($!)
+	done
+	for a in "${pids[@]}"; do wait "$a"; done
+	for a in "$@"; do ok=$(( ok + $(cat "$T_DIR/mesh.$a" 2>/dev/null || echo 0) )); done
+	echo "$ok"
+	[ "$ok" = $(( $# * ($# - 1) )) ]
+}
 
 # node_state ID: "up", "down" or "" from shmnetctl --json nodes
 node_state() {
