@@ -148,6 +148,11 @@ mc_refresh(struct dnet *dn)
 	struct mcgroups g;
 	int rc;
 
+	/* without multicast rings every group shares the broadcast ring and
+	 * the kernel drops groups the TAP has not joined: filtering here
+	 * would only save it that work, not worth a /proc read per tick */
+	if (shmseg_mcast_count(dn->d->seg, dn->net) == 0)
+		return;
 	if ((rc = mc_read(dn, &g)) != 0) {
 		if (!dn->mc_warned++)
 			log_warnx("%s: cannot read %s (%s); multicast is not "

@@ -122,6 +122,22 @@ member_reaped(struct daemon *d, uint32_t id)
 	    id, flows);
 }
 
+/* member_alive: does UP node id live?  A heartbeat that moved since the
+ * last scan says so; otherwise its OFD lock is probed (a syscall), so an
+ * idle cluster makes about none per tick and a dead node is found within
+ * two ticks. */
+static int
+member_alive(struct daemon *d, struct shm_node *n, uint32_t id)
+{
+	uint64_t hb = atomic_load_explicit(&n->heartbeat, memory_order_relaxed);
+
+	if (hb != d->seen_hb[id]) {
+		d->seen_hb[id] = hb;
+		return 1;
+	}
+	return node_alive(d->seg, id);
+}
+
 /* member_scan: reconcile our rings with the node table. */
 void
 member_scan(struct daemon *d)
@@ -135,11 +151,11 @@ member_scan(struct daemon *d)
 		if (id == d->self)
 			continue;
 		n = shmseg_node(d->seg, id);
-		if (node_reap(d->seg, d->self, id))
+		up = atomic_load_explicit(&n->state, memory_order_acquire) ==
+		    SHM_NODE_UP && member_alive(d, n, id);
+		if (!up && node_reap(d->seg, d->self, id))
 			member_reaped(d, id);
 		gen = atomic_load_explicit(&n->gen, memory_order_acquire);
-		up = atomic_load_explicit(&n->state, memory_order_acquire) ==
-		    SHM_NODE_UP && node_alive(d->seg, id);
 		if (up && d->seen_gen[id] != gen)
 			log_info("node %u up (generation %u)", id, gen);
 		else if (!up && d->seen_gen[id] != 0)

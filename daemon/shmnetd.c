@@ -27,7 +27,9 @@
 #include "shmnetd.h"
 
 #define TICK_MS		100
-#define LISTEN_MS	250
+#define LISTEN_MS	1000	/* new listeners: a connection to a port
+				 * nobody serves yet asks every node to
+				 * rescan at once, so this is a safety net */
 
 /* shmnetd_tick: heartbeat, membership scan (with ring growth and shrink)
  * and the multicast groups joined, every TICK_MS; freed ring memory and
@@ -39,8 +41,9 @@ shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 
 	atomic_fetch_add_explicit(&d->node->heartbeat, 1, memory_order_relaxed);
 	member_scan(d);
-	for (int i = 0; i < d->nnets; i++)
-		mc_refresh(d->nets[i]);
+	if (d->ticks % 2 == 0)	/* groups joined: every 200 ms */
+		for (int i = 0; i < d->nnets; i++)
+			mc_refresh(d->nets[i]);
 	if (++d->ticks % (1000 / TICK_MS) != 0)
 		return;
 	/* once a second: memory of retired rings back to /dev/shm */
@@ -306,8 +309,9 @@ shmnetd_attach(struct daemon *d, char *err, size_t errlen)
 		d->nets[i]->bell = &d->node->bell[d->nets[i]->net];
 	}
 	d->seen_gen = calloc(d->max_nodes + 1, sizeof(*d->seen_gen));
+	d->seen_hb = calloc(d->max_nodes + 1, sizeof(*d->seen_hb));
 	d->ring_err = calloc(d->max_nodes + 1, sizeof(*d->ring_err));
-	if (d->seen_gen == NULL || d->ring_err == NULL) {
+	if (d->seen_gen == NULL || d->seen_hb == NULL || d->ring_err == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -330,6 +334,8 @@ shmnetd_detach(struct daemon *d)
 		log_info("last node out: removed %s", d->conf.segment);
 	d->seg = NULL;
 	free(d->seen_gen);
+	free(d->seen_hb);
+	d->seen_hb = NULL;
 	free(d->ring_err);
 	d->seen_gen = NULL;
 	d->ring_err = NULL;

@@ -3,9 +3,10 @@
  *
  * Threads and what they own:
  *   main thread   libevent loop: signals, the 100 ms tick (heartbeat,
- *                 membership scan, joined multicast groups), the notify
- *                 pipe.  Owns the node's
- *                 directory (allocates and retires the rings into it).
+ *                 membership scan, ring growth and shrink, joined
+ *                 multicast groups every other tick), the notify pipe.
+ *                 Owns the node's directory (allocates and retires the
+ *                 rings into it).
  *   tx thread     one per network: TAP -> pair ring or broadcast ring.
  *                 Owns dnet.peers and dnet.predict.
  *   rx thread     one per network: pair rings, broadcast ring and the
@@ -173,6 +174,7 @@ struct daemon {
 	struct event		*ev_sig[3];
 	int			 notify[2];	/* data threads -> main */
 	uint32_t		*seen_gen;	/* member: gen seen up, 0 down */
+	uint64_t		*seen_hb;	/* member: heartbeat last tick */
 	uint8_t			*ring_err;	/* member: alloc error logged */
 };
 

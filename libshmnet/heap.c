@@ -124,6 +124,8 @@ heap_free(struct shmseg *s, uint64_t off, uint64_t size)
 		for (i = first; i < first + n; i++)
 			atomic_store_explicit(&map[i], stamp,
 			    memory_order_relaxed);
+		atomic_store_explicit(&s->reclaim_ms, shm_now_ms() +
+		    SHM_QUARANTINE_MS, memory_order_relaxed);
 	}
 	lock_release(&((struct shm_hdr *)s->base)->heap_lock, owner);
 	return rc;
@@ -155,15 +157,20 @@ heap_punch(struct shmseg *s, uint32_t first, uint32_t n)
 }
 
 /* heap_reclaim: punch out and free pages whose quarantine has ended, so
- * that a ring that shrank or whose node left costs no memory. */
+ * that a ring that shrank or whose node left costs no memory.  Each
+ * process reclaims after its own frees (the pass covers the whole heap):
+ * an idle node does not scan the page map. */
 uint32_t
 heap_reclaim(struct shmseg *s)
 {
 	_Atomic uint32_t *map;
 	uint32_t owner, now, i, v, run = 0, total = 0;
+	uint64_t due = atomic_load_explicit(&s->reclaim_ms,
+	    memory_order_relaxed);
 
-	if (!s->writable)
+	if (!s->writable || due == 0 || shm_now_ms() < due)
 		return 0;
+	atomic_store_explicit(&s->reclaim_ms, 0, memory_order_relaxed);
 	map = heap_map(s);
 	owner = lock_owner_word(s->self);
 	lock_acquire(s, &((struct shm_hdr *)s->base)->heap_lock, owner);

@@ -376,8 +376,11 @@ struct shm_hdr {
 	struct shm_lock		heap_lock;	/* pagemap */
 	uint64_t		mcast_off[SHM_NETS];	/* first ring of net */
 	uint32_t		mcast_rings[SHM_NETS];	/* each cast_size[n] */
+	_Atomic uint64_t	conn_live;	/* connection entries in use: a
+						 * hint that lets an empty table
+						 * skip its collection sweep */
 	uint8_t			reserved1[SHM_HDR_SIZE - SHM_CACHELINE * 5 -
-				    24];
+				    32];
 };
 _Static_assert(offsetof(struct shm_hdr, cluster) == 104, "cluster off");
 _Static_assert(offsetof(struct shm_hdr, global_addr6) == 176, "g6 off");

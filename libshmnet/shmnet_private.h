@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -34,6 +35,8 @@ struct shmseg {
 	uint32_t	 conn_buckets;
 	char		 path[PATH_MAX];
 	char		 lockpath[PATH_MAX];
+	_Atomic uint64_t reclaim_ms;	/* heap: pages this process freed end
+					 * their quarantine then; 0 none */
 };
 
 /* Lock-file byte ranges. */
