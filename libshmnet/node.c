@@ -73,6 +73,15 @@ dirent_end(struct shm_dirent *d)
 	atomic_store_explicit(&d->seq, (v + 1) & ~1u, memory_order_release);
 }
 
+/* dirent_no_old: forget the replaced ring (inside a write section). */
+static void
+dirent_no_old(struct shm_dirent *d)
+{
+	d->old_off = 0;
+	d->old_key = 0;
+	d->old_size = 0;
+}
+
 /* node_ring_free: mark a ring of owner's directory DOWN and free it. */
 static void
 node_ring_free(struct shmseg *s, uint64_t off, uint64_t size, uint64_t key)
@@ -105,9 +114,7 @@ node_dirent_clear(struct shmseg *s, uint32_t owner, uint32_t net,
 	dirent_begin(d);
 	d->state = 0;
 	d->key = 0;
-	d->old_off = 0;
-	d->old_key = 0;
-	d->old_size = 0;
+	dirent_no_old(d);
 	dirent_end(d);
 	if (off != 0)
 		node_ring_free(s, off, size, key);
@@ -221,9 +228,7 @@ node_dirent_drop_old(struct shmseg *s, uint32_t owner, uint32_t net,
 	off = d->old_off;
 	size = d->old_size;
 	dirent_begin(d);
-	d->old_off = 0;
-	d->old_key = 0;
-	d->old_size = 0;
+	dirent_no_old(d);
 	dirent_end(d);
 	node_ring_free(s, off, size, key);
 	node_dir_bump(s, owner);

@@ -179,6 +179,30 @@ seg_kib() {
 	du -k "${T_SEG:-/dev/shm/shmnet.$CLUSTER}" | cut -f1
 }
 
+# pair_slots FROM TO: slots of the local pair ring FROM -> TO
+pair_slots() {
+	ctl --json rings | jq -r ".[] | select(.kind == \"pair\" and
+	    .net == \"local\" and .from == $1 and .to == $2) | .slots"
+}
+
+# send_file FROM TO PORT FILE: FILE over TCP from node FROM to node TO
+# (socat), received whole with equal SHA-256
+send_file() {
+	local from=$1 to=$2 port=$3 file=$4 srv
+	rm -f "$T_DIR/recv"
+	in_ns "$to" timeout 60 socat -u "TCP-LISTEN:$port,bind=$(addr "$to"),reuseaddr" \
+	    "CREATE:$T_DIR/recv" &
+	srv=$!
+	for _ in $(seq 50); do
+		in_ns "$to" ss -ltn | grep -q ":$port " && break; sleep 0.1
+	done
+	in_ns "$from" timeout 60 socat -u "FILE:$file" "TCP:$(addr "$to"):$port" ||
+	    fail "send $from -> $to"
+	wait "$srv" || fail "receive $from -> $to"
+	[ "$(sha256sum < "$T_DIR/recv" | cut -d' ' -f1)" = \
+	    "$(sha256sum < "$file" | cut -d' ' -f1)" ] || fail "SHA-256 differs $from -> $to"
+}
+
 # ping_mesh SECONDS N...: every ordered pair among the nodes pings, all
 # sources at once, each pair retrying until SECONDS have passed since
 # the call; prints how many pairs answered, returns 1 unless all did

@@ -9,44 +9,27 @@ require_root socat sha256sum jq
 T_ARGS=(--set local.ring-shrink-after=2 --verbose)
 start_cluster 1 2
 
-# slots FROM TO: slots of the local pair ring FROM -> TO
-slots() {
-	ctl --json rings | jq -r ".[] | select(.kind == \"pair\" and
-	    .net == \"local\" and .from == $1 and .to == $2) | .slots"
-}
-# shm_kib: KiB of /dev/shm the segment holds
-shm_kib() { du -k "/dev/shm/shmnet.$CLUSTER" | cut -f1; }
-
 ping_all 1 2
-[ "$(slots 1 2)" = 64 ] || fail "ring 1 -> 2 starts with $(slots 1 2) slots, want 64"
-idle_kib=$(shm_kib)
+[ "$(pair_slots 1 2)" = 64 ] || fail "ring 1 -> 2 starts with $(pair_slots 1 2) slots, want 64"
+idle_kib=$(seg_kib)
 say "new rings: 64 slots each; segment holds $idle_kib KiB"
 
 head -c $((64 << 20)) /dev/urandom > "$T_DIR/data"
-want=$(sha256sum < "$T_DIR/data" | cut -d' ' -f1)
-in_ns 2 timeout 60 socat -u "TCP-LISTEN:7001,bind=$(addr 2),reuseaddr" \
-    "CREATE:$T_DIR/recv" &
-srv=$!
-for _ in $(seq 50); do in_ns 2 ss -ltn | grep -q ":7001 " && break; sleep 0.1; done
-in_ns 1 timeout 60 socat -u "FILE:$T_DIR/data" "TCP:$(addr 2):7001" ||
-    fail "send 1 -> 2"
-wait "$srv" || fail "receive 1 -> 2"
-got=$(sha256sum < "$T_DIR/recv" | cut -d' ' -f1)
-[ "$got" = "$want" ] || fail "SHA-256 differs after growth"
-grown=$(slots 1 2)
+send_file 1 2 7001 "$T_DIR/data"
+grown=$(pair_slots 1 2)
 [ "$grown" = 4096 ] || fail "ring 1 -> 2 has $grown slots after the transfer, want 4096"
 grep -q "ring from node 1 grow: 64 -> " "$T_DIR/node2.log" ||
     fail "node 2 did not log the growth"
-busy_kib=$(shm_kib)
+busy_kib=$(seg_kib)
 say "64 MiB 1 -> 2 with equal SHA-256; ring grew to $grown slots; segment holds $busy_kib KiB"
 [ "$busy_kib" -ge $((idle_kib + 1024)) ] || fail "the grown ring takes no memory?"
 
 # idle: back to 64 slots within ring-shrink-after (2 s) + 2 s, and the
 # memory returns once the quarantine is over
-for _ in $(seq 40); do [ "$(slots 1 2)" = 64 ] && break; sleep 0.1; done
-[ "$(slots 1 2)" = 64 ] || fail "ring 1 -> 2 did not shrink (still $(slots 1 2) slots)"
-for _ in $(seq 30); do [ "$(shm_kib)" -le $((idle_kib + 64)) ] && break; sleep 0.1; done
-kib=$(shm_kib)
+for _ in $(seq 40); do [ "$(pair_slots 1 2)" = 64 ] && break; sleep 0.1; done
+[ "$(pair_slots 1 2)" = 64 ] || fail "ring 1 -> 2 did not shrink (still $(pair_slots 1 2) slots)"
+for _ in $(seq 30); do [ "$(seg_kib)" -le $((idle_kib + 64)) ] && break; sleep 0.1; done
+kib=$(seg_kib)
 [ "$kib" -le $((idle_kib + 64)) ] ||
     fail "segment holds $kib KiB after the shrink, $idle_kib before the transfer"
 say "idle: shrank to 64 slots; segment back to $kib KiB"

@@ -17,23 +17,9 @@ kib=$(seg_kib)
 say "$ok pairs answered; segment holds $kib KiB of the 65536 KiB tmpfs"
 grep -l "cannot provision" "$T_DIR"/node*.log && fail "a ring could not be provisioned"
 
-# slots FROM TO: slots of the local pair ring FROM -> TO
-slots() {
-	ctl --json rings | jq -r ".[] | select(.kind == \"pair\" and
-	    .net == \"local\" and .from == $1 and .to == $2) | .slots"
-}
 head -c $((32 << 20)) /dev/urandom > "$T_DIR/data"
-want=$(sha256sum < "$T_DIR/data" | cut -d' ' -f1)
-in_ns 11 timeout 60 socat -u "TCP-LISTEN:7001,bind=$(addr 11),reuseaddr" \
-    "CREATE:$T_DIR/recv" &
-srv=$!
-for _ in $(seq 50); do in_ns 11 ss -ltn | grep -q ":7001 " && break; sleep 0.1; done
-in_ns 3 timeout 60 socat -u "FILE:$T_DIR/data" "TCP:$(addr 11):7001" ||
-    fail "send 3 -> 11"
-wait "$srv" || fail "receive 3 -> 11"
-[ "$(sha256sum < "$T_DIR/recv" | cut -d' ' -f1)" = "$want" ] ||
-    fail "SHA-256 differs 3 -> 11"
-s=$(slots 3 11)
+send_file 3 11 7001 "$T_DIR/data"
+s=$(pair_slots 3 11)
 [ "$s" = 4096 ] || fail "busy ring 3 -> 11 has $s slots, want 4096 (ring-size)"
 jumbo=$(ctl --json rings | jq ".[] | select(.kind == \"pair\" and
     .net == \"local\" and .from == 3 and .to == 11) | .bytes / .frames | floor")
