@@ -2,14 +2,17 @@
  * rxpath.c: the receive thread of a network, rings -> TAP.
  *
  * The thread drains every pair ring into this node, the network's
- * broadcast ring and the multicast rings of groups the TAP joined, writing each frame to the TAP straight from ring memory
- * through the network's port, and frees the slots as soon as each frame is
- * written (waking a producer that waits for room).  With nothing to do it
- * spins for the busy-poll window, then announces sleep on its doorbell,
+ * broadcast ring and the multicast rings of groups the TAP joined,
+ * writing each frame to the TAP straight from ring memory through the
+ * network's port, and frees the slots as soon as each frame is written
+ * (waking a producer that waits for room).  After each batch it yields
+ * the CPU to the readers its frames woke.  With nothing to do it spins
+ * for the busy-poll window, then announces sleep on its doorbell,
  * re-checks, and sleeps until a sender, a stop request, a directory
- * change or a change of joined groups rings its bell (at most 1 s).  A ring holding data that cannot be
- * valid is marked corrupt, counted, logged once, and reported to the main
- * loop, which replaces it; the other rings keep flowing.
+ * change or a change of joined groups rings its bell (at most 1 s).  A
+ * ring holding data that cannot be valid is marked corrupt, counted,
+ * logged once, and reported to the main loop, which replaces it; the
+ * other rings keep flowing.
  */
 #include "config.h"
 
@@ -337,6 +340,10 @@ rx_main(void *arg)
 		if (n > 0) {
 			if (dn->nc->busy_poll_us)
 				last_work = rx_now_us();
+			/* the frames just written woke their readers, most
+			 * likely onto this core: let them run before the next
+			 * batch, or a flood overruns their socket buffers */
+			sched_yield();
 			continue;
 		}
 		if (dn->nc->busy_poll_us &&
