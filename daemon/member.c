@@ -3,10 +3,11 @@
  *
  * There is no join protocol: a node claims its slot, provisions the rings
  * its live peers will transmit into, goes UP and announces itself on the
- * broadcast ring.  Every daemon runs member_scan on each announce (and
- * every tick): it reaps peers whose daemon died (their OFD lock is gone),
- * provisions a ring for each live peer generation it has no ring for, and
- * retires rings from peers that are gone or whose ring was found corrupt.
+ * broadcast ring.  Every daemon runs member_scan on each announce, when
+ * its watch thread sees a peer's keeper die, and every tick: it reaps
+ * peers whose daemon died (their OFD lock is gone), provisions a ring for
+ * each live peer generation it has no ring for, and retires rings from
+ * peers that are gone or whose ring was found corrupt.
  */
 #include "config.h"
 
@@ -16,6 +17,9 @@
 
 #include "log.h"
 #include "shmnetd.h"
+
+#define MEMBER_RESCANS	100	/* quick rescans while a keeper is dead
+				 * and its lock held (daemon_rescan_soon) */
 
 /* member_wake_all: ring every other UP node's doorbell on net. */
 void
@@ -123,19 +127,23 @@ member_reaped(struct daemon *d, uint32_t id)
 }
 
 /* member_alive: does UP node id live?  A heartbeat that moved since the
- * last scan says so; otherwise its OFD lock is probed (a syscall), so an
- * idle cluster makes about none per tick and a dead node is found within
- * two ticks. */
+ * last scan says so, unless its keeper died (watch.c); otherwise its OFD
+ * lock is probed (a syscall), so an idle cluster makes about none per
+ * tick.  *suspect: the keeper died but the lock is still held. */
 static int
-member_alive(struct daemon *d, struct shm_node *n, uint32_t id)
+member_alive(struct daemon *d, struct shm_node *n, uint32_t id, int *suspect)
 {
 	uint64_t hb = atomic_load_explicit(&n->heartbeat, memory_order_relaxed);
+	int died = keeper_died(d->seg, id), alive;
 
-	if (hb != d->seen_hb[id]) {
+	if (hb != d->seen_hb[id] && !died) {
 		d->seen_hb[id] = hb;
 		return 1;
 	}
-	return node_alive(d->seg, id);
+	d->seen_hb[id] = hb;
+	alive = node_alive(d->seg, id);
+	*suspect += died && alive;
+	return alive;
 }
 
 /* member_scan: reconcile our rings with the node table. */
@@ -144,7 +152,7 @@ member_scan(struct daemon *d)
 {
 	struct shm_node *n;
 	uint32_t id, gen, dv;
-	int up, i, kicked[SHM_NETS] = { 0 };
+	int up, i, kicked[SHM_NETS] = { 0 }, suspect = 0;
 
 	dv = atomic_load_explicit(&d->node->dir_version, memory_order_relaxed);
 	for (id = 1; id <= d->max_nodes; id++) {
@@ -152,13 +160,14 @@ member_scan(struct daemon *d)
 			continue;
 		n = shmseg_node(d->seg, id);
 		up = atomic_load_explicit(&n->state, memory_order_acquire) ==
-		    SHM_NODE_UP && member_alive(d, n, id);
+		    SHM_NODE_UP && member_alive(d, n, id, &suspect);
 		if (!up && node_reap(d->seg, d->self, id))
 			member_reaped(d, id);
 		gen = atomic_load_explicit(&n->gen, memory_order_acquire);
-		if (up && d->seen_gen[id] != gen)
+		if (up && d->seen_gen[id] != gen) {
 			log_info("node %u up (generation %u)", id, gen);
-		else if (!up && d->seen_gen[id] != 0)
+			watch_kick(d);		/* watch its keeper */
+		} else if (!up && d->seen_gen[id] != 0)
 			log_info("node %u down", id);
 		d->seen_gen[id] = up ? gen : 0;
 		for (i = 0; i < d->nnets; i++) {
@@ -166,6 +175,14 @@ member_scan(struct daemon *d)
 			if (up && !kicked[i] && d->nets[i]->threads == 2)
 				kicked[i] = rs_kick(d->nets[i], id);
 		}
+	}
+	/* a crashed peer's lock goes a moment after its keeper: look again
+	 * soon, for a second at most */
+	if (suspect == 0)
+		d->rescans = MEMBER_RESCANS;
+	else if (d->rescans > 0) {
+		d->rescans--;
+		daemon_rescan_soon(d);
 	}
 	/* our rx threads sleep up to a second: tell them the directory moved */
 	if (atomic_load_explicit(&d->node->dir_version, memory_order_relaxed) !=

@@ -26,7 +26,11 @@
 #include "log.h"
 #include "shmnetd.h"
 
-#define TICK_MS		100
+#define TICK_MS		250	/* a peer's crash is an event (watch.c);
+				 * the tick is the fallback, ring shrink
+				 * timers and joined groups */
+#define RESCAN_MS	10	/* a dead peer's lock outlives its keeper
+				 * by the time its process takes to exit */
 #define LISTEN_MS	1000	/* new listeners: a connection to a port
 				 * nobody serves yet asks every node to
 				 * rescan at once, so this is a safety net */
@@ -41,9 +45,8 @@ shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 
 	atomic_fetch_add_explicit(&d->node->heartbeat, 1, memory_order_relaxed);
 	member_scan(d);
-	if (d->ticks % 2 == 0)	/* groups joined: every 200 ms */
-		for (int i = 0; i < d->nnets; i++)
-			mc_refresh(d->nets[i]);
+	for (int i = 0; i < d->nnets; i++)
+		mc_refresh(d->nets[i]);		/* groups joined */
 	if (++d->ticks % (1000 / TICK_MS) != 0)
 		return;
 	/* once a second: memory of retired rings back to /dev/shm */
@@ -114,6 +117,24 @@ shmnetd_notified(evutil_socket_t fd, short ev, void *arg)
 		shmnetd_listeners(d);
 }
 
+/* shmnetd_rescan: the quick rescan member_scan asked for. */
+static void
+shmnetd_rescan(evutil_socket_t fd, short ev, void *arg)
+{
+	member_scan(arg);
+}
+
+/* daemon_rescan_soon: a membership scan in RESCAN_MS (a peer's keeper
+ * died and its lock is not gone yet). */
+void
+daemon_rescan_soon(struct daemon *d)
+{
+	struct timeval tv = { 0, RESCAN_MS * 1000 };
+
+	if (d->ev_rescan != NULL)
+		evtimer_add(d->ev_rescan, &tv);
+}
+
 /* shmnetd_signal: the one place signals are handled. */
 static void
 shmnetd_signal(evutil_socket_t sig, short ev, void *arg)
@@ -147,7 +168,8 @@ shmnetd_events(struct daemon *d)
 	d->ev_tick = event_new(d->base, -1, EV_PERSIST, shmnetd_tick, d);
 	d->ev_notify = event_new(d->base, d->notify[0], EV_READ | EV_PERSIST,
 	    shmnetd_notified, d);
-	if (d->ev_tick == NULL || d->ev_notify == NULL ||
+	d->ev_rescan = evtimer_new(d->base, shmnetd_rescan, d);
+	if (d->ev_tick == NULL || d->ev_notify == NULL || d->ev_rescan == NULL ||
 	    event_add(d->ev_tick, &tick) || event_add(d->ev_notify, NULL))
 		return -1;
 	if (d->conf.g.enabled) {
@@ -178,6 +200,9 @@ shmnetd_events_free(struct daemon *d)
 		event_free(d->ev_tick);
 	if (d->ev_notify != NULL)
 		event_free(d->ev_notify);
+	if (d->ev_rescan != NULL)
+		event_free(d->ev_rescan);
+	d->ev_rescan = NULL;
 	if (d->ev_listen != NULL)
 		event_free(d->ev_listen);
 	if (d->base != NULL)
@@ -456,10 +481,15 @@ shmnetd_run(struct daemon *d)
 	}
 	if (shmnetd_configure(d, err, sizeof(err)) != 0)
 		goto fail_route;
-	member_scan(d);
-	node_publish(d->seg, d->self);
+	/* before any thread: daemon(3) forks, and threads stay behind */
 	if (shmnetd_daemonize_step(d, err, sizeof(err)) != 0)
 		goto fail_route;
+	if (watch_start(d) != 0) {
+		snprintf(err, sizeof(err), "cannot start the watch thread");
+		goto fail_watch;
+	}
+	member_scan(d);
+	node_publish(d->seg, d->self);
 	if (shmnetd_events(d) != 0) {
 		snprintf(err, sizeof(err), "cannot set up the event loop");
 		goto fail_events;
@@ -480,6 +510,8 @@ fail_threads:
 		shmnetd_threads_stop(d->nets[i]);
 fail_events:
 	shmnetd_events_free(d);
+fail_watch:
+	watch_stop(d);
 fail_route:
 	if (d->conf.g.enabled)
 		groute_teardown(d);

@@ -22,6 +22,7 @@
 #define SHMNETD_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -170,12 +171,19 @@ struct daemon {
 	uint32_t		 ticks;
 
 	struct event_base	*base;
-	struct event		*ev_tick, *ev_notify, *ev_listen;
+	struct event		*ev_tick, *ev_notify, *ev_listen, *ev_rescan;
 	struct event		*ev_sig[3];
 	int			 notify[2];	/* data threads -> main */
 	uint32_t		*seen_gen;	/* member: gen seen up, 0 down */
 	uint64_t		*seen_hb;	/* member: heartbeat last tick */
 	uint8_t			*ring_err;	/* member: alloc error logged */
+	uint32_t		 rescans;	/* member: quick rescans left */
+
+	pthread_t		 watch_thread;	/* watch.c */
+	int			 watching;
+	sem_t			 watch_armed;
+	_Atomic uint32_t	 watch_kick, watch_stop;
+	uint32_t		*keeper_seen;
 };
 
 /* stat_add: bump a shared-memory counter that only the calling thread
@@ -216,6 +224,8 @@ void	 rx_stop(struct dnet *dn);
 #define NOTIFY_RESCAN		'L'	/* rescan our listeners */
 #define NOTIFY_RESCAN_ALL	'R'	/* ... and ask every node to */
 void	 daemon_notify(struct daemon *d, char what);
+/* A membership scan in a few milliseconds (main thread). */
+void	 daemon_rescan_soon(struct daemon *d);
 
 /* mcast.c: multicast groups, rings and filtering (see the file). */
 int	 mc_init(struct dnet *dn);
@@ -235,6 +245,11 @@ int	 rs_kick(struct dnet *dn, uint32_t id);
 
 /* member.c */
 void	 member_scan(struct daemon *d);
+
+/* watch.c: the thread that sees peers die (robust futexes). */
+int	 watch_start(struct daemon *d);
+void	 watch_kick(struct daemon *d);
+void	 watch_stop(struct daemon *d);
 int	 member_announce(struct daemon *d, uint8_t type);
 /* Ring the doorbell of every other UP node on net. */
 void	 member_wake_all(struct daemon *d, uint32_t net);

@@ -4,7 +4,9 @@
  * This file is a contract between processes that may run different builds:
  * fixed-width fields, offsets (never pointers), named padding and a
  * _Static_assert on every size and offset peers rely on.  Any change to a
- * structure below bumps SHM_VERSION_MAJOR.
+ * structure below bumps SHM_VERSION_MAJOR, except giving meaning to a
+ * reserved field that older builds leave zero and newer ones accept as
+ * zero, which bumps SHM_VERSION_MINOR (4.1: shm_node.keeper).
  *
  * Segment map (all offsets from the start of the segment):
  *
@@ -33,7 +35,7 @@
 #define SHM_MAGIC		0x47534e544e4d4853ULL	/* "SHMNTNSG" little endian */
 #define SHM_RING_MAGIC		0x474e49524d4853ULL	/* "SHMRING" */
 #define SHM_VERSION_MAJOR	4
-#define SHM_VERSION_MINOR	0
+#define SHM_VERSION_MINOR	1
 #define SHM_VERSION		((SHM_VERSION_MAJOR << 8) | SHM_VERSION_MINOR)
 
 #define SHM_CACHELINE		64
@@ -238,7 +240,9 @@ struct shm_node {
 	uint32_t		pid;		/* informational, own PID ns */
 	_Atomic uint32_t	dir_version;	/* bumped after dirent changes */
 	uint8_t			mac[SHM_NETS][6];
-	uint8_t			reserved0[4];
+	_Atomic uint32_t	keeper;		/* robust futex: TID of the
+						 * node's watch thread, 0, or
+						 * FUTEX_OWNER_DIED set */
 	uint32_t		addr4[SHM_NETS];	/* network byte order */
 	uint8_t			prefix4[SHM_NETS];
 	uint8_t			reserved1[6];
@@ -254,6 +258,7 @@ struct shm_node {
 						 * multicast ring i, wake me */
 	uint8_t			reserved3[SHM_CACHELINE - 16];
 };
+_Static_assert(offsetof(struct shm_node, keeper) == 28, "keeper");
 _Static_assert(offsetof(struct shm_node, heartbeat) == 48, "heartbeat");
 _Static_assert(offsetof(struct shm_node, bell) == SHM_CACHELINE, "bell off");
 _Static_assert(sizeof(struct shm_node) == 8 * SHM_CACHELINE, "node size");

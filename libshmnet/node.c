@@ -305,6 +305,7 @@ node_claim_one(struct shmseg *s, uint32_t id, uint32_t *gen)
 	n->pid = (uint32_t)getpid();
 	n->started_ns = (uint64_t)time(NULL) * 1000000000ull;
 	atomic_store_explicit(&n->heartbeat, 0, memory_order_relaxed);
+	atomic_store_explicit(&n->keeper, 0, memory_order_release);
 	memset(n->stats, 0, sizeof(n->stats));
 	lock_release(&h->table_lock, owner);
 	*gen = g;

@@ -143,6 +143,20 @@ void	 node_publish(struct shmseg *seg, uint32_t id);
 void	 node_leave(struct shmseg *seg, uint32_t id);
 /* 1 if the node's OFD lock is held (its daemon lives), else 0. */
 int	 node_alive(struct shmseg *seg, uint32_t id);
+/* keeper.c: a node's death as an event (robust futex, futex_waitv).
+ * keeper_arm makes the calling thread, which must live as long as the
+ * node, its keeper; keeper_disarm before leaving in order.  keeper_wait
+ * returns how many other nodes' keepers died since the last call (seen[]:
+ * max_nodes + 1 zeroed words), or sleeps until one dies or keeper_kick
+ * moves *kick from kick_seen, then returns 0; -ENOSYS without the calls. */
+int	 keeper_arm(struct shmseg *seg, uint32_t id);
+void	 keeper_disarm(struct shmseg *seg, uint32_t id);
+int	 keeper_died(struct shmseg *seg, uint32_t id);
+int	 keeper_wait(struct shmseg *seg, uint32_t self, uint32_t *seen,
+	    _Atomic uint32_t *kick, uint32_t kick_seen);
+void	 keeper_kick(_Atomic uint32_t *kick);
+/* Sleep until keeper_kick moves *kick from kick_seen. */
+void	 keeper_pause(_Atomic uint32_t *kick, uint32_t kick_seen);
 /* 1 if the node is UP and alive. */
 int	 node_is_up(struct shmseg *seg, uint32_t id);
 /* If `id` is marked UP but dead, mark it DOWN and free its rings.
