@@ -26,6 +26,7 @@
 #include "shmnetd.h"
 
 #define RX_BUDGET	64
+#define RX_YIELD_AT	16	/* frames in one round that make a flood */
 #define RX_SLEEP_MS	1000	/* stop, directory and group changes ring
 				 * the bell; this is only a safety net */
 
@@ -340,10 +341,12 @@ rx_main(void *arg)
 		if (n > 0) {
 			if (dn->nc->busy_poll_us)
 				last_work = rx_now_us();
-			/* the frames just written woke their readers, most
-			 * likely onto this core: let them run before the next
-			 * batch, or a flood overruns their socket buffers */
-			sched_yield();
+			/* a flood: the frames just written woke their
+			 * readers, most likely onto this core; let them run
+			 * before the next batch, or their socket buffers
+			 * overrun */
+			if (n >= RX_YIELD_AT)
+				sched_yield();
 			continue;
 		}
 		if (dn->nc->busy_poll_us &&
