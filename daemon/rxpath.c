@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -327,6 +328,10 @@ rx_main(void *arg)
 	uint64_t last_work = 0;
 	uint32_t i, v;
 	int n, k;
+	char name[16];
+
+	snprintf(name, sizeof(name), "rx-%s", dn->name);	/* top -H */
+	pthread_setname_np(pthread_self(), name);
 
 	while (!atomic_load_explicit(&dn->stop, memory_order_relaxed)) {
 		rx_refresh(dn);

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -349,7 +350,10 @@ tx_main(void *arg)
 	struct iovec iov[2];
 	int warned = 0;
 	ssize_t n;
+	char name[16];
 
+	snprintf(name, sizeof(name), "tx-%s", dn->name);	/* top -H */
+	pthread_setname_np(pthread_self(), name);
 	if ((stage = malloc(SHM_FRAME_MAX)) == NULL) {
 		log_warnx("%s: tx thread: out of memory", dn->name);
 		return NULL;

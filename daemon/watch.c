@@ -27,6 +27,7 @@ watch_main(void *arg)
 	uint32_t kick;
 	int rc;
 
+	pthread_setname_np(pthread_self(), "watch");
 	if ((rc = keeper_arm(d->seg, d->self)) != 0)
 		log_info("no robust futexes (%s): peers see this node's "
 		    "death by heartbeat", strerror(-rc));
