@@ -32,6 +32,7 @@ watch_main(void *arg)
 		log_info("no robust futexes (%s): peers see this node's "
 		    "death by heartbeat", strerror(-rc));
 	sem_post(&d->watch_armed);
+	rc = 0;
 	while (!atomic_load_explicit(&d->watch_stop, memory_order_acquire)) {
 		kick = atomic_load_explicit(&d->watch_kick,
 		    memory_order_acquire);
@@ -39,12 +40,12 @@ watch_main(void *arg)
 		    &d->watch_kick, kick);
 		if (rc > 0)
 			daemon_notify(d, NOTIFY_MEMBERS);
-		else if (rc == -ENOSYS)
+		else if (rc < 0)
 			break;
 	}
-	if (rc == -ENOSYS) {
-		log_info("no futex_waitv: deaths of peers are seen by "
-		    "heartbeat");
+	if (rc < 0) {
+		log_info("futex_waitv: %s: deaths of peers are seen by "
+		    "heartbeat", strerror(-rc));
 		/* stay: this thread's end would mark our keeper dead */
 		while (!atomic_load_explicit(&d->watch_stop,
 		    memory_order_acquire)) {

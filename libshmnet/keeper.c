@@ -150,8 +150,8 @@ keeper_add(struct shmseg *s, uint32_t id, uint32_t *seen,
 /* keeper_wait: the keepers of nodes other than self that died since the
  * last call (seen[]: max_nodes + 1 words, zeroed at first), waking their
  * other waiters; when there are none, sleep until a keeper dies or *kick
- * moves from kick_seen (FUTEX_WAKE_PRIVATE on it) and return 0.  -ENOSYS
- * without futex_waitv(2). */
+ * moves from kick_seen (FUTEX_WAKE_PRIVATE on it) and return 0.  -errno
+ * when futex_waitv(2) is missing or forbidden (ENOSYS, EPERM). */
 int
 keeper_wait(struct shmseg *s, uint32_t self, uint32_t *seen,
     _Atomic uint32_t *kick, uint32_t kick_seen)
@@ -174,9 +174,12 @@ keeper_wait(struct shmseg *s, uint32_t self, uint32_t *seen,
 	}
 	if (dead > 0 || again)
 		return dead;
+	/* EAGAIN: a word moved before we slept; EINTR: a signal.  Anything
+	 * else (ENOSYS, or EPERM from a seccomp filter) would fail at once
+	 * every time: the caller must stop calling. */
 	if (syscall(SYS_futex_waitv, wv, n, 0, NULL, CLOCK_MONOTONIC) == -1 &&
-	    errno == ENOSYS)
-		return -ENOSYS;
+	    errno != EAGAIN && errno != EINTR)
+		return -errno;
 	return 0;
 }
 

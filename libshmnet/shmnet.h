@@ -148,7 +148,8 @@ int	 node_alive(struct shmseg *seg, uint32_t id);
  * node, its keeper; keeper_disarm before leaving in order.  keeper_wait
  * returns how many other nodes' keepers died since the last call (seen[]:
  * max_nodes + 1 zeroed words), or sleeps until one dies or keeper_kick
- * moves *kick from kick_seen, then returns 0; -ENOSYS without the calls. */
+ * moves *kick from kick_seen, then returns 0; -errno when futex_waitv is
+ * missing or forbidden (ENOSYS, EPERM under seccomp). */
 int	 keeper_arm(struct shmseg *seg, uint32_t id);
 void	 keeper_disarm(struct shmseg *seg, uint32_t id);
 int	 keeper_died(struct shmseg *seg, uint32_t id);

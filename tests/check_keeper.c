@@ -1,14 +1,19 @@
 /*
  * check_keeper.c: a node's death as an event (libshmnet/keeper.c): a
  * killed keeper wakes a peer that sleeps in keeper_wait, once; a keeper
- * disarmed before a clean exit is no death; a new claim clears the word.
+ * disarmed before a clean exit is no death; a new claim clears the word;
+ * futex_waitv forbidden by seccomp is reported, not retried at once.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/futex.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -178,6 +183,46 @@ START_TEST(test_kick_ends_the_wait)
 }
 END_TEST
 
+/* forbid: a seccomp filter that fails futex_waitv with EPERM, as a
+ * container runtime's profile may */
+static int
+forbid_futex_waitv(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 449 /* futex_waitv */, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+START_TEST(test_forbidden_waitv_is_an_error_not_a_spin)
+{
+	struct waiter w = { .seg = tu_open(8 << 20, 16) };
+	uint32_t g;
+	pid_t pid;
+	int st;
+
+	ck_assert_int_eq(node_claim(w.seg, 1, &g), 1);
+	if ((pid = fork()) == 0) {
+		/* a return of 0 would make the watch thread loop at once */
+		_exit(forbid_futex_waitv() != 0 ? 2 :
+		    keeper_wait(w.seg, 1, w.seen, &w.kick, 0) == -EPERM ?
+		    0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	shmseg_close(w.seg, 0);
+}
+END_TEST
+
 static Suite *
 keeper_suite(void)
 {
@@ -188,6 +233,7 @@ keeper_suite(void)
 	tcase_add_test(tc, test_killed_keeper_wakes_peer_once);
 	tcase_add_test(tc, test_disarmed_keeper_is_no_death);
 	tcase_add_test(tc, test_kick_ends_the_wait);
+	tcase_add_test(tc, test_forbidden_waitv_is_an_error_not_a_spin);
 	suite_add_tcase(s, tc);
 	return s;
 }
