@@ -72,6 +72,34 @@ thread_sleeps(int tid)
 	return s;
 }
 
+/* waiter_open: a segment with node 1 claimed, for w. */
+static void
+waiter_open(struct waiter *w)
+{
+	uint32_t g;
+
+	memset(w, 0, sizeof(*w));
+	w->seg = tu_open(8 << 20, 16);
+	ck_assert_int_eq(node_claim(w->seg, 1, &g), 1);
+}
+
+/* waiter_start: run waiter_main and return once it sleeps in the kernel. */
+static void
+waiter_start(struct waiter *w, pthread_t *t)
+{
+	ck_assert_int_eq(pthread_create(t, NULL, waiter_main, w), 0);
+	while (atomic_load(&w->tid) == 0 || !thread_sleeps(atomic_load(&w->tid)))
+		usleep(1000);
+}
+
+/* no_report: with nothing new, keeper_wait reports nobody (kicked). */
+static void
+no_report(struct waiter *w)
+{
+	keeper_kick(&w->kick);
+	ck_assert_int_eq(keeper_wait(w->seg, 1, w->seen, &w->kick, 0), 0);
+}
+
 /* child_node2: claim node 2 and arm its keeper; disarm and exit if
  * asked, else wait to be killed.  Returns the child's PID. */
 static pid_t
@@ -106,21 +134,18 @@ child_node2(int disarm)
 
 START_TEST(test_killed_keeper_wakes_peer_once)
 {
-	struct waiter w = { .seg = tu_open(8 << 20, 16) };
+	struct waiter w;
 	pthread_t t;
 	uint32_t g, v;
 	pid_t pid;
 	int st;
 
-	ck_assert_int_eq(node_claim(w.seg, 1, &g), 1);
+	waiter_open(&w);
 	pid = child_node2(0);
 	v = atomic_load(&shmseg_node(w.seg, 2)->keeper);
 	ck_assert_uint_ne(v & FUTEX_TID_MASK, 0);
 	ck_assert(!keeper_died(w.seg, 2));
-	ck_assert_int_eq(pthread_create(&t, NULL, waiter_main, &w), 0);
-	/* the waiter sleeps on node 2's keeper before the kill */
-	while (atomic_load(&w.tid) == 0 || !thread_sleeps(atomic_load(&w.tid)))
-		usleep(1000);
+	waiter_start(&w, &t);	/* asleep on node 2's keeper before the kill */
 	ck_assert_uint_ne(atomic_load(&shmseg_node(w.seg, 2)->keeper) &
 	    FUTEX_WAITERS, 0);
 	kill(pid, SIGKILL);
@@ -129,9 +154,7 @@ START_TEST(test_killed_keeper_wakes_peer_once)
 	ck_assert_int_eq(w.rc, 1);
 	ck_assert(keeper_died(w.seg, 2));
 	ck_assert(!node_alive(w.seg, 2));
-	/* reported once: the next call sleeps until kicked */
-	keeper_kick(&w.kick);
-	ck_assert_int_eq(keeper_wait(w.seg, 1, w.seen, &w.kick, 0), 0);
+	no_report(&w);		/* reported once */
 	/* a new life of node 2 starts with a clear word */
 	{
 		struct shmseg *b = tu_open(8 << 20, 16);
@@ -147,34 +170,29 @@ END_TEST
 
 START_TEST(test_disarmed_keeper_is_no_death)
 {
-	struct waiter w = { .seg = tu_open(8 << 20, 16) };
-	uint32_t g;
+	struct waiter w;
 	pid_t pid;
 	int st;
 
-	ck_assert_int_eq(node_claim(w.seg, 1, &g), 1);
+	waiter_open(&w);
 	pid = child_node2(1);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	ck_assert_uint_eq(atomic_load(&shmseg_node(w.seg, 2)->keeper), 0);
 	ck_assert(!keeper_died(w.seg, 2));
-	keeper_kick(&w.kick);
-	ck_assert_int_eq(keeper_wait(w.seg, 1, w.seen, &w.kick, 0), 0);
+	no_report(&w);
 	shmseg_close(w.seg, 0);
 }
 END_TEST
 
 START_TEST(test_kick_ends_the_wait)
 {
-	struct waiter w = { .seg = tu_open(8 << 20, 16) };
+	struct waiter w;
 	pthread_t t;
-	uint32_t g;
 
-	ck_assert_int_eq(node_claim(w.seg, 1, &g), 1);
+	waiter_open(&w);
 	ck_assert_int_eq(keeper_arm(w.seg, 1), 0);	/* self: not watched */
-	ck_assert_int_eq(pthread_create(&t, NULL, waiter_main, &w), 0);
-	while (atomic_load(&w.tid) == 0 || !thread_sleeps(atomic_load(&w.tid)))
-		usleep(1000);
+	waiter_start(&w, &t);
 	keeper_kick(&w.kick);
 	pthread_join(t, NULL);
 	ck_assert_int_eq(w.rc, 0);
@@ -204,12 +222,11 @@ forbid_futex_waitv(void)
 
 START_TEST(test_forbidden_waitv_is_an_error_not_a_spin)
 {
-	struct waiter w = { .seg = tu_open(8 << 20, 16) };
-	uint32_t g;
+	struct waiter w;
 	pid_t pid;
 	int st;
 
-	ck_assert_int_eq(node_claim(w.seg, 1, &g), 1);
+	waiter_open(&w);
 	if ((pid = fork()) == 0) {
 		/* a return of 0 would make the watch thread loop at once */
 		_exit(forbid_futex_waitv() != 0 ? 2 :
