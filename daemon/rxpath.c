@@ -5,14 +5,14 @@
  * broadcast ring and the multicast rings of groups the TAP joined,
  * writing each frame to the TAP straight from ring memory through the
  * network's port, and frees the slots as soon as each frame is written
- * (waking a producer that waits for room).  After each batch it yields
- * the CPU to the readers its frames woke.  With nothing to do it spins
- * for the busy-poll window, then announces sleep on its doorbell,
- * re-checks, and sleeps until a sender, a stop request, a directory
- * change or a change of joined groups rings its bell (at most 1 s).  A
- * ring holding data that cannot be valid is marked corrupt, counted,
- * logged once, and reported to the main loop, which replaces it; the
- * other rings keep flowing.
+ * (waking a producer that waits for room).  After a round of 16 frames
+ * or more (a flood) it yields the CPU to the readers its frames woke.
+ * With nothing to do it spins for the busy-poll window, then announces
+ * sleep on its doorbell, re-checks, and sleeps until a sender, a stop
+ * request, a directory change or a change of joined groups rings its
+ * bell (at most 1 s).  A ring holding data that cannot be valid is
+ * marked corrupt, counted, logged once, and reported to the main loop,
+ * which replaces it; the other rings keep flowing.
  */
 #include "config.h"
 

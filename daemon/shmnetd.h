@@ -246,13 +246,14 @@ int	 rs_kick(struct dnet *dn, uint32_t id);
 /* member.c */
 void	 member_scan(struct daemon *d);
 
+int	 member_announce(struct daemon *d, uint8_t type);
+/* Ring the doorbell of every other UP node on net. */
+void	 member_wake_all(struct daemon *d, uint32_t net);
+
 /* watch.c: the thread that sees peers die (robust futexes). */
 int	 watch_start(struct daemon *d);
 void	 watch_kick(struct daemon *d);
 void	 watch_stop(struct daemon *d);
-int	 member_announce(struct daemon *d, uint8_t type);
-/* Ring the doorbell of every other UP node on net. */
-void	 member_wake_all(struct daemon *d, uint32_t net);
 
 /* sockdiag.c: the sockets that can serve the cluster address. */
 int	 sd_scan(const struct pkt_g *g, int ifindex, struct shm_listen *out,
