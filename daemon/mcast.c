@@ -36,6 +36,7 @@
 
 #define MC_PROC		"/proc/net/dev_mcast"
 #define MC_IDLE_MS	30000	/* a ring idle this long may change group */
+#define MC_TEXT_MAX	16384	/* of MC_PROC; more means "take all" */
 
 /* mc_init: state of a network before its threads start. */
 int
@@ -47,6 +48,8 @@ mc_init(struct dnet *dn)
 		return -rc;
 	dn->mc_pub.all = 1;		/* until the first read: no filter */
 	dn->mc_proc = dn->mc_sock = -1;
+	dn->mc_text = NULL;
+	dn->mc_text_len = SIZE_MAX;	/* nothing parsed yet */
 	atomic_store(&dn->mc_gen, 1);
 	return 0;
 }
@@ -123,20 +126,31 @@ mc_parse(struct dnet *dn, char *text, int truncated, struct mcgroups *g)
 		}
 		g->label[g->n++] = mcast_label(mac);
 	}
-	if (mc_flags_all(dn))
-		g->all = 1;
 }
 
-/* mc_read: the groups the TAP joined into g; -errno if unreadable. */
+/* mc_read: the groups the TAP joined into g; -errno if unreadable.  The
+ * text rarely changes: when it is the one parsed last time, so are the
+ * groups (the flags are asked for every time). */
 static int
 mc_read(struct dnet *dn, struct mcgroups *g)
 {
-	char buf[16384];
+	char buf[MC_TEXT_MAX];
 	ssize_t n;
 
+	if (dn->mc_text == NULL && (dn->mc_text = malloc(MC_TEXT_MAX)) == NULL)
+		return -ENOMEM;
 	if ((n = mc_slurp(dn, buf, sizeof(buf))) < 0)
 		return (int)n;
-	mc_parse(dn, buf, (size_t)n >= sizeof(buf) - 1, g);
+	if ((size_t)n != dn->mc_text_len || memcmp(buf, dn->mc_text,
+	    (size_t)n) != 0) {
+		memcpy(dn->mc_text, buf, (size_t)n);
+		dn->mc_text_len = (size_t)n;
+		mc_parse(dn, buf, (size_t)n >= sizeof(buf) - 1,
+		    &dn->mc_parsed);	/* strtok_r: buf is spent */
+	}
+	*g = dn->mc_parsed;
+	if (mc_flags_all(dn))
+		g->all = 1;
 	return 0;
 }
 
@@ -179,6 +193,9 @@ mc_close(struct dnet *dn)
 	if (dn->mc_sock >= 0)
 		close(dn->mc_sock);
 	dn->mc_proc = dn->mc_sock = -1;
+	free(dn->mc_text);
+	dn->mc_text = NULL;
+	dn->mc_text_len = SIZE_MAX;	/* nothing parsed yet */
 }
 
 /* ---- tx thread ---- */

@@ -31,29 +31,6 @@
 				 * timers and joined groups */
 #define RESCAN_MS	10	/* a dead peer's lock outlives its keeper
 				 * by the time its process takes to exit */
-#define LISTEN_MS	1000	/* new listeners: a connection to a port
-				 * nobody serves yet asks every node to
-				 * rescan at once, so this is a safety net */
-
-/* shmnetd_tick: heartbeat, membership scan (with ring growth and shrink)
- * and the multicast groups joined, every TICK_MS; freed ring memory and
- * expired flows every second. */
-static void
-shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
-{
-	struct daemon *d = arg;
-
-	atomic_fetch_add_explicit(&d->node->heartbeat, 1, memory_order_relaxed);
-	member_scan(d);
-	for (int i = 0; i < d->nnets; i++)
-		mc_refresh(d->nets[i]);		/* groups joined */
-	if (++d->ticks % (1000 / TICK_MS) != 0)
-		return;
-	/* once a second: memory of retired rings back to /dev/shm */
-	heap_reclaim(d->seg);
-	if (d->conf.g.enabled)
-		gnet_gc(d);
-}
 
 /* shmnetd_listeners: publish the sockets that can serve G here. */
 static void
@@ -62,8 +39,8 @@ shmnetd_listeners(struct daemon *d)
 	uint32_t n = 0;
 	int truncated = 0, rc;
 
-	rc = sd_scan(&d->g, d->global.tap.ifindex, d->lbuf, SHM_LISTEN_MAX, &n,
-	    &truncated);
+	rc = sd_scan(&d->diag, &d->g, d->global.tap.ifindex, d->lbuf,
+	    SHM_LISTEN_MAX, &n, &truncated);
 	if (rc != 0) {
 		if (!d->listen_warned++)
 			log_warnx("global: listener scan (sock_diag): %s",
@@ -77,11 +54,29 @@ shmnetd_listeners(struct daemon *d)
 	groute_udp_ports(d, d->lbuf, n);
 }
 
-/* shmnetd_listen_timer: rescan listeners every LISTEN_MS. */
+/* shmnetd_tick: heartbeat, membership scan (with ring growth and shrink)
+ * and the multicast groups joined, every TICK_MS; freed ring memory,
+ * expired flows and the listener scan every second (on the same wake-up:
+ * an idle daemon wakes 4 times a second, not 5). */
 static void
-shmnetd_listen_timer(evutil_socket_t fd, short ev, void *arg)
+shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 {
-	shmnetd_listeners(arg);
+	struct daemon *d = arg;
+
+	atomic_fetch_add_explicit(&d->node->heartbeat, 1, memory_order_relaxed);
+	member_scan(d);
+	for (int i = 0; i < d->nnets; i++)
+		mc_refresh(d->nets[i]);		/* groups joined */
+	if (++d->ticks % (1000 / TICK_MS) != 0)
+		return;
+	/* once a second: memory of retired rings back to /dev/shm */
+	heap_reclaim(d->seg);
+	if (d->conf.g.enabled) {
+		gnet_gc(d);
+		/* new listeners: a connection to a port nobody serves yet
+		 * asks every node to rescan at once; this is the safety net */
+		shmnetd_listeners(d);
+	}
 }
 
 /* daemon_notify: a data thread asks the main loop for work (any thread;
@@ -172,13 +167,6 @@ shmnetd_events(struct daemon *d)
 	if (d->ev_tick == NULL || d->ev_notify == NULL || d->ev_rescan == NULL ||
 	    event_add(d->ev_tick, &tick) || event_add(d->ev_notify, NULL))
 		return -1;
-	if (d->conf.g.enabled) {
-		struct timeval lt = { 0, LISTEN_MS * 1000 };
-		d->ev_listen = event_new(d->base, -1, EV_PERSIST,
-		    shmnetd_listen_timer, d);
-		if (d->ev_listen == NULL || event_add(d->ev_listen, &lt))
-			return -1;
-	}
 	for (i = 0; i < 3; i++) {
 		d->ev_sig[i] = evsignal_new(d->base, sigs[i], shmnetd_signal, d);
 		if (d->ev_sig[i] == NULL || event_add(d->ev_sig[i], NULL))
@@ -203,8 +191,6 @@ shmnetd_events_free(struct daemon *d)
 	if (d->ev_rescan != NULL)
 		event_free(d->ev_rescan);
 	d->ev_rescan = NULL;
-	if (d->ev_listen != NULL)
-		event_free(d->ev_listen);
 	if (d->base != NULL)
 		event_base_free(d->base);
 }
@@ -522,6 +508,7 @@ fail_tap:
 		mc_close(d->nets[i]);
 		netif_close(d->nets[i]);
 	}
+	sd_close(&d->diag);
 	free(d->lbuf);
 	if (d->notify[0] != -1) {
 		close(d->notify[0]);

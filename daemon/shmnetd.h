@@ -144,11 +144,22 @@ struct dnet {
 	_Atomic uint32_t	 mc_gen;	/* bumped when mc_pub changes */
 	int			 mc_warned;	/* main thread */
 	int			 mc_proc;	/* main: MC_PROC, kept open */
+	char			*mc_text;	/* main: its last text, */
+	size_t			 mc_text_len;
+	struct mcgroups		 mc_parsed;	/* parsed (no flags) */
 	int			 mc_sock;	/* main: for SIOCGIFFLAGS */
 	struct mcgroups		 mc_rx;		/* rx thread's copy */
 	uint32_t		 mc_rx_gen;
 	struct mcring		*mc;		/* rx: [mc_n] multicast rings */
 	uint32_t		 mc_n;
+};
+
+struct mnl_socket;
+
+/* The kept sock_diag socket of the listener scan (main thread). */
+struct sd_sock {
+	struct mnl_socket	*nl;		/* NULL: open on next scan */
+	unsigned int		 seq;
 };
 
 struct daemon {
@@ -166,12 +177,13 @@ struct daemon {
 	uint16_t		 udp_ports[SHM_LISTEN_MAX];	/* per-port rules */
 	uint32_t		 n_udp_ports;
 	struct shm_listen	*lbuf;		/* listener scan buffer */
+	struct sd_sock		 diag;		/* its sock_diag socket */
 	struct pkt_g		 g;		/* G and G6, for the data path */
 	int			 listen_warned;
 	uint32_t		 ticks;
 
 	struct event_base	*base;
-	struct event		*ev_tick, *ev_notify, *ev_listen, *ev_rescan;
+	struct event		*ev_tick, *ev_notify, *ev_rescan;
 	struct event		*ev_sig[3];
 	int			 notify[2];	/* data threads -> main */
 	uint32_t		*seen_gen;	/* member: gen seen up, 0 down */
@@ -256,8 +268,10 @@ void	 watch_kick(struct daemon *d);
 void	 watch_stop(struct daemon *d);
 
 /* sockdiag.c: the sockets that can serve the cluster address. */
-int	 sd_scan(const struct pkt_g *g, int ifindex, struct shm_listen *out,
-	    uint32_t max, uint32_t *count, int *truncated);
+int	 sd_scan(struct sd_sock *s, const struct pkt_g *g, int ifindex,
+	    struct shm_listen *out, uint32_t max, uint32_t *count,
+	    int *truncated);
+void	 sd_close(struct sd_sock *s);
 
 /* gnet.c: the global network's routing decision (tx thread). */
 uint32_t gnet_route(struct dnet *dn, const uint8_t *frame, uint32_t len);

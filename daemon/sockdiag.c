@@ -5,7 +5,9 @@
  * counts when it is bound to G or to the wildcard address, and not bound
  * to a device other than the global interface; a connected UDP socket is
  * published with its peer.  Loopback-only sockets do not match G and are
- * skipped.
+ * skipped.  The netlink socket is opened once and kept (a scan runs every
+ * second); one that failed is closed and opened afresh next time, so a
+ * half-read dump never meets the next one.
  */
 #include "config.h"
 
@@ -148,9 +150,9 @@ sd_cb(const struct nlmsghdr *nlh, void *arg)
 
 /* sd_dump: one sock_diag dump of (family, proto). */
 static int
-sd_dump(struct mnl_socket *nl, struct sd_ctx *c, uint8_t family,
-    uint8_t proto)
+sd_dump(struct sd_sock *s, struct sd_ctx *c, uint8_t family, uint8_t proto)
 {
+	struct mnl_socket *nl = s->nl;
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct inet_diag_req_v2 *req;
@@ -160,7 +162,7 @@ sd_dump(struct mnl_socket *nl, struct sd_ctx *c, uint8_t family,
 
 	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	seq = nlh->nlmsg_seq = (unsigned int)time(NULL) + proto + family;
+	seq = nlh->nlmsg_seq = ++s->seq;
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 	req->sdiag_family = family;
 	req->sdiag_protocol = proto;
@@ -179,30 +181,53 @@ sd_dump(struct mnl_socket *nl, struct sd_ctx *c, uint8_t family,
 	return n < 0 ? -errno : 0;
 }
 
+/* sd_open: the kept socket, opened if need be; -errno. */
+static int
+sd_open(struct sd_sock *s)
+{
+	int rc;
+
+	if (s->nl != NULL)
+		return 0;
+	if ((s->nl = mnl_socket_open(NETLINK_SOCK_DIAG)) == NULL)
+		return -errno;
+	if (mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		rc = -errno;
+		sd_close(s);
+		return rc;
+	}
+	s->seq = (unsigned int)time(NULL);
+	return 0;
+}
+
+/* sd_close: close the kept socket (at exit, or after a failed dump). */
+void
+sd_close(struct sd_sock *s)
+{
+	if (s->nl != NULL)
+		mnl_socket_close(s->nl);
+	s->nl = NULL;
+}
+
 /* sd_scan: every socket of this network namespace that can serve G. */
 int
-sd_scan(const struct pkt_g *g, int ifindex, struct shm_listen *out,
-    uint32_t max, uint32_t *count, int *truncated)
+sd_scan(struct sd_sock *s, const struct pkt_g *g, int ifindex,
+    struct shm_listen *out, uint32_t max, uint32_t *count, int *truncated)
 {
 	static const uint8_t fams[2] = { AF_INET, AF_INET6 };
 	static const uint8_t protos[2] = { IPPROTO_TCP, IPPROTO_UDP };
 	struct sd_ctx c = { .g4 = g->g4, .g = g, .ifindex = ifindex,
 	    .out = out, .max = max };
-	struct mnl_socket *nl;
-	int i, j, rc = 0;
+	int i, j, rc;
 
-	if ((nl = mnl_socket_open(NETLINK_SOCK_DIAG)) == NULL)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		rc = -errno;
-		goto out;
-	}
+	if ((rc = sd_open(s)) != 0)
+		return rc;
 	for (i = 0; i < 2 && rc == 0; i++)
 		for (j = 0; j < 2 && rc == 0; j++)
-			rc = sd_dump(nl, &c, fams[i], protos[j]);
+			rc = sd_dump(s, &c, fams[i], protos[j]);
+	if (rc != 0)
+		sd_close(s);
 	*count = c.n;
 	*truncated = c.truncated;
-out:
-	mnl_socket_close(nl);
 	return rc;
 }
