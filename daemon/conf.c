@@ -62,6 +62,7 @@ static const struct conf_key conf_keys[] = {
 	    local.ring_shrink_s),
 	CK("local", "slot-size", CT_SIZE, 64, 65536, 1, local.slot_size),
 	CK("local", "busy-poll", CT_UINT, 0, 1000000, 0, local.busy_poll_us),
+	CK("local", "io-batch", CT_UINT, 0, CONF_IO_BATCH_MAX, 0, local.io_batch),
 	CK("local", "offload", CT_BOOL, 0, 1, 0, local.offload),
 	CK("local", "multicast-rings", CT_UINT, 0, SHM_MCAST_MAX, 0,
 	    local.mcast_rings),
@@ -79,6 +80,7 @@ static const struct conf_key conf_keys[] = {
 	    global.ring_shrink_s),
 	CK("global", "slot-size", CT_SIZE, 64, 65536, 1, global.slot_size),
 	CK("global", "busy-poll", CT_UINT, 0, 1000000, 0, global.busy_poll_us),
+	CK("global", "io-batch", CT_UINT, 0, CONF_IO_BATCH_MAX, 0, global.io_batch),
 	CK("global", "offload", CT_BOOL, 0, 1, 0, global.offload),
 	CK("global", "multicast-rings", CT_UINT, 0, SHM_MCAST_MAX, 0,
 	    global.mcast_rings),
@@ -115,6 +117,7 @@ conf_defaults(struct conf *c)
 	c->local.ring_shrink_s = 10;
 	c->local.slot_size = 256;
 	c->local.busy_poll_us = 50;
+	c->local.io_batch = 32;
 	c->local.offload = 1;
 	c->local.mcast_rings = 4;
 	c->global = c->local;
@@ -783,11 +786,12 @@ conf_print(const struct conf *c, void *vfp)
 	    c->segment_size, c->max_nodes, c->cast_slots, c->cast_slot_size);
 	fprintf(fp, "[local]\ninterface = %s\naddress = %s/%u\nmtu = %u\n"
 	    "ring-size = %u\nring-min-size = %u\nring-shrink-after = %u\n"
-	    "slot-size = %u\nbusy-poll = %u\noffload = %s\n"
+	    "slot-size = %u\nbusy-poll = %u\nio-batch = %u\noffload = %s\n"
 	    "multicast-rings = %u\n", c->local.ifname, a, c->local.prefix,
 	    c->local.mtu, c->local.ring_size, c->local.ring_min,
 	    c->local.ring_shrink_s, c->local.slot_size,
-	    c->local.busy_poll_us, c->local.offload ? "yes" : "no",
+	    c->local.busy_poll_us, c->local.io_batch,
+	    c->local.offload ? "yes" : "no",
 	    c->local.mcast_rings);
 	if (c->local.prefix6) {
 		inet_ntop(AF_INET6, c->local.addr6, g6, sizeof(g6));
@@ -806,14 +810,14 @@ conf_print(const struct conf *c, void *vfp)
 	    "client-network = %s/%u\naddress6 = %s\nclient-network6 = %s/%u\n"
 	    "mtu = %u\nring-size = %u\nring-min-size = %u\n"
 	    "ring-shrink-after = %u\nslot-size = %u\nbusy-poll = %u\n"
-	    "offload = %s\nmulticast-rings = %u\ntable = %u\n"
+	    "io-batch = %u\noffload = %s\nmulticast-rings = %u\ntable = %u\n"
 	    "rule-priority = %u\ngateway = %s\nconnections = %u\ntcp-syn-timeout = %u\n"
 	    "tcp-established-timeout = %u\ntcp-closing-timeout = %u\n"
 	    "udp-timeout = %u\n", c->g.enabled ? "yes" : "no",
 	    c->global.ifname, a, cn, c->g.client_prefix, g6, c6,
 	    c->g.client6_prefix, c->global.mtu, c->global.ring_size,
 	    c->global.ring_min, c->global.ring_shrink_s,
-	    c->global.slot_size, c->global.busy_poll_us,
+	    c->global.slot_size, c->global.busy_poll_us, c->global.io_batch,
 	    c->global.offload ? "yes" : "no", c->global.mcast_rings,
 	    c->g.table, c->g.rule_pref,
 	    c->g.gateway[0] ? c->g.gateway : "none", c->g.conn_entries,

@@ -15,6 +15,8 @@
 
 #include "layout.h"
 
+#define CONF_IO_BATCH_MAX	64	/* io-batch, frames per system call */
+
 struct netconf {
 	char		ifname[IFNAMSIZ];
 	uint32_t	addr;		/* network order; 0 = derive from id */
@@ -27,6 +29,8 @@ struct netconf {
 					 * 0 = never */
 	uint32_t	slot_size;
 	uint32_t	busy_poll_us;
+	uint32_t	io_batch;	/* TAP frames per system call, 0 or
+					 * 1 = one call per frame */
 	uint32_t	offload;	/* boolean */
 	uint32_t	mcast_rings;	/* multicast rings (segment creation) */
 	uint8_t		addr6[16];	/* local: IPv6 address or network */

@@ -39,6 +39,24 @@ static const struct port_ops netif_port_ops = {
 	.output = netif_output,
 };
 
+/* netif_tapio: the calling data thread's batched TAP I/O, when io-batch
+ * asks for it and the kernel allows it (said once per network when not:
+ * Docker's default seccomp profile, for one, refuses io_uring). */
+void
+netif_tapio(struct dnet *dn, struct tapio *t)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (dn->nc->io_batch < 2)
+		return;
+	if ((rc = tapio_open(t, dn->tap.fd, dn->nc->io_batch)) == 0)
+		return;
+	if (atomic_exchange(&dn->tapio_warned, 1) == 0)
+		log_info("%s: no io_uring (%s): one system call per frame on "
+		    "%s", dn->name, strerror(-rc), dn->tap.name);
+}
+
 /* netif_open: create the TAP (checks /dev/net/tun and CAP_NET_ADMIN). */
 int
 netif_open(struct dnet *dn, char *err, size_t errlen)

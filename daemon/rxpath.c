@@ -3,9 +3,10 @@
  *
  * The thread drains every pair ring into this node, the network's
  * broadcast ring and the multicast rings of groups the TAP joined,
- * writing each frame to the TAP straight from ring memory through the
- * network's port, and frees the slots as soon as each frame is written
- * (waking a producer that waits for room).  After a round of 16 frames
+ * writing frames to the TAP straight from ring memory -- io-batch of them
+ * in one system call (tapio.c) where io_uring can be had, else one by
+ * one through the network's port -- and frees their slots as soon as they
+ * are written (waking a producer that waits for room).  After a round of 16 frames
  * or more (a flood) it yields the CPU to the readers its frames woke.
  * With nothing to do it spins for the busy-poll window, then announces
  * sleep on its doorbell, re-checks, and sleeps until a sender, a stop
@@ -154,6 +155,89 @@ rx_deliver(struct dnet *dn, const uint8_t *vnet, const uint8_t *frame,
 	stat_add(&dn->stats->rx_bytes, len);
 }
 
+/* rx_corrupt: a ring of peer's holds nonsense: mark it, report once. */
+static void
+rx_corrupt(struct dnet *dn, uint32_t peer, struct ring_rx *ring)
+{
+	if (ring_mark(ring->v.hdr, SHM_RING_CORRUPT)) {
+		atomic_fetch_add_explicit(&dn->stats->corrupt, 1,
+		    memory_order_relaxed);
+		log_warnx("%s: ring from node %u holds an invalid descriptor "
+		    "or index; marked down", dn->name, peer);
+	}
+	daemon_notify(dn->d, NOTIFY_MEMBERS);
+}
+
+/* rx_vnet: the virtio_net_hdr a frame was sent with. */
+static const uint8_t *
+rx_vnet(const struct ring_slot *s)
+{
+	return (s->pad & SHM_DESC_VNET) ? s->desc->vnet : rx_zero_vnet;
+}
+
+/* rx_flush: write the n frames gathered in iov in one batch, straight
+ * from ring memory; what the batch did not get to goes one by one. */
+static void
+rx_flush(struct dnet *dn, struct iovec (*iov)[2], unsigned int n)
+{
+	int32_t res[TAPIO_MAX];
+	unsigned int i;
+
+	if (tapio_rw(&dn->rxio, 1, iov, n, res) != 0) {
+		log_warnx("%s: batched TAP writes failed; one system call "
+		    "per frame from now on", dn->name);
+		tapio_close(&dn->rxio);
+	}
+	for (i = 0; i < n; i++) {
+		if (res[i] == TAPIO_UNDONE) {
+			rx_deliver(dn, iov[i][0].iov_base, iov[i][1].iov_base,
+			    (uint32_t)iov[i][1].iov_len);
+			continue;
+		}
+		if (res[i] < 0) {
+			stat_add(&dn->stats->drop_tap, 1);
+			continue;
+		}
+		stat_add(&dn->stats->rx_frames, 1);
+		stat_add(&dn->stats->rx_bytes, iov[i][1].iov_len);
+	}
+}
+
+/* rx_drain_batch: rx_drain_one with batched writes: gather up to
+ * io-batch frames, write them in one system call, then free their
+ * slots. */
+static int
+rx_drain_batch(struct dnet *dn, uint32_t peer, struct ring_rx *ring,
+    int budget)
+{
+	struct iovec iov[TAPIO_MAX][2];
+	struct ring_slot s;
+	unsigned int k;
+	int n = 0, rc = 1;
+
+	while (n < budget && rc == 1) {
+		for (k = 0; k < dn->rxio.depth && n + (int)k < budget &&
+		    (rc = ring_rx_peek(ring, &s)) == 1; k++) {
+			iov[k][0].iov_base = (void *)rx_vnet(&s);
+			iov[k][0].iov_len = SHM_VNET_HDR_LEN;
+			iov[k][1].iov_base = s.data;
+			iov[k][1].iov_len = s.len;
+			ring_rx_consume(ring, &s);
+		}
+		if (k > 0)
+			rx_flush(dn, iov, k);
+		ring_rx_publish(ring);	/* also frees pads skipped */
+		n += (int)k;
+		if (dn->rxio.ring == NULL)
+			break;		/* batching just failed */
+	}
+	if (rc < 0) {
+		rx_corrupt(dn, peer, ring);
+		return -1;
+	}
+	return n;
+}
+
 /* rx_drain_one: deliver up to budget frames from one ring of peer's;
  * frames moved, or -1 when the ring is corrupt. */
 static int
@@ -163,21 +247,16 @@ rx_drain_one(struct dnet *dn, uint32_t peer, struct ring_rx *ring,
 	struct ring_slot s;
 	int n = 0, rc = 0;
 
+	if (dn->rxio.ring != NULL)
+		return rx_drain_batch(dn, peer, ring, budget);
 	while (n < budget && (rc = ring_rx_peek(ring, &s)) == 1) {
-		rx_deliver(dn, (s.pad & SHM_DESC_VNET) ? s.desc->vnet :
-		    rx_zero_vnet, s.data, s.len);
+		rx_deliver(dn, rx_vnet(&s), s.data, s.len);
 		ring_rx_consume(ring, &s);
 		ring_rx_publish(ring);
 		n++;
 	}
 	if (rc < 0) {
-		if (ring_mark(ring->v.hdr, SHM_RING_CORRUPT)) {
-			atomic_fetch_add_explicit(&dn->stats->corrupt, 1,
-			    memory_order_relaxed);
-			log_warnx("%s: ring from node %u holds an invalid "
-			    "descriptor or index; marked down", dn->name, peer);
-		}
-		daemon_notify(dn->d, NOTIFY_MEMBERS);
+		rx_corrupt(dn, peer, ring);
 		return -1;
 	}
 	if (n == 0)
@@ -332,6 +411,7 @@ rx_main(void *arg)
 
 	snprintf(name, sizeof(name), "rx-%s", dn->name);	/* top -H */
 	pthread_setname_np(pthread_self(), name);
+	netif_tapio(dn, &dn->rxio);
 
 	while (!atomic_load_explicit(&dn->stop, memory_order_relaxed)) {
 		rx_refresh(dn);
@@ -369,6 +449,7 @@ rx_main(void *arg)
 		}
 		bell_wait(dn->bell, v, RX_SLEEP_MS);
 	}
+	tapio_close(&dn->rxio);
 	return NULL;
 }
 

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "conf.h"
 #include "shmnet.h"
@@ -46,6 +47,17 @@ struct port_ops {
 struct port {
 	const struct port_ops	*ops;
 	void			*ctx;
+};
+
+struct io_uring;
+
+/* Batched TAP I/O of one data thread (tapio.c); ring NULL: none. */
+#define TAPIO_MAX	CONF_IO_BATCH_MAX
+#define TAPIO_UNDONE	INT32_MIN	/* tapio_rw did not get to it */
+struct tapio {
+	struct io_uring	*ring;
+	int		 fd;
+	unsigned int	 depth;
 };
 
 /* Transmit state toward one peer (tx thread only). */
@@ -121,6 +133,8 @@ struct dnet {
 	struct shm_bell		*bell;		/* own doorbell */
 
 	pthread_t		 tx_thread, rx_thread;
+	struct tapio		 txio, rxio;	/* each thread's own */
+	_Atomic int		 tapio_warned;
 	int			 threads;	/* started */
 	_Atomic int		 stop;
 
@@ -211,6 +225,7 @@ stat_add(_Atomic uint64_t *c, uint64_t v)
 int	 netif_open(struct dnet *dn, char *err, size_t errlen);
 int	 netif_configure(struct dnet *dn, char *err, size_t errlen);
 void	 netif_close(struct dnet *dn);
+void	 netif_tapio(struct dnet *dn, struct tapio *t);
 
 /* txpath.c */
 void	*tx_main(void *arg);
@@ -266,6 +281,12 @@ void	 member_wake_all(struct daemon *d, uint32_t net);
 int	 watch_start(struct daemon *d);
 void	 watch_kick(struct daemon *d);
 void	 watch_stop(struct daemon *d);
+
+/* tapio.c: batched TAP reads and writes (io_uring). */
+int	 tapio_open(struct tapio *t, int fd, unsigned int depth);
+void	 tapio_close(struct tapio *t);
+int	 tapio_rw(struct tapio *t, int write, struct iovec (*iov)[2],
+	    unsigned int n, int32_t *res);
 
 /* sockdiag.c: the sockets that can serve the cluster address. */
 int	 sd_scan(struct sd_sock *s, const struct pkt_g *g, int ifindex,
