@@ -7,13 +7,9 @@
 #include "config.h"
 
 #include <errno.h>
-#include <linux/filter.h>
 #include <linux/futex.h>
-#include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stddef.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -201,41 +197,19 @@ START_TEST(test_kick_ends_the_wait)
 }
 END_TEST
 
-/* forbid: a seccomp filter that fails futex_waitv with EPERM, as a
- * container runtime's profile may */
-static int
-forbid_futex_waitv(void)
-{
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-		    offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 449 /* futex_waitv */, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return -1;
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
-}
-
 START_TEST(test_forbidden_waitv_is_an_error_not_a_spin)
 {
 	struct waiter w;
 	pid_t pid;
-	int st;
 
 	waiter_open(&w);
 	if ((pid = fork()) == 0) {
 		/* a return of 0 would make the watch thread loop at once */
-		_exit(forbid_futex_waitv() != 0 ? 2 :
+		_exit(tu_forbid(449 /* futex_waitv */) != 0 ? 2 :
 		    keeper_wait(w.seg, 1, w.seen, &w.kick, 0) == -EPERM ?
 		    0 : 1);
 	}
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st));
-	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	tu_child_ok(pid);
 	shmseg_close(w.seg, 0);
 }
 END_TEST

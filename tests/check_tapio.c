@@ -12,17 +12,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
-#include <stddef.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include "testutil.h"
 #include "shmnetd.h"
@@ -215,40 +210,17 @@ START_TEST(test_depth_out_of_range_refused)
 }
 END_TEST
 
-/* forbid_io_uring: fail io_uring_setup with EPERM, as Docker's default
- * seccomp profile does */
-static int
-forbid_io_uring(void)
-{
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-		    offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_io_uring_setup, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return -1;
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
-}
-
 START_TEST(test_forbidden_io_uring_is_an_error)
 {
 	struct tapio t;
 	pid_t pid;
-	int st;
 
-	if ((pid = fork()) == 0) {
-		if (forbid_io_uring() != 0)
-			_exit(2);
-		_exit(tapio_open(&t, 0, DEPTH) == -EPERM && t.ring == NULL ?
+	/* as Docker's default seccomp profile does */
+	if ((pid = fork()) == 0)
+		_exit(tu_forbid(SYS_io_uring_setup) != 0 ? 2 :
+		    tapio_open(&t, 0, DEPTH) == -EPERM && t.ring == NULL ?
 		    0 : 1);
-	}
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st));
-	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	tu_child_ok(pid);
 }
 END_TEST
 
