@@ -389,16 +389,6 @@ rx_pending(struct dnet *dn)
 	return cast_pending(&dn->cast);
 }
 
-/* rx_now_us: monotonic microseconds. */
-static uint64_t
-rx_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* rx_main: thread body. */
 void *
 rx_main(void *arg)
@@ -425,7 +415,7 @@ rx_main(void *arg)
 		n += rx_drain_mcast(dn, RX_BUDGET);
 		if (n > 0) {
 			if (dn->nc->busy_poll_us)
-				last_work = rx_now_us();
+				last_work = shm_now_us();
 			/* a flood: the frames just written woke their
 			 * readers, most likely onto this core; let them run
 			 * before the next batch, or their socket buffers
@@ -435,7 +425,7 @@ rx_main(void *arg)
 			continue;
 		}
 		if (dn->nc->busy_poll_us &&
-		    rx_now_us() - last_work < dn->nc->busy_poll_us) {
+		    shm_now_us() - last_work < dn->nc->busy_poll_us) {
 			sched_yield();	/* stay runnable, give way to others */
 			continue;
 		}

@@ -10,7 +10,9 @@
  * multicast to its group's multicast ring when it has or can take one,
  * other multicast and broadcast to the broadcast ring; anything else is
  * dropped and counted.  After a small frame the frames queued behind it
- * are read io-batch at a time, one system call a batch (tx_batch).  A
+ * are read io-batch at a time, one system call a batch (tx_batch).
+ * During a stream (large frames, or small ones queued) the reads do not
+ * block for the busy-poll window (tx_read).  A
  * full ring makes the thread wait for room (the consumer
  * wakes it), up to TX_WAIT_MS; a consumer that made no room in that time
  * is marked stalled and its frames dropped until it moves again.
@@ -20,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,6 +344,12 @@ tx_sweep(struct dnet *dn)
 			tx_peer(dn, id);
 }
 
+/* A busy-poll window on the TAP (tx thread only). */
+struct txpoll {
+	uint64_t	until_us;	/* 0: reads block */
+	int		off;		/* RWF_NOWAIT refused: never poll */
+};
+
 /* Staging for batched reads (tx thread only). */
 struct txbatch {
 	uint8_t		*buf;		/* io-batch x SHM_FRAME_MAX */
@@ -400,21 +409,23 @@ tx_batch_one(struct dnet *dn, struct txbatch *b)
  * its ring), until a batch comes back short.  Large frames keep their
  * zero-copy read: copying 64 KiB costs more than the call it saves.  A
  * batch that finds nothing makes the next tries rarer (every 63rd small
- * frame at most), so sparse traffic pays almost nothing for it. */
-static void
+ * frame at most), so sparse traffic pays almost nothing for it.  Returns
+ * the frames it sent. */
+static int
 tx_batch(struct dnet *dn, struct txbatch *b, uint32_t len)
 {
-	int got, first = 1;
+	int got, first = 1, all = 0;
 
 	if (dn->txio.ring == NULL || len > TX_BATCH_BELOW)
-		return;
+		return 0;
 	if (b->skip > 0) {
 		b->skip--;
-		return;
+		return 0;
 	}
 	do {
 		if ((got = tx_batch_one(dn, b)) < 0)
-			return;
+			return all;
+		all += got;
 		if (first && got == 0) {
 			b->miss = b->miss * 2 + 1 < 63 ? b->miss * 2 + 1 : 63;
 			b->skip = b->miss;
@@ -423,21 +434,62 @@ tx_batch(struct dnet *dn, struct txbatch *b, uint32_t len)
 		first = 0;
 	} while (got == (int)dn->txio.depth &&
 	    !atomic_load_explicit(&dn->stop, memory_order_relaxed));
+	return all;
+}
+
+/* tx_read: one frame from the TAP.  Blocking, except in a busy-poll
+ * window (tp->until_us): then the read does not wait (RWF_NOWAIT) and an
+ * empty TAP yields the CPU and answers -1/EAGAIN until the window ends. */
+static ssize_t
+tx_read(struct dnet *dn, struct txpoll *tp, struct iovec *iov)
+{
+	ssize_t n;
+
+	if (tp->until_us == 0)
+		return readv(dn->tap.fd, iov, 2);
+	n = preadv2(dn->tap.fd, iov, 2, -1, RWF_NOWAIT);
+	if (n >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP &&
+	    errno != EINVAL))
+		return n;
+	if (errno != EAGAIN)
+		tp->off = 1;	/* a kernel without RWF_NOWAIT on a TAP */
+	if (tp->off || shm_now_us() >= tp->until_us)
+		tp->until_us = 0;
+	else
+		sched_yield();	/* stay runnable, give way to others */
+	errno = EAGAIN;
+	return -1;
+}
+
+/* tx_poll_arm: a large frame (a stream) or a backlog of small ones
+ * (batched > 0) opens a busy-poll window: the sender of a stream keeps
+ * this thread runnable instead of waking it for each frame.  A lone
+ * small frame (ping-pong, ACKs) does not, so that the pollers do not
+ * crowd the applications of a request/response exchange. */
+static void
+tx_poll_arm(struct dnet *dn, struct txpoll *tp, uint32_t len, int batched)
+{
+	if (dn->nc->busy_poll_us && !tp->off &&
+	    (len > TX_BATCH_BELOW || batched > 0))
+		tp->until_us = shm_now_us() + dn->nc->busy_poll_us;
 }
 
 /* tx_main: thread body.  The TAP is read blocking: one syscall per
- * wake-up, the next frames in batches (tx_batch).  tx_stop interrupts the
- * read with TX_STOP_SIGNAL. */
+ * wake-up, the next frames in batches (tx_batch), and during a stream in
+ * a busy-poll window (tx_read).  tx_stop interrupts a blocking read with
+ * TX_STOP_SIGNAL. */
 void *
 tx_main(void *arg)
 {
 	struct dnet *dn = arg;
 	struct ring_slot slot;
 	struct txbatch b;
+	struct txpoll tp = { 0, 0 };
 	struct txpeer *zc;
 	uint8_t stage_vnet[SHM_VNET_HDR_LEN], *stage;
 	struct iovec iov[2];
 	int warned = 0;
+	uint32_t len;
 	ssize_t n;
 	char name[16];
 
@@ -455,7 +507,7 @@ tx_main(void *arg)
 		iov[0].iov_len = SHM_VNET_HDR_LEN;
 		iov[1].iov_base = zc ? slot.data : stage;
 		iov[1].iov_len = SHM_FRAME_MAX;
-		n = readv(dn->tap.fd, iov, 2);
+		n = tx_read(dn, &tp, iov);
 		if (n == -1) {
 			if (errno == EINTR)
 				tx_sweep(dn);
@@ -469,9 +521,9 @@ tx_main(void *arg)
 		}
 		if (n <= SHM_VNET_HDR_LEN)
 			continue;
-		tx_frame(dn, zc, &slot, iov[0].iov_base, iov[1].iov_base,
-		    (uint32_t)(n - SHM_VNET_HDR_LEN));
-		tx_batch(dn, &b, (uint32_t)(n - SHM_VNET_HDR_LEN));
+		len = (uint32_t)(n - SHM_VNET_HDR_LEN);
+		tx_frame(dn, zc, &slot, iov[0].iov_base, iov[1].iov_base, len);
+		tx_poll_arm(dn, &tp, len, tx_batch(dn, &b, len));
 	}
 	tapio_close(&dn->txio);
 	free(b.buf);

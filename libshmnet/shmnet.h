@@ -89,6 +89,7 @@ struct shm_listen_table	*shmseg_listen(struct shmseg *seg, uint32_t id);
 struct shm_svc		*shmseg_svc(struct shmseg *seg);
 /* Monotonic milliseconds (the clock quarantine and timeouts use). */
 uint64_t		 shm_now_ms(void);
+uint64_t		 shm_now_us(void);
 
 /* ---- heap.c: pair ring memory, page granular, under the heap lock ---- */
 

@@ -5,7 +5,8 @@
 # readv(2)/writev(2), not io_uring).  The same flood with io-batch = 0 is
 # the control: there each frame costs its own system call.  And a node
 # whose io_uring is forbidden (seccomp, as Docker's default profile does)
-# says so once and carries the flood one call per frame.
+# says so once and carries the flood one call per frame.  After the flood
+# the transmit thread's busy-poll window closes: it does not spin on.
 . "$(dirname "$0")/lib.sh"
 require_root jq
 
@@ -50,12 +51,27 @@ NOIOURING=${NOIOURING:-$(pwd)/tests/noiouring}
 [ -x "$MCAST" ] && [ -x "$NOIOURING" ] || fail "no tests/mcast or tests/noiouring"
 
 
+# thread_ms N NAME: CPU milliseconds node N's thread NAME has run
+thread_ms() {
+	local t
+	for t in /proc/"$(daemon_pid "$1")"/task/*; do
+		[ "$(cat "$t/comm")" = "$2" ] && { awk '{ printf "%d", $1 / 1e6 }' "$t/schedstat"; return; }
+	done
+	echo 0
+}
+
 start_cluster 1 2
 ping_all 1 2
 flood
 [ "$GOT" -ge 1000 ] || fail "only $GOT datagrams arrived"
 [ "$READS" -lt 50 ] || fail "$READS read calls per 100 frames: not batched"
 [ "$WRITES" -lt 10 ] || fail "$WRITES write calls per 100 frames: not batched"
+# the flood opened busy-poll windows on node 1's tx thread: once it is
+# over the thread blocks again instead of polling on
+sleep 0.5
+c0=$(thread_ms 1 tx-local); sleep 1; c1=$(thread_ms 1 tx-local)
+say "node 1's tx thread ran $((c1 - c0)) ms in the second after the flood"
+[ $((c1 - c0)) -lt 50 ] || fail "tx thread still polls after the flood"
 
 # the control: one system call per frame
 stop_node 1; stop_node 2
