@@ -352,26 +352,29 @@ struct txpoll {
 
 /* Staging for batched reads (tx thread only). */
 struct txbatch {
-	uint8_t		*buf;		/* io-batch x SHM_FRAME_MAX */
+	uint8_t		*buf;		/* depth x SHM_FRAME_MAX */
+	uint32_t	 depth;		/* io-batch, 1 without io_uring, 0:
+					 * no staging (out of memory) */
 	uint8_t		 vnet[TAPIO_MAX][SHM_VNET_HDR_LEN];
 	struct iovec	 iov[TAPIO_MAX][2];
 	uint32_t	 miss, skip;	/* back-off after empty batches */
 };
 
-/* tx_batch_init: staging buffers for dn->txio; without them, no batches. */
+/* tx_batch_init: staging buffers, io-batch of them with io_uring, one
+ * without (a nonblocking read then still tells a backlog, which opens
+ * the busy-poll window, from a lone frame). */
 static void
 tx_batch_init(struct dnet *dn, struct txbatch *b)
 {
-	unsigned int i;
+	uint32_t i, depth = dn->txio.ring != NULL ? dn->txio.depth : 1;
 
 	memset(b, 0, sizeof(*b));
-	if (dn->txio.ring == NULL)
-		return;
-	if ((b->buf = malloc((size_t)dn->txio.depth * SHM_FRAME_MAX)) == NULL) {
+	if ((b->buf = malloc((size_t)depth * SHM_FRAME_MAX)) == NULL) {
 		tapio_close(&dn->txio);
 		return;
 	}
-	for (i = 0; i < dn->txio.depth; i++) {
+	b->depth = depth;
+	for (i = 0; i < depth; i++) {
 		b->iov[i][0].iov_base = b->vnet[i];
 		b->iov[i][0].iov_len = SHM_VNET_HDR_LEN;
 		b->iov[i][1].iov_base = b->buf + (size_t)i * SHM_FRAME_MAX;
@@ -379,22 +382,37 @@ tx_batch_init(struct dnet *dn, struct txbatch *b)
 	}
 }
 
-/* tx_batch_one: one batch of nonblocking reads; frames sent, or -1 when
- * batching failed for good. */
+/* tx_batch_read: fill res with what reads into the staging buffers
+ * gave: one io_uring batch, or one preadv2 without io_uring. */
+static void
+tx_batch_read(struct dnet *dn, struct txbatch *b, int32_t *res)
+{
+	ssize_t n;
+
+	if (dn->txio.ring != NULL) {
+		if (tapio_rw(&dn->txio, 0, b->iov, b->depth, res) == 0)
+			return;
+		log_warnx("%s: batched TAP reads failed; one system call per "
+		    "frame from now on", dn->name);
+		tapio_close(&dn->txio);
+		b->depth = 1;
+	}
+	n = preadv2(dn->tap.fd, b->iov[0], 2, -1, RWF_NOWAIT);
+	res[0] = n >= 0 ? (int32_t)n : -errno;
+}
+
+/* tx_batch_one: one batch of nonblocking reads; frames sent. */
 static int
 tx_batch_one(struct dnet *dn, struct txbatch *b)
 {
 	int32_t res[TAPIO_MAX];
-	unsigned int i;
+	uint32_t i, depth = b->depth;
 	int got = 0;
 
-	if (tapio_rw(&dn->txio, 0, b->iov, dn->txio.depth, res) != 0) {
-		log_warnx("%s: batched TAP reads failed; one system call per "
-		    "frame from now on", dn->name);
-		tapio_close(&dn->txio);
-		return -1;
-	}
-	for (i = 0; i < dn->txio.depth; i++) {
+	tx_batch_read(dn, b, res);
+	if (b->depth < depth)
+		depth = 1;	/* io_uring failed: res[0] is all there is */
+	for (i = 0; i < depth; i++) {
 		if (res[i] <= SHM_VNET_HDR_LEN)
 			continue;	/* -EAGAIN: the TAP ran dry */
 		got++;
@@ -416,15 +434,14 @@ tx_batch(struct dnet *dn, struct txbatch *b, uint32_t len)
 {
 	int got, first = 1, all = 0;
 
-	if (dn->txio.ring == NULL || len > TX_BATCH_BELOW)
+	if (b->depth == 0 || len > TX_BATCH_BELOW)
 		return 0;
 	if (b->skip > 0) {
 		b->skip--;
 		return 0;
 	}
 	do {
-		if ((got = tx_batch_one(dn, b)) < 0)
-			return all;
+		got = tx_batch_one(dn, b);
 		all += got;
 		if (first && got == 0) {
 			b->miss = b->miss * 2 + 1 < 63 ? b->miss * 2 + 1 : 63;
@@ -432,7 +449,7 @@ tx_batch(struct dnet *dn, struct txbatch *b, uint32_t len)
 		} else
 			b->miss = 0;
 		first = 0;
-	} while (got == (int)dn->txio.depth &&
+	} while (got == (int)b->depth &&
 	    !atomic_load_explicit(&dn->stop, memory_order_relaxed));
 	return all;
 }
