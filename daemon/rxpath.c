@@ -5,9 +5,10 @@
  * broadcast ring and the multicast rings of groups the TAP joined,
  * writing frames to the TAP straight from ring memory -- io-batch of them
  * in one system call (tapio.c) where io_uring can be had, else one by
- * one through the network's port -- and frees their slots as soon as they
- * are written (waking a producer that waits for room).  After a round of 16 frames
- * or more (a flood) it yields the CPU to the readers its frames woke.
+ * one through the network's port -- and frees their slots as soon as
+ * they are written (waking a producer that waits for room).  After a
+ * round of 16 frames or more (a flood) it yields the CPU to the readers
+ * its frames woke.
  * With nothing to do it spins for the busy-poll window, then announces
  * sleep on its doorbell, re-checks, and sleeps until a sender, a stop
  * request, a directory change or a change of joined groups rings its
