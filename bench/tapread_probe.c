@@ -1,5 +1,5 @@
 /*
- * tapread.c: CPU per frame of reading a flooded TAP, one readv(2) per
+ * tapread_probe.c: CPU per frame of reading a flooded TAP, one readv(2) per
  * frame against io_uring multishot reads into a provided-buffer ring
  * (IORING_OP_READ_MULTISHOT, Linux 6.7), the batched TAP I/O issue 5
  * names.  Built and run by bench/tapread, which floods the TAP.

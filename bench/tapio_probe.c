@@ -1,5 +1,5 @@
 /*
- * tapio.c: CPU per frame of moving 64-byte frames through a TAP with one
+ * tapio_probe.c: CPU per frame of moving 64-byte frames through a TAP, one
  * system call per frame against io_uring batches (what io-batch does in
  * the daemon; daemon/tapio.c).  Built and run by bench/tapio.
  *
