@@ -30,45 +30,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe.h"
+
 #define KMAX	64
 #define FMAX	(65535 + 18)
 
 static unsigned char bufs[KMAX][FMAX], vnets[KMAX][12];
 static struct iovec iov[KMAX][2];
 
-static double
-now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static double
-cpu(void)
-{
-	struct rusage r;
-
-	getrusage(RUSAGE_SELF, &r);
-	return r.ru_utime.tv_sec + r.ru_stime.tv_sec +
-	    (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
-}
-
 static int
 tap_open(void)
 {
-	struct ifreq ifr;
-	int fd = open("/dev/net/tun", O_RDWR), hl = 12;
+	int fd = probe_tap("tapio0");
 
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	strcpy(ifr.ifr_name, "tapio0");
-	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0 ||
-	    ioctl(fd, TUNSETVNETHDRSZ, &hl) < 0) {
-		perror("tapio: TAP");
-		exit(1);
-	}
 	if (system("ip link set tapio0 txqueuelen 300000 up && "
 	    "ip addr add 10.215.0.1/24 dev tapio0 && "
 	    "ip neigh add 10.215.0.2 lladdr 02:00:00:00:00:02 dev tapio0") != 0)

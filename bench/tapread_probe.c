@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe.h"
+
 #define OP_READ_MULTISHOT	49	/* liburing 2.3's headers predate it */
 #define NBUF			256
 #define BUFSZ			2048
@@ -31,40 +33,10 @@
 
 static char bufs[NBUF * BUFSZ];
 
-static double
-now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static double
-cpu(void)
-{
-	struct rusage r;
-
-	getrusage(RUSAGE_SELF, &r);
-	return r.ru_utime.tv_sec + r.ru_stime.tv_sec +
-	    (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
-}
-
 static int
 tap_open(void)
 {
-	struct ifreq ifr;
-	int fd = open("/dev/net/tun", O_RDWR), hl = 12;
-
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	strcpy(ifr.ifr_name, "tapread0");
-	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0 ||
-	    ioctl(fd, TUNSETVNETHDRSZ, &hl) < 0) {
-		perror("tapread: TAP");
-		exit(1);
-	}
-	return fd;
+	return probe_tap("tapread0");
 }
 
 static long

@@ -12,10 +12,10 @@
  * dropped and counted.  After a small frame the frames queued behind it
  * are read io-batch at a time, one system call a batch (tx_batch).
  * During a stream (large frames, or small ones queued) the reads do not
- * block for the busy-poll window (tx_read).  A
- * full ring makes the thread wait for room (the consumer
- * wakes it), up to TX_WAIT_MS; a consumer that made no room in that time
- * is marked stalled and its frames dropped until it moves again.
+ * block for the busy-poll window (tx_read).  A full ring makes the thread
+ * wait for room (the consumer wakes it), up to TX_WAIT_MS; a consumer
+ * that made no room in that time is marked stalled and its frames
+ * dropped until it moves again.
  */
 #include "config.h"
 
