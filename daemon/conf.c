@@ -64,6 +64,7 @@ static const struct conf_key conf_keys[] = {
 	CK("local", "busy-poll", CT_UINT, 0, 1000000, 0, local.busy_poll_us),
 	CK("local", "io-batch", CT_UINT, 0, CONF_IO_BATCH_MAX, 0, local.io_batch),
 	CK("local", "offload", CT_BOOL, 0, 1, 0, local.offload),
+	CK("local", "cpu-follow", CT_BOOL, 0, 1, 0, local.cpu_follow),
 	CK("local", "multicast-rings", CT_UINT, 0, SHM_MCAST_MAX, 0,
 	    local.mcast_rings),
 	CK("local", "address6", CT_ADDR6, 64, 128, 0, local.addr6),
@@ -82,6 +83,7 @@ static const struct conf_key conf_keys[] = {
 	CK("global", "busy-poll", CT_UINT, 0, 1000000, 0, global.busy_poll_us),
 	CK("global", "io-batch", CT_UINT, 0, CONF_IO_BATCH_MAX, 0, global.io_batch),
 	CK("global", "offload", CT_BOOL, 0, 1, 0, global.offload),
+	CK("global", "cpu-follow", CT_BOOL, 0, 1, 0, global.cpu_follow),
 	CK("global", "multicast-rings", CT_UINT, 0, SHM_MCAST_MAX, 0,
 	    global.mcast_rings),
 	CK("global", "client-network", CT_ADDR4, 8, 30, 0, g.client_net),
@@ -119,6 +121,7 @@ conf_defaults(struct conf *c)
 	c->local.busy_poll_us = 50;
 	c->local.io_batch = 32;
 	c->local.offload = 1;
+	c->local.cpu_follow = 1;
 	c->local.mcast_rings = 4;
 	c->global = c->local;
 	strlcpy(c->global.ifname, "shmg0", sizeof(c->global.ifname));
@@ -787,11 +790,12 @@ conf_print(const struct conf *c, void *vfp)
 	fprintf(fp, "[local]\ninterface = %s\naddress = %s/%u\nmtu = %u\n"
 	    "ring-size = %u\nring-min-size = %u\nring-shrink-after = %u\n"
 	    "slot-size = %u\nbusy-poll = %u\nio-batch = %u\noffload = %s\n"
-	    "multicast-rings = %u\n", c->local.ifname, a, c->local.prefix,
-	    c->local.mtu, c->local.ring_size, c->local.ring_min,
-	    c->local.ring_shrink_s, c->local.slot_size,
+	    "cpu-follow = %s\nmulticast-rings = %u\n", c->local.ifname, a,
+	    c->local.prefix, c->local.mtu, c->local.ring_size,
+	    c->local.ring_min, c->local.ring_shrink_s, c->local.slot_size,
 	    c->local.busy_poll_us, c->local.io_batch,
 	    c->local.offload ? "yes" : "no",
+	    c->local.cpu_follow ? "yes" : "no",
 	    c->local.mcast_rings);
 	if (c->local.prefix6) {
 		inet_ntop(AF_INET6, c->local.addr6, g6, sizeof(g6));
@@ -810,7 +814,8 @@ conf_print(const struct conf *c, void *vfp)
 	    "client-network = %s/%u\naddress6 = %s\nclient-network6 = %s/%u\n"
 	    "mtu = %u\nring-size = %u\nring-min-size = %u\n"
 	    "ring-shrink-after = %u\nslot-size = %u\nbusy-poll = %u\n"
-	    "io-batch = %u\noffload = %s\nmulticast-rings = %u\ntable = %u\n"
+	    "io-batch = %u\noffload = %s\ncpu-follow = %s\nmulticast-rings = %u\n"
+	    "table = %u\n"
 	    "rule-priority = %u\ngateway = %s\nconnections = %u\ntcp-syn-timeout = %u\n"
 	    "tcp-established-timeout = %u\ntcp-closing-timeout = %u\n"
 	    "udp-timeout = %u\n", c->g.enabled ? "yes" : "no",
@@ -818,7 +823,8 @@ conf_print(const struct conf *c, void *vfp)
 	    c->g.client6_prefix, c->global.mtu, c->global.ring_size,
 	    c->global.ring_min, c->global.ring_shrink_s,
 	    c->global.slot_size, c->global.busy_poll_us, c->global.io_batch,
-	    c->global.offload ? "yes" : "no", c->global.mcast_rings,
+	    c->global.offload ? "yes" : "no",
+	    c->global.cpu_follow ? "yes" : "no", c->global.mcast_rings,
 	    c->g.table, c->g.rule_pref,
 	    c->g.gateway[0] ? c->g.gateway : "none", c->g.conn_entries,
 	    c->g.syn_timeout, c->g.est_timeout, c->g.closing_timeout,

@@ -32,6 +32,8 @@ struct netconf {
 	uint32_t	io_batch;	/* TAP frames per system call, 0 or
 					 * 1 = one call per frame */
 	uint32_t	offload;	/* boolean */
+	uint32_t	cpu_follow;	/* boolean: rx thread follows the
+					 * application's CPU (follow.c) */
 	uint32_t	mcast_rings;	/* multicast rings (segment creation) */
 	uint8_t		addr6[16];	/* local: IPv6 address or network */
 	uint32_t	prefix6;	/* 0 = no IPv6 address configured */

@@ -8,7 +8,8 @@
  * one through the network's port -- and frees their slots as soon as
  * they are written (waking a producer that waits for room).  After a
  * round of 16 frames or more (a flood) it yields the CPU to the readers
- * its frames woke.
+ * its frames woke.  Between floods it keeps to the CPU the application
+ * sends from (follow.c).
  * With nothing to do it spins for the busy-poll window, then announces
  * sleep on its doorbell, re-checks, and sleeps until a sender, a stop
  * request, a directory change or a change of joined groups rings its
@@ -29,7 +30,6 @@
 #include "shmnetd.h"
 
 #define RX_BUDGET	64
-#define RX_YIELD_AT	16	/* frames in one round that make a flood */
 #define RX_SLEEP_MS	1000	/* stop, directory and group changes ring
 				 * the bell; this is only a safety net */
 
@@ -52,6 +52,7 @@ rx_init(struct dnet *dn)
 	    dn->cast_buf == NULL)
 		return -ENOMEM;
 	dn->rx_dir_version = UINT32_MAX;
+	dn->app_cpu = -1;
 	mem = shmseg_cast(d->seg, dn->net, &size);
 	if ((rc = cast_attach(&dn->cast, mem, size)) != 0)
 		return rc;
@@ -154,6 +155,7 @@ rx_deliver(struct dnet *dn, const uint8_t *vnet, const uint8_t *frame,
 	}
 	stat_add(&dn->stats->rx_frames, 1);
 	stat_add(&dn->stats->rx_bytes, len);
+	dn->rx_round_bytes += len;
 }
 
 /* rx_corrupt: a ring of peer's holds nonsense: mark it, report once. */
@@ -201,6 +203,7 @@ rx_flush(struct dnet *dn, struct iovec (*iov)[2], unsigned int n)
 		}
 		stat_add(&dn->stats->rx_frames, 1);
 		stat_add(&dn->stats->rx_bytes, iov[i][1].iov_len);
+		dn->rx_round_bytes += iov[i][1].iov_len;
 	}
 }
 
@@ -395,6 +398,7 @@ void *
 rx_main(void *arg)
 {
 	struct dnet *dn = arg;
+	struct follow fl;
 	uint64_t last_work = 0;
 	uint32_t i, v;
 	int n, k;
@@ -403,17 +407,20 @@ rx_main(void *arg)
 	snprintf(name, sizeof(name), "rx-%s", dn->name);	/* top -H */
 	pthread_setname_np(pthread_self(), name);
 	netif_tapio(dn, &dn->rxio);
+	follow_rx_init(dn, &fl);
 
 	while (!atomic_load_explicit(&dn->stop, memory_order_relaxed)) {
 		rx_refresh(dn);
 		mc_rx_update(dn);
 		n = 0;
+		dn->rx_round_bytes = 0;
 		for (i = 0; i < dn->rx_n; i++)
 			if (dn->rx[dn->rx_ids[i]].ok &&
 			    (k = rx_drain_ring(dn, dn->rx_ids[i], RX_BUDGET)) > 0)
 				n += k;
 		n += rx_drain_cast(dn, &dn->cast, 1, RX_BUDGET);
 		n += rx_drain_mcast(dn, RX_BUDGET);
+		follow_rx(dn, &fl, n, dn->rx_round_bytes);
 		if (n > 0) {
 			if (dn->nc->busy_poll_us)
 				last_work = shm_now_us();
@@ -421,7 +428,7 @@ rx_main(void *arg)
 			 * readers, most likely onto this core; let them run
 			 * before the next batch, or their socket buffers
 			 * overrun */
-			if (n >= RX_YIELD_AT)
+			if (n >= RX_FLOOD_FRAMES)
 				sched_yield();
 			continue;
 		}

@@ -22,6 +22,7 @@
 #define SHMNETD_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -137,6 +138,8 @@ struct dnet {
 	_Atomic int		 tapio_warned;
 	int			 threads;	/* started */
 	_Atomic int		 stop;
+	_Atomic int		 app_cpu;	/* follow.c: -1 = none */
+	uint64_t		 rx_round_bytes;	/* rx thread's */
 
 	struct txpeer		*peers;		/* [max_nodes + 1] */
 	uint32_t		 predict;	/* last unicast destination */
@@ -245,6 +248,25 @@ void	 rx_free(struct dnet *dn);
 int	 rx_drain_ring(struct dnet *dn, uint32_t peer, int budget);
 /* Ask the rx thread to stop (wakes it). */
 void	 rx_stop(struct dnet *dn);
+
+/* follow.c: the receive thread follows the application's CPU. */
+#define RX_FLOOD_FRAMES	16	/* frames in one rx round that make a flood */
+struct txfollow {			/* tx thread's */
+	int		 cpu;		/* of the last wake-up */
+	int		 run;		/* wake-ups in a row there */
+};
+struct follow {				/* rx thread's */
+	cpu_set_t	 all;		/* the set it started with */
+	int		 pinned;	/* CPU it keeps to, -1: all */
+	int		 off;		/* one CPU, refused, or cpu-follow=no */
+	uint64_t	 moved_us, flood_us;
+	uint64_t	 moves;
+};
+void	 follow_tx_wake(struct dnet *dn, struct txfollow *f);
+void	 follow_tx_stream(struct dnet *dn, struct txfollow *f);
+void	 follow_rx_init(struct dnet *dn, struct follow *f);
+void	 follow_rx(struct dnet *dn, struct follow *f, int frames,
+	    uint64_t bytes);
 
 /* What a data thread asks of the main loop (one byte on the pipe). */
 #define NOTIFY_MEMBERS		'M'	/* membership scan */

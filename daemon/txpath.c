@@ -348,6 +348,7 @@ tx_sweep(struct dnet *dn)
 struct txpoll {
 	uint64_t	until_us;	/* 0: reads block */
 	int		off;		/* RWF_NOWAIT refused: never poll */
+	struct txfollow	follow;		/* the sender's CPU (follow.c) */
 };
 
 /* Staging for batched reads (tx thread only). */
@@ -462,8 +463,11 @@ tx_read(struct dnet *dn, struct txpoll *tp, struct iovec *iov)
 {
 	ssize_t n;
 
-	if (tp->until_us == 0)
-		return readv(dn->tap.fd, iov, 2);
+	if (tp->until_us == 0) {
+		if ((n = readv(dn->tap.fd, iov, 2)) > 0)
+			follow_tx_wake(dn, &tp->follow);
+		return n;
+	}
 	n = preadv2(dn->tap.fd, iov, 2, -1, RWF_NOWAIT);
 	if (n >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP &&
 	    errno != EINVAL))
@@ -486,8 +490,10 @@ tx_read(struct dnet *dn, struct txpoll *tp, struct iovec *iov)
 static void
 tx_poll_arm(struct dnet *dn, struct txpoll *tp, uint32_t len, int batched)
 {
-	if (dn->nc->busy_poll_us && !tp->off &&
-	    (len > TX_BATCH_BELOW || batched > 0))
+	if (len <= TX_BATCH_BELOW && batched == 0)
+		return;
+	follow_tx_stream(dn, &tp->follow);
+	if (dn->nc->busy_poll_us && !tp->off)
 		tp->until_us = shm_now_us() + dn->nc->busy_poll_us;
 }
 
@@ -501,7 +507,7 @@ tx_main(void *arg)
 	struct dnet *dn = arg;
 	struct ring_slot slot;
 	struct txbatch b;
-	struct txpoll tp = { 0, 0 };
+	struct txpoll tp = { 0, 0, { -1, 0 } };
 	struct txpeer *zc;
 	uint8_t stage_vnet[SHM_VNET_HDR_LEN], *stage;
 	struct iovec iov[2];

@@ -64,7 +64,8 @@ START_TEST(test_full_file)
 	    "[cluster]\nname = prod-1\nnode = 7\nsegment-size = 64M\n"
 	    "max-nodes = 32\n[local]\ninterface = shmx\n"
 	    "address = 192.168.77.5/24\nmtu = 9000\nring-size = 1M\n"
-	    "slot-size = 4096\nbusy-poll = 50\noffload = no\n"), 0);
+	    "slot-size = 4096\nbusy-poll = 50\noffload = no\n"
+	    "cpu-follow = no\n[global]\ncpu-follow = yes\n"), 0);
 	ck_assert_str_eq(c.cluster, "prod-1");
 	ck_assert_uint_eq(c.node, 7);
 	ck_assert_uint_eq(c.segment_size, 64 << 20);
@@ -72,6 +73,8 @@ START_TEST(test_full_file)
 	ck_assert_uint_eq(c.local.ring_size, 1 << 20);
 	ck_assert_uint_eq(c.local.prefix, 24);
 	ck_assert_uint_eq(c.local.offload, 0);
+	ck_assert_uint_eq(c.local.cpu_follow, 0);
+	ck_assert_uint_eq(c.global.cpu_follow, 1);
 	ck_assert_uint_eq(conf_ring_slots(&c.local), 256);
 	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), 0);
 }
