@@ -28,7 +28,7 @@
 #include "log.h"
 #include "shmnetd.h"
 
-#define FOLLOW_RUN	32		/* wake-ups in a row on one CPU */
+#define FOLLOW_RUN	128		/* wake-ups in a row on one CPU */
 #define FOLLOW_MOVE_US	10000		/* at most one move per 10 ms */
 #define FOLLOW_QUIET_US	100000		/* no following 100 ms after a flood */
 #define FOLLOW_LARGE	4096		/* frames above this make a stream */
