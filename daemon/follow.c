@@ -100,7 +100,11 @@ follow_move(struct dnet *dn, struct follow *f, int cpu, uint64_t now)
 	}
 	f->pinned = cpu;
 	f->moved_us = now;
-	f->moves++;
+	if (cpu >= 0)
+		log_debug("%s: rx thread keeps to CPU %d, the sender's",
+		    dn->name, cpu);
+	else
+		log_debug("%s: rx thread free on its CPU set", dn->name);
 }
 
 /* follow_rx: once per round of the receive thread, which moved frames

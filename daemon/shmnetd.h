@@ -260,7 +260,6 @@ struct follow {				/* rx thread's */
 	int		 pinned;	/* CPU it keeps to, -1: all */
 	int		 off;		/* one CPU, refused, or cpu-follow=no */
 	uint64_t	 moved_us, flood_us;
-	uint64_t	 moves;
 };
 void	 follow_tx_wake(struct dnet *dn, struct txfollow *f);
 void	 follow_tx_stream(struct dnet *dn, struct txfollow *f);

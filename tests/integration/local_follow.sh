@@ -38,6 +38,7 @@ watch_rx() {
 	for i in $(seq $(( $2 * 10 ))); do SEEN+=("$(allowed "$1")"); sleep 0.1; done
 }
 
+T_ARGS=(--verbose)
 start_cluster 1 2
 ping_all 1 2
 RX=([1]="$(rx_task 1)" [2]="$(rx_task 2)")
@@ -57,6 +58,8 @@ done
 kill "$EX_PID" 2>/dev/null; wait "$EX_PID" 2>/dev/null
 [ -n "$narrowed" ] || fail "rx thread kept set $(allowed 1) during a ping-pong"
 say "during a ping-pong from CPU $CPU node 1's rx thread kept to CPU $narrowed"
+grep -q "local: rx thread keeps to CPU $narrowed" "$T_DIR/node1.log" ||
+    fail "no debug line for the move to CPU $narrowed"
 
 # a stream: both rx threads get their set back
 bg_ns 2 socat -u TCP-LISTEN:$PORT,reuseaddr OPEN:/dev/null
@@ -71,6 +74,8 @@ watch_rx 1 1; s1=("${SEEN[@]}")
 watch_rx 2 1; s2=("${SEEN[@]}")
 kill -0 "$ST_PID" 2>/dev/null || fail "the stream ended early"
 kill "$ST_PID"; wait "$ST_PID" 2>/dev/null
+grep -q "local: rx thread free on its CPU set" "$T_DIR/node1.log" ||
+    fail "no debug line for the rx thread's set given back"
 say "during a stream: node 1 ${s1[*]}; node 2 ${s2[*]}"
 for a in "${s1[@]}" "${s2[@]}"; do
 	[ "$a" = "$ALL" ] || fail "rx thread kept to CPU $a during a stream"
