@@ -1,23 +1,32 @@
 /*
- * follow.c: keep a network's receive thread on its application's CPU.
+ * follow.c: keep a network's data threads on their application's CPU.
  *
  * Where waking a thread on another CPU costs more than a whole hop (on a
  * paravirtualised guest about 7 us a wake-up, docs/PERFORMANCE.md), a
  * request/response exchange is fastest when the thread that writes frames
  * into the TAP runs where the application reading them runs: that
- * wake-up is then local.  The transmit thread learns the application's
- * CPU for nothing: the kernel wakes it, blocked in its TAP read, on the
- * CPU where the application's send ran (sched_getcpu after the read).
- * The receive thread polls and so is never woken, and the scheduler never
- * moves it there; instead, once the transmit thread saw FOLLOW_RUN
- * wake-ups in a row on one CPU, the receive thread restricts itself to
- * that CPU (at most one move every FOLLOW_MOVE_US).  A stream or a flood
- * wants the two sides on different CPUs, not on one: the transmit thread
- * withdraws its CPU when a frame opens its busy-poll window, and the
- * receive thread takes its whole CPU set back during a round of
- * RX_FLOOD_FRAMES frames or large ones, and for FOLLOW_QUIET_US after.
- * Only CPUs of the set the thread started with are used, so an
- * operator's taskset or cpuset stands.  Key cpu-follow turns it off.
+ * wake-up is then local.  The receive thread polls and so is never
+ * woken, and the scheduler never moves it there; instead, once the
+ * application's CPU is known, the receive thread restricts itself to it
+ * (at most one move every FOLLOW_MOVE_US).
+ *
+ * The application's CPU, best: the TAP's steering eBPF program stores
+ * the CPU of every send (tun/steer.c), FOLLOW_RUN_EXACT sends in a row
+ * from one CPU make it the application's, and the transmit thread keeps
+ * to the CPU the receive thread keeps to, so that the send wakes it
+ * there too.  Without the program (bpf(2) refused), a guess: the kernel
+ * wakes the transmit thread, blocked in its TAP read, mostly on the CPU
+ * where the send ran (sched_getcpu after the read), and FOLLOW_RUN
+ * wake-ups in a row on one CPU make the guess; the transmit thread then
+ * stays free, or it would make its own guess come true.
+ *
+ * A stream or a flood wants the two sides on different CPUs, not on one:
+ * the transmit thread withdraws the CPU (and frees itself) when a frame
+ * opens its busy-poll window, and the receive thread takes its whole CPU
+ * set back during a round of RX_FLOOD_FRAMES frames or large ones, and
+ * for FOLLOW_QUIET_US after; the transmit thread follows it there.  Only
+ * CPUs of the set a thread started with are used, so an operator's
+ * taskset or cpuset stands.  Key cpu-follow turns it all off.
  */
 #include "config.h"
 
@@ -29,6 +38,7 @@
 #include "shmnetd.h"
 
 #define FOLLOW_RUN	128		/* wake-ups in a row on one CPU */
+#define FOLLOW_RUN_EXACT 8		/* sends in a row, steering eBPF */
 #define FOLLOW_MOVE_US	10000		/* at most one move per 10 ms */
 #define FOLLOW_QUIET_US	100000		/* no following 100 ms after a flood */
 #define FOLLOW_LARGE	4096		/* frames above this make a stream */
@@ -41,39 +51,12 @@ follow_publish(struct dnet *dn, int cpu)
 		atomic_store_explicit(&dn->app_cpu, cpu, memory_order_relaxed);
 }
 
-/* follow_tx_wake: the transmit thread's blocking read just returned a
- * frame; the CPU it runs on is the sender's unless the scheduler moved
- * it, which FOLLOW_RUN wake-ups in a row on one CPU rule out. */
-void
-follow_tx_wake(struct dnet *dn, struct txfollow *f)
-{
-	int cpu;
-
-	if (!dn->nc->cpu_follow || (cpu = sched_getcpu()) < 0)
-		return;
-	if (cpu != f->cpu) {
-		f->cpu = cpu;
-		f->run = 0;
-	}
-	if (f->run < FOLLOW_RUN)
-		f->run++;
-	if (f->run == FOLLOW_RUN)
-		follow_publish(dn, cpu);
-}
-
-/* follow_tx_stream: a stream started; the sides should spread. */
-void
-follow_tx_stream(struct dnet *dn, struct txfollow *f)
-{
-	f->run = 0;
-	follow_publish(dn, -1);
-}
-
-/* follow_rx_init: remember the CPU set the receive thread started with. */
-void
-follow_rx_init(struct dnet *dn, struct follow *f)
+/* follow_init: remember the CPU set the thread started with. */
+static void
+follow_init(struct dnet *dn, struct follow *f, const char *who)
 {
 	memset(f, 0, sizeof(*f));
+	f->who = who;
 	f->pinned = -1;
 	if (sched_getaffinity(0, sizeof(f->all), &f->all) == -1 ||
 	    CPU_COUNT(&f->all) < 2)
@@ -93,40 +76,30 @@ follow_move(struct dnet *dn, struct follow *f, int cpu, uint64_t now)
 		CPU_SET(cpu, &one);
 	if (sched_setaffinity(0, sizeof(one), cpu >= 0 ? &one : &f->all)
 	    == -1) {
-		log_warn("%s: rx thread: CPU affinity; not following the "
-		    "application's CPU", dn->name);
+		log_warn("%s: %s thread: CPU affinity; not following the "
+		    "application's CPU", dn->name, f->who);
 		f->off = 1;
 		return;
 	}
 	f->pinned = cpu;
 	f->moved_us = now;
+	if (f->shown != NULL)
+		atomic_store_explicit(f->shown, cpu, memory_order_relaxed);
 	if (cpu >= 0)
-		log_debug("%s: rx thread keeps to CPU %d, the sender's",
-		    dn->name, cpu);
+		log_debug("%s: %s thread keeps to CPU %d, the sender's",
+		    dn->name, f->who, cpu);
 	else
-		log_debug("%s: rx thread free on its CPU set", dn->name);
+		log_debug("%s: %s thread free on its CPU set", dn->name,
+		    f->who);
 }
 
-/* follow_rx: once per round of the receive thread, which moved frames
- * frames of bytes bytes in it. */
-void
-follow_rx(struct dnet *dn, struct follow *f, int frames, uint64_t bytes)
+/* follow_to: move toward want (-1: the whole set) when allowed: a CPU
+ * of the thread's set, not within FOLLOW_MOVE_US of the last move. */
+static void
+follow_to(struct dnet *dn, struct follow *f, int want, uint64_t quiet_us)
 {
-	uint64_t now = 0;
-	int want;
+	uint64_t now;
 
-	if (f->off)
-		return;
-	if (frames >= RX_FLOOD_FRAMES ||
-	    (frames > 0 && bytes / (uint64_t)frames > FOLLOW_LARGE)) {
-		now = shm_now_us();
-		f->flood_us = now;
-		follow_publish(dn, -1);
-		if (f->pinned >= 0)
-			follow_move(dn, f, -1, now);
-		return;
-	}
-	want = atomic_load_explicit(&dn->app_cpu, memory_order_relaxed);
 	if (want == f->pinned)
 		return;
 	if (want >= CPU_SETSIZE || (want >= 0 && !CPU_ISSET(want, &f->all)))
@@ -135,7 +108,94 @@ follow_rx(struct dnet *dn, struct follow *f, int frames, uint64_t bytes)
 		return;
 	now = shm_now_us();
 	if (want >= 0 && (now - f->moved_us < FOLLOW_MOVE_US ||
-	    now - f->flood_us < FOLLOW_QUIET_US))
+	    now - quiet_us < FOLLOW_QUIET_US))
 		return;
 	follow_move(dn, f, want, now);
+}
+
+/* follow_tx_init: the transmit thread's following; it moves only where
+ * the sending CPU is known exactly. */
+void
+follow_tx_init(struct dnet *dn, struct txfollow *f)
+{
+	f->cpu = -1;
+	f->run = 0;
+	follow_init(dn, &f->th, "tx");
+	if (dn->tap.send_cpu == NULL)
+		f->th.off = 1;
+}
+
+/* follow_tx_cpu: the CPU of the send behind the frame just read, and
+ * how many in a row make it the application's; -1 if unknown. */
+static int
+follow_tx_cpu(struct dnet *dn, int *need)
+{
+	uint32_t c;
+
+	if (dn->tap.send_cpu == NULL) {
+		*need = FOLLOW_RUN;
+		return sched_getcpu();
+	}
+	*need = FOLLOW_RUN_EXACT;
+	c = atomic_load_explicit(dn->tap.send_cpu, memory_order_relaxed);
+	return c < CPU_SETSIZE ? (int)c : -1;	/* TAP_CPU_NONE */
+}
+
+/* follow_tx_wake: the transmit thread's blocking read just returned a
+ * frame: count its sending CPU, publish it after a run, and keep the
+ * transmit thread where the receive thread keeps. */
+void
+follow_tx_wake(struct dnet *dn, struct txfollow *f)
+{
+	int cpu, need;
+
+	if (!dn->nc->cpu_follow || (cpu = follow_tx_cpu(dn, &need)) < 0)
+		return;
+	if (cpu != f->cpu) {
+		f->cpu = cpu;
+		f->run = 0;
+	}
+	if (f->run < need && ++f->run == need)
+		follow_publish(dn, cpu);
+	if (!f->th.off)
+		follow_to(dn, &f->th, atomic_load_explicit(&dn->rx_cpu,
+		    memory_order_relaxed), 0);
+}
+
+/* follow_tx_stream: a stream started; the sides should spread. */
+void
+follow_tx_stream(struct dnet *dn, struct txfollow *f)
+{
+	f->run = 0;
+	follow_publish(dn, -1);
+	if (f->th.pinned >= 0)
+		follow_move(dn, &f->th, -1, shm_now_us());
+}
+
+/* follow_rx_init: the receive thread's following; it shows its CPU to
+ * the transmit thread in dn->rx_cpu. */
+void
+follow_rx_init(struct dnet *dn, struct follow *f)
+{
+	follow_init(dn, f, "rx");
+	f->shown = &dn->rx_cpu;
+}
+
+/* follow_rx: once per round of the receive thread, which moved frames
+ * frames of bytes bytes in it. */
+void
+follow_rx(struct dnet *dn, struct follow *f, int frames, uint64_t bytes)
+{
+	if (f->off)
+		return;
+	if (frames >= RX_FLOOD_FRAMES ||
+	    (frames > 0 && bytes / (uint64_t)frames > FOLLOW_LARGE)) {
+		f->flood_us = shm_now_us();
+		follow_publish(dn, -1);
+		if (f->pinned >= 0)
+			follow_move(dn, f, -1, f->flood_us);
+		return;
+	}
+	follow_to(dn, f, atomic_load_explicit(&dn->app_cpu,
+	    memory_order_relaxed), f->flood_us);
 }

@@ -57,6 +57,22 @@ netif_tapio(struct dnet *dn, struct tapio *t)
 		    "%s", dn->name, strerror(-rc), dn->tap.name);
 }
 
+/* netif_steer: the sending CPU of each frame for follow.c, from the
+ * TAP's steering hook; without it follow.c guesses from wake-ups. */
+static void
+netif_steer(struct dnet *dn)
+{
+	int rc;
+
+	if ((rc = tap_steer_open(&dn->tap)) == 0)
+		log_debug("%s: sending CPU of each frame from the steering "
+		    "eBPF program of %s", dn->name, dn->tap.name);
+	else
+		log_debug("%s: no steering eBPF on %s (%s): sending CPU "
+		    "guessed from wake-ups", dn->name, dn->tap.name,
+		    strerror(-rc));
+}
+
 /* netif_open: create the TAP (checks /dev/net/tun and CAP_NET_ADMIN). */
 int
 netif_open(struct dnet *dn, char *err, size_t errlen)
@@ -64,14 +80,16 @@ netif_open(struct dnet *dn, char *err, size_t errlen)
 	char off[128];
 	int rc;
 
-	if ((rc = tap_open(&dn->tap, dn->nc->ifname, dn->nc->offload, err,
-	    errlen)) != 0)
+	if ((rc = tap_open(&dn->tap, dn->nc->ifname, dn->nc->offload,
+	    dn->nc->cpu_follow, err, errlen)) != 0)
 		return rc;
 	dn->out.ops = &netif_port_ops;
 	dn->out.ctx = dn;
 	tap_offload_str(dn->tap.offloads, off, sizeof(off));
 	log_debug("%s: TAP %s ifindex %d offloads %s", dn->name,
 	    dn->tap.name, dn->tap.ifindex, off);
+	if (dn->nc->cpu_follow)
+		netif_steer(dn);
 	return 0;
 }
 

@@ -53,6 +53,7 @@ rx_init(struct dnet *dn)
 		return -ENOMEM;
 	dn->rx_dir_version = UINT32_MAX;
 	dn->app_cpu = -1;
+	dn->rx_cpu = -1;
 	mem = shmseg_cast(d->seg, dn->net, &size);
 	if ((rc = cast_attach(&dn->cast, mem, size)) != 0)
 		return rc;

@@ -380,7 +380,7 @@ shmnetd_nets(struct daemon *d)
 		dn->net = dn == &d->local ? SHM_NET_LOCAL : SHM_NET_GLOBAL;
 		dn->name = dn == &d->local ? "local" : "global";
 		dn->nc = dn == &d->local ? &d->conf.local : &d->conf.global;
-		dn->tap.fd = -1;
+		dn->tap.fd = dn->tap.queue2 = -1;
 		if (mc_init(dn) != 0)
 			log_warnx("%s: cannot initialise a mutex", dn->name);
 	}

@@ -139,6 +139,7 @@ struct dnet {
 	int			 threads;	/* started */
 	_Atomic int		 stop;
 	_Atomic int		 app_cpu;	/* follow.c: -1 = none */
+	_Atomic int		 rx_cpu;	/* follow.c: rx thread's, -1 */
 	uint64_t		 rx_round_bytes;	/* rx thread's */
 
 	struct txpeer		*peers;		/* [max_nodes + 1] */
@@ -251,16 +252,20 @@ void	 rx_stop(struct dnet *dn);
 
 /* follow.c: the receive thread follows the application's CPU. */
 #define RX_FLOOD_FRAMES	16	/* frames in one rx round that make a flood */
-struct txfollow {			/* tx thread's */
-	int		 cpu;		/* of the last wake-up */
-	int		 run;		/* wake-ups in a row there */
-};
-struct follow {				/* rx thread's */
+struct follow {				/* one thread's */
 	cpu_set_t	 all;		/* the set it started with */
 	int		 pinned;	/* CPU it keeps to, -1: all */
 	int		 off;		/* one CPU, refused, or cpu-follow=no */
 	uint64_t	 moved_us, flood_us;
+	const char	*who;		/* "rx", "tx" for logs */
+	_Atomic int	*shown;		/* where pinned is shown, or NULL */
 };
+struct txfollow {			/* tx thread's */
+	int		 cpu;		/* of the last wake-up */
+	int		 run;		/* wake-ups in a row there */
+	struct follow	 th;		/* the tx thread itself */
+};
+void	 follow_tx_init(struct dnet *dn, struct txfollow *f);
 void	 follow_tx_wake(struct dnet *dn, struct txfollow *f);
 void	 follow_tx_stream(struct dnet *dn, struct txfollow *f);
 void	 follow_rx_init(struct dnet *dn, struct follow *f);

@@ -507,7 +507,7 @@ tx_main(void *arg)
 	struct dnet *dn = arg;
 	struct ring_slot slot;
 	struct txbatch b;
-	struct txpoll tp = { 0, 0, { -1, 0 } };
+	struct txpoll tp;
 	struct txpeer *zc;
 	uint8_t stage_vnet[SHM_VNET_HDR_LEN], *stage;
 	struct iovec iov[2];
@@ -523,6 +523,8 @@ tx_main(void *arg)
 		return NULL;
 	}
 	netif_tapio(dn, &dn->txio);
+	memset(&tp, 0, sizeof(tp));
+	follow_tx_init(dn, &tp.follow);
 	tx_batch_init(dn, &b);
 	while (!atomic_load_explicit(&dn->stop, memory_order_acquire)) {
 		zc = tx_predict(dn, &slot);

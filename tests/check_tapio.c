@@ -56,7 +56,7 @@ tap_up(void)
 
 	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
 	sh("echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6");
-	ck_assert_msg(tap_open(&tap, "tapio0", 1, err, sizeof(err)) == 0,
+	ck_assert_msg(tap_open(&tap, "tapio0", 1, 0, err, sizeof(err)) == 0,
 	    "%s", err);
 	ck_assert_int_eq(fcntl(tap.fd, F_SETFL, 0), 0);	/* blocking */
 	sh("ip link set tapio0 up && ip addr add 10.77.0.1/24 dev tapio0 && "

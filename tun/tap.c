@@ -73,21 +73,43 @@ tap_probe_offloads(int fd)
 	return 0;
 }
 
+/* tap_setiff: TUNSETIFF with the ifr's flags and more (a copy, so
+ * that a refusal leaves ifr as it was for another try). */
+static int
+tap_setiff(int fd, struct ifreq *ifr, short more)
+{
+	struct ifreq r = *ifr;
+
+	r.ifr_flags |= more;
+	if (ioctl(fd, TUNSETIFF, &r) == -1)
+		return -1;
+	*ifr = r;
+	return 0;
+}
+
 /* tap_open: create and set up a TAP device. */
 int
-tap_open(struct tap *t, const char *name, int offload, char *err,
-    size_t errlen)
+tap_open(struct tap *t, const char *name, int offload, int multi_queue,
+    char *err, size_t errlen)
 {
 	struct ifreq ifr;
 	int hdr = TAP_VNET_HDR_LEN, rc;
 
 	memset(t, 0, sizeof(*t));
+	t->queue2 = -1;
 	if ((t->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC)) == -1)
 		return tap_err(err, errlen, -errno, "open", "/dev/net/tun");
 	memset(&ifr, 0, sizeof(ifr));
 	strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (ioctl(t->fd, TUNSETIFF, &ifr) == -1) {
+	rc = -1;		/* no multi-queue yet */
+	if (multi_queue && (rc = tap_setiff(t->fd, &ifr, IFF_MULTI_QUEUE))
+	    == -1 && errno != EINVAL) {
+		rc = -errno;
+		goto fail;
+	}
+	t->multi_queue = rc == 0;
+	if (rc == -1 && tap_setiff(t->fd, &ifr, 0) == -1) {
 		rc = -errno;
 		goto fail;
 	}
@@ -120,6 +142,7 @@ fail:
 void
 tap_close(struct tap *t)
 {
+	tap_steer_close(t);
 	if (t->fd != -1)
 		close(t->fd);
 	t->fd = -1;

@@ -1,26 +1,32 @@
 #!/bin/bash
-# The receive thread follows the application's CPU (daemon/follow.c).
+# The data threads follow the application's CPU (daemon/follow.c).
 # During a request/response exchange (ping from node 1, pinned to one
-# CPU) node 1's rx thread keeps to a single CPU of its set; during a bulk
-# TCP stream both nodes' rx threads have their whole set back, so that
-# the two sides of the stream run in parallel; with cpu-follow = no the
-# set never narrows.
+# CPU) node 1's rx thread keeps to a single CPU of its set: with the
+# TAP's steering eBPF program (tun/steer.c) exactly the ping's, and the
+# tx thread with it; during a bulk TCP stream both nodes' threads have
+# their whole set back, so that the two sides of the stream run in
+# parallel; with cpu-follow = no the set never narrows and the TAP is
+# single-queue.
 . "$(dirname "$0")/lib.sh"
 require_root socat taskset
 [ "$(nproc)" -ge 2 ] || skip "needs 2 CPUs"
 
 PORT=7300
 
-# rx_task N: /proc path of node N's rx-local thread
-rx_task() {
+# task N NAME: /proc path of node N's thread NAME (rx-local, tx-local)
+task() {
 	local t
 	for t in /proc/"$(daemon_pid "$1")"/task/*; do
-		[ "$(cat "$t/comm" 2>/dev/null)" = rx-local ] && { echo "$t"; return; }
+		[ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] && { echo "$t"; return; }
 	done
 }
 
-# allowed N: the CPUs node N's rx-local thread may run on ("0-1", "1")
-allowed() { awk '/^Cpus_allowed_list/ { print $2 }' "${RX[$1]}/status"; }
+# allowed N [tx]: the CPUs node N's rx-local (tx-local) thread may run on
+allowed() {
+	local t=${RX[$1]}
+	[ "${2:-}" = tx ] && t=${TX[$1]}
+	awk '/^Cpus_allowed_list/ { print $2 }' "$t/status"
+}
 
 # one_cpu LIST: true if LIST names a single CPU
 one_cpu() { [[ $1 =~ ^[0-9]+$ ]]; }
@@ -31,35 +37,59 @@ exchange() {
 	EX_PID=$!
 }
 
-# watch N SECONDS: node N's rx set every 0.1 s for SECONDS; sets SEEN
+# watch N SECONDS: node N's rx and tx sets every 0.1 s for SECONDS;
+# sets SEEN
 watch_rx() {
 	local i
 	SEEN=()
-	for i in $(seq $(( $2 * 10 ))); do SEEN+=("$(allowed "$1")"); sleep 0.1; done
+	for i in $(seq $(( $2 * 10 ))); do
+		SEEN+=("$(allowed "$1")" "$(allowed "$1" tx)")
+		sleep 0.1
+	done
 }
 
 T_ARGS=(--verbose)
 start_cluster 1 2
 ping_all 1 2
-RX=([1]="$(rx_task 1)" [2]="$(rx_task 2)")
+RX=([1]="$(task 1 rx-local)" [2]="$(task 2 rx-local)")
+TX=([1]="$(task 1 tx-local)" [2]="$(task 2 tx-local)")
 ALL=$(allowed 1)
 say "rx thread's CPU set at rest: $ALL"
 one_cpu "$ALL" && fail "rx thread narrowed to CPU $ALL with no traffic"
 CPU=$(( $(nproc) - 1 ))
+EXACT=""
+if grep -q "local: sending CPU of each frame from the steering eBPF" \
+    "$T_DIR/node1.log"; then
+	EXACT=1
+	in_ns 1 ip -d link show shm0 | grep -q "multi_queue numqueues 2" ||
+	    fail "steering eBPF said, but shm0 is not a 2-queue TAP"
+else
+	say "no steering eBPF here: $(grep 'steering eBPF' "$T_DIR/node1.log")"
+fi
 
 # request/response: the set narrows to one CPU
 exchange "$CPU"
 narrowed=""
+txset=""
 for _ in $(seq 30); do
 	a=$(allowed 1)
-	one_cpu "$a" && { narrowed=$a; break; }
+	one_cpu "$a" && [ -z "$EXACT" ] && { narrowed=$a; break; }
+	one_cpu "$a" && [ -n "$EXACT" ] && [ "$a" = "$CPU" ] &&
+	    [ "$(allowed 1 tx)" = "$CPU" ] && { narrowed=$a; break; }
 	sleep 0.1
 done
+txset=$(allowed 1 tx)
 kill "$EX_PID" 2>/dev/null; wait "$EX_PID" 2>/dev/null
-[ -n "$narrowed" ] || fail "rx thread kept set $(allowed 1) during a ping-pong"
-say "during a ping-pong from CPU $CPU node 1's rx thread kept to CPU $narrowed"
+[ -n "$narrowed" ] || fail "rx thread kept set $(allowed 1), tx $txset," \
+    "during a ping-pong from CPU $CPU (exact CPU: ${EXACT:-no})"
+say "during a ping-pong from CPU $CPU node 1's rx thread kept to CPU" \
+    "$narrowed, its tx thread to $txset"
 grep -q "local: rx thread keeps to CPU $narrowed" "$T_DIR/node1.log" ||
     fail "no debug line for the move to CPU $narrowed"
+[ -z "$EXACT" ] || grep -q "local: tx thread keeps to CPU $narrowed" \
+    "$T_DIR/node1.log" || fail "no debug line for the tx thread's move"
+[ -n "$EXACT" ] || [ "$txset" = "$ALL" ] ||
+    fail "tx thread kept to $txset without the steering eBPF"
 
 # a stream: both rx threads get their set back
 bg_ns 2 socat -u TCP-LISTEN:$PORT,reuseaddr OPEN:/dev/null
@@ -76,9 +106,9 @@ kill -0 "$ST_PID" 2>/dev/null || fail "the stream ended early"
 kill "$ST_PID"; wait "$ST_PID" 2>/dev/null
 grep -q "local: rx thread free on its CPU set" "$T_DIR/node1.log" ||
     fail "no debug line for the rx thread's set given back"
-say "during a stream: node 1 ${s1[*]}; node 2 ${s2[*]}"
+say "during a stream (rx tx ...): node 1 ${s1[*]}; node 2 ${s2[*]}"
 for a in "${s1[@]}" "${s2[@]}"; do
-	[ "$a" = "$ALL" ] || fail "rx thread kept to CPU $a during a stream"
+	[ "$a" = "$ALL" ] || fail "a thread kept to CPU $a during a stream"
 done
 
 # cpu-follow = no: the set never narrows
@@ -87,11 +117,14 @@ T_ARGS=(--set local.cpu-follow=no)
 start_node 1; start_node 2
 wait_state 1 up 5 >/dev/null && wait_state 2 up 5 >/dev/null || fail "restart"
 ping_all 1 2
-RX=([1]="$(rx_task 1)" [2]="$(rx_task 2)")
+RX=([1]="$(task 1 rx-local)" [2]="$(task 2 rx-local)")
+TX=([1]="$(task 1 tx-local)" [2]="$(task 2 tx-local)")
+in_ns 1 ip -d link show shm0 | grep -q multi_queue &&
+    fail "cpu-follow = no: shm0 is a multi-queue TAP"
 exchange "$CPU"
 watch_rx 1 2
 kill "$EX_PID" 2>/dev/null; wait "$EX_PID" 2>/dev/null
 for a in "${SEEN[@]}"; do
-	[ "$a" = "$ALL" ] || fail "cpu-follow = no: rx thread kept to CPU $a"
+	[ "$a" = "$ALL" ] || fail "cpu-follow = no: a thread kept to CPU $a"
 done
 say "PASS"
