@@ -155,7 +155,9 @@ follow_tx_wake(struct dnet *dn, struct txfollow *f)
 		f->cpu = cpu;
 		f->run = 0;
 	}
-	if (f->run < need && ++f->run == need)
+	if (f->run < need)
+		f->run++;
+	if (f->run == need)		/* again after a flood withdrew it */
 		follow_publish(dn, cpu);
 	if (!f->th.off)
 		follow_to(dn, &f->th, atomic_load_explicit(&dn->rx_cpu,

@@ -67,18 +67,25 @@ else
 	say "no steering eBPF here: $(grep 'steering eBPF' "$T_DIR/node1.log")"
 fi
 
+# wait_narrow: up to 3 s for node 1's rx thread to keep to one CPU (with
+# the steering eBPF: to $CPU, and its tx thread with it); sets narrowed
+# (empty if not) and txset
+wait_narrow() {
+	local a
+	narrowed=""
+	for _ in $(seq 30); do
+		a=$(allowed 1)
+		one_cpu "$a" && [ -z "$EXACT" ] && { narrowed=$a; break; }
+		one_cpu "$a" && [ -n "$EXACT" ] && [ "$a" = "$CPU" ] &&
+		    [ "$(allowed 1 tx)" = "$CPU" ] && { narrowed=$a; break; }
+		sleep 0.1
+	done
+	txset=$(allowed 1 tx)
+}
+
 # request/response: the set narrows to one CPU
 exchange "$CPU"
-narrowed=""
-txset=""
-for _ in $(seq 30); do
-	a=$(allowed 1)
-	one_cpu "$a" && [ -z "$EXACT" ] && { narrowed=$a; break; }
-	one_cpu "$a" && [ -n "$EXACT" ] && [ "$a" = "$CPU" ] &&
-	    [ "$(allowed 1 tx)" = "$CPU" ] && { narrowed=$a; break; }
-	sleep 0.1
-done
-txset=$(allowed 1 tx)
+wait_narrow
 kill "$EX_PID" 2>/dev/null; wait "$EX_PID" 2>/dev/null
 [ -n "$narrowed" ] || fail "rx thread kept set $(allowed 1), tx $txset," \
     "during a ping-pong from CPU $CPU (exact CPU: ${EXACT:-no})"
@@ -90,6 +97,32 @@ grep -q "local: rx thread keeps to CPU $narrowed" "$T_DIR/node1.log" ||
     "$T_DIR/node1.log" || fail "no debug line for the tx thread's move"
 [ -n "$EXACT" ] || [ "$txset" = "$ALL" ] ||
     fail "tx thread kept to $txset without the steering eBPF"
+
+# a flood into node 1 (8 KiB datagrams it only receives) frees its rx
+# thread; the same ping-pong from the same CPU afterwards narrows it again
+bg_ns 1 socat -u UDP-RECV:$((PORT + 1)) OPEN:/dev/null
+UR_PID=$!
+for _ in $(seq 50); do
+	in_ns 1 ss -Hlun "sport = :$((PORT + 1))" | grep -q . && break
+	sleep 0.1
+done
+bg_ns 2 timeout 2 socat -u /dev/zero UDP-SENDTO:10.201.0.1:$((PORT + 1))
+FL_PID=$!
+freed=""
+for _ in $(seq 15); do
+	[ "$(allowed 1)" = "$ALL" ] && { freed=1; break; }
+	sleep 0.1
+done
+wait "$FL_PID" 2>/dev/null
+kill "$UR_PID" 2>/dev/null; wait "$UR_PID" 2>/dev/null
+[ -n "$freed" ] || fail "rx thread kept to $(allowed 1) during a flood"
+exchange "$CPU"
+wait_narrow
+kill "$EX_PID" 2>/dev/null; wait "$EX_PID" 2>/dev/null
+[ -n "$narrowed" ] || fail "after a flood the rx thread kept set" \
+    "$(allowed 1), tx $txset, during a ping-pong from CPU $CPU"
+say "after a flood into node 1, a ping-pong from CPU $CPU narrowed it to" \
+    "$narrowed again"
 
 # a stream: both rx threads get their set back
 bg_ns 2 socat -u TCP-LISTEN:$PORT,reuseaddr OPEN:/dev/null
