@@ -23,22 +23,6 @@
 
 static struct tap tap;
 
-static int
-can_run(void)
-{
-	if (geteuid() == 0 && access("/dev/net/tun", R_OK | W_OK) == 0)
-		return 1;
-	fprintf(stderr, "check_steer: needs root and /dev/net/tun; skipped\n");
-	return 0;
-}
-
-/* sh: run a shell command in our namespace; must succeed */
-static void
-sh(const char *cmd)
-{
-	ck_assert_msg(system(cmd) == 0, "%s", cmd);
-}
-
 /* tap_up: steer0 (multi-queue if mq) with 10.78.0.1/24 and a pinned
  * neighbour 10.78.0.2, in a fresh namespace with IPv6 off (nothing but
  * the test's frames in the queue) */
@@ -48,11 +32,11 @@ tap_up(int mq)
 	char err[256];
 
 	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
-	sh("echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6");
+	tu_sh("echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6");
 	ck_assert_msg(tap_open(&tap, "steer0", 1, mq, err, sizeof(err)) == 0,
 	    "%s", err);
 	ck_assert_int_eq(tap.multi_queue, mq);
-	sh("ip link set steer0 up && ip addr add 10.78.0.1/24 dev steer0 && "
+	tu_sh("ip link set steer0 up && ip addr add 10.78.0.1/24 dev steer0 && "
 	    "ip neigh add 10.78.0.2 lladdr 02:00:00:00:00:02 dev steer0");
 }
 
@@ -89,7 +73,7 @@ START_TEST(test_send_cpu_is_the_senders)
 	uint32_t got;
 	int cpu, tried = 0;
 
-	if (!can_run())
+	if (!tu_can_tap("check_steer"))
 		return;
 	tap_up(1);
 	ck_assert_int_eq(tap_steer_open(&tap), 0);
@@ -116,7 +100,7 @@ END_TEST
 
 START_TEST(test_single_queue_tap_refused)
 {
-	if (!can_run())
+	if (!tu_can_tap("check_steer"))
 		return;
 	tap_up(0);
 	ck_assert_int_eq(tap_steer_open(&tap), -EOPNOTSUPP);
@@ -130,7 +114,7 @@ START_TEST(test_forbidden_bpf_leaves_a_working_tap)
 {
 	pid_t pid;
 
-	if (!can_run())
+	if (!tu_can_tap("check_steer"))
 		return;
 	if ((pid = fork()) == 0) {
 		tap_up(1);

@@ -28,22 +28,6 @@
 static struct tap tap;
 static uint8_t tap_mac[6];
 
-static int
-can_run(void)
-{
-	if (geteuid() == 0 && access("/dev/net/tun", R_OK | W_OK) == 0)
-		return 1;
-	fprintf(stderr, "check_tapio: needs root and /dev/net/tun; skipped\n");
-	return 0;
-}
-
-/* sh: run a shell command in our namespace; must succeed */
-static void
-sh(const char *cmd)
-{
-	ck_assert_msg(system(cmd) == 0, "%s", cmd);
-}
-
 /* tap_up: tapio0 with 10.77.0.1/24 and a pinned neighbour 10.77.0.2,
  * in a fresh namespace with IPv6 off (no router solicitations or MLD
  * reports in the TAP's queue) */
@@ -55,11 +39,11 @@ tap_up(void)
 	int s;
 
 	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
-	sh("echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6");
+	tu_sh("echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6");
 	ck_assert_msg(tap_open(&tap, "tapio0", 1, 0, err, sizeof(err)) == 0,
 	    "%s", err);
 	ck_assert_int_eq(fcntl(tap.fd, F_SETFL, 0), 0);	/* blocking */
-	sh("ip link set tapio0 up && ip addr add 10.77.0.1/24 dev tapio0 && "
+	tu_sh("ip link set tapio0 up && ip addr add 10.77.0.1/24 dev tapio0 && "
 	    "ip neigh add 10.77.0.2 lladdr 02:00:00:00:00:02 dev tapio0");
 	memset(&ifr, 0, sizeof(ifr));
 	strcpy(ifr.ifr_name, "tapio0");
@@ -90,7 +74,7 @@ START_TEST(test_read_batch_in_order_then_eagain)
 	int s, i, seen = 0, p;
 	char c;
 
-	if (!can_run())
+	if (!tu_can_tap("check_tapio"))
 		return;
 	tap_up();
 	inet_pton(AF_INET, "10.77.0.2", &to.sin_addr);
@@ -172,7 +156,7 @@ START_TEST(test_write_batch_delivers_all_in_order)
 	int s, i, len;
 	char c;
 
-	if (!can_run())
+	if (!tu_can_tap("check_tapio"))
 		return;
 	tap_up();
 	inet_pton(AF_INET, "10.77.0.1", &me.sin_addr);

@@ -86,4 +86,22 @@ tu_child_ok(pid_t pid)
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
 }
 
+/* tu_can_tap: root and /dev/net/tun (a TAP and a namespace of the
+ * test's own), or say that test is skipped */
+static inline int
+tu_can_tap(const char *test)
+{
+	if (geteuid() == 0 && access("/dev/net/tun", R_OK | W_OK) == 0)
+		return 1;
+	fprintf(stderr, "%s: needs root and /dev/net/tun; skipped\n", test);
+	return 0;
+}
+
+/* tu_sh: run a shell command (in the test's namespace); must succeed */
+static inline void
+tu_sh(const char *cmd)
+{
+	ck_assert_msg(system(cmd) == 0, "%s", cmd);
+}
+
 #endif /* SHMNET_TESTUTIL_H */
