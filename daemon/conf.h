@@ -32,7 +32,7 @@ struct netconf {
 	uint32_t	io_batch;	/* TAP frames per system call, 0 or
 					 * 1 = one call per frame */
 	uint32_t	offload;	/* boolean */
-	uint32_t	cpu_follow;	/* boolean: rx thread follows the
+	uint32_t	cpu_follow;	/* boolean: data threads follow the
 					 * application's CPU (follow.c) */
 	uint32_t	mcast_rings;	/* multicast rings (segment creation) */
 	uint8_t		addr6[16];	/* local: IPv6 address or network */

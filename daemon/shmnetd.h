@@ -250,7 +250,7 @@ int	 rx_drain_ring(struct dnet *dn, uint32_t peer, int budget);
 /* Ask the rx thread to stop (wakes it). */
 void	 rx_stop(struct dnet *dn);
 
-/* follow.c: the receive thread follows the application's CPU. */
+/* follow.c: the data threads follow the application's CPU. */
 #define RX_FLOOD_FRAMES	16	/* frames in one rx round that make a flood */
 struct follow {				/* one thread's */
 	cpu_set_t	 all;		/* the set it started with */
