@@ -2,8 +2,9 @@
  * mcast.c: multicast on one network of this node.
  *
  *   main thread  mc_refresh: reads the groups the TAP has joined
- *                (/proc/net/dev_mcast, IFF_PROMISC/IFF_ALLMULTI) every
- *                tick and publishes them to the rx thread under mc_lock.
+ *                (/proc/net/dev_mcast, IFF_PROMISC/IFF_ALLMULTI) when
+ *                the kernel says they changed (mcwatch.c) and every tick,
+ *                and publishes them to the rx thread under mc_lock.
  *   tx thread    mc_tx_ring: the multicast ring a frame's group uses,
  *                taking one on first use; mc_tx_wake: the doorbells of the
  *                nodes that follow that ring.

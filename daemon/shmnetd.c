@@ -26,9 +26,11 @@
 #include "log.h"
 #include "shmnetd.h"
 
-#define TICK_MS		250	/* a peer's crash is an event (watch.c);
-				 * the tick is the fallback, ring shrink
-				 * timers and joined groups */
+#define TICK_MS		1000	/* a peer's crash is an event (watch.c),
+				 * so is a join (mcwatch.c), a ring growth
+				 * request and an announce: the tick is the
+				 * fallback, ring shrink timers and the
+				 * listener scan */
 #define RESCAN_MS	10	/* a dead peer's lock outlives its keeper
 				 * by the time its process takes to exit */
 
@@ -54,10 +56,11 @@ shmnetd_listeners(struct daemon *d)
 	groute_udp_ports(d, d->lbuf, n);
 }
 
-/* shmnetd_tick: heartbeat, membership scan (with ring growth and shrink)
- * and the multicast groups joined, every TICK_MS; freed ring memory,
- * expired flows and the listener scan every second (on the same wake-up:
- * an idle daemon wakes 4 times a second, not 5). */
+/* shmnetd_tick: every TICK_MS, heartbeat, membership scan (with ring
+ * shrink), the multicast groups joined (for link-layer joins, which the
+ * kernel does not announce), memory of retired rings back to /dev/shm,
+ * expired flows and the listener scan: an idle daemon's main thread
+ * wakes once a second. */
 static void
 shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 {
@@ -67,9 +70,6 @@ shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 	member_scan(d);
 	for (int i = 0; i < d->nnets; i++)
 		mc_refresh(d->nets[i]);		/* groups joined */
-	if (++d->ticks % (1000 / TICK_MS) != 0)
-		return;
-	/* once a second: memory of retired rings back to /dev/shm */
 	heap_reclaim(d->seg);
 	if (d->conf.g.enabled) {
 		gnet_gc(d);
@@ -150,7 +150,8 @@ shmnetd_signal(evutil_socket_t sig, short ev, void *arg)
 	}
 }
 
-/* shmnetd_events: event base, tick, notify pipe and signals. */
+/* shmnetd_events: event base, tick, notify pipe, signals and the
+ * multicast join notifications. */
 static int
 shmnetd_events(struct daemon *d)
 {
@@ -172,7 +173,7 @@ shmnetd_events(struct daemon *d)
 		if (d->ev_sig[i] == NULL || event_add(d->ev_sig[i], NULL))
 			return -1;
 	}
-	return 0;
+	return mcw_start(d);
 }
 
 /* shmnetd_events_free: undo shmnetd_events. */
@@ -181,6 +182,7 @@ shmnetd_events_free(struct daemon *d)
 {
 	int i;
 
+	mcw_stop(d);
 	for (i = 0; i < 3; i++)
 		if (d->ev_sig[i] != NULL)
 			event_free(d->ev_sig[i]);
@@ -453,7 +455,7 @@ shmnetd_run(struct daemon *d)
 	char err[512];
 	int i, code = 1;
 
-	d->notify[0] = d->notify[1] = -1;
+	d->notify[0] = d->notify[1] = d->mcw_fd = -1;
 	signal(SIGPIPE, SIG_IGN);
 	shmnetd_nets(d);
 

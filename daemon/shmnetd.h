@@ -2,9 +2,10 @@
  * shmnetd.h: the daemon's objects, shared by its modules.
  *
  * Threads and what they own:
- *   main thread   libevent loop: signals, the 100 ms tick (heartbeat,
- *                 membership scan, ring growth and shrink, joined
- *                 multicast groups every other tick), the notify pipe.
+ *   main thread   libevent loop: signals, the 1 s tick (heartbeat,
+ *                 membership scan, ring shrink, joined multicast groups,
+ *                 listener scan), the notify pipe (ring growth, announces),
+ *                 the kernel's multicast join notifications (mcwatch.c).
  *                 Owns the node's directory (allocates and retires the
  *                 rings into it).
  *   tx thread     one per network: TAP -> pair ring or broadcast ring.
@@ -198,11 +199,12 @@ struct daemon {
 	struct sd_sock		 diag;		/* its sock_diag socket */
 	struct pkt_g		 g;		/* G and G6, for the data path */
 	int			 listen_warned;
-	uint32_t		 ticks;
 
 	struct event_base	*base;
 	struct event		*ev_tick, *ev_notify, *ev_rescan;
 	struct event		*ev_sig[3];
+	struct event		*ev_mcw;	/* mcwatch.c: socket or timer */
+	int			 mcw_fd;	/* its netlink socket, or -1 */
 	int			 notify[2];	/* data threads -> main */
 	uint32_t		*seen_gen;	/* member: gen seen up, 0 down */
 	uint64_t		*seen_hb;	/* member: heartbeat last tick */
@@ -290,6 +292,12 @@ int	 mc_rx_init(struct dnet *dn);
 void	 mc_rx_free(struct dnet *dn);
 void	 mc_rx_update(struct dnet *dn);
 int	 mc_wanted(struct dnet *dn, const uint8_t *dst);
+
+/* mcwatch.c: the kernel's join notifications drive mc_refresh. */
+int	 mcw_open(void);
+uint32_t mcw_parse(const void *buf, size_t len, const int *ifindex, int n);
+int	 mcw_start(struct daemon *d);
+void	 mcw_stop(struct daemon *d);
 
 /* resize.c: ring growth and shrink (main thread). */
 void	 rs_ring(struct dnet *dn, uint32_t id, const struct shm_dirent *de,

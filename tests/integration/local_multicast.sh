@@ -3,7 +3,7 @@
 # takes it; a second group travels on the broadcast ring.  Members receive
 # every datagram of a paced sequence in order; nobody else receives any,
 # and a node that has not joined a ring's group does not even read it.
-# The label outlives the node that set it.
+# The label outlives the node that set it.  Joins are followed at once.
 . "$(dirname "$0")/lib.sh"
 require_root jq
 
@@ -32,7 +32,12 @@ wait_ready() {
 		for _ in $(seq 50); do grep -q ready "$f" && break; sleep 0.1; done
 		grep -q ready "$f" || fail "receiver $(basename "$f") not ready"
 	done
-	sleep 0.5	# daemons re-read the joined groups every 100 ms
+	# the kernel tells the daemons of a join (mcwatch.c): they follow it
+	# within milliseconds.  The tick that re-reads the groups as well
+	# comes once a second: without the notifications each receiver has
+	# a 1 in 10 chance of following in time, and the stages below have
+	# five receivers
+	sleep 0.1
 }
 
 # --- group A (239.1.2.3) on nodes 2 and 3: it takes the multicast ring
