@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,25 @@ nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up,
 		mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
 	if (mtu != 0)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return nl_talk(nlh);
+}
+
+/* nl_qdisc_root: a root qdisc of kind (no options), replacing any. */
+int
+nl_qdisc_root(int ifindex, const char *kind)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct tcmsg *tc;
+
+	nlh->nlmsg_type = RTM_NEWQDISC;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
+	    NLM_F_REPLACE;
+	tc = mnl_nlmsg_put_extra_header(nlh, sizeof(*tc));
+	tc->tcm_family = AF_UNSPEC;
+	tc->tcm_ifindex = ifindex;
+	tc->tcm_parent = TC_H_ROOT;
+	mnl_attr_put_strz(nlh, TCA_KIND, kind);
 	return nl_talk(nlh);
 }
 

@@ -16,6 +16,9 @@ int	 nl_talk(struct nlmsghdr *nlh);
  * bring the link up (if up).  Returns 0 or -errno (the kernel's answer). */
 int	 nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up,
 	    int noarp);
+/* Make a qdisc of kind (default options) the root qdisc, replacing the
+ * kernel's default; 0 or -errno. */
+int	 nl_qdisc_root(int ifindex, const char *kind);
 /* Add an IPv4 address (network byte order) with prefix and the subnet's
  * broadcast address.  An existing identical address is not an error. */
 int	 nl_addr4_add(int ifindex, uint32_t addr, uint8_t prefix);

@@ -63,6 +63,11 @@ if grep -q "local: sending CPU of each frame from the steering eBPF" \
 	EXACT=1
 	in_ns 1 ip -d link show shm0 | grep -q "multi_queue numqueues 2" ||
 	    fail "steering eBPF said, but shm0 is not a 2-queue TAP"
+	# one pfifo_fast, not the kernel's mq with one per tun queue (256,
+	# about 6 MiB of kernel memory a TAP)
+	qd=$(in_ns 1 tc qdisc show dev shm0)
+	[ "$(wc -l <<<"$qd")" = 1 ] && grep -q "^qdisc pfifo_fast .* root" <<<"$qd" ||
+	    fail "shm0 has not one root pfifo_fast qdisc: $qd"
 else
 	say "no steering eBPF here: $(grep 'steering eBPF' "$T_DIR/node1.log")"
 fi
