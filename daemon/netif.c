@@ -124,12 +124,18 @@ netif_addr6(struct dnet *dn, char *err, size_t errlen)
  * kernel's mq qdisc with a pfifo_fast for each of the 256 queues tun
  * allocates (two of them in use), about 6 MiB of kernel memory and 15-20
  * ms per TAP.  The steering program sends every frame to queue 0, so a
- * qdisc per queue buys nothing. */
+ * qdisc per queue buys nothing.  A persistent TAP (ip tuntap add) is the
+ * operator's, and so is its qdisc. */
 static void
 netif_qdisc(struct dnet *dn)
 {
 	int rc;
 
+	if (dn->tap.multi_queue && dn->tap.persistent) {
+		log_info("%s: %s is a persistent TAP: its qdisc is left as "
+		    "configured", dn->name, dn->tap.name);
+		return;
+	}
 	if (dn->tap.multi_queue &&
 	    (rc = nl_qdisc_root(dn->tap.ifindex, "pfifo_fast")) != 0)
 		log_warnx("%s: cannot set a pfifo_fast root qdisc on %s (%s); "

@@ -114,6 +114,8 @@ tap_open(struct tap *t, const char *name, int offload, int multi_queue,
 		goto fail;
 	}
 	strlcpy(t->name, ifr.ifr_name, sizeof(t->name));
+	if (ioctl(t->fd, TUNGETIFF, &ifr) == 0)
+		t->persistent = (ifr.ifr_flags & IFF_PERSIST) != 0;
 	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdr) == -1) {
 		rc = -errno;
 		goto fail;

@@ -17,6 +17,7 @@ struct tap {
 	char		name[IFNAMSIZ];
 	unsigned int	offloads;	/* TUN_F_* the kernel accepted */
 	int		multi_queue;	/* IFF_MULTI_QUEUE */
+	int		persistent;	/* made by `ip tuntap`: the operator's */
 	int		queue2;		/* steer.c: the unread queue, or -1 */
 	_Atomic uint32_t *send_cpu;	/* steer.c: CPU of the last send */
 };

@@ -149,8 +149,27 @@ for a in "${s1[@]}" "${s2[@]}"; do
 	[ "$a" = "$ALL" ] || fail "a thread kept to CPU $a during a stream"
 done
 
+# a persistent multi-queue TAP (ip tuntap add) is the operator's: node 2
+# uses it and leaves the root qdisc configured on it alone
+if [ -n "$EXACT" ]; then
+	stop_node 2
+	in_ns 2 ip tuntap add dev shm0 mode tap multi_queue &&
+	    in_ns 2 tc qdisc add dev shm0 root handle 1: pfifo limit 77 ||
+	    fail "cannot make a persistent TAP with a qdisc"
+	start_node 2
+	wait_state 2 up 5 >/dev/null || fail "node 2 not up on a persistent TAP"
+	ping_all 1 2
+	qd=$(in_ns 2 tc qdisc show dev shm0)
+	grep -q "^qdisc pfifo 1: root .*limit 77p" <<<"$qd" ||
+	    fail "the persistent TAP's qdisc was replaced: $qd"
+	grep -q "shm0 is a persistent TAP: its qdisc is left as configured" \
+	    "$T_DIR/node2.log" || fail "node 2 did not say it kept the qdisc"
+	say "a persistent TAP keeps its own qdisc: $qd"
+fi
+
 # cpu-follow = no: the set never narrows
 stop_node 1; stop_node 2
+in_ns 2 ip link del shm0 2>/dev/null	# the persistent TAP, if made
 T_ARGS=(--set local.cpu-follow=no)
 start_node 1; start_node 2
 wait_state 1 up 5 >/dev/null && wait_state 2 up 5 >/dev/null || fail "restart"
