@@ -131,13 +131,14 @@ netif_qdisc(struct dnet *dn)
 {
 	int rc;
 
-	if (dn->tap.multi_queue && dn->tap.persistent) {
+	if (!dn->tap.multi_queue)
+		return;
+	if (dn->tap.persistent) {
 		log_info("%s: %s is a persistent TAP: its qdisc is left as "
 		    "configured", dn->name, dn->tap.name);
 		return;
 	}
-	if (dn->tap.multi_queue &&
-	    (rc = nl_qdisc_root(dn->tap.ifindex, "pfifo_fast")) != 0)
+	if ((rc = nl_qdisc_root(dn->tap.ifindex, "pfifo_fast")) != 0)
 		log_warnx("%s: cannot set a pfifo_fast root qdisc on %s (%s); "
 		    "the kernel's mq qdisc takes about 6 MiB", dn->name,
 		    dn->tap.name, strerror(-rc));

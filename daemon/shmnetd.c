@@ -407,11 +407,11 @@ shmnetd_configure(struct daemon *d, char *err, size_t errlen)
 {
 	int i, rc;
 
-	for (i = 0; i < d->nnets; i++) {
+	/* the groups each TAP joined are read by mcw_start, once subscribed
+	 * to the kernel's join notifications */
+	for (i = 0; i < d->nnets; i++)
 		if ((rc = netif_configure(d->nets[i], err, errlen)) != 0)
 			return rc;
-		mc_refresh(d->nets[i]);
-	}
 	if (d->conf.g.enabled) {
 		if ((d->lbuf = calloc(SHM_LISTEN_MAX, sizeof(*d->lbuf))) == NULL)
 			return -ENOMEM;

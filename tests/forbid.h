@@ -14,6 +14,18 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+/* tu_seccomp: install filter f (n instructions) for this process and
+ * what it executes; 0 or -1 */
+static inline int
+tu_seccomp(struct sock_filter *f, unsigned short n)
+{
+	struct sock_fprog prog = { n, f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
 /* tu_forbid: a seccomp filter that fails system call nr with EPERM, as a
  * container runtime's profile may; 0 or -1 */
 static inline int
@@ -26,11 +38,7 @@ tu_forbid(unsigned int nr)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return -1;
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+	return tu_seccomp(f, sizeof(f) / sizeof(f[0]));
 }
 
 /* tu_forbid_sockopt: a seccomp filter that fails setsockopt(2) of
@@ -52,11 +60,7 @@ tu_forbid_sockopt(unsigned int level, unsigned int optname)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return -1;
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+	return tu_seccomp(f, sizeof(f) / sizeof(f[0]));
 }
 
 #endif /* SHMNET_FORBID_H */
