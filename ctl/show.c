@@ -23,7 +23,7 @@ struct node_row {
 	struct shm_node_stats_copy {
 		uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes,
 		    drop_unknown, drop_down, drop_full, drop_tap, cast_lost,
-		    corrupt, zero_copy, mc_filtered;
+		    corrupt, zero_copy, mc_filtered, wakes_recovered;
 	} st;
 };
 
@@ -74,6 +74,7 @@ show_node_row(struct ctl *c, uint32_t id, struct node_row *r)
 	r->st.corrupt = LD(s->corrupt);
 	r->st.zero_copy = LD(s->zero_copy);
 	r->st.mc_filtered = LD(s->mc_filtered);
+	r->st.wakes_recovered = LD(s->wakes_recovered);
 	return 1;
 }
 
@@ -272,12 +273,12 @@ show_nodes(struct ctl *c)
 		    ", \"drop_full\": %" PRIu64 ", \"drop_tap\": %" PRIu64
 		    ", \"broadcast_lost\": %" PRIu64 ", \"corrupt\": %" PRIu64
 		    ", \"zero_copy\": %" PRIu64 ", \"multicast_filtered\": %"
-		    PRIu64 "}", first ? "" : ",", r.id,
+		    PRIu64 ", \"wakes_recovered\": %" PRIu64 "}", first ? "" : ",", r.id,
 		    r.up ? "up" : "down", r.gen, r.pid, mac, r.addr,
 		    r.heartbeat, r.st.tx_frames, r.st.tx_bytes, r.st.rx_frames,
 		    r.st.rx_bytes, r.st.drop_unknown, r.st.drop_down,
 		    r.st.drop_full, r.st.drop_tap, r.st.cast_lost, r.st.corrupt,
-		    r.st.zero_copy, r.st.mc_filtered);
+		    r.st.zero_copy, r.st.mc_filtered, r.st.wakes_recovered);
 		first = 0;
 	}
 	if (c->json)

@@ -30,8 +30,12 @@
 #include "shmnetd.h"
 
 #define RX_BUDGET	64
-#define RX_SLEEP_MS	1000	/* stop, directory and group changes ring
-				 * the bell; this is only a safety net */
+#define RX_NAP_MS	30000	/* stop, directory and group changes ring
+				 * the bell, and rx_watchdog makes good a
+				 * wake-up a peer claimed and never made;
+				 * this bounds what is left (a frame whose
+				 * writer stopped before ringing, until the
+				 * next frame rings) */
 
 static const uint8_t rx_zero_vnet[SHM_VNET_HDR_LEN];
 
@@ -446,10 +450,50 @@ rx_main(void *arg)
 			bell_cancel(dn->bell);
 			continue;
 		}
-		bell_wait(dn->bell, v, RX_SLEEP_MS);
+		atomic_store_explicit(&dn->rx_nap_bell, v,
+		    memory_order_relaxed);
+		atomic_fetch_add_explicit(&dn->rx_nap, 1,
+		    memory_order_release);	/* odd: asleep */
+		bell_wait(dn->bell, v, RX_NAP_MS);
+		atomic_fetch_add_explicit(&dn->rx_nap, 1,
+		    memory_order_release);
 	}
 	tapio_close(&dn->rxio);
 	return NULL;
+}
+
+/* rx_watchdog: main thread, every tick.  A transmitter wakes a sleeping
+ * rx thread in two steps: it claims the wake-up (sleeping 1 -> 0, so that
+ * only one transmitter makes it), then bumps the bell and calls futex.
+ * One stopped or killed between the two leaves the thread asleep, and
+ * every later transmitter, seeing sleeping == 0, leaves the wake-up to
+ * it.  Seen in the same nap on two ticks in a row (the two steps take
+ * nanoseconds), the wake-up is made here: at most two ticks late, and an
+ * idle rx thread need not wake on a timer to guard against it. */
+void
+rx_watchdog(struct dnet *dn)
+{
+	uint32_t nap = atomic_load_explicit(&dn->rx_nap, memory_order_acquire);
+
+	if ((nap & 1) == 0 || atomic_load_explicit(&dn->bell->sleeping,
+	    memory_order_relaxed) != 0 || atomic_load_explicit(
+	    &dn->bell->bell, memory_order_relaxed) != atomic_load_explicit(
+	    &dn->rx_nap_bell, memory_order_relaxed)) {
+		dn->wd_nap = 0;		/* awake, or asleep as it should be */
+		return;
+	}
+	if (dn->wd_nap != nap) {
+		dn->wd_nap = nap;	/* first sight: a peer may be mid-wake */
+		return;
+	}
+	dn->wd_nap = 0;
+	stat_add(&dn->stats->wakes_recovered, 1);
+	if (!dn->wd_warned++)
+		log_warnx("%s: a peer claimed our receive thread's wake-up "
+		    "and did not make it (stopped or killed mid-send?); "
+		    "woken by the main loop (counted as wakes_recovered)",
+		    dn->name);
+	bell_force(dn->bell);
 }
 
 /* rx_stop: make the thread leave its loop. */

@@ -58,7 +58,7 @@ shmnetd_listeners(struct daemon *d)
 
 /* shmnetd_tick: every TICK_MS, heartbeat, membership scan (with ring
  * shrink), the multicast groups joined (for link-layer joins, which the
- * kernel does not announce), memory of retired rings back to /dev/shm,
+ * kernel does not announce), lost rx wake-ups, memory of retired rings back to /dev/shm,
  * expired flows and the listener scan: an idle daemon's main thread
  * wakes once a second. */
 static void
@@ -68,8 +68,10 @@ shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 
 	atomic_fetch_add_explicit(&d->node->heartbeat, 1, memory_order_relaxed);
 	member_scan(d);
-	for (int i = 0; i < d->nnets; i++)
+	for (int i = 0; i < d->nnets; i++) {
 		mc_refresh(d->nets[i]);		/* groups joined */
+		rx_watchdog(d->nets[i]);
+	}
 	heap_reclaim(d->seg);
 	if (d->conf.g.enabled) {
 		gnet_gc(d);

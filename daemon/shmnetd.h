@@ -142,6 +142,10 @@ struct dnet {
 	_Atomic int		 app_cpu;	/* follow.c: -1 = none */
 	_Atomic int		 rx_cpu;	/* follow.c: rx thread's, -1 */
 	uint64_t		 rx_round_bytes;	/* rx thread's */
+	_Atomic uint32_t	 rx_nap;	/* rx: odd while asleep */
+	_Atomic uint32_t	 rx_nap_bell;	/* rx: the bell it sleeps on */
+	uint32_t		 wd_nap;	/* main: nap seen stuck, or 0 */
+	int			 wd_warned;	/* main */
 
 	struct txpeer		*peers;		/* [max_nodes + 1] */
 	uint32_t		 predict;	/* last unicast destination */
@@ -251,6 +255,8 @@ void	 rx_free(struct dnet *dn);
 int	 rx_drain_ring(struct dnet *dn, uint32_t peer, int budget);
 /* Ask the rx thread to stop (wakes it). */
 void	 rx_stop(struct dnet *dn);
+/* Main thread, every tick: wake an rx thread whose wake-up was lost. */
+void	 rx_watchdog(struct dnet *dn);
 
 /* follow.c: the data threads follow the application's CPU. */
 #define RX_FLOOD_FRAMES	16	/* frames in one rx round that make a flood */

@@ -215,7 +215,10 @@ struct shm_node_stats {
 	_Atomic uint64_t	looped;		/* global: served by this node */
 	_Atomic uint64_t	mc_filtered;	/* multicast for a group this
 						 * node has not joined */
-	uint8_t			reserved[SHM_CACHELINE * 2 - 120];
+	_Atomic uint64_t	wakes_recovered;	/* doorbell wake-ups a
+						 * peer claimed and never
+						 * made: made good by the
+						 * main loop */
 };
 _Static_assert(sizeof(struct shm_node_stats) == 2 * SHM_CACHELINE, "stats");
 

@@ -14,16 +14,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "shmnet.h"
+#include "attach.h"
 
 int
 main(int argc, char **argv)
 {
-	struct shmseg_params p = { .size = 64 << 20, .max_nodes = 64,
-	    .cast_slots = 256, .cast_slot_size = 2048, .conn_buckets = 64 };
 	struct shm_ring_hdr *h;
 	struct shmseg *seg;
-	char err[512];
 	uint32_t gen, size, id;
 	int rc;
 
@@ -31,18 +28,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: castlock SEGMENT NODE_ID\n");
 		return 2;
 	}
-	p.path = argv[1];
 	id = (uint32_t)atoi(argv[2]);
-	/* only an existing segment: never create one */
-	if ((rc = shmseg_open_ro(p.path, &seg, err, sizeof(err))) != 0) {
-		fprintf(stderr, "castlock: %s\n", err);
+	if ((seg = tu_attach("castlock", argv[1])) == NULL)
 		return 1;
-	}
-	shmseg_close(seg, 0);
-	if ((rc = shmseg_open(&p, &seg, err, sizeof(err))) != 0) {
-		fprintf(stderr, "castlock: %s\n", err);
-		return 1;
-	}
 	if ((rc = node_claim(seg, id, &gen)) < 0) {
 		fprintf(stderr, "castlock: claim node %u: %d\n", id, rc);
 		shmseg_close(seg, 0);

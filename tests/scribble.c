@@ -13,34 +13,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shmnet.h"
+#include "attach.h"
 
 int
 main(int argc, char **argv)
 {
-	struct shmseg_params p = { .size = 64 << 20, .max_nodes = 64,
-	    .cast_slots = 256, .cast_slot_size = 2048, .conn_buckets = 64 };
 	struct shm_dirent de;
 	struct shmseg *seg;
 	uint8_t *mem;
 	uint64_t n, i;
-	char err[512];
 
 	if (argc < 5) {
 		fprintf(stderr, "usage: scribble SEGMENT OWNER PEER SEED "
 		    "[descs]\n");
 		return 2;
 	}
-	p.path = argv[1];
-	if (shmseg_open_ro(p.path, &seg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "scribble: %s\n", err);	/* never create */
+	if ((seg = tu_attach("scribble", argv[1])) == NULL)
 		return 1;
-	}
-	shmseg_close(seg, 0);
-	if (shmseg_open(&p, &seg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "scribble: %s\n", err);
-		return 1;
-	}
 	if (node_dirent_read(seg, (uint32_t)atoi(argv[2]), SHM_NET_LOCAL,
 	    (uint32_t)atoi(argv[3]), &de) != 0 ||
 	    (mem = shmseg_at(seg, de.off, de.size)) == NULL) {

@@ -20,6 +20,7 @@ UDPSRV=${UDPSRV:-$(pwd)/tests/udpsrv}
 MCAST=${MCAST:-$(pwd)/tests/mcast}
 CASTLOCK=${CASTLOCK:-$(pwd)/tests/castlock}
 SCRIBBLE=${SCRIBBLE:-$(pwd)/tests/scribble}
+STOPWAKE=${STOPWAKE:-$(pwd)/tests/stopwake}
 T_PIDS=()
 T_NS=()
 T_MOUNTS=()
