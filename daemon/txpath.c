@@ -58,17 +58,32 @@ tx_free(struct dnet *dn)
 	gnet_free(dn);
 }
 
+/* tx_wake: ring the doorbell of node id on this network. */
+static void
+tx_wake(struct dnet *dn, uint32_t id)
+{
+	struct shm_node *n = shmseg_node(dn->d->seg, id);
+
+	if (n != NULL)
+		bell_ring(&n->bell[dn->net]);
+}
+
 /* tx_move: the peer replaced the ring we write (growth or shrink): say
  * in the old one that we are done with it, so that its reader moves on
- * to the new one once it has read everything. */
+ * to the new one once it has read everything, and wake the reader to
+ * see it: an idle one sleeps until rung, and the old ring's memory goes
+ * back only once it has moved on. */
 static void
-tx_move(struct txpeer *p, uint32_t gen, const struct shm_dirent *de)
+tx_move(struct dnet *dn, uint32_t id, struct txpeer *p, uint32_t gen,
+    const struct shm_dirent *de)
 {
 	struct shm_ring_hdr *h = p->ring.v.hdr;
 
 	if (p->ok && p->gen == gen && de->old_off != 0 &&
-	    de->old_key == h->key && de->key != h->key)
+	    de->old_key == h->key && de->key != h->key) {
 		ring_tx_moved(&p->ring);
+		tx_wake(dn, id);
+	}
 }
 
 /* tx_attach: (re)attach to the ring peer id published for us. */
@@ -86,7 +101,7 @@ tx_attach(struct dnet *dn, uint32_t id, struct txpeer *p, uint32_t gen,
 		atomic_store_explicit(&p->seen_dv, 0, memory_order_relaxed);
 		return -1;
 	}
-	tx_move(p, gen, &de);
+	tx_move(dn, id, p, gen, &de);
 	p->ok = 0;
 	atomic_store_explicit(&p->seen_dv, 0, memory_order_relaxed);
 	if ((mem = shmseg_at(d->seg, de.off, de.size)) == NULL ||
@@ -137,16 +152,6 @@ tx_corrupt(struct dnet *dn, struct txpeer *p, uint32_t id)
 		    "marked down", dn->name, id);
 	}
 	daemon_notify(dn->d, NOTIFY_MEMBERS);
-}
-
-/* tx_wake: ring the doorbell of node id on this network. */
-static void
-tx_wake(struct dnet *dn, uint32_t id)
-{
-	struct shm_node *n = shmseg_node(dn->d->seg, id);
-
-	if (n != NULL)
-		bell_ring(&n->bell[dn->net]);
 }
 
 /* tx_full: wait for room in p's ring; 0 if there is room now. */

@@ -8,7 +8,10 @@
 # killed between the two steps of bell_ring would, so that every later
 # sender leaves the wake-up to it.  Node 2's main loop must make it good:
 # node 1's ping is answered within 4 s, node 2 counts one wakes_recovered
-# and says so once in its log, and traffic goes on as before.
+# and says so once in its log, and traffic goes on as before.  Last, a
+# ring that grew for one large ping shrinks back when idle and its memory
+# goes back: the sender, moving to the new ring, must wake the sleeping
+# receiver to see the old one retired.
 . "$(dirname "$0")/lib.sh"
 require_root jq ping
 
@@ -18,6 +21,7 @@ for n in 1 2; do
 	in_ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 	    net.ipv6.conf.default.disable_ipv6=1 || fail "sysctl in node $n"
 done
+T_ARGS=(--set local.ring-shrink-after=1)
 for n in 1 2; do start_node "$n"; done
 for n in 1 2; do wait_state "$n" up 5 >/dev/null || fail "node $n not up"; done
 mac() { ctl --json nodes | jq -r ".[] | select(.id == $1) | .mac"; }
@@ -65,4 +69,21 @@ t0=$(now_ms)
 for i in 1 2 3; do pings 1 2 || fail "ping $i after the recovery"; done
 ms=$(( $(now_ms) - t0 ))
 [ "$ms" -le 1000 ] || fail "3 pings after the recovery took $ms ms"
+
+kib0=$(seg_kib)
+in_ns 1 ping -c 1 -s 30000 -W 2 -q "$(addr 2)" >/dev/null 2>&1 ||
+    fail "a 30000-byte ping"
+[ "$(pair_slots 1 2)" -gt 64 ] || fail "ring 1 -> 2 did not grow for a 30000-byte frame"
+# shrink after 1-2 idle ticks, the sender moves at its next tick, the
+# memory goes back a second after the old ring is freed: 3-6 s here
+t0=$(now_ms) ms=0
+while [ "$ms" -le 15000 ]; do
+	[ "$(pair_slots 1 2)" = 64 ] && [ "$(seg_kib)" -le $((kib0 + 8)) ] && break
+	sleep 0.1
+	ms=$(( $(now_ms) - t0 ))
+done
+[ "$(pair_slots 1 2)" = 64 ] || fail "ring 1 -> 2 did not shrink (still $(pair_slots 1 2) slots)"
+[ "$(seg_kib)" -le $((kib0 + 8)) ] ||
+    fail "segment holds $(seg_kib) KiB $ms ms after the large ping, $kib0 before it"
+say "a ring grew and shrank; the segment was back to $(seg_kib) KiB in $ms ms"
 exit 0
