@@ -33,6 +33,8 @@
 				 * listener scan */
 #define RESCAN_MS	10	/* a dead peer's lock outlives its keeper
 				 * by the time its process takes to exit */
+#define LISTEN_FULL_TICKS 10	/* a listener scan at least this often,
+				 * even with no socket come or gone */
 
 /* shmnetd_listeners: publish the sockets that can serve G here. */
 static void
@@ -47,6 +49,7 @@ shmnetd_listeners(struct daemon *d)
 		if (!d->listen_warned++)
 			log_warnx("global: listener scan (sock_diag): %s",
 			    strerror(-rc));
+		d->listen_quiet = LISTEN_FULL_TICKS;	/* again next tick */
 		return;
 	}
 	if (truncated && !d->listen_warned++)
@@ -58,9 +61,9 @@ shmnetd_listeners(struct daemon *d)
 
 /* shmnetd_tick: every TICK_MS, heartbeat, membership scan (with ring
  * shrink), the multicast groups joined (for link-layer joins, which the
- * kernel does not announce), lost rx wake-ups, memory of retired rings back to /dev/shm,
- * expired flows and the listener scan: an idle daemon's main thread
- * wakes once a second. */
+ * kernel does not announce), lost rx wake-ups, memory of retired rings
+ * back to /dev/shm, expired flows and the listener scan: an idle
+ * daemon's main thread wakes once a second. */
 static void
 shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 {
@@ -76,8 +79,17 @@ shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 	if (d->conf.g.enabled) {
 		gnet_gc(d);
 		/* new listeners: a connection to a port nobody serves yet
-		 * asks every node to rescan at once; this is the safety net */
-		shmnetd_listeners(d);
+		 * asks every node to rescan at once; this is the safety net,
+		 * and the way a closed listener leaves.  Its dumps walk the
+		 * host's hash tables: skipped while no TCP or UDP socket of
+		 * ours came or went, up to LISTEN_FULL_TICKS in a row (a
+		 * connect() on a bound UDP socket, or one listener closed as
+		 * another opened, moves no count) */
+		if (ss_moved(&d->sockstat) ||
+		    ++d->listen_quiet >= LISTEN_FULL_TICKS) {
+			d->listen_quiet = 0;
+			shmnetd_listeners(d);
+		}
 	}
 }
 
@@ -458,6 +470,7 @@ shmnetd_run(struct daemon *d)
 	int i, code = 1;
 
 	d->notify[0] = d->notify[1] = d->mcw_fd = -1;
+	ss_init(&d->sockstat);
 	signal(SIGPIPE, SIG_IGN);
 	shmnetd_nets(d);
 
@@ -513,6 +526,7 @@ fail_tap:
 		netif_close(d->nets[i]);
 	}
 	sd_close(&d->diag);
+	ss_close(&d->sockstat);
 	free(d->lbuf);
 	if (d->notify[0] != -1) {
 		close(d->notify[0]);

@@ -179,6 +179,15 @@ struct dnet {
 
 struct mnl_socket;
 
+/* The namespace's TCP and UDP socket counts at the last look (main
+ * thread; sockstat.c). */
+#define SS_COUNTS	4		/* TCP, UDP, TCP6, UDP6 */
+struct sockstat {
+	int			 fd[2];		/* sockstat, sockstat6; -1 */
+	unsigned long		 last[SS_COUNTS];
+	int			 known;
+};
+
 /* The kept sock_diag socket of the listener scan (main thread). */
 struct sd_sock {
 	struct mnl_socket	*nl;		/* NULL: open on next scan */
@@ -201,6 +210,8 @@ struct daemon {
 	uint32_t		 n_udp_ports;
 	struct shm_listen	*lbuf;		/* listener scan buffer */
 	struct sd_sock		 diag;		/* its sock_diag socket */
+	struct sockstat		 sockstat;	/* has a socket come or gone */
+	uint32_t		 listen_quiet;	/* ticks without a scan */
 	struct pkt_g		 g;		/* G and G6, for the data path */
 	int			 listen_warned;
 
@@ -333,6 +344,12 @@ int	 sd_scan(struct sd_sock *s, const struct pkt_g *g, int ifindex,
 	    struct shm_listen *out, uint32_t max, uint32_t *count,
 	    int *truncated);
 void	 sd_close(struct sd_sock *s);
+
+/* sockstat.c: has a TCP or UDP socket of this namespace come or gone? */
+void	 ss_init(struct sockstat *s);
+/* 1 when the counts moved since the last call (or cannot be read). */
+int	 ss_moved(struct sockstat *s);
+void	 ss_close(struct sockstat *s);
 
 /* gnet.c: the global network's routing decision (tx thread). */
 uint32_t gnet_route(struct dnet *dn, const uint8_t *frame, uint32_t len);
