@@ -273,7 +273,8 @@ show_nodes(struct ctl *c)
 		    ", \"drop_full\": %" PRIu64 ", \"drop_tap\": %" PRIu64
 		    ", \"broadcast_lost\": %" PRIu64 ", \"corrupt\": %" PRIu64
 		    ", \"zero_copy\": %" PRIu64 ", \"multicast_filtered\": %"
-		    PRIu64 ", \"wakes_recovered\": %" PRIu64 "}", first ? "" : ",", r.id,
+		    PRIu64 ", \"wakes_recovered\": %" PRIu64 "}",
+		    first ? "" : ",", r.id,
 		    r.up ? "up" : "down", r.gen, r.pid, mac, r.addr,
 		    r.heartbeat, r.st.tx_frames, r.st.tx_bytes, r.st.rx_frames,
 		    r.st.rx_bytes, r.st.drop_unknown, r.st.drop_down,

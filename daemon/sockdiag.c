@@ -6,8 +6,8 @@
  * to a device other than the global interface; a connected UDP socket is
  * published with its peer.  Loopback-only sockets do not match G and are
  * skipped.  The netlink socket is opened once and kept (a scan can run
- * every second: sockstat.c tells when); one that failed is closed and opened afresh next time, so a
- * half-read dump never meets the next one.
+ * every second: sockstat.c tells when); one that failed is closed and
+ * opened afresh next time, so a half-read dump never meets the next one.
  */
 #include "config.h"
 
