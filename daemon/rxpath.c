@@ -16,6 +16,13 @@
  * bell (at most 1 s).  A ring holding data that cannot be valid is
  * marked corrupt, counted, logged once, and reported to the main loop,
  * which replaces it; the other rings keep flowing.
+ *
+ * The reader side of the pair rings is under rx_lock: the thread holds
+ * it for each round, and the transmit thread, while it polls the TAP
+ * during a stream, takes it when free (rx_help) and delivers what waits,
+ * batched with its own io_uring.  On busy CPUs a stream's ACKs then need not wait
+ * for this thread to be scheduled; a ring still has one reader at a
+ * time, so its frames keep their order.
  */
 #include "config.h"
 
@@ -55,6 +62,8 @@ rx_init(struct dnet *dn)
 	if (dn->rx == NULL || dn->rx_ids == NULL || dn->rsz == NULL ||
 	    dn->cast_buf == NULL)
 		return -ENOMEM;
+	if ((rc = pthread_mutex_init(&dn->rx_lock, NULL)) != 0)
+		return -rc;
 	dn->rx_dir_version = UINT32_MAX;
 	dn->app_cpu = -1;
 	dn->rx_cpu = -1;
@@ -186,15 +195,16 @@ rx_vnet(const struct ring_slot *s)
 /* rx_flush: write the n frames gathered in iov in one batch, straight
  * from ring memory; what the batch did not get to goes one by one. */
 static void
-rx_flush(struct dnet *dn, struct iovec (*iov)[2], unsigned int n)
+rx_flush(struct dnet *dn, struct tapio *io, struct iovec (*iov)[2],
+    unsigned int n)
 {
 	int32_t res[TAPIO_MAX];
 	unsigned int i;
 
-	if (tapio_rw(&dn->rxio, 1, iov, n, res) != 0) {
+	if (tapio_rw(io, 1, iov, n, res) != 0) {
 		log_warnx("%s: batched TAP writes failed; one system call "
 		    "per frame from now on", dn->name);
-		tapio_close(&dn->rxio);
+		tapio_close(io);
 	}
 	for (i = 0; i < n; i++) {
 		if (res[i] == TAPIO_UNDONE) {
@@ -216,8 +226,8 @@ rx_flush(struct dnet *dn, struct iovec (*iov)[2], unsigned int n)
  * io-batch frames, write them in one system call, then free their
  * slots. */
 static int
-rx_drain_batch(struct dnet *dn, uint32_t peer, struct ring_rx *ring,
-    int budget)
+rx_drain_batch(struct dnet *dn, struct tapio *io, uint32_t peer,
+    struct ring_rx *ring, int budget)
 {
 	struct iovec iov[TAPIO_MAX][2];
 	struct ring_slot s;
@@ -225,7 +235,7 @@ rx_drain_batch(struct dnet *dn, uint32_t peer, struct ring_rx *ring,
 	int n = 0, rc = 1;
 
 	while (n < budget && rc == 1) {
-		for (k = 0; k < dn->rxio.depth && n + (int)k < budget &&
+		for (k = 0; k < io->depth && n + (int)k < budget &&
 		    (rc = ring_rx_peek(ring, &s)) == 1; k++) {
 			iov[k][0].iov_base = (void *)rx_vnet(&s);
 			iov[k][0].iov_len = SHM_VNET_HDR_LEN;
@@ -234,10 +244,10 @@ rx_drain_batch(struct dnet *dn, uint32_t peer, struct ring_rx *ring,
 			ring_rx_consume(ring, &s);
 		}
 		if (k > 0)
-			rx_flush(dn, iov, k);
+			rx_flush(dn, io, iov, k);
 		ring_rx_publish(ring);	/* also frees pads skipped */
 		n += (int)k;
-		if (dn->rxio.ring == NULL)
+		if (io->ring == NULL)
 			break;		/* batching just failed */
 	}
 	if (rc < 0) {
@@ -250,14 +260,14 @@ rx_drain_batch(struct dnet *dn, uint32_t peer, struct ring_rx *ring,
 /* rx_drain_one: deliver up to budget frames from one ring of peer's;
  * frames moved, or -1 when the ring is corrupt. */
 static int
-rx_drain_one(struct dnet *dn, uint32_t peer, struct ring_rx *ring,
-    int budget)
+rx_drain_one(struct dnet *dn, struct tapio *io, uint32_t peer,
+    struct ring_rx *ring, int budget)
 {
 	struct ring_slot s;
 	int n = 0, rc = 0;
 
-	if (dn->rxio.ring != NULL)
-		return rx_drain_batch(dn, peer, ring, budget);
+	if (io->ring != NULL)
+		return rx_drain_batch(dn, io, peer, ring, budget);
 	while (n < budget && (rc = ring_rx_peek(ring, &s)) == 1) {
 		rx_deliver(dn, rx_vnet(&s), s.data, s.len);
 		ring_rx_consume(ring, &s);
@@ -275,7 +285,7 @@ rx_drain_one(struct dnet *dn, uint32_t peer, struct ring_rx *ring,
 
 /* rx_drain_old: the replaced ring first; 1 once it is done with. */
 static int
-rx_drain_old(struct dnet *dn, uint32_t peer, int *n)
+rx_drain_old(struct dnet *dn, struct tapio *io, uint32_t peer, int *n)
 {
 	struct rxpeer *r = &dn->rx[peer];
 	int k;
@@ -284,7 +294,7 @@ rx_drain_old(struct dnet *dn, uint32_t peer, int *n)
 	 * before it moved are all visible to this drain */
 	int retired = ring_rx_retired(&r->old);
 
-	if ((k = rx_drain_one(dn, peer, &r->old, RX_BUDGET)) > 0)
+	if ((k = rx_drain_one(dn, io, peer, &r->old, RX_BUDGET)) > 0)
 		*n += k;
 	if (k < 0 || (retired && !ring_rx_pending(&r->old))) {
 		r->old_ok = 0;
@@ -300,14 +310,14 @@ rx_drain_old(struct dnet *dn, uint32_t peer, int *n)
  * the ring it replaced, if any); tell the main loop about a producer's
  * request for a larger ring.  Returns frames moved, -1 if corrupt. */
 int
-rx_drain_ring(struct dnet *dn, uint32_t peer, int budget)
+rx_drain_ring(struct dnet *dn, struct tapio *io, uint32_t peer, int budget)
 {
 	struct rxpeer *r = &dn->rx[peer];
 	int n = 0, k;
 
-	if (r->old_ok && !rx_drain_old(dn, peer, &n))
+	if (r->old_ok && !rx_drain_old(dn, io, peer, &n))
 		return n;
-	if ((k = rx_drain_one(dn, peer, &r->ring, budget)) < 0) {
+	if ((k = rx_drain_one(dn, io, peer, &r->ring, budget)) < 0) {
 		r->ok = 0;
 		return -1;
 	}
@@ -398,15 +408,79 @@ rx_pending(struct dnet *dn)
 	return cast_pending(&dn->cast);
 }
 
+/* rx_help: another data thread that is running anyway (the transmit
+ * thread, polling its TAP during a stream) delivers what waits in the
+ * pair rings, batched with its own io (or one write per frame), so that its stream's ACKs need not
+ * wait for this thread to get a CPU.  Only when the receive thread is
+ * not at it, and not while the directory has changed under it.  Returns
+ * the frames delivered. */
+int
+rx_help(struct dnet *dn, struct tapio *io)
+{
+	uint32_t i;
+	int n = 0, k;
+
+	if (pthread_mutex_trylock(&dn->rx_lock) != 0)
+		return 0;
+	if (atomic_load_explicit(&dn->d->node->dir_version,
+	    memory_order_acquire) == dn->rx_dir_version)
+		for (i = 0; i < dn->rx_n; i++)
+			if (dn->rx[dn->rx_ids[i]].ok && (k = rx_drain_ring(dn,
+			    io, dn->rx_ids[i], RX_BUDGET)) > 0)
+				n += k;
+	if (n > 0 && !dn->rx_helped) {
+		dn->rx_helped = 1;
+		log_debug("%s: the transmit thread delivers received frames "
+		    "while it polls", dn->name);
+	}
+	pthread_mutex_unlock(&dn->rx_lock);
+	return n;
+}
+
+/* rx_round: one round over every ring; frames moved, and their bytes. */
+static int
+rx_round(struct dnet *dn, uint64_t *bytes)
+{
+	uint32_t i;
+	int n = 0, k;
+
+	pthread_mutex_lock(&dn->rx_lock);
+	rx_refresh(dn);
+	mc_rx_update(dn);
+	dn->rx_round_bytes = 0;
+	for (i = 0; i < dn->rx_n; i++)
+		if (dn->rx[dn->rx_ids[i]].ok &&
+		    (k = rx_drain_ring(dn, &dn->rxio, dn->rx_ids[i],
+		    RX_BUDGET)) > 0)
+			n += k;
+	n += rx_drain_cast(dn, &dn->cast, 1, RX_BUDGET);
+	n += rx_drain_mcast(dn, RX_BUDGET);
+	*bytes = dn->rx_round_bytes;
+	pthread_mutex_unlock(&dn->rx_lock);
+	return n;
+}
+
+/* rx_idle: nothing waits anywhere (checked under the lock). */
+static int
+rx_idle(struct dnet *dn)
+{
+	int idle;
+
+	pthread_mutex_lock(&dn->rx_lock);
+	idle = !rx_pending(dn);
+	pthread_mutex_unlock(&dn->rx_lock);
+	return idle;
+}
+
 /* rx_main: thread body. */
 void *
 rx_main(void *arg)
 {
 	struct dnet *dn = arg;
 	struct follow fl;
-	uint64_t last_work = 0;
-	uint32_t i, v;
-	int n, k;
+	uint64_t last_work = 0, bytes;
+	uint32_t v;
+	int n;
 	char name[16];
 
 	snprintf(name, sizeof(name), "rx-%s", dn->name);	/* top -H */
@@ -415,17 +489,8 @@ rx_main(void *arg)
 	follow_rx_init(dn, &fl);
 
 	while (!atomic_load_explicit(&dn->stop, memory_order_relaxed)) {
-		rx_refresh(dn);
-		mc_rx_update(dn);
-		n = 0;
-		dn->rx_round_bytes = 0;
-		for (i = 0; i < dn->rx_n; i++)
-			if (dn->rx[dn->rx_ids[i]].ok &&
-			    (k = rx_drain_ring(dn, dn->rx_ids[i], RX_BUDGET)) > 0)
-				n += k;
-		n += rx_drain_cast(dn, &dn->cast, 1, RX_BUDGET);
-		n += rx_drain_mcast(dn, RX_BUDGET);
-		follow_rx(dn, &fl, n, dn->rx_round_bytes);
+		n = rx_round(dn, &bytes);
+		follow_rx(dn, &fl, n, bytes);
 		if (n > 0) {
 			if (dn->nc->busy_poll_us)
 				last_work = shm_now_us();
@@ -443,7 +508,7 @@ rx_main(void *arg)
 			continue;
 		}
 		v = bell_prepare(dn->bell);
-		if (rx_pending(dn) || atomic_load_explicit(&dn->stop,
+		if (!rx_idle(dn) || atomic_load_explicit(&dn->stop,
 		    memory_order_relaxed) || atomic_load_explicit(
 		    &dn->d->node->dir_version, memory_order_acquire) !=
 		    dn->rx_dir_version) {

@@ -154,6 +154,9 @@ struct dnet {
 	struct gnet_frag	*frags;		/* gnet: GNET_FRAGS entries */
 	uint32_t		 warned_full;	/* gnet: table-full warnings */
 
+	pthread_mutex_t		 rx_lock;	/* the pair rings' reader side:
+						 * rx thread, or rx_help */
+	int			 rx_helped;	/* rx_help: said so once */
 	struct rxpeer		*rx;		/* [max_nodes + 1] */
 	struct ringsz		*rsz;		/* main: [max_nodes + 1] */
 	uint32_t		*rx_ids;	/* peers with a ring, rx_n of them */
@@ -263,7 +266,10 @@ void	*rx_main(void *arg);
 int	 rx_init(struct dnet *dn);
 void	 rx_free(struct dnet *dn);
 /* Deliver frames of one pair ring; returns frames moved, -1 if corrupt. */
-int	 rx_drain_ring(struct dnet *dn, uint32_t peer, int budget);
+int	 rx_drain_ring(struct dnet *dn, struct tapio *io, uint32_t peer,
+	    int budget);
+/* Another thread delivers what waits (its own TAP I/O); frames moved. */
+int	 rx_help(struct dnet *dn, struct tapio *io);
 /* Ask the rx thread to stop (wakes it). */
 void	 rx_stop(struct dnet *dn);
 /* Main thread, every tick: wake an rx thread whose wake-up was lost. */

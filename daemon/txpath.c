@@ -12,7 +12,9 @@
  * dropped and counted.  After a small frame the frames queued behind it
  * are read io-batch at a time, one system call a batch (tx_batch).
  * During a stream (large frames, or small ones queued) the reads do not
- * block for the busy-poll window (tx_read).  A full ring makes the thread
+ * block for the busy-poll window (tx_read), and when the TAP is empty the
+ * thread delivers what waits in the node's rings (rx_help, rxpath.c)
+ * before it yields.  A full ring makes the thread
  * wait for room (the consumer wakes it), up to TX_WAIT_MS; a consumer
  * that made no room in that time is marked stalled and its frames
  * dropped until it moves again.
@@ -401,8 +403,8 @@ tx_batch_read(struct dnet *dn, struct txbatch *b, int32_t *res)
 		log_warnx("%s: batched TAP reads failed; one system call per "
 		    "frame from now on", dn->name);
 		tapio_close(&dn->txio);
-		b->depth = 1;
 	}
+	b->depth = 1;	/* also when a batch of rx_help's writes failed */
 	n = preadv2(dn->tap.fd, b->iov[0], 2, -1, RWF_NOWAIT);
 	res[0] = n >= 0 ? (int32_t)n : -errno;
 }
@@ -481,7 +483,7 @@ tx_read(struct dnet *dn, struct txpoll *tp, struct iovec *iov)
 		tp->off = 1;	/* a kernel without RWF_NOWAIT on a TAP */
 	if (tp->off || shm_now_us() >= tp->until_us)
 		tp->until_us = 0;
-	else
+	else if (rx_help(dn, &dn->txio) == 0)	/* the stream's ACKs */
 		sched_yield();	/* stay runnable, give way to others */
 	errno = EAGAIN;
 	return -1;
