@@ -19,10 +19,10 @@
  *
  * The reader side of the pair rings is under rx_lock: the thread holds
  * it for each round, and the transmit thread, while it polls the TAP
- * during a stream, takes it when free (rx_help) and delivers what waits,
- * batched with its own io_uring.  On busy CPUs a stream's ACKs then need not wait
- * for this thread to be scheduled; a ring still has one reader at a
- * time, so its frames keep their order.
+ * during a stream, takes it when free (rx_help) and delivers what
+ * waits, batched with its own io_uring.  On busy CPUs a stream's ACKs
+ * then need not wait for this thread to be scheduled; a ring still has
+ * one reader at a time, so its frames keep their order.
  */
 #include "config.h"
 
@@ -408,26 +408,37 @@ rx_pending(struct dnet *dn)
 	return cast_pending(&dn->cast);
 }
 
-/* rx_help: another data thread that is running anyway (the transmit
- * thread, polling its TAP during a stream) delivers what waits in the
- * pair rings, batched with its own io (or one write per frame), so that its stream's ACKs need not
- * wait for this thread to get a CPU.  Only when the receive thread is
- * not at it, and not while the directory has changed under it.  Returns
- * the frames delivered. */
-int
-rx_help(struct dnet *dn, struct tapio *io)
+/* rx_drain_pairs: every pair ring once, writing with io (under
+ * rx_lock); frames moved. */
+static int
+rx_drain_pairs(struct dnet *dn, struct tapio *io)
 {
 	uint32_t i;
 	int n = 0, k;
+
+	for (i = 0; i < dn->rx_n; i++)
+		if (dn->rx[dn->rx_ids[i]].ok &&
+		    (k = rx_drain_ring(dn, io, dn->rx_ids[i], RX_BUDGET)) > 0)
+			n += k;
+	return n;
+}
+
+/* rx_help: another data thread that is running anyway (the transmit
+ * thread, polling its TAP during a stream) delivers what waits in the
+ * pair rings with its own TAP I/O (io: batched, or one write per frame),
+ * so that its stream's ACKs need not wait for this thread to get a CPU.
+ * Only when the receive thread is not at it, and not while the
+ * directory has changed under it.  Returns the frames delivered. */
+int
+rx_help(struct dnet *dn, struct tapio *io)
+{
+	int n = 0;
 
 	if (pthread_mutex_trylock(&dn->rx_lock) != 0)
 		return 0;
 	if (atomic_load_explicit(&dn->d->node->dir_version,
 	    memory_order_acquire) == dn->rx_dir_version)
-		for (i = 0; i < dn->rx_n; i++)
-			if (dn->rx[dn->rx_ids[i]].ok && (k = rx_drain_ring(dn,
-			    io, dn->rx_ids[i], RX_BUDGET)) > 0)
-				n += k;
+		n = rx_drain_pairs(dn, io);
 	if (n > 0 && !dn->rx_helped) {
 		dn->rx_helped = 1;
 		log_debug("%s: the transmit thread delivers received frames "
@@ -441,18 +452,13 @@ rx_help(struct dnet *dn, struct tapio *io)
 static int
 rx_round(struct dnet *dn, uint64_t *bytes)
 {
-	uint32_t i;
-	int n = 0, k;
+	int n;
 
 	pthread_mutex_lock(&dn->rx_lock);
 	rx_refresh(dn);
 	mc_rx_update(dn);
 	dn->rx_round_bytes = 0;
-	for (i = 0; i < dn->rx_n; i++)
-		if (dn->rx[dn->rx_ids[i]].ok &&
-		    (k = rx_drain_ring(dn, &dn->rxio, dn->rx_ids[i],
-		    RX_BUDGET)) > 0)
-			n += k;
+	n = rx_drain_pairs(dn, &dn->rxio);
 	n += rx_drain_cast(dn, &dn->cast, 1, RX_BUDGET);
 	n += rx_drain_mcast(dn, RX_BUDGET);
 	*bytes = dn->rx_round_bytes;
