@@ -485,27 +485,6 @@ rx_idle(struct dnet *dn)
 	return idle;
 }
 
-/* rx_now_ns: monotonic nanoseconds (vDSO, no system call). */
-static uint64_t
-rx_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* rx_relax: a spin-wait hint to the CPU. */
-static inline void
-rx_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 /* rx_watch: in the busy-poll window, when the last sched_yield came
  * back at once (no other task wanted this CPU), watch the rings for
  * RX_WATCH_NS with plain loads before the next yield: a frame is then
@@ -516,7 +495,7 @@ rx_relax(void)
 static int
 rx_watch(struct dnet *dn)
 {
-	uint64_t end = rx_now_ns() + RX_WATCH_NS;
+	uint64_t end = shm_now_ns() + RX_WATCH_NS;
 	int i, got;
 
 	do {
@@ -527,9 +506,9 @@ rx_watch(struct dnet *dn)
 			pthread_mutex_unlock(&dn->rx_lock);
 			if (got)
 				return 1;
-			rx_relax();
+			shm_cpu_relax();
 		}
-	} while (rx_now_ns() < end);
+	} while (shm_now_ns() < end);
 	return 0;
 }
 
@@ -537,10 +516,10 @@ rx_watch(struct dnet *dn)
 static int
 rx_yield(void)
 {
-	uint64_t t = rx_now_ns();
+	uint64_t t = shm_now_ns();
 
 	sched_yield();
-	return rx_now_ns() - t < RX_QUICK_NS;
+	return shm_now_ns() - t < RX_QUICK_NS;
 }
 
 /* rx_main: thread body. */

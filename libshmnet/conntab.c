@@ -69,7 +69,7 @@ conn_copy(struct shm_conn *e, struct shm_conn *out)
 	for (tries = 0; tries < CONN_READ_TRIES; tries++) {
 		s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
 		if (s1 & 1) {
-			cpu_relax();
+			shm_cpu_relax();
 			continue;
 		}
 		out->family = v->family;

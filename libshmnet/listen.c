@@ -57,7 +57,7 @@ listen_read(struct shmseg *s, uint32_t id, struct shm_listen *out)
 	for (tries = 0; tries < 64; tries++) {
 		s1 = atomic_load_explicit(&t->seq, memory_order_acquire);
 		if (s1 & 1) {
-			cpu_relax();
+			shm_cpu_relax();
 			continue;
 		}
 		n = *(volatile uint32_t *)&t->count;
@@ -98,7 +98,7 @@ listen_node_class(struct shmseg *s, uint32_t id, const struct conn_key *k)
 	for (tries = 0; tries < 64; tries++) {
 		s1 = atomic_load_explicit(&t->seq, memory_order_acquire);
 		if (s1 & 1) {
-			cpu_relax();
+			shm_cpu_relax();
 			continue;
 		}
 		n = *(volatile uint32_t *)&t->count;

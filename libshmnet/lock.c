@@ -46,16 +46,6 @@ lock_holder_dead(struct shmseg *s, uint32_t word)
 	return !node_alive(s, id);
 }
 
-/* lock_now_ns: monotonic nanoseconds. */
-static uint64_t
-lock_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* lock_try: one CAS from free; counts the acquisition. */
 static int
 lock_try(struct shm_lock *l, uint32_t owner, uint32_t *seen)
@@ -99,14 +89,14 @@ lock_acquire_for(struct shmseg *s, struct shm_lock *l, uint32_t owner,
 		if (seen == 0)
 			continue;
 		if (n < LOCK_SPINS) {
-			cpu_relax();
+			shm_cpu_relax();
 			continue;
 		}
 		if (n < LOCK_YIELDS) {
 			sched_yield();
 			continue;
 		}
-		now = lock_now_ns();
+		now = shm_now_ns();
 		if (start == 0)
 			start = last_check = now;
 		if (now - last_check >= LOCK_CHECK_NS) {

@@ -250,7 +250,7 @@ node_dirent_read(struct shmseg *s, uint32_t owner, uint32_t net,
 	for (tries = 0; tries < 1000; tries++) {
 		s1 = atomic_load_explicit(&d->seq, memory_order_acquire);
 		if (s1 & 1) {
-			cpu_relax();
+			shm_cpu_relax();
 			continue;
 		}
 		out->state = v->state;

@@ -109,6 +109,16 @@ shm_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* shm_now_ns: monotonic nanoseconds. */
+uint64_t
+shm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* seg_layout: place the tables for the given parameters. */
 static int
 seg_layout(struct shmseg *s, const struct shmseg_params *p, char *err,

@@ -90,6 +90,18 @@ struct shm_svc		*shmseg_svc(struct shmseg *seg);
 /* Monotonic milliseconds (the clock quarantine and timeouts use). */
 uint64_t		 shm_now_ms(void);
 uint64_t		 shm_now_us(void);
+uint64_t		 shm_now_ns(void);
+
+/* shm_cpu_relax: polite spin-wait hint. */
+static inline void
+shm_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
 
 /* ---- heap.c: pair ring memory, page granular, under the heap lock ---- */
 

@@ -55,17 +55,6 @@ int	 ring_view_attach(struct ring_view *v, void *mem, uint64_t size);
 int	 seg_err(char *err, size_t errlen, int rc, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));
 
-/* cpu_relax: polite spin-wait hint. */
-static inline void
-cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 /* Ceiling of a / b for b a power of two given as a shift. */
 static inline uint32_t
 div_up_shift(uint32_t a, uint32_t shift)
