@@ -3,9 +3,12 @@
  * that serves a new flow of the global network.
  *
  * Each node publishes the sockets that can take a flow to G (TCP in
- * LISTEN, bound UDP) in its own table, under a seqlock.  A new flow goes
- * to the nodes whose sockets match it best: a connected socket for this
- * very peer, else a socket bound to G, else a wildcard socket.  Among
+ * LISTEN, bound UDP) in its own table, under a seqlock.  A reader waits
+ * for a publish in progress, up to 2 ms (its writer may have been
+ * preempted halfway), rather than take the node for one without
+ * listeners; a table whose writer died halfway reads empty.  A new flow
+ * goes to the nodes whose sockets match it best: a connected socket for
+ * this very peer, else a socket bound to G, else a wildcard socket.  Among
  * several, a rotation counter per service, shared by the whole cluster,
  * picks the next one, so the balance is exact whatever node a flow enters
  * by.
@@ -13,6 +16,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
 #include "shmnet_private.h"
@@ -20,6 +24,56 @@
 #define LISTEN_CLASS_WILD	1
 #define LISTEN_CLASS_G		2
 #define LISTEN_CLASS_PEER	3
+#define LISTEN_SPINS		64	/* a publish takes well under 1 us */
+#define LISTEN_WAIT_US		2000	/* ...its writer preempted meanwhile:
+					 * yield to it this long; longer, it
+					 * died mid-publish */
+
+/* A reader's wait for a table's writer. */
+struct listen_wait {
+	uint64_t	deadline;	/* 0 until the spins are spent */
+	int		spins;
+};
+
+/* listen_backoff: wait a little more for a publish in progress (spin,
+ * then yield: a writer preempted mid-publish may need this CPU); 0 once
+ * LISTEN_WAIT_US have gone by. */
+static int
+listen_backoff(struct listen_wait *w)
+{
+	if (w->spins < LISTEN_SPINS) {
+		w->spins++;
+		shm_cpu_relax();
+		return 1;
+	}
+	if (w->deadline == 0)
+		w->deadline = shm_now_us() + LISTEN_WAIT_US;
+	else if (shm_now_us() >= w->deadline)
+		return 0;
+	sched_yield();
+	return 1;
+}
+
+/* listen_begin: the sequence of t once no publish is in progress, in
+ * *seq; 0 if none ended in time. */
+static int
+listen_begin(const struct shm_listen_table *t, struct listen_wait *w,
+    uint32_t *seq)
+{
+	while ((*seq = atomic_load_explicit(&t->seq, memory_order_acquire)) & 1)
+		if (!listen_backoff(w))
+			return 0;
+	return 1;
+}
+
+/* listen_end: 1 if what was read since listen_begin gave seq is
+ * consistent. */
+static int
+listen_end(const struct shm_listen_table *t, uint32_t seq)
+{
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&t->seq, memory_order_relaxed) == seq;
+}
 
 /* listen_publish: replace node id's table. */
 uint32_t
@@ -49,25 +103,20 @@ uint32_t
 listen_read(struct shmseg *s, uint32_t id, struct shm_listen *out)
 {
 	struct shm_listen_table *t = shmseg_listen(s, id);
-	uint32_t s1, s2, n;
-	int tries;
+	struct listen_wait w = { 0, 0 };
+	uint32_t seq, n;
 
 	if (t == NULL)
 		return 0;
-	for (tries = 0; tries < 64; tries++) {
-		s1 = atomic_load_explicit(&t->seq, memory_order_acquire);
-		if (s1 & 1) {
-			shm_cpu_relax();
-			continue;
-		}
+	while (listen_begin(t, &w, &seq)) {
 		n = *(volatile uint32_t *)&t->count;
 		if (n > SHM_LISTEN_MAX)
 			n = SHM_LISTEN_MAX;	/* untrusted */
 		memcpy(out, t->l, n * sizeof(*out));
-		atomic_thread_fence(memory_order_acquire);
-		s2 = atomic_load_explicit(&t->seq, memory_order_relaxed);
-		if (s1 == s2)
+		if (listen_end(t, seq))
 			return n;
+		if (!listen_backoff(&w))
+			break;
 	}
 	return 0;
 }
@@ -91,27 +140,24 @@ static int
 listen_node_class(struct shmseg *s, uint32_t id, const struct conn_key *k)
 {
 	struct shm_listen_table *t = shmseg_listen(s, id);
+	struct listen_wait w = { 0, 0 };
 	struct shm_listen l;
-	uint32_t s1, n, i;
-	int best, c, tries;
+	uint32_t seq, n, i;
+	int best, c;
 
-	for (tries = 0; tries < 64; tries++) {
-		s1 = atomic_load_explicit(&t->seq, memory_order_acquire);
-		if (s1 & 1) {
-			shm_cpu_relax();
-			continue;
-		}
+	while (listen_begin(t, &w, &seq)) {
 		n = *(volatile uint32_t *)&t->count;
 		if (n > SHM_LISTEN_MAX)
-			n = SHM_LISTEN_MAX;
+			n = SHM_LISTEN_MAX;	/* untrusted */
 		for (i = 0, best = 0; i < n; i++) {
 			memcpy(&l, &t->l[i], sizeof(l));
 			if ((c = listen_class(&l, k)) > best)
 				best = c;
 		}
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&t->seq, memory_order_relaxed) == s1)
+		if (listen_end(t, seq))
 			return best;
+		if (!listen_backoff(&w))
+			break;
 	}
 	return 0;
 }

@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <time.h>
 
 #include "testutil.h"
 
@@ -233,6 +235,52 @@ START_TEST(test_best_match_wins)
 }
 END_TEST
 
+/* finish_publish: a writer preempted mid-publish that resumes 1 ms later. */
+static void *
+finish_publish(void *arg)
+{
+	struct shm_listen_table *t = arg;
+	struct timespec ms = { 0, 1000000 };
+
+	nanosleep(&ms, NULL);
+	atomic_fetch_add(&t->seq, 1);
+	return NULL;
+}
+
+START_TEST(test_pick_waits_for_preempted_writer)
+{
+	struct conn_key k = key(IPPROTO_TCP, 9090, 7, 5555);
+	struct shm_listen_table *t;
+	pthread_t th;
+	uint32_t node = 0;
+
+	up_nodes(3);
+	publish(1, IPPROTO_TCP, 8080, 0);
+	publish(2, IPPROTO_TCP, 9090, 0);	/* the only one on 9090 */
+	t = shmseg_listen(seg, 2);
+	atomic_fetch_add(&t->seq, 1);		/* its writer is mid-publish */
+	ck_assert_int_eq(pthread_create(&th, NULL, finish_publish, t), 0);
+	ck_assert_int_eq(listen_pick(seg, &k, &node), 0);
+	ck_assert_uint_eq(node, 2);
+	pthread_join(th, NULL);
+}
+END_TEST
+
+START_TEST(test_pick_gives_up_on_dead_writer)
+{
+	struct conn_key k = key(IPPROTO_TCP, 9090, 7, 5555);
+	struct shm_listen out[SHM_LISTEN_MAX];
+	uint32_t node = 0;
+
+	up_nodes(2);
+	publish(2, IPPROTO_TCP, 9090, 0);
+	atomic_fetch_add(&shmseg_listen(seg, 2)->seq, 1);	/* never ends */
+	/* the 2 ms wait runs out well within the test's timeout */
+	ck_assert_int_eq(listen_pick(seg, &k, &node), -ENOENT);
+	ck_assert_uint_eq(listen_read(seg, 2, out), 0);
+}
+END_TEST
+
 START_TEST(test_publish_bounds)
 {
 	struct shm_listen many[SHM_LISTEN_MAX + 10], out[SHM_LISTEN_MAX];
@@ -262,6 +310,8 @@ conntab_suite(void)
 	tcase_add_test(tc, test_round_robin_exact);
 	tcase_add_test(tc, test_best_match_wins);
 	tcase_add_test(tc, test_publish_bounds);
+	tcase_add_test(tc, test_pick_waits_for_preempted_writer);
+	tcase_add_test(tc, test_pick_gives_up_on_dead_writer);
 	suite_add_tcase(s, tc);
 	return s;
 }
