@@ -4,7 +4,7 @@
  *
  * Each node publishes the sockets that can take a flow to G (TCP in
  * LISTEN, bound UDP) in its own table, under a seqlock.  A reader waits
- * for a publish in progress, up to 2 ms (its writer may have been
+ * for a publish in progress, up to 20 ms (its writer may have been
  * preempted halfway), rather than take the node for one without
  * listeners; a table whose writer died halfway reads empty.  A new flow
  * goes to the nodes whose sockets match it best: a connected socket for
@@ -25,9 +25,10 @@
 #define LISTEN_CLASS_G		2
 #define LISTEN_CLASS_PEER	3
 #define LISTEN_SPINS		64	/* a publish takes well under 1 us */
-#define LISTEN_WAIT_US		2000	/* ...its writer preempted meanwhile:
-					 * yield to it this long; longer, it
-					 * died mid-publish */
+#define LISTEN_WAIT_US		20000	/* ...its writer preempted meanwhile
+					 * (for a slice or two of a busy
+					 * CPU): yield to it this long;
+					 * longer, it died mid-publish */
 
 /* A reader's wait for a table's writer. */
 struct listen_wait {

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include "testutil.h"
@@ -235,31 +237,40 @@ START_TEST(test_best_match_wins)
 }
 END_TEST
 
-/* finish_publish: a writer preempted mid-publish that resumes 1 ms later. */
+/* A writer preempted mid-publish: it starts a publish, says so, and
+ * finishes it 1 ms later. */
+struct slow_writer {
+	struct shm_listen_table	*t;
+	atomic_int		 started;
+};
+
 static void *
-finish_publish(void *arg)
+slow_publish(void *arg)
 {
-	struct shm_listen_table *t = arg;
+	struct slow_writer *w = arg;
 	struct timespec ms = { 0, 1000000 };
 
+	atomic_fetch_add(&w->t->seq, 1);	/* odd: mid-publish */
+	atomic_store(&w->started, 1);
 	nanosleep(&ms, NULL);
-	atomic_fetch_add(&t->seq, 1);
+	atomic_fetch_add(&w->t->seq, 1);
 	return NULL;
 }
 
 START_TEST(test_pick_waits_for_preempted_writer)
 {
 	struct conn_key k = key(IPPROTO_TCP, 9090, 7, 5555);
-	struct shm_listen_table *t;
+	struct slow_writer w = { 0 };
 	pthread_t th;
 	uint32_t node = 0;
 
 	up_nodes(3);
 	publish(1, IPPROTO_TCP, 8080, 0);
 	publish(2, IPPROTO_TCP, 9090, 0);	/* the only one on 9090 */
-	t = shmseg_listen(seg, 2);
-	atomic_fetch_add(&t->seq, 1);		/* its writer is mid-publish */
-	ck_assert_int_eq(pthread_create(&th, NULL, finish_publish, t), 0);
+	w.t = shmseg_listen(seg, 2);
+	ck_assert_int_eq(pthread_create(&th, NULL, slow_publish, &w), 0);
+	while (!atomic_load(&w.started))
+		sched_yield();
 	ck_assert_int_eq(listen_pick(seg, &k, &node), 0);
 	ck_assert_uint_eq(node, 2);
 	pthread_join(th, NULL);
@@ -275,7 +286,7 @@ START_TEST(test_pick_gives_up_on_dead_writer)
 	up_nodes(2);
 	publish(2, IPPROTO_TCP, 9090, 0);
 	atomic_fetch_add(&shmseg_listen(seg, 2)->seq, 1);	/* never ends */
-	/* the 2 ms wait runs out well within the test's timeout */
+	/* the 20 ms wait runs out well within the test's timeout */
 	ck_assert_int_eq(listen_pick(seg, &k, &node), -ENOENT);
 	ck_assert_uint_eq(listen_read(seg, 2, out), 0);
 }
