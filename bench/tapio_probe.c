@@ -6,10 +6,12 @@
  *   tapio read K N   queue N frames on TAP "tapio0" (a socket sends them
  *                    to a pinned neighbour; nobody reads yet), then drain
  *                    the queue: readv(2) per frame (K = 1) or batches of K
- *                    READV with RWF_NOWAIT in one io_uring_enter(2)
+ *                    READV with RWF_NOWAIT in one io_uring_enter(2) (K = 0:
+ *                    io_uring batches of one)
  *   tapio write K N  write N frames to the TAP: writev(2) per frame
- *                    (K = 1) or batches of K WRITEV (the frames are for
- *                    another host and dropped early by the stack)
+ *                    (K = 1) or batches of K WRITEV, 0 as for read (the
+ *                    frames are for another host and dropped early by the
+ *                    stack)
  *
  * Prints frames/s and microseconds of CPU (user + system) per frame.
  * Run it in a network namespace of its own (bench/tapio does).
@@ -108,12 +110,14 @@ run(int fd, int wr, int k, long n)
 	long moved = 0;
 	int got;
 
-	if (k <= 1) {
+	if (k == 1) {
 		while (moved < n && (wr ? writev(fd, iov[0], 2) :
 		    readv(fd, iov[0], 2)) > 0)
 			moved++;
 		return moved;
 	}
+	if (k == 0)
+		k = 1;	/* io_uring all the same */
 	if (io_uring_queue_init((unsigned int)k, &r, 0) != 0) {
 		perror("tapio: io_uring_queue_init");
 		exit(1);
@@ -131,10 +135,11 @@ main(int argc, char **argv)
 	double t0, c0, el;
 	long n, moved;
 	int fd, wr, k, i;
+	char how[16];
 
 	if (argc != 4 || (strcmp(argv[1], "read") && strcmp(argv[1], "write")) ||
-	    (k = atoi(argv[2])) < 1 || k > KMAX || (n = atol(argv[3])) < 1) {
-		fprintf(stderr, "usage: tapio read|write K N (K 1-%d)\n", KMAX);
+	    (k = atoi(argv[2])) < 0 || k > KMAX || (n = atol(argv[3])) < 1) {
+		fprintf(stderr, "usage: tapio read|write K N (K 0-%d)\n", KMAX);
 		return 2;
 	}
 	wr = argv[1][0] == 'w';
@@ -157,8 +162,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "tapio: moved %ld of %ld frames\n", moved, n);
 		return 1;
 	}
+	if (k == 1)
+		snprintf(how, sizeof(how), "%s", wr ? "writev" : "readv");
+	else
+		snprintf(how, sizeof(how), "io_uring/%d", k ? k : 1);
 	printf("%-5s %-12s %8.0f k frames/s  %5.2f us of CPU per frame\n",
-	    argv[1], k == 1 ? (wr ? "writev" : "readv") : "io_uring",
-	    moved / el / 1e3, (cpu() - c0) * 1e6 / moved);
+	    argv[1], how, moved / el / 1e3, (cpu() - c0) * 1e6 / moved);
 	return 0;
 }
