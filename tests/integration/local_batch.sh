@@ -6,7 +6,8 @@
 # the control: there each frame costs its own system call.  And a node
 # whose io_uring is forbidden (seccomp, as Docker's default profile does)
 # says so once and carries the flood one call per frame.  After the flood
-# the transmit thread's busy-poll window closes: it does not spin on.
+# the transmit thread's busy-poll window closes: it does not spin on.  A
+# lone frame is written with writev, not an io_uring batch of one.
 . "$(dirname "$0")/lib.sh"
 require_root jq
 
@@ -72,6 +73,15 @@ sleep 0.5
 c0=$(thread_ms 1 tx-local); sleep 1; c1=$(thread_ms 1 tx-local)
 say "node 1's tx thread ran $((c1 - c0)) ms in the second after the flood"
 [ $((c1 - c0)) -lt 50 ] || fail "tx thread still polls after the flood"
+
+# a lone frame (a ping, its reply) is written with one writev, not an
+# io_uring batch of one, which costs more: node 2 writes each of 20 echo
+# requests, one at a time, with a write call of its own
+w0=$(io_calls 2 syscw)
+in_ns 1 ping -c 20 -i 0.05 -W 2 -q "$(addr 2)" >/dev/null || fail "ping 1 -> 2"
+w1=$(io_calls 2 syscw)
+say "node 2 wrote 20 lone echo requests with $((w1 - w0)) write calls"
+[ $((w1 - w0)) -ge 20 ] || fail "lone frames went through io_uring"
 
 # the control: one system call per frame
 stop_node 1; stop_node 2
