@@ -1,0 +1,102 @@
+# shellcheck shell=bash
+# bench/lib.sh: setups and measurements shared by bench/run and bench/ab.
+# Sourced, not run.  The caller defines:
+#   P      the prefix of every namespace, cluster and temporary file
+#   B      the build directory (B/shmnetd, B/bench/...)
+#   T      seconds per measurement
+#   NS PIDS SPIDS  arrays (namespaces made, processes started, shmnetd
+#          processes among them) for its cleanup
+#   R      an associative array that the measurements fill
+#   CC     iperf3's congestion control arguments (empty or -C NAME)
+#   XARGS  shmnetd arguments of the next shmnet_in; XENV its environment
+#          (VAR=value words); BIN its binary (default B/shmnetd)
+
+mkns() { ip netns add "$1" && NS+=("$1") && ip -n "$1" link set lo up; }
+
+# veth SETUP MTU SUBNET: a veth pair between ${P}SETUPa and ${P}SETUPb
+veth() {
+	local a="$P${1}a" b="$P${1}b"
+	mkns "$a"; mkns "$b"
+	ip link add "${P}x" netns "$a" type veth peer name "${P}y" netns "$b"
+	ip -n "$a" link set "${P}x" mtu "$2" up
+	ip -n "$b" link set "${P}y" mtu "$2" up
+	ip -n "$a" addr add "$3.1/24" dev "${P}x"
+	ip -n "$b" addr add "$3.2/24" dev "${P}y"
+}
+
+# shmnet_in CLUSTER N...: nodes N... of CLUSTER in CLUSTERs<N>, with the
+# arguments in XARGS and the environment in XENV; node 1 pings the last
+shmnet_in() {
+	local c=$1 n last; shift
+	for n in "$@"; do
+		mkns "${c}s$n"
+		ip netns exec "${c}s$n" env ${XENV[@]+"${XENV[@]}"} "${BIN:-$B/shmnetd}" \
+		    --cluster "$c" --node "$n" --foreground ${XARGS[@]+"${XARGS[@]}"} \
+		    >/dev/null 2>&1 &
+		PIDS+=($!); SPIDS+=($!)
+		last=$n
+	done
+	for _ in $(seq 50); do
+		ip netns exec "${c}s1" ping -c1 -W1 -q "10.201.0.$last" >/dev/null 2>&1 && return
+		sleep 0.1
+	done
+	echo "shmnet did not come up (cluster $c)"; exit 1
+}
+
+# iperf CLIENT_NS SERVER_NS SERVER_ADDR ARGS...: one iperf3 run, its JSON
+iperf() {
+	local c=$1 s=$2 addr=$3 srv; shift 3
+	ip netns exec "$s" iperf3 -s -1 -B "$addr" >/dev/null 2>&1 & srv=$!
+	sleep 0.5
+	ip netns exec "$c" iperf3 -c "$addr" "$@" -t "$T" -J
+	wait $srv
+}
+
+# tcp|udp|pp NAME CLIENT_NS SERVER_NS SERVER_ADDR: one measurement, into
+# R[NAME.tcp] (Gbit/s), R[NAME.pps] (64-byte packets received per
+# second), R[NAME.avg] and R[NAME.p99] (ping-pong half round trip, us)
+tcp() {
+	R[$1.tcp]=$(iperf "$2" "$3" "$4" ${CC[@]+"${CC[@]}"} |
+	    jq '.end.sum_received.bits_per_second / 1e9')
+}
+udp() {
+	R[$1.pps]=$(iperf "$2" "$3" "$4" -u -l 64 -b 0 |
+	    jq '(.end.sum.packets - .end.sum.lost_packets) / .end.sum.seconds')
+}
+pp() {
+	local srv out
+	ip netns exec "$3" sockperf sr -i "$4" -p 11111 >/dev/null 2>&1 & srv=$!
+	sleep 0.5
+	out=$(ip netns exec "$2" sockperf pp -i "$4" -p 11111 -t "$T" -m 64 2>&1)
+	kill $srv; wait $srv 2>/dev/null
+	R[$1.avg]=$(sed -n 's/.*avg-latency=\([0-9.]*\).*/\1/p' <<<"$out")
+	R[$1.p99]=$(sed -n 's/.*percentile 99.000 = *\([0-9.]*\).*/\1/p' <<<"$out")
+}
+
+# loaded NAME CLIENT_NS SERVER_NS SERVER_ADDR: the round trip of pings
+# every 10 ms while one TCP stream runs the same way: latency under load,
+# which a ping-pong, on an idle path, does not see; into R[NAME.lavg]
+# and R[NAME.lmax] (us)
+loaded() {
+	local n srv cli out
+	n=$(( T > 1 ? (T - 1) * 100 : 10 ))	# from 0.5 s in, 0.5 s before the end
+	ip netns exec "$3" iperf3 -s -1 -B "$4" >/dev/null 2>&1 & srv=$!
+	sleep 0.5
+	ip netns exec "$2" iperf3 -c "$4" ${CC[@]+"${CC[@]}"} -t "$T" >/dev/null 2>&1 & cli=$!
+	sleep 0.5
+	out=$(ip netns exec "$2" ping -q -n -i 0.01 -c "$n" "$4" | tail -1)
+	wait $cli $srv
+	# rtt min/avg/max/mdev = 0.028/0.049/0.115/0.016 ms
+	read -r "R[$1.lavg]" "R[$1.lmax]" < <(awk -F'[/ ]' '/^rtt/ {
+	    printf "%.0f %.0f\n", $8 * 1000, $9 * 1000 }' <<<"$out")
+	if [ -z "${R[$1.lmax]:-}" ]; then
+		echo "  $1: no ping came back during the stream" >&2
+		R[$1.lavg]=0; R[$1.lmax]=0
+	fi
+}
+
+# median VALUES...: the middle one (the mean of the two middle ones)
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+	    if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
