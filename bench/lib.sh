@@ -11,6 +11,15 @@
 #   XARGS  shmnetd arguments of the next shmnet_in; XENV its environment
 #          (VAR=value words); BIN its binary (default B/shmnetd)
 
+# stop_all: end every process started (PIDS) and remove every namespace
+# made (NS); the caller's cleanup removes its own files
+stop_all() {
+	local p n
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done
+}
+
 mkns() { ip netns add "$1" && NS+=("$1") && ip -n "$1" link set lo up; }
 
 # veth SETUP MTU SUBNET: a veth pair between ${P}SETUPa and ${P}SETUPb
