@@ -120,6 +120,7 @@ follow_tx_init(struct dnet *dn, struct txfollow *f)
 {
 	f->cpu = -1;
 	f->run = 0;
+	f->large_us = 0;
 	follow_init(dn, &f->th, "tx");
 	if (dn->tap.send_cpu == NULL)
 		f->th.off = 1;
@@ -141,6 +142,15 @@ follow_tx_cpu(struct dnet *dn, int *need)
 	return c < CPU_SETSIZE ? (int)c : -1;	/* TAP_CPU_NONE */
 }
 
+/* follow_tx_flooding: the transmit thread is in a flood of small
+ * frames (follow_tx_stream) and keeps to where it is. */
+static int
+follow_tx_flooding(struct txfollow *f)
+{
+	return f->th.flood_us != 0 &&
+	    shm_now_us() - f->th.flood_us < FOLLOW_QUIET_US;
+}
+
 /* follow_tx_wake: the transmit thread's blocking read just returned a
  * frame: count its sending CPU, publish it after a run, and keep the
  * transmit thread where the receive thread keeps. */
@@ -159,17 +169,58 @@ follow_tx_wake(struct dnet *dn, struct txfollow *f)
 		f->run++;
 	if (f->run == need)		/* again after a flood withdrew it */
 		follow_publish(dn, cpu);
-	if (!f->th.off)
+	if (!f->th.off && !follow_tx_flooding(f))
 		follow_to(dn, &f->th, atomic_load_explicit(&dn->rx_cpu,
 		    memory_order_relaxed), 0);
 }
 
-/* follow_tx_stream: a stream started; the sides should spread. */
+/* follow_tx_small: a flood of small frames from one application, on a
+ * node that is not receiving a flood nor sending large frames: the transmit thread keeps to the
+ * sender's CPU.  It reads what the sender wrote while still in that
+ * CPU's cache, and leaves the other CPU to the receiving node and its
+ * application (docs/PERFORMANCE.md, session 13); spread, the two
+ * sides' threads crowd each other's CPUs and the TAP drops. */
+static void
+follow_tx_small(struct dnet *dn, struct txfollow *f)
+{
+	uint64_t now = shm_now_us();
+	int need, cpu;
+
+	if (f->th.off || now - f->large_us < FOLLOW_QUIET_US ||
+	    now - atomic_load_explicit(&dn->rx_flood_us,
+	    memory_order_relaxed) < FOLLOW_QUIET_US ||
+	    (cpu = follow_tx_cpu(dn, &need)) < 0) {
+		if (f->th.pinned >= 0)
+			follow_move(dn, &f->th, -1, now);
+		f->th.flood_us = 0;
+		return;
+	}
+	f->th.flood_us = now;
+	if (cpu == f->th.pinned || !CPU_ISSET(cpu, &f->th.all) ||
+	    now - f->th.moved_us < FOLLOW_MOVE_US)
+		return;
+	log_debug("%s: a flood of small frames from CPU %d", dn->name, cpu);
+	follow_move(dn, &f->th, cpu, now);
+}
+
+/* follow_tx_stream: a stream of large frames (large) or a backlog of
+ * small ones started, a flood if it took a batch of TX_FLOOD_BATCH
+ * (flood); the sides should spread.  Within a flood of small frames,
+ * the smaller backlogs between its batches change nothing. */
 void
-follow_tx_stream(struct dnet *dn, struct txfollow *f)
+follow_tx_stream(struct dnet *dn, struct txfollow *f, int large, int flood)
 {
 	f->run = 0;
 	follow_publish(dn, -1);
+	if (flood && !large) {
+		follow_tx_small(dn, f);
+		return;
+	}
+	if (!large && follow_tx_flooding(f))
+		return;
+	if (large)
+		f->large_us = shm_now_us();
+	f->th.flood_us = 0;
 	if (f->th.pinned >= 0)
 		follow_move(dn, &f->th, -1, shm_now_us());
 }
@@ -193,6 +244,8 @@ follow_rx(struct dnet *dn, struct follow *f, int frames, uint64_t bytes)
 	if (frames >= RX_FLOOD_FRAMES ||
 	    (frames > 0 && bytes / (uint64_t)frames > FOLLOW_LARGE)) {
 		f->flood_us = shm_now_us();
+		atomic_store_explicit(&dn->rx_flood_us, f->flood_us,
+		    memory_order_relaxed);
 		follow_publish(dn, -1);
 		if (f->pinned >= 0)
 			follow_move(dn, f, -1, f->flood_us);

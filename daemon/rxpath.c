@@ -74,6 +74,7 @@ rx_init(struct dnet *dn)
 	dn->rx_dir_version = UINT32_MAX;
 	dn->app_cpu = -1;
 	dn->rx_cpu = -1;
+	dn->rx_flood_us = 0;
 	mem = shmseg_cast(d->seg, dn->net, &size);
 	if ((rc = cast_attach(&dn->cast, mem, size)) != 0)
 		return rc;

@@ -141,6 +141,7 @@ struct dnet {
 	_Atomic int		 stop;
 	_Atomic int		 app_cpu;	/* follow.c: -1 = none */
 	_Atomic int		 rx_cpu;	/* follow.c: rx thread's, -1 */
+	_Atomic uint64_t	 rx_flood_us;	/* follow.c: rx's last flood */
 	uint64_t		 rx_round_bytes;	/* rx thread's */
 	_Atomic uint32_t	 rx_nap;	/* rx: odd while asleep */
 	_Atomic uint32_t	 rx_nap_bell;	/* rx: the bell it sleeps on */
@@ -288,11 +289,13 @@ struct follow {				/* one thread's */
 struct txfollow {			/* tx thread's */
 	int		 cpu;		/* of the last wake-up */
 	int		 run;		/* wake-ups in a row there */
+	uint64_t	 large_us;	/* last stream of large frames */
 	struct follow	 th;		/* the tx thread itself */
 };
 void	 follow_tx_init(struct dnet *dn, struct txfollow *f);
 void	 follow_tx_wake(struct dnet *dn, struct txfollow *f);
-void	 follow_tx_stream(struct dnet *dn, struct txfollow *f);
+void	 follow_tx_stream(struct dnet *dn, struct txfollow *f, int large,
+	    int flood);
 void	 follow_rx_init(struct dnet *dn, struct follow *f);
 void	 follow_rx(struct dnet *dn, struct follow *f, int frames,
 	    uint64_t bytes);

@@ -40,6 +40,7 @@
 #define TX_GROW_MS	50	/* wait for a larger ring at most this */
 #define TX_STOP_SIGNAL	SIGUSR1
 #define TX_BATCH_BELOW	4096	/* frames up to this size start a batch */
+#define TX_FLOOD_BATCH	8	/* frames batched after one: a flood */
 
 /* tx_init: per-peer transmit state. */
 int
@@ -499,7 +500,8 @@ tx_poll_arm(struct dnet *dn, struct txpoll *tp, uint32_t len, int batched)
 {
 	if (len <= TX_BATCH_BELOW && batched == 0)
 		return;
-	follow_tx_stream(dn, &tp->follow);
+	follow_tx_stream(dn, &tp->follow, len > TX_BATCH_BELOW,
+	    batched >= TX_FLOOD_BATCH);
 	if (dn->nc->busy_poll_us && !tp->off)
 		tp->until_us = shm_now_us() + dn->nc->busy_poll_us;
 }

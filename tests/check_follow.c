@@ -5,7 +5,9 @@
  * not, a change of CPU starts over; a flood withdraws the CPU and the
  * next send from the same CPU publishes it again; a stream withdraws it
  * and starts over; the receive thread keeps to the published CPU and
- * shows it, the transmit thread keeps with it, a flood frees both; with
+ * shows it, the transmit thread keeps with it, a flood frees both; in a
+ * flood of small frames the transmit thread keeps to the sender's CPU,
+ * unless large frames or a received flood came within 100 ms; with
  * cpu-follow off nothing is published.  No root needed.
  */
 #include "config.h"
@@ -113,7 +115,7 @@ START_TEST(test_a_stream_withdraws_and_starts_over)
 	follow_tx_init(&dn, &f);
 	sends(&f, 1, EXACT);
 	ck_assert_int_eq(dn.app_cpu, 1);
-	follow_tx_stream(&dn, &f);
+	follow_tx_stream(&dn, &f, 1, 0);
 	ck_assert_int_eq(dn.app_cpu, -1);
 	sends(&f, 1, EXACT - 1);
 	ck_assert_int_eq(dn.app_cpu, -1);
@@ -148,6 +150,56 @@ START_TEST(test_threads_keep_to_the_cpu_and_a_flood_frees_them)
 	ck_assert_int_eq(f.th.pinned, -1);
 	follow_rx(&dn, &rx, 1, 64);	/* within 100 ms of the flood */
 	ck_assert_int_eq(rx.pinned, -1);
+	(void)a;
+}
+END_TEST
+
+START_TEST(test_a_small_flood_keeps_tx_on_the_senders_cpu)
+{
+	struct txfollow f;
+	int a, b, all = allowed();
+
+	if (!two_cpus(&a, &b))
+		return;
+	net(1);
+	follow_tx_init(&dn, &f);
+	atomic_store(&send_cpu, (uint32_t)b);
+	follow_tx_stream(&dn, &f, 0, 1);	/* a batch of small frames */
+	ck_assert_int_eq(f.th.pinned, b);
+	ck_assert_int_eq(allowed(), 1);
+	ck_assert_int_eq(dn.app_cpu, -1);	/* rx stays free */
+	follow_tx_stream(&dn, &f, 0, 0);	/* a smaller backlog */
+	ck_assert_int_eq(f.th.pinned, b);
+	sends(&f, b, EXACT);	/* blocking reads do not follow rx */
+	ck_assert_int_eq(f.th.pinned, b);
+	follow_tx_stream(&dn, &f, 1, 0);	/* a large frame */
+	ck_assert_int_eq(f.th.pinned, -1);
+	ck_assert_int_eq(allowed(), all);
+	follow_tx_stream(&dn, &f, 0, 1);	/* within 100 ms of it */
+	ck_assert_int_eq(f.th.pinned, -1);
+	(void)a;
+}
+END_TEST
+
+START_TEST(test_no_small_flood_pinning_while_receiving_one)
+{
+	struct txfollow f;
+	struct follow rx;
+	int a, b;
+
+	if (!two_cpus(&a, &b))
+		return;
+	net(1);
+	follow_tx_init(&dn, &f);
+	follow_rx_init(&dn, &rx);
+	follow_rx(&dn, &rx, RX_FLOOD_FRAMES, 64 * RX_FLOOD_FRAMES);
+	atomic_store(&send_cpu, (uint32_t)b);
+	follow_tx_stream(&dn, &f, 0, 1);
+	ck_assert_int_eq(f.th.pinned, -1);
+	atomic_store(&send_cpu, TAP_CPU_NONE);	/* sender unknown */
+	dn.rx_flood_us = 0;
+	follow_tx_stream(&dn, &f, 0, 1);
+	ck_assert_int_eq(f.th.pinned, -1);
 	(void)a;
 }
 END_TEST
@@ -200,6 +252,8 @@ follow_suite(void)
 	tcase_add_test(tc, test_published_again_after_a_flood);
 	tcase_add_test(tc, test_a_stream_withdraws_and_starts_over);
 	tcase_add_test(tc, test_threads_keep_to_the_cpu_and_a_flood_frees_them);
+	tcase_add_test(tc, test_a_small_flood_keeps_tx_on_the_senders_cpu);
+	tcase_add_test(tc, test_no_small_flood_pinning_while_receiving_one);
 	tcase_add_test(tc, test_the_guess_needs_long_runs_and_leaves_tx_free);
 	tcase_add_test(tc, test_off_publishes_nothing);
 	suite_add_tcase(s, tc);

@@ -5,7 +5,8 @@
 # TAP's steering eBPF program (tun/steer.c) exactly the ping's, and the
 # tx thread with it; during a bulk TCP stream both nodes' threads have
 # their whole set back, so that the two sides of the stream run in
-# parallel; with cpu-follow = no the set never narrows and the TAP is
+# parallel; during a flood of small datagrams node 1's tx thread keeps
+# to the sender's CPU; with cpu-follow = no the set never narrows and the TAP is
 # single-queue.
 . "$(dirname "$0")/lib.sh"
 require_root socat taskset
@@ -148,6 +149,40 @@ say "during a stream (rx tx ...): node 1 ${s1[*]}; node 2 ${s2[*]}"
 for a in "${s1[@]}" "${s2[@]}"; do
 	[ "$a" = "$ALL" ] || fail "a thread kept to CPU $a during a stream"
 done
+
+# a flood of small datagrams from node 1, sent from one CPU: node 1's
+# tx thread keeps to the sender's CPU (known only from the steering
+# eBPF), its rx thread stays free
+if [ -n "$EXACT" ]; then
+	bg_ns 2 socat -u UDP-RECV:$((PORT + 2)) OPEN:/dev/null
+	UR_PID=$!
+	for _ in $(seq 50); do
+		in_ns 2 ss -Hlun "sport = :$((PORT + 2))" | grep -q . && break
+		sleep 0.1
+	done
+	FL_PIDS=()
+	for _ in 1 2; do
+		bg_ns 1 timeout 3 taskset -c "$CPU" socat -u -b 64 /dev/zero \
+		    UDP-SENDTO:10.201.0.2:$((PORT + 2))
+		FL_PIDS+=($!)
+	done
+	kept=""
+	for _ in $(seq 25); do
+		[ "$(allowed 1 tx)" = "$CPU" ] && { kept=1; break; }
+		sleep 0.1
+	done
+	rxset=$(allowed 1)
+	for p in "${FL_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	kill "$UR_PID" 2>/dev/null; wait "$UR_PID" 2>/dev/null
+	[ -n "$kept" ] || fail "tx thread kept set $(allowed 1 tx) during a" \
+	    "flood of small datagrams from CPU $CPU"
+	grep -q "local: a flood of small frames from CPU $CPU" \
+	    "$T_DIR/node1.log" || fail "no debug line for the small flood"
+	[ "$rxset" = "$ALL" ] || fail "rx thread kept to $rxset during a" \
+	    "flood of small datagrams it does not receive"
+	say "during a flood of small datagrams from CPU $CPU node 1's tx" \
+	    "thread kept to CPU $CPU, its rx thread to $rxset"
+fi
 
 # a persistent multi-queue TAP (ip tuntap add) is the operator's: node 2
 # uses it and leaves the root qdisc configured on it alone
