@@ -54,6 +54,8 @@ static const struct conf_key conf_keys[] = {
 	CK("local", "interface", CT_IFNAME, 1, IFNAMSIZ - 1, 0, local.ifname),
 	CK("local", "address", CT_ADDR4, 0, 32, 0, local.addr),
 	CK("local", "mtu", CT_UINT, 576, 65535, 0, local.mtu),
+	CK("local", "txqueuelen", CT_UINT, 16, CONF_TXQUEUELEN_MAX, 0,
+	    local.txqueuelen),
 	CK("local", "ring-size", CT_SIZE, 1u << 17, 1u << 28, 1,
 	    local.ring_size),
 	CK("local", "ring-min-size", CT_SIZE, 1u << 12, 1u << 28, 1,
@@ -73,6 +75,8 @@ static const struct conf_key conf_keys[] = {
 	    global.ifname),
 	CK("global", "address", CT_HOST4, 0, 32, 0, global.addr),
 	CK("global", "mtu", CT_UINT, 576, 65535, 0, global.mtu),
+	CK("global", "txqueuelen", CT_UINT, 16, CONF_TXQUEUELEN_MAX, 0,
+	    global.txqueuelen),
 	CK("global", "ring-size", CT_SIZE, 1u << 17, 1u << 28, 1,
 	    global.ring_size),
 	CK("global", "ring-min-size", CT_SIZE, 1u << 12, 1u << 28, 1,
@@ -114,6 +118,7 @@ conf_defaults(struct conf *c)
 	strlcpy(c->local.ifname, "shm0", sizeof(c->local.ifname));
 	c->local.prefix = 16;
 	c->local.mtu = 65520;
+	c->local.txqueuelen = 2048;
 	c->local.ring_size = 1u << 20;
 	c->local.ring_min = 16u << 10;
 	c->local.ring_shrink_s = 10;
@@ -788,10 +793,11 @@ conf_print(const struct conf *c, void *vfp)
 	    "broadcast-slots = %u\nbroadcast-slot-size = %u\n\n", c->segment,
 	    c->segment_size, c->max_nodes, c->cast_slots, c->cast_slot_size);
 	fprintf(fp, "[local]\ninterface = %s\naddress = %s/%u\nmtu = %u\n"
-	    "ring-size = %u\nring-min-size = %u\nring-shrink-after = %u\n"
+	    "txqueuelen = %u\nring-size = %u\nring-min-size = %u\nring-shrink-after = %u\n"
 	    "slot-size = %u\nbusy-poll = %u\nio-batch = %u\noffload = %s\n"
 	    "cpu-follow = %s\nmulticast-rings = %u\n", c->local.ifname, a,
-	    c->local.prefix, c->local.mtu, c->local.ring_size,
+	    c->local.prefix, c->local.mtu, c->local.txqueuelen,
+	    c->local.ring_size,
 	    c->local.ring_min, c->local.ring_shrink_s, c->local.slot_size,
 	    c->local.busy_poll_us, c->local.io_batch,
 	    c->local.offload ? "yes" : "no",
@@ -812,7 +818,7 @@ conf_print(const struct conf *c, void *vfp)
 	inet_ntop(AF_INET6, c->g.client6, c6, sizeof(c6));
 	fprintf(fp, "\n[global]\nenabled = %s\ninterface = %s\naddress = %s\n"
 	    "client-network = %s/%u\naddress6 = %s\nclient-network6 = %s/%u\n"
-	    "mtu = %u\nring-size = %u\nring-min-size = %u\n"
+	    "mtu = %u\ntxqueuelen = %u\nring-size = %u\nring-min-size = %u\n"
 	    "ring-shrink-after = %u\nslot-size = %u\nbusy-poll = %u\n"
 	    "io-batch = %u\noffload = %s\ncpu-follow = %s\nmulticast-rings = %u\n"
 	    "table = %u\n"
@@ -820,7 +826,8 @@ conf_print(const struct conf *c, void *vfp)
 	    "tcp-established-timeout = %u\ntcp-closing-timeout = %u\n"
 	    "udp-timeout = %u\n", c->g.enabled ? "yes" : "no",
 	    c->global.ifname, a, cn, c->g.client_prefix, g6, c6,
-	    c->g.client6_prefix, c->global.mtu, c->global.ring_size,
+	    c->g.client6_prefix, c->global.mtu, c->global.txqueuelen,
+	    c->global.ring_size,
 	    c->global.ring_min, c->global.ring_shrink_s,
 	    c->global.slot_size, c->global.busy_poll_us, c->global.io_batch,
 	    c->global.offload ? "yes" : "no",

@@ -16,12 +16,15 @@
 #include "layout.h"
 
 #define CONF_IO_BATCH_MAX	64	/* io-batch, frames per system call */
+#define CONF_TXQUEUELEN_MAX	65536	/* txqueuelen: tun's ring of pointers */
 
 struct netconf {
 	char		ifname[IFNAMSIZ];
 	uint32_t	addr;		/* network order; 0 = derive from id */
 	uint32_t	prefix;
 	uint32_t	mtu;
+	uint32_t	txqueuelen;	/* frames the TAP queues for the
+					 * transmit thread */
 	uint32_t	ring_size;	/* frame data bytes a pair ring may
 					 * grow to */
 	uint32_t	ring_min;	/* ... and starts with */

@@ -144,6 +144,27 @@ netif_qdisc(struct dnet *dn)
 		    dn->tap.name, strerror(-rc));
 }
 
+/* netif_txqlen: the frames tun holds for the transmit thread before it
+ * drops (it never stops the queue, so a sender gets no backpressure);
+ * a short queue drops a flood of small frames whenever the transmit
+ * thread waits for a CPU.  A persistent TAP's is the operator's, as
+ * its qdisc is. */
+static void
+netif_txqlen(struct dnet *dn)
+{
+	int rc;
+
+	if (dn->tap.persistent) {
+		log_info("%s: %s is a persistent TAP: its txqueuelen is left "
+		    "as configured", dn->name, dn->tap.name);
+		return;
+	}
+	if ((rc = nl_link_txqlen(dn->tap.ifindex, dn->nc->txqueuelen)) != 0)
+		log_warnx("%s: cannot set txqueuelen %u on %s (%s); it keeps "
+		    "the kernel's", dn->name, dn->nc->txqueuelen, dn->tap.name,
+		    strerror(-rc));
+}
+
 /* netif_configure: MAC, MTU, address and link up, over netlink. */
 int
 netif_configure(struct dnet *dn, char *err, size_t errlen)
@@ -172,6 +193,7 @@ netif_configure(struct dnet *dn, char *err, size_t errlen)
 	}
 	if (dn->net == SHM_NET_LOCAL && (rc = netif_addr6(dn, err, errlen)) != 0)
 		return rc;
+	netif_txqlen(dn);
 	netif_qdisc(dn);
 	if ((rc = nl_link_setup(dn->tap.ifindex, NULL, 0, 1, 0)) != 0) {
 		snprintf(err, errlen, "%s: set link up: %s", dn->tap.name,

@@ -34,6 +34,8 @@ START_TEST(test_defaults)
 {
 	ck_assert_str_eq(c.local.ifname, "shm0");
 	ck_assert_uint_eq(c.local.mtu, 65520);
+	ck_assert_uint_eq(c.local.txqueuelen, 2048);
+	ck_assert_uint_eq(c.global.txqueuelen, 2048);
 	ck_assert_uint_eq(c.max_nodes, 64);
 	ck_assert_uint_eq(c.node, 0);
 	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
@@ -85,6 +87,11 @@ START_TEST(test_range_error_names_file_line_and_range)
 	ck_assert_int_eq(parse("[local]\n\nmtu = 70000\n"), -1);
 	ck_assert_str_eq(err, "test.conf:3: mtu 70000 out of range "
 	    "(576-65535)");
+	ck_assert_int_eq(parse("[global]\ntxqueuelen = 8\n"), -1);
+	ck_assert_str_eq(err, "test.conf:2: txqueuelen 8 out of range "
+	    "(16-65536)");
+	ck_assert_int_eq(parse("[local]\ntxqueuelen = 65536\n"), 0);
+	ck_assert_uint_eq(c.local.txqueuelen, 65536);
 }
 END_TEST
 

@@ -81,6 +81,24 @@ nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up,
 	return nl_talk(nlh);
 }
 
+/* nl_link_txqlen: the device's transmit queue length (for a TAP, the
+ * frames its ring holds for the reader). */
+int
+nl_link_txqlen(int ifindex, uint32_t qlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	mnl_attr_put_u32(nlh, IFLA_TXQLEN, qlen);
+	return nl_talk(nlh);
+}
+
 /* nl_qdisc_root: a root qdisc of kind (no options), replacing any. */
 int
 nl_qdisc_root(int ifindex, const char *kind)

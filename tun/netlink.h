@@ -16,6 +16,8 @@ int	 nl_talk(struct nlmsghdr *nlh);
  * bring the link up (if up).  Returns 0 or -errno (the kernel's answer). */
 int	 nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up,
 	    int noarp);
+/* Set the transmit queue length (IFLA_TXQLEN); 0 or -errno. */
+int	 nl_link_txqlen(int ifindex, uint32_t qlen);
 /* Make a qdisc of kind (default options) the root qdisc, replacing the
  * kernel's default; 0 or -errno. */
 int	 nl_qdisc_root(int ifindex, const char *kind);

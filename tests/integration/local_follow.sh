@@ -189,6 +189,7 @@ fi
 if [ -n "$EXACT" ]; then
 	stop_node 2
 	in_ns 2 ip tuntap add dev shm0 mode tap multi_queue &&
+	    in_ns 2 ip link set shm0 txqueuelen 777 &&
 	    in_ns 2 tc qdisc add dev shm0 root handle 1: pfifo limit 77 ||
 	    fail "cannot make a persistent TAP with a qdisc"
 	start_node 2
@@ -199,7 +200,9 @@ if [ -n "$EXACT" ]; then
 	    fail "the persistent TAP's qdisc was replaced: $qd"
 	grep -q "shm0 is a persistent TAP: its qdisc is left as configured" \
 	    "$T_DIR/node2.log" || fail "node 2 did not say it kept the qdisc"
-	say "a persistent TAP keeps its own qdisc: $qd"
+	q=$(in_ns 2 cat /sys/class/net/shm0/tx_queue_len)
+	[ "$q" = 777 ] || fail "the persistent TAP's txqueuelen 777 became $q"
+	say "a persistent TAP keeps its own qdisc and txqueuelen: $qd"
 fi
 
 # cpu-follow = no: the set never narrows
