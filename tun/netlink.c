@@ -52,13 +52,11 @@ out:
 	return rc;
 }
 
-/* nl_link_setup: MAC, MTU and IFF_UP in one RTM_NEWLINK. */
-int
-nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up,
-    int noarp)
+/* nl_link_msg: an RTM_NEWLINK request (NLM_F_ACK) for ifindex in nlh, to
+ * which the caller adds flags and attributes. */
+static struct ifinfomsg *
+nl_link_msg(struct nlmsghdr *nlh, int ifindex)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
 
 	nlh->nlmsg_type = RTM_NEWLINK;
@@ -66,6 +64,18 @@ nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up,
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
+	return ifi;
+}
+
+/* nl_link_setup: MAC, MTU and IFF_UP in one RTM_NEWLINK. */
+int
+nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up,
+    int noarp)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi = nl_link_msg(nlh, ifindex);
+
 	if (up) {
 		ifi->ifi_flags |= IFF_UP;
 		ifi->ifi_change |= IFF_UP;
@@ -88,13 +98,8 @@ nl_link_txqlen(int ifindex, uint32_t qlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifinfomsg *ifi;
 
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
+	nl_link_msg(nlh, ifindex);
 	mnl_attr_put_u32(nlh, IFLA_TXQLEN, qlen);
 	return nl_talk(nlh);
 }

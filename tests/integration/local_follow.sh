@@ -104,14 +104,23 @@ grep -q "local: rx thread keeps to CPU $narrowed" "$T_DIR/node1.log" ||
 [ -n "$EXACT" ] || [ "$txset" = "$ALL" ] ||
     fail "tx thread kept to $txset without the steering eBPF"
 
+# sink N UDP|TCP PORT: a socat on node N that throws away what it gets on
+# PORT, started in the background (SINK_PID) and listening when it returns
+sink() {
+	local recv=UDP-RECV:$3 flag=u
+	[ "$2" = TCP ] && { recv=TCP-LISTEN:$3,reuseaddr; flag=t; }
+	bg_ns "$1" socat -u "$recv" OPEN:/dev/null
+	SINK_PID=$!
+	for _ in $(seq 50); do
+		in_ns "$1" ss -Hl${flag}n "sport = :$3" | grep -q . && break
+		sleep 0.1
+	done
+}
+
 # a flood into node 1 (8 KiB datagrams it only receives) frees its rx
 # thread; the same ping-pong from the same CPU afterwards narrows it again
-bg_ns 1 socat -u UDP-RECV:$((PORT + 1)) OPEN:/dev/null
-UR_PID=$!
-for _ in $(seq 50); do
-	in_ns 1 ss -Hlun "sport = :$((PORT + 1))" | grep -q . && break
-	sleep 0.1
-done
+sink 1 UDP $((PORT + 1))
+UR_PID=$SINK_PID
 bg_ns 2 timeout 2 socat -u /dev/zero UDP-SENDTO:10.201.0.1:$((PORT + 1))
 FL_PID=$!
 freed=""
@@ -131,11 +140,7 @@ say "after a flood into node 1, a ping-pong from CPU $CPU narrowed it to" \
     "$narrowed again"
 
 # a stream: both rx threads get their set back
-bg_ns 2 socat -u TCP-LISTEN:$PORT,reuseaddr OPEN:/dev/null
-for _ in $(seq 50); do
-	in_ns 2 ss -Hltn "sport = :$PORT" | grep -q . && break
-	sleep 0.1
-done
+sink 2 TCP $PORT
 bg_ns 1 timeout 20 socat -u /dev/zero TCP:10.201.0.2:$PORT
 ST_PID=$!
 sleep 1
@@ -154,12 +159,8 @@ done
 # tx thread keeps to the sender's CPU (known only from the steering
 # eBPF), its rx thread stays free
 if [ -n "$EXACT" ]; then
-	bg_ns 2 socat -u UDP-RECV:$((PORT + 2)) OPEN:/dev/null
-	UR_PID=$!
-	for _ in $(seq 50); do
-		in_ns 2 ss -Hlun "sport = :$((PORT + 2))" | grep -q . && break
-		sleep 0.1
-	done
+	sink 2 UDP $((PORT + 2))
+	UR_PID=$SINK_PID
 	FL_PIDS=()
 	for _ in 1 2; do
 		bg_ns 1 timeout 3 taskset -c "$CPU" socat -u -b 64 /dev/zero \
