@@ -793,7 +793,8 @@ conf_print(const struct conf *c, void *vfp)
 	    "broadcast-slots = %u\nbroadcast-slot-size = %u\n\n", c->segment,
 	    c->segment_size, c->max_nodes, c->cast_slots, c->cast_slot_size);
 	fprintf(fp, "[local]\ninterface = %s\naddress = %s/%u\nmtu = %u\n"
-	    "txqueuelen = %u\nring-size = %u\nring-min-size = %u\nring-shrink-after = %u\n"
+	    "txqueuelen = %u\nring-size = %u\nring-min-size = %u\n"
+	    "ring-shrink-after = %u\n"
 	    "slot-size = %u\nbusy-poll = %u\nio-batch = %u\noffload = %s\n"
 	    "cpu-follow = %s\nmulticast-rings = %u\n", c->local.ifname, a,
 	    c->local.prefix, c->local.mtu, c->local.txqueuelen,
