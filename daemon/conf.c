@@ -51,6 +51,8 @@ static const struct conf_key conf_keys[] = {
 	CK("cluster", "broadcast-slots", CT_UINT, 16, 65536, 1, cast_slots),
 	CK("cluster", "broadcast-slot-size", CT_SIZE, 256, 65536, 1,
 	    cast_slot_size),
+	CK("namespace", "tcp-wmem-max", CT_SIZE, 0, 1ull << 30, 0,
+	    tcp_wmem_max),
 	CK("local", "interface", CT_IFNAME, 1, IFNAMSIZ - 1, 0, local.ifname),
 	CK("local", "address", CT_ADDR4, 0, 32, 0, local.addr),
 	CK("local", "mtu", CT_UINT, 576, 65535, 0, local.mtu),
@@ -115,6 +117,7 @@ conf_defaults(struct conf *c)
 	c->max_nodes = 64;
 	c->cast_slots = 256;
 	c->cast_slot_size = 2048;
+	c->tcp_wmem_max = 8u << 20;
 	strlcpy(c->local.ifname, "shm0", sizeof(c->local.ifname));
 	c->local.prefix = 16;
 	c->local.mtu = 65520;
@@ -792,6 +795,8 @@ conf_print(const struct conf *c, void *vfp)
 	fprintf(fp, "segment = %s\nsegment-size = %" PRIu64 "\nmax-nodes = %u\n"
 	    "broadcast-slots = %u\nbroadcast-slot-size = %u\n\n", c->segment,
 	    c->segment_size, c->max_nodes, c->cast_slots, c->cast_slot_size);
+	fprintf(fp, "[namespace]\ntcp-wmem-max = %" PRIu64 "\n\n",
+	    c->tcp_wmem_max);
 	fprintf(fp, "[local]\ninterface = %s\naddress = %s/%u\nmtu = %u\n"
 	    "txqueuelen = %u\nring-size = %u\nring-min-size = %u\n"
 	    "ring-shrink-after = %u\n"

@@ -67,6 +67,8 @@ struct conf {
 	uint32_t	cast_slot_size;
 	uint32_t	segment_mode;
 	char		segment_group[32];	/* "" = root's */
+	uint64_t	tcp_wmem_max;	/* [namespace]: raise net.ipv4.tcp_wmem's
+					 * ceiling to this, 0 = leave it */
 	struct netconf	local;
 	struct netconf	global;		/* addr = G, prefix 32 */
 	struct globalconf g;

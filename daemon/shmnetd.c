@@ -15,6 +15,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -436,6 +437,53 @@ shmnetd_configure(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* shmnetd_tcpwmem_raise: the namespace's TCP send buffer ceiling up to
+ * [namespace] tcp-wmem-max (tcpwmem.c); a failure costs speed, not the
+ * start, and says how to set it from outside. */
+static void
+shmnetd_tcpwmem_raise(struct daemon *d)
+{
+	struct tcpwmem *t = &d->tcpwmem;
+	uint64_t want = d->conf.tcp_wmem_max;
+	int rc;
+
+	rc = tcpwmem_raise(t, TCPWMEM_SYSCTL, want);
+	if (rc == 1)
+		log_info("net.ipv4.tcp_wmem in this network namespace: "
+		    "\"%" PRIu64 " %" PRIu64 " %" PRIu64 "\", was \"%" PRIu64
+		    " %" PRIu64 " %" PRIu64 "\" (namespace.tcp-wmem-max; put "
+		    "back at exit)", t->set[0], t->set[1], t->set[2],
+		    t->old[0], t->old[1], t->old[2]);
+	else if (rc < 0)
+		log_warnx("cannot raise net.ipv4.tcp_wmem's maximum to %" PRIu64
+		    " (namespace.tcp-wmem-max): %s; TCP streams over %s "
+		    "may be slower.  Set it when the namespace is made (docker "
+		    "run --sysctl net.ipv4.tcp_wmem=\"4096 16384 %" PRIu64
+		    "\"), or set tcp-wmem-max = 0 to leave it alone",
+		    want, strerror(-rc), d->conf.local.ifname, want);
+}
+
+/* shmnetd_tcpwmem_restore: undo shmnetd_tcpwmem_raise, unless somebody
+ * changed the value since. */
+static void
+shmnetd_tcpwmem_restore(struct daemon *d)
+{
+	struct tcpwmem *t = &d->tcpwmem;
+	int rc;
+
+	rc = tcpwmem_restore(t, TCPWMEM_SYSCTL);
+	if (rc == 1)
+		log_info("net.ipv4.tcp_wmem put back to \"%" PRIu64 " %" PRIu64
+		    " %" PRIu64 "\"", t->old[0], t->old[1], t->old[2]);
+	else if (rc == -EBUSY)
+		log_info("net.ipv4.tcp_wmem changed since the start; left as "
+		    "it is");
+	else if (rc < 0)
+		log_warnx("cannot put net.ipv4.tcp_wmem back to \"%" PRIu64
+		    " %" PRIu64 " %" PRIu64 "\": %s", t->old[0], t->old[1],
+		    t->old[2], strerror(-rc));
+}
+
 /* shmnetd_start_threads: data threads of every network. */
 static int
 shmnetd_start_threads(struct daemon *d, char *err, size_t errlen)
@@ -484,6 +532,7 @@ shmnetd_run(struct daemon *d)
 	}
 	if (shmnetd_configure(d, err, sizeof(err)) != 0)
 		goto fail_route;
+	shmnetd_tcpwmem_raise(d);
 	/* before any thread: daemon(3) forks, and threads stay behind */
 	if (shmnetd_daemonize_step(d, err, sizeof(err)) != 0)
 		goto fail_route;
@@ -516,6 +565,7 @@ fail_events:
 fail_watch:
 	watch_stop(d);
 fail_route:
+	shmnetd_tcpwmem_restore(d);
 	if (d->conf.g.enabled)
 		groute_teardown(d);
 fail_node:

@@ -32,6 +32,7 @@
 #include "shmnet.h"
 #include "route.h"
 #include "tap.h"
+#include "tcpwmem.h"
 
 struct daemon;
 
@@ -218,6 +219,8 @@ struct daemon {
 	uint32_t		 listen_quiet;	/* ticks without a scan */
 	struct pkt_g		 g;		/* G and G6, for the data path */
 	int			 listen_warned;
+	struct tcpwmem		 tcpwmem;	/* the namespace's TCP send
+						 * buffer ceiling, to put back */
 
 	struct event_base	*base;
 	struct event		*ev_tick, *ev_notify, *ev_rescan;

@@ -36,6 +36,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.local.mtu, 65520);
 	ck_assert_uint_eq(c.local.txqueuelen, 2048);
 	ck_assert_uint_eq(c.global.txqueuelen, 2048);
+	ck_assert_uint_eq(c.tcp_wmem_max, 8u << 20);
 	ck_assert_uint_eq(c.max_nodes, 64);
 	ck_assert_uint_eq(c.node, 0);
 	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
@@ -92,6 +93,13 @@ START_TEST(test_range_error_names_file_line_and_range)
 	    "(16-65536)");
 	ck_assert_int_eq(parse("[local]\ntxqueuelen = 65536\n"), 0);
 	ck_assert_uint_eq(c.local.txqueuelen, 65536);
+	ck_assert_int_eq(parse("[namespace]\ntcp-wmem-max = 2G\n"), -1);
+	ck_assert_str_eq(err, "test.conf:2: tcp-wmem-max 2G out of range "
+	    "(0-1073741824)");
+	ck_assert_int_eq(parse("[namespace]\ntcp-wmem-max = 16M\n"), 0);
+	ck_assert_uint_eq(c.tcp_wmem_max, 16u << 20);
+	ck_assert_int_eq(parse("[namespace]\ntcp-wmem-max = 0\n"), 0);
+	ck_assert_uint_eq(c.tcp_wmem_max, 0);
 }
 END_TEST
 
@@ -221,6 +229,7 @@ START_TEST(test_shipped_example_parses)
 	ck_assert_uint_eq(c.local.ring_size, 1 << 20);
 	ck_assert_uint_eq(c.local.busy_poll_us, 50);
 	ck_assert_uint_eq(c.segment_size, 256ull << 20);
+	ck_assert_uint_eq(c.tcp_wmem_max, 8u << 20);
 }
 END_TEST
 
