@@ -53,6 +53,25 @@
 #include "route.h"
 #include "shmnetd.h"
 
+/* groute_sysctl_hint: after err, what to preset where /proc/sys is
+ * read-only (a container's): the interface's values come from the
+ * namespace's defaults when the TAP is made, and a value that is already
+ * right is not written (rt_sysctl_set). */
+static void
+groute_sysctl_hint(const struct daemon *d, char *err, size_t errlen)
+{
+	size_t n = strlen(err);
+
+	snprintf(err + n, errlen - n, "; /proc/sys is read-only here (a "
+	    "container's?): set these when the namespace is made, e.g. "
+	    "docker run --sysctl net.ipv4.conf.default.rp_filter=2 --sysctl "
+	    "net.ipv4.conf.default.accept_local=1 --sysctl "
+	    "net.ipv4.conf.all.arp_ignore=1%s, or set global.enabled = no",
+	    d->conf.g.gateway[0] ? " --sysctl net.ipv4.ip_forward=1 --sysctl "
+	    "net.ipv4.tcp_early_demux=0 --sysctl net.ipv4.udp_early_demux=0" :
+	    "");
+}
+
 /* groute_sysctls: per-interface and namespace settings. */
 static int
 groute_sysctls(struct daemon *d, char *err, size_t errlen)
@@ -87,6 +106,8 @@ groute_sysctls(struct daemon *d, char *err, size_t errlen)
 	return 0;
 fail:
 	snprintf(err, errlen, "sysctl %s: %s", p, strerror(-rc));
+	if (rc == -EROFS || rc == -EACCES)
+		groute_sysctl_hint(d, err, errlen);
 	return rc;
 }
 

@@ -127,6 +127,17 @@ start_node() {
 	T_PIDS[$n]=$!
 }
 
+# start_node_ro N [ARGS...]: start_node with /proc/sys read-only in the
+# daemon's view, as in a container (a mount namespace of its own)
+start_node_ro() {
+	local n=$1; shift
+	ip netns exec "$(ns "$n")" unshare -m --propagation private sh -c \
+	    'mount --bind -o ro /proc/sys /proc/sys && exec "$0" "$@"' \
+	    "$SHMNETD" --cluster "$CLUSTER" --node "$n" --foreground \
+	    "${T_ARGS[@]}" "$@" >>"$T_DIR/node$n.log" 2>&1 &
+	T_PIDS[$n]=$!
+}
+
 # daemon_pid N: the PID (in our namespace) of node N's shmnetd
 daemon_pid() {
 	local pid=${T_PIDS[$1]} child

@@ -49,12 +49,9 @@ grep -q "tcp_wmem changed since the start; left as it is" "$T_DIR/node1.log" ||
 say "a value changed while the node ran is left as it is"
 
 # node 4 as in a container: /proc/sys read-only (the global network sets
-# rp_filter through it, so only the local one here)
-ip netns exec "$(ns 4)" unshare -m --propagation private sh -c \
-    'mount --bind -o ro /proc/sys /proc/sys && exec "$0" "$@"' "$SHMNETD" \
-    --cluster "$CLUSTER" --node 4 --foreground --set global.enabled=no \
-    >>"$T_DIR/node4.log" 2>&1 &
-T_PIDS[4]=$!
+# rp_filter through it, so only the local one here; global_rosysctl.sh
+# has the global one)
+start_node_ro 4 --set global.enabled=no
 up 4
 ping_all 3 4
 grep -q "cannot raise net.ipv4.tcp_wmem's maximum to 8388608.*Read-only file system.*--sysctl" \
