@@ -41,6 +41,7 @@
 #define TX_STOP_SIGNAL	SIGUSR1
 #define TX_BATCH_BELOW	4096	/* frames up to this size start a batch */
 #define TX_FLOOD_BATCH	8	/* frames batched after one: a flood */
+#define TX_FLOOD_EVERY	256	/* within a flood, follow every so many */
 
 /* tx_init: per-peer transmit state. */
 int
@@ -431,17 +432,37 @@ tx_batch_one(struct dnet *dn, struct txbatch *b)
 	return got;
 }
 
+/* tx_poll_arm: a large frame (a stream) or a backlog of small ones
+ * (batched > 0) opens a busy-poll window: the sender of a stream keeps
+ * this thread runnable instead of waking it for each frame.  A lone
+ * small frame (ping-pong, ACKs) does not, so that the pollers do not
+ * crowd the applications of a request/response exchange. */
+static void
+tx_poll_arm(struct dnet *dn, struct txpoll *tp, uint32_t len, int batched)
+{
+	if (len <= TX_BATCH_BELOW && batched == 0)
+		return;
+	follow_tx_stream(dn, &tp->follow, len > TX_BATCH_BELOW,
+	    batched >= TX_FLOOD_BATCH);
+	if (dn->nc->busy_poll_us && !tp->off)
+		tp->until_us = shm_now_us() + dn->nc->busy_poll_us;
+}
+
 /* tx_batch: after a small frame, take what else the TAP holds, io-batch
  * frames per system call, into staging buffers (each then copied into
  * its ring), until a batch comes back short.  Large frames keep their
  * zero-copy read: copying 64 KiB costs more than the call it saves.  A
  * batch that finds nothing makes the next tries rarer (every 63rd small
- * frame at most), so sparse traffic pays almost nothing for it.  Returns
- * the frames it sent. */
+ * frame at most), so sparse traffic pays almost nothing for it.  A
+ * flood can keep the loop going for seconds: the sender's CPU is
+ * followed (tx_poll_arm) as soon as it is one, and every TX_FLOOD_EVERY
+ * frames after, not only when the loop ends.  Returns the frames it
+ * sent. */
 static int
-tx_batch(struct dnet *dn, struct txbatch *b, uint32_t len)
+tx_batch(struct dnet *dn, struct txbatch *b, struct txpoll *tp,
+    uint32_t len)
 {
-	int got, first = 1, all = 0;
+	int got, first = 1, all = 0, next = TX_FLOOD_BATCH;
 
 	if (b->depth == 0 || len > TX_BATCH_BELOW)
 		return 0;
@@ -458,6 +479,10 @@ tx_batch(struct dnet *dn, struct txbatch *b, uint32_t len)
 		} else
 			b->miss = 0;
 		first = 0;
+		if (all >= next) {
+			tx_poll_arm(dn, tp, len, all);
+			next = all + TX_FLOOD_EVERY;
+		}
 	} while (got == (int)b->depth &&
 	    !atomic_load_explicit(&dn->stop, memory_order_relaxed));
 	return all;
@@ -488,22 +513,6 @@ tx_read(struct dnet *dn, struct txpoll *tp, struct iovec *iov)
 		sched_yield();	/* stay runnable, give way to others */
 	errno = EAGAIN;
 	return -1;
-}
-
-/* tx_poll_arm: a large frame (a stream) or a backlog of small ones
- * (batched > 0) opens a busy-poll window: the sender of a stream keeps
- * this thread runnable instead of waking it for each frame.  A lone
- * small frame (ping-pong, ACKs) does not, so that the pollers do not
- * crowd the applications of a request/response exchange. */
-static void
-tx_poll_arm(struct dnet *dn, struct txpoll *tp, uint32_t len, int batched)
-{
-	if (len <= TX_BATCH_BELOW && batched == 0)
-		return;
-	follow_tx_stream(dn, &tp->follow, len > TX_BATCH_BELOW,
-	    batched >= TX_FLOOD_BATCH);
-	if (dn->nc->busy_poll_us && !tp->off)
-		tp->until_us = shm_now_us() + dn->nc->busy_poll_us;
 }
 
 /* tx_main: thread body.  The TAP is read blocking: one syscall per
@@ -557,7 +566,7 @@ tx_main(void *arg)
 			continue;
 		len = (uint32_t)(n - SHM_VNET_HDR_LEN);
 		tx_frame(dn, zc, &slot, iov[0].iov_base, iov[1].iov_base, len);
-		tx_poll_arm(dn, &tp, len, tx_batch(dn, &b, len));
+		tx_poll_arm(dn, &tp, len, tx_batch(dn, &b, &tp, len));
 	}
 	tapio_close(&dn->txio);
 	free(b.buf);

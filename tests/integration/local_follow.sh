@@ -157,12 +157,18 @@ done
 
 # a flood of small datagrams from node 1, sent from one CPU: node 1's
 # tx thread keeps to the sender's CPU (known only from the steering
-# eBPF), its rx thread stays free
+# eBPF), its rx thread stays free.
+# The flood keeps the tx thread's batched reads going for seconds: the
+# move must come within the flood, not when it ends.  A busy loop on the
+# machine (as on a loaded CI host) slows the thread enough that the TAP
+# never runs dry.
 if [ -n "$EXACT" ]; then
 	sink 2 UDP $((PORT + 2))
 	UR_PID=$SINK_PID
+	bg_ns 1 timeout 4 sh -c 'while :; do :; done'
+	HOG_PID=$!
 	FL_PIDS=()
-	for _ in 1 2; do
+	for _ in 1 2 3; do
 		bg_ns 1 timeout 3 taskset -c "$CPU" socat -u -b 64 /dev/zero \
 		    UDP-SENDTO:10.201.0.2:$((PORT + 2))
 		FL_PIDS+=($!)
@@ -174,7 +180,8 @@ if [ -n "$EXACT" ]; then
 	done
 	rxset=$(allowed 1)
 	for p in "${FL_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	kill "$UR_PID" 2>/dev/null; wait "$UR_PID" 2>/dev/null
+	kill "$UR_PID" "$HOG_PID" 2>/dev/null
+	wait "$UR_PID" "$HOG_PID" 2>/dev/null
 	[ -n "$kept" ] || fail "tx thread kept set $(allowed 1 tx) during a" \
 	    "flood of small datagrams from CPU $CPU"
 	grep -q "local: a flood of small frames from CPU $CPU" \
