@@ -74,7 +74,10 @@ lock_steal(struct shmseg *s, struct shm_lock *l, uint32_t owner,
 
 /* lock_acquire_for: take the lock within timeout_ms (< 0: no limit),
  * recovering it from a dead holder.  Returns 0, 1 when recovered, or
- * -ETIMEDOUT when a live holder kept it all that time. */
+ * -ETIMEDOUT when a live holder kept it all that time.  The clock runs
+ * from the first yield: on a loaded CPU a yield can give the CPU away
+ * for a whole time slice (milliseconds), so the yields count against
+ * the timeout too. */
 int
 lock_acquire_for(struct shmseg *s, struct shm_lock *l, uint32_t owner,
     int timeout_ms)
@@ -92,10 +95,6 @@ lock_acquire_for(struct shmseg *s, struct shm_lock *l, uint32_t owner,
 			shm_cpu_relax();
 			continue;
 		}
-		if (n < LOCK_YIELDS) {
-			sched_yield();
-			continue;
-		}
 		now = shm_now_ns();
 		if (start == 0)
 			start = last_check = now;
@@ -107,7 +106,10 @@ lock_acquire_for(struct shmseg *s, struct shm_lock *l, uint32_t owner,
 		if (timeout_ms >= 0 &&
 		    now - start >= (uint64_t)timeout_ms * 1000000ull)
 			return lock_steal(s, l, owner, seen) ? 1 : -ETIMEDOUT;
-		nanosleep(&nap, NULL);
+		if (n < LOCK_YIELDS)
+			sched_yield();
+		else
+			nanosleep(&nap, NULL);
 	}
 }
 
