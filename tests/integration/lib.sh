@@ -102,6 +102,21 @@ bg_ns() {
 	T_PIDS+=($!)
 }
 
+# busy_loops N SECONDS COUNT: COUNT shell busy loops in namespace N for
+# at most SECONDS, PIDs in BUSY_PIDS: a loaded machine, as a busy CI
+# host is (end_busy_loops, or cleanup, ends them)
+busy_loops() {
+	local i
+	BUSY_PIDS=()
+	for i in $(seq "$3"); do
+		bg_ns "$1" timeout "$2" sh -c 'while :; do :; done'
+		BUSY_PIDS+=($!)
+	done
+}
+end_busy_loops() {
+	kill "${BUSY_PIDS[@]}" 2>/dev/null; wait "${BUSY_PIDS[@]}" 2>/dev/null
+}
+
 # bg_out N FILE CMD...: like bg_ns, with stdout and stderr in FILE; the
 # PID is in BG_PID
 bg_out() {

@@ -29,17 +29,13 @@ grep -q holding "$T_DIR/holder.out" || fail "castlock: $(cat "$T_DIR/holder.out"
 sleep 0.3
 
 drops0=$(bcast_ring | jq -r .drops)
-HOGS=()
-for _ in $(seq "$(nproc)"); do
-	bg_ns 1 timeout 20 sh -c 'while :; do :; done'
-	HOGS+=($!)
-done
+busy_loops 1 20 "$(nproc)"
 for i in 1 2 3; do
 	echo "held-$i" | in_ns 1 socat -u - UDP-DATAGRAM:10.201.255.255:7200,broadcast
 done
 in_ns 1 ping -c 3 -i 0.2 -W 1 -q "$(addr 3)" >/dev/null ||
     fail "unicast stopped while a live writer held the broadcast lock"
-kill "${HOGS[@]}" 2>/dev/null; wait "${HOGS[@]}" 2>/dev/null
+end_busy_loops
 drops=$(( $(bcast_ring | jq -r .drops) - drops0 ))
 [ "$drops" -ge 3 ] || fail "broadcasts behind a held lock: $drops dropped, wanted >= 3"
 say "lock held by a live node 9: $drops broadcast frames dropped, unicast flowing"

@@ -165,8 +165,7 @@ done
 if [ -n "$EXACT" ]; then
 	sink 2 UDP $((PORT + 2))
 	UR_PID=$SINK_PID
-	bg_ns 1 timeout 4 sh -c 'while :; do :; done'
-	HOG_PID=$!
+	busy_loops 1 4 1
 	FL_PIDS=()
 	for _ in 1 2 3; do
 		bg_ns 1 timeout 3 taskset -c "$CPU" socat -u -b 64 /dev/zero \
@@ -180,8 +179,8 @@ if [ -n "$EXACT" ]; then
 	done
 	rxset=$(allowed 1)
 	for p in "${FL_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	kill "$UR_PID" "$HOG_PID" 2>/dev/null
-	wait "$UR_PID" "$HOG_PID" 2>/dev/null
+	kill "$UR_PID" 2>/dev/null; wait "$UR_PID" 2>/dev/null
+	end_busy_loops
 	[ -n "$kept" ] || fail "tx thread kept set $(allowed 1 tx) during a" \
 	    "flood of small datagrams from CPU $CPU"
 	grep -q "local: a flood of small frames from CPU $CPU" \
