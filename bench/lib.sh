@@ -52,25 +52,45 @@ shmnet_in() {
 	echo "shmnet did not come up (cluster $c)"; exit 1
 }
 
-# iperf CLIENT_NS SERVER_NS SERVER_ADDR ARGS...: one iperf3 run, its JSON
+# cpu_jiffies: the machine's busy and run jiffies so far (/proc/stat:
+# user, nice, system, irq and softirq busy; idle and iowait on top of
+# them run; steal, time the hypervisor kept, in neither)
+cpu_jiffies() {
+	awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8; print b, b + $5 + $6 }' /proc/stat
+}
+
+# cores_since BUSY RUN: how many cores were busy on average since that
+# cpu_jiffies (0 to the number of CPUs)
+cores_since() {
+	local b t
+	read -r b t < <(cpu_jiffies)
+	awk -v b="$(( b - $1 ))" -v t="$(( t - $2 ))" -v n="$(nproc)" \
+	    'BEGIN { printf "%.2f\n", (t > 0 ? n * b / t : 0) }'
+}
+
+# iperf CLIENT_NS SERVER_NS SERVER_ADDR ARGS...: one iperf3 run: its
+# JSON, then {"cores": the cores busy while the client ran}
 iperf() {
-	local c=$1 s=$2 addr=$3 srv; shift 3
+	local c=$1 s=$2 addr=$3 srv j; shift 3
 	ip netns exec "$s" iperf3 -s -1 -B "$addr" >/dev/null 2>&1 & srv=$!
 	sleep 0.5
+	read -r -a j < <(cpu_jiffies)
 	ip netns exec "$c" iperf3 -c "$addr" "$@" -t "$T" -J
+	printf '{"cores": %s}\n' "$(cores_since "${j[@]}")"
 	wait $srv
 }
 
 # tcp|udp|pp NAME CLIENT_NS SERVER_NS SERVER_ADDR: one measurement, into
-# R[NAME.tcp] (Gbit/s), R[NAME.pps] (64-byte packets received per
-# second), R[NAME.avg] and R[NAME.p99] (ping-pong half round trip, us)
+# R[NAME.tcp] (Gbit/s) and R[NAME.tcpcpu] (cores busy meanwhile),
+# R[NAME.pps] (64-byte packets received per second), R[NAME.avg] and
+# R[NAME.p99] (ping-pong half round trip, us)
 tcp() {
-	R[$1.tcp]=$(iperf "$2" "$3" "$4" ${CC[@]+"${CC[@]}"} |
-	    jq '.end.sum_received.bits_per_second / 1e9')
+	read -r "R[$1.tcp]" "R[$1.tcpcpu]" < <(iperf "$2" "$3" "$4" ${CC[@]+"${CC[@]}"} |
+	    jq -rs '"\(.[0].end.sum_received.bits_per_second / 1e9) \(.[1].cores)"')
 }
 udp() {
 	R[$1.pps]=$(iperf "$2" "$3" "$4" -u -l 64 -b 0 |
-	    jq '(.end.sum.packets - .end.sum.lost_packets) / .end.sum.seconds')
+	    jq -s '.[0] | (.end.sum.packets - .end.sum.lost_packets) / .end.sum.seconds')
 }
 pp() {
 	local srv out
