@@ -284,19 +284,26 @@ groute_port_known(const uint16_t *ports, uint32_t n, uint16_t port)
 }
 
 /* groute_udp_ports: per-port rules for wildcard UDP servers, following the
- * listener scans (main thread). */
+ * listener scans (main thread).  The rule that keeps datagrams to directly
+ * connected networks on the main table goes in before the first per-port
+ * rule and out after the last: in between, a datagram from such a port to
+ * a node of the local network would leave through the global interface
+ * and be lost (an unconnected socket routes every datagram anew, and a
+ * wildcard-bound UDP client is such a "server"). */
 void
 groute_udp_ports(struct daemon *d, const struct shm_listen *l, uint32_t n)
 {
 	uint16_t want[SHM_LISTEN_MAX];
 	uint32_t nw = 0, i, p = d->conf.g.rule_pref + 12, t = d->conf.g.table;
-	int rc;
+	int rc, keep_main = !d->conf.g.gateway[0], had = d->n_udp_ports > 0;
 
 	for (i = 0; i < n; i++)
 		if (l[i].proto == IPPROTO_UDP && !(l[i].flags &
 		    (SHM_LISTEN_SPECIFIC | SHM_LISTEN_REMOTE)) &&
 		    !groute_port_known(want, nw, l[i].port))
 			want[nw++] = l[i].port;
+	if (keep_main && nw > 0 && !had)
+		rt_rule4_udp_sport(1, p - 1, RT_TABLE_MAIN, 0, 1);
 	for (i = 0; i < d->n_udp_ports; i++)
 		if (!groute_port_known(want, nw, d->udp_ports[i]))
 			rt_rule4_udp_sport(0, p, t, d->udp_ports[i], 0);
@@ -305,8 +312,8 @@ groute_udp_ports(struct daemon *d, const struct shm_listen *l, uint32_t n)
 		    (rc = rt_rule4_udp_sport(1, p, t, want[i], 0)) != 0)
 			log_warnx("global: rule for UDP port %u: %s", want[i],
 			    strerror(-rc));
-	if (!d->conf.g.gateway[0] && (nw > 0) != (d->n_udp_ports > 0))
-		rt_rule4_udp_sport(nw > 0, p - 1, RT_TABLE_MAIN, 0, 1);
+	if (keep_main && nw == 0 && had)
+		rt_rule4_udp_sport(0, p - 1, RT_TABLE_MAIN, 0, 1);
 	memcpy(d->udp_ports, want, nw * sizeof(*want));
 	d->n_udp_ports = nw;
 }
