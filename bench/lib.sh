@@ -92,15 +92,51 @@ udp() {
 	R[$1.pps]=$(iperf "$2" "$3" "$4" -u -l 64 -b 0 |
 	    jq -s '.[0] | (.end.sum.packets - .end.sum.lost_packets) / .end.sum.seconds')
 }
-pp() {
-	local srv out
-	ip netns exec "$3" sockperf sr -i "$4" -p 11111 >/dev/null 2>&1 & srv=$!
-	sleep 0.5
-	out=$(ip netns exec "$2" sockperf pp -i "$4" -p 11111 -t "$T" -m 64 2>&1)
-	kill $srv; wait $srv 2>/dev/null
-	R[$1.avg]=$(sed -n 's/.*avg-latency=\([0-9.]*\).*/\1/p' <<<"$out")
-	R[$1.p99]=$(sed -n 's/.*percentile 99.000 = *\([0-9.]*\).*/\1/p' <<<"$out")
+# pp_at SUFFIX SERVER_CPU CLIENT_CPU NAME CLIENT_NS SERVER_NS SERVER_ADDR:
+# the ping-pong with sockperf's server and client held to those CPUs,
+# into R[NAME.avgSUFFIX] and R[NAME.p99SUFFIX], and the round trips it
+# timed into R[NAME.nSUFFIX] (a round trip that never came back stops
+# the count: far fewer than the others' means a lost datagram); a run
+# that gives no figure (a server not up yet, say) is taken again once
+pp_at() {
+	local sfx=$1 scpu=$2 ccpu=$3 srv out; shift 3
+	for _ in 1 2; do
+		ip netns exec "$3" taskset -c "$scpu" sockperf sr -i "$4" -p 11111 \
+		    >/dev/null 2>&1 & srv=$!
+		sleep 0.5
+		out=$(ip netns exec "$2" taskset -c "$ccpu" sockperf pp -i "$4" -p 11111 \
+		    -t "$T" -m 64 2>&1)
+		kill $srv; wait $srv 2>/dev/null
+		R[$1.avg$sfx]=$(sed -n 's/.*avg-latency=\([0-9.]*\).*/\1/p' <<<"$out")
+		R[$1.p99$sfx]=$(sed -n 's/.*percentile 99.000 = *\([0-9.]*\).*/\1/p' <<<"$out")
+		R[$1.n$sfx]=$(sed -n 's/.*Total \([0-9]*\) observations.*/\1/p' <<<"$out")
+		[ -n "${R[$1.avg$sfx]}" ] && [ -n "${R[$1.p99$sfx]}" ] && return
+	done
+	echo "  $1: sockperf gave no figure, twice: $(tail -1 <<<"$out")" >&2
+	R[$1.avg$sfx]=; R[$1.p99$sfx]=; R[$1.n$sfx]=0	# no figure, not a 0 us one
 }
+
+# the first two CPUs this shell may use (one, if it may use only one)
+pp_cpus() {
+	awk '/^Cpus_allowed_list:/ {
+		n = split($2, r, ",")
+		for (i = 1; i <= n && c < 2; i++) {
+			split(r[i], e, "-"); hi = (e[2] == "" ? e[1] : e[2])
+			for (x = e[1]; x <= hi && c < 2; x++) cpu[c++] = x
+		}
+		print cpu[0], (c > 1 ? cpu[1] : cpu[0])
+	}' /proc/self/status
+}
+read -r PP_CPU0 PP_CPU1 < <(pp_cpus)
+
+# pp: sockperf's two ends on two CPUs; pp1: both on one CPU (a busy
+# machine, or containers held to one CPU).  Left to itself, the
+# scheduler of an idle 2-CPU guest chose one or the other from one
+# script to the next, and the placement decides the figure: on one CPU
+# a veth hands a datagram over with no wake-up across CPUs at all, on
+# two it pays one each way (docs/PERFORMANCE.md, seventeenth session)
+pp() { pp_at "" "$PP_CPU0" "$PP_CPU1" "$@"; }
+pp1() { pp_at 1 "$PP_CPU0" "$PP_CPU0" "$@"; }
 
 # loaded NAME CLIENT_NS SERVER_NS SERVER_ADDR: the round trip of pings
 # every 10 ms while one TCP stream runs the same way: latency under load,
@@ -124,8 +160,10 @@ loaded() {
 	fi
 }
 
-# median VALUES...: the middle one (the mean of the two middle ones)
+# median VALUES...: the middle one (the mean of the two middle ones);
+# nothing for no values
 median() {
+	[ $# -gt 0 ] || return 0
 	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
 	    if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
