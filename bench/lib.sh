@@ -17,7 +17,22 @@ stop_all() {
 	local p n
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done
+	for n in "${NS[@]}"; do ns_stop "$n"; ip netns del "$n" 2>/dev/null; done
+}
+
+# ns_stop NS: end what still runs in namespace NS, one of ours.  A run
+# stopped by a signal leaves the iperf3 or sockperf of the measurement
+# it was in: they were started in a $(...) subshell, not listed in
+# PIDS, and a namespace's removal does not end its processes.
+ns_stop() {
+	local p left
+	for p in $(ip netns pids "$1" 2>/dev/null); do kill -TERM "$p" 2>/dev/null; done
+	for _ in $(seq 20); do
+		left=$(ip netns pids "$1" 2>/dev/null)
+		[ -z "$left" ] && return
+		sleep 0.1
+	done
+	for p in $left; do kill -KILL "$p" 2>/dev/null; done
 }
 
 mkns() { ip netns add "$1" && NS+=("$1") && ip -n "$1" link set lo up; }
@@ -134,7 +149,7 @@ read -r PP_CPU0 PP_CPU1 < <(pp_cpus)
 # scheduler of an idle 2-CPU guest chose one or the other from one
 # script to the next, and the placement decides the figure: on one CPU
 # a veth hands a datagram over with no wake-up across CPUs at all, on
-# two it pays one each way (docs/PERFORMANCE.md, seventeenth session)
+# two it pays one each way (docs/PERFORMANCE-HISTORY.md, seventeenth session)
 pp() { pp_at "" "$PP_CPU0" "$PP_CPU1" "$@"; }
 pp1() { pp_at 1 "$PP_CPU0" "$PP_CPU0" "$@"; }
 
