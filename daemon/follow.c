@@ -2,7 +2,7 @@
  * follow.c: keep a network's data threads on their application's CPU.
  *
  * Where waking a thread on another CPU costs more than a whole hop (on a
- * paravirtualised guest about 7 us a wake-up, docs/PERFORMANCE.md), a
+ * paravirtualised guest 20-35 us a wake-up, docs/PERFORMANCE.md), a
  * request/response exchange is fastest when the thread that writes frames
  * into the TAP runs where the application reading them runs: that
  * wake-up is then local.  The receive thread polls and so is never
@@ -175,11 +175,12 @@ follow_tx_wake(struct dnet *dn, struct txfollow *f)
 }
 
 /* follow_tx_small: a flood of small frames from one application, on a
- * node that is not receiving a flood nor sending large frames: the transmit thread keeps to the
- * sender's CPU.  It reads what the sender wrote while still in that
- * CPU's cache, and leaves the other CPU to the receiving node and its
- * application (docs/PERFORMANCE.md, session 13); spread, the two
- * sides' threads crowd each other's CPUs and the TAP drops. */
+ * node that is not receiving a flood nor sending large frames: the
+ * transmit thread keeps to the sender's CPU.  It reads what the sender
+ * wrote while still in that CPU's cache, and leaves the other CPU to the
+ * receiving node and its application (docs/PERFORMANCE-HISTORY.md,
+ * thirteenth session); spread, the two sides' threads crowd each other's
+ * CPUs and the TAP drops. */
 static void
 follow_tx_small(struct dnet *dn, struct txfollow *f)
 {

@@ -8,8 +8,8 @@
 # the wildcard address is such a socket: when the port's rule came first,
 # the datagram sent in between to a node of shm0 left through the global
 # interface and was lost (a sockperf ping-pong with both ends on one CPU
-# stalled in about 4 runs of 10; docs/PERFORMANCE.md, seventeenth
-# session).  Watched with `ip monitor rule` in node 2's namespace:
+# stalled in about 4 runs of 10; docs/PERFORMANCE-HISTORY.md,
+# seventeenth session).  Watched with `ip monitor rule` in node 2's namespace:
 #  - the main-table rule is added before the port's rule;
 #  - the port's rule is deleted before the main-table rule.
 . "$(dirname "$0")/lib.sh"
