@@ -54,7 +54,7 @@ show_node_row(struct ctl *c, uint32_t id, struct node_row *r)
 	r->gen = LD(n->gen);
 	if (r->gen == 0 || LD(n->state) == SHM_NODE_NEVER)
 		return 0;
-	r->up = LD(n->state) == SHM_NODE_UP && node_alive(c->seg, id);
+	r->up = LD(n->state) == SHM_NODE_UP && ofd_alive(c->seg, id);
 	r->pid = n->pid;
 	memcpy(r->mac, n->mac[SHM_NET_LOCAL], 6);
 	a.s_addr = n->addr4[SHM_NET_LOCAL];
@@ -514,7 +514,7 @@ show_listeners(struct ctl *c)
 		    "ADDRESS", "PORT", "PEER");
 	for (id = 1; id <= max; id++) {
 		if (atomic_load(&shmseg_node(c->seg, id)->state) !=
-		    SHM_NODE_UP || !node_alive(c->seg, id))
+		    SHM_NODE_UP || !ofd_alive(c->seg, id))
 			continue;
 		n = listen_read(c->seg, id, l);
 		for (i = 0; i < n; i++) {

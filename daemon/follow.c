@@ -106,7 +106,7 @@ follow_to(struct dnet *dn, struct follow *f, int want, uint64_t quiet_us)
 		want = -1;
 	if (want == f->pinned)
 		return;
-	now = shm_now_us();
+	now = clock_us();
 	if (want >= 0 && (now - f->moved_us < FOLLOW_MOVE_US ||
 	    now - quiet_us < FOLLOW_QUIET_US))
 		return;
@@ -148,7 +148,7 @@ static int
 follow_tx_flooding(struct txfollow *f)
 {
 	return f->th.flood_us != 0 &&
-	    shm_now_us() - f->th.flood_us < FOLLOW_QUIET_US;
+	    clock_us() - f->th.flood_us < FOLLOW_QUIET_US;
 }
 
 /* follow_tx_wake: the transmit thread's blocking read just returned a
@@ -184,7 +184,7 @@ follow_tx_wake(struct dnet *dn, struct txfollow *f)
 static void
 follow_tx_small(struct dnet *dn, struct txfollow *f)
 {
-	uint64_t now = shm_now_us();
+	uint64_t now = clock_us();
 	int need, cpu;
 
 	if (f->th.off || now - f->large_us < FOLLOW_QUIET_US ||
@@ -220,10 +220,10 @@ follow_tx_stream(struct dnet *dn, struct txfollow *f, int large, int flood)
 	if (!large && follow_tx_flooding(f))
 		return;
 	if (large)
-		f->large_us = shm_now_us();
+		f->large_us = clock_us();
 	f->th.flood_us = 0;
 	if (f->th.pinned >= 0)
-		follow_move(dn, &f->th, -1, shm_now_us());
+		follow_move(dn, &f->th, -1, clock_us());
 }
 
 /* follow_rx_init: the receive thread's following; it shows its CPU to
@@ -244,7 +244,7 @@ follow_rx(struct dnet *dn, struct follow *f, int frames, uint64_t bytes)
 		return;
 	if (frames >= RX_FLOOD_FRAMES ||
 	    (frames > 0 && bytes / (uint64_t)frames > FOLLOW_LARGE)) {
-		f->flood_us = shm_now_us();
+		f->flood_us = clock_us();
 		atomic_store_explicit(&dn->rx_flood_us, f->flood_us,
 		    memory_order_relaxed);
 		follow_publish(dn, -1);

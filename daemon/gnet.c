@@ -38,7 +38,7 @@ gnet_timeouts(const struct daemon *d)
 static void
 gnet_no_listener(struct dnet *dn)
 {
-	uint64_t now = shm_now_ms();
+	uint64_t now = clock_ms();
 
 	stat_add(&dn->stats->no_listener, 1);
 	if (now - dn->last_rescan >= GNET_RESCAN_MS) {
@@ -159,7 +159,7 @@ gnet_frag_note(struct dnet *dn, const struct pkt_info *pi, uint32_t node)
 	f->proto = pi->key.proto;
 	f->family = pi->key.family;
 	f->node = node;
-	f->expires = shm_now_ms() + GNET_FRAG_MS;
+	f->expires = clock_ms() + GNET_FRAG_MS;
 	f->used = 1;
 	return node;
 }
@@ -173,7 +173,7 @@ gnet_frag_follow(struct dnet *dn, const struct pkt_info *pi)
 	if (dn->frags == NULL)
 		return 0;
 	f = gnet_frag_slot(dn, pi);
-	if (!gnet_frag_same(f, pi) || shm_now_ms() > f->expires)
+	if (!gnet_frag_same(f, pi) || clock_ms() > f->expires)
 		return 0;
 	return f->node;
 }

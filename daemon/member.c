@@ -42,11 +42,13 @@ int
 member_announce(struct daemon *d, uint8_t type)
 {
 	uint8_t buf[CFRAME_LEN];
-	uint32_t len;
+	uint32_t len, size;
+	void *mem;
 	int rc;
 
 	len = cframe_build(buf, SHM_NET_LOCAL, d->self, d->gen, type);
-	rc = cast_write(d->seg, SHM_NET_LOCAL, d->self, NULL, buf, len);
+	mem = shmseg_cast(d->seg, SHM_NET_LOCAL, &size);
+	rc = cast_write(d->seg, mem, size, d->self, NULL, buf, len);
 	if (rc == 0)
 		member_wake_all(d, SHM_NET_LOCAL);
 	return rc;
@@ -141,7 +143,7 @@ member_alive(struct daemon *d, struct shm_node *n, uint32_t id, int *suspect)
 		return 1;
 	}
 	d->seen_hb[id] = hb;
-	alive = node_alive(d->seg, id);
+	alive = ofd_alive(d->seg, id);
 	*suspect += died && alive;
 	return alive;
 }

@@ -47,7 +47,7 @@ rs_replace(struct dnet *dn, uint32_t id, uint32_t from, uint32_t slots,
 	if (rc == 0) {
 		log_debug("%s: ring from node %u %s: %u -> %u slots", dn->name,
 		    id, why, from, slots);
-		dn->rsz[id].since = shm_now_ms();
+		dn->rsz[id].since = clock_ms();
 	} else if (rc != -EBUSY && !dn->rsz[id].warned++)
 		log_warnx("%s: cannot %s the ring from node %u to %u slots: %s",
 		    dn->name, why, id, slots, strerror(-rc));
@@ -71,7 +71,7 @@ rs_ring(struct dnet *dn, uint32_t id, const struct shm_dirent *de,
     const struct shm_ring_hdr *h)
 {
 	struct ringsz *z = &dn->rsz[id];
-	uint64_t now = shm_now_ms(), frames;
+	uint64_t now = clock_ms(), frames;
 	uint32_t slots = h->slots, req, min = conf_ring_min_slots(dn->nc);
 
 	if (de->old_off != 0) {

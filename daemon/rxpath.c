@@ -504,7 +504,7 @@ rx_idle(struct dnet *dn)
 static int
 rx_watch(struct dnet *dn)
 {
-	uint64_t end = shm_now_ns() + RX_WATCH_NS;
+	uint64_t end = clock_ns() + RX_WATCH_NS;
 	int i, got;
 
 	do {
@@ -517,7 +517,7 @@ rx_watch(struct dnet *dn)
 				return 1;
 			shm_cpu_relax();
 		}
-	} while (shm_now_ns() < end);
+	} while (clock_ns() < end);
 	return 0;
 }
 
@@ -525,10 +525,10 @@ rx_watch(struct dnet *dn)
 static int
 rx_yield(void)
 {
-	uint64_t t = shm_now_ns();
+	uint64_t t = clock_ns();
 
 	sched_yield();
-	return shm_now_ns() - t < RX_QUICK_NS;
+	return clock_ns() - t < RX_QUICK_NS;
 }
 
 /* rx_main: thread body. */
@@ -552,7 +552,7 @@ rx_main(void *arg)
 		follow_rx(dn, &fl, n, bytes);
 		if (n > 0) {
 			if (dn->nc->busy_poll_us)
-				last_work = shm_now_us();
+				last_work = clock_us();
 			/* the frames just written woke their readers, most
 			 * likely onto this core: a flood's, or their socket
 			 * buffers overrun; an exchange's (small frames), or
@@ -563,7 +563,7 @@ rx_main(void *arg)
 			continue;
 		}
 		if (dn->nc->busy_poll_us &&
-		    shm_now_us() - last_work < dn->nc->busy_poll_us) {
+		    clock_us() - last_work < dn->nc->busy_poll_us) {
 			if (quick && rx_watch(dn))
 				continue;
 			quick = rx_yield();	/* stay runnable, give way */

@@ -254,7 +254,7 @@ tx_cast(struct dnet *dn, const uint8_t *vnet, const uint8_t *frame,
 	ring = mc_tx_ring(dn, frame, &wake_all);
 	mem = ring < 0 ? shmseg_cast(d->seg, dn->net, &size) :
 	    shmseg_mcast(d->seg, dn->net, (uint32_t)ring, &size);
-	if (cast_write_ring(d->seg, mem, size, d->self, vnet, frame,
+	if (cast_write(d->seg, mem, size, d->self, vnet, frame,
 	    len) != 0) {
 		stat_add(&dn->stats->drop_full, 1);
 		return;
@@ -445,7 +445,7 @@ tx_poll_arm(struct dnet *dn, struct txpoll *tp, uint32_t len, int batched)
 	follow_tx_stream(dn, &tp->follow, len > TX_BATCH_BELOW,
 	    batched >= TX_FLOOD_BATCH);
 	if (dn->nc->busy_poll_us && !tp->off)
-		tp->until_us = shm_now_us() + dn->nc->busy_poll_us;
+		tp->until_us = clock_us() + dn->nc->busy_poll_us;
 }
 
 /* tx_batch: after a small frame, take what else the TAP holds, io-batch
@@ -507,7 +507,7 @@ tx_read(struct dnet *dn, struct txpoll *tp, struct iovec *iov)
 		return n;
 	if (errno != EAGAIN)
 		tp->off = 1;	/* a kernel without RWF_NOWAIT on a TAP */
-	if (tp->off || shm_now_us() >= tp->until_us)
+	if (tp->off || clock_us() >= tp->until_us)
 		tp->until_us = 0;
 	else if (rx_help(dn, &dn->txio) == 0)	/* the stream's ACKs */
 		sched_yield();	/* stay runnable, give way to others */

@@ -135,7 +135,7 @@ cast_write_locked(void *mem, uint64_t size, uint32_t self, const void *vnet,
 	atomic_thread_fence(memory_order_release);
 	cast_stamp(&g, w, pad + span, 1);
 	atomic_store_explicit(&g.hdr->frames, fseq, memory_order_relaxed);
-	atomic_store_explicit(&g.hdr->last_ms, shm_now_ms(),
+	atomic_store_explicit(&g.hdr->last_ms, clock_ms(),
 	    memory_order_relaxed);
 	atomic_store_explicit(&g.hdr->widx, w + pad + span,
 	    memory_order_release);
@@ -143,9 +143,9 @@ cast_write_locked(void *mem, uint64_t size, uint32_t self, const void *vnet,
 	return 0;
 }
 
-/* cast_write_ring: write one frame to the ring at mem under its lock. */
+/* cast_write: write one frame to the ring at mem under its lock. */
 int
-cast_write_ring(struct shmseg *seg, void *mem, uint32_t size, uint32_t self,
+cast_write(struct shmseg *seg, void *mem, uint32_t size, uint32_t self,
     const void *vnet, const void *frame, uint32_t len)
 {
 	struct shm_ring_hdr *h = mem;
@@ -161,19 +161,6 @@ cast_write_ring(struct shmseg *seg, void *mem, uint32_t size, uint32_t self,
 	rc = cast_write_locked(h, size, self, vnet, frame, len);
 	lock_release(&h->lock, owner);
 	return rc;
-}
-
-/* cast_write: write one frame to a network's broadcast ring. */
-int
-cast_write(struct shmseg *seg, uint32_t net, uint32_t self, const void *vnet,
-    const void *frame, uint32_t len)
-{
-	uint32_t size;
-	void *mem;
-
-	if ((mem = shmseg_cast(seg, net, &size)) == NULL)
-		return -EINVAL;
-	return cast_write_ring(seg, mem, size, self, vnet, frame, len);
 }
 
 /* cast_seq_ok: do slots [c, c+n) still carry the seqs of index c..? */

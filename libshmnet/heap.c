@@ -75,7 +75,7 @@ heap_alloc(struct shmseg *s, uint64_t size, uint64_t *off)
 	map = heap_map(s);
 	owner = lock_owner_word(s->self);
 	lock_acquire(s, &((struct shm_hdr *)s->base)->heap_lock, owner);
-	now = (uint32_t)shm_now_ms() & PAGE_CLOCK_MASK;
+	now = (uint32_t)clock_ms() & PAGE_CLOCK_MASK;
 	if ((first = heap_find(s, n, now)) == UINT32_MAX) {
 		rc = -ENOMEM;
 		goto out;
@@ -119,12 +119,12 @@ heap_free(struct shmseg *s, uint64_t off, uint64_t size)
 		    SHM_PAGE_USED)
 			rc = -EINVAL;
 	if (rc == 0) {
-		stamp = (((uint32_t)shm_now_ms() & PAGE_CLOCK_MASK) << 2) |
+		stamp = (((uint32_t)clock_ms() & PAGE_CLOCK_MASK) << 2) |
 		    PAGE_QUARANTINE;
 		for (i = first; i < first + n; i++)
 			atomic_store_explicit(&map[i], stamp,
 			    memory_order_relaxed);
-		atomic_store_explicit(&s->reclaim_ms, shm_now_ms() +
+		atomic_store_explicit(&s->reclaim_ms, clock_ms() +
 		    SHM_QUARANTINE_MS, memory_order_relaxed);
 	}
 	lock_release(&((struct shm_hdr *)s->base)->heap_lock, owner);
@@ -136,7 +136,7 @@ void
 heap_usage(struct shmseg *s, uint32_t *used, uint32_t *total)
 {
 	_Atomic uint32_t *map = heap_map(s);
-	uint32_t i, n = 0, now = (uint32_t)shm_now_ms() & PAGE_CLOCK_MASK;
+	uint32_t i, n = 0, now = (uint32_t)clock_ms() & PAGE_CLOCK_MASK;
 
 	for (i = 0; i < s->heap_pages; i++)
 		if (!heap_page_free(atomic_load_explicit(&map[i],
@@ -168,13 +168,13 @@ heap_reclaim(struct shmseg *s)
 	uint64_t due = atomic_load_explicit(&s->reclaim_ms,
 	    memory_order_relaxed);
 
-	if (!s->writable || due == 0 || shm_now_ms() < due)
+	if (!s->writable || due == 0 || clock_ms() < due)
 		return 0;
 	atomic_store_explicit(&s->reclaim_ms, 0, memory_order_relaxed);
 	map = heap_map(s);
 	owner = lock_owner_word(s->self);
 	lock_acquire(s, &((struct shm_hdr *)s->base)->heap_lock, owner);
-	now = (uint32_t)shm_now_ms() & PAGE_CLOCK_MASK;
+	now = (uint32_t)clock_ms() & PAGE_CLOCK_MASK;
 	for (i = 0; i <= s->heap_pages; i++) {
 		v = i < s->heap_pages ? atomic_load_explicit(&map[i],
 		    memory_order_relaxed) : SHM_PAGE_USED;

@@ -48,8 +48,8 @@ listen_backoff(struct listen_wait *w)
 		return 1;
 	}
 	if (w->deadline == 0)
-		w->deadline = shm_now_us() + LISTEN_WAIT_US;
-	else if (shm_now_us() >= w->deadline)
+		w->deadline = clock_us() + LISTEN_WAIT_US;
+	else if (clock_us() >= w->deadline)
 		return 0;
 	sched_yield();
 	return 1;

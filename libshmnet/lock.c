@@ -43,7 +43,7 @@ lock_holder_dead(struct shmseg *s, uint32_t word)
 
 	if (id < 1 || id > s->max_nodes)
 		return 1;		/* garbage: nobody can own it */
-	return !node_alive(s, id);
+	return !ofd_alive(s, id);
 }
 
 /* lock_try: one CAS from free; counts the acquisition. */
@@ -95,7 +95,7 @@ lock_acquire_for(struct shmseg *s, struct shm_lock *l, uint32_t owner,
 			shm_cpu_relax();
 			continue;
 		}
-		now = shm_now_ns();
+		now = clock_ns();
 		if (start == 0)
 			start = last_check = now;
 		if (now - last_check >= LOCK_CHECK_NS) {

@@ -116,7 +116,7 @@ mcast_take(struct shmseg *s, uint32_t net, uint64_t label, uint64_t idle_ms,
 		    memory_order_acquire) == 0 &&
 		    (r = mcast_claim(s, net, i, 0, label, taken)) >= 0)
 			return r;
-	now = shm_now_ms();
+	now = clock_ms();
 	for (i = 0; i < n; i++) {
 		last = atomic_load_explicit(&mcast_hdr(s, net, i)->last_ms,
 		    memory_order_relaxed);

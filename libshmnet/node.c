@@ -2,7 +2,7 @@
  * node.c: the node table, node liveness and each node's ring directory.
  *
  * A node is alive while it holds the OFD lock on byte `id` of the lock
- * file.  Its table entry is written by itself while it holds that lock,
+ * file (ofd.c).  Its table entry is written by itself while it holds that lock,
  * or, once the lock is gone, by whoever reaps it under the table lock.
  * Its directory (the rings other nodes transmit into it) is written only
  * by itself, or by a reaper after its death, through a seqlock so that
@@ -19,17 +19,6 @@
 
 #include "shmnet_private.h"
 
-/* node_alive: does node id's daemon live? */
-int
-node_alive(struct shmseg *s, uint32_t id)
-{
-	if (id < 1 || id > s->max_nodes)
-		return 0;
-	if (id == s->self)
-		return 1;
-	return seg_ofd_held(s->lockfd, (off_t)id) > 0;
-}
-
 /* node_is_up: UP in the table and alive. */
 int
 node_is_up(struct shmseg *s, uint32_t id)
@@ -39,7 +28,7 @@ node_is_up(struct shmseg *s, uint32_t id)
 	if (n == NULL || atomic_load_explicit(&n->state,
 	    memory_order_acquire) != SHM_NODE_UP)
 		return 0;
-	return node_alive(s, id);
+	return ofd_alive(s, id);
 }
 
 /* node_dir_bump: tell transmitters that id's directory changed. */
@@ -290,7 +279,7 @@ node_claim_one(struct shmseg *s, uint32_t id, uint32_t *gen)
 	uint32_t owner, g;
 	int rc;
 
-	if ((rc = seg_ofd_lock(s->lockfd, (off_t)id, 0)) != 0)
+	if ((rc = ofd_lock(s->lockfd, (off_t)id, 0)) != 0)
 		return rc;
 	s->self = id;
 	lock_clear_node(s, id);	/* a previous life of id may hold locks */
@@ -358,7 +347,7 @@ node_leave(struct shmseg *s, uint32_t id)
 	atomic_store_explicit(&n->state, SHM_NODE_DOWN, memory_order_release);
 	node_free_dir(s, id);
 	lock_release(&h->table_lock, owner);
-	seg_ofd_unlock(s->lockfd, (off_t)id);
+	ofd_unlock(s->lockfd, (off_t)id);
 	s->self = 0;
 }
 
@@ -373,12 +362,12 @@ node_reap(struct shmseg *s, uint32_t self, uint32_t id)
 
 	if (n == NULL || id == self || !s->writable ||
 	    atomic_load_explicit(&n->state, memory_order_acquire) !=
-	    SHM_NODE_UP || node_alive(s, id))
+	    SHM_NODE_UP || ofd_alive(s, id))
 		return 0;
 	owner = lock_owner_word(self);
 	lock_acquire(s, &h->table_lock, owner);
 	if (atomic_load_explicit(&n->state, memory_order_acquire) ==
-	    SHM_NODE_UP && !node_alive(s, id)) {
+	    SHM_NODE_UP && !ofd_alive(s, id)) {
 		atomic_store_explicit(&n->state, SHM_NODE_DOWN,
 		    memory_order_release);
 		node_free_dir(s, id);

@@ -316,7 +316,7 @@ ring_tx_wait(struct ring_tx *tx, uint32_t len, int timeout_ms)
 {
 	struct shm_ring_hdr *h = tx->v.hdr;
 	struct timespec ts;
-	uint64_t deadline = shm_now_ms() + (uint64_t)timeout_ms, now;
+	uint64_t deadline = clock_ms() + (uint64_t)timeout_ms, now;
 	uint32_t v, span, tail, need, mark;
 	int64_t room;
 
@@ -337,7 +337,7 @@ ring_tx_wait(struct ring_tx *tx, uint32_t len, int timeout_ms)
 		    atomic_load_explicit(&h->state, memory_order_relaxed) !=
 		    SHM_RING_UP)
 			break;
-		if ((now = shm_now_ms()) >= deadline)
+		if ((now = clock_ms()) >= deadline)
 			break;
 		ts.tv_sec = 0;
 		ts.tv_nsec = (long)(deadline - now) * 1000000L;

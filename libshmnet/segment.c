@@ -2,10 +2,8 @@
  * segment.c: create, validate, map and remove a cluster's segment.
  *
  * The segment is a file (by default on /dev/shm) mapped MAP_SHARED by every
- * node.  Beside it, "<path>.lock" carries OFD locks: byte 0 serialises
- * creation and removal, byte id says node id is alive.  OFD locks follow
- * the open file, not the PID, so they work across PID namespaces and are
- * dropped by the kernel when a daemon dies, even by SIGKILL.
+ * node.  Creation and removal are serialised by byte 0 of the lock file
+ * beside it (ofd.c).
  */
 #include "config.h"
 
@@ -37,86 +35,6 @@ seg_err(char *err, size_t errlen, int rc, const char *fmt, ...)
 		va_end(ap);
 	}
 	return rc;
-}
-
-/* seg_ofd_lock: take an OFD write lock on one byte, waiting if asked. */
-int
-seg_ofd_lock(int fd, off_t byte, int wait)
-{
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
-	    .l_start = byte, .l_len = 1 };
-
-	while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == -1) {
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EACCES)
-			return -EADDRINUSE;
-		return -errno;
-	}
-	return 0;
-}
-
-/* seg_ofd_unlock: release an OFD lock on one byte. */
-int
-seg_ofd_unlock(int fd, off_t byte)
-{
-	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET,
-	    .l_start = byte, .l_len = 1 };
-
-	if (fcntl(fd, F_OFD_SETLK, &fl) == -1)
-		return -errno;
-	return 0;
-}
-
-/* seg_ofd_range_held: is any byte of [start, start+len) locked by others? */
-static int
-seg_ofd_range_held(int fd, off_t start, off_t len)
-{
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
-	    .l_start = start, .l_len = len };
-
-	if (fd < 0)
-		return 0;
-	if (fcntl(fd, F_OFD_GETLK, &fl) == -1)
-		return -errno;
-	return fl.l_type != F_UNLCK;
-}
-
-/* seg_ofd_held: is one byte locked by another open file description? */
-int
-seg_ofd_held(int fd, off_t byte)
-{
-	return seg_ofd_range_held(fd, byte, 1);
-}
-
-/* shm_now_ms: monotonic milliseconds. */
-uint64_t
-shm_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* shm_now_us: monotonic microseconds. */
-uint64_t
-shm_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* shm_now_ns: monotonic nanoseconds. */
-uint64_t
-shm_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* seg_layout: place the tables for the given parameters. */
@@ -380,7 +298,7 @@ seg_lock_file(struct shmseg *s, int flags, char *err, size_t errlen)
 		if (s->lockfd == -1)
 			return seg_err(err, errlen, -errno, "open %s: %s",
 			    s->lockpath, strerror(errno));
-		if ((rc = seg_ofd_lock(s->lockfd, SEG_LOCK_INIT, 1)) != 0) {
+		if ((rc = ofd_lock(s->lockfd, SEG_LOCK_INIT, 1)) != 0) {
 			close(s->lockfd);
 			s->lockfd = -1;
 			return seg_err(err, errlen, rc, "lock %s: %s",
@@ -487,18 +405,18 @@ shmseg_open(const struct shmseg_params *p, struct shmseg **out, char *err,
 	}
 	if (rc != 0)
 		goto fail;
-	seg_ofd_unlock(s->lockfd, SEG_LOCK_INIT);
+	ofd_unlock(s->lockfd, SEG_LOCK_INIT);
 	*out = s;
 	return 0;
 fail:
 	if (created && s->fd != -1) {
 		unlink(s->path);
 		/* we made the cluster's files: leave nothing half-created */
-		if (seg_ofd_range_held(s->lockfd, 1, SHM_NODES_MAX) == 0)
+		if (ofd_range_held(s->lockfd, 1, SHM_NODES_MAX) == 0)
 			unlink(s->lockpath);
 	}
 	if (s->lockfd != -1)
-		seg_ofd_unlock(s->lockfd, SEG_LOCK_INIT);
+		ofd_unlock(s->lockfd, SEG_LOCK_INIT);
 	seg_free(s);
 	return rc;
 }
@@ -541,13 +459,13 @@ shmseg_close(struct shmseg *s, int unlink_last)
 	if (s == NULL)
 		return 0;
 	if (unlink_last && s->writable && s->lockfd != -1 &&
-	    seg_ofd_lock(s->lockfd, SEG_LOCK_INIT, 1) == 0) {
-		if (seg_ofd_range_held(s->lockfd, 1, SHM_NODES_MAX) == 0) {
+	    ofd_lock(s->lockfd, SEG_LOCK_INIT, 1) == 0) {
+		if (ofd_range_held(s->lockfd, 1, SHM_NODES_MAX) == 0) {
 			unlink(s->path);
 			unlink(s->lockpath);
 			removed = 1;
 		}
-		seg_ofd_unlock(s->lockfd, SEG_LOCK_INIT);
+		ofd_unlock(s->lockfd, SEG_LOCK_INIT);
 	}
 	seg_free(s);
 	return removed;

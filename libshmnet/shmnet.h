@@ -21,6 +21,31 @@
 
 struct shmseg;
 
+/* ---- clock.c: monotonic time -------------------------------------- */
+
+/* Monotonic milliseconds, microseconds and nanoseconds (the clock of
+ * quarantines, timeouts and busy-poll windows). */
+uint64_t clock_ms(void);
+uint64_t clock_us(void);
+uint64_t clock_ns(void);
+
+/* shm_cpu_relax: polite spin-wait hint. */
+static inline void
+shm_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* ---- ofd.c: liveness ------------------------------------------------- */
+
+/* 1 if node id's OFD lock on the lock file is held (its daemon lives), or
+ * id is the node this process holds; else 0. */
+int	 ofd_alive(struct shmseg *seg, uint32_t id);
+
 /* ---- segment.c ------------------------------------------------------ */
 
 struct shmseg_params {
@@ -87,21 +112,6 @@ struct shm_conn_bucket	*shmseg_conn_bucket(struct shmseg *seg, uint32_t i);
 uint32_t		 shmseg_conn_buckets(const struct shmseg *seg);
 struct shm_listen_table	*shmseg_listen(struct shmseg *seg, uint32_t id);
 struct shm_svc		*shmseg_svc(struct shmseg *seg);
-/* Monotonic milliseconds (the clock quarantine and timeouts use). */
-uint64_t		 shm_now_ms(void);
-uint64_t		 shm_now_us(void);
-uint64_t		 shm_now_ns(void);
-
-/* shm_cpu_relax: polite spin-wait hint. */
-static inline void
-shm_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
 
 /* ---- heap.c: pair ring memory, page granular, under the heap lock ---- */
 
@@ -154,8 +164,6 @@ int	 node_claim(struct shmseg *seg, uint32_t id, uint32_t *gen);
 void	 node_publish(struct shmseg *seg, uint32_t id);
 /* Mark the node DOWN, free the rings in its directory, drop its lock. */
 void	 node_leave(struct shmseg *seg, uint32_t id);
-/* 1 if the node's OFD lock is held (its daemon lives), else 0. */
-int	 node_alive(struct shmseg *seg, uint32_t id);
 /* keeper.c: a node's death as an event (robust futex, futex_waitv).
  * keeper_arm makes the calling thread, which must live as long as the
  * node, its keeper; keeper_disarm before leaving in order.  keeper_wait
@@ -312,17 +320,15 @@ int	 cast_init(void *mem, uint64_t size, uint32_t slots,
 /* Attach a reader, starting at the current write position.  -EBADMSG
  * when the header is invalid. */
 int	 cast_attach(struct cast_rx *rx, void *mem, uint64_t size);
-/* Write one frame to a network's broadcast ring under the ring's lock
- * (recovered from dead holders, waited for at most CAST_LOCK_MS).  Never
- * waits for readers: the oldest slots are overwritten.  Returns 0,
- * -EMSGSIZE if the frame can never fit, -EBADMSG on a corrupt header,
- * -ETIMEDOUT when a live writer kept the lock (the frame is counted in
- * the ring's drops). */
+/* Write one frame to the broadcast or multicast ring at mem (size bytes,
+ * from shmseg_cast or shmseg_mcast) under the ring's lock (recovered
+ * from dead holders, waited for at most CAST_LOCK_MS).  Never waits for
+ * readers: the oldest slots are overwritten.  Returns 0, -EMSGSIZE if
+ * the frame can never fit, -EBADMSG on a corrupt header, -EINVAL
+ * without a ring, -ETIMEDOUT when a live writer kept the lock (the
+ * frame is counted in the ring's drops). */
 #define CAST_LOCK_MS	5
-int	 cast_write(struct shmseg *seg, uint32_t net, uint32_t self,
-	    const void *vnet, const void *frame, uint32_t len);
-/* The same for any broadcast or multicast ring at mem (size bytes). */
-int	 cast_write_ring(struct shmseg *seg, void *mem, uint32_t size,
+int	 cast_write(struct shmseg *seg, void *mem, uint32_t size,
 	    uint32_t self, const void *vnet, const void *frame, uint32_t len);
 /* Same, for a ring at mem (size bytes) whose lock the caller holds. */
 int	 cast_write_locked(void *mem, uint64_t size, uint32_t self,

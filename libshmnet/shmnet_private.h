@@ -1,5 +1,20 @@
 /*
  * shmnet_private.h: internals shared by the libshmnet modules only.
+ *
+ * The files form layers; each calls only files of the layers before it:
+ *
+ *   1. clock.c, ofd.c, bell.c, frame.c, pkt.c   time, liveness (the lock
+ *      file), doorbells, Ethernet addressing, packet parsing: leaves
+ *   2. ring.c, lock.c, cast.c                   the data structures in
+ *      shared memory: pair rings, dead-holder locks, broadcast rings
+ *   3. segment.c                                create, validate and map a
+ *      segment; where each table lies (creates the broadcast rings)
+ *   4. heap.c, keeper.c, mcast.c, conntab.c,    what lives in the segment:
+ *      listen.c                                 ring memory, keepers,
+ *                                               multicast labels, flows,
+ *                                               listeners
+ *   5. node.c                                   membership: claim, leave,
+ *                                               reap, each node's directory
  */
 #ifndef SHMNET_PRIVATE_H
 #define SHMNET_PRIVATE_H
@@ -42,12 +57,14 @@ struct shmseg {
 /* Lock-file byte ranges. */
 #define SEG_LOCK_INIT	0
 
-/* Take (wait) or test an OFD write lock on one byte of the lock file. */
-int	 seg_ofd_lock(int fd, off_t byte, int wait);
-int	 seg_ofd_unlock(int fd, off_t byte);
-/* 1 when some other open file description holds byte, 0 when free,
- * -errno on error. */
-int	 seg_ofd_held(int fd, off_t byte);
+/* ofd.c: take (wait) or test an OFD write lock on one byte of the lock
+ * file. */
+int	 ofd_lock(int fd, off_t byte, int wait);
+int	 ofd_unlock(int fd, off_t byte);
+/* 1 when some other open file description holds byte (or any byte of
+ * [start, start + len)), 0 when free, -errno on error. */
+int	 ofd_held(int fd, off_t byte);
+int	 ofd_range_held(int fd, off_t start, off_t len);
 /* Validate a ring header against `size` bytes and fill v (ring.c).
  * -EBADMSG when the geometry cannot be right. */
 int	 ring_view_attach(struct ring_view *v, void *mem, uint64_t size);

@@ -44,6 +44,16 @@ mkframe(uint8_t *f, uint32_t len, uint32_t seq)
 		memcpy(f + 14, &seq, 4);
 }
 
+/* bwrite: write a frame as node 1 to the local network's broadcast ring */
+static int
+bwrite(const uint8_t *f, uint32_t len)
+{
+	uint32_t size;
+	void *mem = shmseg_cast(seg, SHM_NET_LOCAL, &size);
+
+	return cast_write(seg, mem, size, 1, NULL, f, len);
+}
+
 static struct cast_rx
 reader(void)
 {
@@ -76,7 +86,7 @@ START_TEST(test_write_read_in_order)
 
 	for (i = 0; i < 20; i++) {
 		mkframe(f, 60 + i * 40, i);
-		ck_assert_int_eq(cast_write(seg, 0, 1, NULL, f, 60 + i * 40), 0);
+		ck_assert_int_eq(bwrite(f, 60 + i * 40), 0);
 	}
 	for (i = 0; i < 20; i++) {
 		ck_assert_int_eq(read1(&a, &seq, &len, &lost), 1);
@@ -102,7 +112,7 @@ START_TEST(test_overrun_counted_exactly)
 	 * 64 slots of 256 bytes, 300-byte frames take 2 slots */
 	for (i = 0; i < 20; i++) {
 		mkframe(f, sizeof(f), i);
-		ck_assert_int_eq(cast_write(seg, 0, 1, NULL, f, sizeof(f)), 0);
+		ck_assert_int_eq(bwrite(f, sizeof(f)), 0);
 	}
 	for (i = 0; i < 10; i++) {
 		ck_assert_int_eq(read1(&rx, &seq, &len, &lost), 1);
@@ -110,14 +120,14 @@ START_TEST(test_overrun_counted_exactly)
 	}
 	for (i = 20; i < 100; i++) {
 		mkframe(f, sizeof(f), i);
-		ck_assert_int_eq(cast_write(seg, 0, 1, NULL, f, sizeof(f)), 0);
+		ck_assert_int_eq(bwrite(f, sizeof(f)), 0);
 	}
 	while (read1(&rx, &seq, &len, &lost) == 1)
 		got++;
 	/* lapped: the reader jumped to the head; the next frame tells it
 	 * exactly how many it missed, and delivery resumes in order */
 	mkframe(f, sizeof(f), 100);
-	cast_write(seg, 0, 1, NULL, f, sizeof(f));
+	bwrite(f, sizeof(f));
 	ck_assert_int_eq(read1(&rx, &seq, &len, &lost), 1);
 	ck_assert_uint_eq(seq, 100);
 	ck_assert_uint_eq(10 + got + lost + 1, 101);
@@ -134,13 +144,13 @@ START_TEST(test_multi_slot_and_pad)
 
 	for (i = 0; i < 40; i++) {	/* 12-slot frames wrap with pads */
 		mkframe(f, sizeof(f), i);
-		ck_assert_int_eq(cast_write(seg, 0, 1, NULL, f, sizeof(f)), 0);
+		ck_assert_int_eq(bwrite(f, sizeof(f)), 0);
 		ck_assert_int_eq(read1(&rx, &seq, &len, &lost), 1);
 		ck_assert_uint_eq(seq, i);
 		ck_assert_uint_eq(len, sizeof(f));
 	}
 	ck_assert_uint_eq(lost, 0);
-	ck_assert_int_eq(cast_write(seg, 0, 1, NULL, f, 10), -EMSGSIZE);
+	ck_assert_int_eq(bwrite(f, 10), -EMSGSIZE);
 }
 END_TEST
 
@@ -153,11 +163,11 @@ START_TEST(test_torn_slot_skipped)
 	uint64_t lost = 0;
 
 	mkframe(f, sizeof(f), 1);
-	cast_write(seg, 0, 1, NULL, f, sizeof(f));
+	bwrite(f, sizeof(f));
 	atomic_store(&d[0].seq, 0);		/* a writer is on it */
 	ck_assert_int_eq(read1(&rx, &seq, &len, &lost), 0);
 	mkframe(f, sizeof(f), 2);
-	cast_write(seg, 0, 1, NULL, f, sizeof(f));
+	bwrite(f, sizeof(f));
 	ck_assert_int_eq(read1(&rx, &seq, &len, &lost), 1);
 	ck_assert_uint_eq(seq, 2);
 	ck_assert_uint_eq(lost, 1);
@@ -175,7 +185,7 @@ START_TEST(test_garbage_descriptors_never_crash)
 	srandom(42);
 	for (i = 0; i < 2000; i++) {
 		mkframe(f, sizeof(f), i);
-		cast_write(seg, 0, 1, NULL, f, sizeof(f));
+		bwrite(f, sizeof(f));
 		j = (uint32_t)random() % rx.v.slots;
 		switch (random() % 4) {
 		case 0: rx.v.desc[j].span = (uint16_t)random(); break;
@@ -213,7 +223,7 @@ START_TEST(test_lock_recovered_from_dead_writer)
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	ck_assert_uint_eq(atomic_load(&h->lock.owner) & 0xffff, 2);
 	mkframe(f, sizeof(f), 7);
-	ck_assert_int_eq(cast_write(seg, 0, 1, NULL, f, sizeof(f)), 0);
+	ck_assert_int_eq(bwrite(f, sizeof(f)), 0);
 	ck_assert_uint_eq(atomic_load(&h->lock.recoveries), 1);
 	ck_assert_uint_eq(atomic_load(&h->lock.owner), 0);
 }
@@ -257,12 +267,12 @@ START_TEST(test_live_holder_costs_a_frame_not_the_thread)
 	}
 	ck_assert_int_eq(read(fds[0], &c, 1), 1);
 	mkframe(f, sizeof(f), 7);
-	ck_assert_int_eq(cast_write(seg, 0, 1, NULL, f, sizeof(f)),
+	ck_assert_int_eq(bwrite(f, sizeof(f)),
 	    -ETIMEDOUT);
 	ck_assert_uint_eq(atomic_load(&h->drops), 1);
 	kill(pid, SIGKILL);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_int_eq(cast_write(seg, 0, 1, NULL, f, sizeof(f)), 0);
+	ck_assert_int_eq(bwrite(f, sizeof(f)), 0);
 	ck_assert_uint_eq(atomic_load(&h->lock.recoveries), 1);
 	close(fds[0]);
 	close(fds[1]);
@@ -294,12 +304,12 @@ START_TEST(test_mcast_labels)
 	/* every ring written to just now: d has none */
 	for (int i = 0; i < 3; i++) {
 		h = shmseg_mcast(seg, 0, (uint32_t)i, &size);
-		atomic_store(&h->last_ms, shm_now_ms());
+		atomic_store(&h->last_ms, clock_ms());
 	}
 	ck_assert_int_eq(mcast_take(seg, 0, mcast_label(d), 30000, &taken), -1);
 	/* ring 1 idle for a minute: d takes it over */
 	h = shmseg_mcast(seg, 0, 1, &size);
-	atomic_store(&h->last_ms, shm_now_ms() - 60000);
+	atomic_store(&h->last_ms, clock_ms() - 60000);
 	ck_assert_int_eq(mcast_take(seg, 0, mcast_label(d), 30000, &taken), 1);
 	ck_assert_int_eq(taken, 1);
 	ck_assert_int_eq(mcast_find(seg, 0, mcast_label(b)), -1);
@@ -358,7 +368,7 @@ race_writer(void *arg)
 	for (i = 1; i <= RACE_FRAMES; i++) {
 		len = 18 + (i * 37) % 580;
 		mkframe(f, len, i);
-		if (cast_write(seg, 0, 1, NULL, f, len) != 0)
+		if (bwrite(f, len) != 0)
 			abort();
 		if (i % 16 == 0)
 			usleep(20);	/* bursts: the reader both reads and

@@ -149,7 +149,7 @@ START_TEST(test_killed_keeper_wakes_peer_once)
 	pthread_join(t, NULL);		/* hangs (test times out) if missed */
 	ck_assert_int_eq(w.rc, 1);
 	ck_assert(keeper_died(w.seg, 2));
-	ck_assert(!node_alive(w.seg, 2));
+	ck_assert(!ofd_alive(w.seg, 2));
 	no_report(&w);		/* reported once */
 	/* a new life of node 2 starts with a clear word */
 	{

@@ -125,8 +125,8 @@ START_TEST(test_claim_and_in_use)
 	ck_assert_int_eq(node_claim(b, 0, &gb), 1);	/* auto: lowest free */
 	node_publish(a, 3);
 	ck_assert(node_is_up(b, 3));
-	ck_assert(node_alive(b, 3));
-	ck_assert(!node_alive(b, 4));
+	ck_assert(ofd_alive(b, 3));
+	ck_assert(!ofd_alive(b, 4));
 	shmseg_close(b, 0);
 	shmseg_close(a, 0);
 }
@@ -151,7 +151,7 @@ START_TEST(test_death_reap_and_new_generation)
 	ck_assert_uint_gt(used1, used0);
 	/* b dies: its handle (and so its OFD lock) goes away */
 	shmseg_close(b, 0);
-	ck_assert(!node_alive(a, 2));
+	ck_assert(!ofd_alive(a, 2));
 	ck_assert(!node_is_up(a, 2));
 	ck_assert_int_eq(node_reap(a, 1, 2), 1);
 	ck_assert_int_eq(node_reap(a, 1, 2), 0);	/* idempotent */
@@ -182,7 +182,7 @@ START_TEST(test_leave_frees_directory)
 	ck_assert_int_eq(node_dirent_read(a, 5, 0, 6, &de), -ENOENT);
 	heap_usage(a, &used1, &total);
 	ck_assert_uint_eq(used1, used0 + 17);	/* quarantined, still held */
-	ck_assert(!node_alive(a, 5));
+	ck_assert(!ofd_alive(a, 5));
 	shmseg_close(a, 1);
 	ck_assert_int_eq(access(tu_path, F_OK), -1);
 }
