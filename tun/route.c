@@ -14,6 +14,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,15 +72,30 @@ rt_rule_msg(char *buf, int type, int flags, uint32_t pref, uint32_t table,
 	    dstlen, &src, srclen, iif);
 }
 
-/* rt_record: remember an operation for undo. */
+/* rt_room: room for one more record, made before the change it records,
+ * so that every change made is undone; -ENOMEM and no change otherwise. */
+static int
+rt_room(struct rt_undo *u)
+{
+	struct rt_op *op;
+	int cap;
+
+	if (u->n < u->cap)
+		return 0;
+	cap = u->cap ? u->cap * 2 : 16;
+	if ((op = reallocarray(u->op, (size_t)cap, sizeof(*op))) == NULL)
+		return -ENOMEM;
+	u->op = op;
+	u->cap = cap;
+	return 0;
+}
+
+/* rt_record: remember an operation for undo (rt_room made room). */
 static struct rt_op *
 rt_record(struct rt_undo *u, int kind)
 {
-	struct rt_op *op;
+	struct rt_op *op = &u->op[u->n++];
 
-	if (u->n >= RT_UNDO_MAX)
-		return NULL;
-	op = &u->op[u->n++];
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
 	return op;
@@ -96,27 +112,28 @@ rt_rule_add(struct rt_undo *u, int family, uint32_t pref, uint32_t table,
 	size_t alen = family == AF_INET ? 4 : 16;
 	int rc;
 
+	if ((rc = rt_room(u)) != 0)
+		return rc;
 	rc = nl_talk(rt_rule_msgf(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL,
 	    family, pref, table, dst, dstlen, src, srclen, iif));
 	if (rc == -EEXIST)
 		return 0;		/* left by an earlier life: keep it */
 	if (rc != 0)
 		return rc;
-	if ((op = rt_record(u, RT_OP_RULE)) != NULL) {
-		op->family = family;
-		op->pref = pref;
-		op->table = table;
-		if (dst != NULL)
-			memcpy(family == AF_INET ? (void *)&op->dst : op->dst6,
-			    dst, alen);
-		if (src != NULL)
-			memcpy(family == AF_INET ? (void *)&op->src : op->src6,
-			    src, alen);
-		op->dstlen = dstlen;
-		op->srclen = srclen;
-		if (iif != NULL)
-			strlcpy(op->iif, iif, sizeof(op->iif));
-	}
+	op = rt_record(u, RT_OP_RULE);
+	op->family = family;
+	op->pref = pref;
+	op->table = table;
+	if (dst != NULL)
+		memcpy(family == AF_INET ? (void *)&op->dst : op->dst6,
+		    dst, alen);
+	if (src != NULL)
+		memcpy(family == AF_INET ? (void *)&op->src : op->src6,
+		    src, alen);
+	op->dstlen = dstlen;
+	op->srclen = srclen;
+	if (iif != NULL)
+		strlcpy(op->iif, iif, sizeof(op->iif));
 	return 0;
 }
 
@@ -170,6 +187,8 @@ rt_local_move(struct rt_undo *u, int family, uint32_t pref)
 	struct rt_op *op;
 	int rc;
 
+	if ((rc = rt_room(u)) != 0)
+		return rc;
 	rc = nl_talk(rt_rule_msgf(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL,
 	    family, pref, RT_TABLE_LOCAL, NULL, 0, NULL, 0, NULL));
 	if (rc != 0 && rc != -EEXIST)
@@ -178,10 +197,9 @@ rt_local_move(struct rt_undo *u, int family, uint32_t pref)
 	    RT_TABLE_LOCAL, NULL, 0, NULL, 0, NULL));
 	if (rc != 0 && rc != -ENOENT)
 		return rc;
-	if ((op = rt_record(u, RT_OP_LOCAL)) != NULL) {
-		op->family = family;
-		op->pref = pref;
-	}
+	op = rt_record(u, RT_OP_LOCAL);
+	op->family = family;
+	op->pref = pref;
 	return 0;
 }
 
@@ -233,19 +251,20 @@ rt_route_add(struct rt_undo *u, int family, uint32_t table, const void *dst,
 	struct rt_op *op;
 	int rc;
 
+	if ((rc = rt_room(u)) != 0)
+		return rc;
 	rc = nl_talk(rt_route_msgf(buf, RTM_NEWROUTE, NLM_F_CREATE |
 	    NLM_F_REPLACE, family, table, dst, len, oif, prefsrc));
 	if (rc != 0)
 		return rc;
-	if ((op = rt_record(u, RT_OP_ROUTE)) != NULL) {
-		op->family = family;
-		op->table = table;
-		if (len)
-			memcpy(family == AF_INET ? (void *)&op->dst : op->dst6,
-			    dst, family == AF_INET ? 4 : 16);
-		op->dstlen = len;
-		op->oif = oif;
-	}
+	op = rt_record(u, RT_OP_ROUTE);
+	op->family = family;
+	op->table = table;
+	if (len)
+		memcpy(family == AF_INET ? (void *)&op->dst : op->dst6,
+		    dst, family == AF_INET ? 4 : 16);
+	op->dstlen = len;
+	op->oif = oif;
 	return 0;
 }
 
@@ -298,19 +317,20 @@ rt_addr_add(struct rt_undo *u, int family, int ifindex, const void *addr,
 	struct rt_op *op;
 	int rc;
 
+	if ((rc = rt_room(u)) != 0)
+		return rc;
 	rc = nl_talk(rt_addr_msgf(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
 	    family, ifindex, addr, prefix));
 	if (rc == -EEXIST)
 		return 0;
 	if (rc != 0)
 		return rc;
-	if ((op = rt_record(u, RT_OP_ADDR)) != NULL) {
-		op->family = family;
-		op->oif = ifindex;
-		memcpy(family == AF_INET ? (void *)&op->dst : op->dst6, addr,
-		    family == AF_INET ? 4 : 16);
-		op->dstlen = prefix;
-	}
+	op = rt_record(u, RT_OP_ADDR);
+	op->family = family;
+	op->oif = ifindex;
+	memcpy(family == AF_INET ? (void *)&op->dst : op->dst6, addr,
+	    family == AF_INET ? 4 : 16);
+	op->dstlen = prefix;
 	return 0;
 }
 
@@ -355,18 +375,19 @@ rt_proxy_add(struct rt_undo *u, int family, int ifindex, const void *addr)
 	struct rt_op *op;
 	int rc;
 
+	if ((rc = rt_room(u)) != 0)
+		return rc;
 	rc = nl_talk(rt_proxy_msgf(buf, RTM_NEWNEIGH, NLM_F_CREATE |
 	    NLM_F_EXCL, family, ifindex, addr));
 	if (rc == -EEXIST)
 		return 0;
 	if (rc != 0)
 		return rc;
-	if ((op = rt_record(u, RT_OP_PROXY)) != NULL) {
-		op->family = family;
-		op->oif = ifindex;
-		memcpy(family == AF_INET ? (void *)&op->dst : op->dst6, addr,
-		    family == AF_INET ? 4 : 16);
-	}
+	op = rt_record(u, RT_OP_PROXY);
+	op->family = family;
+	op->oif = ifindex;
+	memcpy(family == AF_INET ? (void *)&op->dst : op->dst6, addr,
+	    family == AF_INET ? 4 : 16);
 	return 0;
 }
 
@@ -414,16 +435,17 @@ rt_sysctl_set(struct rt_undo *u, const char *path, const char *value)
 	struct rt_op *op;
 	int rc;
 
+	if ((rc = rt_room(u)) != 0)
+		return rc;
 	if ((rc = rt_sysctl_rw(path, NULL, old, sizeof(old))) != 0)
 		return rc;
 	if (strcmp(old, value) == 0)
 		return 0;
 	if ((rc = rt_sysctl_rw(path, value, NULL, 0)) != 0)
 		return rc;
-	if ((op = rt_record(u, RT_OP_SYSCTL)) != NULL) {
-		strlcpy(op->path, path, sizeof(op->path));
-		strlcpy(op->value, old, sizeof(op->value));
-	}
+	op = rt_record(u, RT_OP_SYSCTL);
+	strlcpy(op->path, path, sizeof(op->path));
+	strlcpy(op->value, old, sizeof(op->value));
 	return 0;
 }
 
@@ -474,5 +496,8 @@ rt_undo_all(struct rt_undo *u)
 
 	while (u->n > 0)
 		failed += rt_undo_one(&u->op[--u->n]) != 0;
+	free(u->op);
+	u->op = NULL;
+	u->cap = 0;
 	return failed;
 }

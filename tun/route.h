@@ -8,10 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RT_UNDO_MAX	32
-
+/* The undo log: grows as changes are recorded (zero-initialise it). */
 struct rt_undo {
-	int		n;
+	int		n, cap;
 	struct rt_op {
 		int		kind;		/* RT_OP_* */
 		uint32_t	pref, table;	/* rules, routes */
@@ -23,7 +22,7 @@ struct rt_undo {
 		int		oif;
 		char		path[96];	/* sysctl */
 		char		value[32];	/* sysctl: value to restore */
-	} op[RT_UNDO_MAX];
+	} *op;
 };
 
 /* Add an IPv4 rule: [from src/srclen] [to dst/dstlen] [iif IFNAME]
@@ -58,8 +57,9 @@ int	 rt_proxy4_add(struct rt_undo *u, int ifindex, uint32_t addr);
 /* Write a sysctl under /proc/sys/ (path like "net/ipv4/ip_forward"),
  * remembering the old value. */
 int	 rt_sysctl_set(struct rt_undo *u, const char *path, const char *value);
-/* Undo everything recorded, newest first.  Returns the number of steps
- * that failed. */
+/* Undo everything recorded, newest first, and free the log.  Returns the
+ * number of steps that failed.  Every rt_*_add and rt_sysctl_set fails
+ * with -ENOMEM, changing nothing, when the log cannot grow. */
 int	 rt_undo_all(struct rt_undo *u);
 
 #endif /* SHMNET_ROUTE_H */
