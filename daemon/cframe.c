@@ -11,7 +11,8 @@
 
 #include <string.h>
 
-#include "shmnetd.h"
+#include "cframe.h"
+#include "shmnet.h"
 
 #define CFRAME_VERSION	1
 

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "follow.h"
 #include "shmnetd.h"
 
 #define FOLLOW_RUN	128		/* wake-ups in a row on one CPU */
@@ -45,15 +46,15 @@
 
 /* follow_publish: tell the receive thread where to go (-1: anywhere). */
 static void
-follow_publish(struct dnet *dn, int cpu)
+follow_publish(struct handoff_net *h, int cpu)
 {
-	if (atomic_load_explicit(&dn->app_cpu, memory_order_relaxed) != cpu)
-		atomic_store_explicit(&dn->app_cpu, cpu, memory_order_relaxed);
+	if (atomic_load_explicit(&h->app_cpu, memory_order_relaxed) != cpu)
+		atomic_store_explicit(&h->app_cpu, cpu, memory_order_relaxed);
 }
 
 /* follow_init: remember the CPU set the thread started with. */
 static void
-follow_init(struct dnet *dn, struct follow *f, const char *who)
+follow_init(const struct netif *ni, struct follow *f, const char *who)
 {
 	memset(f, 0, sizeof(*f));
 	f->who = who;
@@ -61,13 +62,13 @@ follow_init(struct dnet *dn, struct follow *f, const char *who)
 	if (sched_getaffinity(0, sizeof(f->all), &f->all) == -1 ||
 	    CPU_COUNT(&f->all) < 2)
 		f->off = 1;	/* nowhere to go */
-	if (!dn->nc->cpu_follow)
+	if (!ni->nc->cpu_follow)
 		f->off = 1;
 }
 
 /* follow_move: restrict the thread to cpu, or give it its set back. */
 static void
-follow_move(struct dnet *dn, struct follow *f, int cpu, uint64_t now)
+follow_move(const struct netif *ni, struct follow *f, int cpu, uint64_t now)
 {
 	cpu_set_t one;
 
@@ -77,7 +78,7 @@ follow_move(struct dnet *dn, struct follow *f, int cpu, uint64_t now)
 	if (sched_setaffinity(0, sizeof(one), cpu >= 0 ? &one : &f->all)
 	    == -1) {
 		log_warn("%s: %s thread: CPU affinity; not following the "
-		    "application's CPU", dn->name, f->who);
+		    "application's CPU", ni->name, f->who);
 		f->off = 1;
 		return;
 	}
@@ -87,16 +88,17 @@ follow_move(struct dnet *dn, struct follow *f, int cpu, uint64_t now)
 		atomic_store_explicit(f->shown, cpu, memory_order_relaxed);
 	if (cpu >= 0)
 		log_debug("%s: %s thread keeps to CPU %d, the sender's",
-		    dn->name, f->who, cpu);
+		    ni->name, f->who, cpu);
 	else
-		log_debug("%s: %s thread free on its CPU set", dn->name,
+		log_debug("%s: %s thread free on its CPU set", ni->name,
 		    f->who);
 }
 
 /* follow_to: move toward want (-1: the whole set) when allowed: a CPU
  * of the thread's set, not within FOLLOW_MOVE_US of the last move. */
 static void
-follow_to(struct dnet *dn, struct follow *f, int want, uint64_t quiet_us)
+follow_to(const struct netif *ni, struct follow *f, int want,
+    uint64_t quiet_us)
 {
 	uint64_t now;
 
@@ -110,35 +112,36 @@ follow_to(struct dnet *dn, struct follow *f, int want, uint64_t quiet_us)
 	if (want >= 0 && (now - f->moved_us < FOLLOW_MOVE_US ||
 	    now - quiet_us < FOLLOW_QUIET_US))
 		return;
-	follow_move(dn, f, want, now);
+	follow_move(ni, f, want, now);
 }
 
 /* follow_tx_init: the transmit thread's following; it moves only where
  * the sending CPU is known exactly. */
 void
-follow_tx_init(struct dnet *dn, struct txfollow *f)
+follow_tx_init(const struct netif *ni, struct handoff_net *h,
+    struct txfollow *f)
 {
 	f->cpu = -1;
 	f->run = 0;
 	f->large_us = 0;
-	follow_init(dn, &f->th, "tx");
-	if (dn->tap.send_cpu == NULL)
+	follow_init(ni, &f->th, "tx");
+	if (ni->tap.send_cpu == NULL)
 		f->th.off = 1;
 }
 
 /* follow_tx_cpu: the CPU of the send behind the frame just read, and
  * how many in a row make it the application's; -1 if unknown. */
 static int
-follow_tx_cpu(struct dnet *dn, int *need)
+follow_tx_cpu(const struct netif *ni, int *need)
 {
 	uint32_t c;
 
-	if (dn->tap.send_cpu == NULL) {
+	if (ni->tap.send_cpu == NULL) {
 		*need = FOLLOW_RUN;
 		return sched_getcpu();
 	}
 	*need = FOLLOW_RUN_EXACT;
-	c = atomic_load_explicit(dn->tap.send_cpu, memory_order_relaxed);
+	c = atomic_load_explicit(ni->tap.send_cpu, memory_order_relaxed);
 	return c < CPU_SETSIZE ? (int)c : -1;	/* TAP_CPU_NONE */
 }
 
@@ -155,11 +158,12 @@ follow_tx_flooding(struct txfollow *f)
  * frame: count its sending CPU, publish it after a run, and keep the
  * transmit thread where the receive thread keeps. */
 void
-follow_tx_wake(struct dnet *dn, struct txfollow *f)
+follow_tx_wake(const struct netif *ni, struct handoff_net *h,
+    struct txfollow *f)
 {
 	int cpu, need;
 
-	if (!dn->nc->cpu_follow || (cpu = follow_tx_cpu(dn, &need)) < 0)
+	if (!ni->nc->cpu_follow || (cpu = follow_tx_cpu(ni, &need)) < 0)
 		return;
 	if (cpu != f->cpu) {
 		f->cpu = cpu;
@@ -168,9 +172,9 @@ follow_tx_wake(struct dnet *dn, struct txfollow *f)
 	if (f->run < need)
 		f->run++;
 	if (f->run == need)		/* again after a flood withdrew it */
-		follow_publish(dn, cpu);
+		follow_publish(h, cpu);
 	if (!f->th.off && !follow_tx_flooding(f))
-		follow_to(dn, &f->th, atomic_load_explicit(&dn->rx_cpu,
+		follow_to(ni, &f->th, atomic_load_explicit(&h->rx_cpu,
 		    memory_order_relaxed), 0);
 }
 
@@ -178,21 +182,22 @@ follow_tx_wake(struct dnet *dn, struct txfollow *f)
  * node that is not receiving a flood nor sending large frames: the
  * transmit thread keeps to the sender's CPU.  It reads what the sender
  * wrote while still in that CPU's cache, and leaves the other CPU to the
- * receiving node and its application (docs/PERFORMANCE-HISTORY.md,
- * thirteenth session); spread, the two sides' threads crowd each other's
- * CPUs and the TAP drops. */
+ * receiving node and its application; spread, the two sides' threads
+ * crowd each other's CPUs and the TAP drops (bench/run's 64-byte UDP
+ * flood shows it). */
 static void
-follow_tx_small(struct dnet *dn, struct txfollow *f)
+follow_tx_small(const struct netif *ni, struct handoff_net *h,
+    struct txfollow *f)
 {
 	uint64_t now = clock_us();
 	int need, cpu;
 
 	if (f->th.off || now - f->large_us < FOLLOW_QUIET_US ||
-	    now - atomic_load_explicit(&dn->rx_flood_us,
+	    now - atomic_load_explicit(&h->rx_flood_us,
 	    memory_order_relaxed) < FOLLOW_QUIET_US ||
-	    (cpu = follow_tx_cpu(dn, &need)) < 0) {
+	    (cpu = follow_tx_cpu(ni, &need)) < 0) {
 		if (f->th.pinned >= 0)
-			follow_move(dn, &f->th, -1, now);
+			follow_move(ni, &f->th, -1, now);
 		f->th.flood_us = 0;
 		return;
 	}
@@ -200,8 +205,8 @@ follow_tx_small(struct dnet *dn, struct txfollow *f)
 	if (cpu == f->th.pinned || !CPU_ISSET(cpu, &f->th.all) ||
 	    now - f->th.moved_us < FOLLOW_MOVE_US)
 		return;
-	log_debug("%s: a flood of small frames from CPU %d", dn->name, cpu);
-	follow_move(dn, &f->th, cpu, now);
+	log_debug("%s: a flood of small frames from CPU %d", ni->name, cpu);
+	follow_move(ni, &f->th, cpu, now);
 }
 
 /* follow_tx_stream: a stream of large frames (large) or a backlog of
@@ -209,12 +214,13 @@ follow_tx_small(struct dnet *dn, struct txfollow *f)
  * (flood); the sides should spread.  Within a flood of small frames,
  * the smaller backlogs between its batches change nothing. */
 void
-follow_tx_stream(struct dnet *dn, struct txfollow *f, int large, int flood)
+follow_tx_stream(const struct netif *ni, struct handoff_net *h,
+    struct txfollow *f, int large, int flood)
 {
 	f->run = 0;
-	follow_publish(dn, -1);
+	follow_publish(h, -1);
 	if (flood && !large) {
-		follow_tx_small(dn, f);
+		follow_tx_small(ni, h, f);
 		return;
 	}
 	if (!large && follow_tx_flooding(f))
@@ -223,35 +229,37 @@ follow_tx_stream(struct dnet *dn, struct txfollow *f, int large, int flood)
 		f->large_us = clock_us();
 	f->th.flood_us = 0;
 	if (f->th.pinned >= 0)
-		follow_move(dn, &f->th, -1, clock_us());
+		follow_move(ni, &f->th, -1, clock_us());
 }
 
 /* follow_rx_init: the receive thread's following; it shows its CPU to
- * the transmit thread in dn->rx_cpu. */
+ * the transmit thread in h->rx_cpu. */
 void
-follow_rx_init(struct dnet *dn, struct follow *f)
+follow_rx_init(const struct netif *ni, struct handoff_net *h,
+    struct follow *f)
 {
-	follow_init(dn, f, "rx");
-	f->shown = &dn->rx_cpu;
+	follow_init(ni, f, "rx");
+	f->shown = &h->rx_cpu;
 }
 
 /* follow_rx: once per round of the receive thread, which moved frames
  * frames of bytes bytes in it. */
 void
-follow_rx(struct dnet *dn, struct follow *f, int frames, uint64_t bytes)
+follow_rx(const struct netif *ni, struct handoff_net *h, struct follow *f,
+    int frames, uint64_t bytes)
 {
 	if (f->off)
 		return;
 	if (frames >= RX_FLOOD_FRAMES ||
 	    (frames > 0 && bytes / (uint64_t)frames > FOLLOW_LARGE)) {
 		f->flood_us = clock_us();
-		atomic_store_explicit(&dn->rx_flood_us, f->flood_us,
+		atomic_store_explicit(&h->rx_flood_us, f->flood_us,
 		    memory_order_relaxed);
-		follow_publish(dn, -1);
+		follow_publish(h, -1);
 		if (f->pinned >= 0)
-			follow_move(dn, f, -1, f->flood_us);
+			follow_move(ni, f, -1, f->flood_us);
 		return;
 	}
-	follow_to(dn, f, atomic_load_explicit(&dn->app_cpu,
+	follow_to(ni, f, atomic_load_explicit(&h->app_cpu,
 	    memory_order_relaxed), f->flood_us);
 }

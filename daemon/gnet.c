@@ -19,77 +19,128 @@
 #include <string.h>
 
 #include "log.h"
+#include "gnet.h"
+#include "notify.h"
 #include "shmnetd.h"
 
 #define GNET_RESCAN_MS	100	/* ask for listener rescans at most this often */
+#define GNET_FRAGS	1024	/* first fragments remembered */
+#define GNET_FRAG_MS	2000	/* ... for this long */
 
-/* gnet_timeouts: the configured idle timeouts. */
-static struct conn_timeouts
-gnet_timeouts(const struct daemon *d)
+/* Where the first fragment of a datagram went, so that the later ones
+ * (which carry no ports) follow it.  All fragments of a datagram reach
+ * the same ingress node, so each tx thread keeps its own. */
+struct gnet_frag {
+	uint8_t		src[16], dst[16];
+	uint32_t	id;
+	uint8_t		proto;
+	uint8_t		family;
+	uint8_t		used;
+	uint32_t	node;
+	uint64_t	expires;	/* monotonic ms */
+};
+
+/* The global tx thread's routing state; the main thread reads only the
+ * fields set by gnet_new (gnet_gc). */
+struct gnet {
+	struct shmseg		*seg;
+	struct shm_node_stats	*stats;
+	const struct notify	*notify;
+	uint32_t		 self;
+	struct pkt_g		 g;		/* G and G6 */
+	struct conn_timeouts	 t;		/* idle timeouts */
+	const char		*name;
+	struct gnet_frag	*frags;		/* GNET_FRAGS entries */
+	uint64_t		 last_rescan;	/* ms of last request */
+	uint32_t		 warned_full;	/* table-full warnings */
+};
+
+/* gnet_g: G and G6 as the configuration gives them. */
+void
+gnet_g(const struct conf *c, struct pkt_g *g)
 {
-	struct conn_timeouts t = { d->conf.g.syn_timeout, d->conf.g.est_timeout,
-	    d->conf.g.closing_timeout, d->conf.g.udp_timeout };
+	memset(g, 0, sizeof(*g));
+	g->g4 = c->global.addr;
+	g->has6 = conf_has_g6(c);
+	memcpy(g->g6, c->g.addr6, 16);
+}
 
-	return t;
+/* gnet_new: the routing state of the global network's tx thread. */
+struct gnet *
+gnet_new(const struct handoff *ho, const struct netif *ni,
+    const struct conf *c)
+{
+	struct gnet *gn;
+
+	if ((gn = calloc(1, sizeof(*gn))) == NULL)
+		return NULL;
+	if ((gn->frags = calloc(GNET_FRAGS, sizeof(*gn->frags))) == NULL) {
+		free(gn);
+		return NULL;
+	}
+	gn->seg = ho->seg;
+	gn->self = ho->self;
+	gn->notify = &ho->notify;
+	gn->stats = ni->stats;
+	gn->name = ni->name;
+	gnet_g(c, &gn->g);
+	gn->t.syn = c->g.syn_timeout;
+	gn->t.established = c->g.est_timeout;
+	gn->t.closing = c->g.closing_timeout;
+	gn->t.udp = c->g.udp_timeout;
+	return gn;
+}
+
+/* gnet_free: undo gnet_new. */
+void
+gnet_free(struct gnet *gn)
+{
+	if (gn == NULL)
+		return;
+	free(gn->frags);
+	free(gn);
 }
 
 /* gnet_no_listener: count it and ask every node to look again (rate
  * limited): a server may have started since the last scan. */
 static void
-gnet_no_listener(struct dnet *dn)
+gnet_no_listener(struct gnet *gn)
 {
 	uint64_t now = clock_ms();
 
-	stat_add(&dn->stats->no_listener, 1);
-	if (now - dn->last_rescan >= GNET_RESCAN_MS) {
-		dn->last_rescan = now;
-		daemon_notify(dn->d, NOTIFY_RESCAN_ALL);
+	stat_add(&gn->stats->no_listener, 1);
+	if (now - gn->last_rescan >= GNET_RESCAN_MS) {
+		gn->last_rescan = now;
+		notify_send(gn->notify, NOTIFY_RESCAN_ALL);
 	}
 }
 
 /* gnet_new_flow: choose and record the serving node of a new flow. */
 static uint32_t
-gnet_new_flow(struct dnet *dn, struct pkt_info *pi, uint32_t now)
+gnet_new_flow(struct gnet *gn, struct pkt_info *pi, uint32_t now)
 {
-	struct daemon *d = dn->d;
-	struct conn_timeouts t = gnet_timeouts(d);
 	struct shm_conn c, *e;
 	uint32_t node;
 	int rc;
 
 	if (pi->echo)
-		node = d->self;		/* any node answers a ping to G */
-	else if (listen_pick(d->seg, &pi->key, &node) != 0) {
-		gnet_no_listener(dn);
-		return d->self;
+		node = gn->self;	/* any node answers a ping to G */
+	else if (listen_pick(gn->seg, &pi->key, &node) != 0) {
+		gnet_no_listener(gn);
+		return gn->self;
 	}
-	rc = conn_insert(d->seg, d->self, &pi->key, (uint16_t)node,
-	    (uint16_t)d->self, pi->key.proto == IPPROTO_TCP ? SHM_CONN_SYN :
-	    SHM_CONN_UDP, now, &t, &c, &e);
+	rc = conn_insert(gn->seg, gn->self, &pi->key, (uint16_t)node,
+	    (uint16_t)gn->self, pi->key.proto == IPPROTO_TCP ? SHM_CONN_SYN :
+	    SHM_CONN_UDP, now, &gn->t, &c, &e);
 	if (rc < 0) {
-		if (!dn->warned_full++)
+		if (!gn->warned_full++)
 			log_warnx("%s: connection table full (bucket of %u "
 			    "entries); new flows are balanced but not pinned",
-			    dn->name, SHM_CONN_PER_BUCKET);
+			    gn->name, SHM_CONN_PER_BUCKET);
 		return node;
 	}
 	conn_touch(e, now, pi->l3len, pi->tcpflags, 1);
 	return c.node;		/* another ingress may have recorded it first */
-}
-
-/* gnet_init: the fragment cache of the global tx thread. */
-int
-gnet_init(struct dnet *dn)
-{
-	dn->frags = calloc(GNET_FRAGS, sizeof(*dn->frags));
-	return dn->frags == NULL ? -ENOMEM : 0;
-}
-
-void
-gnet_free(struct dnet *dn)
-{
-	free(dn->frags);
-	dn->frags = NULL;
 }
 
 /* gnet_frag_ids: a datagram's addresses and id, for either family. */
@@ -112,7 +163,7 @@ gnet_frag_ids(const struct pkt_info *pi, const uint8_t **src,
 
 /* gnet_frag_slot: the cache slot of a datagram. */
 static struct gnet_frag *
-gnet_frag_slot(struct dnet *dn, const struct pkt_info *pi)
+gnet_frag_slot(struct gnet *gn, const struct pkt_info *pi)
 {
 	const uint8_t *src, *dst;
 	uint32_t id, h = 2166136261u;
@@ -122,7 +173,7 @@ gnet_frag_slot(struct dnet *dn, const struct pkt_info *pi)
 	for (i = 0; i < alen; i++)
 		h = (h ^ src[i] ^ ((uint32_t)dst[i] << 8)) * 16777619u;
 	h ^= id * 2654435761u ^ pi->key.proto;
-	return &dn->frags[(h ^ (h >> 16)) % GNET_FRAGS];
+	return &gn->frags[(h ^ (h >> 16)) % GNET_FRAGS];
 }
 
 /* gnet_frag_same: does a slot describe this datagram? */
@@ -141,16 +192,16 @@ gnet_frag_same(const struct gnet_frag *f, const struct pkt_info *pi)
 
 /* gnet_frag_note: remember where a first fragment went. */
 static uint32_t
-gnet_frag_note(struct dnet *dn, const struct pkt_info *pi, uint32_t node)
+gnet_frag_note(struct gnet *gn, const struct pkt_info *pi, uint32_t node)
 {
 	struct gnet_frag *f;
 	const uint8_t *src, *dst;
 	uint32_t id;
 	size_t alen;
 
-	if (pi->frag != PKT_FRAG_FIRST || node == 0 || dn->frags == NULL)
+	if (pi->frag != PKT_FRAG_FIRST || node == 0 || gn->frags == NULL)
 		return node;
-	f = gnet_frag_slot(dn, pi);
+	f = gnet_frag_slot(gn, pi);
 	gnet_frag_ids(pi, &src, &dst, &id, &alen);
 	memset(f, 0, sizeof(*f));
 	memcpy(f->src, src, alen);
@@ -166,13 +217,13 @@ gnet_frag_note(struct dnet *dn, const struct pkt_info *pi, uint32_t node)
 
 /* gnet_frag_follow: where a later fragment goes (0: first not seen). */
 static uint32_t
-gnet_frag_follow(struct dnet *dn, const struct pkt_info *pi)
+gnet_frag_follow(struct gnet *gn, const struct pkt_info *pi)
 {
 	struct gnet_frag *f;
 
-	if (dn->frags == NULL)
+	if (gn->frags == NULL)
 		return 0;
-	f = gnet_frag_slot(dn, pi);
+	f = gnet_frag_slot(gn, pi);
 	if (!gnet_frag_same(f, pi) || clock_ms() > f->expires)
 		return 0;
 	return f->node;
@@ -180,50 +231,49 @@ gnet_frag_follow(struct dnet *dn, const struct pkt_info *pi)
 
 /* gnet_route: the node a frame goes to (this node included), 0 to drop. */
 uint32_t
-gnet_route(struct dnet *dn, const uint8_t *frame, uint32_t len)
+gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len)
 {
-	struct daemon *d = dn->d;
 	struct shm_conn c, *e;
 	struct pkt_info pi;
 	uint32_t now = conn_now(), node;
 	int tcp_open;
 
-	if (pkt_parse2(frame, len, &d->g, &pi) != 0) {
-		stat_add(&dn->stats->unrouted, 1);
+	if (pkt_parse(frame, len, &gn->g, &pi) != 0) {
+		stat_add(&gn->stats->unrouted, 1);
 		return 0;
 	}
 	if (pi.frag == PKT_FRAG_LATER) {
-		if ((node = gnet_frag_follow(dn, &pi)) == 0)
-			stat_add(&dn->stats->unrouted, 1);
+		if ((node = gnet_frag_follow(gn, &pi)) == 0)
+			stat_add(&gn->stats->unrouted, 1);
 		return node;
 	}
-	if (conn_lookup(d->seg, &pi.key, &c, &e)) {
+	if (conn_lookup(gn->seg, &pi.key, &c, &e)) {
 		conn_touch(e, now, pi.l3len, pi.tcpflags, pi.dir == PKT_TO_G);
-		return gnet_frag_note(dn, &pi, pi.dir == PKT_TO_G ? c.node :
+		return gnet_frag_note(gn, &pi, pi.dir == PKT_TO_G ? c.node :
 		    c.ingress);
 	}
 	if (pi.dir == PKT_FROM_G || pi.icmp_error)
-		return gnet_frag_note(dn, &pi, d->self);
+		return gnet_frag_note(gn, &pi, gn->self);
 	tcp_open = (pi.tcpflags & (CONN_TCP_SYN | CONN_TCP_ACK | CONN_TCP_RST)) ==
 	    CONN_TCP_SYN;
 	if (pi.key.proto == IPPROTO_TCP && !tcp_open)
-		return d->self;		/* no such connection: our stack RSTs */
-	return gnet_frag_note(dn, &pi, gnet_new_flow(dn, &pi, now));
+		return gn->self;	/* no such connection: our stack RSTs */
+	return gnet_frag_note(gn, &pi, gnet_new_flow(gn, &pi, now));
 }
 
 /* gnet_macs: address a frame to node id's global interface. */
 void
-gnet_macs(struct dnet *dn, uint8_t *frame, uint32_t id)
+gnet_macs(const struct gnet *gn, uint8_t *frame, uint32_t id)
 {
 	frame_node_mac(SHM_NET_GLOBAL, id, frame);
-	frame_node_mac(SHM_NET_GLOBAL, dn->d->self, frame + 6);
+	frame_node_mac(SHM_NET_GLOBAL, gn->self, frame + 6);
 }
 
-/* gnet_gc: collect the expired flows that entered here. */
+/* gnet_gc: collect the expired flows that entered here (main thread:
+ * reads only what gnet_new set). */
 uint32_t
-gnet_gc(struct daemon *d)
+gnet_gc(const struct gnet *gn)
 {
-	struct conn_timeouts t = gnet_timeouts(d);
-
-	return conn_gc(d->seg, d->self, (uint16_t)d->self, conn_now(), &t);
+	return conn_gc(gn->seg, gn->self, (uint16_t)gn->self, conn_now(),
+	    &gn->t);
 }

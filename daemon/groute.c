@@ -46,19 +46,34 @@
 #include <netinet/in.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <bsd/string.h>
 
 #include "log.h"
 #include "netlink.h"
+#include "groute.h"
 #include "route.h"
-#include "shmnetd.h"
+
+/* The policy routing of this node (main thread). */
+struct groute {
+	const struct conf	*c;
+	uint32_t		 self;
+	int			 ifindex;	/* the global interface */
+	char			 ifname[IFNAMSIZ];
+	struct rt_undo		 undo;		/* what to take back */
+	uint16_t		 udp_ports[SHM_LISTEN_MAX];	/* per-port
+						 * rules in place */
+	uint32_t		 n_udp_ports;
+};
 
 /* groute_sysctl_hint: after err, what to preset where /proc/sys is
  * read-only (a container's): the interface's values come from the
  * namespace's defaults when the TAP is made, and a value that is already
  * right is not written (rt_sysctl_set). */
 static void
-groute_sysctl_hint(const struct daemon *d, char *err, size_t errlen)
+groute_sysctl_hint(const struct groute *gr, char *err, size_t errlen)
 {
 	size_t n = strlen(err);
 
@@ -67,55 +82,55 @@ groute_sysctl_hint(const struct daemon *d, char *err, size_t errlen)
 	    "docker run --sysctl net.ipv4.conf.default.rp_filter=2 --sysctl "
 	    "net.ipv4.conf.default.accept_local=1 --sysctl "
 	    "net.ipv4.conf.all.arp_ignore=1%s, or set global.enabled = no",
-	    d->conf.g.gateway[0] ? " --sysctl net.ipv4.ip_forward=1 --sysctl "
+	    gr->c->g.gateway[0] ? " --sysctl net.ipv4.ip_forward=1 --sysctl "
 	    "net.ipv4.tcp_early_demux=0 --sysctl net.ipv4.udp_early_demux=0" :
 	    "");
 }
 
 /* groute_sysctls: per-interface and namespace settings. */
 static int
-groute_sysctls(struct daemon *d, char *err, size_t errlen)
+groute_sysctls(struct groute *gr, char *err, size_t errlen)
 {
-	const char *gif = d->global.tap.name;
+	const char *gif = gr->ifname;
 	char p[96];
 	int rc;
 
 	snprintf(p, sizeof(p), "net/ipv4/conf/%s/rp_filter", gif);
-	if ((rc = rt_sysctl_set(&d->undo, p, "2")) != 0)
+	if ((rc = rt_sysctl_set(&gr->undo, p, "2")) != 0)
 		goto fail;
 	snprintf(p, sizeof(p), "net/ipv4/conf/%s/accept_local", gif);
-	if ((rc = rt_sysctl_set(&d->undo, p, "1")) != 0)
+	if ((rc = rt_sysctl_set(&gr->undo, p, "1")) != 0)
 		goto fail;
 	snprintf(p, sizeof(p), "net/ipv4/conf/all/arp_ignore");
-	if ((rc = rt_sysctl_set(&d->undo, p, "1")) != 0)
+	if ((rc = rt_sysctl_set(&gr->undo, p, "1")) != 0)
 		goto fail;
-	if (d->conf.g.gateway[0]) {
+	if (gr->c->g.gateway[0]) {
 		snprintf(p, sizeof(p), "net/ipv4/ip_forward");
-		if ((rc = rt_sysctl_set(&d->undo, p, "1")) != 0)
+		if ((rc = rt_sysctl_set(&gr->undo, p, "1")) != 0)
 			goto fail;
 		/* when the gateway serves a flow itself, early demux attaches
 		 * its local socket to the client's next packets, and the
 		 * kernel refuses to forward a packet that has a socket */
 		snprintf(p, sizeof(p), "net/ipv4/tcp_early_demux");
-		if ((rc = rt_sysctl_set(&d->undo, p, "0")) != 0)
+		if ((rc = rt_sysctl_set(&gr->undo, p, "0")) != 0)
 			goto fail;
 		snprintf(p, sizeof(p), "net/ipv4/udp_early_demux");
-		if ((rc = rt_sysctl_set(&d->undo, p, "0")) != 0)
+		if ((rc = rt_sysctl_set(&gr->undo, p, "0")) != 0)
 			goto fail;
 	}
 	return 0;
 fail:
 	snprintf(err, errlen, "sysctl %s: %s", p, strerror(-rc));
 	if (rc == -EROFS || rc == -EACCES)
-		groute_sysctl_hint(d, err, errlen);
+		groute_sysctl_hint(gr, err, errlen);
 	return rc;
 }
 
 /* groute_gateway: answer ARP for G on the gateway interface, at once. */
 static int
-groute_gateway(struct daemon *d, char *err, size_t errlen)
+groute_gateway(struct groute *gr, char *err, size_t errlen)
 {
-	const char *gw = d->conf.g.gateway;
+	const char *gw = gr->c->g.gateway;
 	char p[96];
 	int ifindex, rc;
 
@@ -129,11 +144,11 @@ groute_gateway(struct daemon *d, char *err, size_t errlen)
 	/* an ARP request is a broadcast: without this, proxy answers wait a
 	 * random part of 0.8 s */
 	snprintf(p, sizeof(p), "net/ipv4/neigh/%s/proxy_delay", gw);
-	if ((rc = rt_sysctl_set(&d->undo, p, "0")) != 0) {
+	if ((rc = rt_sysctl_set(&gr->undo, p, "0")) != 0) {
 		snprintf(err, errlen, "sysctl %s: %s", p, strerror(-rc));
 		return rc;
 	}
-	if ((rc = rt_proxy4_add(&d->undo, ifindex, d->conf.global.addr)) != 0) {
+	if ((rc = rt_proxy4_add(&gr->undo, ifindex, gr->c->global.addr)) != 0) {
 		snprintf(err, errlen, "answer ARP for the global address on "
 		    "gateway interface %s: %s", gw, strerror(-rc));
 		return rc;
@@ -143,41 +158,41 @@ groute_gateway(struct daemon *d, char *err, size_t errlen)
 
 /* groute_rules: policy rules and the table they look up. */
 static int
-groute_rules(struct daemon *d, char *err, size_t errlen)
+groute_rules(struct groute *gr, char *err, size_t errlen)
 {
-	uint32_t g = d->conf.global.addr, t = d->conf.g.table,
-	    p = d->conf.g.rule_pref;
+	uint32_t g = gr->c->global.addr, t = gr->c->g.table,
+	    p = gr->c->g.rule_pref;
 	const char *what;
 	int rc;
 
 	what = "client address on the global interface";
-	if ((rc = rt_addr4_add(&d->undo, d->global.tap.ifindex,
-	    conf_client_addr(&d->conf, d->self), 32)) != 0)
+	if ((rc = rt_addr4_add(&gr->undo, gr->ifindex,
+	    conf_client_addr(gr->c, gr->self), 32)) != 0)
 		goto fail;
 	what = "route G via the global interface";
-	if ((rc = rt_route4_add(&d->undo, t, g, 32, d->global.tap.ifindex,
-	    conf_client_addr(&d->conf, d->self))) != 0)
+	if ((rc = rt_route4_add(&gr->undo, t, g, 32, gr->ifindex,
+	    conf_client_addr(gr->c, gr->self))) != 0)
 		goto fail;
 	what = "default route via the global interface";
-	if ((rc = rt_route4_add(&d->undo, t, 0, 0, d->global.tap.ifindex, 0))
+	if ((rc = rt_route4_add(&gr->undo, t, 0, 0, gr->ifindex, 0))
 	    != 0)
 		goto fail;
 	what = "rule to G";
-	if ((rc = rt_rule4_add(&d->undo, p, t, g, 32, 0, 0, "lo")) != 0)
+	if ((rc = rt_rule4_add(&gr->undo, p, t, g, 32, 0, 0, "lo")) != 0)
 		goto fail;
 	what = "rule from G";
-	if ((rc = rt_rule4_add(&d->undo, p + 1, t, 0, 0, g, 32, "lo")) != 0)
+	if ((rc = rt_rule4_add(&gr->undo, p + 1, t, 0, 0, g, 32, "lo")) != 0)
 		goto fail;
 	what = "rule to the client network";
-	if ((rc = rt_rule4_add(&d->undo, p + 2, t, d->conf.g.client_net,
-	    (uint8_t)d->conf.g.client_prefix, 0, 0, "lo")) != 0)
+	if ((rc = rt_rule4_add(&gr->undo, p + 2, t, gr->c->g.client_net,
+	    (uint8_t)gr->c->g.client_prefix, 0, 0, "lo")) != 0)
 		goto fail;
 	what = "rule to G from the gateway interface";
-	if (d->conf.g.gateway[0] && (rc = rt_rule4_add(&d->undo, p + 3, t, g,
-	    32, 0, 0, d->conf.g.gateway)) != 0)
+	if (gr->c->g.gateway[0] && (rc = rt_rule4_add(&gr->undo, p + 3, t, g,
+	    32, 0, 0, gr->c->g.gateway)) != 0)
 		goto fail;
 	what = "move the local table's rule";
-	if ((rc = rt_local_rule_move(&d->undo, p + 10)) != 0)
+	if ((rc = rt_local_rule_move(&gr->undo, p + 10)) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -188,52 +203,52 @@ fail:
 
 /* groute_v6: the same for G6, when address6 is set. */
 static int
-groute_v6(struct daemon *d, char *err, size_t errlen)
+groute_v6(struct groute *gr, char *err, size_t errlen)
 {
 	static const uint8_t any[16];
 	uint8_t client6[16];
-	uint32_t t = d->conf.g.table, p = d->conf.g.rule_pref;
-	int ifi = d->global.tap.ifindex, gwi, rc;
+	uint32_t t = gr->c->g.table, p = gr->c->g.rule_pref;
+	int ifi = gr->ifindex, gwi, rc;
 	const char *what;
 	char s[96];
 
-	if (!conf_has_g6(&d->conf))
+	if (!conf_has_g6(gr->c))
 		return 0;
-	conf_client6_addr(&d->conf, d->self, client6);
+	conf_client6_addr(gr->c, gr->self, client6);
 	what = "IPv6 global address";
-	if ((rc = rt_addr6_add(&d->undo, ifi, d->conf.g.addr6)) != 0)
+	if ((rc = rt_addr6_add(&gr->undo, ifi, gr->c->g.addr6)) != 0)
 		goto fail;
 	what = "IPv6 client address";
-	if ((rc = rt_addr6_add(&d->undo, ifi, client6)) != 0)
+	if ((rc = rt_addr6_add(&gr->undo, ifi, client6)) != 0)
 		goto fail;
 	what = "IPv6 route to G6";
-	if ((rc = rt_route6_add(&d->undo, t, d->conf.g.addr6, 128, ifi,
+	if ((rc = rt_route6_add(&gr->undo, t, gr->c->g.addr6, 128, ifi,
 	    client6)) != 0)
 		goto fail;
 	what = "IPv6 default route via the global interface";
-	if ((rc = rt_route6_add(&d->undo, t, any, 0, ifi, NULL)) != 0)
+	if ((rc = rt_route6_add(&gr->undo, t, any, 0, ifi, NULL)) != 0)
 		goto fail;
 	what = "IPv6 rules";
-	if ((rc = rt_rule6_add(&d->undo, p, t, d->conf.g.addr6, 128, NULL, 0,
-	    "lo")) != 0 || (rc = rt_rule6_add(&d->undo, p + 1, t, NULL, 0,
-	    d->conf.g.addr6, 128, "lo")) != 0 ||
-	    (rc = rt_rule6_add(&d->undo, p + 2, t, d->conf.g.client6,
-	    (uint8_t)d->conf.g.client6_prefix, NULL, 0, "lo")) != 0)
+	if ((rc = rt_rule6_add(&gr->undo, p, t, gr->c->g.addr6, 128, NULL, 0,
+	    "lo")) != 0 || (rc = rt_rule6_add(&gr->undo, p + 1, t, NULL, 0,
+	    gr->c->g.addr6, 128, "lo")) != 0 ||
+	    (rc = rt_rule6_add(&gr->undo, p + 2, t, gr->c->g.client6,
+	    (uint8_t)gr->c->g.client6_prefix, NULL, 0, "lo")) != 0)
 		goto fail;
-	if (d->conf.g.gateway[0]) {
-		gwi = (int)if_nametoindex(d->conf.g.gateway);
+	if (gr->c->g.gateway[0]) {
+		gwi = (int)if_nametoindex(gr->c->g.gateway);
 		what = "IPv6 gateway";
 		snprintf(s, sizeof(s), "net/ipv6/conf/%s/proxy_ndp",
-		    d->conf.g.gateway);
-		if ((rc = rt_sysctl_set(&d->undo, "net/ipv6/conf/all/forwarding",
-		    "1")) != 0 || (rc = rt_sysctl_set(&d->undo, s, "1")) != 0 ||
-		    (rc = rt_proxy6_add(&d->undo, gwi, d->conf.g.addr6)) != 0 ||
-		    (rc = rt_rule6_add(&d->undo, p + 3, t, d->conf.g.addr6, 128,
-		    NULL, 0, d->conf.g.gateway)) != 0)
+		    gr->c->g.gateway);
+		if ((rc = rt_sysctl_set(&gr->undo, "net/ipv6/conf/all/forwarding",
+		    "1")) != 0 || (rc = rt_sysctl_set(&gr->undo, s, "1")) != 0 ||
+		    (rc = rt_proxy6_add(&gr->undo, gwi, gr->c->g.addr6)) != 0 ||
+		    (rc = rt_rule6_add(&gr->undo, p + 3, t, gr->c->g.addr6, 128,
+		    NULL, 0, gr->c->g.gateway)) != 0)
 			goto fail;
 	}
 	what = "move the IPv6 local table's rule";
-	if ((rc = rt_local_rule6_move(&d->undo, p + 10)) != 0)
+	if ((rc = rt_local_rule6_move(&gr->undo, p + 10)) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -243,32 +258,43 @@ fail:
 
 /* groute_setup: all of it, after the global interface is up. */
 int
-groute_setup(struct daemon *d, char *err, size_t errlen)
+groute_setup(const struct conf *c, uint32_t self, int ifindex,
+    const char *ifname, struct groute **out, char *err, size_t errlen)
 {
+	struct groute *gr;
 	int rc;
 
-	if ((rc = groute_sysctls(d, err, errlen)) != 0 ||
-	    (rc = groute_gateway(d, err, errlen)) != 0 ||
-	    (rc = groute_rules(d, err, errlen)) != 0 ||
-	    (rc = groute_v6(d, err, errlen)) != 0) {
-		rt_undo_all(&d->undo);
+	if ((*out = gr = calloc(1, sizeof(*gr))) == NULL) {
+		snprintf(err, errlen, "global routing: out of memory");
+		return -ENOMEM;
+	}
+	gr->c = c;
+	gr->self = self;
+	gr->ifindex = ifindex;
+	strlcpy(gr->ifname, ifname, sizeof(gr->ifname));
+	if ((rc = groute_sysctls(gr, err, errlen)) != 0 ||
+	    (rc = groute_gateway(gr, err, errlen)) != 0 ||
+	    (rc = groute_rules(gr, err, errlen)) != 0 ||
+	    (rc = groute_v6(gr, err, errlen)) != 0) {
+		rt_undo_all(&gr->undo);
 		return rc;
 	}
 	return 0;
 }
 
-/* groute_teardown: undo, newest first. */
+/* groute_free: undo, newest first. */
 void
-groute_teardown(struct daemon *d)
+groute_free(struct groute *gr)
 {
 	int failed;
 
-	groute_udp_ports(d, NULL, 0);
-	failed = rt_undo_all(&d->undo);
-
-	if (failed)
+	if (gr == NULL)
+		return;
+	groute_udp_ports(gr, NULL, 0);
+	if ((failed = rt_undo_all(&gr->undo)) != 0)
 		log_warnx("global: %d routing changes could not be undone",
 		    failed);
+	free(gr);
 }
 
 /* groute_port_known: is port in the list? */
@@ -291,11 +317,11 @@ groute_port_known(const uint16_t *ports, uint32_t n, uint16_t port)
  * and be lost (an unconnected socket routes every datagram anew, and a
  * wildcard-bound UDP client is such a "server"). */
 void
-groute_udp_ports(struct daemon *d, const struct shm_listen *l, uint32_t n)
+groute_udp_ports(struct groute *gr, const struct shm_listen *l, uint32_t n)
 {
 	uint16_t want[SHM_LISTEN_MAX];
-	uint32_t nw = 0, i, p = d->conf.g.rule_pref + 12, t = d->conf.g.table;
-	int rc, keep_main = !d->conf.g.gateway[0], had = d->n_udp_ports > 0;
+	uint32_t nw = 0, i, p = gr->c->g.rule_pref + 12, t = gr->c->g.table;
+	int rc, keep_main = !gr->c->g.gateway[0], had = gr->n_udp_ports > 0;
 
 	for (i = 0; i < n; i++)
 		if (l[i].proto == IPPROTO_UDP && !(l[i].flags &
@@ -304,16 +330,16 @@ groute_udp_ports(struct daemon *d, const struct shm_listen *l, uint32_t n)
 			want[nw++] = l[i].port;
 	if (keep_main && nw > 0 && !had)
 		rt_rule4_udp_sport(1, p - 1, RT_TABLE_MAIN, 0, 1);
-	for (i = 0; i < d->n_udp_ports; i++)
-		if (!groute_port_known(want, nw, d->udp_ports[i]))
-			rt_rule4_udp_sport(0, p, t, d->udp_ports[i], 0);
+	for (i = 0; i < gr->n_udp_ports; i++)
+		if (!groute_port_known(want, nw, gr->udp_ports[i]))
+			rt_rule4_udp_sport(0, p, t, gr->udp_ports[i], 0);
 	for (i = 0; i < nw; i++)
-		if (!groute_port_known(d->udp_ports, d->n_udp_ports, want[i]) &&
+		if (!groute_port_known(gr->udp_ports, gr->n_udp_ports, want[i]) &&
 		    (rc = rt_rule4_udp_sport(1, p, t, want[i], 0)) != 0)
 			log_warnx("global: rule for UDP port %u: %s", want[i],
 			    strerror(-rc));
 	if (keep_main && nw == 0 && had)
 		rt_rule4_udp_sport(0, p - 1, RT_TABLE_MAIN, 0, 1);
-	memcpy(d->udp_ports, want, nw * sizeof(*want));
-	d->n_udp_ports = nw;
+	memcpy(gr->udp_ports, want, nw * sizeof(*want));
+	gr->n_udp_ports = nw;
 }

@@ -4,10 +4,11 @@
  *   main thread  mc_refresh: reads the groups the TAP has joined
  *                (/proc/net/dev_mcast, IFF_PROMISC/IFF_ALLMULTI) when
  *                the kernel says they changed (mcwatch.c) and every tick,
- *                and publishes them to the rx thread under mc_lock.
+ *                and hands them to the rx thread (mc_pub, mc_gen and
+ *                mc_lock in struct handoff_net).
  *   tx thread    mc_tx_ring: the multicast ring a frame's group uses,
- *                taking one on first use; mc_tx_wake: the doorbells of the
- *                nodes that follow that ring.
+ *                taking one on first use; the nodes that follow it are
+ *                woken by wake_followers (wake.c).
  *   rx thread    mc_rx_*: follows the multicast rings whose label is a
  *                group the TAP joined, publishes them as a bit mask in the
  *                node table (writers wake only followers) and filters
@@ -33,47 +34,103 @@
 #include <bsd/string.h>
 
 #include "log.h"
+#include "mcast.h"
 #include "shmnetd.h"
 
 #define MC_PROC		"/proc/net/dev_mcast"
 #define MC_IDLE_MS	30000	/* a ring idle this long may change group */
 #define MC_TEXT_MAX	16384	/* of MC_PROC; more means "take all" */
 
-/* mc_init: state of a network before its threads start. */
-int
-mc_init(struct dnet *dn)
-{
-	int rc;
+/* Reader of one multicast ring (rx thread). */
+struct mcring {
+	struct cast_rx	 c;
+	uint64_t	 label;		/* as last seen */
+	int		 follow;	/* label is a group we joined */
+};
 
-	if ((rc = pthread_mutex_init(&dn->mc_lock, NULL)) != 0)
-		return -rc;
-	dn->mc_pub.all = 1;		/* until the first read: no filter */
-	dn->mc_proc = dn->mc_sock = -1;
-	dn->mc_text = NULL;
-	dn->mc_text_len = SIZE_MAX;	/* nothing parsed yet */
-	atomic_store(&dn->mc_gen, 1);
+struct mc {
+	struct shmseg		*seg;
+	struct shm_node		*node;		/* own: mcast_follow */
+	const struct netif	*ni;
+	struct handoff_net	*h;		/* mc_pub, mc_gen, mc_lock */
+
+	/* main thread */
+	int			 warned;
+	int			 proc;		/* MC_PROC, kept open */
+	char			*text;		/* its last text, */
+	size_t			 text_len;
+	struct mcgroups		 parsed;	/* parsed (no flags) */
+	int			 sock;		/* for SIOCGIFFLAGS */
+
+	/* rx thread */
+	struct mcgroups		 rx;		/* its copy of mc_pub */
+	uint32_t		 rx_gen;
+	struct mcring		*ring;		/* [n] multicast rings */
+	uint32_t		 n;
+};
+
+/* mc_rx_attach: a reader for every multicast ring, none followed yet. */
+static int
+mc_rx_attach(struct mc *m)
+{
+	uint32_t i, size;
+	void *mem;
+
+	m->n = shmseg_mcast_count(m->seg, m->ni->net);
+	if (m->n == 0)
+		return 0;
+	if ((m->ring = calloc(m->n, sizeof(*m->ring))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < m->n; i++) {
+		mem = shmseg_mcast(m->seg, m->ni->net, i, &size);
+		if (cast_attach(&m->ring[i].c, mem, size) != 0)
+			return -EBADMSG;
+	}
 	return 0;
+}
+
+/* mc_new: a network's multicast state; the rx thread filters nothing
+ * until the first mc_refresh. */
+struct mc *
+mc_new(const struct handoff *ho, struct handoff_net *h,
+    const struct netif *ni)
+{
+	struct mc *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	m->seg = ho->seg;
+	m->node = ho->node;
+	m->ni = ni;
+	m->h = h;
+	m->proc = m->sock = -1;
+	m->text_len = SIZE_MAX;		/* nothing parsed yet */
+	if (mc_rx_attach(m) != 0) {
+		mc_free(m);
+		return NULL;
+	}
+	return m;
 }
 
 /* mc_flags_all: does the TAP take every multicast frame? */
 static int
-mc_flags_all(struct dnet *dn)
+mc_flags_all(struct mc *m)
 {
 	struct ifreq ifr;
 
-	if (dn->mc_sock < 0 && (dn->mc_sock = socket(AF_INET,
+	if (m->sock < 0 && (m->sock = socket(AF_INET,
 	    SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return 0;
 	memset(&ifr, 0, sizeof(ifr));
-	strlcpy(ifr.ifr_name, dn->tap.name, sizeof(ifr.ifr_name));
-	if (ioctl(dn->mc_sock, SIOCGIFFLAGS, &ifr) != 0)
+	strlcpy(ifr.ifr_name, m->ni->tap.name, sizeof(ifr.ifr_name));
+	if (ioctl(m->sock, SIOCGIFFLAGS, &ifr) != 0)
 		return 0;
 	return (ifr.ifr_flags & (IFF_PROMISC | IFF_ALLMULTI)) != 0;
 }
 
 /* mc_parse_mac: 12 hex digits into a MAC. */
 static int
-mc_parse_mac(const char *hex, uint8_t m[6])
+mc_parse_mac(const char *hex, uint8_t mac[6])
 {
 	unsigned int v[6];
 
@@ -81,22 +138,22 @@ mc_parse_mac(const char *hex, uint8_t m[6])
 	    &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
 		return -1;
 	for (int i = 0; i < 6; i++)
-		m[i] = (uint8_t)v[i];
+		mac[i] = (uint8_t)v[i];
 	return 0;
 }
 
 /* mc_slurp: the whole of MC_PROC, kept open and re-read from offset 0
  * (one syscall per tick, not three).  Returns its length or -errno. */
 static ssize_t
-mc_slurp(struct dnet *dn, char *buf, size_t len)
+mc_slurp(struct mc *m, char *buf, size_t len)
 {
 	ssize_t n, got = 0;
 
-	if (dn->mc_proc < 0 &&
-	    (dn->mc_proc = open(MC_PROC, O_RDONLY | O_CLOEXEC)) < 0)
+	if (m->proc < 0 &&
+	    (m->proc = open(MC_PROC, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
 	while ((size_t)got < len - 1 &&
-	    (n = pread(dn->mc_proc, buf + got, len - 1 - (size_t)got,
+	    (n = pread(m->proc, buf + got, len - 1 - (size_t)got,
 	    got)) > 0)
 		got += n;
 	if (got == 0 && n < 0)
@@ -107,7 +164,7 @@ mc_slurp(struct dnet *dn, char *buf, size_t len)
 
 /* mc_parse: the groups of the TAP in the text of MC_PROC. */
 static void
-mc_parse(struct dnet *dn, char *text, int truncated, struct mcgroups *g)
+mc_parse(struct mc *m, char *text, int truncated, struct mcgroups *g)
 {
 	char name[IFNAMSIZ + 1], hex[64], *line, *save = NULL;
 	int idx, users, glob;
@@ -118,7 +175,7 @@ mc_parse(struct dnet *dn, char *text, int truncated, struct mcgroups *g)
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		if (sscanf(line, "%d %16s %d %d %63s", &idx, name, &users,
-		    &glob, hex) != 5 || idx != dn->tap.ifindex ||
+		    &glob, hex) != 5 || idx != m->ni->tap.ifindex ||
 		    mc_parse_mac(hex, mac) != 0 || !(mac[0] & 1))
 			continue;
 		if (g->n == MC_GROUPS_MAX) {
@@ -133,141 +190,89 @@ mc_parse(struct dnet *dn, char *text, int truncated, struct mcgroups *g)
  * text rarely changes: when it is the one parsed last time, so are the
  * groups (the flags are asked for every time). */
 static int
-mc_read(struct dnet *dn, struct mcgroups *g)
+mc_read(struct mc *m, struct mcgroups *g)
 {
 	char buf[MC_TEXT_MAX];
 	ssize_t n;
 
-	if (dn->mc_text == NULL && (dn->mc_text = malloc(MC_TEXT_MAX)) == NULL)
+	if (m->text == NULL && (m->text = malloc(MC_TEXT_MAX)) == NULL)
 		return -ENOMEM;
-	if ((n = mc_slurp(dn, buf, sizeof(buf))) < 0)
+	if ((n = mc_slurp(m, buf, sizeof(buf))) < 0)
 		return (int)n;
-	if ((size_t)n != dn->mc_text_len || memcmp(buf, dn->mc_text,
-	    (size_t)n) != 0) {
-		memcpy(dn->mc_text, buf, (size_t)n);
-		dn->mc_text_len = (size_t)n;
-		mc_parse(dn, buf, (size_t)n >= sizeof(buf) - 1,
-		    &dn->mc_parsed);	/* strtok_r: buf is spent */
+	if ((size_t)n != m->text_len || memcmp(buf, m->text, (size_t)n) != 0) {
+		memcpy(m->text, buf, (size_t)n);
+		m->text_len = (size_t)n;
+		mc_parse(m, buf, (size_t)n >= sizeof(buf) - 1,
+		    &m->parsed);	/* strtok_r: buf is spent */
 	}
-	*g = dn->mc_parsed;
-	if (mc_flags_all(dn))
+	*g = m->parsed;
+	if (mc_flags_all(m))
 		g->all = 1;
 	return 0;
 }
 
-/* mc_refresh: re-read the TAP's groups; publish them when they changed
- * and wake the rx thread so it follows the right rings at once. */
+/* mc_refresh: re-read the TAP's groups; hand them to the rx thread when
+ * they changed and wake it so it follows the right rings at once.  Only
+ * this thread writes mc_pub, so it reads it without the lock. */
 void
-mc_refresh(struct dnet *dn)
+mc_refresh(struct mc *m)
 {
+	struct handoff_net *h = m->h;
 	struct mcgroups g;
 	int rc;
 
 	/* without multicast rings every group shares the broadcast ring and
 	 * the kernel drops groups the TAP has not joined: filtering here
 	 * would only save it that work, not worth a /proc read per tick */
-	if (shmseg_mcast_count(dn->d->seg, dn->net) == 0)
+	if (m->n == 0)
 		return;
-	if ((rc = mc_read(dn, &g)) != 0) {
-		if (!dn->mc_warned++)
+	if ((rc = mc_read(m, &g)) != 0) {
+		if (!m->warned++)
 			log_warnx("%s: cannot read %s (%s); multicast is not "
-			    "filtered", dn->name, MC_PROC, strerror(-rc));
+			    "filtered", m->ni->name, MC_PROC, strerror(-rc));
 		g.n = 0;
 		g.all = 1;
 	}
-	if (g.all == dn->mc_pub.all && g.n == dn->mc_pub.n &&
-	    memcmp(g.label, dn->mc_pub.label, g.n * sizeof(g.label[0])) == 0)
+	if (g.all == h->mc_pub.all && g.n == h->mc_pub.n &&
+	    memcmp(g.label, h->mc_pub.label, g.n * sizeof(g.label[0])) == 0)
 		return;
-	pthread_mutex_lock(&dn->mc_lock);
-	dn->mc_pub = g;
-	atomic_fetch_add_explicit(&dn->mc_gen, 1, memory_order_release);
-	pthread_mutex_unlock(&dn->mc_lock);
-	bell_force(dn->bell);
+	pthread_mutex_lock(&h->mc_lock);
+	h->mc_pub = g;
+	atomic_fetch_add_explicit(&h->mc_gen, 1, memory_order_release);
+	pthread_mutex_unlock(&h->mc_lock);
+	bell_force(m->ni->bell);
 }
 
-/* mc_close: the main thread's descriptors. */
+/* mc_free: the main thread's descriptors and the rx thread's readers
+ * (both threads have stopped using them). */
 void
-mc_close(struct dnet *dn)
+mc_free(struct mc *m)
 {
-	if (dn->mc_proc >= 0)
-		close(dn->mc_proc);
-	if (dn->mc_sock >= 0)
-		close(dn->mc_sock);
-	dn->mc_proc = dn->mc_sock = -1;
-	free(dn->mc_text);
-	dn->mc_text = NULL;
-	dn->mc_text_len = SIZE_MAX;	/* nothing parsed yet */
+	if (m == NULL)
+		return;
+	if (m->proc >= 0)
+		close(m->proc);
+	if (m->sock >= 0)
+		close(m->sock);
+	free(m->text);
+	free(m->ring);
+	free(m);
 }
 
 /* ---- tx thread ---- */
 
-/* mc_tx_ring: the multicast ring for frame's group, -1 for the broadcast
- * ring.  *wake_all is set when the ring just changed group (its new
- * followers do not know yet). */
+/* mc_tx_ring: the multicast ring for frame's group (mcast.h). */
 int
-mc_tx_ring(struct dnet *dn, const uint8_t *frame, int *wake_all)
+mc_tx_ring(struct shmseg *seg, uint32_t net, const uint8_t *frame,
+    int *wake_all)
 {
 	*wake_all = 0;
-	if (shmseg_mcast_count(dn->d->seg, dn->net) == 0 ||
-	    !mcast_ring_worthy(frame))
+	if (shmseg_mcast_count(seg, net) == 0 || !mcast_ring_worthy(frame))
 		return -1;
-	return mcast_take(dn->d->seg, dn->net, mcast_label(frame), MC_IDLE_MS,
-	    wake_all);
-}
-
-/* mc_tx_wake: ring the doorbells of the nodes following ring i. */
-void
-mc_tx_wake(struct dnet *dn, uint32_t i)
-{
-	struct daemon *d = dn->d;
-	struct shm_node *n;
-	uint64_t bit = 1ull << i;
-	uint32_t id;
-
-	for (id = 1; id <= d->max_nodes; id++) {
-		if (id == d->self || (n = shmseg_node(d->seg, id)) == NULL ||
-		    !(atomic_load_explicit(&n->mcast_follow[dn->net],
-		    memory_order_relaxed) & bit) ||
-		    atomic_load_explicit(&n->state, memory_order_relaxed) !=
-		    SHM_NODE_UP)
-			continue;
-		bell_ring(&n->bell[dn->net]);
-	}
+	return mcast_take(seg, net, mcast_label(frame), MC_IDLE_MS, wake_all);
 }
 
 /* ---- rx thread ---- */
-
-/* mc_rx_init: a reader for every multicast ring, none followed yet. */
-int
-mc_rx_init(struct dnet *dn)
-{
-	struct shmseg *seg = dn->d->seg;
-	uint32_t i, size;
-	void *mem;
-	int rc;
-
-	dn->mc_n = shmseg_mcast_count(seg, dn->net);
-	dn->mc_rx_gen = 0;
-	if (dn->mc_n == 0)
-		return 0;
-	if ((dn->mc = calloc(dn->mc_n, sizeof(*dn->mc))) == NULL)
-		return -ENOMEM;
-	for (i = 0; i < dn->mc_n; i++) {
-		mem = shmseg_mcast(seg, dn->net, i, &size);
-		if ((rc = cast_attach(&dn->mc[i].c, mem, size)) != 0)
-			return rc;
-	}
-	return 0;
-}
-
-/* mc_rx_free: undo mc_rx_init. */
-void
-mc_rx_free(struct dnet *dn)
-{
-	free(dn->mc);
-	dn->mc = NULL;
-	dn->mc_n = 0;
-}
 
 /* mc_joined: has the TAP joined the group of label? */
 static int
@@ -285,27 +290,27 @@ mc_joined(const struct mcgroups *g, uint64_t label)
 
 /* mc_wanted: should a frame with this destination reach the TAP? */
 int
-mc_wanted(struct dnet *dn, const uint8_t *dst)
+mc_wanted(const struct mc *m, const uint8_t *dst)
 {
 	if (!(dst[0] & 1) || (dst[0] & dst[1] & dst[2] & dst[3] & dst[4] &
 	    dst[5]) == 0xff)
 		return 1;
-	return mc_joined(&dn->mc_rx, mcast_label(dst));
+	return mc_joined(&m->rx, mcast_label(dst));
 }
 
 /* mc_rx_groups: take the main thread's latest groups; 1 if they moved. */
 static int
-mc_rx_groups(struct dnet *dn)
+mc_rx_groups(struct mc *m)
 {
-	uint32_t g = atomic_load_explicit(&dn->mc_gen, memory_order_acquire);
+	struct handoff_net *h = m->h;
+	uint32_t g = atomic_load_explicit(&h->mc_gen, memory_order_acquire);
 
-	if (g == dn->mc_rx_gen)
+	if (g == m->rx_gen)
 		return 0;
-	pthread_mutex_lock(&dn->mc_lock);
-	dn->mc_rx = dn->mc_pub;
-	dn->mc_rx_gen = atomic_load_explicit(&dn->mc_gen,
-	    memory_order_relaxed);
-	pthread_mutex_unlock(&dn->mc_lock);
+	pthread_mutex_lock(&h->mc_lock);
+	m->rx = h->mc_pub;
+	m->rx_gen = atomic_load_explicit(&h->mc_gen, memory_order_relaxed);
+	pthread_mutex_unlock(&h->mc_lock);
 	return 1;
 }
 
@@ -314,20 +319,20 @@ mc_rx_groups(struct dnet *dn)
  * position; one that just took a group we had joined is read from where
  * we were, so its first frames are not lost. */
 void
-mc_rx_update(struct dnet *dn)
+mc_rx_update(struct mc *m)
 {
 	uint64_t lab, mask = 0;
 	struct mcring *r;
 	uint32_t i;
 	int moved, follow, changed = 0;
 
-	moved = mc_rx_groups(dn);
-	for (i = 0; i < dn->mc_n; i++) {
-		r = &dn->mc[i];
+	moved = mc_rx_groups(m);
+	for (i = 0; i < m->n; i++) {
+		r = &m->ring[i];
 		lab = atomic_load_explicit(&r->c.v.hdr->label,
 		    memory_order_acquire);
 		if (lab != r->label || moved) {
-			follow = lab != 0 && mc_joined(&dn->mc_rx, lab);
+			follow = lab != 0 && mc_joined(&m->rx, lab);
 			if (follow && !r->follow && lab == r->label)
 				cast_skip(&r->c);
 			changed |= follow != r->follow;
@@ -338,6 +343,20 @@ mc_rx_update(struct dnet *dn)
 			mask |= 1ull << i;
 	}
 	if (changed || moved)
-		atomic_store_explicit(&dn->d->node->mcast_follow[dn->net], mask,
+		atomic_store_explicit(&m->node->mcast_follow[m->ni->net], mask,
 		    memory_order_relaxed);
+}
+
+/* mc_rx_rings: how many multicast rings the network has. */
+uint32_t
+mc_rx_rings(const struct mc *m)
+{
+	return m->n;
+}
+
+/* mc_rx_followed: multicast ring i's reader while it is followed. */
+struct cast_rx *
+mc_rx_followed(struct mc *m, uint32_t i)
+{
+	return i < m->n && m->ring[i].follow ? &m->ring[i].c : NULL;
 }

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,7 +25,9 @@
 #include <event2/event.h>
 
 #include "log.h"
-#include "shmnetd.h"
+#include "mcast.h"
+#include "mcwatch.h"
+#include "shmnet.h"
 
 #ifndef RTNLGRP_IPV4_MCADDR		/* Linux 6.13; older headers */
 #define RTNLGRP_IPV4_MCADDR	37
@@ -36,6 +39,14 @@
 #endif
 
 #define MCW_POLL_MS	250	/* without notifications */
+
+struct mcwatch {
+	struct event	*ev;		/* the socket's, or the timer's */
+	int		 fd;		/* the netlink socket, or -1 */
+	int		 n;
+	struct mc	*mc[SHM_NETS];
+	int		 ifindex[SHM_NETS];
+};
 
 /* mcw_open: a netlink socket subscribed to the groups above, or -errno
  * (-EINVAL from a kernel without the multicast address groups). */
@@ -104,11 +115,11 @@ mcw_parse(const void *buf, size_t len, const int *ifindex, int n)
 
 /* mcw_refresh: re-read the groups of the networks in mask. */
 static void
-mcw_refresh(struct daemon *d, uint32_t mask)
+mcw_refresh(struct mcwatch *w, uint32_t mask)
 {
-	for (int i = 0; i < d->nnets; i++)
+	for (int i = 0; i < w->n; i++)
 		if (mask & (1u << i))
-			mc_refresh(d->nets[i]);
+			mc_refresh(w->mc[i]);
 }
 
 /* mcw_read: drain the socket; refresh the networks named (all of them
@@ -117,15 +128,12 @@ static void
 mcw_read(evutil_socket_t fd, short ev, void *arg)
 {
 	union { struct nlmsghdr h; char b[8192]; } u;
-	struct daemon *d = arg;
+	struct mcwatch *w = arg;
 	struct sockaddr_nl from;
-	int idx[SHM_NETS], i;
 	uint32_t hit = 0;
 	socklen_t fl;
 	ssize_t n;
 
-	for (i = 0; i < d->nnets; i++)
-		idx[i] = d->nets[i]->tap.ifindex;
 	for (;;) {
 		fl = sizeof(from);
 		n = recvfrom(fd, &u, sizeof(u), 0, (struct sockaddr *)&from,
@@ -135,9 +143,9 @@ mcw_read(evutil_socket_t fd, short ev, void *arg)
 		else if (n < 0 && errno != EINTR)
 			break;			/* EAGAIN: drained */
 		else if (n >= 0 && fl == sizeof(from) && from.nl_pid == 0)
-			hit |= mcw_parse(&u, (size_t)n, idx, d->nnets);
+			hit |= mcw_parse(&u, (size_t)n, w->ifindex, w->n);
 	}
-	mcw_refresh(d, hit);
+	mcw_refresh(w, hit);
 }
 
 /* mcw_poll: the timer of a kernel without notifications. */
@@ -147,48 +155,67 @@ mcw_poll(evutil_socket_t fd, short ev, void *arg)
 	mcw_refresh(arg, UINT32_MAX);
 }
 
+/* mcw_events: the socket's event, or a timer without notifications. */
+static int
+mcw_events(struct event_base *base, struct mcwatch *w)
+{
+	struct timeval tv = { 0, MCW_POLL_MS * 1000 };
+	int fd;
+
+	if ((fd = mcw_open()) >= 0) {
+		w->fd = fd;
+		w->ev = event_new(base, fd, EV_READ | EV_PERSIST, mcw_read, w);
+		log_debug("multicast joins followed from the kernel's "
+		    "notifications");
+		return w->ev == NULL || event_add(w->ev, NULL) != 0 ? -1 : 0;
+	}
+	log_debug("no multicast join notifications (%s; Linux 6.13 has "
+	    "them): joined groups re-read every %d ms", strerror(-fd),
+	    MCW_POLL_MS);
+	w->ev = event_new(base, -1, EV_PERSIST, mcw_poll, w);
+	return w->ev == NULL || event_add(w->ev, &tv) != 0 ? -1 : 0;
+}
+
 /* mcw_start: follow joins from the kernel's notifications, or on a timer;
  * then read the groups once (joins before the subscription).  Nothing
  * without multicast rings: every group then shares the broadcast ring and
- * is not filtered (mc_refresh).  Returns 0, or -1 if libevent failed. */
+ * is not filtered (mc_refresh). */
 int
-mcw_start(struct daemon *d)
+mcw_start(struct event_base *base, struct mc *const *mc, const int *ifindex,
+    int n, struct mcwatch **out)
 {
-	struct timeval tv = { 0, MCW_POLL_MS * 1000 };
-	int i, any = 0, fd;
+	struct mcwatch *w;
+	int i, any = 0;
 
-	for (i = 0; i < d->nnets; i++)
-		any |= shmseg_mcast_count(d->seg, d->nets[i]->net) != 0;
+	*out = NULL;
+	for (i = 0; i < n; i++)
+		any |= mc_rx_rings(mc[i]) != 0;
 	if (!any)
 		return 0;
-	if ((fd = mcw_open()) >= 0) {
-		d->mcw_fd = fd;
-		d->ev_mcw = event_new(d->base, fd, EV_READ | EV_PERSIST,
-		    mcw_read, d);
-		if (d->ev_mcw == NULL || event_add(d->ev_mcw, NULL) != 0)
-			return -1;
-		log_debug("multicast joins followed from the kernel's "
-		    "notifications");
-	} else {
-		log_debug("no multicast join notifications (%s; Linux 6.13 "
-		    "has them): joined groups re-read every %d ms",
-		    strerror(-fd), MCW_POLL_MS);
-		d->ev_mcw = event_new(d->base, -1, EV_PERSIST, mcw_poll, d);
-		if (d->ev_mcw == NULL || event_add(d->ev_mcw, &tv) != 0)
-			return -1;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	w->fd = -1;
+	w->n = n;
+	for (i = 0; i < n; i++) {
+		w->mc[i] = mc[i];
+		w->ifindex[i] = ifindex[i];
 	}
-	mcw_refresh(d, UINT32_MAX);
+	*out = w;
+	if (mcw_events(base, w) != 0)
+		return -1;
+	mcw_refresh(w, UINT32_MAX);
 	return 0;
 }
 
 /* mcw_stop: undo mcw_start. */
 void
-mcw_stop(struct daemon *d)
+mcw_stop(struct mcwatch *w)
 {
-	if (d->ev_mcw != NULL)
-		event_free(d->ev_mcw);
-	d->ev_mcw = NULL;
-	if (d->mcw_fd >= 0)
-		close(d->mcw_fd);
-	d->mcw_fd = -1;
+	if (w == NULL)
+		return;
+	if (w->ev != NULL)
+		event_free(w->ev);
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w);
 }

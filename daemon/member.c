@@ -12,45 +12,112 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cframe.h"
+#include "conf.h"
 #include "log.h"
+#include "member.h"
+#include "resize.h"
 #include "shmnetd.h"
+#include "watch.h"
+#include "wake.h"
 
 #define MEMBER_RESCANS	100	/* quick rescans while a keeper is dead
-				 * and its lock held (daemon_rescan_soon) */
+				 * and its lock held */
 
-/* member_wake_all: ring every other UP node's doorbell on net. */
-void
-member_wake_all(struct daemon *d, uint32_t net)
+struct member {
+	struct shmseg		*seg;
+	struct shm_node		*node;		/* own */
+	uint32_t		 self, gen, max_nodes;
+	int			 global;	/* purge flows of the dead */
+	int			 nnets;
+	struct netif		*ni[SHM_NETS];
+	struct resize		*rs[SHM_NETS];
+	struct watch		*watch;
+	uint32_t		*seen_gen;	/* gen seen up, 0 down */
+	uint64_t		*seen_hb;	/* heartbeat last scan */
+	uint8_t			*ring_err;	/* alloc error logged */
+	uint32_t		 rescans;	/* quick rescans left */
+};
+
+/* member_new: membership of the claimed node. */
+struct member *
+member_new(const struct handoff *ho, int global)
 {
-	struct shm_node *n;
-	uint32_t id;
+	struct member *m;
+	size_t n = ho->max_nodes + 1;
 
-	for (id = 1; id <= d->max_nodes; id++) {
-		if (id == d->self || (n = shmseg_node(d->seg, id)) == NULL ||
-		    atomic_load_explicit(&n->state, memory_order_relaxed) !=
-		    SHM_NODE_UP)
-			continue;
-		bell_ring(&n->bell[net]);
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	m->seg = ho->seg;
+	m->node = ho->node;
+	m->self = ho->self;
+	m->gen = ho->gen;
+	m->max_nodes = ho->max_nodes;
+	m->global = global;
+	m->seen_gen = calloc(n, sizeof(*m->seen_gen));
+	m->seen_hb = calloc(n, sizeof(*m->seen_hb));
+	m->ring_err = calloc(n, sizeof(*m->ring_err));
+	if (m->seen_gen == NULL || m->seen_hb == NULL || m->ring_err == NULL) {
+		member_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* member_free: undo member_new. */
+void
+member_free(struct member *m)
+{
+	if (m == NULL)
+		return;
+	free(m->seen_gen);
+	free(m->seen_hb);
+	free(m->ring_err);
+	free(m);
+}
+
+/* member_net: a network whose rings we keep, or its resize state now. */
+void
+member_net(struct member *m, struct netif *ni, struct resize *rs)
+{
+	int i;
+
+	for (i = 0; i < m->nnets; i++)
+		if (m->ni[i] == ni) {
+			m->rs[i] = rs;
+			return;
+		}
+	if (m->nnets < SHM_NETS) {
+		m->ni[m->nnets] = ni;
+		m->rs[m->nnets++] = rs;
 	}
 }
 
-/* member_announce: broadcast an ANNOUNCE or LEAVE control frame. */
+/* member_watch: the watch thread to kick when a peer comes up. */
+void
+member_watch(struct member *m, struct watch *w)
+{
+	m->watch = w;
+}
+
+/* member_announce: broadcast an ANNOUNCE, LEAVE or RESCAN frame. */
 int
-member_announce(struct daemon *d, uint8_t type)
+member_announce(struct member *m, uint8_t type)
 {
 	uint8_t buf[CFRAME_LEN];
 	uint32_t len, size;
 	void *mem;
 	int rc;
 
-	len = cframe_build(buf, SHM_NET_LOCAL, d->self, d->gen, type);
-	mem = shmseg_cast(d->seg, SHM_NET_LOCAL, &size);
-	rc = cast_write(d->seg, mem, size, d->self, NULL, buf, len);
+	len = cframe_build(buf, SHM_NET_LOCAL, m->self, m->gen, type);
+	mem = shmseg_cast(m->seg, SHM_NET_LOCAL, &size);
+	rc = cast_write(m->seg, mem, size, m->self, NULL, buf, len);
 	if (rc == 0)
-		member_wake_all(d, SHM_NET_LOCAL);
+		wake_all(m->seg, m->self, SHM_NET_LOCAL);
 	return rc;
 }
 
@@ -58,58 +125,59 @@ member_announce(struct daemon *d, uint8_t type)
  * else NULL.  A header that no longer validates (scribbled) is marked
  * corrupt here, reported once, and replaced by the caller. */
 static struct shm_ring_hdr *
-member_ring_ok(struct daemon *d, struct dnet *dn, uint32_t id,
+member_ring_ok(struct member *m, struct netif *ni, uint32_t id,
     const struct shm_dirent *de, uint32_t gen)
 {
 	struct shm_ring_hdr *r;
 
 	if (de->peer_gen != gen || de->size < sizeof(*r) ||
-	    (r = shmseg_at(d->seg, de->off, de->size)) == NULL)
+	    (r = shmseg_at(m->seg, de->off, de->size)) == NULL)
 		return NULL;
 	if (ring_check(r, de->size, de->key, (uint16_t)id,
-	    (uint16_t)d->self) == 0)
+	    (uint16_t)m->self) == 0)
 		return r;
 	if (ring_mark(r, SHM_RING_CORRUPT)) {
-		atomic_fetch_add_explicit(&dn->stats->corrupt, 1,
+		atomic_fetch_add_explicit(&ni->stats->corrupt, 1,
 		    memory_order_relaxed);
 		log_warnx("%s: ring from node %u has a corrupt header; marked "
-		    "down", dn->name, id);
+		    "down", ni->name, id);
 	}
 	return NULL;
 }
 
 /* member_ring: make our ring from peer id match its state. */
 static void
-member_ring(struct daemon *d, struct dnet *dn, uint32_t id, int up,
-    uint32_t gen)
+member_ring(struct member *m, int i, uint32_t id, int up, uint32_t gen)
 {
+	struct netif *ni = m->ni[i];
+	const struct netconf *nc = ni->nc;
 	struct shm_ring_hdr *r;
 	struct shm_dirent de;
 	int have, rc;
 
-	have = node_dirent_read(d->seg, d->self, dn->net, id, &de) == 0;
+	have = node_dirent_read(m->seg, m->self, ni->net, id, &de) == 0;
 	if (!up) {
 		if (have)
-			node_dirent_clear(d->seg, d->self, dn->net, id);
+			node_dirent_clear(m->seg, m->self, ni->net, id);
 		return;
 	}
-	if (have && (r = member_ring_ok(d, dn, id, &de, gen)) != NULL) {
-		if (dn->threads == 2)
-			rs_ring(dn, id, &de, r);
+	if (have && (r = member_ring_ok(m, ni, id, &de, gen)) != NULL) {
+		if (m->rs[i] != NULL)
+			rs_ring(m->rs[i], id, &de, r);
 		return;
 	}
 	if (have && de.peer_gen == gen)
-		log_info("%s: replacing the ring from node %u", dn->name, id);
-	rc = node_dirent_alloc(d->seg, d->self, dn->net, id, gen,
-	    conf_ring_min_slots(dn->nc), dn->nc->slot_size);
+		log_info("%s: replacing the ring from node %u", ni->name, id);
+	rc = node_dirent_alloc(m->seg, m->self, ni->net, id, gen,
+	    conf_ring_min_slots(nc), nc->slot_size);
 	if (rc == 0) {
-		d->ring_err[id] = 0;
+		m->ring_err[id] = 0;
 		return;
 	}
-	if (!d->ring_err[id]++)
+	if (!m->ring_err[id]++)
 		log_warnx("%s: cannot provision the ring from node %u "
-		    "(%u x %u bytes): %s%s", dn->name, id,
-		    conf_ring_min_slots(dn->nc), dn->nc->slot_size, strerror(-rc),
+		    "(%u x %u bytes): %s%s", ni->name, id,
+		    conf_ring_min_slots(nc), nc->slot_size, strerror(-rc),
 		    rc == -ENOSPC ? " (the segment's file system is full)" :
 		    rc == -ENOMEM ? " (segment-size too small)" : "");
 }
@@ -117,13 +185,13 @@ member_ring(struct daemon *d, struct dnet *dn, uint32_t id, int up,
 /* member_reaped: we found node id dead and reaped it: its flows and
  * listeners go with it. */
 static void
-member_reaped(struct daemon *d, uint32_t id)
+member_reaped(struct member *m, uint32_t id)
 {
 	uint32_t flows = 0;
 
-	listen_publish(d->seg, id, NULL, 0);
-	if (d->conf.g.enabled)
-		flows = conn_purge_node(d->seg, d->self, (uint16_t)id);
+	listen_publish(m->seg, id, NULL, 0);
+	if (m->global)
+		flows = conn_purge_node(m->seg, m->self, (uint16_t)id);
 	log_info("node %u died; reaped its rings, listeners and %u flows",
 	    id, flows);
 }
@@ -133,62 +201,72 @@ member_reaped(struct daemon *d, uint32_t id)
  * lock is probed (a syscall), so an idle cluster makes about none per
  * tick.  *suspect: the keeper died but the lock is still held. */
 static int
-member_alive(struct daemon *d, struct shm_node *n, uint32_t id, int *suspect)
+member_alive(struct member *m, struct shm_node *n, uint32_t id,
+    int *suspect)
 {
 	uint64_t hb = atomic_load_explicit(&n->heartbeat, memory_order_relaxed);
-	int died = keeper_died(d->seg, id), alive;
+	int died = keeper_died(m->seg, id), alive;
 
-	if (hb != d->seen_hb[id] && !died) {
-		d->seen_hb[id] = hb;
+	if (hb != m->seen_hb[id] && !died) {
+		m->seen_hb[id] = hb;
 		return 1;
 	}
-	d->seen_hb[id] = hb;
-	alive = ofd_alive(d->seg, id);
+	m->seen_hb[id] = hb;
+	alive = ofd_alive(m->seg, id);
 	*suspect += died && alive;
 	return alive;
 }
 
-/* member_scan: reconcile our rings with the node table. */
-void
-member_scan(struct daemon *d)
+/* member_peer: reconcile our rings with peer id's state; kicked[i] once
+ * a network's tx thread was kicked this scan. */
+static void
+member_peer(struct member *m, uint32_t id, int *suspect, int *kicked)
 {
-	struct shm_node *n;
-	uint32_t id, gen, dv;
-	int up, i, kicked[SHM_NETS] = { 0 }, suspect = 0;
+	struct shm_node *n = shmseg_node(m->seg, id);
+	uint32_t gen;
+	int up, i;
 
-	dv = atomic_load_explicit(&d->node->dir_version, memory_order_relaxed);
-	for (id = 1; id <= d->max_nodes; id++) {
-		if (id == d->self)
-			continue;
-		n = shmseg_node(d->seg, id);
-		up = atomic_load_explicit(&n->state, memory_order_acquire) ==
-		    SHM_NODE_UP && member_alive(d, n, id, &suspect);
-		if (!up && node_reap(d->seg, d->self, id))
-			member_reaped(d, id);
-		gen = atomic_load_explicit(&n->gen, memory_order_acquire);
-		if (up && d->seen_gen[id] != gen) {
-			log_info("node %u up (generation %u)", id, gen);
-			watch_kick(d);		/* watch its keeper */
-		} else if (!up && d->seen_gen[id] != 0)
-			log_info("node %u down", id);
-		d->seen_gen[id] = up ? gen : 0;
-		for (i = 0; i < d->nnets; i++) {
-			member_ring(d, d->nets[i], id, up, gen);
-			if (up && !kicked[i] && d->nets[i]->threads == 2)
-				kicked[i] = rs_kick(d->nets[i], id);
-		}
+	up = atomic_load_explicit(&n->state, memory_order_acquire) ==
+	    SHM_NODE_UP && member_alive(m, n, id, suspect);
+	if (!up && node_reap(m->seg, m->self, id))
+		member_reaped(m, id);
+	gen = atomic_load_explicit(&n->gen, memory_order_acquire);
+	if (up && m->seen_gen[id] != gen) {
+		log_info("node %u up (generation %u)", id, gen);
+		watch_kick(m->watch);		/* watch its keeper */
+	} else if (!up && m->seen_gen[id] != 0)
+		log_info("node %u down", id);
+	m->seen_gen[id] = up ? gen : 0;
+	for (i = 0; i < m->nnets; i++) {
+		member_ring(m, i, id, up, gen);
+		if (up && !kicked[i] && m->rs[i] != NULL)
+			kicked[i] = rs_kick(m->rs[i], id);
 	}
+}
+
+/* member_scan: reconcile our rings with the node table. */
+int
+member_scan(struct member *m)
+{
+	uint32_t id, dv;
+	int i, kicked[SHM_NETS] = { 0 }, suspect = 0, again = 0;
+
+	dv = atomic_load_explicit(&m->node->dir_version, memory_order_relaxed);
+	for (id = 1; id <= m->max_nodes; id++)
+		if (id != m->self)
+			member_peer(m, id, &suspect, kicked);
 	/* a crashed peer's lock goes a moment after its keeper: look again
-	 * soon, for a second at most */
+	 * soon, MEMBER_RESCANS times at most */
 	if (suspect == 0)
-		d->rescans = MEMBER_RESCANS;
-	else if (d->rescans > 0) {
-		d->rescans--;
-		daemon_rescan_soon(d);
+		m->rescans = MEMBER_RESCANS;
+	else if (m->rescans > 0) {
+		m->rescans--;
+		again = 1;
 	}
-	/* our rx threads sleep up to a second: tell them the directory moved */
-	if (atomic_load_explicit(&d->node->dir_version, memory_order_relaxed) !=
+	/* our rx threads nap until rung: tell them the directory moved */
+	if (atomic_load_explicit(&m->node->dir_version, memory_order_relaxed) !=
 	    dv)
-		for (i = 0; i < d->nnets; i++)
-			bell_force(d->nets[i]->bell);
+		for (i = 0; i < m->nnets; i++)
+			bell_force(m->ni[i]->bell);
+	return again;
 }

@@ -16,20 +16,22 @@
  * task wants the CPU), then announces
  * sleep on its doorbell, re-checks, and sleeps until a sender, a stop
  * request, a directory change or a change of joined groups rings its
- * bell (at most 1 s).  A ring holding data that cannot be valid is
+ * bell (or RX_NAP_MS pass).  A ring holding data that cannot be valid is
  * marked corrupt, counted, logged once, and reported to the main loop,
  * which replaces it; the other rings keep flowing.
  *
- * The reader side of the pair rings is under rx_lock: the thread holds
- * it for each round, and the transmit thread, while it polls the TAP
- * during a stream, takes it when free (rx_help) and delivers what
- * waits, batched with its own io_uring.  On busy CPUs a stream's ACKs
- * then need not wait for this thread to be scheduled; a ring still has
- * one reader at a time, so its frames keep their order.
+ * The reader side of the pair rings is under rx_lock (shmnetd.h says
+ * who holds it): the thread holds it for each round, and the transmit
+ * thread, while it polls the TAP during a stream, takes it when free
+ * (rx_help) and delivers what waits, batched with its own io_uring.  On
+ * busy CPUs a stream's ACKs then need not wait for this thread to be
+ * scheduled; a ring still has one reader at a time, so its frames keep
+ * their order.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +39,12 @@
 #include <time.h>
 
 #include "log.h"
+#include "cframe.h"
+#include "follow.h"
+#include "mcast.h"
+#include "rxpath.h"
 #include "shmnetd.h"
+#include "tapio.h"
 
 #define RX_BUDGET	64
 #define RX_WATCH_NS	2000	/* busy-poll: rings watched between yields */
@@ -51,57 +58,108 @@
 				 * writer stopped before ringing, until the
 				 * next frame rings) */
 
+/* Receive state from one peer (whoever holds rx_lock). */
+struct rxpeer {
+	struct ring_rx	 ring;
+	int		 ok;
+	int		 grow_told;	/* main loop told of grow_req */
+	uint64_t	 key;		/* of ring */
+	struct ring_rx	 old;		/* ring being replaced: drained first */
+	int		 old_ok;
+	uint64_t	 old_key;
+};
+
+struct rx {
+	struct shmseg		*seg;
+	struct shm_node		*node;		/* own: dir_version */
+	uint32_t		 self, max_nodes;
+	const struct notify	*notify;
+	struct handoff_net	*h;
+	const struct netif	*ni;
+	struct mc		*mc;
+	pthread_t		 thread;
+	int			 started;	/* main thread's */
+
+	/* the rx thread's */
+	struct tapio		 io;
+	struct cast_rx		 cast;		/* broadcast ring reader */
+	uint8_t			*cast_buf;	/* SHM_FRAME_MAX bytes */
+
+	/* whoever holds h->rx_lock: the pair rings' reader side */
+	struct rxpeer		*peer;		/* [max_nodes + 1] */
+	uint32_t		*ids;		/* peers with a ring, n of them */
+	uint32_t		 n;
+	uint32_t		 dir_version;	/* of our directory, as read */
+	uint64_t		 round_bytes;	/* delivered this round */
+	int			 helped;	/* rx_help: said so once */
+
+	/* the main thread's (rx_watchdog) */
+	uint32_t		 wd_nap;	/* nap seen stuck, or 0 */
+	int			 wd_warned;
+};
+
 static const uint8_t rx_zero_vnet[SHM_VNET_HDR_LEN];
 
-/* rx_init: receive state and the broadcast ring reader. */
-int
-rx_init(struct dnet *dn)
+/* rx_new: receive state and the broadcast ring reader. */
+struct rx *
+rx_new(const struct handoff *ho, struct handoff_net *h,
+    const struct netif *ni, struct mc *mc)
 {
-	struct daemon *d = dn->d;
+	struct rx *rx;
 	uint32_t size;
 	void *mem;
-	int rc;
 
-	dn->rx = calloc(d->max_nodes + 1, sizeof(*dn->rx));
-	dn->rx_ids = calloc(d->max_nodes + 1, sizeof(*dn->rx_ids));
-	dn->rsz = calloc(d->max_nodes + 1, sizeof(*dn->rsz));
-	dn->cast_buf = malloc(SHM_FRAME_MAX);
-	if (dn->rx == NULL || dn->rx_ids == NULL || dn->rsz == NULL ||
-	    dn->cast_buf == NULL)
-		return -ENOMEM;
-	if ((rc = pthread_mutex_init(&dn->rx_lock, NULL)) != 0)
-		return -rc;
-	dn->rx_dir_version = UINT32_MAX;
-	dn->app_cpu = -1;
-	dn->rx_cpu = -1;
-	dn->rx_flood_us = 0;
-	mem = shmseg_cast(d->seg, dn->net, &size);
-	if ((rc = cast_attach(&dn->cast, mem, size)) != 0)
-		return rc;
-	return mc_rx_init(dn);
+	if ((rx = calloc(1, sizeof(*rx))) == NULL)
+		return NULL;
+	rx->seg = ho->seg;
+	rx->node = ho->node;
+	rx->self = ho->self;
+	rx->max_nodes = ho->max_nodes;
+	rx->notify = &ho->notify;
+	rx->h = h;
+	rx->ni = ni;
+	rx->mc = mc;
+	rx->dir_version = UINT32_MAX;
+	rx->peer = calloc(rx->max_nodes + 1, sizeof(*rx->peer));
+	rx->ids = calloc(rx->max_nodes + 1, sizeof(*rx->ids));
+	rx->cast_buf = malloc(SHM_FRAME_MAX);
+	mem = shmseg_cast(rx->seg, ni->net, &size);
+	if (rx->peer == NULL || rx->ids == NULL || rx->cast_buf == NULL ||
+	    cast_attach(&rx->cast, mem, size) != 0) {
+		rx_free(rx);
+		return NULL;
+	}
+	return rx;
 }
 
-/* rx_free: release rx_init's memory. */
+/* rx_free: undo rx_new (the thread has stopped). */
 void
-rx_free(struct dnet *dn)
+rx_free(struct rx *rx)
 {
-	free(dn->rx);
-	free(dn->rx_ids);
-	free(dn->rsz);
-	free(dn->cast_buf);
-	mc_rx_free(dn);
-	dn->rx = NULL;
-	dn->rx_ids = NULL;
-	dn->rsz = NULL;
-	dn->cast_buf = NULL;
+	if (rx == NULL)
+		return;
+	free(rx->peer);
+	free(rx->ids);
+	free(rx->cast_buf);
+	free(rx);
+}
+
+/* rx_done: tell the main loop that the old ring of peer is done with
+ * (drained, or never attachable): it may free it. */
+static void
+rx_done(struct rx *rx, uint32_t peer, uint64_t key)
+{
+	atomic_store_explicit(&rx->h->rx_done_key[peer], key,
+	    memory_order_release);	/* pairs with the acquire in rs_ring */
+	notify_send(rx->notify, NOTIFY_MEMBERS);
 }
 
 /* rx_attach_old: the ring a replacement left in the dirent: drained
  * before the new one.  One we cannot attach is handed back at once. */
 static void
-rx_attach_old(struct dnet *dn, uint32_t id, const struct shm_dirent *de)
+rx_attach_old(struct rx *rx, uint32_t id, const struct shm_dirent *de)
 {
-	struct rxpeer *r = &dn->rx[id];
+	struct rxpeer *r = &rx->peer[id];
 	void *mem;
 
 	if (de->old_off == 0) {
@@ -112,12 +170,10 @@ rx_attach_old(struct dnet *dn, uint32_t id, const struct shm_dirent *de)
 		return;
 	r->old_ok = 0;
 	r->old_key = de->old_key;
-	if ((mem = shmseg_at(dn->d->seg, de->old_off, de->old_size)) == NULL ||
+	if ((mem = shmseg_at(rx->seg, de->old_off, de->old_size)) == NULL ||
 	    ring_rx_attach(&r->old, mem, de->old_size, de->old_key,
-	    (uint16_t)id, (uint16_t)dn->d->self) != 0) {
-		atomic_store_explicit(&r->done_key, de->old_key,
-		    memory_order_release);
-		daemon_notify(dn->d, NOTIFY_MEMBERS);
+	    (uint16_t)id, (uint16_t)rx->self) != 0) {
+		rx_done(rx, id, de->old_key);
 		return;
 	}
 	r->old_ok = 1;
@@ -125,116 +181,135 @@ rx_attach_old(struct dnet *dn, uint32_t id, const struct shm_dirent *de)
 
 /* rx_attach: (re)attach to the ring from peer id described by de. */
 static int
-rx_attach(struct dnet *dn, uint32_t id, const struct shm_dirent *de)
+rx_attach(struct rx *rx, uint32_t id, const struct shm_dirent *de)
 {
-	struct rxpeer *r = &dn->rx[id];
+	struct rxpeer *r = &rx->peer[id];
 	void *mem;
 
-	if ((mem = shmseg_at(dn->d->seg, de->off, de->size)) == NULL ||
+	if ((mem = shmseg_at(rx->seg, de->off, de->size)) == NULL ||
 	    ring_rx_attach(&r->ring, mem, de->size, de->key, (uint16_t)id,
-	    (uint16_t)dn->d->self) != 0)
+	    (uint16_t)rx->self) != 0)
 		return -1;
 	if (r->key != de->key)
 		r->grow_told = 0;
 	r->key = de->key;
 	r->ok = 1;
-	rx_attach_old(dn, id, de);
+	rx_attach_old(rx, id, de);
 	return 0;
+}
+
+/* rx_dir_moved: has the main thread changed our directory since we
+ * last read it?  (acquire: pairs with the release in node_dir_bump, so
+ * the dirents it published are visible to rx_refresh) */
+static int
+rx_dir_moved(const struct rx *rx)
+{
+	return atomic_load_explicit(&rx->node->dir_version,
+	    memory_order_acquire) != rx->dir_version;
 }
 
 /* rx_refresh: re-read our directory when the main thread changed it. */
 static void
-rx_refresh(struct dnet *dn)
+rx_refresh(struct rx *rx)
 {
-	struct daemon *d = dn->d;
 	struct shm_dirent de;
-	uint32_t dv, id;
+	uint32_t id, dv;
 
-	dv = atomic_load_explicit(&d->node->dir_version, memory_order_acquire);
-	if (dv == dn->rx_dir_version)
+	/* acquire: pairs with the release in node_dir_bump */
+	dv = atomic_load_explicit(&rx->node->dir_version, memory_order_acquire);
+	if (dv == rx->dir_version)
 		return;
-	dn->rx_dir_version = dv;
-	dn->rx_n = 0;
-	for (id = 1; id <= d->max_nodes; id++) {
-		dn->rx[id].ok = 0;
-		if (id == d->self || node_dirent_read(d->seg, d->self, dn->net,
-		    id, &de) != 0 || rx_attach(dn, id, &de) != 0) {
-			dn->rx[id].old_ok = 0;
+	rx->dir_version = dv;
+	rx->n = 0;
+	for (id = 1; id <= rx->max_nodes; id++) {
+		rx->peer[id].ok = 0;
+		if (id == rx->self || node_dirent_read(rx->seg, rx->self,
+		    rx->ni->net, id, &de) != 0 || rx_attach(rx, id, &de) != 0) {
+			rx->peer[id].old_ok = 0;
 			continue;
 		}
-		dn->rx_ids[dn->rx_n++] = id;
+		rx->ids[rx->n++] = id;
 	}
+}
+
+/* rx_count: one frame of len bytes reached the TAP. */
+static void
+rx_count(struct rx *rx, uint64_t len)
+{
+	stat_add(&rx->ni->stats->rx_frames, 1);
+	stat_add(&rx->ni->stats->rx_bytes, len);
+	rx->round_bytes += len;
+}
+
+/* rx_drop_tap: the TAP refused a frame (counted atomically: the tx
+ * thread counts its own refused frames there too). */
+static void
+rx_drop_tap(struct rx *rx)
+{
+	atomic_fetch_add_explicit(&rx->ni->stats->drop_tap, 1,
+	    memory_order_relaxed);
 }
 
 /* rx_deliver: hand one frame to the port, counting the outcome. */
 static void
-rx_deliver(struct dnet *dn, const uint8_t *vnet, const uint8_t *frame,
+rx_deliver(struct rx *rx, const uint8_t *vnet, const uint8_t *frame,
     uint32_t len)
 {
-	if (dn->out.ops->output(dn->out.ctx, vnet, frame, len) != 0) {
-		stat_add(&dn->stats->drop_tap, 1);
-		return;
-	}
-	stat_add(&dn->stats->rx_frames, 1);
-	stat_add(&dn->stats->rx_bytes, len);
-	dn->rx_round_bytes += len;
+	const struct port *out = &rx->ni->out;
+
+	if (out->ops->output(out->ctx, vnet, frame, len) != 0)
+		rx_drop_tap(rx);
+	else
+		rx_count(rx, len);
 }
 
 /* rx_corrupt: a ring of peer's holds nonsense: mark it, report once. */
 static void
-rx_corrupt(struct dnet *dn, uint32_t peer, struct ring_rx *ring)
+rx_corrupt(struct rx *rx, uint32_t peer, struct ring_rx *ring)
 {
 	if (ring_mark(ring->v.hdr, SHM_RING_CORRUPT)) {
-		atomic_fetch_add_explicit(&dn->stats->corrupt, 1,
+		atomic_fetch_add_explicit(&rx->ni->stats->corrupt, 1,
 		    memory_order_relaxed);
 		log_warnx("%s: ring from node %u holds an invalid descriptor "
-		    "or index; marked down", dn->name, peer);
+		    "or index; marked down", rx->ni->name, peer);
 	}
-	daemon_notify(dn->d, NOTIFY_MEMBERS);
+	notify_send(rx->notify, NOTIFY_MEMBERS);
 }
 
 /* rx_vnet: the virtio_net_hdr a frame was sent with. */
 static const uint8_t *
 rx_vnet(const struct ring_slot *s)
 {
-	return (s->pad & SHM_DESC_VNET) ? s->desc->vnet : rx_zero_vnet;
+	return (s->flags & SHM_DESC_VNET) ? s->desc->vnet : rx_zero_vnet;
 }
 
 /* rx_flush: write the n frames gathered in iov in one batch, straight
- * from ring memory; what the batch did not get to goes one by one.  A
- * lone frame (a request, a reply) goes with writev: an io_uring batch
- * of one costs about 0.8 us more here (bench/tapio), on the path of
- * every exchange. */
+ * from ring memory; what the batch did not get to goes one by one (also
+ * when the batch failed: tapio_rw then closed io, and the caller stops
+ * batching).  A lone frame (a request, a reply) goes with writev: an
+ * io_uring batch of one costs about 0.8 us more (bench/tapio), on the
+ * path of every exchange. */
 static void
-rx_flush(struct dnet *dn, struct tapio *io, struct iovec (*iov)[2],
+rx_flush(struct rx *rx, struct tapio *io, struct iovec (*iov)[2],
     unsigned int n)
 {
 	int32_t res[TAPIO_MAX];
 	unsigned int i;
 
 	if (n == 1) {
-		rx_deliver(dn, iov[0][0].iov_base, iov[0][1].iov_base,
+		rx_deliver(rx, iov[0][0].iov_base, iov[0][1].iov_base,
 		    (uint32_t)iov[0][1].iov_len);
 		return;
 	}
-	if (tapio_rw(io, 1, iov, n, res) != 0) {
-		log_warnx("%s: batched TAP writes failed; one system call "
-		    "per frame from now on", dn->name);
-		tapio_close(io);
-	}
+	(void)tapio_rw(io, 1, iov, n, res);
 	for (i = 0; i < n; i++) {
-		if (res[i] == TAPIO_UNDONE) {
-			rx_deliver(dn, iov[i][0].iov_base, iov[i][1].iov_base,
+		if (res[i] == TAPIO_UNDONE)
+			rx_deliver(rx, iov[i][0].iov_base, iov[i][1].iov_base,
 			    (uint32_t)iov[i][1].iov_len);
-			continue;
-		}
-		if (res[i] < 0) {
-			stat_add(&dn->stats->drop_tap, 1);
-			continue;
-		}
-		stat_add(&dn->stats->rx_frames, 1);
-		stat_add(&dn->stats->rx_bytes, iov[i][1].iov_len);
-		dn->rx_round_bytes += iov[i][1].iov_len;
+		else if (res[i] < 0)
+			rx_drop_tap(rx);
+		else
+			rx_count(rx, iov[i][1].iov_len);
 	}
 }
 
@@ -242,7 +317,7 @@ rx_flush(struct dnet *dn, struct tapio *io, struct iovec (*iov)[2],
  * io-batch frames, write them in one system call, then free their
  * slots. */
 static int
-rx_drain_batch(struct dnet *dn, struct tapio *io, uint32_t peer,
+rx_drain_batch(struct rx *rx, struct tapio *io, uint32_t peer,
     struct ring_rx *ring, int budget)
 {
 	struct iovec iov[TAPIO_MAX][2];
@@ -260,14 +335,14 @@ rx_drain_batch(struct dnet *dn, struct tapio *io, uint32_t peer,
 			ring_rx_consume(ring, &s);
 		}
 		if (k > 0)
-			rx_flush(dn, io, iov, k);
+			rx_flush(rx, io, iov, k);
 		ring_rx_publish(ring);	/* also frees pads skipped */
 		n += (int)k;
 		if (io->ring == NULL)
 			break;		/* batching just failed */
 	}
 	if (rc < 0) {
-		rx_corrupt(dn, peer, ring);
+		rx_corrupt(rx, peer, ring);
 		return -1;
 	}
 	return n;
@@ -276,22 +351,22 @@ rx_drain_batch(struct dnet *dn, struct tapio *io, uint32_t peer,
 /* rx_drain_one: deliver up to budget frames from one ring of peer's;
  * frames moved, or -1 when the ring is corrupt. */
 static int
-rx_drain_one(struct dnet *dn, struct tapio *io, uint32_t peer,
+rx_drain_one(struct rx *rx, struct tapio *io, uint32_t peer,
     struct ring_rx *ring, int budget)
 {
 	struct ring_slot s;
 	int n = 0, rc = 0;
 
 	if (io->ring != NULL)
-		return rx_drain_batch(dn, io, peer, ring, budget);
+		return rx_drain_batch(rx, io, peer, ring, budget);
 	while (n < budget && (rc = ring_rx_peek(ring, &s)) == 1) {
-		rx_deliver(dn, rx_vnet(&s), s.data, s.len);
+		rx_deliver(rx, rx_vnet(&s), s.data, s.len);
 		ring_rx_consume(ring, &s);
 		ring_rx_publish(ring);
 		n++;
 	}
 	if (rc < 0) {
-		rx_corrupt(dn, peer, ring);
+		rx_corrupt(rx, peer, ring);
 		return -1;
 	}
 	if (n == 0)
@@ -301,22 +376,20 @@ rx_drain_one(struct dnet *dn, struct tapio *io, uint32_t peer,
 
 /* rx_drain_old: the replaced ring first; 1 once it is done with. */
 static int
-rx_drain_old(struct dnet *dn, struct tapio *io, uint32_t peer, int *n)
+rx_drain_old(struct rx *rx, struct tapio *io, uint32_t peer, int *n)
 {
-	struct rxpeer *r = &dn->rx[peer];
+	struct rxpeer *r = &rx->peer[peer];
 	int k;
 
 	/* retired is read before the drain: frames the producer wrote
 	 * before it moved are all visible to this drain */
 	int retired = ring_rx_retired(&r->old);
 
-	if ((k = rx_drain_one(dn, io, peer, &r->old, RX_BUDGET)) > 0)
+	if ((k = rx_drain_one(rx, io, peer, &r->old, RX_BUDGET)) > 0)
 		*n += k;
 	if (k < 0 || (retired && !ring_rx_pending(&r->old))) {
 		r->old_ok = 0;
-		atomic_store_explicit(&r->done_key, r->old_key,
-		    memory_order_release);
-		daemon_notify(dn->d, NOTIFY_MEMBERS);
+		rx_done(rx, peer, r->old_key);
 		return 1;
 	}
 	return 0;
@@ -325,21 +398,21 @@ rx_drain_old(struct dnet *dn, struct tapio *io, uint32_t peer, int *n)
 /* rx_drain_ring: deliver up to budget frames from peer's ring (after
  * the ring it replaced, if any); tell the main loop about a producer's
  * request for a larger ring.  Returns frames moved, -1 if corrupt. */
-int
-rx_drain_ring(struct dnet *dn, struct tapio *io, uint32_t peer, int budget)
+static int
+rx_drain_ring(struct rx *rx, struct tapio *io, uint32_t peer, int budget)
 {
-	struct rxpeer *r = &dn->rx[peer];
+	struct rxpeer *r = &rx->peer[peer];
 	int n = 0, k;
 
-	if (r->old_ok && !rx_drain_old(dn, io, peer, &n))
+	if (r->old_ok && !rx_drain_old(rx, io, peer, &n))
 		return n;
-	if ((k = rx_drain_one(dn, io, peer, &r->ring, budget)) < 0) {
+	if ((k = rx_drain_one(rx, io, peer, &r->ring, budget)) < 0) {
 		r->ok = 0;
 		return -1;
 	}
 	if (!r->grow_told && ring_grow_req(&r->ring.v) != 0) {
 		r->grow_told = 1;
-		daemon_notify(dn->d, NOTIFY_MEMBERS);
+		notify_send(rx->notify, NOTIFY_MEMBERS);
 	}
 	return n + k;
 }
@@ -347,26 +420,27 @@ rx_drain_ring(struct dnet *dn, struct tapio *io, uint32_t peer, int budget)
 /* rx_control: a control frame from another daemon (broadcast ring);
  * returns 1 when the frame was one and must not reach the TAP. */
 static int
-rx_control(struct dnet *dn, uint32_t len)
+rx_control(struct rx *rx, uint32_t len)
 {
+	const uint8_t *f = rx->cast_buf;
 	uint32_t id, gen;
 	uint8_t type;
 
-	if (cframe_parse(dn->cast_buf, len, &type, &id, &gen) == 0) {
+	if (cframe_parse(f, len, &type, &id, &gen) == 0) {
 		log_debug("%s: control frame %u from node %u gen %u",
-		    dn->name, type, id, gen);
-		daemon_notify(dn->d, type == CFRAME_RESCAN ? NOTIFY_RESCAN :
+		    rx->ni->name, type, id, gen);
+		notify_send(rx->notify, type == CFRAME_RESCAN ? NOTIFY_RESCAN :
 		    NOTIFY_MEMBERS);
 		return 1;
 	}
-	return len >= 14 && dn->cast_buf[12] == (SHM_ETHERTYPE >> 8) &&
-	    dn->cast_buf[13] == (SHM_ETHERTYPE & 0xff);	/* malformed */
+	return len >= 14 && f[12] == (SHM_ETHERTYPE >> 8) &&
+	    f[13] == (SHM_ETHERTYPE & 0xff);	/* malformed */
 }
 
 /* rx_drain_cast: deliver frames of other nodes from a broadcast or
  * multicast ring; multicast only for groups the TAP joined. */
 static int
-rx_drain_cast(struct dnet *dn, struct cast_rx *c, int control, int budget)
+rx_drain_cast(struct rx *rx, struct cast_rx *c, int control, int budget)
 {
 	uint8_t vnet[SHM_VNET_HDR_LEN];
 	uint64_t lost = 0;
@@ -374,67 +448,69 @@ rx_drain_cast(struct dnet *dn, struct cast_rx *c, int control, int budget)
 	uint16_t from;
 	int n = 0;
 
-	while (n < budget && cast_read(c, dn->cast_buf, SHM_FRAME_MAX, &len,
+	while (n < budget && cast_read(c, rx->cast_buf, SHM_FRAME_MAX, &len,
 	    vnet, &from, &lost) == 1) {
-		if (from == dn->d->self)
+		if (from == rx->self)
 			continue;
 		n++;
-		if (control && rx_control(dn, len))
+		if (control && rx_control(rx, len))
 			continue;
-		if (!mc_wanted(dn, dn->cast_buf)) {
-			stat_add(&dn->stats->mc_filtered, 1);
+		if (!mc_wanted(rx->mc, rx->cast_buf)) {
+			stat_add(&rx->ni->stats->mc_filtered, 1);
 			continue;
 		}
-		rx_deliver(dn, vnet, dn->cast_buf, len);
+		rx_deliver(rx, vnet, rx->cast_buf, len);
 	}
 	if (lost)
-		stat_add(&dn->stats->cast_lost, lost);
+		stat_add(&rx->ni->stats->cast_lost, lost);
 	return n;
 }
 
 /* rx_drain_mcast: the multicast rings we follow. */
 static int
-rx_drain_mcast(struct dnet *dn, int budget)
+rx_drain_mcast(struct rx *rx, int budget)
 {
+	struct cast_rx *c;
 	uint32_t i;
 	int n = 0;
 
-	for (i = 0; i < dn->mc_n; i++)
-		if (dn->mc[i].follow)
-			n += rx_drain_cast(dn, &dn->mc[i].c, 0, budget);
+	for (i = 0; i < mc_rx_rings(rx->mc); i++)
+		if ((c = mc_rx_followed(rx->mc, i)) != NULL)
+			n += rx_drain_cast(rx, c, 0, budget);
 	return n;
 }
 
 /* rx_pending: is any ring non-empty? */
 static int
-rx_pending(struct dnet *dn)
+rx_pending(struct rx *rx)
 {
+	struct cast_rx *c;
 	struct rxpeer *r;
 	uint32_t i;
 
-	for (i = 0; i < dn->rx_n; i++) {
-		r = &dn->rx[dn->rx_ids[i]];
+	for (i = 0; i < rx->n; i++) {
+		r = &rx->peer[rx->ids[i]];
 		if (r->ok && (ring_rx_pending(&r->ring) || (r->old_ok &&
 		    (ring_rx_pending(&r->old) || ring_rx_retired(&r->old)))))
 			return 1;
 	}
-	for (i = 0; i < dn->mc_n; i++)
-		if (dn->mc[i].follow && cast_pending(&dn->mc[i].c))
+	for (i = 0; i < mc_rx_rings(rx->mc); i++)
+		if ((c = mc_rx_followed(rx->mc, i)) != NULL && cast_pending(c))
 			return 1;
-	return cast_pending(&dn->cast);
+	return cast_pending(&rx->cast);
 }
 
 /* rx_drain_pairs: every pair ring once, writing with io (under
  * rx_lock); frames moved. */
 static int
-rx_drain_pairs(struct dnet *dn, struct tapio *io)
+rx_drain_pairs(struct rx *rx, struct tapio *io)
 {
 	uint32_t i;
 	int n = 0, k;
 
-	for (i = 0; i < dn->rx_n; i++)
-		if (dn->rx[dn->rx_ids[i]].ok &&
-		    (k = rx_drain_ring(dn, io, dn->rx_ids[i], RX_BUDGET)) > 0)
+	for (i = 0; i < rx->n; i++)
+		if (rx->peer[rx->ids[i]].ok &&
+		    (k = rx_drain_ring(rx, io, rx->ids[i], RX_BUDGET)) > 0)
 			n += k;
 	return n;
 }
@@ -446,51 +522,50 @@ rx_drain_pairs(struct dnet *dn, struct tapio *io)
  * Only when the receive thread is not at it, and not while the
  * directory has changed under it.  Returns the frames delivered. */
 int
-rx_help(struct dnet *dn, struct tapio *io)
+rx_help(struct rx *rx, struct tapio *io)
 {
 	int n = 0;
 
-	if (pthread_mutex_trylock(&dn->rx_lock) != 0)
+	if (pthread_mutex_trylock(&rx->h->rx_lock) != 0)
 		return 0;
-	if (atomic_load_explicit(&dn->d->node->dir_version,
-	    memory_order_acquire) == dn->rx_dir_version)
-		n = rx_drain_pairs(dn, io);
-	if (n > 0 && !dn->rx_helped) {
-		dn->rx_helped = 1;
+	if (!rx_dir_moved(rx))
+		n = rx_drain_pairs(rx, io);
+	if (n > 0 && !rx->helped) {
+		rx->helped = 1;
 		log_debug("%s: the transmit thread delivers received frames "
-		    "while it polls", dn->name);
+		    "while it polls", rx->ni->name);
 	}
-	pthread_mutex_unlock(&dn->rx_lock);
+	pthread_mutex_unlock(&rx->h->rx_lock);
 	return n;
 }
 
 /* rx_round: one round over every ring; frames moved, and their bytes. */
 static int
-rx_round(struct dnet *dn, uint64_t *bytes)
+rx_round(struct rx *rx, uint64_t *bytes)
 {
 	int n;
 
-	pthread_mutex_lock(&dn->rx_lock);
-	rx_refresh(dn);
-	mc_rx_update(dn);
-	dn->rx_round_bytes = 0;
-	n = rx_drain_pairs(dn, &dn->rxio);
-	n += rx_drain_cast(dn, &dn->cast, 1, RX_BUDGET);
-	n += rx_drain_mcast(dn, RX_BUDGET);
-	*bytes = dn->rx_round_bytes;
-	pthread_mutex_unlock(&dn->rx_lock);
+	pthread_mutex_lock(&rx->h->rx_lock);
+	rx_refresh(rx);
+	mc_rx_update(rx->mc);
+	rx->round_bytes = 0;
+	n = rx_drain_pairs(rx, &rx->io);
+	n += rx_drain_cast(rx, &rx->cast, 1, RX_BUDGET);
+	n += rx_drain_mcast(rx, RX_BUDGET);
+	*bytes = rx->round_bytes;
+	pthread_mutex_unlock(&rx->h->rx_lock);
 	return n;
 }
 
 /* rx_idle: nothing waits anywhere (checked under the lock). */
 static int
-rx_idle(struct dnet *dn)
+rx_idle(struct rx *rx)
 {
 	int idle;
 
-	pthread_mutex_lock(&dn->rx_lock);
-	idle = !rx_pending(dn);
-	pthread_mutex_unlock(&dn->rx_lock);
+	pthread_mutex_lock(&rx->h->rx_lock);
+	idle = !rx_pending(rx);
+	pthread_mutex_unlock(&rx->h->rx_lock);
 	return idle;
 }
 
@@ -502,17 +577,17 @@ rx_idle(struct dnet *dn)
  * CPU meanwhile preempts us as it would preempt the yield loop.  1 if
  * something came; 0 also when rx_help holds the lock. */
 static int
-rx_watch(struct dnet *dn)
+rx_watch(struct rx *rx)
 {
 	uint64_t end = clock_ns() + RX_WATCH_NS;
 	int i, got;
 
 	do {
 		for (i = 0; i < 16; i++) {
-			if (pthread_mutex_trylock(&dn->rx_lock) != 0)
+			if (pthread_mutex_trylock(&rx->h->rx_lock) != 0)
 				return 0;
-			got = rx_pending(dn);
-			pthread_mutex_unlock(&dn->rx_lock);
+			got = rx_pending(rx);
+			pthread_mutex_unlock(&rx->h->rx_lock);
 			if (got)
 				return 1;
 			shm_cpu_relax();
@@ -531,27 +606,54 @@ rx_yield(void)
 	return clock_ns() - t < RX_QUICK_NS;
 }
 
+/* rx_stopping: has the main thread asked the thread to leave? */
+static int
+rx_stopping(const struct rx *rx)
+{
+	return atomic_load_explicit(&rx->h->stop, memory_order_acquire);
+}
+
+/* rx_nap: nothing to do: announce sleep on the doorbell, re-check, and
+ * sleep until rung (or RX_NAP_MS).  rx_watchdog watches the nap. */
+static void
+rx_nap(struct rx *rx)
+{
+	struct handoff_net *h = rx->h;
+	uint32_t v = bell_prepare(rx->ni->bell);
+
+	if (!rx_idle(rx) || rx_stopping(rx) || rx_dir_moved(rx)) {
+		bell_cancel(rx->ni->bell);
+		return;
+	}
+	atomic_store_explicit(&h->rx_nap_bell, v, memory_order_relaxed);
+	/* release: rx_nap_bell before the odd nap; pairs with the acquire
+	 * in rx_watchdog */
+	atomic_fetch_add_explicit(&h->rx_nap, 1, memory_order_release);
+	bell_wait(rx->ni->bell, v, RX_NAP_MS);
+	atomic_fetch_add_explicit(&h->rx_nap, 1, memory_order_release);
+}
+
 /* rx_main: thread body. */
-void *
+static void *
 rx_main(void *arg)
 {
-	struct dnet *dn = arg;
-	struct follow fl;
+	struct rx *rx = arg;
+	uint32_t poll_us = rx->ni->nc->busy_poll_us;
 	uint64_t last_work = 0, bytes;
-	uint32_t v;
+	struct follow fl;
 	int n, quick = 0;
 	char name[16];
 
-	snprintf(name, sizeof(name), "rx-%s", dn->name);	/* top -H */
+	snprintf(name, sizeof(name), "rx-%s", rx->ni->name);	/* top -H */
 	pthread_setname_np(pthread_self(), name);
-	netif_tapio(dn, &dn->rxio);
-	follow_rx_init(dn, &fl);
+	netif_tapio(rx->ni, &rx->io, &rx->h->tapio_warned);
+	follow_rx_init(rx->ni, rx->h, &fl);
 
-	while (!atomic_load_explicit(&dn->stop, memory_order_relaxed)) {
-		n = rx_round(dn, &bytes);
-		follow_rx(dn, &fl, n, bytes);
+	while (!rx_stopping(rx)) {
+		n = rx_round(rx, &bytes);
+		follow_rx(rx->ni, rx->h, &fl, n, bytes);
 		if (n > 0) {
-			if (dn->nc->busy_poll_us)
+			if (poll_us)
 				last_work = clock_us();
 			/* the frames just written woke their readers, most
 			 * likely onto this core: a flood's, or their socket
@@ -562,31 +664,28 @@ rx_main(void *arg)
 				quick = rx_yield();
 			continue;
 		}
-		if (dn->nc->busy_poll_us &&
-		    clock_us() - last_work < dn->nc->busy_poll_us) {
-			if (quick && rx_watch(dn))
+		if (poll_us && clock_us() - last_work < poll_us) {
+			if (quick && rx_watch(rx))
 				continue;
 			quick = rx_yield();	/* stay runnable, give way */
 			continue;
 		}
-		v = bell_prepare(dn->bell);
-		if (!rx_idle(dn) || atomic_load_explicit(&dn->stop,
-		    memory_order_relaxed) || atomic_load_explicit(
-		    &dn->d->node->dir_version, memory_order_acquire) !=
-		    dn->rx_dir_version) {
-			bell_cancel(dn->bell);
-			continue;
-		}
-		atomic_store_explicit(&dn->rx_nap_bell, v,
-		    memory_order_relaxed);
-		atomic_fetch_add_explicit(&dn->rx_nap, 1,
-		    memory_order_release);	/* odd: asleep */
-		bell_wait(dn->bell, v, RX_NAP_MS);
-		atomic_fetch_add_explicit(&dn->rx_nap, 1,
-		    memory_order_release);
+		rx_nap(rx);
 	}
-	tapio_close(&dn->rxio);
+	tapio_close(&rx->io);
 	return NULL;
+}
+
+/* rx_start: start the thread. */
+int
+rx_start(struct rx *rx)
+{
+	int rc;
+
+	if ((rc = pthread_create(&rx->thread, NULL, rx_main, rx)) != 0)
+		return -rc;
+	rx->started = 1;
+	return 0;
 }
 
 /* rx_watchdog: main thread, every tick.  A transmitter wakes a sleeping
@@ -598,35 +697,41 @@ rx_main(void *arg)
  * nanoseconds), the wake-up is made here: at most two ticks late, and an
  * idle rx thread need not wake on a timer to guard against it. */
 void
-rx_watchdog(struct dnet *dn)
+rx_watchdog(struct rx *rx)
 {
-	uint32_t nap = atomic_load_explicit(&dn->rx_nap, memory_order_acquire);
+	struct handoff_net *h = rx->h;
+	struct shm_bell *b = rx->ni->bell;
+	uint32_t nap = atomic_load_explicit(&h->rx_nap, memory_order_acquire);
 
-	if ((nap & 1) == 0 || atomic_load_explicit(&dn->bell->sleeping,
-	    memory_order_relaxed) != 0 || atomic_load_explicit(
-	    &dn->bell->bell, memory_order_relaxed) != atomic_load_explicit(
-	    &dn->rx_nap_bell, memory_order_relaxed)) {
-		dn->wd_nap = 0;		/* awake, or asleep as it should be */
+	if ((nap & 1) == 0 || atomic_load_explicit(&b->sleeping,
+	    memory_order_relaxed) != 0 || atomic_load_explicit(&b->bell,
+	    memory_order_relaxed) != atomic_load_explicit(&h->rx_nap_bell,
+	    memory_order_relaxed)) {
+		rx->wd_nap = 0;		/* awake, or asleep as it should be */
 		return;
 	}
-	if (dn->wd_nap != nap) {
-		dn->wd_nap = nap;	/* first sight: a peer may be mid-wake */
+	if (rx->wd_nap != nap) {
+		rx->wd_nap = nap;	/* first sight: a peer may be mid-wake */
 		return;
 	}
-	dn->wd_nap = 0;
-	stat_add(&dn->stats->wakes_recovered, 1);
-	if (!dn->wd_warned++)
+	rx->wd_nap = 0;
+	stat_add(&rx->ni->stats->wakes_recovered, 1);
+	if (!rx->wd_warned++)
 		log_warnx("%s: a peer claimed our receive thread's wake-up "
 		    "and did not make it (stopped or killed mid-send?); "
 		    "woken by the main loop (counted as wakes_recovered)",
-		    dn->name);
-	bell_force(dn->bell);
+		    rx->ni->name);
+	bell_force(b);
 }
 
-/* rx_stop: make the thread leave its loop. */
+/* rx_stop: make the thread leave its loop (waking it) and join it. */
 void
-rx_stop(struct dnet *dn)
+rx_stop(struct rx *rx)
 {
-	atomic_store(&dn->stop, 1);
-	bell_force(dn->bell);
+	if (!rx->started)
+		return;
+	atomic_store_explicit(&rx->h->stop, 1, memory_order_release);
+	bell_force(rx->ni->bell);
+	pthread_join(rx->thread, NULL);
+	rx->started = 0;
 }

@@ -2,18 +2,17 @@
  * shmnetd.c: the daemon's life: start in a fixed order, serve, leave.
  *
  * Start: TAP (fails early without /dev/net/tun or CAP_NET_ADMIN), segment,
- * node claim, interface configuration, rings for live peers, UP, data
- * threads, announce.  Each step undoes the ones before it on failure, so
- * a failed start leaves nothing behind.  SIGTERM/SIGINT leave the cluster:
- * threads stop, LEAVE is broadcast, the node goes DOWN and frees its
- * rings, the TAP disappears and the last node out removes the segment.
+ * node claim, the modules' state, interface configuration, rings for live
+ * peers, UP, data threads, announce.  Each step undoes the ones before it
+ * on failure, so a failed start leaves nothing behind.  SIGTERM/SIGINT
+ * leave the cluster: threads stop, LEAVE is broadcast, the node goes DOWN
+ * and frees its rings, the TAP disappears and the last node out removes
+ * the segment.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <string.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -24,8 +23,19 @@
 
 #include <event2/event.h>
 
+#include "cframe.h"
+#include "gnet.h"
+#include "groute.h"
 #include "log.h"
+#include "lscan.h"
+#include "mcast.h"
+#include "mcwatch.h"
+#include "member.h"
+#include "resize.h"
+#include "rxpath.h"
 #include "shmnetd.h"
+#include "txpath.h"
+#include "watch.h"
 
 #define TICK_MS		1000	/* a peer's crash is an event (watch.c),
 				 * so is a join (mcwatch.c), a ring growth
@@ -34,30 +44,16 @@
 				 * listener scan */
 #define RESCAN_MS	10	/* a dead peer's lock outlives its keeper
 				 * by the time its process takes to exit */
-#define LISTEN_FULL_TICKS 10	/* a listener scan at least this often,
-				 * even with no socket come or gone */
 
-/* shmnetd_listeners: publish the sockets that can serve G here. */
+/* shmnetd_members: a membership scan, and another in RESCAN_MS when it
+ * asks for one (a peer's keeper died and its lock is not gone yet). */
 static void
-shmnetd_listeners(struct daemon *d)
+shmnetd_members(struct daemon *d)
 {
-	uint32_t n = 0;
-	int truncated = 0, rc;
+	struct timeval tv = { 0, RESCAN_MS * 1000 };
 
-	rc = sd_scan(&d->diag, &d->g, d->global.tap.ifindex, d->lbuf,
-	    SHM_LISTEN_MAX, &n, &truncated);
-	if (rc != 0) {
-		if (!d->listen_warned++)
-			log_warnx("global: listener scan (sock_diag): %s",
-			    strerror(-rc));
-		d->listen_quiet = LISTEN_FULL_TICKS;	/* again next tick */
-		return;
-	}
-	if (truncated && !d->listen_warned++)
-		log_warnx("global: more than %d listening sockets; publishing "
-		    "the first %d", SHM_LISTEN_MAX, SHM_LISTEN_MAX);
-	listen_publish(d->seg, d->self, d->lbuf, n);
-	groute_udp_ports(d, d->lbuf, n);
+	if (member_scan(d->member) && d->ev_rescan != NULL)
+		evtimer_add(d->ev_rescan, &tv);
 }
 
 /* shmnetd_tick: every TICK_MS, heartbeat, membership scan (with ring
@@ -69,80 +65,42 @@ static void
 shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 {
 	struct daemon *d = arg;
+	int i;
 
-	atomic_fetch_add_explicit(&d->node->heartbeat, 1, memory_order_relaxed);
-	member_scan(d);
-	for (int i = 0; i < d->nnets; i++) {
-		mc_refresh(d->nets[i]);		/* groups joined */
-		rx_watchdog(d->nets[i]);
+	atomic_fetch_add_explicit(&d->ho.node->heartbeat, 1,
+	    memory_order_relaxed);
+	shmnetd_members(d);
+	for (i = 0; i < d->nnets; i++) {
+		mc_refresh(d->mc[i]);
+		rx_watchdog(d->rx[i]);
 	}
-	heap_reclaim(d->seg);
+	heap_reclaim(d->ho.seg);
 	if (d->conf.g.enabled) {
-		gnet_gc(d);
-		/* new listeners: a connection to a port nobody serves yet
-		 * asks every node to rescan at once; this is the safety net,
-		 * and the way a closed listener leaves.  Its dumps walk the
-		 * host's hash tables: skipped while no TCP or UDP socket of
-		 * ours came or went, up to LISTEN_FULL_TICKS in a row (a
-		 * connect() on a bound UDP socket, or one listener closed as
-		 * another opened, moves no count) */
-		if (ss_moved(&d->sockstat) ||
-		    ++d->listen_quiet >= LISTEN_FULL_TICKS) {
-			d->listen_quiet = 0;
-			shmnetd_listeners(d);
-		}
+		gnet_gc(d->gnet);
+		lscan_tick(d->lscan);
 	}
 }
 
-/* daemon_notify: a data thread asks the main loop for work (any thread;
- * a full pipe already asks). */
-void
-daemon_notify(struct daemon *d, char what)
-{
-	ssize_t n = write(d->notify[1], &what, 1);
-
-	(void)n;
-}
-
-/* shmnetd_notified: a data thread asked for a membership scan. */
+/* shmnetd_notified: another thread asked for work (notify.c). */
 static void
 shmnetd_notified(evutil_socket_t fd, short ev, void *arg)
 {
 	struct daemon *d = arg;
-	char buf[64];
-	int members = 0, rescan = 0, all = 0;
-	ssize_t n, i;
+	int what = notify_take(&d->ho.notify);
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		for (i = 0; i < n; i++) {
-			members |= buf[i] == NOTIFY_MEMBERS;
-			rescan |= buf[i] == NOTIFY_RESCAN;
-			all |= buf[i] == NOTIFY_RESCAN_ALL;
-		}
-	if (members)
-		member_scan(d);
-	if (all)
-		member_announce(d, CFRAME_RESCAN);
-	if ((rescan || all) && d->conf.g.enabled)
-		shmnetd_listeners(d);
+	if (what & NOTIFY_MEMBERS)
+		shmnetd_members(d);
+	if (what & NOTIFY_RESCAN_ALL)
+		member_announce(d->member, CFRAME_RESCAN);
+	if ((what & (NOTIFY_RESCAN | NOTIFY_RESCAN_ALL)) && d->conf.g.enabled)
+		lscan_now(d->lscan);
 }
 
-/* shmnetd_rescan: the quick rescan member_scan asked for. */
+/* shmnetd_rescan: the quick rescan shmnetd_members asked for. */
 static void
 shmnetd_rescan(evutil_socket_t fd, short ev, void *arg)
 {
-	member_scan(arg);
-}
-
-/* daemon_rescan_soon: a membership scan in RESCAN_MS (a peer's keeper
- * died and its lock is not gone yet). */
-void
-daemon_rescan_soon(struct daemon *d)
-{
-	struct timeval tv = { 0, RESCAN_MS * 1000 };
-
-	if (d->ev_rescan != NULL)
-		evtimer_add(d->ev_rescan, &tv);
+	shmnetd_members(arg);
 }
 
 /* shmnetd_signal: the one place signals are handled. */
@@ -172,13 +130,13 @@ shmnetd_events(struct daemon *d)
 {
 	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
 	struct timeval tick = { 0, TICK_MS * 1000 };
-	int i;
+	int i, ifindex[SHM_NETS];
 
 	if ((d->base = event_base_new()) == NULL)
 		return -1;
 	d->ev_tick = event_new(d->base, -1, EV_PERSIST, shmnetd_tick, d);
-	d->ev_notify = event_new(d->base, d->notify[0], EV_READ | EV_PERSIST,
-	    shmnetd_notified, d);
+	d->ev_notify = event_new(d->base, d->ho.notify.fd[0],
+	    EV_READ | EV_PERSIST, shmnetd_notified, d);
 	d->ev_rescan = evtimer_new(d->base, shmnetd_rescan, d);
 	if (d->ev_tick == NULL || d->ev_notify == NULL || d->ev_rescan == NULL ||
 	    event_add(d->ev_tick, &tick) || event_add(d->ev_notify, NULL))
@@ -188,7 +146,9 @@ shmnetd_events(struct daemon *d)
 		if (d->ev_sig[i] == NULL || event_add(d->ev_sig[i], NULL))
 			return -1;
 	}
-	return mcw_start(d);
+	for (i = 0; i < d->nnets; i++)
+		ifindex[i] = d->netif[i].tap.ifindex;
+	return mcw_start(d->base, d->mc, ifindex, d->nnets, &d->mcw);
 }
 
 /* shmnetd_events_free: undo shmnetd_events. */
@@ -197,7 +157,8 @@ shmnetd_events_free(struct daemon *d)
 {
 	int i;
 
-	mcw_stop(d);
+	mcw_stop(d->mcw);
+	d->mcw = NULL;
 	for (i = 0; i < 3; i++)
 		if (d->ev_sig[i] != NULL)
 			event_free(d->ev_sig[i]);
@@ -212,137 +173,201 @@ shmnetd_events_free(struct daemon *d)
 		event_base_free(d->base);
 }
 
-/* shmnetd_threads: start the data threads of a network. */
+/* shmnetd_handoff: the hand-off before anything else: no pipe yet, the
+ * networks' locks, no CPU known, and no multicast filter until the
+ * first read of the groups (mc_gen 1: the rx thread, at 0, takes it). */
 static int
-shmnetd_threads(struct dnet *dn)
+shmnetd_handoff(struct handoff *ho)
 {
-	int rc;
+	struct handoff_net *h;
+	int i, rc;
 
-	if ((rc = tx_init(dn)) != 0 || (rc = rx_init(dn)) != 0)
-		return rc;
-	if ((rc = pthread_create(&dn->rx_thread, NULL, rx_main, dn)) != 0)
-		return -rc;
-	dn->threads = 1;
-	if ((rc = tx_start(dn)) != 0) {
-		rx_stop(dn);
-		pthread_join(dn->rx_thread, NULL);
-		dn->threads = 0;
-		return rc;
+	notify_init(&ho->notify);
+	for (i = 0; i < SHM_NETS; i++) {
+		h = &ho->net[i];
+		if ((rc = pthread_mutex_init(&h->rx_lock, NULL)) != 0 ||
+		    (rc = pthread_mutex_init(&h->mc_lock, NULL)) != 0)
+			return -rc;
+		atomic_init(&h->app_cpu, -1);
+		atomic_init(&h->rx_cpu, -1);
+		h->mc_pub.all = 1;
+		atomic_init(&h->mc_gen, 1);
 	}
-	dn->threads = 2;
 	return 0;
 }
 
-/* shmnetd_threads_stop: stop and join the data threads. */
-static void
-shmnetd_threads_stop(struct dnet *dn)
+/* shmnetd_handoff_peers: the hand-off's per-peer words, once max_nodes
+ * is known. */
+static int
+shmnetd_handoff_peers(struct handoff *ho)
 {
-	if (dn->threads > 1)
-		tx_stop(dn);
-	if (dn->threads > 0) {
-		rx_stop(dn);
-		pthread_join(dn->rx_thread, NULL);
+	struct handoff_net *h;
+	int i;
+
+	for (i = 0; i < SHM_NETS; i++) {
+		h = &ho->net[i];
+		h->tx_seen_dv = calloc(ho->max_nodes + 1,
+		    sizeof(*h->tx_seen_dv));
+		h->rx_done_key = calloc(ho->max_nodes + 1,
+		    sizeof(*h->rx_done_key));
+		if (h->tx_seen_dv == NULL || h->rx_done_key == NULL)
+			return -ENOMEM;
 	}
-	dn->threads = 0;
-	tx_free(dn);
-	rx_free(dn);
+	return 0;
+}
+
+/* shmnetd_handoff_free: undo both. */
+static void
+shmnetd_handoff_free(struct handoff *ho)
+{
+	int i;
+
+	for (i = 0; i < SHM_NETS; i++) {
+		free(ho->net[i].tx_seen_dv);
+		free(ho->net[i].rx_done_key);
+		ho->net[i].tx_seen_dv = NULL;
+		ho->net[i].rx_done_key = NULL;
+	}
+	notify_close(&ho->notify);
+}
+
+/* shmnetd_params: the segment this configuration creates. */
+static int
+shmnetd_params(const struct conf *c, struct shmseg_params *p, char *err,
+    size_t errlen)
+{
+	struct group *gr;
+
+	memset(p, 0, sizeof(*p));
+	p->path = c->segment;
+	p->cluster = c->cluster;
+	p->size = c->segment_size;
+	p->max_nodes = c->max_nodes;
+	p->cast_slots = c->cast_slots;
+	p->cast_slot_size = c->cast_slot_size;
+	p->conn_buckets = conf_conn_buckets(c);
+	p->global_addr4 = c->global.addr;
+	memcpy(p->global_addr6, c->g.addr6, 16);
+	p->mcast_rings[SHM_NET_LOCAL] = c->local.mcast_rings;
+	p->mcast_rings[SHM_NET_GLOBAL] = c->global.mcast_rings;
+	p->mode = c->segment_mode;
+	p->gid = -1;
+	if (c->segment_group[0] == '\0')
+		return 0;
+	if ((gr = getgrnam(c->segment_group)) == NULL) {
+		snprintf(err, errlen, "segment-group %s: no such group",
+		    c->segment_group);
+		return -EINVAL;
+	}
+	p->gid = gr->gr_gid;
+	return 0;
+}
+
+/* shmnetd_same_g: the segment's cluster address is ours. */
+static int
+shmnetd_same_g(const struct conf *c, const struct shm_hdr *h, char *err,
+    size_t errlen)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	int v6 = memcmp(h->global_addr6, c->g.addr6, 16) != 0;
+
+	if (!c->g.enabled || (h->global_addr4 == c->global.addr && !v6))
+		return 0;
+	inet_ntop(AF_INET, &h->global_addr4, a, sizeof(a));
+	inet_ntop(AF_INET, &c->global.addr, b, sizeof(b));
+	snprintf(err, errlen, "cluster %s uses global address %s%s, this node "
+	    "is configured with %s%s", c->cluster, a, v6 ?
+	    " (and another address6)" : "", b, v6 ?
+	    " (and another address6)" : "");
+	return -EINVAL;
+}
+
+/* shmnetd_geometry: say where the segment's geometry overrides ours. */
+static void
+shmnetd_geometry(const struct conf *c, const struct shmseg_params *p,
+    struct shmseg *seg)
+{
+	uint32_t i, n;
+
+	if (shmseg_max_nodes(seg) != c->max_nodes)
+		log_info("segment %s has max-nodes %u (configured %u); using "
+		    "the segment's", c->segment, shmseg_max_nodes(seg),
+		    c->max_nodes);
+	for (i = 0; i < SHM_NETS; i++)
+		if ((n = shmseg_mcast_count(seg, i)) != p->mcast_rings[i])
+			log_info("segment %s has %u multicast rings on the %s "
+			    "network (configured %u); using the segment's",
+			    c->segment, n, i == SHM_NET_LOCAL ? "local" :
+			    "global", p->mcast_rings[i]);
+}
+
+/* shmnetd_segment: open (or create) the segment. */
+static int
+shmnetd_segment(struct daemon *d, char *err, size_t errlen)
+{
+	struct shmseg_params p;
+	int rc;
+
+	if ((rc = shmnetd_params(&d->conf, &p, err, errlen)) != 0 ||
+	    (rc = shmseg_open(&p, &d->ho.seg, err, errlen)) != 0)
+		return rc;
+	if ((rc = shmnetd_same_g(&d->conf, shmseg_hdr(d->ho.seg), err,
+	    errlen)) != 0) {
+		shmseg_close(d->ho.seg, 1);
+		d->ho.seg = NULL;
+		return rc;
+	}
+	shmnetd_geometry(&d->conf, &p, d->ho.seg);
+	d->ho.max_nodes = shmseg_max_nodes(d->ho.seg);
+	return 0;
+}
+
+/* shmnetd_claim_err: why node_claim refused. */
+static void
+shmnetd_claim_err(const struct daemon *d, int rc, char *err, size_t errlen)
+{
+	const struct conf *c = &d->conf;
+
+	if (rc == -EADDRINUSE)
+		snprintf(err, errlen, "node %u of cluster %s is already in use "
+		    "by a live daemon", c->node, c->cluster);
+	else if (rc == -EUSERS)
+		snprintf(err, errlen, "cluster %s has no free node id "
+		    "(max-nodes %u)", c->cluster, d->ho.max_nodes);
+	else if (rc == -ERANGE)
+		snprintf(err, errlen, "node %u out of range (1-%u, the "
+		    "segment's max-nodes)", c->node, d->ho.max_nodes);
+	else
+		snprintf(err, errlen, "claim node %u: %s", c->node,
+		    strerror(-rc));
 }
 
 /* shmnetd_attach: open the segment and claim our node. */
 static int
 shmnetd_attach(struct daemon *d, char *err, size_t errlen)
 {
-	struct shmseg_params p = {
-		.path = d->conf.segment, .cluster = d->conf.cluster,
-		.size = d->conf.segment_size, .max_nodes = d->conf.max_nodes,
-		.cast_slots = d->conf.cast_slots,
-		.cast_slot_size = d->conf.cast_slot_size,
-		.conn_buckets = conf_conn_buckets(&d->conf),
-		.global_addr4 = d->conf.global.addr,
-		.mcast_rings = { d->conf.local.mcast_rings,
-		    d->conf.global.mcast_rings },
-	};
-	const struct shm_hdr *h;
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	struct handoff *ho = &d->ho;
 	int rc, i;
 
-	memcpy(p.global_addr6, d->conf.g.addr6, 16);
-	p.mode = d->conf.segment_mode;
-	p.gid = -1;
-	if (d->conf.segment_group[0]) {
-		struct group *gr = getgrnam(d->conf.segment_group);
-		if (gr == NULL) {
-			snprintf(err, errlen, "segment-group %s: no such group",
-			    d->conf.segment_group);
-			return -EINVAL;
-		}
-		p.gid = gr->gr_gid;
-	}
-	d->g.g4 = d->conf.global.addr;
-	d->g.has6 = conf_has_g6(&d->conf);
-	memcpy(d->g.g6, d->conf.g.addr6, 16);
-	if ((rc = shmseg_open(&p, &d->seg, err, errlen)) != 0)
+	if ((rc = shmnetd_segment(d, err, errlen)) != 0)
 		return rc;
-	d->max_nodes = shmseg_max_nodes(d->seg);
-	h = shmseg_hdr(d->seg);
-	if (d->conf.g.enabled && (h->global_addr4 != d->conf.global.addr ||
-	    memcmp(h->global_addr6, d->conf.g.addr6, 16) != 0)) {
-		inet_ntop(AF_INET, &h->global_addr4, a, sizeof(a));
-		inet_ntop(AF_INET, &d->conf.global.addr, b, sizeof(b));
-		snprintf(err, errlen, "cluster %s uses global address %s%s, "
-		    "this node is configured with %s%s", d->conf.cluster, a,
-		    memcmp(h->global_addr6, d->conf.g.addr6, 16) ?
-		    " (and another address6)" : "", b,
-		    memcmp(h->global_addr6, d->conf.g.addr6, 16) ?
-		    " (and another address6)" : "");
-		shmseg_close(d->seg, 1);
-		d->seg = NULL;
-		return -EINVAL;
-	}
-	if (d->max_nodes != d->conf.max_nodes)
-		log_info("segment %s has max-nodes %u (configured %u); using "
-		    "the segment's", d->conf.segment, d->max_nodes,
-		    d->conf.max_nodes);
-	for (i = 0; i < SHM_NETS; i++)
-		if (shmseg_mcast_count(d->seg, (uint32_t)i) !=
-		    p.mcast_rings[i])
-			log_info("segment %s has %u multicast rings on the %s "
-			    "network (configured %u); using the segment's",
-			    d->conf.segment, shmseg_mcast_count(d->seg,
-			    (uint32_t)i), i == SHM_NET_LOCAL ? "local" :
-			    "global", p.mcast_rings[i]);
-	rc = node_claim(d->seg, d->conf.node, &d->gen);
-	if (rc < 0) {
-		if (rc == -EADDRINUSE)
-			snprintf(err, errlen, "node %u of cluster %s is already "
-			    "in use by a live daemon", d->conf.node,
-			    d->conf.cluster);
-		else if (rc == -EUSERS)
-			snprintf(err, errlen, "cluster %s has no free node id "
-			    "(max-nodes %u)", d->conf.cluster, d->max_nodes);
-		else if (rc == -ERANGE)
-			snprintf(err, errlen, "node %u out of range (1-%u, the "
-			    "segment's max-nodes)", d->conf.node, d->max_nodes);
-		else
-			snprintf(err, errlen, "claim node %u: %s", d->conf.node,
-			    strerror(-rc));
-		shmseg_close(d->seg, 1);
-		d->seg = NULL;
+	if ((rc = node_claim(ho->seg, d->conf.node, &ho->gen)) < 0) {
+		shmnetd_claim_err(d, rc, err, errlen);
+		shmseg_close(ho->seg, 1);
+		ho->seg = NULL;
 		return rc;
 	}
-	d->self = (uint32_t)rc;
-	d->node = shmseg_node(d->seg, d->self);
-	for (i = 0; i < d->nnets; i++) {
-		d->nets[i]->stats = &d->node->stats[d->nets[i]->net];
-		d->nets[i]->bell = &d->node->bell[d->nets[i]->net];
-	}
-	d->seen_gen = calloc(d->max_nodes + 1, sizeof(*d->seen_gen));
-	d->seen_hb = calloc(d->max_nodes + 1, sizeof(*d->seen_hb));
-	d->ring_err = calloc(d->max_nodes + 1, sizeof(*d->ring_err));
-	if (d->seen_gen == NULL || d->seen_hb == NULL || d->ring_err == NULL) {
+	ho->self = (uint32_t)rc;
+	ho->node = shmseg_node(ho->seg, ho->self);
+	for (i = 0; i < d->nnets; i++)
+		netif_attach(&d->netif[i], ho->node);
+	if ((rc = shmnetd_handoff_peers(ho)) != 0 ||
+	    (d->member = member_new(ho, d->conf.g.enabled)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	for (i = 0; i < d->nnets; i++)
+		member_net(d->member, &d->netif[i], NULL);
 	return 0;
 }
 
@@ -350,57 +375,93 @@ shmnetd_attach(struct daemon *d, char *err, size_t errlen)
 static void
 shmnetd_detach(struct daemon *d)
 {
-	if (d->seg == NULL)
+	struct handoff *ho = &d->ho;
+
+	member_free(d->member);
+	d->member = NULL;
+	if (ho->seg == NULL)
 		return;
-	if (d->self != 0) {
-		listen_publish(d->seg, d->self, NULL, 0);
+	if (ho->self != 0) {
+		listen_publish(ho->seg, ho->self, NULL, 0);
 		if (d->conf.g.enabled)
-			conn_purge_node(d->seg, d->self, (uint16_t)d->self);
-		node_leave(d->seg, d->self);
+			conn_purge_node(ho->seg, ho->self, (uint16_t)ho->self);
+		node_leave(ho->seg, ho->self);
 	}
-	if (shmseg_close(d->seg, 1))
+	if (shmseg_close(ho->seg, 1))
 		log_info("last node out: removed %s", d->conf.segment);
-	d->seg = NULL;
-	free(d->seen_gen);
-	free(d->seen_hb);
-	d->seen_hb = NULL;
-	free(d->ring_err);
-	d->seen_gen = NULL;
-	d->ring_err = NULL;
+	ho->seg = NULL;
+}
+
+/* shmnetd_net_modules: the data path's state of network i. */
+static int
+shmnetd_net_modules(struct daemon *d, int i)
+{
+	struct handoff_net *h = &d->ho.net[i];
+	struct netif *ni = &d->netif[i];
+
+	if ((d->mc[i] = mc_new(&d->ho, h, ni)) == NULL ||
+	    (d->rx[i] = rx_new(&d->ho, h, ni, d->mc[i])) == NULL)
+		return -ENOMEM;
+	if (ni->net == SHM_NET_GLOBAL &&
+	    (d->gnet = gnet_new(&d->ho, ni, &d->conf)) == NULL)
+		return -ENOMEM;
+	if ((d->tx[i] = tx_new(&d->ho, h, ni, d->rx[i],
+	    ni->net == SHM_NET_GLOBAL ? d->gnet : NULL)) == NULL ||
+	    (d->rs[i] = rs_new(&d->ho, h, ni, d->tx[i])) == NULL)
+		return -ENOMEM;
+	member_net(d->member, ni, d->rs[i]);
+	return 0;
+}
+
+/* shmnetd_modules: every network's data path state, threads not yet
+ * started. */
+static int
+shmnetd_modules(struct daemon *d, char *err, size_t errlen)
+{
+	int i;
+
+	for (i = 0; i < d->nnets; i++)
+		if (shmnetd_net_modules(d, i) != 0) {
+			snprintf(err, errlen, "%s network: out of memory",
+			    d->netif[i].name);
+			return -ENOMEM;
+		}
+	return 0;
+}
+
+/* shmnetd_modules_free: undo shmnetd_modules (threads stopped). */
+static void
+shmnetd_modules_free(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < SHM_NETS; i++) {
+		rs_free(d->rs[i]);
+		tx_free(d->tx[i]);
+		rx_free(d->rx[i]);
+		mc_free(d->mc[i]);
+		d->rs[i] = NULL;
+		d->tx[i] = NULL;
+		d->rx[i] = NULL;
+		d->mc[i] = NULL;
+	}
+	gnet_free(d->gnet);
+	d->gnet = NULL;
 }
 
 /* shmnetd_daemonize: detach from the terminal once setup succeeded. */
 static int
-shmnetd_daemonize(struct daemon *d)
+shmnetd_daemonize(struct daemon *d, char *err, size_t errlen)
 {
 	if (d->foreground)
 		return 0;
-	if (daemon(0, 0) == -1)
+	if (daemon(0, 0) == -1) {
+		snprintf(err, errlen, "daemon: %s", strerror(errno));
 		return -errno;
-	log_init(0, "shmnetd");
-	d->node->pid = (uint32_t)getpid();
-	return 0;
-}
-
-/* shmnetd_nets: the networks this node serves. */
-static void
-shmnetd_nets(struct daemon *d)
-{
-	struct dnet *dn;
-
-	d->nets[d->nnets++] = &d->local;
-	if (d->conf.g.enabled)
-		d->nets[d->nnets++] = &d->global;
-	for (int i = 0; i < d->nnets; i++) {
-		dn = d->nets[i];
-		dn->d = d;
-		dn->net = dn == &d->local ? SHM_NET_LOCAL : SHM_NET_GLOBAL;
-		dn->name = dn == &d->local ? "local" : "global";
-		dn->nc = dn == &d->local ? &d->conf.local : &d->conf.global;
-		dn->tap.fd = dn->tap.queue2 = -1;
-		if (mc_init(dn) != 0)
-			log_warnx("%s: cannot initialise a mutex", dn->name);
 	}
+	log_init(0, "shmnetd");
+	d->ho.node->pid = (uint32_t)getpid();
+	return 0;
 }
 
 /* shmnetd_open_taps: every network's TAP (fails early without
@@ -410,8 +471,13 @@ shmnetd_open_taps(struct daemon *d, char *err, size_t errlen)
 {
 	int i, rc;
 
+	d->nnets = d->conf.g.enabled ? 2 : 1;
+	for (i = 0; i < SHM_NETS; i++)
+		d->netif[i].tap.fd = d->netif[i].tap.queue2 = -1;
 	for (i = 0; i < d->nnets; i++)
-		if ((rc = netif_open(d->nets[i], err, errlen)) != 0)
+		if ((rc = netif_open(&d->netif[i], (uint32_t)i, i ==
+		    SHM_NET_LOCAL ? &d->conf.local : &d->conf.global, err,
+		    errlen)) != 0)
 			return rc;
 	return 0;
 }
@@ -420,20 +486,26 @@ shmnetd_open_taps(struct daemon *d, char *err, size_t errlen)
 static int
 shmnetd_configure(struct daemon *d, char *err, size_t errlen)
 {
+	struct netif *g = &d->netif[SHM_NET_GLOBAL];
 	int i, rc;
 
 	/* the groups each TAP joined are read by mcw_start, once subscribed
 	 * to the kernel's join notifications */
 	for (i = 0; i < d->nnets; i++)
-		if ((rc = netif_configure(d->nets[i], err, errlen)) != 0)
+		if ((rc = netif_configure(&d->netif[i], &d->conf, d->ho.node,
+		    d->ho.self, err, errlen)) != 0)
 			return rc;
-	if (d->conf.g.enabled) {
-		if ((d->lbuf = calloc(SHM_LISTEN_MAX, sizeof(*d->lbuf))) == NULL)
-			return -ENOMEM;
-		if ((rc = groute_setup(d, err, errlen)) != 0)
-			return rc;
-		shmnetd_listeners(d);
+	if (!d->conf.g.enabled)
+		return 0;
+	if ((rc = groute_setup(&d->conf, d->ho.self, g->tap.ifindex,
+	    g->tap.name, &d->groute, err, errlen)) != 0)
+		return rc;
+	if ((d->lscan = lscan_new(&d->ho, &d->conf, g->tap.ifindex,
+	    d->groute)) == NULL) {
+		snprintf(err, errlen, "global: out of memory");
+		return -ENOMEM;
 	}
+	lscan_now(d->lscan);
 	return 0;
 }
 
@@ -484,30 +556,68 @@ shmnetd_tcpwmem_restore(struct daemon *d)
 		    t->old[2], strerror(-rc));
 }
 
-/* shmnetd_start_threads: data threads of every network. */
+/* shmnetd_threads: start every network's data threads, rx first (tx
+ * helps it); resizing starts with them. */
 static int
-shmnetd_start_threads(struct daemon *d, char *err, size_t errlen)
+shmnetd_threads(struct daemon *d, char *err, size_t errlen)
 {
 	int i, rc;
 
-	for (i = 0; i < d->nnets; i++)
-		if ((rc = shmnetd_threads(d->nets[i])) != 0) {
+	for (i = 0; i < d->nnets; i++) {
+		if ((rc = rx_start(d->rx[i])) != 0 ||
+		    (rc = tx_start(d->tx[i])) != 0) {
 			snprintf(err, errlen, "start %s data threads: %s",
-			    d->nets[i]->name, strerror(-rc));
+			    d->netif[i].name, strerror(-rc));
 			return rc;
 		}
+		rs_on(d->rs[i]);
+	}
 	return 0;
 }
 
-/* shmnetd_daemonize_step: detach, or say why not. */
-static int
-shmnetd_daemonize_step(struct daemon *d, char *err, size_t errlen)
+/* shmnetd_threads_stop: stop and join the data threads (tx first: it
+ * may be helping rx). */
+static void
+shmnetd_threads_stop(struct daemon *d)
 {
-	int rc;
+	int i;
 
-	if ((rc = shmnetd_daemonize(d)) != 0)
-		snprintf(err, errlen, "daemon: %s", strerror(-rc));
-	return rc;
+	for (i = 0; i < d->nnets; i++) {
+		if (d->rs[i] != NULL)
+			rs_off(d->rs[i]);
+		if (d->tx[i] != NULL)
+			tx_stop(d->tx[i]);
+		if (d->rx[i] != NULL)
+			rx_stop(d->rx[i]);
+	}
+}
+
+/* shmnetd_up: the node is ready: scan the members once (rings for the
+ * live peers), go UP, then serve events. */
+static int
+shmnetd_up(struct daemon *d, char *err, size_t errlen)
+{
+	member_watch(d->member, d->watch);
+	shmnetd_members(d);
+	node_publish(d->ho.seg, d->ho.self);
+	if (shmnetd_events(d) != 0) {
+		snprintf(err, errlen, "cannot set up the event loop");
+		return -1;
+	}
+	return 0;
+}
+
+/* shmnetd_close: what the start made before the node was claimed, and
+ * the hand-off. */
+static void
+shmnetd_close(struct daemon *d)
+{
+	int i;
+
+	shmnetd_modules_free(d);
+	for (i = 0; i < d->nnets; i++)
+		netif_close(&d->netif[i]);
+	shmnetd_handoff_free(&d->ho);
 }
 
 /* shmnetd_run: start, serve until a signal, leave.  Returns exit code. */
@@ -515,73 +625,63 @@ int
 shmnetd_run(struct daemon *d)
 {
 	char err[512];
-	int i, code = 1;
+	int code = 1;
 
-	d->notify[0] = d->notify[1] = d->mcw_fd = -1;
-	ss_init(&d->sockstat);
 	signal(SIGPIPE, SIG_IGN);
-	shmnetd_nets(d);
-
+	if (shmnetd_handoff(&d->ho) != 0) {
+		snprintf(err, sizeof(err), "cannot initialise a mutex");
+		goto fail_tap;
+	}
 	if (shmnetd_open_taps(d, err, sizeof(err)) != 0)
 		goto fail_tap;
 	if (shmnetd_attach(d, err, sizeof(err)) != 0)
-		goto fail_tap;
-	if (pipe2(d->notify, O_CLOEXEC | O_NONBLOCK) == -1) {
+		goto fail_node;
+	if (notify_open(&d->ho.notify) != 0) {
 		snprintf(err, sizeof(err), "pipe: %s", strerror(errno));
 		goto fail_node;
 	}
-	if (shmnetd_configure(d, err, sizeof(err)) != 0)
+	if (shmnetd_modules(d, err, sizeof(err)) != 0 ||
+	    shmnetd_configure(d, err, sizeof(err)) != 0)
 		goto fail_route;
 	shmnetd_tcpwmem_raise(d);
 	/* before any thread: daemon(3) forks, and threads stay behind */
-	if (shmnetd_daemonize_step(d, err, sizeof(err)) != 0)
+	if (shmnetd_daemonize(d, err, sizeof(err)) != 0)
 		goto fail_route;
-	if (watch_start(d) != 0) {
+	if ((d->watch = watch_start(&d->ho)) == NULL) {
 		snprintf(err, sizeof(err), "cannot start the watch thread");
 		goto fail_watch;
 	}
-	member_scan(d);
-	node_publish(d->seg, d->self);
-	if (shmnetd_events(d) != 0) {
-		snprintf(err, sizeof(err), "cannot set up the event loop");
+	if (shmnetd_up(d, err, sizeof(err)) != 0)
 		goto fail_events;
-	}
-	if (shmnetd_start_threads(d, err, sizeof(err)) != 0)
+	if (shmnetd_threads(d, err, sizeof(err)) != 0)
 		goto fail_threads;
-	if (member_announce(d, CFRAME_ANNOUNCE) != 0)
+	if (member_announce(d->member, CFRAME_ANNOUNCE) != 0)
 		log_warnx("announce on the broadcast ring failed");
 	log_info("node %u (generation %u) joined cluster %s (segment %s)",
-	    d->self, d->gen, d->conf.cluster, d->conf.segment);
+	    d->ho.self, d->ho.gen, d->conf.cluster, d->conf.segment);
 
 	event_base_dispatch(d->base);
 
 	code = 0;
-	member_announce(d, CFRAME_LEAVE);
+	member_announce(d->member, CFRAME_LEAVE);
 fail_threads:
-	for (i = 0; i < d->nnets; i++)
-		shmnetd_threads_stop(d->nets[i]);
+	shmnetd_threads_stop(d);
 fail_events:
 	shmnetd_events_free(d);
 fail_watch:
-	watch_stop(d);
+	member_watch(d->member, NULL);
+	watch_stop(d->watch);
+	d->watch = NULL;
 fail_route:
 	shmnetd_tcpwmem_restore(d);
-	if (d->conf.g.enabled)
-		groute_teardown(d);
+	lscan_free(d->lscan);
+	d->lscan = NULL;
+	groute_free(d->groute);
+	d->groute = NULL;
 fail_node:
 	shmnetd_detach(d);
 fail_tap:
-	for (i = 0; i < d->nnets; i++) {
-		mc_close(d->nets[i]);
-		netif_close(d->nets[i]);
-	}
-	sd_close(&d->diag);
-	ss_close(&d->sockstat);
-	free(d->lbuf);
-	if (d->notify[0] != -1) {
-		close(d->notify[0]);
-		close(d->notify[1]);
-	}
+	shmnetd_close(d);
 	if (code != 0)
 		log_warnx("%s", err);
 	else

@@ -21,7 +21,7 @@
 
 #include <libmnl/libmnl.h>
 
-#include "shmnetd.h"
+#include "sockdiag.h"
 
 struct sd_ctx {
 	uint32_t		 g4;

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "shmnetd.h"
+#include "sockstat.h"
 
 static const char *const ss_path[2] = { "/proc/net/sockstat",
 	"/proc/net/sockstat6" };

@@ -9,7 +9,9 @@
  * carry RWF_NOWAIT: on an empty TAP they fail with -EAGAIN at once
  * instead of waiting for a frame (a poll the caller does not want).
  *
- * Each thread owns its ring (created on the thread, SINGLE_ISSUER).
+ * Each thread owns its ring (created on the thread, SINGLE_ISSUER); a
+ * ring that fails is closed by tapio_rw itself, on that thread, so no
+ * thread ever closes another's.
  * Where io_uring cannot be had (an old kernel, a seccomp filter such as
  * Docker's default, kernel.io_uring_disabled) tapio_open fails and the
  * caller keeps its one call per frame.
@@ -23,12 +25,13 @@
 
 #include <liburing.h>
 
-#include "shmnetd.h"
+#include "log.h"
+#include "tapio.h"
 
 /* tapio_open: a ring for batches of up to depth frames on fd; 0 or
  * -errno (the caller then does without). */
 int
-tapio_open(struct tapio *t, int fd, unsigned int depth)
+tapio_open(struct tapio *t, int fd, unsigned int depth, const char *name)
 {
 	struct io_uring *r;
 	int rc;
@@ -48,6 +51,7 @@ tapio_open(struct tapio *t, int fd, unsigned int depth)
 	t->ring = r;
 	t->fd = fd;
 	t->depth = depth;
+	t->name = name;
 	return 0;
 }
 
@@ -86,11 +90,18 @@ tapio_reap(struct tapio *t, unsigned int want, int32_t *res, unsigned int n)
 	return 0;
 }
 
-/* tapio_rw: n reads (write == 0) or writes of the frames iov[i][0..1]
- * (virtio_net_hdr, then frame) in one go.  res[i] is the byte count or
- * -errno of frame i, or TAPIO_UNDONE where the batch did not get to it
- * (the caller does those its own way).  Returns 0, or -errno when the
- * ring itself failed; the caller then closes it. */
+/* tapio_failed: the ring itself failed: say so once and close it. */
+static int
+tapio_failed(struct tapio *t, int write, int rc)
+{
+	log_warnx("%s: batched TAP %s failed (%s); one system call per frame "
+	    "from now on", t->name ? t->name : "tap", write ? "writes" :
+	    "reads", strerror(-rc));
+	tapio_close(t);
+	return rc;
+}
+
+/* tapio_rw: n reads or writes in one go (tapio.h). */
 int
 tapio_rw(struct tapio *t, int write, struct iovec (*iov)[2], unsigned int n,
     int32_t *res)
@@ -124,6 +135,8 @@ tapio_rw(struct tapio *t, int write, struct iovec (*iov)[2], unsigned int n,
 		sub += rc;
 	}
 	if (sub > 0 && tapio_reap(t, (unsigned int)sub, res, n) != 0)
-		return -EIO;
-	return (unsigned int)sub < queued ? (rc < 0 ? rc : -EAGAIN) : 0;
+		return tapio_failed(t, write, -EIO);
+	if ((unsigned int)sub < queued)
+		return tapio_failed(t, write, rc < 0 ? rc : -EAGAIN);
+	return 0;
 }

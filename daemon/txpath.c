@@ -33,8 +33,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "follow.h"
+#include "gnet.h"
 #include "log.h"
+#include "mcast.h"
+#include "rxpath.h"
 #include "shmnetd.h"
+#include "tapio.h"
+#include "txpath.h"
+#include "wake.h"
 
 #define TX_WAIT_MS	20
 #define TX_GROW_MS	50	/* wait for a larger ring at most this */
@@ -43,33 +50,74 @@
 #define TX_FLOOD_BATCH	8	/* frames batched after one: a flood */
 #define TX_FLOOD_EVERY	256	/* within a flood, follow every so many */
 
-/* tx_init: per-peer transmit state. */
-int
-tx_init(struct dnet *dn)
+/* Transmit state toward one peer (tx thread). */
+struct txpeer {
+	struct ring_tx	 ring;
+	uint32_t	 gen;		/* peer generation attached to */
+	uint32_t	 dir_version;	/* peer's dir_version at attach */
+	int		 ok;
+	int		 stalled;	/* consumer made no room in time */
+	uint32_t	 stalled_ridx;
+};
+
+struct tx {
+	struct shmseg		*seg;
+	uint32_t		 self, gen, max_nodes;
+	const struct notify	*notify;
+	struct handoff_net	*h;
+	const struct netif	*ni;
+	struct rx		*rx;		/* rx_help while polling */
+	struct gnet		*gn;		/* global network, or NULL */
+	pthread_t		 thread;
+	int			 started;	/* main thread's */
+
+	/* the tx thread's */
+	struct tapio		 io;
+	struct txpeer		*peer;		/* [max_nodes + 1] */
+	uint32_t		 predict;	/* last unicast destination */
+};
+
+/* tx_new: per-peer transmit state. */
+struct tx *
+tx_new(const struct handoff *ho, struct handoff_net *h,
+    const struct netif *ni, struct rx *rx, struct gnet *gn)
 {
-	dn->peers = calloc(dn->d->max_nodes + 1, sizeof(*dn->peers));
-	if (dn->peers == NULL)
-		return -ENOMEM;
-	return dn->net == SHM_NET_GLOBAL ? gnet_init(dn) : 0;
+	struct tx *tx;
+
+	if ((tx = calloc(1, sizeof(*tx))) == NULL)
+		return NULL;
+	tx->seg = ho->seg;
+	tx->self = ho->self;
+	tx->gen = ho->gen;
+	tx->max_nodes = ho->max_nodes;
+	tx->notify = &ho->notify;
+	tx->h = h;
+	tx->ni = ni;
+	tx->rx = rx;
+	tx->gn = gn;
+	if ((tx->peer = calloc(tx->max_nodes + 1, sizeof(*tx->peer))) == NULL) {
+		free(tx);
+		return NULL;
+	}
+	return tx;
 }
 
-/* tx_free: release tx_init's memory. */
+/* tx_free: undo tx_new (the thread has stopped). */
 void
-tx_free(struct dnet *dn)
+tx_free(struct tx *tx)
 {
-	free(dn->peers);
-	dn->peers = NULL;
-	gnet_free(dn);
+	if (tx == NULL)
+		return;
+	free(tx->peer);
+	free(tx);
 }
 
-/* tx_wake: ring the doorbell of node id on this network. */
+/* tx_seen: tell the main thread which dir_version of peer id we are
+ * attached at (0: not attached); relaxed, a hint (shmnetd.h). */
 static void
-tx_wake(struct dnet *dn, uint32_t id)
+tx_seen(struct tx *tx, uint32_t id, uint32_t dv)
 {
-	struct shm_node *n = shmseg_node(dn->d->seg, id);
-
-	if (n != NULL)
-		bell_ring(&n->bell[dn->net]);
+	atomic_store_explicit(&tx->h->tx_seen_dv[id], dv, memory_order_relaxed);
 }
 
 /* tx_move: the peer replaced the ring we write (growth or shrink): say
@@ -78,7 +126,7 @@ tx_wake(struct dnet *dn, uint32_t id)
  * see it: an idle one sleeps until rung, and the old ring's memory goes
  * back only once it has moved on. */
 static void
-tx_move(struct dnet *dn, uint32_t id, struct txpeer *p, uint32_t gen,
+tx_move(struct tx *tx, uint32_t id, struct txpeer *p, uint32_t gen,
     const struct shm_dirent *de)
 {
 	struct shm_ring_hdr *h = p->ring.v.hdr;
@@ -86,81 +134,84 @@ tx_move(struct dnet *dn, uint32_t id, struct txpeer *p, uint32_t gen,
 	if (p->ok && p->gen == gen && de->old_off != 0 &&
 	    de->old_key == h->key && de->key != h->key) {
 		ring_tx_moved(&p->ring);
-		tx_wake(dn, id);
+		wake_node(tx->seg, tx->ni->net, id);
 	}
 }
 
 /* tx_attach: (re)attach to the ring peer id published for us. */
 static int
-tx_attach(struct dnet *dn, uint32_t id, struct txpeer *p, uint32_t gen,
+tx_attach(struct tx *tx, uint32_t id, struct txpeer *p, uint32_t gen,
     uint32_t dv)
 {
-	struct daemon *d = dn->d;
 	struct shm_dirent de;
 	void *mem;
 
-	if (node_dirent_read(d->seg, id, dn->net, d->self, &de) != 0 ||
-	    de.peer_gen != d->gen) {
+	if (node_dirent_read(tx->seg, id, tx->ni->net, tx->self, &de) != 0 ||
+	    de.peer_gen != tx->gen) {
 		p->ok = 0;
-		atomic_store_explicit(&p->seen_dv, 0, memory_order_relaxed);
+		tx_seen(tx, id, 0);
 		return -1;
 	}
-	tx_move(dn, id, p, gen, &de);
+	tx_move(tx, id, p, gen, &de);
 	p->ok = 0;
-	atomic_store_explicit(&p->seen_dv, 0, memory_order_relaxed);
-	if ((mem = shmseg_at(d->seg, de.off, de.size)) == NULL ||
-	    ring_tx_attach(&p->ring, mem, de.size, de.key, (uint16_t)d->self,
+	tx_seen(tx, id, 0);
+	if ((mem = shmseg_at(tx->seg, de.off, de.size)) == NULL ||
+	    ring_tx_attach(&p->ring, mem, de.size, de.key, (uint16_t)tx->self,
 	    (uint16_t)id) != 0)
 		return -1;
 	p->gen = gen;
 	p->dir_version = dv;
 	p->stalled = 0;
 	p->ok = 1;
-	atomic_store_explicit(&p->seen_dv, dv, memory_order_relaxed);
+	tx_seen(tx, id, dv);
 	return 0;
 }
 
 /* tx_peer: a usable ring toward id, re-validated against the directory. */
 static struct txpeer *
-tx_peer(struct dnet *dn, uint32_t id)
+tx_peer(struct tx *tx, uint32_t id)
 {
-	struct shm_node *n = shmseg_node(dn->d->seg, id);
-	struct txpeer *p = &dn->peers[id];
+	struct shm_node *n = shmseg_node(tx->seg, id);
+	struct txpeer *p;
 	uint32_t gen, dv;
 
-	if (n == NULL || id == dn->d->self ||
+	if (n == NULL || id == tx->self ||
 	    atomic_load_explicit(&n->state, memory_order_acquire) !=
 	    SHM_NODE_UP) {
-		p->ok = 0;
-		atomic_store_explicit(&p->seen_dv, 0, memory_order_relaxed);
+		if (n != NULL) {
+			tx->peer[id].ok = 0;
+			tx_seen(tx, id, 0);
+		}
 		return NULL;
 	}
+	p = &tx->peer[id];
 	gen = atomic_load_explicit(&n->gen, memory_order_relaxed);
+	/* acquire: pairs with the release in node_dir_bump */
 	dv = atomic_load_explicit(&n->dir_version, memory_order_acquire);
 	if (p->ok && p->gen == gen && p->dir_version == dv &&
 	    atomic_load_explicit(&p->ring.v.hdr->state, memory_order_relaxed) ==
 	    SHM_RING_UP)
 		return p;
-	return tx_attach(dn, id, p, gen, dv) == 0 ? p : NULL;
+	return tx_attach(tx, id, p, gen, dv) == 0 ? p : NULL;
 }
 
 /* tx_corrupt: the consumer side of a ring holds nonsense. */
 static void
-tx_corrupt(struct dnet *dn, struct txpeer *p, uint32_t id)
+tx_corrupt(struct tx *tx, struct txpeer *p, uint32_t id)
 {
 	p->ok = 0;
 	if (ring_mark(p->ring.v.hdr, SHM_RING_CORRUPT)) {
-		atomic_fetch_add_explicit(&dn->stats->corrupt, 1,
+		atomic_fetch_add_explicit(&tx->ni->stats->corrupt, 1,
 		    memory_order_relaxed);
 		log_warnx("%s: ring to node %u has a corrupt read index; "
-		    "marked down", dn->name, id);
+		    "marked down", tx->ni->name, id);
 	}
-	daemon_notify(dn->d, NOTIFY_MEMBERS);
+	notify_send(tx->notify, NOTIFY_MEMBERS);
 }
 
 /* tx_full: wait for room in p's ring; 0 if there is room now. */
 static int
-tx_full(struct dnet *dn, struct txpeer *p, uint32_t id, uint32_t len)
+tx_full(struct tx *tx, struct txpeer *p, uint32_t id, uint32_t len)
 {
 	uint32_t r = atomic_load_explicit(&p->ring.v.hdr->ridx,
 	    memory_order_relaxed);
@@ -168,7 +219,7 @@ tx_full(struct dnet *dn, struct txpeer *p, uint32_t id, uint32_t len)
 	if (p->stalled && r == p->stalled_ridx)
 		return -1;
 	p->stalled = 0;
-	tx_wake(dn, id);
+	wake_node(tx->seg, tx->ni->net, id);
 	if (ring_tx_wait(&p->ring, len, TX_WAIT_MS) == 0)
 		return 0;
 	p->stalled = 1;
@@ -180,19 +231,19 @@ tx_full(struct dnet *dn, struct txpeer *p, uint32_t id, uint32_t len)
 /* tx_grow: the frame does not fit the ring toward id at all: ask for a
  * larger ring and wait (up to TX_GROW_MS) for the peer to publish it. */
 static struct txpeer *
-tx_grow(struct dnet *dn, struct txpeer *p, uint32_t id, uint32_t len)
+tx_grow(struct tx *tx, struct txpeer *p, uint32_t id, uint32_t len)
 {
-	struct shm_node *n = shmseg_node(dn->d->seg, id);
+	struct shm_node *n = shmseg_node(tx->seg, id);
 	struct timespec ts = { 0, 100 * 1000 };
 	uint32_t dv = p->dir_version, i;
 
 	ring_tx_ask_grow(&p->ring, 4 * ((len + p->ring.v.slot_size - 1) /
 	    p->ring.v.slot_size));
-	tx_wake(dn, id);
+	wake_node(tx->seg, tx->ni->net, id);
 	for (i = 0; i < TX_GROW_MS * 10; i++) {
 		if (atomic_load_explicit(&n->dir_version,
 		    memory_order_acquire) != dv)
-			return tx_peer(dn, id);
+			return tx_peer(tx, id);
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
@@ -200,38 +251,38 @@ tx_grow(struct dnet *dn, struct txpeer *p, uint32_t id, uint32_t len)
 
 /* tx_unicast: copy a frame into the pair ring toward id. */
 static void
-tx_unicast(struct dnet *dn, uint32_t id, const uint8_t *vnet,
+tx_unicast(struct tx *tx, uint32_t id, const uint8_t *vnet,
     const uint8_t *frame, uint32_t len)
 {
 	struct txpeer *p, *q;
 	int rc;
 
-	if ((p = tx_peer(dn, id)) == NULL) {
-		stat_add(&dn->stats->drop_down, 1);
+	if ((p = tx_peer(tx, id)) == NULL) {
+		stat_add(&tx->ni->stats->drop_down, 1);
 		return;
 	}
 	rc = ring_tx_push(&p->ring, vnet, frame, len);
 	if (rc == -EMSGSIZE && len <= SHM_FRAME_MAX &&
-	    (q = tx_grow(dn, p, id, len)) != NULL)
+	    (q = tx_grow(tx, p, id, len)) != NULL)
 		rc = ring_tx_push(&(p = q)->ring, vnet, frame, len);
 	if (rc == -ENOBUFS) {
 		ring_tx_ask_grow(&p->ring, 2 * p->ring.v.slots);
-		if (tx_full(dn, p, id, len) == 0)
+		if (tx_full(tx, p, id, len) == 0)
 			rc = ring_tx_push(&p->ring, vnet, frame, len);
 	}
 	switch (rc) {
 	case 0:
 		p->stalled = 0;
-		tx_wake(dn, id);
-		dn->predict = id;
+		wake_node(tx->seg, tx->ni->net, id);
+		tx->predict = id;
 		break;
 	case -ENOBUFS:
-		stat_add(&dn->stats->drop_full, 1);
+		stat_add(&tx->ni->stats->drop_full, 1);
 		atomic_fetch_add_explicit(&p->ring.v.hdr->drops, 1,
 		    memory_order_relaxed);
 		break;
 	case -EBADMSG:
-		tx_corrupt(dn, p, id);
+		tx_corrupt(tx, p, id);
 		break;
 	default:
 		atomic_fetch_add_explicit(&p->ring.v.hdr->drops, 1,
@@ -243,35 +294,33 @@ tx_unicast(struct dnet *dn, uint32_t id, const uint8_t *vnet,
  * (waking the nodes that follow it) or to the broadcast ring (waking
  * all). */
 static void
-tx_cast(struct dnet *dn, const uint8_t *vnet, const uint8_t *frame,
+tx_cast(struct tx *tx, const uint8_t *vnet, const uint8_t *frame,
     uint32_t len)
 {
-	struct daemon *d = dn->d;
-	int ring, wake_all;
-	uint32_t size;
+	uint32_t net = tx->ni->net, size;
+	int ring, relabelled;
 	void *mem;
 
-	ring = mc_tx_ring(dn, frame, &wake_all);
-	mem = ring < 0 ? shmseg_cast(d->seg, dn->net, &size) :
-	    shmseg_mcast(d->seg, dn->net, (uint32_t)ring, &size);
-	if (cast_write(d->seg, mem, size, d->self, vnet, frame,
-	    len) != 0) {
-		stat_add(&dn->stats->drop_full, 1);
+	ring = mc_tx_ring(tx->seg, net, frame, &relabelled);
+	mem = ring < 0 ? shmseg_cast(tx->seg, net, &size) :
+	    shmseg_mcast(tx->seg, net, (uint32_t)ring, &size);
+	if (cast_write(tx->seg, mem, size, tx->self, vnet, frame, len) != 0) {
+		stat_add(&tx->ni->stats->drop_full, 1);
 		return;
 	}
-	if (ring < 0 || wake_all)
-		member_wake_all(d, dn->net);
+	if (ring < 0 || relabelled)
+		wake_all(tx->seg, tx->self, net);
 	else
-		mc_tx_wake(dn, (uint32_t)ring);
+		wake_followers(tx->seg, tx->self, net, (uint32_t)ring);
 }
 
 /* tx_predict: reserve room in the predicted ring for a zero-copy read. */
 static struct txpeer *
-tx_predict(struct dnet *dn, struct ring_slot *slot)
+tx_predict(struct tx *tx, struct ring_slot *slot)
 {
 	struct txpeer *p;
 
-	if (dn->predict == 0 || (p = tx_peer(dn, dn->predict)) == NULL ||
+	if (tx->predict == 0 || (p = tx_peer(tx, tx->predict)) == NULL ||
 	    p->stalled)
 		return NULL;
 	if (ring_tx_reserve(&p->ring, SHM_FRAME_MAX, slot) != 0)
@@ -282,75 +331,76 @@ tx_predict(struct dnet *dn, struct ring_slot *slot)
 /* tx_to_node: send a frame to node id: commit it where it was read when
  * it was read into id's ring, else copy it there. */
 static void
-tx_to_node(struct dnet *dn, struct txpeer *zc, struct ring_slot *slot,
+tx_to_node(struct tx *tx, struct txpeer *zc, struct ring_slot *slot,
     uint32_t id, const uint8_t *vnet, const uint8_t *frame, uint32_t len)
 {
-	if (zc != NULL && id == dn->predict) {
+	if (zc != NULL && id == tx->predict) {
 		ring_tx_commit(&zc->ring, slot, len, SHM_DESC_VNET);
-		stat_add(&dn->stats->zero_copy, 1);
-		tx_wake(dn, id);
+		stat_add(&tx->ni->stats->zero_copy, 1);
+		wake_node(tx->seg, tx->ni->net, id);
 	} else
-		tx_unicast(dn, id, vnet, frame, len);
+		tx_unicast(tx, id, vnet, frame, len);
 }
 
 /* tx_global: a frame of the global network goes where its flow goes. */
 static void
-tx_global(struct dnet *dn, struct txpeer *zc, struct ring_slot *slot,
+tx_global(struct tx *tx, struct txpeer *zc, struct ring_slot *slot,
     const uint8_t *vnet, uint8_t *frame, uint32_t len)
 {
-	uint32_t id = gnet_route(dn, frame, len);
+	const struct port *out = &tx->ni->out;
+	uint32_t id = gnet_route(tx->gn, frame, len);
 
 	if (id == 0)
 		return;
-	gnet_macs(dn, frame, id);
-	if (id == dn->d->self) {
-		stat_add(&dn->stats->looped, 1);
-		if (dn->out.ops->output(dn->out.ctx, vnet, frame, len) != 0)
-			stat_add(&dn->stats->drop_tap, 1);
+	gnet_macs(tx->gn, frame, id);
+	if (id == tx->self) {
+		stat_add(&tx->ni->stats->looped, 1);
+		if (out->ops->output(out->ctx, vnet, frame, len) != 0)
+			atomic_fetch_add_explicit(&tx->ni->stats->drop_tap, 1,
+			    memory_order_relaxed);	/* rx counts there too */
 	} else
-		tx_to_node(dn, zc, slot, id, vnet, frame, len);
+		tx_to_node(tx, zc, slot, id, vnet, frame, len);
 }
 
 /* tx_frame: route one frame read from the TAP (frame is ours to edit:
  * ring memory we reserved, or the staging buffer). */
 static void
-tx_frame(struct dnet *dn, struct txpeer *zc, struct ring_slot *slot,
+tx_frame(struct tx *tx, struct txpeer *zc, struct ring_slot *slot,
     const uint8_t *vnet, uint8_t *frame, uint32_t len)
 {
 	uint32_t id = 0;
 
-	stat_add(&dn->stats->tx_frames, 1);
-	stat_add(&dn->stats->tx_bytes, len);
-	if (dn->net == SHM_NET_GLOBAL && !(len >= SHM_FRAME_MIN &&
-	    (frame[0] & 1))) {
-		tx_global(dn, zc, slot, vnet, frame, len);
+	stat_add(&tx->ni->stats->tx_frames, 1);
+	stat_add(&tx->ni->stats->tx_bytes, len);
+	if (tx->gn != NULL && !(len >= SHM_FRAME_MIN && (frame[0] & 1))) {
+		tx_global(tx, zc, slot, vnet, frame, len);
 		return;
 	}
-	switch (frame_classify(dn->net, frame, len, dn->d->max_nodes, &id)) {
+	switch (frame_classify(tx->ni->net, frame, len, tx->max_nodes, &id)) {
 	case FRAME_UNICAST:
-		if (id == dn->d->self)
-			stat_add(&dn->stats->drop_unknown, 1);
+		if (id == tx->self)
+			stat_add(&tx->ni->stats->drop_unknown, 1);
 		else
-			tx_to_node(dn, zc, slot, id, vnet, frame, len);
+			tx_to_node(tx, zc, slot, id, vnet, frame, len);
 		break;
 	case FRAME_CAST:
-		tx_cast(dn, vnet, frame, len);
+		tx_cast(tx, vnet, frame, len);
 		break;
 	default:
-		stat_add(&dn->stats->drop_unknown, 1);
+		stat_add(&tx->ni->stats->drop_unknown, 1);
 	}
 }
 
 /* tx_sweep: re-validate every ring we are attached to (moving to the
  * rings that replaced them): the main loop kicked us. */
 static void
-tx_sweep(struct dnet *dn)
+tx_sweep(struct tx *tx)
 {
 	uint32_t id;
 
-	for (id = 1; id <= dn->d->max_nodes; id++)
-		if (dn->peers[id].ok)
-			tx_peer(dn, id);
+	for (id = 1; id <= tx->max_nodes; id++)
+		if (tx->peer[id].ok)
+			tx_peer(tx, id);
 }
 
 /* A busy-poll window on the TAP (tx thread only). */
@@ -374,13 +424,13 @@ struct txbatch {
  * without (a nonblocking read then still tells a backlog, which opens
  * the busy-poll window, from a lone frame). */
 static void
-tx_batch_init(struct dnet *dn, struct txbatch *b)
+tx_batch_init(struct tx *tx, struct txbatch *b)
 {
-	uint32_t i, depth = dn->txio.ring != NULL ? dn->txio.depth : 1;
+	uint32_t i, depth = tx->io.ring != NULL ? tx->io.depth : 1;
 
 	memset(b, 0, sizeof(*b));
 	if ((b->buf = malloc((size_t)depth * SHM_FRAME_MAX)) == NULL) {
-		tapio_close(&dn->txio);
+		tapio_close(&tx->io);
 		return;
 	}
 	b->depth = depth;
@@ -393,40 +443,38 @@ tx_batch_init(struct dnet *dn, struct txbatch *b)
 }
 
 /* tx_batch_read: fill res with what reads into the staging buffers
- * gave: one io_uring batch, or one preadv2 without io_uring. */
+ * gave: one io_uring batch, or one preadv2 without io_uring (also once
+ * a batch failed, or rx_help's batched writes did: tapio_rw closed the
+ * ring). */
 static void
-tx_batch_read(struct dnet *dn, struct txbatch *b, int32_t *res)
+tx_batch_read(struct tx *tx, struct txbatch *b, int32_t *res)
 {
 	ssize_t n;
 
-	if (dn->txio.ring != NULL) {
-		if (tapio_rw(&dn->txio, 0, b->iov, b->depth, res) == 0)
-			return;
-		log_warnx("%s: batched TAP reads failed; one system call per "
-		    "frame from now on", dn->name);
-		tapio_close(&dn->txio);
-	}
-	b->depth = 1;	/* also when a batch of rx_help's writes failed */
-	n = preadv2(dn->tap.fd, b->iov[0], 2, -1, RWF_NOWAIT);
+	if (tx->io.ring != NULL &&
+	    tapio_rw(&tx->io, 0, b->iov, b->depth, res) == 0)
+		return;
+	b->depth = 1;
+	n = preadv2(tx->ni->tap.fd, b->iov[0], 2, -1, RWF_NOWAIT);
 	res[0] = n >= 0 ? (int32_t)n : -errno;
 }
 
 /* tx_batch_one: one batch of nonblocking reads; frames sent. */
 static int
-tx_batch_one(struct dnet *dn, struct txbatch *b)
+tx_batch_one(struct tx *tx, struct txbatch *b)
 {
 	int32_t res[TAPIO_MAX];
 	uint32_t i, depth = b->depth;
 	int got = 0;
 
-	tx_batch_read(dn, b, res);
+	tx_batch_read(tx, b, res);
 	if (b->depth < depth)
 		depth = 1;	/* io_uring failed: res[0] is all there is */
 	for (i = 0; i < depth; i++) {
 		if (res[i] <= SHM_VNET_HDR_LEN)
 			continue;	/* -EAGAIN: the TAP ran dry */
 		got++;
-		tx_frame(dn, NULL, NULL, b->vnet[i], b->iov[i][1].iov_base,
+		tx_frame(tx, NULL, NULL, b->vnet[i], b->iov[i][1].iov_base,
 		    (uint32_t)res[i] - SHM_VNET_HDR_LEN);
 	}
 	return got;
@@ -438,14 +486,23 @@ tx_batch_one(struct dnet *dn, struct txbatch *b)
  * small frame (ping-pong, ACKs) does not, so that the pollers do not
  * crowd the applications of a request/response exchange. */
 static void
-tx_poll_arm(struct dnet *dn, struct txpoll *tp, uint32_t len, int batched)
+tx_poll_arm(struct tx *tx, struct txpoll *tp, uint32_t len, int batched)
 {
+	uint32_t poll_us = tx->ni->nc->busy_poll_us;
+
 	if (len <= TX_BATCH_BELOW && batched == 0)
 		return;
-	follow_tx_stream(dn, &tp->follow, len > TX_BATCH_BELOW,
+	follow_tx_stream(tx->ni, tx->h, &tp->follow, len > TX_BATCH_BELOW,
 	    batched >= TX_FLOOD_BATCH);
-	if (dn->nc->busy_poll_us && !tp->off)
-		tp->until_us = clock_us() + dn->nc->busy_poll_us;
+	if (poll_us && !tp->off)
+		tp->until_us = clock_us() + poll_us;
+}
+
+/* tx_stopping: has the main thread asked the thread to leave? */
+static int
+tx_stopping(const struct tx *tx)
+{
+	return atomic_load_explicit(&tx->h->stop, memory_order_acquire);
 }
 
 /* tx_batch: after a small frame, take what else the TAP holds, io-batch
@@ -459,8 +516,7 @@ tx_poll_arm(struct dnet *dn, struct txpoll *tp, uint32_t len, int batched)
  * frames after, not only when the loop ends.  Returns the frames it
  * sent. */
 static int
-tx_batch(struct dnet *dn, struct txbatch *b, struct txpoll *tp,
-    uint32_t len)
+tx_batch(struct tx *tx, struct txbatch *b, struct txpoll *tp, uint32_t len)
 {
 	int got, first = 1, all = 0, next = TX_FLOOD_BATCH;
 
@@ -471,7 +527,7 @@ tx_batch(struct dnet *dn, struct txbatch *b, struct txpoll *tp,
 		return 0;
 	}
 	do {
-		got = tx_batch_one(dn, b);
+		got = tx_batch_one(tx, b);
 		all += got;
 		if (first && got == 0) {
 			b->miss = b->miss * 2 + 1 < 63 ? b->miss * 2 + 1 : 63;
@@ -480,28 +536,30 @@ tx_batch(struct dnet *dn, struct txbatch *b, struct txpoll *tp,
 			b->miss = 0;
 		first = 0;
 		if (all >= next) {
-			tx_poll_arm(dn, tp, len, all);
+			tx_poll_arm(tx, tp, len, all);
 			next = all + TX_FLOOD_EVERY;
 		}
-	} while (got == (int)b->depth &&
-	    !atomic_load_explicit(&dn->stop, memory_order_relaxed));
+	} while (got == (int)b->depth && !tx_stopping(tx));
 	return all;
 }
 
 /* tx_read: one frame from the TAP.  Blocking, except in a busy-poll
  * window (tp->until_us): then the read does not wait (RWF_NOWAIT) and an
- * empty TAP yields the CPU and answers -1/EAGAIN until the window ends. */
+ * empty TAP yields the CPU and answers -1/EAGAIN until the window ends;
+ * meanwhile this thread delivers what waits in the pair rings (rx_help:
+ * the stream's ACKs). */
 static ssize_t
-tx_read(struct dnet *dn, struct txpoll *tp, struct iovec *iov)
+tx_read(struct tx *tx, struct txpoll *tp, struct iovec *iov)
 {
+	int fd = tx->ni->tap.fd;
 	ssize_t n;
 
 	if (tp->until_us == 0) {
-		if ((n = readv(dn->tap.fd, iov, 2)) > 0)
-			follow_tx_wake(dn, &tp->follow);
+		if ((n = readv(fd, iov, 2)) > 0)
+			follow_tx_wake(tx->ni, tx->h, &tp->follow);
 		return n;
 	}
-	n = preadv2(dn->tap.fd, iov, 2, -1, RWF_NOWAIT);
+	n = preadv2(fd, iov, 2, -1, RWF_NOWAIT);
 	if (n >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP &&
 	    errno != EINVAL))
 		return n;
@@ -509,20 +567,36 @@ tx_read(struct dnet *dn, struct txpoll *tp, struct iovec *iov)
 		tp->off = 1;	/* a kernel without RWF_NOWAIT on a TAP */
 	if (tp->off || clock_us() >= tp->until_us)
 		tp->until_us = 0;
-	else if (rx_help(dn, &dn->txio) == 0)	/* the stream's ACKs */
+	else if (rx_help(tx->rx, &tx->io) == 0)
 		sched_yield();	/* stay runnable, give way to others */
 	errno = EAGAIN;
 	return -1;
 }
 
+/* tx_read_failed: a read that gave no frame: EINTR is tx_kick's signal
+ * (sweep the rings); any other error than EAGAIN is said once. */
+static void
+tx_read_failed(struct tx *tx, int *warned)
+{
+	if (errno == EINTR)
+		tx_sweep(tx);
+	else if (errno != EAGAIN) {
+		if (!(*warned)++)
+			log_warn("%s: read %s", tx->ni->name,
+			    tx->ni->tap.name);
+		usleep(10000);
+	}
+}
+
 /* tx_main: thread body.  The TAP is read blocking: one syscall per
  * wake-up, the next frames in batches (tx_batch), and during a stream in
- * a busy-poll window (tx_read).  tx_stop interrupts a blocking read with
- * TX_STOP_SIGNAL. */
-void *
+ * a busy-poll window (tx_read).  Each read goes straight into the ring
+ * predicted (tx_predict) when there is one, else into a staging buffer.
+ * tx_stop interrupts a blocking read with TX_STOP_SIGNAL. */
+static void *
 tx_main(void *arg)
 {
-	struct dnet *dn = arg;
+	struct tx *tx = arg;
 	struct ring_slot slot;
 	struct txbatch b;
 	struct txpoll tp;
@@ -534,41 +608,33 @@ tx_main(void *arg)
 	ssize_t n;
 	char name[16];
 
-	snprintf(name, sizeof(name), "tx-%s", dn->name);	/* top -H */
+	snprintf(name, sizeof(name), "tx-%s", tx->ni->name);	/* top -H */
 	pthread_setname_np(pthread_self(), name);
 	if ((stage = malloc(SHM_FRAME_MAX)) == NULL) {
-		log_warnx("%s: tx thread: out of memory", dn->name);
+		log_warnx("%s: tx thread: out of memory", tx->ni->name);
 		return NULL;
 	}
-	netif_tapio(dn, &dn->txio);
+	netif_tapio(tx->ni, &tx->io, &tx->h->tapio_warned);
 	memset(&tp, 0, sizeof(tp));
-	follow_tx_init(dn, &tp.follow);
-	tx_batch_init(dn, &b);
-	while (!atomic_load_explicit(&dn->stop, memory_order_acquire)) {
-		zc = tx_predict(dn, &slot);
+	follow_tx_init(tx->ni, tx->h, &tp.follow);
+	tx_batch_init(tx, &b);
+	while (!tx_stopping(tx)) {
+		zc = tx_predict(tx, &slot);
 		iov[0].iov_base = zc ? slot.desc->vnet : stage_vnet;
 		iov[0].iov_len = SHM_VNET_HDR_LEN;
 		iov[1].iov_base = zc ? slot.data : stage;
 		iov[1].iov_len = SHM_FRAME_MAX;
-		n = tx_read(dn, &tp, iov);
-		if (n == -1) {
-			if (errno == EINTR)
-				tx_sweep(dn);
-			else if (errno != EAGAIN) {
-				if (!warned++)
-					log_warn("%s: read %s", dn->name,
-					    dn->tap.name);
-				usleep(10000);
-			}
+		if ((n = tx_read(tx, &tp, iov)) == -1) {
+			tx_read_failed(tx, &warned);
 			continue;
 		}
 		if (n <= SHM_VNET_HDR_LEN)
 			continue;
 		len = (uint32_t)(n - SHM_VNET_HDR_LEN);
-		tx_frame(dn, zc, &slot, iov[0].iov_base, iov[1].iov_base, len);
-		tx_poll_arm(dn, &tp, len, tx_batch(dn, &b, &tp, len));
+		tx_frame(tx, zc, &slot, iov[0].iov_base, iov[1].iov_base, len);
+		tx_poll_arm(tx, &tp, len, tx_batch(tx, &b, &tp, len));
 	}
-	tapio_close(&dn->txio);
+	tapio_close(&tx->io);
 	free(b.buf);
 	free(stage);
 	return NULL;
@@ -583,45 +649,52 @@ tx_signal(int sig)
 
 /* tx_start: make the TAP blocking for reads and start the thread. */
 int
-tx_start(struct dnet *dn)
+tx_start(struct tx *tx)
 {
 	struct sigaction sa;
-	int fl;
+	int fd = tx->ni->tap.fd, fl, rc;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = tx_signal;	/* no SA_RESTART: read gets EINTR */
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(TX_STOP_SIGNAL, &sa, NULL) == -1)
 		return -errno;
-	if ((fl = fcntl(dn->tap.fd, F_GETFL)) == -1 ||
-	    fcntl(dn->tap.fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
 		return -errno;
-	return -pthread_create(&dn->tx_thread, NULL, tx_main, dn);
+	if ((rc = pthread_create(&tx->thread, NULL, tx_main, tx)) != 0)
+		return -rc;
+	tx->started = 1;
+	return 0;
 }
 
 /* tx_kick: interrupt the thread's read so that it sweeps its rings. */
 void
-tx_kick(struct dnet *dn)
+tx_kick(struct tx *tx)
 {
-	pthread_kill(dn->tx_thread, TX_STOP_SIGNAL);
+	if (tx->started)
+		pthread_kill(tx->thread, TX_STOP_SIGNAL);
 }
 
 /* tx_stop: stop the thread, interrupting its read until it has left. */
 void
-tx_stop(struct dnet *dn)
+tx_stop(struct tx *tx)
 {
 	struct timespec ts;
 
-	atomic_store_explicit(&dn->stop, 1, memory_order_release);
+	if (!tx->started)
+		return;
+	atomic_store_explicit(&tx->h->stop, 1, memory_order_release);
 	for (;;) {
-		pthread_kill(dn->tx_thread, TX_STOP_SIGNAL);
+		pthread_kill(tx->thread, TX_STOP_SIGNAL);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 10 * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		if (pthread_timedjoin_np(dn->tx_thread, NULL, &ts) == 0)
-			return;
+		if (pthread_timedjoin_np(tx->thread, NULL, &ts) == 0)
+			break;
 	}
+	tx->started = 0;
 }

@@ -18,87 +18,115 @@
 
 #include "log.h"
 #include "shmnetd.h"
+#include "watch.h"
+
+struct watch {
+	struct handoff		*ho;		/* watch_kick, watch_stop,
+						 * watch_armed, notify */
+	pthread_t		 thread;
+	uint32_t		*keeper_seen;	/* the watch thread's */
+};
+
+/* watch_stopping: has the main thread asked the thread to leave? */
+static int
+watch_stopping(const struct handoff *ho)
+{
+	return atomic_load_explicit(&ho->watch_stop, memory_order_acquire);
+}
+
+/* watch_idle: without futex_waitv, stay until stopped: this thread's
+ * end would mark our keeper dead. */
+static void
+watch_idle(struct handoff *ho)
+{
+	uint32_t kick;
+
+	while (!watch_stopping(ho)) {
+		kick = atomic_load_explicit(&ho->watch_kick,
+		    memory_order_acquire);
+		if (!watch_stopping(ho))
+			keeper_pause(&ho->watch_kick, kick);
+	}
+}
 
 /* watch_main: thread body. */
 static void *
 watch_main(void *arg)
 {
-	struct daemon *d = arg;
+	struct watch *w = arg;
+	struct handoff *ho = w->ho;
 	uint32_t kick;
 	int rc;
 
 	pthread_setname_np(pthread_self(), "watch");
-	if ((rc = keeper_arm(d->seg, d->self)) != 0)
+	if ((rc = keeper_arm(ho->seg, ho->self)) != 0)
 		log_info("no robust futexes (%s): peers see this node's "
 		    "death by heartbeat", strerror(-rc));
-	sem_post(&d->watch_armed);
+	sem_post(&ho->watch_armed);
 	rc = 0;
-	while (!atomic_load_explicit(&d->watch_stop, memory_order_acquire)) {
-		kick = atomic_load_explicit(&d->watch_kick,
+	while (!watch_stopping(ho)) {
+		kick = atomic_load_explicit(&ho->watch_kick,
 		    memory_order_acquire);
-		rc = keeper_wait(d->seg, d->self, d->keeper_seen,
-		    &d->watch_kick, kick);
+		rc = keeper_wait(ho->seg, ho->self, w->keeper_seen,
+		    &ho->watch_kick, kick);
 		if (rc > 0)
-			daemon_notify(d, NOTIFY_MEMBERS);
+			notify_send(&ho->notify, NOTIFY_MEMBERS);
 		else if (rc < 0)
 			break;
 	}
 	if (rc < 0) {
 		log_info("futex_waitv: %s: deaths of peers are seen by "
 		    "heartbeat", strerror(-rc));
-		/* stay: this thread's end would mark our keeper dead */
-		while (!atomic_load_explicit(&d->watch_stop,
-		    memory_order_acquire)) {
-			kick = atomic_load_explicit(&d->watch_kick,
-			    memory_order_acquire);
-			if (!atomic_load_explicit(&d->watch_stop,
-			    memory_order_acquire))
-				keeper_pause(&d->watch_kick, kick);
-		}
+		watch_idle(ho);
 	}
-	keeper_disarm(d->seg, d->self);
+	keeper_disarm(ho->seg, ho->self);
 	return NULL;
 }
 
 /* watch_start: start the thread once the node is claimed, and wait
  * until our keeper is armed: peers look at it when we come up. */
-int
-watch_start(struct daemon *d)
+struct watch *
+watch_start(struct handoff *ho)
 {
-	int rc;
+	struct watch *w;
 
-	d->keeper_seen = calloc(d->max_nodes + 1, sizeof(*d->keeper_seen));
-	if (d->keeper_seen == NULL || sem_init(&d->watch_armed, 0, 0) != 0)
-		return -ENOMEM;
-	if ((rc = pthread_create(&d->watch_thread, NULL, watch_main, d)) != 0) {
-		sem_destroy(&d->watch_armed);
-		return -rc;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->ho = ho;
+	w->keeper_seen = calloc(ho->max_nodes + 1, sizeof(*w->keeper_seen));
+	if (w->keeper_seen == NULL || sem_init(&ho->watch_armed, 0, 0) != 0)
+		goto fail;
+	if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+		sem_destroy(&ho->watch_armed);
+		goto fail;
 	}
-	d->watching = 1;
-	while (sem_wait(&d->watch_armed) == -1 && errno == EINTR)
+	while (sem_wait(&ho->watch_armed) == -1 && errno == EINTR)
 		;
-	return 0;
+	return w;
+fail:
+	free(w->keeper_seen);
+	free(w);
+	return NULL;
 }
 
 /* watch_kick: look at the peers' keepers again (a peer came up). */
 void
-watch_kick(struct daemon *d)
+watch_kick(struct watch *w)
 {
-	if (d->watching)
-		keeper_kick(&d->watch_kick);
+	if (w != NULL)
+		keeper_kick(&w->ho->watch_kick);
 }
 
-/* watch_stop: disarm our keeper (this is no death) and join. */
+/* watch_stop: disarm our keeper (this is no death), join and free. */
 void
-watch_stop(struct daemon *d)
+watch_stop(struct watch *w)
 {
-	if (d->watching) {
-		atomic_store_explicit(&d->watch_stop, 1, memory_order_release);
-		keeper_kick(&d->watch_kick);
-		pthread_join(d->watch_thread, NULL);
-		sem_destroy(&d->watch_armed);
-		d->watching = 0;
-	}
-	free(d->keeper_seen);
-	d->keeper_seen = NULL;
+	if (w == NULL)
+		return;
+	atomic_store_explicit(&w->ho->watch_stop, 1, memory_order_release);
+	keeper_kick(&w->ho->watch_kick);
+	pthread_join(w->thread, NULL);
+	sem_destroy(&w->ho->watch_armed);
+	free(w->keeper_seen);
+	free(w);
 }

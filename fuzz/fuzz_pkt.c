@@ -19,6 +19,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 70000)
 		return 0;
-	(void)pkt_parse2(data, (uint32_t)size, &g, &pi);
+	(void)pkt_parse(data, (uint32_t)size, &g, &pi);
 	return 0;
 }

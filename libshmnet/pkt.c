@@ -115,9 +115,9 @@ pkt_icmp4(const uint8_t *l4, uint32_t len, uint32_t g4, struct pkt_info *pi)
 	return 0;
 }
 
-/* pkt_parse: classify a frame of the global network. */
-int
-pkt_parse(const uint8_t *f, uint32_t len, uint32_t g4, struct pkt_info *pi)
+/* pkt_parse4: an IPv4 frame of the global network. */
+static int
+pkt_parse4(const uint8_t *f, uint32_t len, uint32_t g4, struct pkt_info *pi)
 {
 	const uint8_t *l4;
 	uint32_t src, dst, l4len;
@@ -290,9 +290,9 @@ pkt_parse6(const uint8_t *p, uint32_t len, const uint8_t *g6,
 	return pkt_flow_ports(pi, proto, l4, l4len, to_g);
 }
 
-/* pkt_parse2: IPv4 or IPv6. */
+/* pkt_parse: classify a frame of the global network, IPv4 or IPv6. */
 int
-pkt_parse2(const uint8_t *f, uint32_t len, const struct pkt_g *g,
+pkt_parse(const uint8_t *f, uint32_t len, const struct pkt_g *g,
     struct pkt_info *pi)
 {
 	if (len >= ETH_HLEN_ && rd16(f + 12) == ETHERTYPE_IPV6_) {
@@ -301,5 +301,5 @@ pkt_parse2(const uint8_t *f, uint32_t len, const struct pkt_g *g,
 			return -1;
 		return pkt_parse6(f + ETH_HLEN_, len - ETH_HLEN_, g->g6, pi);
 	}
-	return pkt_parse(f, len, g->g4, pi);
+	return pkt_parse4(f, len, g->g4, pi);
 }

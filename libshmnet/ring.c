@@ -217,6 +217,7 @@ ring_tx_reserve(struct ring_tx *tx, uint32_t len, struct ring_slot *s)
 	s->cap = span << tx->v.slot_shift;
 	s->span = span;
 	s->len = 0;
+	s->flags = 0;
 	return 0;
 }
 
@@ -387,7 +388,8 @@ ring_rx_peek(struct ring_rx *rx, struct ring_slot *s)
 		s->len = len;
 		s->span = span;
 		s->cap = span << rx->v.slot_shift;
-		s->pad = flags;	/* flags seen at validation */
+		s->pad = 0;
+		s->flags = (uint16_t)flags;
 		return 1;
 	}
 }

@@ -241,14 +241,17 @@ struct ring_rx {
 	uint32_t		 widx_seen;
 };
 
-/* A reserved place in a ring, or a frame found in one. */
+/* A reserved place in a ring (tx), or a frame found in one (rx). */
 struct ring_slot {
 	struct shm_desc		*desc;		/* where the descriptor goes */
 	uint8_t			*data;		/* where the frame goes */
 	uint32_t		 cap;		/* bytes available at data */
 	uint32_t		 len;		/* frame length (rx) */
-	uint32_t		 span;		/* slots the frame covers (rx) */
-	uint32_t		 pad;		/* pad slots before desc (tx) */
+	uint32_t		 span;		/* slots the frame covers */
+	uint32_t		 pad;		/* tx: pad slots before desc */
+	uint16_t		 flags;		/* rx: SHM_DESC_* as validated
+						 * (the descriptor's own may
+						 * change under the reader) */
 };
 
 /*
@@ -495,13 +498,10 @@ struct pkt_g {
 	uint8_t		g6[16];
 };
 
-/* Parse an Ethernet frame of the global network (G = g4, network
- * order).  0 and *pi, or -1 when it is not IPv4 to or from G, or is
+/* Parse an Ethernet frame of the global network: IPv4 or (when g->has6)
+ * IPv6, to or from G.  0 and *pi, or -1 when it is neither or is
  * malformed. */
-int	 pkt_parse(const uint8_t *frame, uint32_t len, uint32_t g4,
-	    struct pkt_info *pi);
-/* The same for IPv4 and IPv6 frames. */
-int	 pkt_parse2(const uint8_t *frame, uint32_t len, const struct pkt_g *g,
+int	 pkt_parse(const uint8_t *frame, uint32_t len, const struct pkt_g *g,
 	    struct pkt_info *pi);
 
 #endif /* SHMNET_H */

@@ -1,7 +1,8 @@
 /*
  * shmnet_private.h: internals shared by the libshmnet modules only.
  *
- * The files form layers; each calls only files of the layers before it:
+ * The files form layers, listed here in an order where each file calls
+ * only files before it (tests/layers.sh checks it):
  *
  *   1. clock.c, ofd.c, bell.c, frame.c, pkt.c   time, liveness (the lock
  *      file), doorbells, Ethernet addressing, packet parsing: leaves

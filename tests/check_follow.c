@@ -15,12 +15,14 @@
 #include <sched.h>
 
 #include "testutil.h"
+#include "follow.h"
 #include "shmnetd.h"
 
 #define EXACT	8		/* FOLLOW_RUN_EXACT */
 
 static struct netconf nc;
-static struct dnet dn;
+static struct netif ni;
+static struct handoff_net h;
 static _Atomic uint32_t send_cpu;
 
 /* net: a network as the threads see it, following on */
@@ -28,13 +30,14 @@ static void
 net(int follow)
 {
 	memset(&nc, 0, sizeof(nc));
-	memset(&dn, 0, sizeof(dn));
+	memset(&ni, 0, sizeof(ni));
+	memset(&h, 0, sizeof(h));
 	nc.cpu_follow = (uint32_t)follow;
-	dn.nc = &nc;
-	dn.name = "local";
-	dn.tap.send_cpu = &send_cpu;
-	dn.app_cpu = -1;
-	dn.rx_cpu = -1;
+	ni.nc = &nc;
+	ni.name = "local";
+	ni.tap.send_cpu = &send_cpu;
+	h.app_cpu = -1;
+	h.rx_cpu = -1;
 	atomic_store(&send_cpu, TAP_CPU_NONE);
 }
 
@@ -44,7 +47,7 @@ sends(struct txfollow *f, int cpu, int n)
 {
 	atomic_store(&send_cpu, (uint32_t)cpu);
 	while (n-- > 0)
-		follow_tx_wake(&dn, f);
+		follow_tx_wake(&ni, &h, f);
 }
 
 /* two_cpus: the first two CPUs we may run on, or 0 if fewer */
@@ -76,17 +79,17 @@ START_TEST(test_a_run_of_sends_publishes_the_cpu)
 	struct txfollow f;
 
 	net(1);
-	follow_tx_init(&dn, &f);
+	follow_tx_init(&ni, &h, &f);
 	sends(&f, 3, EXACT - 1);
-	ck_assert_int_eq(dn.app_cpu, -1);
+	ck_assert_int_eq(h.app_cpu, -1);
 	sends(&f, 2, 1);			/* another CPU: start over */
 	sends(&f, 3, EXACT - 1);
-	ck_assert_int_eq(dn.app_cpu, -1);
+	ck_assert_int_eq(h.app_cpu, -1);
 	sends(&f, 3, 1);
-	ck_assert_int_eq(dn.app_cpu, 3);
+	ck_assert_int_eq(h.app_cpu, 3);
 	atomic_store(&send_cpu, TAP_CPU_NONE);	/* nothing sent yet */
-	follow_tx_wake(&dn, &f);
-	ck_assert_int_eq(dn.app_cpu, 3);
+	follow_tx_wake(&ni, &h, &f);
+	ck_assert_int_eq(h.app_cpu, 3);
 }
 END_TEST
 
@@ -96,14 +99,14 @@ START_TEST(test_published_again_after_a_flood)
 	struct follow rx;
 
 	net(1);
-	follow_tx_init(&dn, &f);
-	follow_rx_init(&dn, &rx);
+	follow_tx_init(&ni, &h, &f);
+	follow_rx_init(&ni, &h, &rx);
 	sends(&f, 0, EXACT);
-	ck_assert_int_eq(dn.app_cpu, 0);
-	follow_rx(&dn, &rx, RX_FLOOD_FRAMES, 64 * RX_FLOOD_FRAMES);
-	ck_assert_int_eq(dn.app_cpu, -1);
+	ck_assert_int_eq(h.app_cpu, 0);
+	follow_rx(&ni, &h, &rx, RX_FLOOD_FRAMES, 64 * RX_FLOOD_FRAMES);
+	ck_assert_int_eq(h.app_cpu, -1);
 	sends(&f, 0, 1);		/* same CPU: the run still holds */
-	ck_assert_int_eq(dn.app_cpu, 0);
+	ck_assert_int_eq(h.app_cpu, 0);
 }
 END_TEST
 
@@ -112,15 +115,15 @@ START_TEST(test_a_stream_withdraws_and_starts_over)
 	struct txfollow f;
 
 	net(1);
-	follow_tx_init(&dn, &f);
+	follow_tx_init(&ni, &h, &f);
 	sends(&f, 1, EXACT);
-	ck_assert_int_eq(dn.app_cpu, 1);
-	follow_tx_stream(&dn, &f, 1, 0);
-	ck_assert_int_eq(dn.app_cpu, -1);
+	ck_assert_int_eq(h.app_cpu, 1);
+	follow_tx_stream(&ni, &h, &f, 1, 0);
+	ck_assert_int_eq(h.app_cpu, -1);
 	sends(&f, 1, EXACT - 1);
-	ck_assert_int_eq(dn.app_cpu, -1);
+	ck_assert_int_eq(h.app_cpu, -1);
 	sends(&f, 1, 1);
-	ck_assert_int_eq(dn.app_cpu, 1);
+	ck_assert_int_eq(h.app_cpu, 1);
 }
 END_TEST
 
@@ -133,22 +136,22 @@ START_TEST(test_threads_keep_to_the_cpu_and_a_flood_frees_them)
 	if (!two_cpus(&a, &b))
 		return;			/* one CPU: nothing to follow */
 	net(1);
-	follow_tx_init(&dn, &f);
-	follow_rx_init(&dn, &rx);
+	follow_tx_init(&ni, &h, &f);
+	follow_rx_init(&ni, &h, &rx);
 	sends(&f, b, EXACT);
-	follow_rx(&dn, &rx, 1, 64);	/* a lone small frame */
+	follow_rx(&ni, &h, &rx, 1, 64);	/* a lone small frame */
 	ck_assert_int_eq(rx.pinned, b);
-	ck_assert_int_eq(dn.rx_cpu, b);
+	ck_assert_int_eq(h.rx_cpu, b);
 	ck_assert_int_eq(allowed(), 1);	/* this thread is the "rx" one */
 	sends(&f, b, 1);		/* the tx thread keeps with it */
 	ck_assert_int_eq(f.th.pinned, b);
-	follow_rx(&dn, &rx, 1, 8192);	/* a large frame: a stream */
+	follow_rx(&ni, &h, &rx, 1, 8192);	/* a large frame: a stream */
 	ck_assert_int_eq(rx.pinned, -1);
-	ck_assert_int_eq(dn.rx_cpu, -1);
+	ck_assert_int_eq(h.rx_cpu, -1);
 	ck_assert_int_eq(allowed(), all);
 	sends(&f, b, 1);
 	ck_assert_int_eq(f.th.pinned, -1);
-	follow_rx(&dn, &rx, 1, 64);	/* within 100 ms of the flood */
+	follow_rx(&ni, &h, &rx, 1, 64);	/* within 100 ms of the flood */
 	ck_assert_int_eq(rx.pinned, -1);
 	(void)a;
 }
@@ -162,20 +165,20 @@ START_TEST(test_a_small_flood_keeps_tx_on_the_senders_cpu)
 	if (!two_cpus(&a, &b))
 		return;
 	net(1);
-	follow_tx_init(&dn, &f);
+	follow_tx_init(&ni, &h, &f);
 	atomic_store(&send_cpu, (uint32_t)b);
-	follow_tx_stream(&dn, &f, 0, 1);	/* a batch of small frames */
+	follow_tx_stream(&ni, &h, &f, 0, 1);	/* a batch of small frames */
 	ck_assert_int_eq(f.th.pinned, b);
 	ck_assert_int_eq(allowed(), 1);
-	ck_assert_int_eq(dn.app_cpu, -1);	/* rx stays free */
-	follow_tx_stream(&dn, &f, 0, 0);	/* a smaller backlog */
+	ck_assert_int_eq(h.app_cpu, -1);	/* rx stays free */
+	follow_tx_stream(&ni, &h, &f, 0, 0);	/* a smaller backlog */
 	ck_assert_int_eq(f.th.pinned, b);
 	sends(&f, b, EXACT);	/* blocking reads do not follow rx */
 	ck_assert_int_eq(f.th.pinned, b);
-	follow_tx_stream(&dn, &f, 1, 0);	/* a large frame */
+	follow_tx_stream(&ni, &h, &f, 1, 0);	/* a large frame */
 	ck_assert_int_eq(f.th.pinned, -1);
 	ck_assert_int_eq(allowed(), all);
-	follow_tx_stream(&dn, &f, 0, 1);	/* within 100 ms of it */
+	follow_tx_stream(&ni, &h, &f, 0, 1);	/* within 100 ms of it */
 	ck_assert_int_eq(f.th.pinned, -1);
 	(void)a;
 }
@@ -190,15 +193,15 @@ START_TEST(test_no_small_flood_pinning_while_receiving_one)
 	if (!two_cpus(&a, &b))
 		return;
 	net(1);
-	follow_tx_init(&dn, &f);
-	follow_rx_init(&dn, &rx);
-	follow_rx(&dn, &rx, RX_FLOOD_FRAMES, 64 * RX_FLOOD_FRAMES);
+	follow_tx_init(&ni, &h, &f);
+	follow_rx_init(&ni, &h, &rx);
+	follow_rx(&ni, &h, &rx, RX_FLOOD_FRAMES, 64 * RX_FLOOD_FRAMES);
 	atomic_store(&send_cpu, (uint32_t)b);
-	follow_tx_stream(&dn, &f, 0, 1);
+	follow_tx_stream(&ni, &h, &f, 0, 1);
 	ck_assert_int_eq(f.th.pinned, -1);
 	atomic_store(&send_cpu, TAP_CPU_NONE);	/* sender unknown */
-	dn.rx_flood_us = 0;
-	follow_tx_stream(&dn, &f, 0, 1);
+	h.rx_flood_us = 0;
+	follow_tx_stream(&ni, &h, &f, 0, 1);
 	ck_assert_int_eq(f.th.pinned, -1);
 	(void)a;
 }
@@ -213,17 +216,17 @@ START_TEST(test_the_guess_needs_long_runs_and_leaves_tx_free)
 	if (!two_cpus(&a, &b))
 		return;
 	net(1);
-	dn.tap.send_cpu = NULL;		/* no steering eBPF */
+	ni.tap.send_cpu = NULL;		/* no steering eBPF */
 	CPU_ZERO(&one);
 	CPU_SET(b, &one);
 	ck_assert_int_eq(sched_setaffinity(0, sizeof(one), &one), 0);
-	follow_tx_init(&dn, &f);
+	follow_tx_init(&ni, &h, &f);
 	ck_assert(f.th.off);
 	for (i = 0; i < 127; i++)
-		follow_tx_wake(&dn, &f);
-	ck_assert_int_eq(dn.app_cpu, -1);
-	follow_tx_wake(&dn, &f);
-	ck_assert_int_eq(dn.app_cpu, b);
+		follow_tx_wake(&ni, &h, &f);
+	ck_assert_int_eq(h.app_cpu, -1);
+	follow_tx_wake(&ni, &h, &f);
+	ck_assert_int_eq(h.app_cpu, b);
 	(void)a;
 }
 END_TEST
@@ -234,10 +237,10 @@ START_TEST(test_off_publishes_nothing)
 	struct follow rx;
 
 	net(0);
-	follow_tx_init(&dn, &f);
-	follow_rx_init(&dn, &rx);
+	follow_tx_init(&ni, &h, &f);
+	follow_rx_init(&ni, &h, &rx);
 	sends(&f, 0, 4 * EXACT);
-	ck_assert_int_eq(dn.app_cpu, -1);
+	ck_assert_int_eq(h.app_cpu, -1);
 	ck_assert(rx.off && f.th.off);
 }
 END_TEST

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shmnetd.h"
+#include "cframe.h"
 
 START_TEST(test_node_mac)
 {

@@ -20,7 +20,7 @@
 
 #include "testutil.h"
 #include "tap.h"
-#include "shmnetd.h"
+#include "mcwatch.h"
 
 static struct tap tap;
 static int nl = -1;

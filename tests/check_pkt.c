@@ -12,6 +12,15 @@
 static uint32_t G, C;
 static uint8_t f[256];
 
+/* parse4: pkt_parse with G (IPv4 only) as the cluster address */
+static int
+parse4(const uint8_t *frame, uint32_t len, struct pkt_info *pi)
+{
+	struct pkt_g g = { .g4 = G };
+
+	return pkt_parse(frame, len, &g, pi);
+}
+
 static void
 setup(void)
 {
@@ -56,7 +65,7 @@ START_TEST(test_tcp_to_and_from_g)
 
 	ports(o, 40000, 8080);
 	f[o + 13] = CONN_TCP_SYN;
-	ck_assert_int_eq(pkt_parse(f, o + 20, G, &pi), 0);
+	ck_assert_int_eq(parse4(f, o + 20, &pi), 0);
 	ck_assert_int_eq(pi.dir, PKT_TO_G);
 	ck_assert_uint_eq(pi.key.proto, IPPROTO_TCP);
 	ck_assert_uint_eq(pi.key.lport, 8080);
@@ -66,7 +75,7 @@ START_TEST(test_tcp_to_and_from_g)
 	ck_assert_uint_eq(pi.frag, 0);
 	o = ip4(IPPROTO_TCP, G, C, 20, 0);
 	ports(o, 8080, 40000);
-	ck_assert_int_eq(pkt_parse(f, o + 20, G, &pi), 0);
+	ck_assert_int_eq(parse4(f, o + 20, &pi), 0);
 	ck_assert_int_eq(pi.dir, PKT_FROM_G);
 	ck_assert_uint_eq(pi.key.lport, 8080);
 	ck_assert_uint_eq(pi.key.fport, 40000);
@@ -79,20 +88,20 @@ START_TEST(test_rejects)
 	struct pkt_info pi;
 	uint32_t o = ip4(IPPROTO_UDP, C, C, 8, 0);	/* not G */
 
-	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), -1);
+	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
 	o = ip4(IPPROTO_UDP, C, G, 8, 0);
-	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), 0);
-	ck_assert_int_eq(pkt_parse(f, o + 7, G, &pi), -1);	/* cut */
-	ck_assert_int_eq(pkt_parse(f, 20, G, &pi), -1);
+	ck_assert_int_eq(parse4(f, o + 8, &pi), 0);
+	ck_assert_int_eq(parse4(f, o + 7, &pi), -1);	/* cut */
+	ck_assert_int_eq(parse4(f, 20, &pi), -1);
 	f[14] = 0x44;					/* IHL 16 */
-	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), -1);
+	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
 	f[14] = 0x65;					/* version 6 */
-	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), -1);
+	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
 	f[14] = 0x45;
 	f[12] = 0x86;					/* IPv6 ethertype */
-	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), -1);
+	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
 	o = ip4(IPPROTO_TCP, C, G, 8, 0);		/* TCP header cut */
-	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), -1);
+	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
 }
 END_TEST
 
@@ -102,12 +111,12 @@ START_TEST(test_fragments)
 	uint32_t o = ip4(IPPROTO_UDP, C, G, 8, 0x2000);	/* MF, offset 0 */
 
 	ports(o, 5000, 53);
-	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), 0);
+	ck_assert_int_eq(parse4(f, o + 8, &pi), 0);
 	ck_assert_uint_eq(pi.frag, PKT_FRAG_FIRST);
 	ck_assert_uint_eq(pi.key.lport, 53);
 	ck_assert_uint_eq(pi.ip_id, 0x1234);
 	o = ip4(IPPROTO_UDP, C, G, 8, 0x00b9);		/* offset, no ports */
-	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), 0);
+	ck_assert_int_eq(parse4(f, o + 8, &pi), 0);
 	ck_assert_uint_eq(pi.frag, PKT_FRAG_LATER);
 	ck_assert_uint_eq(pi.key.lport, 0);
 }
@@ -127,16 +136,16 @@ START_TEST(test_icmp_error_follows_quoted_flow)
 	memcpy(f + q + 12, &G, 4);
 	memcpy(f + q + 16, &C, 4);
 	ports(q + 20, 8080, 40000);
-	ck_assert_int_eq(pkt_parse(f, q + 28, G, &pi), 0);
+	ck_assert_int_eq(parse4(f, q + 28, &pi), 0);
 	ck_assert_int_eq(pi.dir, PKT_TO_G);
 	ck_assert_uint_eq(pi.icmp_error, 1);
 	ck_assert_uint_eq(pi.key.proto, IPPROTO_TCP);
 	ck_assert_uint_eq(pi.key.lport, 8080);
 	ck_assert_uint_eq(pi.key.fport, 40000);
 	ck_assert_mem_eq(pi.key.faddr, &C, 4);
-	ck_assert_int_eq(pkt_parse(f, q + 22, G, &pi), -1);	/* no ports */
+	ck_assert_int_eq(parse4(f, q + 22, &pi), -1);	/* no ports */
 	memcpy(f + q + 12, &C, 4);	/* quoted packet was not from G */
-	ck_assert_int_eq(pkt_parse(f, q + 28, G, &pi), -1);
+	ck_assert_int_eq(parse4(f, q + 28, &pi), -1);
 }
 END_TEST
 
@@ -148,11 +157,11 @@ START_TEST(test_echo)
 	f[o] = 8;
 	f[o + 4] = 0x12;
 	f[o + 5] = 0x34;
-	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), 0);
+	ck_assert_int_eq(parse4(f, o + 8, &pi), 0);
 	ck_assert_uint_eq(pi.echo, 1);
 	ck_assert_uint_eq(pi.key.lport, 0x1234);
 	f[o] = 13;			/* timestamp: not routed */
-	ck_assert_int_eq(pkt_parse(f, o + 8, G, &pi), -1);
+	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
 }
 END_TEST
 
@@ -173,7 +182,7 @@ START_TEST(test_garbage_never_reads_past_the_frame)
 			if (i & 1)
 				memcpy(buf + 30, &G, 4);
 		}
-		(void)pkt_parse(buf, len, G, &pi);
+		(void)parse4(buf, len, &pi);
 		free(buf);
 	}
 }
@@ -219,7 +228,7 @@ START_TEST(test_ipv6)
 	o = ip6(IPPROTO_TCP, c6, g.g6, 20, 0, 0);
 	ports(o, 40000, 8080);
 	f[o + 13] = CONN_TCP_SYN;
-	ck_assert_int_eq(pkt_parse2(f, o + 20, &g, &pi), 0);
+	ck_assert_int_eq(pkt_parse(f, o + 20, &g, &pi), 0);
 	ck_assert_int_eq(pi.dir, PKT_TO_G);
 	ck_assert_uint_eq(pi.key.family, 6);
 	ck_assert_uint_eq(pi.key.lport, 8080);
@@ -227,27 +236,27 @@ START_TEST(test_ipv6)
 	ck_assert_mem_eq(pi.key.faddr, c6, 16);
 	o = ip6(IPPROTO_UDP, g.g6, c6, 8, 0, 0);
 	ports(o, 53, 5353);
-	ck_assert_int_eq(pkt_parse2(f, o + 8, &g, &pi), 0);
+	ck_assert_int_eq(pkt_parse(f, o + 8, &g, &pi), 0);
 	ck_assert_int_eq(pi.dir, PKT_FROM_G);
 	ck_assert_uint_eq(pi.key.lport, 53);
 	/* fragments: the first carries ports, a later one only the id */
 	o = ip6(IPPROTO_UDP, c6, g.g6, 8, 1, 0x0001);
 	ports(o, 5353, 53);
-	ck_assert_int_eq(pkt_parse2(f, o + 8, &g, &pi), 0);
+	ck_assert_int_eq(pkt_parse(f, o + 8, &g, &pi), 0);
 	ck_assert_uint_eq(pi.frag, PKT_FRAG_FIRST);
 	ck_assert_uint_eq(pi.frag_id, 0x42);
 	ck_assert_uint_eq(pi.key.lport, 53);
 	o = ip6(IPPROTO_UDP, c6, g.g6, 8, 1, 0x00b8);
-	ck_assert_int_eq(pkt_parse2(f, o + 8, &g, &pi), 0);
+	ck_assert_int_eq(pkt_parse(f, o + 8, &g, &pi), 0);
 	ck_assert_uint_eq(pi.frag, PKT_FRAG_LATER);
 	/* not to or from G6; IPv6 without address6; cut short */
 	o = ip6(IPPROTO_UDP, c6, c6, 8, 0, 0);
-	ck_assert_int_eq(pkt_parse2(f, o + 8, &g, &pi), -1);
+	ck_assert_int_eq(pkt_parse(f, o + 8, &g, &pi), -1);
 	o = ip6(IPPROTO_UDP, c6, g.g6, 8, 0, 0);
 	g.has6 = 0;
-	ck_assert_int_eq(pkt_parse2(f, o + 8, &g, &pi), -1);
+	ck_assert_int_eq(pkt_parse(f, o + 8, &g, &pi), -1);
 	g.has6 = 1;
-	ck_assert_int_eq(pkt_parse2(f, o + 4, &g, &pi), -1);
+	ck_assert_int_eq(pkt_parse(f, o + 4, &g, &pi), -1);
 }
 END_TEST
 
@@ -267,7 +276,7 @@ START_TEST(test_ipv6_packet_too_big_follows_flow)
 	memcpy(f + q + 8, g.g6, 16);
 	memcpy(f + q + 24, c6, 16);
 	ports(q + 40, 8080, 40001);
-	ck_assert_int_eq(pkt_parse2(f, q + 48, &g, &pi), 0);
+	ck_assert_int_eq(pkt_parse(f, q + 48, &g, &pi), 0);
 	ck_assert_uint_eq(pi.icmp_error, 1);
 	ck_assert_uint_eq(pi.key.family, 6);
 	ck_assert_uint_eq(pi.key.lport, 8080);

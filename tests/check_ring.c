@@ -154,7 +154,7 @@ START_TEST(test_vnet_header_travels)
 
 	ck_assert_int_eq(ring_tx_push(&tx, vnet, frame, sizeof(frame)), 0);
 	ck_assert_int_eq(ring_rx_peek(&rx, &s), 1);
-	ck_assert(s.pad & SHM_DESC_VNET);
+	ck_assert(s.flags & SHM_DESC_VNET);
 	ck_assert_mem_eq(s.desc->vnet, vnet, sizeof(vnet));
 }
 END_TEST

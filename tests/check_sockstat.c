@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 
 #include "testutil.h"
-#include "shmnetd.h"
+#include "sockstat.h"
 
 /* bound: a wildcard socket of family and type bound to port (listening
  * for TCP) */

@@ -20,7 +20,8 @@
 #include <sys/syscall.h>
 
 #include "testutil.h"
-#include "shmnetd.h"
+#include "tap.h"
+#include "tapio.h"
 
 #define NFRAMES	8
 #define DEPTH	16
@@ -88,7 +89,7 @@ START_TEST(test_read_batch_in_order_then_eagain)
 		iov[i][0] = (struct iovec){ vnet[i], 12 };
 		iov[i][1] = (struct iovec){ buf[i], SHM_FRAME_MAX };
 	}
-	ck_assert_int_eq(tapio_open(&t, tap.fd, DEPTH), 0);
+	ck_assert_int_eq(tapio_open(&t, tap.fd, DEPTH, "test"), 0);
 	alarm(5);		/* a read that waits would hang here */
 	ck_assert_int_eq(tapio_rw(&t, 0, iov, DEPTH, res), 0);
 	alarm(0);
@@ -167,7 +168,7 @@ START_TEST(test_write_batch_delivers_all_in_order)
 		iov[i][0] = (struct iovec){ vnet, 12 };
 		iov[i][1] = (struct iovec){ frames[i], (size_t)len };
 	}
-	ck_assert_int_eq(tapio_open(&t, tap.fd, DEPTH), 0);
+	ck_assert_int_eq(tapio_open(&t, tap.fd, DEPTH, "test"), 0);
 	ck_assert_int_eq(tapio_rw(&t, 1, iov, NFRAMES, res), 0);
 	for (i = 0; i < NFRAMES; i++)
 		ck_assert_int_eq(res[i], 12 + (int32_t)iov[i][1].iov_len);
@@ -186,9 +187,9 @@ START_TEST(test_depth_out_of_range_refused)
 {
 	struct tapio t;
 
-	ck_assert_int_eq(tapio_open(&t, 0, 0), -EINVAL);
+	ck_assert_int_eq(tapio_open(&t, 0, 0, "test"), -EINVAL);
 	ck_assert_ptr_null(t.ring);
-	ck_assert_int_eq(tapio_open(&t, 0, TAPIO_MAX + 1), -EINVAL);
+	ck_assert_int_eq(tapio_open(&t, 0, TAPIO_MAX + 1, "test"), -EINVAL);
 	ck_assert_ptr_null(t.ring);
 	tapio_close(&t);		/* harmless on a ring never opened */
 }
@@ -202,7 +203,7 @@ START_TEST(test_forbidden_io_uring_is_an_error)
 	/* as Docker's default seccomp profile does */
 	if ((pid = fork()) == 0)
 		_exit(tu_forbid(SYS_io_uring_setup) != 0 ? 2 :
-		    tapio_open(&t, 0, DEPTH) == -EPERM && t.ring == NULL ?
+		    tapio_open(&t, 0, DEPTH, "test") == -EPERM && t.ring == NULL ?
 		    0 : 1);
 	tu_child_ok(pid);
 }

@@ -1,0 +1,30 @@
+/*
+ * gnet.h: the global network's routing decision (see gnet.c).
+ */
+#ifndef SHMNETD_GNET_H
+#define SHMNETD_GNET_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "shmnet.h"
+
+struct handoff;
+struct netif;
+struct gnet;
+
+/* G and G6 as the configuration gives them. */
+void	 gnet_g(const struct conf *c, struct pkt_g *g);
+
+/* Main thread, before the tx thread starts; NULL without memory. */
+struct gnet *gnet_new(const struct handoff *ho, const struct netif *ni,
+	    const struct conf *c);
+void	 gnet_free(struct gnet *gn);
+/* tx thread: the node a frame goes to (this node included), 0 to drop. */
+uint32_t gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len);
+/* tx thread: address a frame to node id's global interface. */
+void	 gnet_macs(const struct gnet *gn, uint8_t *frame, uint32_t id);
+/* Main thread: collect the expired flows that entered here. */
+uint32_t gnet_gc(const struct gnet *gn);
+
+#endif /* SHMNETD_GNET_H */

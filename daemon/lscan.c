@@ -1,0 +1,105 @@
+/*
+ * lscan.c: the listener scan.  The sockets of this namespace that can
+ * take a flow to G (sockdiag.c) are published in the node's listener
+ * table, where every ingress node picks a serving node for a new flow
+ * (libshmnet/listen.c).  A scan runs at start, when a flow finds no
+ * listener anywhere (a rescan every node is asked for), and on the tick:
+ * its dumps walk the host's socket hash tables, so the tick skips it
+ * while no TCP or UDP socket of ours came or went (sockstat.c), up to
+ * LSCAN_FULL_TICKS in a row (a connect() on a bound UDP socket, or one
+ * listener closed as another opened, moves no count).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gnet.h"
+#include "groute.h"
+#include "log.h"
+#include "lscan.h"
+#include "shmnetd.h"
+#include "sockdiag.h"
+#include "sockstat.h"
+
+#define LSCAN_FULL_TICKS 10	/* a scan at least this often */
+
+struct lscan {
+	struct shmseg		*seg;
+	uint32_t		 self;
+	struct pkt_g		 g;		/* what a socket must serve */
+	int			 ifindex;	/* the global interface */
+	struct groute		*gr;
+	struct shm_listen	*buf;		/* SHM_LISTEN_MAX entries */
+	struct sd_sock		 diag;		/* kept sock_diag socket */
+	struct sockstat		 ss;		/* has a socket come or gone */
+	uint32_t		 quiet;		/* ticks without a scan */
+	int			 warned;
+};
+
+/* lscan_new: the scan's state; the first scan is lscan_now's. */
+struct lscan *
+lscan_new(const struct handoff *ho, const struct conf *c, int ifindex,
+    struct groute *gr)
+{
+	struct lscan *ls;
+
+	if ((ls = calloc(1, sizeof(*ls))) == NULL)
+		return NULL;
+	if ((ls->buf = calloc(SHM_LISTEN_MAX, sizeof(*ls->buf))) == NULL) {
+		free(ls);
+		return NULL;
+	}
+	ls->seg = ho->seg;
+	ls->self = ho->self;
+	gnet_g(c, &ls->g);
+	ls->ifindex = ifindex;
+	ls->gr = gr;
+	ss_init(&ls->ss);
+	return ls;
+}
+
+/* lscan_free: undo lscan_new. */
+void
+lscan_free(struct lscan *ls)
+{
+	if (ls == NULL)
+		return;
+	sd_close(&ls->diag);
+	ss_close(&ls->ss);
+	free(ls->buf);
+	free(ls);
+}
+
+/* lscan_now: publish the sockets that can serve G here. */
+void
+lscan_now(struct lscan *ls)
+{
+	uint32_t n = 0;
+	int truncated = 0, rc;
+
+	rc = sd_scan(&ls->diag, &ls->g, ls->ifindex, ls->buf, SHM_LISTEN_MAX,
+	    &n, &truncated);
+	if (rc != 0) {
+		if (!ls->warned++)
+			log_warnx("global: listener scan (sock_diag): %s",
+			    strerror(-rc));
+		ls->quiet = LSCAN_FULL_TICKS;	/* again next tick */
+		return;
+	}
+	if (truncated && !ls->warned++)
+		log_warnx("global: more than %d listening sockets; publishing "
+		    "the first %d", SHM_LISTEN_MAX, SHM_LISTEN_MAX);
+	listen_publish(ls->seg, ls->self, ls->buf, n);
+	groute_udp_ports(ls->gr, ls->buf, n);
+}
+
+/* lscan_tick: the tick's scan, when it can find anything new. */
+void
+lscan_tick(struct lscan *ls)
+{
+	if (ss_moved(&ls->ss) || ++ls->quiet >= LSCAN_FULL_TICKS) {
+		ls->quiet = 0;
+		lscan_now(ls);
+	}
+}

@@ -1,0 +1,26 @@
+/*
+ * sockdiag.h: the sockets that can serve the cluster address (sock_diag).
+ */
+#ifndef SHMNETD_SOCKDIAG_H
+#define SHMNETD_SOCKDIAG_H
+
+#include <stdint.h>
+
+#include "shmnet.h"
+
+struct mnl_socket;
+
+/* The kept sock_diag socket of the listener scan. */
+struct sd_sock {
+	struct mnl_socket	*nl;		/* NULL: open on next scan */
+	unsigned int		 seq;
+};
+
+/* Fill out (at most max) with the sockets of this namespace that can
+ * serve G; *truncated when there were more.  0 or -errno. */
+int	 sd_scan(struct sd_sock *s, const struct pkt_g *g, int ifindex,
+	    struct shm_listen *out, uint32_t max, uint32_t *count,
+	    int *truncated);
+void	 sd_close(struct sd_sock *s);
+
+#endif /* SHMNETD_SOCKDIAG_H */
