@@ -149,7 +149,7 @@ read -r PP_CPU0 PP_CPU1 < <(pp_cpus)
 # scheduler of an idle 2-CPU guest chose one or the other from one
 # script to the next, and the placement decides the figure: on one CPU
 # a veth hands a datagram over with no wake-up across CPUs at all, on
-# two it pays one each way (docs/PERFORMANCE-HISTORY.md, seventeenth session)
+# two it pays one each way (bench/switchcost prices both)
 pp() { pp_at "" "$PP_CPU0" "$PP_CPU1" "$@"; }
 pp1() { pp_at 1 "$PP_CPU0" "$PP_CPU0" "$@"; }
 

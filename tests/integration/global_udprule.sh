@@ -7,9 +7,9 @@
 # unconnected socket routes every datagram anew, and a UDP client bound to
 # the wildcard address is such a socket: when the port's rule came first,
 # the datagram sent in between to a node of shm0 left through the global
-# interface and was lost (a sockperf ping-pong with both ends on one CPU
-# stalled in about 4 runs of 10; docs/PERFORMANCE-HISTORY.md,
-# seventeenth session).  Watched with `ip monitor rule` in node 2's namespace:
+# interface and was lost (bench/ab's pp1, a sockperf ping-pong with both
+# ends on one CPU, stalled in about 4 runs of 10 that way, as sockperf
+# does not resend).  Watched with `ip monitor rule` in node 2's namespace:
 #  - the main-table rule is added before the port's rule;
 #  - the port's rule is deleted before the main-table rule.
 . "$(dirname "$0")/lib.sh"
