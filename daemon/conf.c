@@ -38,6 +38,26 @@ struct conf_key {
 	{ sec, nm, ty, lo, hi, p2, offsetof(struct conf, fld), \
 	  sizeof(((struct conf *)0)->fld) }
 
+/*
+ * The tuning keys of struct netconf, the same in [local] and [global]:
+ * section sec, member net of struct conf.
+ */
+#define CK_NET(sec, net) \
+	CK(sec, "mtu", CT_UINT, 576, 65535, 0, net.mtu), \
+	CK(sec, "txqueuelen", CT_UINT, 16, CONF_TXQUEUELEN_MAX, 0, \
+	    net.txqueuelen), \
+	CK(sec, "ring-size", CT_SIZE, 1u << 17, 1u << 28, 1, net.ring_size), \
+	CK(sec, "ring-min-size", CT_SIZE, 1u << 12, 1u << 28, 1, \
+	    net.ring_min), \
+	CK(sec, "ring-shrink-after", CT_UINT, 0, 86400, 0, net.ring_shrink_s), \
+	CK(sec, "slot-size", CT_SIZE, 64, 65536, 1, net.slot_size), \
+	CK(sec, "busy-poll", CT_UINT, 0, 1000000, 0, net.busy_poll_us), \
+	CK(sec, "io-batch", CT_UINT, 0, CONF_IO_BATCH_MAX, 0, net.io_batch), \
+	CK(sec, "offload", CT_BOOL, 0, 1, 0, net.offload), \
+	CK(sec, "cpu-follow", CT_BOOL, 0, 1, 0, net.cpu_follow), \
+	CK(sec, "multicast-rings", CT_UINT, 0, SHM_MCAST_MAX, 0, \
+	    net.mcast_rings)
+
 static const struct conf_key conf_keys[] = {
 	CK("cluster", "name", CT_NAME, 1, SHM_CLUSTER_MAX - 1, 0, cluster),
 	CK("cluster", "node", CT_NODE, 1, SHM_NODES_MAX, 0, node),
@@ -55,46 +75,16 @@ static const struct conf_key conf_keys[] = {
 	    tcp_wmem_max),
 	CK("local", "interface", CT_IFNAME, 1, IFNAMSIZ - 1, 0, local.ifname),
 	CK("local", "address", CT_ADDR4, 0, 32, 0, local.addr),
-	CK("local", "mtu", CT_UINT, 576, 65535, 0, local.mtu),
-	CK("local", "txqueuelen", CT_UINT, 16, CONF_TXQUEUELEN_MAX, 0,
-	    local.txqueuelen),
-	CK("local", "ring-size", CT_SIZE, 1u << 17, 1u << 28, 1,
-	    local.ring_size),
-	CK("local", "ring-min-size", CT_SIZE, 1u << 12, 1u << 28, 1,
-	    local.ring_min),
-	CK("local", "ring-shrink-after", CT_UINT, 0, 86400, 0,
-	    local.ring_shrink_s),
-	CK("local", "slot-size", CT_SIZE, 64, 65536, 1, local.slot_size),
-	CK("local", "busy-poll", CT_UINT, 0, 1000000, 0, local.busy_poll_us),
-	CK("local", "io-batch", CT_UINT, 0, CONF_IO_BATCH_MAX, 0, local.io_batch),
-	CK("local", "offload", CT_BOOL, 0, 1, 0, local.offload),
-	CK("local", "cpu-follow", CT_BOOL, 0, 1, 0, local.cpu_follow),
-	CK("local", "multicast-rings", CT_UINT, 0, SHM_MCAST_MAX, 0,
-	    local.mcast_rings),
 	CK("local", "address6", CT_ADDR6, 64, 128, 0, local.addr6),
+	CK_NET("local", local),
 	CK("global", "enabled", CT_BOOL, 0, 1, 0, g.enabled),
 	CK("global", "interface", CT_IFNAME, 1, IFNAMSIZ - 1, 0,
 	    global.ifname),
 	CK("global", "address", CT_HOST4, 0, 32, 0, global.addr),
-	CK("global", "mtu", CT_UINT, 576, 65535, 0, global.mtu),
-	CK("global", "txqueuelen", CT_UINT, 16, CONF_TXQUEUELEN_MAX, 0,
-	    global.txqueuelen),
-	CK("global", "ring-size", CT_SIZE, 1u << 17, 1u << 28, 1,
-	    global.ring_size),
-	CK("global", "ring-min-size", CT_SIZE, 1u << 12, 1u << 28, 1,
-	    global.ring_min),
-	CK("global", "ring-shrink-after", CT_UINT, 0, 86400, 0,
-	    global.ring_shrink_s),
-	CK("global", "slot-size", CT_SIZE, 64, 65536, 1, global.slot_size),
-	CK("global", "busy-poll", CT_UINT, 0, 1000000, 0, global.busy_poll_us),
-	CK("global", "io-batch", CT_UINT, 0, CONF_IO_BATCH_MAX, 0, global.io_batch),
-	CK("global", "offload", CT_BOOL, 0, 1, 0, global.offload),
-	CK("global", "cpu-follow", CT_BOOL, 0, 1, 0, global.cpu_follow),
-	CK("global", "multicast-rings", CT_UINT, 0, SHM_MCAST_MAX, 0,
-	    global.mcast_rings),
 	CK("global", "client-network", CT_ADDR4, 8, 30, 0, g.client_net),
 	CK("global", "address6", CT_HOST6, 0, 128, 0, g.addr6),
 	CK("global", "client-network6", CT_NET6, 64, 120, 0, g.client6),
+	CK_NET("global", global),
 	CK("global", "table", CT_UINT, 1, 0x7fffffff, 0, g.table),
 	CK("global", "rule-priority", CT_UINT, 1, 32000, 0, g.rule_pref),
 	CK("global", "gateway", CT_IFNAME0, 0, IFNAMSIZ - 1, 0, g.gateway),
