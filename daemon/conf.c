@@ -20,6 +20,10 @@
 
 #include "conf.h"
 
+/*
+ * CT_ADDR4, CT_HOST4, CT_NET6 and CT_ADDR6 keep their prefix length in
+ * the uint32_t right after the address (conf_prefix).
+ */
 enum conf_type { CT_UINT, CT_SIZE, CT_BOOL, CT_IFNAME, CT_PATH, CT_NAME,
 	CT_NODE, CT_ADDR4, CT_HOST4, CT_IFNAME0, CT_HOST6, CT_NET6, CT_MODE,
 	CT_ADDR6 };
@@ -210,6 +214,22 @@ conf_store(struct conf *c, const struct conf_key *k, uint64_t v)
 		*(uint32_t *)p = (uint32_t)v;
 }
 
+/* The layout conf_prefix relies on. */
+#define CONF_PREFIX_FOLLOWS(s, addr, prefix) \
+	_Static_assert(offsetof(s, prefix) == offsetof(s, addr) + \
+	    sizeof(((s *)0)->addr), #prefix " must follow " #addr)
+CONF_PREFIX_FOLLOWS(struct netconf, addr, prefix);
+CONF_PREFIX_FOLLOWS(struct netconf, addr6, prefix6);
+CONF_PREFIX_FOLLOWS(struct globalconf, client_net, client_prefix);
+CONF_PREFIX_FOLLOWS(struct globalconf, client6, client6_prefix);
+
+/* conf_prefix: the prefix length field of an address key. */
+static uint32_t *
+conf_prefix(struct conf *c, const struct conf_key *k)
+{
+	return (uint32_t *)((char *)c + k->off + k->width);
+}
+
 /* conf_range_err: "where: key V out of range (MIN-MAX)". */
 static int
 conf_range_err(const struct conf_key *k, const char *value, const char *where,
@@ -292,7 +312,7 @@ conf_ip6(struct conf *c, const struct conf_key *k, const char *value,
 	    *value == '\0') {				/* no IPv6 */
 		memset((char *)c + k->off, 0, 16);
 		if (k->type == CT_ADDR6)
-			c->local.prefix6 = 0;
+			*conf_prefix(c, k) = 0;
 		return 0;
 	}
 	if (inet_pton(AF_INET6, buf, a) != 1 || len < k->min || len > k->max ||
@@ -300,10 +320,8 @@ conf_ip6(struct conf *c, const struct conf_key *k, const char *value,
 	    (k->type == CT_ADDR6 && slash == NULL))
 		goto bad;
 	memcpy((char *)c + k->off, a, 16);
-	if (k->type == CT_NET6)
-		c->g.client6_prefix = (uint32_t)len;
-	if (k->type == CT_ADDR6)
-		c->local.prefix6 = (uint32_t)len;
+	if (k->type == CT_NET6 || k->type == CT_ADDR6)
+		*conf_prefix(c, k) = (uint32_t)len;
 	return 0;
 bad:
 	snprintf(err, errlen, "%s: %s %s is not %s", where, k->name, value,
@@ -404,14 +422,12 @@ conf_apply(struct conf *c, const char *section, const char *key,
 		}
 		conf_store(c, k, v);
 		return 0;
-	case CT_ADDR4:	/* the prefix field follows the address */
+	case CT_ADDR4:
 		return conf_addr4((uint32_t *)((char *)c + k->off),
-		    (uint32_t *)((char *)c + k->off) + 1, value, where, err,
-		    errlen);
+		    conf_prefix(c, k), value, where, err, errlen);
 	case CT_HOST4:
 		return conf_host4((uint32_t *)((char *)c + k->off),
-		    (uint32_t *)((char *)c + k->off) + 1, value, where, err,
-		    errlen);
+		    conf_prefix(c, k), value, where, err, errlen);
 	case CT_MODE:
 		v = strtoull(value, &end, 8);
 		if (*value == '\0' || *end != '\0' || v > 0777 ||
