@@ -277,55 +277,35 @@ conf_range_err(const struct conf_key *k, const char *value, const char *where,
 	return -1;
 }
 
-/* conf_addr4: "a.b.c.d[/len]". */
+/* conf_ip4: "a.b.c.d[/len]" with len 8-30 (default 16), or for CT_HOST4
+ * the cluster address: a unicast address, /32 if any. */
 static int
-conf_addr4(uint32_t *addr, uint32_t *prefix, const char *value,
+conf_ip4(struct conf *c, const struct conf_key *k, const char *value,
     const char *where, char *err, size_t errlen)
 {
+	int host = k->type == CT_HOST4;
+	uint64_t len = host ? 32 : 16;
 	char buf[64], *slash;
 	struct in_addr a;
-	uint64_t len = 16;
 
 	strlcpy(buf, value, sizeof(buf));
 	if ((slash = strchr(buf, '/')) != NULL) {
 		*slash++ = '\0';
-		if (conf_parse_u64(slash, 0, &len) != 0 || len < 8 || len > 30)
+		if (host ? strcmp(slash, "32") != 0 :
+		    conf_parse_u64(slash, 0, &len) != 0 || len < 8 || len > 30)
 			goto bad;
 	}
-	if (inet_pton(AF_INET, buf, &a) != 1)
+	if (inet_pton(AF_INET, buf, &a) != 1 || (host && (a.s_addr == 0 ||
+	    a.s_addr == 0xffffffff)))
 		goto bad;
-	*addr = a.s_addr;
-	*prefix = (uint32_t)len;
+	*(uint32_t *)((char *)c + k->off) = a.s_addr;
+	*conf_prefix(c, k) = (uint32_t)len;
 	return 0;
 bad:
-	snprintf(err, errlen, "%s: address %s is not an IPv4 address with an "
-	    "optional prefix length (8-30), e.g. 10.201.0.1/16", where, value);
-	return -1;
-}
-
-/* conf_host4: the cluster address, a plain IPv4 address (or /32). */
-static int
-conf_host4(uint32_t *addr, uint32_t *prefix, const char *value,
-    const char *where, char *err, size_t errlen)
-{
-	char buf[64], *slash;
-	struct in_addr a;
-
-	strlcpy(buf, value, sizeof(buf));
-	if ((slash = strchr(buf, '/')) != NULL) {
-		if (strcmp(slash, "/32") != 0)
-			goto bad;
-		*slash = '\0';
-	}
-	if (inet_pton(AF_INET, buf, &a) != 1 || a.s_addr == 0 ||
-	    a.s_addr == 0xffffffff)
-		goto bad;
-	*addr = a.s_addr;
-	*prefix = 32;
-	return 0;
-bad:
-	snprintf(err, errlen, "%s: address %s is not a unicast IPv4 address "
-	    "(the cluster address, e.g. 10.202.0.1)", where, value);
+	snprintf(err, errlen, "%s: address %s is not %s", where, value, host ?
+	    "a unicast IPv4 address (the cluster address, e.g. 10.202.0.1)" :
+	    "an IPv4 address with an optional prefix length (8-30), e.g. "
+	    "10.201.0.1/16");
 	return -1;
 }
 
@@ -458,13 +438,6 @@ conf_apply(struct conf *c, const char *section, const char *key,
 		}
 		conf_store(c, k, v);
 		return 0;
-	case CT_ADDR4:
-	case CT_ADDR4ID:
-		return conf_addr4((uint32_t *)((char *)c + k->off),
-		    conf_prefix(c, k), value, where, err, errlen);
-	case CT_HOST4:
-		return conf_host4((uint32_t *)((char *)c + k->off),
-		    conf_prefix(c, k), value, where, err, errlen);
 	case CT_MODE:
 		v = strtoull(value, &end, 8);
 		if (*value == '\0' || *end != '\0' || v > 0777 ||
@@ -476,6 +449,10 @@ conf_apply(struct conf *c, const char *section, const char *key,
 		}
 		conf_store(c, k, v);
 		return 0;
+	case CT_ADDR4:
+	case CT_ADDR4ID:
+	case CT_HOST4:
+		return conf_ip4(c, k, value, where, err, errlen);
 	case CT_HOST6:
 	case CT_NET6:
 	case CT_ADDR6:
