@@ -20,9 +20,30 @@
 
 #include "conf.h"
 
-enum conf_type { CT_UINT, CT_SIZE, CT_BOOL, CT_IFNAME, CT_PATH, CT_NAME,
-	CT_NODE, CT_ADDR4, CT_HOST4, CT_IFNAME0, CT_HOST6, CT_NET6, CT_MODE,
-	CT_ADDR6 };
+#define CONF_LOCAL_PREFIX	16	/* the local network's by default */
+
+/*
+ * What a value looks like, read by conf_apply and written back by
+ * conf_format.  The address types but CT_HOST6 keep their prefix length
+ * in the uint32_t right after the address (conf_prefix).
+ */
+enum conf_type {
+	CT_UINT,	/* decimal or 0x number */
+	CT_SIZE,	/* number with an optional K, M or G */
+	CT_BOOL,	/* yes or no (also true/false, on/off, 1/0) */
+	CT_NODE,	/* node id, or auto (0) */
+	CT_MODE,	/* octal file mode */
+	CT_NAME,	/* letters, digits, '-', '_', '.' */
+	CT_IFNAME,	/* the same, an interface name */
+	CT_IFNAME0,	/* the same, or none ("") */
+	CT_PATH,	/* absolute path */
+	CT_ADDR4,	/* a.b.c.d[/len] */
+	CT_ADDR4ID,	/* a.b.c.d[/len], 0.0.0.0 = derived from the node id */
+	CT_HOST4,	/* a.b.c.d[/32] */
+	CT_HOST6,	/* IPv6 address, or none (all zero) */
+	CT_NET6,	/* IPv6 network/len */
+	CT_ADDR6	/* IPv6 address or network/len, or none (len 0) */
+};
 
 struct conf_key {
 	const char	*section;
@@ -38,63 +59,54 @@ struct conf_key {
 	{ sec, nm, ty, lo, hi, p2, offsetof(struct conf, fld), \
 	  sizeof(((struct conf *)0)->fld) }
 
+/*
+ * The tuning keys of struct netconf, the same in [local] and [global]:
+ * section sec, member net of struct conf.
+ */
+#define CK_NET(sec, net) \
+	CK(sec, "mtu", CT_UINT, 576, 65535, 0, net.mtu), \
+	CK(sec, "txqueuelen", CT_UINT, 16, CONF_TXQUEUELEN_MAX, 0, \
+	    net.txqueuelen), \
+	CK(sec, "ring-size", CT_SIZE, 1u << 17, 1u << 28, 1, net.ring_size), \
+	CK(sec, "ring-min-size", CT_SIZE, 1u << 12, 1u << 28, 1, \
+	    net.ring_min), \
+	CK(sec, "ring-shrink-after", CT_UINT, 0, 86400, 0, net.ring_shrink_s), \
+	CK(sec, "slot-size", CT_SIZE, 64, 65536, 1, net.slot_size), \
+	CK(sec, "busy-poll", CT_UINT, 0, 1000000, 0, net.busy_poll_us), \
+	CK(sec, "io-batch", CT_UINT, 0, CONF_IO_BATCH_MAX, 0, net.io_batch), \
+	CK(sec, "offload", CT_BOOL, 0, 1, 0, net.offload), \
+	CK(sec, "cpu-follow", CT_BOOL, 0, 1, 0, net.cpu_follow), \
+	CK(sec, "multicast-rings", CT_UINT, 0, SHM_MCAST_MAX, 0, \
+	    net.mcast_rings)
+
+/* Every key, in the order of shmnetd.conf(5) and of conf_print. */
 static const struct conf_key conf_keys[] = {
 	CK("cluster", "name", CT_NAME, 1, SHM_CLUSTER_MAX - 1, 0, cluster),
 	CK("cluster", "node", CT_NODE, 1, SHM_NODES_MAX, 0, node),
 	CK("cluster", "segment", CT_PATH, 1, PATH_MAX - 8, 0, segment),
+	CK("cluster", "segment-mode", CT_MODE, 0400, 0666, 0, segment_mode),
+	CK("cluster", "segment-group", CT_IFNAME0, 0, 31, 0, segment_group),
 	CK("cluster", "segment-size", CT_SIZE, 1ull << 22, 1ull << 36, 0,
 	    segment_size),
 	CK("cluster", "max-nodes", CT_UINT, SHM_NODES_MIN, SHM_NODES_MAX, 0,
 	    max_nodes),
-	CK("cluster", "segment-mode", CT_MODE, 0400, 0666, 0, segment_mode),
-	CK("cluster", "segment-group", CT_IFNAME0, 0, 31, 0, segment_group),
 	CK("cluster", "broadcast-slots", CT_UINT, 16, 65536, 1, cast_slots),
 	CK("cluster", "broadcast-slot-size", CT_SIZE, 256, 65536, 1,
 	    cast_slot_size),
 	CK("namespace", "tcp-wmem-max", CT_SIZE, 0, 1ull << 30, 0,
 	    tcp_wmem_max),
 	CK("local", "interface", CT_IFNAME, 1, IFNAMSIZ - 1, 0, local.ifname),
-	CK("local", "address", CT_ADDR4, 0, 32, 0, local.addr),
-	CK("local", "mtu", CT_UINT, 576, 65535, 0, local.mtu),
-	CK("local", "txqueuelen", CT_UINT, 16, CONF_TXQUEUELEN_MAX, 0,
-	    local.txqueuelen),
-	CK("local", "ring-size", CT_SIZE, 1u << 17, 1u << 28, 1,
-	    local.ring_size),
-	CK("local", "ring-min-size", CT_SIZE, 1u << 12, 1u << 28, 1,
-	    local.ring_min),
-	CK("local", "ring-shrink-after", CT_UINT, 0, 86400, 0,
-	    local.ring_shrink_s),
-	CK("local", "slot-size", CT_SIZE, 64, 65536, 1, local.slot_size),
-	CK("local", "busy-poll", CT_UINT, 0, 1000000, 0, local.busy_poll_us),
-	CK("local", "io-batch", CT_UINT, 0, CONF_IO_BATCH_MAX, 0, local.io_batch),
-	CK("local", "offload", CT_BOOL, 0, 1, 0, local.offload),
-	CK("local", "cpu-follow", CT_BOOL, 0, 1, 0, local.cpu_follow),
-	CK("local", "multicast-rings", CT_UINT, 0, SHM_MCAST_MAX, 0,
-	    local.mcast_rings),
+	CK("local", "address", CT_ADDR4ID, 0, 32, 0, local.addr),
 	CK("local", "address6", CT_ADDR6, 64, 128, 0, local.addr6),
+	CK_NET("local", local),
 	CK("global", "enabled", CT_BOOL, 0, 1, 0, g.enabled),
 	CK("global", "interface", CT_IFNAME, 1, IFNAMSIZ - 1, 0,
 	    global.ifname),
 	CK("global", "address", CT_HOST4, 0, 32, 0, global.addr),
-	CK("global", "mtu", CT_UINT, 576, 65535, 0, global.mtu),
-	CK("global", "txqueuelen", CT_UINT, 16, CONF_TXQUEUELEN_MAX, 0,
-	    global.txqueuelen),
-	CK("global", "ring-size", CT_SIZE, 1u << 17, 1u << 28, 1,
-	    global.ring_size),
-	CK("global", "ring-min-size", CT_SIZE, 1u << 12, 1u << 28, 1,
-	    global.ring_min),
-	CK("global", "ring-shrink-after", CT_UINT, 0, 86400, 0,
-	    global.ring_shrink_s),
-	CK("global", "slot-size", CT_SIZE, 64, 65536, 1, global.slot_size),
-	CK("global", "busy-poll", CT_UINT, 0, 1000000, 0, global.busy_poll_us),
-	CK("global", "io-batch", CT_UINT, 0, CONF_IO_BATCH_MAX, 0, global.io_batch),
-	CK("global", "offload", CT_BOOL, 0, 1, 0, global.offload),
-	CK("global", "cpu-follow", CT_BOOL, 0, 1, 0, global.cpu_follow),
-	CK("global", "multicast-rings", CT_UINT, 0, SHM_MCAST_MAX, 0,
-	    global.mcast_rings),
 	CK("global", "client-network", CT_ADDR4, 8, 30, 0, g.client_net),
 	CK("global", "address6", CT_HOST6, 0, 128, 0, g.addr6),
 	CK("global", "client-network6", CT_NET6, 64, 120, 0, g.client6),
+	CK_NET("global", global),
 	CK("global", "table", CT_UINT, 1, 0x7fffffff, 0, g.table),
 	CK("global", "rule-priority", CT_UINT, 1, 32000, 0, g.rule_pref),
 	CK("global", "gateway", CT_IFNAME0, 0, IFNAMSIZ - 1, 0, g.gateway),
@@ -119,7 +131,7 @@ conf_defaults(struct conf *c)
 	c->cast_slot_size = 2048;
 	c->tcp_wmem_max = 8u << 20;
 	strlcpy(c->local.ifname, "shm0", sizeof(c->local.ifname));
-	c->local.prefix = 16;
+	c->local.prefix = CONF_LOCAL_PREFIX;
 	c->local.mtu = 65520;
 	c->local.txqueuelen = 2048;
 	c->local.ring_size = 1u << 20;
@@ -220,6 +232,40 @@ conf_store(struct conf *c, const struct conf_key *k, uint64_t v)
 		*(uint32_t *)p = (uint32_t)v;
 }
 
+/* conf_load: read an integer from a field of the key's width. */
+static uint64_t
+conf_load(const struct conf *c, const struct conf_key *k)
+{
+	const char *p = (const char *)c + k->off;
+
+	if (k->width == sizeof(uint64_t))
+		return *(const uint64_t *)p;
+	return *(const uint32_t *)p;
+}
+
+/* The layout conf_prefix relies on. */
+#define CONF_PREFIX_FOLLOWS(s, addr, prefix) \
+	_Static_assert(offsetof(s, prefix) == offsetof(s, addr) + \
+	    sizeof(((s *)0)->addr), #prefix " must follow " #addr)
+CONF_PREFIX_FOLLOWS(struct netconf, addr, prefix);
+CONF_PREFIX_FOLLOWS(struct netconf, addr6, prefix6);
+CONF_PREFIX_FOLLOWS(struct globalconf, client_net, client_prefix);
+CONF_PREFIX_FOLLOWS(struct globalconf, client6, client6_prefix);
+
+/* conf_prefix: the prefix length field of an address key. */
+static uint32_t *
+conf_prefix(struct conf *c, const struct conf_key *k)
+{
+	return (uint32_t *)((char *)c + k->off + k->width);
+}
+
+/* conf_prefix_len: the prefix length of an address key, to print. */
+static uint32_t
+conf_prefix_len(const struct conf *c, const struct conf_key *k)
+{
+	return *(const uint32_t *)((const char *)c + k->off + k->width);
+}
+
 /* conf_range_err: "where: key V out of range (MIN-MAX)". */
 static int
 conf_range_err(const struct conf_key *k, const char *value, const char *where,
@@ -231,55 +277,35 @@ conf_range_err(const struct conf_key *k, const char *value, const char *where,
 	return -1;
 }
 
-/* conf_addr4: "a.b.c.d[/len]". */
+/* conf_ip4: "a.b.c.d[/len]" with len 8-30 (default 16), or for CT_HOST4
+ * the cluster address: a unicast address, /32 if any. */
 static int
-conf_addr4(uint32_t *addr, uint32_t *prefix, const char *value,
+conf_ip4(struct conf *c, const struct conf_key *k, const char *value,
     const char *where, char *err, size_t errlen)
 {
+	int host = k->type == CT_HOST4;
+	uint64_t len = host ? 32 : 16;
 	char buf[64], *slash;
 	struct in_addr a;
-	uint64_t len = 16;
 
 	strlcpy(buf, value, sizeof(buf));
 	if ((slash = strchr(buf, '/')) != NULL) {
 		*slash++ = '\0';
-		if (conf_parse_u64(slash, 0, &len) != 0 || len < 8 || len > 30)
+		if (host ? strcmp(slash, "32") != 0 :
+		    conf_parse_u64(slash, 0, &len) != 0 || len < 8 || len > 30)
 			goto bad;
 	}
-	if (inet_pton(AF_INET, buf, &a) != 1)
+	if (inet_pton(AF_INET, buf, &a) != 1 || (host && (a.s_addr == 0 ||
+	    a.s_addr == 0xffffffff)))
 		goto bad;
-	*addr = a.s_addr;
-	*prefix = (uint32_t)len;
+	*(uint32_t *)((char *)c + k->off) = a.s_addr;
+	*conf_prefix(c, k) = (uint32_t)len;
 	return 0;
 bad:
-	snprintf(err, errlen, "%s: address %s is not an IPv4 address with an "
-	    "optional prefix length (8-30), e.g. 10.201.0.1/16", where, value);
-	return -1;
-}
-
-/* conf_host4: the cluster address, a plain IPv4 address (or /32). */
-static int
-conf_host4(uint32_t *addr, uint32_t *prefix, const char *value,
-    const char *where, char *err, size_t errlen)
-{
-	char buf[64], *slash;
-	struct in_addr a;
-
-	strlcpy(buf, value, sizeof(buf));
-	if ((slash = strchr(buf, '/')) != NULL) {
-		if (strcmp(slash, "/32") != 0)
-			goto bad;
-		*slash = '\0';
-	}
-	if (inet_pton(AF_INET, buf, &a) != 1 || a.s_addr == 0 ||
-	    a.s_addr == 0xffffffff)
-		goto bad;
-	*addr = a.s_addr;
-	*prefix = 32;
-	return 0;
-bad:
-	snprintf(err, errlen, "%s: address %s is not a unicast IPv4 address "
-	    "(the cluster address, e.g. 10.202.0.1)", where, value);
+	snprintf(err, errlen, "%s: address %s is not %s", where, value, host ?
+	    "a unicast IPv4 address (the cluster address, e.g. 10.202.0.1)" :
+	    "an IPv4 address with an optional prefix length (8-30), e.g. "
+	    "10.201.0.1/16");
 	return -1;
 }
 
@@ -302,7 +328,7 @@ conf_ip6(struct conf *c, const struct conf_key *k, const char *value,
 	    *value == '\0') {				/* no IPv6 */
 		memset((char *)c + k->off, 0, 16);
 		if (k->type == CT_ADDR6)
-			c->local.prefix6 = 0;
+			*conf_prefix(c, k) = 0;
 		return 0;
 	}
 	if (inet_pton(AF_INET6, buf, a) != 1 || len < k->min || len > k->max ||
@@ -310,10 +336,8 @@ conf_ip6(struct conf *c, const struct conf_key *k, const char *value,
 	    (k->type == CT_ADDR6 && slash == NULL))
 		goto bad;
 	memcpy((char *)c + k->off, a, 16);
-	if (k->type == CT_NET6)
-		c->g.client6_prefix = (uint32_t)len;
-	if (k->type == CT_ADDR6)
-		c->local.prefix6 = (uint32_t)len;
+	if (k->type == CT_NET6 || k->type == CT_ADDR6)
+		*conf_prefix(c, k) = (uint32_t)len;
 	return 0;
 bad:
 	snprintf(err, errlen, "%s: %s %s is not %s", where, k->name, value,
@@ -414,14 +438,6 @@ conf_apply(struct conf *c, const char *section, const char *key,
 		}
 		conf_store(c, k, v);
 		return 0;
-	case CT_ADDR4:	/* the prefix field follows the address */
-		return conf_addr4((uint32_t *)((char *)c + k->off),
-		    (uint32_t *)((char *)c + k->off) + 1, value, where, err,
-		    errlen);
-	case CT_HOST4:
-		return conf_host4((uint32_t *)((char *)c + k->off),
-		    (uint32_t *)((char *)c + k->off) + 1, value, where, err,
-		    errlen);
 	case CT_MODE:
 		v = strtoull(value, &end, 8);
 		if (*value == '\0' || *end != '\0' || v > 0777 ||
@@ -433,6 +449,10 @@ conf_apply(struct conf *c, const char *section, const char *key,
 		}
 		conf_store(c, k, v);
 		return 0;
+	case CT_ADDR4:
+	case CT_ADDR4ID:
+	case CT_HOST4:
+		return conf_ip4(c, k, value, where, err, errlen);
 	case CT_HOST6:
 	case CT_NET6:
 	case CT_ADDR6:
@@ -774,72 +794,113 @@ conf_client6_addr(const struct conf *c, uint32_t id, uint8_t *out)
 	out[15] = (uint8_t)id;
 }
 
-/* conf_print: effective configuration. */
+/* conf_format_addr4: "a.b.c.d/len", the cluster address without its
+ * /32; 1 for a local address derived from the node id with the default
+ * prefix length, which needs no line and is shown as a comment. */
+static int
+conf_format_addr4(const struct conf *c, const struct conf_key *k, char *buf,
+    size_t len)
+{
+	struct in_addr a = { .s_addr = (uint32_t)conf_load(c, k) };
+	char s[INET_ADDRSTRLEN];
+
+	if (k->type == CT_ADDR4ID && a.s_addr == 0 &&
+	    conf_prefix_len(c, k) == CONF_LOCAL_PREFIX) {
+		snprintf(buf, len, "10.201.<id/256>.<id%%256>/%u, from the "
+		    "node id", CONF_LOCAL_PREFIX);
+		return 1;
+	}
+	inet_ntop(AF_INET, &a, s, sizeof(s));
+	if (k->type == CT_HOST4)
+		strlcpy(buf, s, len);
+	else
+		snprintf(buf, len, "%s/%u", s, conf_prefix_len(c, k));
+	return 0;
+}
+
+/* conf_format_addr6: an IPv6 address, "/len" after a network, "" for
+ * none (which reads back as none). */
+static void
+conf_format_addr6(const struct conf *c, const struct conf_key *k, char *buf,
+    size_t len)
+{
+	static const uint8_t none[16];
+	const uint8_t *a = (const uint8_t *)c + k->off;
+	char s[INET6_ADDRSTRLEN];
+
+	*buf = '\0';
+	if (k->type == CT_HOST6) {
+		if (memcmp(a, none, sizeof(none)) != 0)
+			inet_ntop(AF_INET6, a, buf, len);
+	} else if (conf_prefix_len(c, k) != 0) {
+		inet_ntop(AF_INET6, a, s, sizeof(s));
+		snprintf(buf, len, "%s/%u", s, conf_prefix_len(c, k));
+	}
+}
+
+/* conf_format: key k's value in c as conf_apply reads it; 1 when it has
+ * no such form (unset), and the line is a comment. */
+static int
+conf_format(const struct conf *c, const struct conf_key *k, char *buf,
+    size_t len)
+{
+	const char *s = (const char *)c + k->off;
+
+	switch (k->type) {
+	case CT_UINT:
+	case CT_SIZE:
+		snprintf(buf, len, "%" PRIu64, conf_load(c, k));
+		break;
+	case CT_BOOL:
+		strlcpy(buf, conf_load(c, k) ? "yes" : "no", len);
+		break;
+	case CT_NODE:
+		if (conf_load(c, k) == 0)
+			strlcpy(buf, "auto", len);
+		else
+			snprintf(buf, len, "%" PRIu64, conf_load(c, k));
+		break;
+	case CT_MODE:
+		snprintf(buf, len, "%04" PRIo64, conf_load(c, k));
+		break;
+	case CT_IFNAME0:
+		strlcpy(buf, *s != '\0' ? s : "none", len);
+		break;
+	case CT_NAME:
+	case CT_IFNAME:
+	case CT_PATH:
+		strlcpy(buf, s, len);
+		return strlen(s) < k->min;
+	case CT_ADDR4:
+	case CT_ADDR4ID:
+	case CT_HOST4:
+		return conf_format_addr4(c, k, buf, len);
+	case CT_HOST6:
+	case CT_NET6:
+	case CT_ADDR6:
+		conf_format_addr6(c, k, buf, len);
+		break;
+	}
+	return 0;
+}
+
+/* conf_print: every key in the order of conf_keys[], as INI text that
+ * conf_parse_buf reads back to the same configuration. */
 void
 conf_print(const struct conf *c, void *vfp)
 {
+	const struct conf_key *k;
 	FILE *fp = vfp;
-	char a[32] = "10.201.<id/256>.<id%256>", cn[INET_ADDRSTRLEN];
-	char g6[INET6_ADDRSTRLEN] = "", c6[INET6_ADDRSTRLEN];
-	struct in_addr in = { .s_addr = c->local.addr };
+	char v[PATH_MAX + 64];
+	size_t i;
+	int comment;
 
-	if (c->local.addr != 0)
-		inet_ntop(AF_INET, &in, a, sizeof(a));
-	fprintf(fp, "[cluster]\nname = %s\nnode = ", c->cluster);
-	if (c->node)
-		fprintf(fp, "%u\n", c->node);
-	else
-		fprintf(fp, "auto\n");
-	fprintf(fp, "segment-mode = %04o\nsegment-group = %s\n", c->segment_mode,
-	    c->segment_group[0] ? c->segment_group : "none");
-	fprintf(fp, "segment = %s\nsegment-size = %" PRIu64 "\nmax-nodes = %u\n"
-	    "broadcast-slots = %u\nbroadcast-slot-size = %u\n\n", c->segment,
-	    c->segment_size, c->max_nodes, c->cast_slots, c->cast_slot_size);
-	fprintf(fp, "[namespace]\ntcp-wmem-max = %" PRIu64 "\n\n",
-	    c->tcp_wmem_max);
-	fprintf(fp, "[local]\ninterface = %s\naddress = %s/%u\nmtu = %u\n"
-	    "txqueuelen = %u\nring-size = %u\nring-min-size = %u\n"
-	    "ring-shrink-after = %u\n"
-	    "slot-size = %u\nbusy-poll = %u\nio-batch = %u\noffload = %s\n"
-	    "cpu-follow = %s\nmulticast-rings = %u\n", c->local.ifname, a,
-	    c->local.prefix, c->local.mtu, c->local.txqueuelen,
-	    c->local.ring_size,
-	    c->local.ring_min, c->local.ring_shrink_s, c->local.slot_size,
-	    c->local.busy_poll_us, c->local.io_batch,
-	    c->local.offload ? "yes" : "no",
-	    c->local.cpu_follow ? "yes" : "no",
-	    c->local.mcast_rings);
-	if (c->local.prefix6) {
-		inet_ntop(AF_INET6, c->local.addr6, g6, sizeof(g6));
-		fprintf(fp, "address6 = %s/%u\n", g6, c->local.prefix6);
-		g6[0] = '\0';
-	} else
-		fprintf(fp, "address6 =\n");
-	in.s_addr = c->global.addr;
-	inet_ntop(AF_INET, &in, a, sizeof(a));
-	in.s_addr = c->g.client_net;
-	inet_ntop(AF_INET, &in, cn, sizeof(cn));
-	if (conf_has_g6(c))
-		inet_ntop(AF_INET6, c->g.addr6, g6, sizeof(g6));
-	inet_ntop(AF_INET6, c->g.client6, c6, sizeof(c6));
-	fprintf(fp, "\n[global]\nenabled = %s\ninterface = %s\naddress = %s\n"
-	    "client-network = %s/%u\naddress6 = %s\nclient-network6 = %s/%u\n"
-	    "mtu = %u\ntxqueuelen = %u\nring-size = %u\nring-min-size = %u\n"
-	    "ring-shrink-after = %u\nslot-size = %u\nbusy-poll = %u\n"
-	    "io-batch = %u\noffload = %s\ncpu-follow = %s\nmulticast-rings = %u\n"
-	    "table = %u\n"
-	    "rule-priority = %u\ngateway = %s\nconnections = %u\ntcp-syn-timeout = %u\n"
-	    "tcp-established-timeout = %u\ntcp-closing-timeout = %u\n"
-	    "udp-timeout = %u\n", c->g.enabled ? "yes" : "no",
-	    c->global.ifname, a, cn, c->g.client_prefix, g6, c6,
-	    c->g.client6_prefix, c->global.mtu, c->global.txqueuelen,
-	    c->global.ring_size,
-	    c->global.ring_min, c->global.ring_shrink_s,
-	    c->global.slot_size, c->global.busy_poll_us, c->global.io_batch,
-	    c->global.offload ? "yes" : "no",
-	    c->global.cpu_follow ? "yes" : "no", c->global.mcast_rings,
-	    c->g.table, c->g.rule_pref,
-	    c->g.gateway[0] ? c->g.gateway : "none", c->g.conn_entries,
-	    c->g.syn_timeout, c->g.est_timeout, c->g.closing_timeout,
-	    c->g.udp_timeout);
+	for (i = 0; i < sizeof(conf_keys) / sizeof(*conf_keys); i++) {
+		k = &conf_keys[i];
+		if (i == 0 || strcmp(k->section, k[-1].section) != 0)
+			fprintf(fp, "%s[%s]\n", i == 0 ? "" : "\n", k->section);
+		comment = conf_format(c, k, v, sizeof(v));
+		fprintf(fp, "%s%s =%s%s\n", comment ? "# " : "", k->name,
+		    *v != '\0' ? " " : "", v);
+	}
 }

@@ -99,7 +99,8 @@ void	 conf_client6_addr(const struct conf *c, uint32_t id, uint8_t *out);
 int	 conf_local_addr6(const struct conf *c, uint32_t id, uint8_t *out);
 /* 1 when the global network has an IPv6 address. */
 int	 conf_has_g6(const struct conf *c);
-/* Print the effective configuration as an INI file. */
+/* Print the configuration as INI text that conf_parse_buf reads back to
+ * the same configuration. */
 void	 conf_print(const struct conf *c, void *fp);
 /* Connection table buckets for the configured number of entries. */
 uint32_t conf_conn_buckets(const struct conf *c);
