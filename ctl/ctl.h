@@ -1,9 +1,10 @@
 /*
- * ctl.h: shmnetctl's commands.
+ * ctl.h: shmnetctl's commands and the descriptions they print from.
  */
 #ifndef SHMNETCTL_H
 #define SHMNETCTL_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include "shmnet.h"
@@ -15,11 +16,70 @@ struct ctl {
 	FILE		*out;
 };
 
-/* show.c: one printer per command, text or JSON. */
+/*
+ * What a value means to a reader.  Its storage (a 4- or 8-byte unsigned
+ * integer, or a NUL-terminated char array) comes from the row struct
+ * through OUT_AT, so the two cannot disagree.  A nested value (a list of
+ * rows of another table, an object) is one more type whose JSON is built
+ * from that other table.
+ */
+enum out_type {
+	OUT_UINT,	/* unsigned integer */
+	OUT_STR,	/* string; "-" in text when empty */
+	OUT_KEY,	/* 64-bit ring key: 16 hex digits, a JSON string */
+	OUT_NODE,	/* node id; text "*" for 0, which is no single node */
+	OUT_NAME,	/* a code, shown as the name names() gives it */
+	OUT_MIB,	/* a size in bytes; text in MiB */
+};
+
+/* out_field flags */
+#define OUT_OPT		0x01	/* JSON: left out when 0 or empty; text: a
+				 * glued value is then left out too */
+
+/*
+ * One column of a table, or one key of a document.  A field with a key
+ * is in the JSON; one with a head or glue is in the text: a column under
+ * head (a label in a document), or glued to the value before it.
+ */
+struct out_field {
+	const char	*key;		/* JSON key; NULL: text only */
+	const char	*head;		/* text header or label; NULL and no
+					 * glue: JSON only */
+	enum out_type	 type;
+	size_t		 off;		/* where the value is in the row */
+	size_t		 size;		/* and its size (OUT_AT) */
+	int		 width;		/* text: columns, negative to align
+					 * left, 0 for no padding */
+	const char	*glue;		/* text: what joins it to the value
+					 * before it, on the same line */
+	const char	*unit;		/* text: what follows the value */
+	const char	*(*names)(uint32_t);	/* OUT_NAME */
+	unsigned	 flags;		/* OUT_OPT */
+};
+
+/* The position and size of member m of struct st, for an out_field. */
+#define OUT_AT(st, m)							\
+	.off = offsetof(struct st, m), .size = sizeof(((struct st *)0)->m)
+
+/* The output of one command: rows of a table, or one document. */
+struct out_table {
+	const char		*cmd;
+	const struct out_field	*fields;
+	size_t			 nfields;
+	size_t			 rowsize;
+};
+
+/* out.c: text and JSON from a description. */
+int	 out_rows(struct ctl *c, const struct out_table *t, const void *rows,
+	    size_t n);
+int	 out_doc(struct ctl *c, const struct out_table *t, const void *row);
+
+/* show.c: one printer per command, and the tables they print. */
 int	 show_status(struct ctl *c);
 int	 show_nodes(struct ctl *c);
 int	 show_rings(struct ctl *c);
 int	 show_conns(struct ctl *c);
 int	 show_listeners(struct ctl *c);
+extern const struct out_table *const show_tables[];	/* NULL ends it */
 
 #endif /* SHMNETCTL_H */

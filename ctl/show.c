@@ -1,44 +1,112 @@
 /*
  * show.c: shmnetctl's printers.  Each command first copies what it needs
  * out of the (untrusted, live) segment into rows, validating as it goes,
- * then prints the rows as a table or as JSON.
+ * then prints the rows with out.c from the command's one description:
+ * the table below that names each value for JSON and for text.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
 
+#define SHOW_N(a)	(sizeof(a) / sizeof(*(a)))
+#define LD(x)		atomic_load_explicit(&(x), memory_order_relaxed)
+
+/* ---- rows and commands ----------------------------------------------- */
+
+/* Rows being collected: n of them, room for cap, size bytes each. */
+struct show_array {
+	void	*rows;
+	size_t	 n, cap, size;
+};
+
+/* show_next: where the next row goes, zeroed; it counts once the caller
+ * adds 1 to n.  NULL when out of memory. */
+static void *
+show_next(struct show_array *a)
+{
+	size_t cap = a->cap ? a->cap * 2 : 64;
+	void *nr;
+
+	if (a->n == a->cap) {
+		if ((nr = reallocarray(a->rows, cap, a->size)) == NULL) {
+			fprintf(stderr, "shmnetctl: out of memory\n");
+			return NULL;
+		}
+		a->rows = nr;
+		a->cap = cap;
+	}
+	return memset((char *)a->rows + a->n * a->size, 0, a->size);
+}
+
+/* show_list: a command that prints the rows collect() finds. */
+static int
+show_list(struct ctl *c, const struct out_table *t,
+    int (*collect)(struct ctl *, struct show_array *))
+{
+	struct show_array a = { .size = t->rowsize };
+	int rc = -1;
+
+	if (collect(c, &a) == 0)
+		rc = out_rows(c, t, a.rows, a.n);
+	free(a.rows);
+	return rc;
+}
+
+/* ---- nodes ----------------------------------------------------------- */
+
 struct node_row {
-	uint32_t	id, gen, pid;
-	int		up;
-	uint8_t		mac[6];
+	uint32_t	id, up, gen, pid;
+	char		mac[18];
 	char		addr[INET_ADDRSTRLEN + 4];
-	uint64_t	heartbeat;
-	struct shm_node_stats_copy {
-		uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes,
-		    drop_unknown, drop_down, drop_full, drop_tap, cast_lost,
-		    corrupt, zero_copy, mc_filtered, wakes_recovered;
-	} st;
+	uint64_t	heartbeat, tx_frames, tx_bytes, rx_frames, rx_bytes;
+	uint64_t	drop_unknown, drop_down, drop_full, drop_tap, cast_lost;
+	uint64_t	corrupt, zero_copy, mc_filtered, wakes_recovered;
+	uint64_t	drops;		/* the four drop_* together */
 };
 
-struct ring_row {
-	const char	*kind;		/* "pair", "broadcast" or "multicast" */
-	const char	*net;
-	uint32_t	 from, to, slots, slot_size, used, gen;
-	uint64_t	 frames, bytes, drops, key, recoveries;
-	const char	*state;
-	char		 label[18];	/* cast rings: group MAC, "-" free */
+/* show_node_state: name of a node's state. */
+static const char *
+show_node_state(uint32_t up)
+{
+	return up ? "up" : "down";
+}
+
+#define NODE(m)	OUT_AT(node_row, m)
+static const struct out_field show_node_fields[] = {
+	{ "id", "ID", OUT_UINT, NODE(id), .width = -5 },
+	{ "state", "STATE", OUT_NAME, NODE(up), .width = -5,
+	    .names = show_node_state },
+	{ "generation", "GEN", OUT_UINT, NODE(gen), .width = -5 },
+	{ "pid", "PID", OUT_UINT, NODE(pid), .width = -8 },
+	{ "mac", "MAC", OUT_STR, NODE(mac), .width = -17 },
+	{ "address", "ADDRESS", OUT_STR, NODE(addr), .width = -18 },
+	{ "heartbeat", NULL, OUT_UINT, NODE(heartbeat) },
+	{ "tx_frames", "TX-FRAMES", OUT_UINT, NODE(tx_frames), .width = 12 },
+	{ "tx_bytes", NULL, OUT_UINT, NODE(tx_bytes) },
+	{ "rx_frames", "RX-FRAMES", OUT_UINT, NODE(rx_frames), .width = 12 },
+	{ "rx_bytes", NULL, OUT_UINT, NODE(rx_bytes) },
+	{ "drop_unknown", NULL, OUT_UINT, NODE(drop_unknown) },
+	{ "drop_down", NULL, OUT_UINT, NODE(drop_down) },
+	{ "drop_full", NULL, OUT_UINT, NODE(drop_full) },
+	{ "drop_tap", NULL, OUT_UINT, NODE(drop_tap) },
+	{ "broadcast_lost", NULL, OUT_UINT, NODE(cast_lost) },
+	{ "corrupt", NULL, OUT_UINT, NODE(corrupt) },
+	{ "zero_copy", NULL, OUT_UINT, NODE(zero_copy) },
+	{ "multicast_filtered", NULL, OUT_UINT, NODE(mc_filtered) },
+	{ "wakes_recovered", NULL, OUT_UINT, NODE(wakes_recovered) },
+	{ NULL, "DROPS", OUT_UINT, NODE(drops), .width = 8 },
 };
+#undef NODE
 
-static const char *const show_net_names[SHM_NETS] = { "local", "global" };
-
-#define LD(x)	atomic_load_explicit(&(x), memory_order_relaxed)
+static const struct out_table show_node_table = { "nodes",
+    show_node_fields, SHOW_N(show_node_fields), sizeof(struct node_row) };
 
 /* show_node_row: copy one node table entry; 0 if never used. */
 static int
@@ -49,33 +117,80 @@ show_node_row(struct ctl *c, uint32_t id, struct node_row *r)
 	struct in_addr a;
 	char ab[INET_ADDRSTRLEN];
 
-	memset(r, 0, sizeof(*r));
 	r->id = id;
 	r->gen = LD(n->gen);
 	if (r->gen == 0 || LD(n->state) == SHM_NODE_NEVER)
 		return 0;
 	r->up = LD(n->state) == SHM_NODE_UP && ofd_alive(c->seg, id);
 	r->pid = n->pid;
-	memcpy(r->mac, n->mac[SHM_NET_LOCAL], 6);
+	frame_mac_str(n->mac[SHM_NET_LOCAL], r->mac, sizeof(r->mac));
 	a.s_addr = n->addr4[SHM_NET_LOCAL];
 	inet_ntop(AF_INET, &a, ab, sizeof(ab));
 	snprintf(r->addr, sizeof(r->addr), "%s/%u", ab,
 	    n->prefix4[SHM_NET_LOCAL] <= 32 ? n->prefix4[SHM_NET_LOCAL] : 0);
 	r->heartbeat = LD(n->heartbeat);
-	r->st.tx_frames = LD(s->tx_frames);
-	r->st.tx_bytes = LD(s->tx_bytes);
-	r->st.rx_frames = LD(s->rx_frames);
-	r->st.rx_bytes = LD(s->rx_bytes);
-	r->st.drop_unknown = LD(s->drop_unknown);
-	r->st.drop_down = LD(s->drop_down);
-	r->st.drop_full = LD(s->drop_full);
-	r->st.drop_tap = LD(s->drop_tap);
-	r->st.cast_lost = LD(s->cast_lost);
-	r->st.corrupt = LD(s->corrupt);
-	r->st.zero_copy = LD(s->zero_copy);
-	r->st.mc_filtered = LD(s->mc_filtered);
-	r->st.wakes_recovered = LD(s->wakes_recovered);
+	r->tx_frames = LD(s->tx_frames);
+	r->tx_bytes = LD(s->tx_bytes);
+	r->rx_frames = LD(s->rx_frames);
+	r->rx_bytes = LD(s->rx_bytes);
+	r->drop_unknown = LD(s->drop_unknown);
+	r->drop_down = LD(s->drop_down);
+	r->drop_full = LD(s->drop_full);
+	r->drop_tap = LD(s->drop_tap);
+	r->cast_lost = LD(s->cast_lost);
+	r->corrupt = LD(s->corrupt);
+	r->zero_copy = LD(s->zero_copy);
+	r->mc_filtered = LD(s->mc_filtered);
+	r->wakes_recovered = LD(s->wakes_recovered);
+	r->drops = r->drop_unknown + r->drop_down + r->drop_full + r->drop_tap;
 	return 1;
+}
+
+/* show_collect_nodes: every node that ever joined. */
+static int
+show_collect_nodes(struct ctl *c, struct show_array *a)
+{
+	uint32_t id, max = shmseg_max_nodes(c->seg);
+	struct node_row *r;
+
+	for (id = 1; id <= max; id++) {
+		if ((r = show_next(a)) == NULL)
+			return -1;
+		a->n += (size_t)show_node_row(c, id, r);
+	}
+	return 0;
+}
+
+/* show_nodes: the node table. */
+int
+show_nodes(struct ctl *c)
+{
+	return show_list(c, &show_node_table, show_collect_nodes);
+}
+
+/* ---- rings ----------------------------------------------------------- */
+
+enum ring_kind { RING_PAIR, RING_BROADCAST, RING_MULTICAST };
+
+#define RING_INVALID	0	/* state of a ring whose header makes no
+				 * sense (not one of SHM_RING_*) */
+struct ring_row {
+	enum ring_kind	kind;
+	uint32_t	net, from, to, slots, slot_size, used, state, gen;
+	uint64_t	frames, bytes, drops, key, recoveries;
+	char		label[18];	/* group MAC; "-" for none */
+};
+
+/* show_ring_kind: name of a kind of ring. */
+static const char *
+show_ring_kind(uint32_t kind)
+{
+	switch (kind) {
+	case RING_PAIR: return "pair";
+	case RING_BROADCAST: return "broadcast";
+	case RING_MULTICAST: return "multicast";
+	}
+	return "?";
 }
 
 /* show_ring_state: name of a ring state. */
@@ -90,6 +205,38 @@ show_ring_state(uint32_t st)
 	return "invalid";
 }
 
+/* show_net: name of a network. */
+static const char *
+show_net(uint32_t net)
+{
+	return net == SHM_NET_LOCAL ? "local" : "global";
+}
+
+#define RING(m)	OUT_AT(ring_row, m)
+static const struct out_field show_ring_fields[] = {
+	{ "kind", "KIND", OUT_NAME, RING(kind), .width = -9,
+	    .names = show_ring_kind },
+	{ "net", "NET", OUT_NAME, RING(net), .width = -6, .names = show_net },
+	{ "from", "FROM", OUT_NODE, RING(from), .width = 4 },
+	{ "to", "TO", OUT_NODE, RING(to), .width = 4 },
+	{ "slots", "SLOTS", OUT_UINT, RING(slots), .width = 6 },
+	{ "slot_size", "SLOTSZ", OUT_UINT, RING(slot_size), .width = 6 },
+	{ "used", "USED", OUT_UINT, RING(used), .width = 6 },
+	{ "frames", "FRAMES", OUT_UINT, RING(frames), .width = 12 },
+	{ "bytes", "BYTES", OUT_UINT, RING(bytes), .width = 14 },
+	{ "drops", "DROPS", OUT_UINT, RING(drops), .width = 8 },
+	{ "state", "STATE", OUT_NAME, RING(state), .width = -7,
+	    .names = show_ring_state },
+	{ "generation", "GEN", OUT_UINT, RING(gen), .width = 5 },
+	{ "label", "LABEL", OUT_STR, RING(label), .width = -17 },
+	{ "key", "KEY", OUT_KEY, RING(key) },
+	{ "lock_recoveries", NULL, OUT_UINT, RING(recoveries) },
+};
+#undef RING
+
+static const struct out_table show_ring_table = { "rings",
+    show_ring_fields, SHOW_N(show_ring_fields), sizeof(struct ring_row) };
+
 /* show_ring_fill: counters of a validated ring header. */
 static void
 show_ring_fill(struct ring_row *r, struct shm_ring_hdr *h, uint32_t slots)
@@ -100,7 +247,7 @@ show_ring_fill(struct ring_row *r, struct shm_ring_hdr *h, uint32_t slots)
 	r->bytes = LD(h->bytes);
 	r->drops = LD(h->drops);
 	r->used = w - rd > slots ? slots : w - rd;
-	r->state = show_ring_state(LD(h->state));
+	r->state = LD(h->state);
 }
 
 /* show_pair_row: the ring peer -> owner on net, if there is a valid one. */
@@ -109,44 +256,42 @@ show_pair_row(struct ctl *c, uint32_t owner, uint32_t net, uint32_t peer,
     struct ring_row *r)
 {
 	struct shm_dirent de;
-	void *mem;
+	struct shm_ring_hdr *h;
 	int rc;
 
 	if (node_dirent_read(c->seg, owner, net, peer, &de) != 0 ||
-	    (mem = shmseg_at(c->seg, de.off, de.size)) == NULL)
+	    (h = shmseg_at(c->seg, de.off, de.size)) == NULL)
 		return 0;
-	memset(r, 0, sizeof(*r));
-	r->kind = "pair";
-	r->net = show_net_names[net];
+	r->kind = RING_PAIR;
+	r->net = net;
 	r->from = peer;
 	r->to = owner;
 	r->key = de.key;
 	r->gen = de.peer_gen;
-	rc = ring_check(mem, de.size, de.key, (uint16_t)peer, (uint16_t)owner);
+	snprintf(r->label, sizeof(r->label), "-");
+	rc = ring_check(h, de.size, de.key, (uint16_t)peer, (uint16_t)owner);
 	if (rc == 0 || rc == -ENETDOWN) {
-		struct shm_ring_hdr *h = mem;
 		r->slots = h->slots;
 		r->slot_size = h->slot_size;
 		show_ring_fill(r, h, r->slots);
 	} else
-		r->state = "invalid";
+		r->state = RING_INVALID;
 	return 1;
 }
 
 /* show_cast_row: a broadcast or multicast ring; 0 if it is invalid. */
 static int
-show_cast_row(void *mem, uint32_t size, uint32_t net, const char *kind,
+show_cast_row(void *mem, uint32_t size, uint32_t net, enum ring_kind kind,
     struct ring_row *r)
 {
 	struct cast_rx cr;
 	uint64_t label;
 	uint8_t mac[6];
 
-	memset(r, 0, sizeof(*r));
 	if (mem == NULL || cast_attach(&cr, mem, size) != 0)
 		return 0;
 	r->kind = kind;
-	r->net = show_net_names[net];
+	r->net = net;
 	r->slots = cr.v.slots;
 	r->slot_size = cr.v.slot_size;
 	show_ring_fill(r, cr.v.hdr, cr.v.slots);
@@ -154,7 +299,7 @@ show_cast_row(void *mem, uint32_t size, uint32_t net, const char *kind,
 	    cr.v.slots;
 	r->recoveries = LD(cr.v.hdr->lock.recoveries);
 	label = LD(cr.v.hdr->label);
-	if (strcmp(kind, "broadcast") == 0)
+	if (kind == RING_BROADCAST)
 		snprintf(r->label, sizeof(r->label), "ff:ff:ff:ff:ff:ff");
 	else if (!(label & SHM_LABEL_VALID))
 		snprintf(r->label, sizeof(r->label), "-");
@@ -165,175 +310,163 @@ show_cast_row(void *mem, uint32_t size, uint32_t net, const char *kind,
 	return 1;
 }
 
-/* show_collect_casts: broadcast and multicast rings of the networks in
- * use (the global one only when the cluster has a global address). */
-static size_t
-show_collect_casts(struct ctl *c, struct ring_row *rows)
+/* show_collect_casts: the broadcast and multicast rings of net, if it
+ * is in use: the global network is when the cluster has a global
+ * address. */
+static int
+show_collect_casts(struct ctl *c, uint32_t net, struct show_array *a)
 {
-	const struct shm_hdr *h = shmseg_hdr(c->seg);
-	uint32_t net, i, size;
-	size_t n = 0;
+	uint32_t i, size;
+	struct ring_row *r;
 	void *mem;
 
-	for (net = 0; net < SHM_NETS; net++) {
-		if (net == SHM_NET_GLOBAL && h->global_addr4 == 0)
-			continue;
-		mem = shmseg_cast(c->seg, net, &size);
-		n += (size_t)show_cast_row(mem, size, net, "broadcast",
-		    &rows[n]);
-		for (i = 0; i < shmseg_mcast_count(c->seg, net); i++) {
-			mem = shmseg_mcast(c->seg, net, i, &size);
-			n += (size_t)show_cast_row(mem, size, net, "multicast",
-			    &rows[n]);
-		}
+	if (net == SHM_NET_GLOBAL && shmseg_hdr(c->seg)->global_addr4 == 0)
+		return 0;
+	if ((r = show_next(a)) == NULL)
+		return -1;
+	mem = shmseg_cast(c->seg, net, &size);
+	a->n += (size_t)show_cast_row(mem, size, net, RING_BROADCAST, r);
+	for (i = 0; i < shmseg_mcast_count(c->seg, net); i++) {
+		if ((r = show_next(a)) == NULL)
+			return -1;
+		mem = shmseg_mcast(c->seg, net, i, &size);
+		a->n += (size_t)show_cast_row(mem, size, net, RING_MULTICAST,
+		    r);
 	}
-	return n;
+	return 0;
 }
 
-/* show_collect_rings: every pair ring of UP nodes plus cast rings. */
-static struct ring_row *
-show_collect_rings(struct ctl *c, size_t *count)
+/* show_collect_rings: the cast rings of the networks in use, then every
+ * pair ring of UP nodes. */
+static int
+show_collect_rings(struct ctl *c, struct show_array *a)
 {
 	uint32_t max = shmseg_max_nodes(c->seg), owner, peer, net;
-	struct ring_row *rows;
-	size_t n = 0, cap = 2 * (SHM_MCAST_MAX + 1) + 16;
+	struct ring_row *r;
 
-	if ((rows = calloc(cap, sizeof(*rows))) == NULL)
-		return NULL;
-	n = show_collect_casts(c, rows);
+	for (net = 0; net < SHM_NETS; net++)
+		if (show_collect_casts(c, net, a) != 0)
+			return -1;
 	for (owner = 1; owner <= max; owner++)
 		for (net = 0; net < SHM_NETS; net++)
 			for (peer = 1; peer <= max; peer++) {
-				if (n == cap) {
-					struct ring_row *nr = realloc(rows,
-					    cap * 2 * sizeof(*rows));
-					if (nr == NULL)
-						goto out;
-					rows = nr;
-					cap *= 2;
-				}
-				n += (size_t)show_pair_row(c, owner, net, peer,
-				    &rows[n]);
+				if ((r = show_next(a)) == NULL)
+					return -1;
+				a->n += (size_t)show_pair_row(c, owner, net,
+				    peer, r);
 			}
-out:
-	*count = n;
-	return rows;
-}
-
-/* json_str: print a JSON string with escapes. */
-static void
-json_str(FILE *fp, const char *s)
-{
-	fputc('"', fp);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(fp, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(fp, "\\u%04x", ch);
-		else
-			fputc(ch, fp);
-	}
-	fputc('"', fp);
-}
-
-/* show_nodes: the node table. */
-int
-show_nodes(struct ctl *c)
-{
-	uint32_t id, max = shmseg_max_nodes(c->seg);
-	struct node_row r;
-	char mac[18];
-	int first = 1;
-
-	if (c->json)
-		fprintf(c->out, "[");
-	else
-		fprintf(c->out, "%-5s %-5s %-5s %-8s %-17s %-18s %12s %12s "
-		    "%8s\n", "ID", "STATE", "GEN", "PID", "MAC", "ADDRESS",
-		    "TX-FRAMES", "RX-FRAMES", "DROPS");
-	for (id = 1; id <= max; id++) {
-		if (!show_node_row(c, id, &r))
-			continue;
-		frame_mac_str(r.mac, mac, sizeof(mac));
-		if (!c->json) {
-			fprintf(c->out, "%-5u %-5s %-5u %-8u %-17s %-18s "
-			    "%12" PRIu64 " %12" PRIu64 " %8" PRIu64 "\n", r.id,
-			    r.up ? "up" : "down", r.gen, r.pid, mac, r.addr,
-			    r.st.tx_frames, r.st.rx_frames, r.st.drop_unknown +
-			    r.st.drop_down + r.st.drop_full + r.st.drop_tap);
-			continue;
-		}
-		fprintf(c->out, "%s\n  {\"id\": %u, \"state\": \"%s\", "
-		    "\"generation\": %u, \"pid\": %u, \"mac\": \"%s\", "
-		    "\"address\": \"%s\", \"heartbeat\": %" PRIu64 ", "
-		    "\"tx_frames\": %" PRIu64 ", \"tx_bytes\": %" PRIu64 ", "
-		    "\"rx_frames\": %" PRIu64 ", \"rx_bytes\": %" PRIu64 ", "
-		    "\"drop_unknown\": %" PRIu64 ", \"drop_down\": %" PRIu64
-		    ", \"drop_full\": %" PRIu64 ", \"drop_tap\": %" PRIu64
-		    ", \"broadcast_lost\": %" PRIu64 ", \"corrupt\": %" PRIu64
-		    ", \"zero_copy\": %" PRIu64 ", \"multicast_filtered\": %"
-		    PRIu64 ", \"wakes_recovered\": %" PRIu64 "}",
-		    first ? "" : ",", r.id,
-		    r.up ? "up" : "down", r.gen, r.pid, mac, r.addr,
-		    r.heartbeat, r.st.tx_frames, r.st.tx_bytes, r.st.rx_frames,
-		    r.st.rx_bytes, r.st.drop_unknown, r.st.drop_down,
-		    r.st.drop_full, r.st.drop_tap, r.st.cast_lost, r.st.corrupt,
-		    r.st.zero_copy, r.st.mc_filtered, r.st.wakes_recovered);
-		first = 0;
-	}
-	if (c->json)
-		fprintf(c->out, "%s]\n", first ? "" : "\n");
 	return 0;
 }
 
-/* show_rings: pair and broadcast rings. */
+/* show_rings: broadcast, multicast and pair rings. */
 int
 show_rings(struct ctl *c)
 {
-	struct ring_row *rows, *r;
-	size_t n, i;
+	return show_list(c, &show_ring_table, show_collect_rings);
+}
 
-	if ((rows = show_collect_rings(c, &n)) == NULL)
-		return -1;
-	if (c->json)
-		fprintf(c->out, "[");
-	else
-		fprintf(c->out, "%-9s %-6s %4s %4s %6s %6s %6s %12s %14s %8s "
-		    "%-7s %5s %-17s %s\n", "KIND", "NET", "FROM", "TO", "SLOTS",
-		    "SLOTSZ", "USED", "FRAMES", "BYTES", "DROPS", "STATE", "GEN",
-		    "LABEL", "KEY");
-	for (i = 0; i < n; i++) {
-		r = &rows[i];
-		if (!c->json) {
-			char f[8] = "*", t[8] = "*";
-			if (strcmp(r->kind, "pair") == 0) {
-				snprintf(f, sizeof(f), "%u", r->from);
-				snprintf(t, sizeof(t), "%u", r->to);
-			}
-			fprintf(c->out, "%-9s %-6s %4s %4s %6u %6u %6u %12"
-			    PRIu64 " %14" PRIu64 " %8" PRIu64 " %-7s %5u "
-			    "%-17s %016" PRIx64 "\n", r->kind, r->net, f, t,
-			    r->slots, r->slot_size, r->used, r->frames,
-			    r->bytes, r->drops, r->state, r->gen,
-			    r->label[0] ? r->label : "-", r->key);
-			continue;
-		}
-		fprintf(c->out, "%s\n  {\"kind\": \"%s\", \"net\": \"%s\", "
-		    "\"from\": %u, \"to\": %u, \"slots\": %u, \"slot_size\": %u, "
-		    "\"used\": %u, \"frames\": %" PRIu64 ", \"bytes\": %" PRIu64
-		    ", \"drops\": %" PRIu64 ", \"state\": \"%s\", "
-		    "\"generation\": %u, \"key\": \"%016" PRIx64 "\", "
-		    "\"label\": \"%s\", \"lock_recoveries\": %" PRIu64 "}",
-		    i ? "," : "", r->kind, r->net, r->from, r->to, r->slots,
-		    r->slot_size, r->used, r->frames, r->bytes, r->drops,
-		    r->state, r->gen, r->key, r->label[0] ? r->label : "-",
-		    r->recoveries);
+/* ---- status ---------------------------------------------------------- */
+
+struct status_row {
+	char		cluster[SHM_CLUSTER_MAX];
+	char		segment[PATH_MAX];
+	char		version[16];
+	uint64_t	size;
+	uint32_t	max_nodes, nodes_up, nodes_known, pair_rings;
+	uint32_t	heap_pages_used, heap_pages, heap_kib;
+	uint64_t	tx_frames, rx_frames, drops;
+	char		global_address[INET_ADDRSTRLEN];
+	uint64_t	flows;
+	uint32_t	flow_slots;
+	uint64_t	flows_refused;
+};
+
+#define STATUS(m)	OUT_AT(status_row, m)
+static const struct out_field show_status_fields[] = {
+	{ "cluster", "cluster", OUT_STR, STATUS(cluster) },
+	{ "segment", "segment", OUT_STR, STATUS(segment) },
+	{ "version", NULL, OUT_STR, STATUS(version), .glue = " (layout " },
+	{ "size", NULL, OUT_MIB, STATUS(size), .glue = ", " },
+	{ "max_nodes", NULL, OUT_UINT, STATUS(max_nodes), .glue = ", max ",
+	    .unit = "nodes)" },
+	{ "nodes_up", "nodes", OUT_UINT, STATUS(nodes_up), .unit = "up" },
+	{ "nodes_known", NULL, OUT_UINT, STATUS(nodes_known), .glue = ", ",
+	    .unit = "known" },
+	{ "pair_rings", "rings", OUT_UINT, STATUS(pair_rings),
+	    .unit = "pair rings" },
+	{ "heap_pages_used", NULL, OUT_UINT, STATUS(heap_pages_used),
+	    .glue = ", heap " },
+	{ "heap_pages", NULL, OUT_UINT, STATUS(heap_pages), .glue = " of ",
+	    .unit = "pages in use" },
+	{ NULL, NULL, OUT_UINT, STATUS(heap_kib), .glue = " (",
+	    .unit = "KiB)" },
+	{ "tx_frames", "traffic", OUT_UINT, STATUS(tx_frames),
+	    .unit = "frames sent" },
+	{ "rx_frames", NULL, OUT_UINT, STATUS(rx_frames), .glue = ", ",
+	    .unit = "received" },
+	{ "drops", NULL, OUT_UINT, STATUS(drops), .glue = ", ",
+	    .unit = "dropped" },
+	{ "global_address", "global", OUT_STR, STATUS(global_address) },
+	{ "flows", NULL, OUT_UINT, STATUS(flows), .glue = ": ",
+	    .unit = "flows" },
+	{ "flow_slots", NULL, OUT_UINT, STATUS(flow_slots), .glue = " of " },
+	{ "flows_refused", NULL, OUT_UINT, STATUS(flows_refused),
+	    .glue = ", ", .unit = "refused (bucket full)" },
+};
+#undef STATUS
+
+static const struct out_table show_status_table = { "status",
+    show_status_fields, SHOW_N(show_status_fields),
+    sizeof(struct status_row) };
+
+/* show_status_nodes: what the status says of nodes and rings. */
+static int
+show_status_nodes(struct ctl *c, struct status_row *s)
+{
+	struct show_array nodes = { .size = sizeof(struct node_row) };
+	struct show_array rings = { .size = sizeof(struct ring_row) };
+	const struct node_row *nr;
+	const struct ring_row *rr;
+	size_t i;
+	int rc = -1;
+
+	if (show_collect_nodes(c, &nodes) != 0 ||
+	    show_collect_rings(c, &rings) != 0)
+		goto out;
+	s->nodes_known = (uint32_t)nodes.n;
+	for (nr = nodes.rows, i = 0; i < nodes.n; i++, nr++) {
+		s->nodes_up += nr->up;
+		s->tx_frames += nr->tx_frames;
+		s->rx_frames += nr->rx_frames;
+		s->drops += nr->drops;
 	}
-	if (c->json)
-		fprintf(c->out, "%s]\n", n ? "\n" : "");
-	free(rows);
-	return 0;
+	for (rr = rings.rows, i = 0; i < rings.n; i++, rr++)
+		s->pair_rings += rr->kind == RING_PAIR;
+	rc = 0;
+out:
+	free(nodes.rows);
+	free(rings.rows);
+	return rc;
+}
+
+/* show_status_global: what the status says of the global network. */
+static void
+show_status_global(struct ctl *c, struct status_row *s)
+{
+	struct shm_hdr *h = (struct shm_hdr *)shmseg_hdr(c->seg);
+	uint32_t nb = shmseg_conn_buckets(c->seg), b;
+	struct shm_conn_bucket *bk;
+	int j;
+
+	inet_ntop(AF_INET, &h->global_addr4, s->global_address,
+	    sizeof(s->global_address));
+	for (b = 0; b < nb; b++) {
+		bk = shmseg_conn_bucket(c->seg, b);
+		for (j = 0; j < SHM_CONN_PER_BUCKET; j++)
+			s->flows += bk->e[j].family != 0;
+	}
+	s->flow_slots = nb * SHM_CONN_PER_BUCKET;
+	s->flows_refused = LD(h->conn_full);
 }
 
 /* show_status: one screen about the cluster. */
@@ -341,72 +474,30 @@ int
 show_status(struct ctl *c)
 {
 	const struct shm_hdr *h = shmseg_hdr(c->seg);
-	uint32_t id, max = shmseg_max_nodes(c->seg), up = 0, known = 0;
-	uint32_t used, total;
-	struct ring_row *rows;
-	struct node_row r;
-	uint64_t tx = 0, rx = 0, drops = 0, flows = 0, full;
-	size_t nrings, i, pairs = 0;
-	uint32_t nb, b;
-	int j;
-	char name[SHM_CLUSTER_MAX], g[INET_ADDRSTRLEN];
+	struct status_row s;
 
-	memcpy(name, h->cluster, sizeof(name));
-	name[sizeof(name) - 1] = '\0';
-	for (id = 1; id <= max; id++) {
-		if (!show_node_row(c, id, &r))
-			continue;
-		known++;
-		up += (uint32_t)r.up;
-		tx += r.st.tx_frames;
-		rx += r.st.rx_frames;
-		drops += r.st.drop_unknown + r.st.drop_down + r.st.drop_full +
-		    r.st.drop_tap;
-	}
-	heap_usage(c->seg, &used, &total);
-	if ((rows = show_collect_rings(c, &nrings)) == NULL)
+	memset(&s, 0, sizeof(s));
+	memcpy(s.cluster, h->cluster, sizeof(s.cluster));
+	s.cluster[sizeof(s.cluster) - 1] = '\0';
+	snprintf(s.segment, sizeof(s.segment), "%s", c->path);
+	snprintf(s.version, sizeof(s.version), "%u.%u", h->version >> 8,
+	    h->version & 0xff);
+	s.size = h->seg_size;
+	s.max_nodes = shmseg_max_nodes(c->seg);
+	heap_usage(c->seg, &s.heap_pages_used, &s.heap_pages);
+	s.heap_kib = (uint32_t)((uint64_t)s.heap_pages_used * SHM_PAGE_SIZE /
+	    1024);
+	if (show_status_nodes(c, &s) != 0)
 		return -1;
-	for (i = 0; i < nrings; i++)
-		pairs += strcmp(rows[i].kind, "pair") == 0;
-	free(rows);
-	nb = shmseg_conn_buckets(c->seg);
-	for (b = 0; b < nb; b++)
-		for (j = 0; j < SHM_CONN_PER_BUCKET; j++)
-			flows += shmseg_conn_bucket(c->seg, b)->e[j].family != 0;
-	inet_ntop(AF_INET, &h->global_addr4, g, sizeof(g));
-	full = atomic_load_explicit(&((struct shm_hdr *)h)->conn_full,
-	    memory_order_relaxed);
-	if (c->json) {
-		fprintf(c->out, "{\"cluster\": ");
-		json_str(c->out, name);
-		fprintf(c->out, ", \"segment\": ");
-		json_str(c->out, c->path);
-		fprintf(c->out, ", \"version\": \"%u.%u\", \"size\": %" PRIu64
-		    ", \"max_nodes\": %u, \"nodes_up\": %u, \"nodes_known\": %u, "
-		    "\"pair_rings\": %zu, \"heap_pages_used\": %u, "
-		    "\"heap_pages\": %u, \"tx_frames\": %" PRIu64 ", "
-		    "\"rx_frames\": %" PRIu64 ", \"drops\": %" PRIu64 ", "
-		    "\"global_address\": \"%s\", \"flows\": %" PRIu64 ", "
-		    "\"flow_slots\": %u, \"flows_refused\": %" PRIu64 "}\n",
-		    h->version >> 8, h->version & 0xff, h->seg_size, max, up,
-		    known, pairs, used, total, tx, rx, drops, g, flows,
-		    nb * SHM_CONN_PER_BUCKET, full);
-		return 0;
-	}
-	fprintf(c->out, "cluster   %s\nsegment   %s (layout %u.%u, %" PRIu64
-	    " MiB, max %u nodes)\nnodes     %u up, %u known\n"
-	    "rings     %zu pair rings, heap %u of %u pages in use (%" PRIu64
-	    " KiB)\ntraffic   %" PRIu64 " frames sent, %" PRIu64 " received, %"
-	    PRIu64 " dropped\nglobal    %s: %" PRIu64 " flows of %u, %" PRIu64
-	    " refused (bucket full)\n", name, c->path, h->version >> 8,
-	    h->version & 0xff, h->seg_size >> 20, max, up, known, pairs, used,
-	    total, (uint64_t)used * SHM_PAGE_SIZE / 1024, tx, rx, drops, g,
-	    flows, nb * SHM_CONN_PER_BUCKET, full);
-	return 0;
+	show_status_global(c, &s);
+	return out_doc(c, &show_status_table, &s);
 }
 
+/* ---- conns ----------------------------------------------------------- */
+
+/* show_proto: name of an IP protocol a flow or listener can have. */
 static const char *
-show_proto(uint8_t p)
+show_proto(uint32_t p)
 {
 	switch (p) {
 	case 6: return "tcp";
@@ -416,139 +507,185 @@ show_proto(uint8_t p)
 	return "?";
 }
 
-/* show_conn_row: one flow, text or JSON. */
-static void
-show_conn_row(struct ctl *c, const struct shm_conn *e, const char *g,
-    const char *g6, uint32_t now, int first)
+/* show_conn_state: name of a flow's state. */
+static const char *
+show_conn_state(uint32_t stflags)
 {
-	char fa[INET6_ADDRSTRLEN];
-	const char *gl = e->family == 6 ? g6 : g;
-	uint16_t st = atomic_load_explicit(&e->stflags, memory_order_relaxed);
-	uint32_t age = now - e->created,
-	    idle = now - atomic_load_explicit(&e->last_seen,
-	    memory_order_relaxed);
-
-	inet_ntop(e->family == 6 ? AF_INET6 : AF_INET, e->faddr, fa,
-	    sizeof(fa));
-	if (!c->json) {
-		fprintf(c->out, "%-5s %15s:%-5u %15s:%-5u %4u %7u %-11s %6u "
-		    "%6u %10" PRIu64 " %12" PRIu64 "\n", show_proto(e->proto),
-		    gl, e->lport, fa, e->fport, e->node, e->ingress,
-		    conn_state_name(st), age, idle,
-		    (uint64_t)atomic_load(&e->packets),
-		    (uint64_t)atomic_load(&e->bytes));
-		return;
-	}
-	fprintf(c->out, "%s\n  {\"proto\": \"%s\", \"local\": \"%s\", "
-	    "\"lport\": %u, \"foreign\": \"%s\", \"fport\": %u, \"node\": %u, "
-	    "\"ingress\": %u, \"state\": \"%s\", \"age\": %u, \"idle\": %u, "
-	    "\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 "}",
-	    first ? "" : ",", show_proto(e->proto), gl, e->lport, fa, e->fport,
-	    e->node, e->ingress, conn_state_name(st), age, idle,
-	    (uint64_t)atomic_load(&e->packets),
-	    (uint64_t)atomic_load(&e->bytes));
+	return conn_state_name((uint16_t)stflags);
 }
 
-/* show_conns: every live flow of the connection table. */
+struct conn_row {
+	uint32_t	proto;
+	char		local[INET6_ADDRSTRLEN];
+	uint32_t	lport;
+	char		foreign[INET6_ADDRSTRLEN];
+	uint32_t	fport, node, ingress, state, age, idle;
+	uint64_t	packets, bytes;
+};
+
+#define CONN(m)	OUT_AT(conn_row, m)
+static const struct out_field show_conn_fields[] = {
+	{ "proto", "PROTO", OUT_NAME, CONN(proto), .width = -5,
+	    .names = show_proto },
+	{ "local", "LOCAL", OUT_STR, CONN(local), .width = 15 },
+	{ "lport", NULL, OUT_UINT, CONN(lport), .width = -5, .glue = ":" },
+	{ "foreign", "FOREIGN", OUT_STR, CONN(foreign), .width = 15 },
+	{ "fport", NULL, OUT_UINT, CONN(fport), .width = -5, .glue = ":" },
+	{ "node", "NODE", OUT_UINT, CONN(node), .width = 4 },
+	{ "ingress", "INGRESS", OUT_UINT, CONN(ingress), .width = 7 },
+	{ "state", "STATE", OUT_NAME, CONN(state), .width = -11,
+	    .names = show_conn_state },
+	{ "age", "AGE", OUT_UINT, CONN(age), .width = 6 },
+	{ "idle", "IDLE", OUT_UINT, CONN(idle), .width = 6 },
+	{ "packets", "PACKETS", OUT_UINT, CONN(packets), .width = 10 },
+	{ "bytes", "BYTES", OUT_UINT, CONN(bytes), .width = 12 },
+};
+#undef CONN
+
+static const struct out_table show_conn_table = { "conns",
+    show_conn_fields, SHOW_N(show_conn_fields), sizeof(struct conn_row) };
+
+/* show_g: G (IPv4) or G6, network order; zero when the cluster has none. */
+static const void *
+show_g(struct ctl *c, int af)
+{
+	const struct shm_hdr *h = shmseg_hdr(c->seg);
+
+	return af == AF_INET6 ? (const void *)h->global_addr6 :
+	    (const void *)&h->global_addr4;
+}
+
+/* show_conn_row: the flow in slot e as the table shows it, from a
+ * consistent copy through the same lock-free read the daemons use; 0 if
+ * the slot is empty or changed under us. */
+static int
+show_conn_row(struct ctl *c, const struct shm_conn *e, uint32_t now,
+    struct conn_row *r)
+{
+	struct conn_key k = { .family = e->family, .proto = e->proto,
+	    .lport = e->lport, .fport = e->fport };
+	int af = e->family == 6 ? AF_INET6 : AF_INET;
+	struct shm_conn f;
+
+	memcpy(k.faddr, e->faddr, sizeof(k.faddr));
+	if ((k.family != 4 && k.family != 6) ||
+	    conn_lookup(c->seg, &k, &f, NULL) != 1 || f.node < 1 ||
+	    f.node > shmseg_max_nodes(c->seg))
+		return 0;
+	r->proto = f.proto;
+	inet_ntop(af, show_g(c, af), r->local, sizeof(r->local));
+	r->lport = f.lport;
+	inet_ntop(af, f.faddr, r->foreign, sizeof(r->foreign));
+	r->fport = f.fport;
+	r->node = f.node;
+	r->ingress = f.ingress;
+	r->state = LD(f.stflags);
+	r->age = now - f.created;
+	r->idle = now - LD(f.last_seen);
+	r->packets = LD(f.packets);
+	r->bytes = LD(f.bytes);
+	return 1;
+}
+
+/* show_collect_conns: every live flow of the connection table. */
+static int
+show_collect_conns(struct ctl *c, struct show_array *a)
+{
+	uint32_t nb = shmseg_conn_buckets(c->seg), b, now = conn_now();
+	struct conn_row *r;
+	int i;
+
+	for (b = 0; b < nb; b++)
+		for (i = 0; i < SHM_CONN_PER_BUCKET; i++) {
+			if ((r = show_next(a)) == NULL)
+				return -1;
+			a->n += (size_t)show_conn_row(c,
+			    &shmseg_conn_bucket(c->seg, b)->e[i], now, r);
+		}
+	return 0;
+}
+
+/* show_conns: the flows of the global network. */
 int
 show_conns(struct ctl *c)
 {
-	const struct shm_hdr *h = shmseg_hdr(c->seg);
-	uint32_t nb = shmseg_conn_buckets(c->seg), b, now = conn_now(),
-	    max = shmseg_max_nodes(c->seg);
-	struct shm_conn_bucket *bk;
-	struct shm_conn e;
-	struct conn_key k;
-	char g[INET_ADDRSTRLEN], g6[INET6_ADDRSTRLEN];
-	int i, first = 1;
+	return show_list(c, &show_conn_table, show_collect_conns);
+}
 
-	inet_ntop(AF_INET, &h->global_addr4, g, sizeof(g));
-	inet_ntop(AF_INET6, h->global_addr6, g6, sizeof(g6));
-	if (c->json)
-		fprintf(c->out, "[");
-	else
-		fprintf(c->out, "%-5s %21s %21s %4s %7s %-11s %6s %6s %10s "
-		    "%12s\n", "PROTO", "LOCAL", "FOREIGN", "NODE", "INGRESS",
-		    "STATE", "AGE", "IDLE", "PACKETS", "BYTES");
-	for (b = 0; b < nb; b++) {
-		bk = shmseg_conn_bucket(c->seg, b);
-		for (i = 0; i < SHM_CONN_PER_BUCKET; i++) {
-			if (bk->e[i].family != 4 && bk->e[i].family != 6)
-				continue;
-			k.family = bk->e[i].family;
-			k.proto = bk->e[i].proto;
-			k.lport = bk->e[i].lport;
-			k.fport = bk->e[i].fport;
-			memcpy(k.faddr, bk->e[i].faddr, 16);
-			/* a consistent copy, through the same lock-free read
-			 * the daemons use; skip what changed under us */
-			if (conn_lookup(c->seg, &k, &e, NULL) != 1 ||
-			    e.node < 1 || e.node > max)
-				continue;
-			show_conn_row(c, &e, g, g6, now, first);
-			first = 0;
+/* ---- listeners ------------------------------------------------------- */
+
+struct listener_row {
+	uint32_t	node, proto, family;
+	char		address[INET6_ADDRSTRLEN];
+	uint32_t	port;
+	char		peer[INET6_ADDRSTRLEN];	/* connected UDP, else "" */
+	uint32_t	peer_port;
+};
+
+#define LSN(m)	OUT_AT(listener_row, m)
+static const struct out_field show_listener_fields[] = {
+	{ "node", "NODE", OUT_UINT, LSN(node), .width = -5 },
+	{ "proto", "PROTO", OUT_NAME, LSN(proto), .width = -5,
+	    .names = show_proto },
+	{ "family", NULL, OUT_UINT, LSN(family) },
+	{ "address", "ADDRESS", OUT_STR, LSN(address), .width = -24 },
+	{ "port", "PORT", OUT_UINT, LSN(port), .width = -5 },
+	{ "peer", "PEER", OUT_STR, LSN(peer), .flags = OUT_OPT },
+	{ "peer_port", NULL, OUT_UINT, LSN(peer_port), .glue = ":",
+	    .flags = OUT_OPT },
+};
+#undef LSN
+
+static const struct out_table show_listener_table = { "listeners",
+    show_listener_fields, SHOW_N(show_listener_fields),
+    sizeof(struct listener_row) };
+
+/* show_listener_row: one published listener as the table shows it. */
+static void
+show_listener_row(struct ctl *c, uint32_t id, const struct shm_listen *l,
+    struct listener_row *r)
+{
+	static const uint8_t any[16];
+	int af = l->family == 6 ? AF_INET6 : AF_INET;
+
+	r->node = id;
+	r->proto = l->proto;
+	r->family = l->family;
+	inet_ntop(af, (l->flags & SHM_LISTEN_SPECIFIC) ? show_g(c, af) : any,
+	    r->address, sizeof(r->address));
+	r->port = l->port;
+	if (l->flags & SHM_LISTEN_REMOTE) {
+		inet_ntop(af, l->raddr, r->peer, sizeof(r->peer));
+		r->peer_port = l->rport;
+	}
+}
+
+/* show_collect_listeners: what every UP node publishes. */
+static int
+show_collect_listeners(struct ctl *c, struct show_array *a)
+{
+	struct shm_listen l[SHM_LISTEN_MAX];
+	uint32_t id, max = shmseg_max_nodes(c->seg), n, i;
+	struct listener_row *r;
+
+	for (id = 1; id <= max; id++) {
+		n = node_is_up(c->seg, id) ? listen_read(c->seg, id, l) : 0;
+		for (i = 0; i < n; i++, a->n++) {
+			if ((r = show_next(a)) == NULL)
+				return -1;
+			show_listener_row(c, id, &l[i], r);
 		}
 	}
-	if (c->json)
-		fprintf(c->out, "%s]\n", first ? "" : "\n");
 	return 0;
 }
 
-/* show_listeners: what every UP node publishes. */
+/* show_listeners: the sockets nodes publish for the global address. */
 int
 show_listeners(struct ctl *c)
 {
-	const struct shm_hdr *h = shmseg_hdr(c->seg);
-	struct shm_listen l[SHM_LISTEN_MAX];
-	uint32_t id, max = shmseg_max_nodes(c->seg), n, i;
-	char g[INET_ADDRSTRLEN], g6[INET6_ADDRSTRLEN], ra[INET6_ADDRSTRLEN];
-	const char *addr;
-	int first = 1;
-
-	inet_ntop(AF_INET, &h->global_addr4, g, sizeof(g));
-	inet_ntop(AF_INET6, h->global_addr6, g6, sizeof(g6));
-	if (c->json)
-		fprintf(c->out, "[");
-	else
-		fprintf(c->out, "%-5s %-5s %-24s %-5s %s\n", "NODE", "PROTO",
-		    "ADDRESS", "PORT", "PEER");
-	for (id = 1; id <= max; id++) {
-		if (atomic_load(&shmseg_node(c->seg, id)->state) !=
-		    SHM_NODE_UP || !ofd_alive(c->seg, id))
-			continue;
-		n = listen_read(c->seg, id, l);
-		for (i = 0; i < n; i++) {
-			if (l[i].family == 6)
-				addr = (l[i].flags & SHM_LISTEN_SPECIFIC) ? g6 :
-				    "::";
-			else
-				addr = (l[i].flags & SHM_LISTEN_SPECIFIC) ? g :
-				    "0.0.0.0";
-			ra[0] = '\0';
-			if (l[i].flags & SHM_LISTEN_REMOTE)
-				inet_ntop(l[i].family == 6 ? AF_INET6 : AF_INET,
-				    l[i].raddr, ra, sizeof(ra));
-			if (!c->json) {
-				fprintf(c->out, "%-5u %-5s %-24s %-5u", id,
-				    show_proto(l[i].proto), addr, l[i].port);
-				if (ra[0])
-					fprintf(c->out, " %s:%u", ra,
-					    l[i].rport);
-				fputc('\n', c->out);
-				continue;
-			}
-			fprintf(c->out, "%s\n  {\"node\": %u, \"proto\": \"%s\", "
-			    "\"family\": %u, \"address\": \"%s\", \"port\": %u",
-			    first ? "" : ",", id, show_proto(l[i].proto),
-			    l[i].family, addr, l[i].port);
-			if (ra[0])
-				fprintf(c->out, ", \"peer\": \"%s\", "
-				    "\"peer_port\": %u", ra, l[i].rport);
-			fputc('}', c->out);
-			first = 0;
-		}
-	}
-	if (c->json)
-		fprintf(c->out, "%s]\n", first ? "" : "\n");
-	return 0;
+	return show_list(c, &show_listener_table, show_collect_listeners);
 }
+
+const struct out_table *const show_tables[] = { &show_status_table,
+    &show_node_table, &show_ring_table, &show_conn_table,
+    &show_listener_table, NULL };

@@ -3,7 +3,7 @@
 # runs apt-get update first when it installs anything.
 
 SHMNET_BUILD_DEPS="gcc make autoconf automake pkg-config libevent-dev \
-libbsd-dev check libmnl-dev liburing-dev"
+libbsd-dev check libmnl-dev liburing-dev libjansson-dev"
 SHMNET_TEST_DEPS="iproute2 iputils-ping socat jq util-linux procps strace"  # procps: pkill
 
 deps_install() {
