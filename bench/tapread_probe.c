@@ -1,8 +1,8 @@
 /*
  * tapread_probe.c: CPU per frame of reading a flooded TAP, one readv(2) per
  * frame against io_uring multishot reads into a provided-buffer ring
- * (IORING_OP_READ_MULTISHOT, Linux 6.7), the batched TAP I/O issue 5
- * names.  Built and run by bench/tapread, which floods the TAP.
+ * (IORING_OP_READ_MULTISHOT, Linux 6.7): whether batched TAP reads
+ * would pay.  Built and run by bench/tapread, which floods the TAP.
  *
  * Usage: tapread readv|uring SECONDS  (creates TAP "tapread0" in the
  * current network namespace, prints "ready", waits 2 s for the flood);

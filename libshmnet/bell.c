@@ -33,12 +33,15 @@ bell_futex(_Atomic uint32_t *word, int op, uint32_t val,
 int
 bell_ring(struct shm_bell *b)
 {
+	/* seq_cst: the caller's frame before sleeping is read; pairs with
+	 * the fence in bell_prepare (sleeping before the rings are read) */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&b->sleeping, memory_order_relaxed) == 0)
 		return 0;
 	if (atomic_exchange_explicit(&b->sleeping, 0,
 	    memory_order_acq_rel) == 0)
 		return 0;
+	/* release: pairs with the acquire in bell_prepare */
 	atomic_fetch_add_explicit(&b->bell, 1, memory_order_release);
 	bell_futex(&b->bell, FUTEX_WAKE, INT_MAX, NULL);
 	return 1;
@@ -48,9 +51,11 @@ bell_ring(struct shm_bell *b)
 uint32_t
 bell_prepare(struct shm_bell *b)
 {
+	/* acquire: pairs with the release bump in bell_ring and bell_force */
 	uint32_t v = atomic_load_explicit(&b->bell, memory_order_acquire);
 
 	atomic_store_explicit(&b->sleeping, 1, memory_order_relaxed);
+	/* seq_cst: pairs with the fence in bell_ring */
 	atomic_thread_fence(memory_order_seq_cst);
 	return v;
 }
@@ -79,6 +84,7 @@ bell_cancel(struct shm_bell *b)
 void
 bell_force(struct shm_bell *b)
 {
+	/* release: pairs with the acquire in bell_prepare */
 	atomic_fetch_add_explicit(&b->bell, 1, memory_order_release);
 	bell_futex(&b->bell, FUTEX_WAKE, INT_MAX, NULL);
 }

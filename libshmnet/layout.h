@@ -196,7 +196,16 @@ _Static_assert(sizeof(struct shm_dirent) == 64, "dirent size");
 #define SHM_NODE_UP		1
 #define SHM_NODE_DOWN		2	/* left or reaped after death */
 
-/* Per node and network counters, written only by the node itself. */
+/*
+ * Per node and network counters, written only by the node itself, each by
+ * one thread with a plain load and store (readers: relaxed loads), except
+ * where said: tx_*, drop_unknown, drop_down, drop_full, zero_copy,
+ * no_listener, unrouted and looped by the network's transmit thread;
+ * rx_*, cast_lost and mc_filtered by whichever thread holds the
+ * network's receive lock (its receive thread, or its transmit thread
+ * while it helps); drop_tap and corrupt by any thread, with an atomic
+ * add; wakes_recovered by the main thread.
+ */
 struct shm_node_stats {
 	_Atomic uint64_t	tx_frames;	/* taken from the TAP */
 	_Atomic uint64_t	tx_bytes;

@@ -37,6 +37,9 @@ node_dir_bump(struct shmseg *s, uint32_t id)
 {
 	struct shm_node *n = shmseg_node(s, id);
 
+	/* release: the dirents written before; pairs with the acquire of
+	 * dir_version in the transmitters' and receiver's re-validation
+	 * (tx_peer, rx_refresh) */
 	if (n != NULL)
 		atomic_fetch_add_explicit(&n->dir_version, 1,
 		    memory_order_release);
@@ -50,6 +53,9 @@ dirent_begin(struct shm_dirent *d)
 
 	atomic_store_explicit(&d->seq, (v | 1) == v ? v + 2 : v + 1,
 	    memory_order_relaxed);
+	/* release: the odd seq before the fields change; pairs with the
+	 * acquire fence in node_dirent_read, whose second read of seq then
+	 * sees it change */
 	atomic_thread_fence(memory_order_release);
 }
 
@@ -59,6 +65,8 @@ dirent_end(struct shm_dirent *d)
 {
 	uint32_t v = atomic_load_explicit(&d->seq, memory_order_relaxed);
 
+	/* release: the fields before the even seq; pairs with the first,
+	 * acquire read of seq in node_dirent_read */
 	atomic_store_explicit(&d->seq, (v + 1) & ~1u, memory_order_release);
 }
 
@@ -250,6 +258,8 @@ node_dirent_read(struct shmseg *s, uint32_t owner, uint32_t net,
 		out->old_off = v->old_off;
 		out->old_key = v->old_key;
 		out->old_size = v->old_size;
+		/* acquire: the copy before seq is read again; pairs with the
+		 * release fence in dirent_begin */
 		atomic_thread_fence(memory_order_acquire);
 		s2 = atomic_load_explicit(&d->seq, memory_order_relaxed);
 		if (s1 != s2)

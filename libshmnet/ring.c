@@ -84,6 +84,9 @@ ring_init(void *mem, uint64_t size, uint32_t slots, uint32_t slot_size,
 	h->net = net;
 	atomic_store_explicit(&h->state, SHM_RING_UP, memory_order_relaxed);
 	h->magic = SHM_RING_MAGIC;
+	/* release: the header is whole before the dirent that publishes the
+	 * ring is written (dirent_end); pairs with the acquire in
+	 * node_dirent_read, which both sides pass before they attach */
 	atomic_thread_fence(memory_order_release);
 	return 0;
 }
@@ -128,6 +131,7 @@ ring_attach_common(struct ring_view *v, void *mem, uint64_t size,
 		return rc;
 	if (v->hdr->key != key || v->hdr->from != from || v->hdr->to != to)
 		return -ESTALE;
+	/* acquire: pairs with the acq_rel CAS in ring_mark */
 	if (atomic_load_explicit(&v->hdr->state, memory_order_acquire) !=
 	    SHM_RING_UP)
 		return -ENETDOWN;
@@ -154,6 +158,7 @@ ring_tx_attach(struct ring_tx *tx, void *mem, uint64_t size, uint64_t key,
 	if ((rc = ring_attach_common(&tx->v, mem, size, key, from, to)) != 0)
 		return rc;
 	tx->widx = atomic_load_explicit(&tx->v.hdr->widx, memory_order_relaxed);
+	/* acquire: pairs with the release of ridx in ring_rx_publish */
 	tx->ridx_seen = atomic_load_explicit(&tx->v.hdr->ridx,
 	    memory_order_acquire);
 	if (tx->widx - tx->ridx_seen > tx->v.slots) {
@@ -183,6 +188,8 @@ ring_tx_room(struct ring_tx *tx)
 {
 	uint32_t used;
 
+	/* acquire: pairs with the release of ridx in ring_rx_publish: the
+	 * consumer is done with the slots before we write them again */
 	tx->ridx_seen = atomic_load_explicit(&tx->v.hdr->ridx,
 	    memory_order_acquire);
 	used = tx->widx - tx->ridx_seen;
@@ -241,6 +248,9 @@ ring_tx_commit(struct ring_tx *tx, const struct ring_slot *s, uint32_t len,
 	s->desc->span = (uint16_t)span;
 	s->desc->flags = flags;
 	tx->widx += span;
+	/* release: descriptors and data before the index; pairs with the
+	 * acquire of widx in ring_rx_peek, ring_rx_pending and
+	 * ring_rx_retired */
 	atomic_store_explicit(&h->widx, tx->widx, memory_order_release);
 	/* single writer: plain read-modify-write of our own counters */
 	atomic_store_explicit(&h->frames, atomic_load_explicit(&h->frames,
@@ -287,7 +297,8 @@ ring_tx_ask_grow(struct ring_tx *tx, uint32_t slots)
 }
 
 /* ring_tx_moved: after the last commit here, say we went to the successor
- * (release: the receiver that sees it sees every frame we wrote). */
+ * (release: the receiver that sees it sees every frame we wrote; pairs
+ * with the acquire of moved in ring_rx_retired). */
 void
 ring_tx_moved(struct ring_tx *tx)
 {
@@ -305,6 +316,8 @@ ring_grow_req(const struct ring_view *v)
 int
 ring_rx_retired(struct ring_rx *rx)
 {
+	/* acquire: pairs with the release in ring_tx_moved, then with the
+	 * one in ring_tx_commit */
 	if (!atomic_load_explicit(&rx->v.hdr->moved, memory_order_acquire))
 		return 0;
 	return atomic_load_explicit(&rx->v.hdr->widx, memory_order_acquire) ==
@@ -329,9 +342,13 @@ ring_tx_wait(struct ring_tx *tx, uint32_t len, int timeout_ms)
 	mark = need > tx->v.slots / 2 ? need : tx->v.slots / 2;
 
 	for (;;) {
+		/* acquire: pairs with the release bump in ring_rx_publish */
 		v = atomic_load_explicit(&h->space_bell, memory_order_acquire);
 		atomic_store_explicit(&h->prod_waiting, mark,
 		    memory_order_relaxed);
+		/* seq_cst: prod_waiting before ridx is read; pairs with the
+		 * fence in ring_rx_publish (ridx before prod_waiting is
+		 * read), so one side always sees the other: no lost wake */
 		atomic_thread_fence(memory_order_seq_cst);
 		room = ring_tx_room(tx);
 		if (room < 0 || room >= need ||
@@ -360,6 +377,7 @@ ring_rx_peek(struct ring_rx *rx, struct ring_slot *s)
 	uint32_t avail, pos, span, len, flags;
 
 	for (;;) {
+		/* acquire: pairs with the release in ring_tx_commit */
 		rx->widx_seen = atomic_load_explicit(&rx->v.hdr->widx,
 		    memory_order_acquire);
 		avail = rx->widx_seen - rx->ridx;
@@ -409,10 +427,12 @@ void
 ring_rx_publish(struct ring_rx *rx)
 {
 	struct shm_ring_hdr *h = rx->v.hdr;
-
 	uint32_t mark, used;
 
+	/* release: done with the slots before they are handed back; pairs
+	 * with the acquire of ridx in ring_tx_room and ring_tx_attach */
 	atomic_store_explicit(&h->ridx, rx->ridx, memory_order_release);
+	/* seq_cst: pairs with the fence in ring_tx_wait */
 	atomic_thread_fence(memory_order_seq_cst);
 	mark = atomic_load_explicit(&h->prod_waiting, memory_order_relaxed);
 	if (mark == 0)
@@ -422,6 +442,7 @@ ring_rx_publish(struct ring_rx *rx)
 		return;		/* not enough room yet: keep draining */
 	if (atomic_exchange_explicit(&h->prod_waiting, 0,
 	    memory_order_acq_rel)) {
+		/* release: pairs with the acquire in ring_tx_wait */
 		atomic_fetch_add_explicit(&h->space_bell, 1,
 		    memory_order_release);
 		syscall(SYS_futex, (uint32_t *)&h->space_bell, FUTEX_WAKE,
@@ -429,7 +450,8 @@ ring_rx_publish(struct ring_rx *rx)
 	}
 }
 
-/* ring_rx_pending: anything to read? */
+/* ring_rx_pending: anything to read?  (acquire: pairs with the release
+ * in ring_tx_commit) */
 int
 ring_rx_pending(struct ring_rx *rx)
 {
@@ -445,6 +467,8 @@ ring_mark(struct shm_ring_hdr *h, uint32_t state)
 {
 	uint32_t cur = atomic_load_explicit(&h->state, memory_order_acquire);
 
+	/* acq_rel: pairs with itself on the other sides and with the
+	 * acquire of state in ring_attach_common */
 	while (cur != SHM_RING_DOWN && cur != SHM_RING_CORRUPT)
 		if (atomic_compare_exchange_weak_explicit(&h->state, &cur,
 		    state, memory_order_acq_rel, memory_order_acquire))
