@@ -1,0 +1,108 @@
+/*
+ * check_route.c: tun/route.c's undo log, in a network namespace of the
+ * test's own: every rule recorded is taken back by rt_undo_all, however
+ * many there are (the log grows), and a sysctl gets its old value back.
+ * Needs root; skipped otherwise.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <sched.h>
+
+#include "testutil.h"
+#include "route.h"
+
+#define RULES	40		/* more than the global setup records */
+#define PREF	20000
+#define TABLE	4242
+
+/* netns: a namespace of our own (Check runs each test in a child) */
+static int
+netns(const char *test)
+{
+	if (!tu_can_tap(test))
+		return 0;
+	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
+	return 1;
+}
+
+/* add_rules: RULES rules, "to 10.99.I.0/24 iif lo lookup TABLE" */
+static void
+add_rules(struct rt_undo *u)
+{
+	uint32_t i;
+
+	for (i = 0; i < RULES; i++)
+		ck_assert_int_eq(rt_rule4_add(u, PREF + i, TABLE,
+		    htonl(0x0a630000 | i << 8), 24, 0, 0, "lo"), 0);
+}
+
+START_TEST(test_undo_takes_back_every_rule)
+{
+	struct rt_undo u = { 0 };
+
+	if (!netns(__func__))
+		return;
+	add_rules(&u);
+	ck_assert_int_eq(u.n, RULES);
+	ck_assert_int_eq(rt_undo_all(&u), 0);
+	ck_assert_int_eq(u.n, 0);
+	ck_assert_ptr_null(u.op);
+	/* a rule left in place would be found existing and not recorded */
+	add_rules(&u);
+	ck_assert_int_eq(u.n, RULES);
+	ck_assert_int_eq(rt_undo_all(&u), 0);
+}
+END_TEST
+
+/* sysctl_read: a sysctl's value, first word */
+static int
+sysctl_read(const char *path)
+{
+	char p[128];
+	FILE *fp;
+	int v = -1;
+
+	snprintf(p, sizeof(p), "/proc/sys/%s", path);
+	ck_assert_ptr_nonnull(fp = fopen(p, "r"));
+	ck_assert_int_eq(fscanf(fp, "%d", &v), 1);
+	fclose(fp);
+	return v;
+}
+
+START_TEST(test_undo_puts_a_sysctl_back)
+{
+	const char *p = "net/ipv4/conf/lo/accept_local";
+	struct rt_undo u = { 0 };
+	int old;
+
+	if (!netns(__func__))
+		return;
+	old = sysctl_read(p);
+	ck_assert_int_eq(rt_sysctl_set(&u, p, old ? "0" : "1"), 0);
+	ck_assert_int_eq(sysctl_read(p), !old);
+	ck_assert_int_eq(u.n, 1);
+	ck_assert_int_eq(rt_sysctl_set(&u, p, old ? "0" : "1"), 0);
+	ck_assert_int_eq(u.n, 1);	/* already so: nothing to record */
+	ck_assert_int_eq(rt_undo_all(&u), 0);
+	ck_assert_int_eq(sysctl_read(p), old);
+}
+END_TEST
+
+static Suite *
+route_suite(void)
+{
+	Suite *s = suite_create("route");
+	TCase *tc = tcase_create("undo");
+
+	tcase_add_test(tc, test_undo_takes_back_every_rule);
+	tcase_add_test(tc, test_undo_puts_a_sysctl_back);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(route_suite());
+}
