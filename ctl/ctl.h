@@ -19,9 +19,9 @@ struct ctl {
 /*
  * What a value means to a reader.  Its storage (a 4- or 8-byte unsigned
  * integer, or a NUL-terminated char array) comes from the row struct
- * through OUT_AT, so the two cannot disagree.  A nested value (a list of
- * rows of another table, an object) is one more type whose JSON is built
- * from that other table.
+ * through OUT_AT, so the two cannot disagree.  Every value is flat; a
+ * nested one (a list of rows of another table) would be one more type
+ * whose JSON is built from that other table.
  */
 enum out_type {
 	OUT_UINT,	/* unsigned integer */

@@ -62,7 +62,7 @@ struct mc {
 	struct mcgroups		 parsed;	/* parsed (no flags) */
 	int			 sock;		/* for SIOCGIFFLAGS */
 
-	/* rx thread */
+	/* rx thread (ring and n are fixed once made) */
 	struct mcgroups		 rx;		/* its copy of mc_pub */
 	uint32_t		 rx_gen;
 	struct mcring		*ring;		/* [n] multicast rings */
@@ -89,27 +89,38 @@ mc_rx_attach(struct mc *m)
 	return 0;
 }
 
+/* mc_rx_skip: the readers start at the rings' write positions. */
+void
+mc_rx_skip(struct mc *m)
+{
+	uint32_t i;
+
+	for (i = 0; i < m->n; i++)
+		cast_skip(&m->ring[i].c);
+}
+
 /* mc_new: a network's multicast state; the rx thread filters nothing
  * until the first mc_refresh. */
-struct mc *
+int
 mc_new(const struct handoff *ho, struct handoff_net *h,
-    const struct netif *ni)
+    const struct netif *ni, struct mc **out)
 {
 	struct mc *m;
+	int rc;
 
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		return NULL;
+	if ((*out = m = calloc(1, sizeof(*m))) == NULL)
+		return -ENOMEM;
 	m->seg = ho->seg;
 	m->node = ho->node;
 	m->ni = ni;
 	m->h = h;
 	m->proc = m->sock = -1;
 	m->text_len = SIZE_MAX;		/* nothing parsed yet */
-	if (mc_rx_attach(m) != 0) {
+	if ((rc = mc_rx_attach(m)) != 0) {
 		mc_free(m);
-		return NULL;
+		*out = NULL;
 	}
-	return m;
+	return rc;
 }
 
 /* mc_flags_all: does the TAP take every multicast frame? */
@@ -347,7 +358,7 @@ mc_rx_update(struct mc *m)
 		    memory_order_relaxed);
 }
 
-/* mc_rx_rings: how many multicast rings the network has. */
+/* mc_rx_rings: how many multicast rings the network has (fixed). */
 uint32_t
 mc_rx_rings(const struct mc *m)
 {

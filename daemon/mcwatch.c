@@ -165,9 +165,11 @@ mcw_events(struct event_base *base, struct mcwatch *w)
 	if ((fd = mcw_open()) >= 0) {
 		w->fd = fd;
 		w->ev = event_new(base, fd, EV_READ | EV_PERSIST, mcw_read, w);
+		if (w->ev == NULL || event_add(w->ev, NULL) != 0)
+			return -1;
 		log_debug("multicast joins followed from the kernel's "
 		    "notifications");
-		return w->ev == NULL || event_add(w->ev, NULL) != 0 ? -1 : 0;
+		return 0;
 	}
 	log_debug("no multicast join notifications (%s; Linux 6.13 has "
 	    "them): joined groups re-read every %d ms", strerror(-fd),

@@ -1,14 +1,15 @@
 /*
- * resize.c: ring growth and shrink (DESIGN 3.3), run by the main thread.
+ * resize.c: ring growth and shrink, run by the main thread.
  *
  * Pair rings start at ring-min-size.  A transmitter that meets a frame
  * larger than its ring, or a full ring, asks for more slots in the ring's
  * header (grow_req) and rings our bell; our rx thread tells the main loop,
  * which publishes a larger ring (up to ring-size) in our directory.  The
  * old ring stays in the dirent: the transmitter finishes the frame it was
- * writing there, marks it `moved` and goes on in the new ring; our rx
- * thread drains the old ring first and hands its key back (rxpeer.done_key)
- * and we free it.  A ring that carried nothing for ring-shrink-after
+ * writing there, marks it `moved` and goes on in the new ring; our
+ * receive side (the rx thread, or the tx thread helping it) drains the
+ * old ring first and hands its key back (rx_done_key in struct
+ * handoff_net), and we free it.  A ring that carried nothing for ring-shrink-after
  * seconds is replaced by a ring-min-size one the same way.
  *
  * A transmitter blocked in read() on an idle TAP would never notice a new

@@ -101,16 +101,16 @@ struct rx {
 static const uint8_t rx_zero_vnet[SHM_VNET_HDR_LEN];
 
 /* rx_new: receive state and the broadcast ring reader. */
-struct rx *
+int
 rx_new(const struct handoff *ho, struct handoff_net *h,
-    const struct netif *ni, struct mc *mc)
+    const struct netif *ni, struct mc *mc, struct rx **out)
 {
 	struct rx *rx;
 	uint32_t size;
 	void *mem;
 
-	if ((rx = calloc(1, sizeof(*rx))) == NULL)
-		return NULL;
+	if ((*out = rx = calloc(1, sizeof(*rx))) == NULL)
+		return -ENOMEM;
 	rx->seg = ho->seg;
 	rx->node = ho->node;
 	rx->self = ho->self;
@@ -124,12 +124,17 @@ rx_new(const struct handoff *ho, struct handoff_net *h,
 	rx->ids = calloc(rx->max_nodes + 1, sizeof(*rx->ids));
 	rx->cast_buf = malloc(SHM_FRAME_MAX);
 	mem = shmseg_cast(rx->seg, ni->net, &size);
-	if (rx->peer == NULL || rx->ids == NULL || rx->cast_buf == NULL ||
-	    cast_attach(&rx->cast, mem, size) != 0) {
+	if (rx->peer == NULL || rx->ids == NULL || rx->cast_buf == NULL) {
 		rx_free(rx);
-		return NULL;
+		*out = NULL;
+		return -ENOMEM;
 	}
-	return rx;
+	if (cast_attach(&rx->cast, mem, size) != 0) {
+		rx_free(rx);
+		*out = NULL;
+		return -EBADMSG;
+	}
+	return 0;
 }
 
 /* rx_free: undo rx_new (the thread has stopped). */
@@ -676,12 +681,15 @@ rx_main(void *arg)
 	return NULL;
 }
 
-/* rx_start: start the thread. */
+/* rx_start: start the thread.  What was cast before it runs is not for
+ * it: its readers start at the rings' write positions. */
 int
 rx_start(struct rx *rx)
 {
 	int rc;
 
+	cast_skip(&rx->cast);
+	mc_rx_skip(rx->mc);
 	if ((rc = pthread_create(&rx->thread, NULL, rx_main, rx)) != 0)
 		return -rc;
 	rx->started = 1;

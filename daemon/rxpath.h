@@ -12,10 +12,12 @@ struct tapio;
 struct rx;
 
 /* Main thread, once the node is claimed: the receive state of a network
- * and its broadcast ring reader; NULL without memory. */
-struct rx *rx_new(const struct handoff *ho, struct handoff_net *h,
-	    const struct netif *ni, struct mc *mc);
-/* Start the thread; 0 or -errno.  rx_stop makes it leave and joins it. */
+ * and its broadcast ring reader; 0, or -ENOMEM, or -EBADMSG when the
+ * ring's header is corrupt. */
+int	 rx_new(const struct handoff *ho, struct handoff_net *h,
+	    const struct netif *ni, struct mc *mc, struct rx **out);
+/* Start the thread, its ring readers at the rings' write positions; 0 or
+ * -errno.  rx_stop makes it leave and joins it. */
 int	 rx_start(struct rx *rx);
 void	 rx_stop(struct rx *rx);
 void	 rx_free(struct rx *rx);

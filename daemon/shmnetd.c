@@ -5,9 +5,9 @@
  * node claim, the modules' state, interface configuration, rings for live
  * peers, UP, data threads, announce.  Each step undoes the ones before it
  * on failure, so a failed start leaves nothing behind.  SIGTERM/SIGINT
- * leave the cluster: threads stop, LEAVE is broadcast, the node goes DOWN
- * and frees its rings, the TAP disappears and the last node out removes
- * the segment.
+ * leave the cluster: LEAVE is broadcast, the threads stop, the node goes
+ * DOWN and frees its rings, the TAP disappears and the last node out
+ * removes the segment.
  */
 #include "config.h"
 
@@ -398,10 +398,11 @@ shmnetd_net_modules(struct daemon *d, int i)
 {
 	struct handoff_net *h = &d->ho.net[i];
 	struct netif *ni = &d->netif[i];
+	int rc;
 
-	if ((d->mc[i] = mc_new(&d->ho, h, ni)) == NULL ||
-	    (d->rx[i] = rx_new(&d->ho, h, ni, d->mc[i])) == NULL)
-		return -ENOMEM;
+	if ((rc = mc_new(&d->ho, h, ni, &d->mc[i])) != 0 ||
+	    (rc = rx_new(&d->ho, h, ni, d->mc[i], &d->rx[i])) != 0)
+		return rc;
 	if (ni->net == SHM_NET_GLOBAL &&
 	    (d->gnet = gnet_new(&d->ho, ni, &d->conf)) == NULL)
 		return -ENOMEM;
@@ -418,13 +419,15 @@ shmnetd_net_modules(struct daemon *d, int i)
 static int
 shmnetd_modules(struct daemon *d, char *err, size_t errlen)
 {
-	int i;
+	int i, rc;
 
 	for (i = 0; i < d->nnets; i++)
-		if (shmnetd_net_modules(d, i) != 0) {
-			snprintf(err, errlen, "%s network: out of memory",
-			    d->netif[i].name);
-			return -ENOMEM;
+		if ((rc = shmnetd_net_modules(d, i)) != 0) {
+			snprintf(err, errlen, "set up the %s network's data "
+			    "path: %s", d->netif[i].name, rc == -EBADMSG ?
+			    "a broadcast or multicast ring of the segment is "
+			    "corrupt" : strerror(-rc));
+			return rc;
 		}
 	return 0;
 }
@@ -593,7 +596,7 @@ shmnetd_threads_stop(struct daemon *d)
 }
 
 /* shmnetd_up: the node is ready: scan the members once (rings for the
- * live peers), go UP, then serve events. */
+ * live peers), go UP, and set up the events the loop will serve. */
 static int
 shmnetd_up(struct daemon *d, char *err, size_t errlen)
 {
@@ -607,8 +610,8 @@ shmnetd_up(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
-/* shmnetd_close: what the start made before the node was claimed, and
- * the hand-off. */
+/* shmnetd_close: the modules' state, the TAPs and the hand-off, once
+ * the threads are joined and the node has left. */
 static void
 shmnetd_close(struct daemon *d)
 {
@@ -620,71 +623,105 @@ shmnetd_close(struct daemon *d)
 	shmnetd_handoff_free(&d->ho);
 }
 
+/* How far a start got: what shmnetd_stop undoes. */
+enum shmnetd_stage {
+	STAGE_NONE,		/* the hand-off, the TAPs opened so far */
+	STAGE_NODE,		/* the segment and maybe our node */
+	STAGE_CONFIGURED,	/* modules, interfaces, routing, tcp_wmem */
+	STAGE_WATCH,		/* the watch thread */
+	STAGE_EVENTS,		/* UP, the event loop */
+	STAGE_THREADS,		/* the data threads */
+	STAGE_UP		/* announced: serving */
+};
+
+/* shmnetd_start: every step of the start, in order; the stage reached
+ * (STAGE_UP on success, with err unset). */
+static enum shmnetd_stage
+shmnetd_start(struct daemon *d, char *err, size_t errlen)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (shmnetd_handoff(&d->ho) != 0) {
+		snprintf(err, errlen, "cannot initialise a mutex");
+		return STAGE_NONE;
+	}
+	if (shmnetd_open_taps(d, err, errlen) != 0)
+		return STAGE_NONE;
+	if (shmnetd_attach(d, err, errlen) != 0)
+		return STAGE_NODE;
+	if (notify_open(&d->ho.notify) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return STAGE_NODE;
+	}
+	if (shmnetd_modules(d, err, errlen) != 0 ||
+	    shmnetd_configure(d, err, errlen) != 0)
+		return STAGE_CONFIGURED;
+	shmnetd_tcpwmem_raise(d);
+	/* before any thread: daemon(3) forks, and threads stay behind */
+	if (shmnetd_daemonize(d, err, errlen) != 0)
+		return STAGE_CONFIGURED;
+	if ((d->watch = watch_start(&d->ho)) == NULL) {
+		snprintf(err, errlen, "cannot start the watch thread");
+		return STAGE_CONFIGURED;
+	}
+	if (shmnetd_up(d, err, errlen) != 0)
+		return STAGE_EVENTS;
+	if (shmnetd_threads(d, err, errlen) != 0)
+		return STAGE_THREADS;
+	if (member_announce(d->member, CFRAME_ANNOUNCE) != 0)
+		log_warnx("announce on the broadcast ring failed");
+	return STAGE_UP;
+}
+
+/* shmnetd_stop: undo a start that reached stage, newest step first. */
+static void
+shmnetd_stop(struct daemon *d, enum shmnetd_stage stage)
+{
+	switch (stage) {
+	case STAGE_UP:
+		member_announce(d->member, CFRAME_LEAVE);
+		/* FALLTHROUGH */
+	case STAGE_THREADS:
+		shmnetd_threads_stop(d);
+		/* FALLTHROUGH */
+	case STAGE_EVENTS:
+		shmnetd_events_free(d);
+		/* FALLTHROUGH */
+	case STAGE_WATCH:
+		member_watch(d->member, NULL);
+		watch_stop(d->watch);
+		d->watch = NULL;
+		/* FALLTHROUGH */
+	case STAGE_CONFIGURED:
+		shmnetd_tcpwmem_restore(d);
+		lscan_free(d->lscan);
+		d->lscan = NULL;
+		groute_free(d->groute);
+		d->groute = NULL;
+		/* FALLTHROUGH */
+	case STAGE_NODE:
+		shmnetd_detach(d);
+		/* FALLTHROUGH */
+	case STAGE_NONE:
+		shmnetd_close(d);
+	}
+}
+
 /* shmnetd_run: start, serve until a signal, leave.  Returns exit code. */
 int
 shmnetd_run(struct daemon *d)
 {
+	enum shmnetd_stage stage;
 	char err[512];
-	int code = 1;
 
-	signal(SIGPIPE, SIG_IGN);
-	if (shmnetd_handoff(&d->ho) != 0) {
-		snprintf(err, sizeof(err), "cannot initialise a mutex");
-		goto fail_tap;
+	if ((stage = shmnetd_start(d, err, sizeof(err))) != STAGE_UP) {
+		shmnetd_stop(d, stage);
+		log_warnx("%s", err);
+		return 1;
 	}
-	if (shmnetd_open_taps(d, err, sizeof(err)) != 0)
-		goto fail_tap;
-	if (shmnetd_attach(d, err, sizeof(err)) != 0)
-		goto fail_node;
-	if (notify_open(&d->ho.notify) != 0) {
-		snprintf(err, sizeof(err), "pipe: %s", strerror(errno));
-		goto fail_node;
-	}
-	if (shmnetd_modules(d, err, sizeof(err)) != 0 ||
-	    shmnetd_configure(d, err, sizeof(err)) != 0)
-		goto fail_route;
-	shmnetd_tcpwmem_raise(d);
-	/* before any thread: daemon(3) forks, and threads stay behind */
-	if (shmnetd_daemonize(d, err, sizeof(err)) != 0)
-		goto fail_route;
-	if ((d->watch = watch_start(&d->ho)) == NULL) {
-		snprintf(err, sizeof(err), "cannot start the watch thread");
-		goto fail_watch;
-	}
-	if (shmnetd_up(d, err, sizeof(err)) != 0)
-		goto fail_events;
-	if (shmnetd_threads(d, err, sizeof(err)) != 0)
-		goto fail_threads;
-	if (member_announce(d->member, CFRAME_ANNOUNCE) != 0)
-		log_warnx("announce on the broadcast ring failed");
 	log_info("node %u (generation %u) joined cluster %s (segment %s)",
 	    d->ho.self, d->ho.gen, d->conf.cluster, d->conf.segment);
-
 	event_base_dispatch(d->base);
-
-	code = 0;
-	member_announce(d->member, CFRAME_LEAVE);
-fail_threads:
-	shmnetd_threads_stop(d);
-fail_events:
-	shmnetd_events_free(d);
-fail_watch:
-	member_watch(d->member, NULL);
-	watch_stop(d->watch);
-	d->watch = NULL;
-fail_route:
-	shmnetd_tcpwmem_restore(d);
-	lscan_free(d->lscan);
-	d->lscan = NULL;
-	groute_free(d->groute);
-	d->groute = NULL;
-fail_node:
-	shmnetd_detach(d);
-fail_tap:
-	shmnetd_close(d);
-	if (code != 0)
-		log_warnx("%s", err);
-	else
-		log_info("node left the cluster");
-	return code;
+	shmnetd_stop(d, STAGE_UP);
+	log_info("node left the cluster");
+	return 0;
 }

@@ -87,8 +87,9 @@ struct handoff_net {
 	 * state and the rx_done_key writes */
 	pthread_mutex_t		 rx_lock;
 
-	/* follow.c: tx writes app_cpu, rx writes rx_cpu and rx_flood_us;
-	 * the other reads; relaxed: hints, stale values only delay a move */
+	/* follow.c: tx writes app_cpu (and rx withdraws it, -1, on a
+	 * flood); rx writes rx_cpu and rx_flood_us; the other reads;
+	 * relaxed: hints, a stale value only delays a move */
 	_Atomic int		 app_cpu;	/* the application's CPU, -1 */
 	_Atomic int		 rx_cpu;	/* the rx thread's CPU, -1 */
 	_Atomic uint64_t	 rx_flood_us;	/* rx's last flood, us */
@@ -121,9 +122,10 @@ struct handoff_net {
 
 /* What the daemon's threads share. */
 struct handoff {
-	/* this node in the segment: set by main once the node is claimed,
-	 * before any other thread starts (pthread_create orders them), and
-	 * never written after; every thread reads them */
+	/* this node in the segment: set by main as it attaches and claims
+	 * the node, before any other thread starts (pthread_create orders
+	 * them), and cleared only once they all ended; every thread reads
+	 * them */
 	struct shmseg		*seg;
 	struct shm_node		*node;		/* own node table entry */
 	uint32_t		 self, gen, max_nodes;
@@ -171,7 +173,6 @@ struct daemon {
 	struct rx		*rx[SHM_NETS];
 	struct mc		*mc[SHM_NETS];
 	struct resize		*rs[SHM_NETS];
-	int			 threads[SHM_NETS];	/* data threads run */
 	struct gnet		*gnet;		/* global network */
 	struct member		*member;
 	struct watch		*watch;

@@ -134,8 +134,14 @@ tapio_rw(struct tapio *t, int write, struct iovec (*iov)[2], unsigned int n,
 			break;
 		sub += rc;
 	}
-	if (sub > 0 && tapio_reap(t, (unsigned int)sub, res, n) != 0)
+	if (sub > 0 && tapio_reap(t, (unsigned int)sub, res, n) != 0) {
+		/* submitted, not reaped: it may have been done; doing it
+		 * again could send a frame twice */
+		for (i = 0; i < (unsigned int)sub; i++)
+			if (res[i] == TAPIO_UNDONE)
+				res[i] = -EIO;
 		return tapio_failed(t, write, -EIO);
+	}
 	if ((unsigned int)sub < queued)
 		return tapio_failed(t, write, rc < 0 ? rc : -EAGAIN);
 	return 0;

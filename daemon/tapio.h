@@ -34,7 +34,8 @@ void	 tapio_close(struct tapio *t);
  * -errno of frame i, or TAPIO_UNDONE where the batch did not get to it
  * (the caller does those its own way).  Returns 0, or -errno when the
  * ring itself failed: then it has logged that and closed the ring, and
- * the caller goes on with one system call per frame.
+ * the caller goes on with one system call per frame; res still holds
+ * what was done, and -EIO for frames the ring may or may not have moved.
  */
 int	 tapio_rw(struct tapio *t, int write, struct iovec (*iov)[2],
 	    unsigned int n, int32_t *res);

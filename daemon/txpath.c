@@ -443,20 +443,25 @@ tx_batch_init(struct tx *tx, struct txbatch *b)
 }
 
 /* tx_batch_read: fill res with what reads into the staging buffers
- * gave: one io_uring batch, or one preadv2 without io_uring (also once
- * a batch failed, or rx_help's batched writes did: tapio_rw closed the
- * ring). */
-static void
+ * gave, one io_uring batch or one preadv2 without io_uring; returns how
+ * many res holds.  A batch that failed keeps what it read; tapio_rw
+ * closed the ring, and the next batches are one preadv2 each (as they
+ * are once rx_help's batched writes failed). */
+static uint32_t
 tx_batch_read(struct tx *tx, struct txbatch *b, int32_t *res)
 {
+	uint32_t depth = b->depth;
 	ssize_t n;
 
-	if (tx->io.ring != NULL &&
-	    tapio_rw(&tx->io, 0, b->iov, b->depth, res) == 0)
-		return;
+	if (tx->io.ring != NULL) {
+		if (tapio_rw(&tx->io, 0, b->iov, depth, res) != 0)
+			b->depth = 1;
+		return depth;
+	}
 	b->depth = 1;
 	n = preadv2(tx->ni->tap.fd, b->iov[0], 2, -1, RWF_NOWAIT);
 	res[0] = n >= 0 ? (int32_t)n : -errno;
+	return 1;
 }
 
 /* tx_batch_one: one batch of nonblocking reads; frames sent. */
@@ -464,12 +469,10 @@ static int
 tx_batch_one(struct tx *tx, struct txbatch *b)
 {
 	int32_t res[TAPIO_MAX];
-	uint32_t i, depth = b->depth;
+	uint32_t i, depth;
 	int got = 0;
 
-	tx_batch_read(tx, b, res);
-	if (b->depth < depth)
-		depth = 1;	/* io_uring failed: res[0] is all there is */
+	depth = tx_batch_read(tx, b, res);
 	for (i = 0; i < depth; i++) {
 		if (res[i] <= SHM_VNET_HDR_LEN)
 			continue;	/* -EAGAIN: the TAP ran dry */

@@ -170,8 +170,8 @@ _Static_assert(offsetof(struct shm_ring_hdr, ridx) == 2 * SHM_CACHELINE, "ridx")
  * seq odd while fields change.  Transmitters re-validate (off, key, gen)
  * whenever the owner's dir_version changes.
  *
- * While a ring is being replaced by a larger or smaller one (ring growth,
- * DESIGN 3.3), old_* describe the ring it replaces: the transmitter still
+ * While a ring is being replaced by a larger or smaller one (ring growth
+ * and shrink), old_* describe the ring it replaces: the transmitter still
  * finishes the frame it was writing there, sets `moved` in its header and
  * goes on in the new ring; the receiver drains the old ring first, then
  * the owner frees it and clears old_*.  Whoever frees the directory frees

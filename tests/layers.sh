@@ -13,7 +13,7 @@ fail=0
 
 # order HEADER: the .c files named in the header's first comment, in order
 order() {
-	sed -n '1,/\*\//p' "$1" | grep -o '[a-z_0-9]*\.c' | sed 's/\.c$//' |
+	sed -n '1,/\*\//p' "$1" | grep -oE '\b[a-z_0-9]+\.c\b' | sed 's/\.c$//' |
 	    awk '!seen[$0]++'
 }
 

@@ -32,7 +32,7 @@
 #define RT_OP_ADDR	5
 #define RT_OP_PROXY	6
 
-/* rt_rule_msg: build a rule request (family AF_INET or AF_INET6; dst and
+/* rt_rule_msgf: build a rule request (family AF_INET or AF_INET6; dst and
  * src point to 4 or 16 bytes, or are NULL). */
 static struct nlmsghdr *
 rt_rule_msgf(char *buf, int type, int flags, int family, uint32_t pref,
@@ -215,7 +215,7 @@ rt_local_rule6_move(struct rt_undo *u, uint32_t pref)
 	return rt_local_move(u, AF_INET6, pref);
 }
 
-/* rt_route_msg: a link route request (dst/prefsrc: 4 or 16 bytes). */
+/* rt_route_msgf: a link route request (dst/prefsrc: 4 or 16 bytes). */
 static struct nlmsghdr *
 rt_route_msgf(char *buf, int type, int flags, int family, uint32_t table,
     const void *dst, uint8_t len, int oif, const void *prefsrc)
@@ -285,7 +285,7 @@ rt_route6_add(struct rt_undo *u, uint32_t table, const uint8_t *dst,
 	return rt_route_add(u, AF_INET6, table, dst, len, oif, prefsrc);
 }
 
-/* rt_addr_msg: an address request (4 or 16 bytes; IPv6 nodad). */
+/* rt_addr_msgf: an address request (4 or 16 bytes; IPv6 nodad). */
 static struct nlmsghdr *
 rt_addr_msgf(char *buf, int type, int flags, int family, int ifindex,
     const void *addr, uint8_t prefix)
@@ -348,7 +348,7 @@ rt_addr6_add(struct rt_undo *u, int ifindex, const uint8_t *addr)
 	return rt_addr_add(u, AF_INET6, ifindex, addr, 128);
 }
 
-/* rt_proxy_msg: a proxy neighbour (answer ARP or NDP for addr). */
+/* rt_proxy_msgf: a proxy neighbour (answer ARP or NDP for addr). */
 static struct nlmsghdr *
 rt_proxy_msgf(char *buf, int type, int flags, int family, int ifindex,
     const void *addr)
