@@ -172,8 +172,8 @@ show_nodes(struct ctl *c)
 
 enum ring_kind { RING_PAIR, RING_BROADCAST, RING_MULTICAST };
 
-#define RING_INVALID	0	/* state of a ring whose header makes no
-				 * sense (not one of SHM_RING_*) */
+/* The state of a ring whose header makes no sense (none of SHM_RING_*). */
+#define RING_INVALID	0
 struct ring_row {
 	enum ring_kind	kind;
 	uint32_t	net, from, to, slots, slot_size, used, state, gen;

@@ -55,6 +55,7 @@ struct conf_key {
 	size_t		 width;		/* bytes of the field */
 };
 
+/* clang-format off */
 #define CK(sec, nm, ty, lo, hi, p2, fld) \
 	{ sec, nm, ty, lo, hi, p2, offsetof(struct conf, fld), \
 	  sizeof(((struct conf *)0)->fld) }
@@ -78,6 +79,8 @@ struct conf_key {
 	CK(sec, "cpu-follow", CT_BOOL, 0, 1, 0, net.cpu_follow), \
 	CK(sec, "multicast-rings", CT_UINT, 0, SHM_MCAST_MAX, 0, \
 	    net.mcast_rings)
+
+/* clang-format on */
 
 /* Every key, in the order of shmnetd.conf(5) and of conf_print. */
 static const struct conf_key conf_keys[] = {

@@ -25,8 +25,8 @@
 #include "watch.h"
 #include "wake.h"
 
-#define MEMBER_RESCANS	100	/* quick rescans while a keeper is dead
-				 * and its lock held */
+/* Quick rescans while a keeper is dead and its lock held. */
+#define MEMBER_RESCANS	100
 
 struct member {
 	struct shmseg		*seg;

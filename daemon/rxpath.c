@@ -49,14 +49,13 @@
 #define RX_BUDGET	64
 #define RX_WATCH_NS	2000	/* busy-poll: rings watched between yields */
 #define RX_QUICK_NS	3000	/* a yield back this soon: the CPU was ours */
-#define RX_SMALL_BYTES	4096	/* mean frame size of an exchange, not a
-				 * stream */
-#define RX_NAP_MS	30000	/* stop, directory and group changes ring
-				 * the bell, and rx_watchdog makes good a
-				 * wake-up a peer claimed and never made;
-				 * this bounds what is left (a frame whose
-				 * writer stopped before ringing, until the
-				 * next frame rings) */
+/* Mean frame size of an exchange, not a stream. */
+#define RX_SMALL_BYTES	4096
+/* The longest nap: stop, directory and group changes ring the bell, and
+ * rx_watchdog makes good a wake-up a peer claimed and never made; this
+ * bounds what is left (a frame whose writer stopped before ringing,
+ * until the next frame rings). */
+#define RX_NAP_MS	30000
 
 /* Receive state from one peer (whoever holds rx_lock). */
 struct rxpeer {

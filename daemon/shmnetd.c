@@ -37,13 +37,13 @@
 #include "txpath.h"
 #include "watch.h"
 
-#define TICK_MS		1000	/* a peer's crash is an event (watch.c),
-				 * so is a join (mcwatch.c), a ring growth
-				 * request and an announce: the tick is the
-				 * fallback, ring shrink timers and the
-				 * listener scan */
-#define RESCAN_MS	10	/* a dead peer's lock outlives its keeper
-				 * by the time its process takes to exit */
+/* A peer's crash is an event (watch.c), so is a join (mcwatch.c), a ring
+ * growth request and an announce: the tick is the fallback, ring shrink
+ * timers and the listener scan. */
+#define TICK_MS		1000
+/* A dead peer's lock outlives its keeper by the time its process takes
+ * to exit. */
+#define RESCAN_MS	10
 
 /* shmnetd_members: a membership scan, and another in RESCAN_MS when it
  * asks for one (a peer's keeper died and its lock is not gone yet). */

@@ -24,11 +24,12 @@
 #define LISTEN_CLASS_WILD	1
 #define LISTEN_CLASS_G		2
 #define LISTEN_CLASS_PEER	3
-#define LISTEN_SPINS		64	/* a publish takes well under 1 us */
-#define LISTEN_WAIT_US		20000	/* ...its writer preempted meanwhile
-					 * (for a slice or two of a busy
-					 * CPU): yield to it this long;
-					 * longer, it died mid-publish */
+/* A reader meeting a publish in progress spins LISTEN_SPINS times (a
+ * publish takes well under 1 us); its writer preempted meanwhile (for a
+ * slice or two of a busy CPU), it yields to it for LISTEN_WAIT_US;
+ * longer, the writer died mid-publish. */
+#define LISTEN_SPINS		64
+#define LISTEN_WAIT_US		20000
 
 /* A reader's wait for a table's writer. */
 struct listen_wait {
