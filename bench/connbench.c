@@ -28,8 +28,10 @@ now_s(void)
 static struct conn_key
 key(uint32_t i, uint16_t salt)
 {
-	struct conn_key k = { .family = 4, .proto = IPPROTO_TCP, .lport = 8080,
-	    .fport = (uint16_t)(i * 7 + salt) };
+	struct conn_key k = { .family = 4,
+		.proto = IPPROTO_TCP,
+		.lport = 8080,
+		.fport = (uint16_t)(i * 7 + salt) };
 	uint32_t a = 0x0a000000 + i;
 
 	memcpy(k.faddr, &a, 4);
@@ -49,7 +51,9 @@ run(struct shmseg *seg, uint32_t flows, uint16_t salt, double secs,
 
 	do {
 		for (i = 0; i < 4096; i++) {
-			x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
 			k = key((uint32_t)(x % flows), salt);
 			f += (uint64_t)conn_lookup(seg, &k, &c, NULL);
 		}
@@ -67,9 +71,13 @@ main(int argc, char **argv)
 	uint32_t flows = argc > 2 ? (uint32_t)atoi(argv[2]) : 40000, i, g;
 	struct conn_timeouts t = { 30, 900, 10, 30 };
 	char path[] = "/dev/shm/shmnet-connbench-XXXXXX", err[256];
-	struct shmseg_params p = { .path = path, .cluster = "bench",
-	    .size = 64 << 20, .max_nodes = 8, .cast_slots = 64,
-	    .cast_slot_size = 256, .conn_buckets = 8192 };
+	struct shmseg_params p = { .path = path,
+		.cluster = "bench",
+		.size = 64 << 20,
+		.max_nodes = 8,
+		.cast_slots = 64,
+		.cast_slot_size = 256,
+		.conn_buckets = 8192 };
 	struct shmseg *seg;
 	struct conn_key k;
 	uint64_t found;
@@ -93,9 +101,9 @@ main(int argc, char **argv)
 	}
 	hit = run(seg, flows, 0, secs, &found);
 	printf("connbench: %u flows in %u buckets x %d: %.2f M lookups/s "
-	    "(hits, %.0f%% found)\n", flows, p.conn_buckets,
-	    SHM_CONN_PER_BUCKET, hit / 1e6, 100.0 * found /
-	    (hit * secs > 0 ? hit * secs : 1));
+	       "(hits, %.0f%% found)\n",
+	    flows, p.conn_buckets, SHM_CONN_PER_BUCKET, hit / 1e6,
+	    100.0 * found / (hit * secs > 0 ? hit * secs : 1));
 	miss = run(seg, flows, 1, secs, &found);
 	printf("connbench: %.2f M lookups/s (misses)\n", miss / 1e6);
 	shmseg_close(seg, 1);

@@ -17,8 +17,8 @@
 #include "layout.h"
 #include "shmnet.h"
 
-#define FB_FRAMES	20000
-#define FB_RING		(1u << 20)	/* frame data bytes, as ring-size */
+#define FB_FRAMES 20000
+#define FB_RING   (1u << 20) /* frame data bytes, as ring-size */
 
 /* fb_measure: bytes of ring consumed per frame of len at slot_size. */
 static double
@@ -42,7 +42,7 @@ fb_measure(uint32_t slot_size, uint32_t len, uint8_t *frame)
 		start = tx.widx;
 		if (ring_tx_push(&tx, NULL, frame, len) != 0)
 			break;
-		used += tx.widx - start;	/* slots, pads included */
+		used += tx.widx - start; /* slots, pads included */
 		while (ring_rx_peek(&rx, &s) == 1)
 			ring_rx_consume(&rx, &s);
 		ring_rx_publish(&rx);

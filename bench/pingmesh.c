@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RETRY_MS	100
+#define RETRY_MS 100
 
 static long
 now_ms(void)
@@ -107,7 +107,8 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		to[i].sin_family = AF_INET;
 		if (inet_pton(AF_INET, argv[i + 2], &to[i].sin_addr) != 1) {
-			fprintf(stderr, "pingmesh: bad address %s\n", argv[i + 2]);
+			fprintf(stderr, "pingmesh: bad address %s\n",
+			    argv[i + 2]);
 			return 2;
 		}
 	}

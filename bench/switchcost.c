@@ -27,10 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RUNS	5
+#define RUNS 5
 
 struct peer {
-	int	rfd, wfd, cpu, n;
+	int rfd, wfd, cpu, n;
 };
 
 /* now_us: monotonic microseconds. */
@@ -189,7 +189,8 @@ main(int argc, char **argv)
 	double sc, th, pr, x = -1;
 
 	if (n < 100 || n > 10000000) {
-		fprintf(stderr, "usage: switchcost [ROUND_TRIPS, 100-10000000]\n");
+		fprintf(stderr,
+		    "usage: switchcost [ROUND_TRIPS, 100-10000000]\n");
 		return 2;
 	}
 	if ((ncpu = two_cpus(cpu)) == 0) {
@@ -207,12 +208,14 @@ main(int argc, char **argv)
 	}
 	printf("system call (getppid)                       %6.2f us\n", sc);
 	printf("pipe round trip, 2 threads, 1 CPU           %6.2f us"
-	    "  (4 calls, 2 switches)\n", th);
+	       "  (4 calls, 2 switches)\n",
+	    th);
 	printf("pipe round trip, 2 processes, 1 CPU         %6.2f us"
-	    "  (a switch between processes %.2f us more)\n", pr,
-	    (pr - th) / 2);
+	       "  (a switch between processes %.2f us more)\n",
+	    pr, (pr - th) / 2);
 	if (ncpu == 2)
 		printf("pipe round trip, 2 processes, 2 CPUs        %6.2f us"
-		    "  (wake-ups across CPUs)\n", x);
+		       "  (wake-ups across CPUs)\n",
+		    x);
 	return 0;
 }

@@ -34,8 +34,8 @@
 
 #include "probe.h"
 
-#define KMAX	64
-#define FMAX	(65535 + 18)
+#define KMAX 64
+#define FMAX (65535 + 18)
 
 static unsigned char bufs[KMAX][FMAX], vnets[KMAX][12];
 static struct iovec iov[KMAX][2];
@@ -45,9 +45,11 @@ tap_open(void)
 {
 	int fd = probe_tap("tapio0");
 
-	if (system("ip link set tapio0 txqueuelen 300000 up && "
-	    "ip addr add 10.215.0.1/24 dev tapio0 && "
-	    "ip neigh add 10.215.0.2 lladdr 02:00:00:00:00:02 dev tapio0") != 0)
+	if (system(
+		"ip link set tapio0 txqueuelen 300000 up && "
+		"ip addr add 10.215.0.1/24 dev tapio0 && "
+		"ip neigh add 10.215.0.2 lladdr 02:00:00:00:00:02 dev tapio0") !=
+	    0)
 		exit(1);
 	return fd;
 }
@@ -64,7 +66,7 @@ queue(long n)
 	inet_pton(AF_INET, "10.215.0.2", &a.sin_addr);
 	for (long i = 0; i < n; i++)
 		if (sendto(s, d, sizeof(d), 0, (struct sockaddr *)&a,
-		    sizeof(a)) != sizeof(d)) {
+			sizeof(a)) != sizeof(d)) {
 			perror("tapio: send");
 			exit(1);
 		}
@@ -111,13 +113,13 @@ run(int fd, int wr, int k, long n)
 	int got;
 
 	if (k == 1) {
-		while (moved < n && (wr ? writev(fd, iov[0], 2) :
-		    readv(fd, iov[0], 2)) > 0)
+		while (moved < n &&
+		    (wr ? writev(fd, iov[0], 2) : readv(fd, iov[0], 2)) > 0)
 			moved++;
 		return moved;
 	}
 	if (k == 0)
-		k = 1;	/* io_uring all the same */
+		k = 1; /* io_uring all the same */
 	if (io_uring_queue_init((unsigned int)k, &r, 0) != 0) {
 		perror("tapio: io_uring_queue_init");
 		exit(1);
@@ -137,7 +139,8 @@ main(int argc, char **argv)
 	int fd, wr, k, i;
 	char how[16];
 
-	if (argc != 4 || (strcmp(argv[1], "read") && strcmp(argv[1], "write")) ||
+	if (argc != 4 ||
+	    (strcmp(argv[1], "read") && strcmp(argv[1], "write")) ||
 	    (k = atoi(argv[2])) < 0 || k > KMAX || (n = atol(argv[3])) < 1) {
 		fprintf(stderr, "usage: tapio read|write K N (K 0-%d)\n", KMAX);
 		return 2;
@@ -148,11 +151,12 @@ main(int argc, char **argv)
 		iov[i][0] = (struct iovec){ vnets[i], 12 };
 		iov[i][1] = (struct iovec){ bufs[i], wr ? 64 : FMAX };
 		/* to 02:00:00:00:00:99, not us: dropped at the IP layer */
-		memcpy(bufs[i], "\x02\0\0\0\0\x99\x02\0\0\0\0\x01\x08\0\x45", 15);
+		memcpy(bufs[i], "\x02\0\0\0\0\x99\x02\0\0\0\0\x01\x08\0\x45",
+		    15);
 	}
 	if (!wr) {
 		queue(n);
-		fcntl(fd, F_SETFL, O_NONBLOCK);	/* readv: stop when dry */
+		fcntl(fd, F_SETFL, O_NONBLOCK); /* readv: stop when dry */
 	}
 	t0 = now();
 	c0 = cpu();

@@ -26,10 +26,10 @@
 
 #include "probe.h"
 
-#define OP_READ_MULTISHOT	49	/* liburing 2.3's headers predate it */
-#define NBUF			256
-#define BUFSZ			2048
-#define BGID			1
+#define OP_READ_MULTISHOT 49 /* liburing 2.3's headers predate it */
+#define NBUF              256
+#define BUFSZ             2048
+#define BGID              1
 
 static char bufs[NBUF * BUFSZ];
 
@@ -86,7 +86,8 @@ run_uring(int fd, double secs)
 	while (now() - t0 < secs) {
 		if (!armed) {
 			sqe = io_uring_get_sqe(&ring);
-			io_uring_prep_rw(OP_READ_MULTISHOT, sqe, fd, NULL, 0, 0);
+			io_uring_prep_rw(OP_READ_MULTISHOT, sqe, fd, NULL, 0,
+			    0);
 			sqe->flags |= IOSQE_BUFFER_SELECT;
 			sqe->buf_group = BGID;
 			armed = 1;
@@ -97,7 +98,8 @@ run_uring(int fd, double secs)
 			n++;
 			if (cqe->res > 0) {
 				frames++;
-				buf_give(br, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+				buf_give(br,
+				    cqe->flags >> IORING_CQE_BUFFER_SHIFT);
 			} else if (cqe->res < 0 && cqe->res != -ENOBUFS)
 				return -1;
 			if (!(cqe->flags & IORING_CQE_F_MORE))
@@ -132,7 +134,8 @@ main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "flood") == 0)
 		return flood(argv[2]);
-	if (argc != 3 || (strcmp(argv[1], "readv") && strcmp(argv[1], "uring"))) {
+	if (argc != 3 ||
+	    (strcmp(argv[1], "readv") && strcmp(argv[1], "uring"))) {
 		fprintf(stderr, "usage: tapread readv|uring SECONDS\n");
 		return 2;
 	}
@@ -149,7 +152,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "tapread: %s: no frames\n", argv[1]);
 		return 1;
 	}
-	printf("%-6s %8.0f frames/s  %5.1f%% of a core  %5.2f us of CPU per frame\n",
+	printf(
+	    "%-6s %8.0f frames/s  %5.1f%% of a core  %5.2f us of CPU per frame\n",
 	    argv[1], frames / el, 100 * (cpu() - c0) / el,
 	    (cpu() - c0) * 1e6 / frames);
 	return 0;

@@ -15,7 +15,7 @@
 
 #include "ctl.h"
 
-#define OUT_TEXT_MAX	(PATH_MAX + 64)	/* the longest value: a path */
+#define OUT_TEXT_MAX (PATH_MAX + 64) /* the longest value: a path */
 
 /* out_uint: an integer field of a row, whatever its width. */
 static uint64_t
@@ -145,11 +145,11 @@ out_json_obj(const struct out_table *t, const void *row)
 
 	for (i = 0; o != NULL && i < t->nfields; i++) {
 		f = &t->fields[i];
-		if (f->key == NULL || ((f->flags & OUT_OPT) &&
-		    out_empty(f, row)))
+		if (f->key == NULL ||
+		    ((f->flags & OUT_OPT) && out_empty(f, row)))
 			continue;
-		if (json_object_set_new(o, f->key,
-		    out_json_value(f, row)) != 0) {
+		if (json_object_set_new(o, f->key, out_json_value(f, row)) !=
+		    0) {
 			json_decref(o);
 			o = NULL;
 		}
@@ -167,8 +167,9 @@ out_json_dump(struct ctl *c, json_t *j)
 	    fputc('\n', c->out) != EOF)
 		rc = 0;
 	else
-		fprintf(stderr, "shmnetctl: %s\n", j == NULL ? "out of memory" :
-		    "cannot write the JSON output");
+		fprintf(stderr, "shmnetctl: %s\n",
+		    j == NULL ? "out of memory" :
+				"cannot write the JSON output");
 	json_decref(j);
 	return rc;
 }
@@ -181,8 +182,9 @@ out_json_rows(const struct out_table *t, const void *rows, size_t n)
 	size_t i;
 
 	for (i = 0; a != NULL && i < n; i++)
-		if (json_array_append_new(a, out_json_obj(t,
-		    (const char *)rows + i * t->rowsize)) != 0) {
+		if (json_array_append_new(a,
+			out_json_obj(t, (const char *)rows + i * t->rowsize)) !=
+		    0) {
 			json_decref(a);
 			a = NULL;
 		}
@@ -250,8 +252,9 @@ out_line(struct ctl *c, const struct out_table *t, const void *row)
 
 	for (i = 0; i < t->nfields; i++) {
 		f = &t->fields[i];
-		if (!out_in_text(f) || (f->glue != NULL &&
-		    (f->flags & OUT_OPT) && out_empty(f, row)))
+		if (!out_in_text(f) ||
+		    (f->glue != NULL && (f->flags & OUT_OPT) &&
+			out_empty(f, row)))
 			continue;
 		fprintf(c->out, "%s%*s", f->glue != NULL ? f->glue : sep,
 		    f->width, out_text(f, row, buf, sizeof(buf)));
@@ -262,8 +265,7 @@ out_line(struct ctl *c, const struct out_table *t, const void *row)
 
 /* out_rows: a table as text columns or a JSON array. */
 int
-out_rows(struct ctl *c, const struct out_table *t, const void *rows,
-    size_t n)
+out_rows(struct ctl *c, const struct out_table *t, const void *rows, size_t n)
 {
 	size_t i;
 

@@ -14,20 +14,24 @@
 #include "ctl.h"
 
 struct ctl_cmd {
-	const char	*name;
-	int		(*fn)(struct ctl *);
-	const char	*help;
+	const char *name;
+	int (*fn)(struct ctl *);
+	const char *help;
 };
 
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "status", show_status, "cluster summary" },
-	{ "nodes", show_nodes, "node table: id, state, generation, MAC, "
+	{ "nodes", show_nodes,
+	    "node table: id, state, generation, MAC, "
 	    "address, counters" },
-	{ "rings", show_rings, "pair and broadcast rings with keys and "
+	{ "rings", show_rings,
+	    "pair and broadcast rings with keys and "
 	    "counters" },
-	{ "conns", show_conns, "global network flows: 5-tuple, node, state, "
+	{ "conns", show_conns,
+	    "global network flows: 5-tuple, node, state, "
 	    "age, counters" },
-	{ "listeners", show_listeners, "sockets each node publishes for the "
+	{ "listeners", show_listeners,
+	    "sockets each node publishes for the "
 	    "global address" },
 };
 
@@ -36,7 +40,8 @@ usage(FILE *fp)
 {
 	size_t i;
 
-	fprintf(fp, "usage: shmnetctl [--cluster NAME | --segment PATH] "
+	fprintf(fp,
+	    "usage: shmnetctl [--cluster NAME | --segment PATH] "
 	    "[--json] COMMAND\ncommands:\n");
 	for (i = 0; i < sizeof(ctl_cmds) / sizeof(*ctl_cmds); i++)
 		fprintf(fp, "  %-8s %s\n", ctl_cmds[i].name, ctl_cmds[i].help);
@@ -73,11 +78,14 @@ ctl_find_segment(char *path, size_t len)
 	if (n == 1)
 		return 0;
 	if (n == 0)
-		fprintf(stderr, "shmnetctl: no shmnet cluster in /dev/shm "
+		fprintf(stderr,
+		    "shmnetctl: no shmnet cluster in /dev/shm "
 		    "(is shmnetd running?)\n");
 	else
-		fprintf(stderr, "shmnetctl: several clusters (%s); choose one "
-		    "with --cluster\n", names);
+		fprintf(stderr,
+		    "shmnetctl: several clusters (%s); choose one "
+		    "with --cluster\n",
+		    names);
 	return -1;
 }
 
@@ -104,11 +112,21 @@ main(int argc, char **argv)
 			snprintf(path, sizeof(path), "/dev/shm/shmnet.%s",
 			    optarg);
 			break;
-		case 'S': snprintf(path, sizeof(path), "%s", optarg); break;
-		case 'j': c.json = 1; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("shmnetctl %s\n", PACKAGE_VERSION); return 0;
-		default: usage(stderr); return 2;
+		case 'S':
+			snprintf(path, sizeof(path), "%s", optarg);
+			break;
+		case 'j':
+			c.json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("shmnetctl %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc - 1) {
@@ -128,8 +146,10 @@ main(int argc, char **argv)
 		return 1;
 	if ((rc = shmseg_open_ro(path, &c.seg, err, sizeof(err))) != 0) {
 		if (rc == -ENOENT)
-			fprintf(stderr, "shmnetctl: no segment at %s (is the "
-			    "cluster running?)\n", path);
+			fprintf(stderr,
+			    "shmnetctl: no segment at %s (is the "
+			    "cluster running?)\n",
+			    path);
 		else
 			fprintf(stderr, "shmnetctl: %s\n", err);
 		return 1;

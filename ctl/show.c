@@ -15,15 +15,15 @@
 
 #include "ctl.h"
 
-#define SHOW_N(a)	(sizeof(a) / sizeof(*(a)))
-#define LD(x)		atomic_load_explicit(&(x), memory_order_relaxed)
+#define SHOW_N(a) (sizeof(a) / sizeof(*(a)))
+#define LD(x)     atomic_load_explicit(&(x), memory_order_relaxed)
 
 /* ---- rows and commands ----------------------------------------------- */
 
 /* Rows being collected: n of them, room for cap, size bytes each. */
 struct show_array {
-	void	*rows;
-	size_t	 n, cap, size;
+	void *rows;
+	size_t n, cap, size;
 };
 
 /* show_next: where the next row goes, zeroed; it counts once the caller
@@ -62,13 +62,13 @@ show_list(struct ctl *c, const struct out_table *t,
 /* ---- nodes ----------------------------------------------------------- */
 
 struct node_row {
-	uint32_t	id, up, gen, pid;
-	char		mac[18];
-	char		addr[INET_ADDRSTRLEN + 4];
-	uint64_t	heartbeat, tx_frames, tx_bytes, rx_frames, rx_bytes;
-	uint64_t	drop_unknown, drop_down, drop_full, drop_tap, cast_lost;
-	uint64_t	corrupt, zero_copy, mc_filtered, wakes_recovered;
-	uint64_t	drops;		/* the four drop_* together */
+	uint32_t id, up, gen, pid;
+	char mac[18];
+	char addr[INET_ADDRSTRLEN + 4];
+	uint64_t heartbeat, tx_frames, tx_bytes, rx_frames, rx_bytes;
+	uint64_t drop_unknown, drop_down, drop_full, drop_tap, cast_lost;
+	uint64_t corrupt, zero_copy, mc_filtered, wakes_recovered;
+	uint64_t drops; /* the four drop_* together */
 };
 
 /* show_node_state: name of a node's state. */
@@ -78,7 +78,7 @@ show_node_state(uint32_t up)
 	return up ? "up" : "down";
 }
 
-#define NODE(m)	OUT_AT(node_row, m)
+#define NODE(m) OUT_AT(node_row, m)
 static const struct out_field show_node_fields[] = {
 	{ "id", "ID", OUT_UINT, NODE(id), .width = -5 },
 	{ "state", "STATE", OUT_NAME, NODE(up), .width = -5,
@@ -105,8 +105,8 @@ static const struct out_field show_node_fields[] = {
 };
 #undef NODE
 
-static const struct out_table show_node_table = { "nodes",
-    show_node_fields, SHOW_N(show_node_fields), sizeof(struct node_row) };
+static const struct out_table show_node_table = { "nodes", show_node_fields,
+	SHOW_N(show_node_fields), sizeof(struct node_row) };
 
 /* show_node_row: copy one node table entry; 0 if never used. */
 static int
@@ -173,12 +173,12 @@ show_nodes(struct ctl *c)
 enum ring_kind { RING_PAIR, RING_BROADCAST, RING_MULTICAST };
 
 /* The state of a ring whose header makes no sense (none of SHM_RING_*). */
-#define RING_INVALID	0
+#define RING_INVALID 0
 struct ring_row {
-	enum ring_kind	kind;
-	uint32_t	net, from, to, slots, slot_size, used, state, gen;
-	uint64_t	frames, bytes, drops, key, recoveries;
-	char		label[18];	/* group MAC; "-" for none */
+	enum ring_kind kind;
+	uint32_t net, from, to, slots, slot_size, used, state, gen;
+	uint64_t frames, bytes, drops, key, recoveries;
+	char label[18]; /* group MAC; "-" for none */
 };
 
 /* show_ring_kind: name of a kind of ring. */
@@ -186,9 +186,12 @@ static const char *
 show_ring_kind(uint32_t kind)
 {
 	switch (kind) {
-	case RING_PAIR: return "pair";
-	case RING_BROADCAST: return "broadcast";
-	case RING_MULTICAST: return "multicast";
+	case RING_PAIR:
+		return "pair";
+	case RING_BROADCAST:
+		return "broadcast";
+	case RING_MULTICAST:
+		return "multicast";
 	}
 	return "?";
 }
@@ -198,9 +201,12 @@ static const char *
 show_ring_state(uint32_t st)
 {
 	switch (st) {
-	case SHM_RING_UP: return "up";
-	case SHM_RING_DOWN: return "down";
-	case SHM_RING_CORRUPT: return "corrupt";
+	case SHM_RING_UP:
+		return "up";
+	case SHM_RING_DOWN:
+		return "down";
+	case SHM_RING_CORRUPT:
+		return "corrupt";
 	}
 	return "invalid";
 }
@@ -212,7 +218,7 @@ show_net(uint32_t net)
 	return net == SHM_NET_LOCAL ? "local" : "global";
 }
 
-#define RING(m)	OUT_AT(ring_row, m)
+#define RING(m) OUT_AT(ring_row, m)
 static const struct out_field show_ring_fields[] = {
 	{ "kind", "KIND", OUT_NAME, RING(kind), .width = -9,
 	    .names = show_ring_kind },
@@ -234,8 +240,8 @@ static const struct out_field show_ring_fields[] = {
 };
 #undef RING
 
-static const struct out_table show_ring_table = { "rings",
-    show_ring_fields, SHOW_N(show_ring_fields), sizeof(struct ring_row) };
+static const struct out_table show_ring_table = { "rings", show_ring_fields,
+	SHOW_N(show_ring_fields), sizeof(struct ring_row) };
 
 /* show_ring_fill: counters of a validated ring header. */
 static void
@@ -296,7 +302,7 @@ show_cast_row(void *mem, uint32_t size, uint32_t net, enum ring_kind kind,
 	r->slot_size = cr.v.slot_size;
 	show_ring_fill(r, cr.v.hdr, cr.v.slots);
 	r->used = LD(cr.v.hdr->widx) < cr.v.slots ? LD(cr.v.hdr->widx) :
-	    cr.v.slots;
+						    cr.v.slots;
 	r->recoveries = LD(cr.v.hdr->lock.recoveries);
 	label = LD(cr.v.hdr->label);
 	if (kind == RING_BROADCAST)
@@ -368,20 +374,20 @@ show_rings(struct ctl *c)
 /* ---- status ---------------------------------------------------------- */
 
 struct status_row {
-	char		cluster[SHM_CLUSTER_MAX];
-	char		segment[PATH_MAX];
-	char		version[16];
-	uint64_t	size;
-	uint32_t	max_nodes, nodes_up, nodes_known, pair_rings;
-	uint32_t	heap_pages_used, heap_pages, heap_kib;
-	uint64_t	tx_frames, rx_frames, drops;
-	char		global_address[INET_ADDRSTRLEN];
-	uint64_t	flows;
-	uint32_t	flow_slots;
-	uint64_t	flows_refused;
+	char cluster[SHM_CLUSTER_MAX];
+	char segment[PATH_MAX];
+	char version[16];
+	uint64_t size;
+	uint32_t max_nodes, nodes_up, nodes_known, pair_rings;
+	uint32_t heap_pages_used, heap_pages, heap_kib;
+	uint64_t tx_frames, rx_frames, drops;
+	char global_address[INET_ADDRSTRLEN];
+	uint64_t flows;
+	uint32_t flow_slots;
+	uint64_t flows_refused;
 };
 
-#define STATUS(m)	OUT_AT(status_row, m)
+#define STATUS(m) OUT_AT(status_row, m)
 static const struct out_field show_status_fields[] = {
 	{ "cluster", "cluster", OUT_STR, STATUS(cluster) },
 	{ "segment", "segment", OUT_STR, STATUS(segment) },
@@ -410,14 +416,14 @@ static const struct out_field show_status_fields[] = {
 	{ "flows", NULL, OUT_UINT, STATUS(flows), .glue = ": ",
 	    .unit = "flows" },
 	{ "flow_slots", NULL, OUT_UINT, STATUS(flow_slots), .glue = " of " },
-	{ "flows_refused", NULL, OUT_UINT, STATUS(flows_refused),
-	    .glue = ", ", .unit = "refused (bucket full)" },
+	{ "flows_refused", NULL, OUT_UINT, STATUS(flows_refused), .glue = ", ",
+	    .unit = "refused (bucket full)" },
 };
 #undef STATUS
 
 static const struct out_table show_status_table = { "status",
-    show_status_fields, SHOW_N(show_status_fields),
-    sizeof(struct status_row) };
+	show_status_fields, SHOW_N(show_status_fields),
+	sizeof(struct status_row) };
 
 /* show_status_nodes: what the status says of nodes and rings. */
 static int
@@ -500,9 +506,12 @@ static const char *
 show_proto(uint32_t p)
 {
 	switch (p) {
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 1: return "icmp";
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 1:
+		return "icmp";
 	}
 	return "?";
 }
@@ -515,15 +524,15 @@ show_conn_state(uint32_t stflags)
 }
 
 struct conn_row {
-	uint32_t	proto;
-	char		local[INET6_ADDRSTRLEN];
-	uint32_t	lport;
-	char		foreign[INET6_ADDRSTRLEN];
-	uint32_t	fport, node, ingress, state, age, idle;
-	uint64_t	packets, bytes;
+	uint32_t proto;
+	char local[INET6_ADDRSTRLEN];
+	uint32_t lport;
+	char foreign[INET6_ADDRSTRLEN];
+	uint32_t fport, node, ingress, state, age, idle;
+	uint64_t packets, bytes;
 };
 
-#define CONN(m)	OUT_AT(conn_row, m)
+#define CONN(m) OUT_AT(conn_row, m)
 static const struct out_field show_conn_fields[] = {
 	{ "proto", "PROTO", OUT_NAME, CONN(proto), .width = -5,
 	    .names = show_proto },
@@ -542,8 +551,8 @@ static const struct out_field show_conn_fields[] = {
 };
 #undef CONN
 
-static const struct out_table show_conn_table = { "conns",
-    show_conn_fields, SHOW_N(show_conn_fields), sizeof(struct conn_row) };
+static const struct out_table show_conn_table = { "conns", show_conn_fields,
+	SHOW_N(show_conn_fields), sizeof(struct conn_row) };
 
 /* show_g: G (IPv4) or G6, network order; zero when the cluster has none. */
 static const void *
@@ -552,7 +561,7 @@ show_g(struct ctl *c, int af)
 	const struct shm_hdr *h = shmseg_hdr(c->seg);
 
 	return af == AF_INET6 ? (const void *)h->global_addr6 :
-	    (const void *)&h->global_addr4;
+				(const void *)&h->global_addr4;
 }
 
 /* show_conn_row: the flow in slot e as the table shows it, from a
@@ -562,8 +571,10 @@ static int
 show_conn_row(struct ctl *c, const struct shm_conn *e, uint32_t now,
     struct conn_row *r)
 {
-	struct conn_key k = { .family = e->family, .proto = e->proto,
-	    .lport = e->lport, .fport = e->fport };
+	struct conn_key k = { .family = e->family,
+		.proto = e->proto,
+		.lport = e->lport,
+		.fport = e->fport };
 	int af = e->family == 6 ? AF_INET6 : AF_INET;
 	struct shm_conn f;
 
@@ -615,14 +626,14 @@ show_conns(struct ctl *c)
 /* ---- listeners ------------------------------------------------------- */
 
 struct listener_row {
-	uint32_t	node, proto, family;
-	char		address[INET6_ADDRSTRLEN];
-	uint32_t	port;
-	char		peer[INET6_ADDRSTRLEN];	/* connected UDP, else "" */
-	uint32_t	peer_port;
+	uint32_t node, proto, family;
+	char address[INET6_ADDRSTRLEN];
+	uint32_t port;
+	char peer[INET6_ADDRSTRLEN]; /* connected UDP, else "" */
+	uint32_t peer_port;
 };
 
-#define LSN(m)	OUT_AT(listener_row, m)
+#define LSN(m) OUT_AT(listener_row, m)
 static const struct out_field show_listener_fields[] = {
 	{ "node", "NODE", OUT_UINT, LSN(node), .width = -5 },
 	{ "proto", "PROTO", OUT_NAME, LSN(proto), .width = -5,
@@ -637,8 +648,8 @@ static const struct out_field show_listener_fields[] = {
 #undef LSN
 
 static const struct out_table show_listener_table = { "listeners",
-    show_listener_fields, SHOW_N(show_listener_fields),
-    sizeof(struct listener_row) };
+	show_listener_fields, SHOW_N(show_listener_fields),
+	sizeof(struct listener_row) };
 
 /* show_listener_row: one published listener as the table shows it. */
 static void
@@ -687,5 +698,5 @@ show_listeners(struct ctl *c)
 }
 
 const struct out_table *const show_tables[] = { &show_status_table,
-    &show_node_table, &show_ring_table, &show_conn_table,
-    &show_listener_table, NULL };
+	&show_node_table, &show_ring_table, &show_conn_table,
+	&show_listener_table, NULL };

@@ -14,7 +14,7 @@
 #include "cframe.h"
 #include "shmnet.h"
 
-#define CFRAME_VERSION	1
+#define CFRAME_VERSION 1
 
 /* cframe_build: write a control frame into buf (>= CFRAME_LEN bytes). */
 uint32_t
@@ -47,7 +47,7 @@ cframe_parse(const uint8_t *buf, uint32_t len, uint8_t *type, uint32_t *id,
 	    buf[13] != (SHM_ETHERTYPE & 0xff) || memcmp(buf + 14, "SHMC", 4) ||
 	    buf[18] != CFRAME_VERSION ||
 	    (buf[19] != CFRAME_ANNOUNCE && buf[19] != CFRAME_LEAVE &&
-	    buf[19] != CFRAME_RESCAN))
+		buf[19] != CFRAME_RESCAN))
 		return -1;
 	*type = buf[19];
 	*id = ((uint32_t)buf[20] << 8) | buf[21];

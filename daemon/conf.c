@@ -20,7 +20,7 @@
 
 #include "conf.h"
 
-#define CONF_LOCAL_PREFIX	16	/* the local network's by default */
+#define CONF_LOCAL_PREFIX 16 /* the local network's by default */
 
 /*
  * What a value looks like, read by conf_apply and written back by
@@ -28,31 +28,31 @@
  * in the uint32_t right after the address (conf_prefix).
  */
 enum conf_type {
-	CT_UINT,	/* decimal or 0x number */
-	CT_SIZE,	/* number with an optional K, M or G */
-	CT_BOOL,	/* yes or no (also true/false, on/off, 1/0) */
-	CT_NODE,	/* node id, or auto (0) */
-	CT_MODE,	/* octal file mode */
-	CT_NAME,	/* letters, digits, '-', '_', '.' */
-	CT_IFNAME,	/* the same, an interface name */
-	CT_IFNAME0,	/* the same, or none ("") */
-	CT_PATH,	/* absolute path */
-	CT_ADDR4,	/* a.b.c.d[/len] */
-	CT_ADDR4ID,	/* a.b.c.d[/len], 0.0.0.0 = derived from the node id */
-	CT_HOST4,	/* a.b.c.d[/32] */
-	CT_HOST6,	/* IPv6 address, or none (all zero) */
-	CT_NET6,	/* IPv6 network/len */
-	CT_ADDR6	/* IPv6 address or network/len, or none (len 0) */
+	CT_UINT,    /* decimal or 0x number */
+	CT_SIZE,    /* number with an optional K, M or G */
+	CT_BOOL,    /* yes or no (also true/false, on/off, 1/0) */
+	CT_NODE,    /* node id, or auto (0) */
+	CT_MODE,    /* octal file mode */
+	CT_NAME,    /* letters, digits, '-', '_', '.' */
+	CT_IFNAME,  /* the same, an interface name */
+	CT_IFNAME0, /* the same, or none ("") */
+	CT_PATH,    /* absolute path */
+	CT_ADDR4,   /* a.b.c.d[/len] */
+	CT_ADDR4ID, /* a.b.c.d[/len], 0.0.0.0 = derived from the node id */
+	CT_HOST4,   /* a.b.c.d[/32] */
+	CT_HOST6,   /* IPv6 address, or none (all zero) */
+	CT_NET6,    /* IPv6 network/len */
+	CT_ADDR6    /* IPv6 address or network/len, or none (len 0) */
 };
 
 struct conf_key {
-	const char	*section;
-	const char	*name;
-	enum conf_type	 type;
-	uint64_t	 min, max;
-	int		 pow2;
-	size_t		 off;
-	size_t		 width;		/* bytes of the field */
+	const char *section;
+	const char *name;
+	enum conf_type type;
+	uint64_t min, max;
+	int pow2;
+	size_t off;
+	size_t width; /* bytes of the field */
 };
 
 /* clang-format off */
@@ -103,8 +103,7 @@ static const struct conf_key conf_keys[] = {
 	CK("local", "address6", CT_ADDR6, 64, 128, 0, local.addr6),
 	CK_NET("local", local),
 	CK("global", "enabled", CT_BOOL, 0, 1, 0, g.enabled),
-	CK("global", "interface", CT_IFNAME, 1, IFNAMSIZ - 1, 0,
-	    global.ifname),
+	CK("global", "interface", CT_IFNAME, 1, IFNAMSIZ - 1, 0, global.ifname),
 	CK("global", "address", CT_HOST4, 0, 32, 0, global.addr),
 	CK("global", "client-network", CT_ADDR4, 8, 30, 0, g.client_net),
 	CK("global", "address6", CT_HOST6, 0, 128, 0, g.addr6),
@@ -206,10 +205,17 @@ conf_parse_u64(const char *v, int suffix, uint64_t *out)
 		return -1;
 	if (suffix && *end != '\0') {
 		switch (toupper((unsigned char)*end)) {
-		case 'K': shift = 10; break;
-		case 'M': shift = 20; break;
-		case 'G': shift = 30; break;
-		default: return -1;
+		case 'K':
+			shift = 10;
+			break;
+		case 'M':
+			shift = 20;
+			break;
+		case 'G':
+			shift = 30;
+			break;
+		default:
+			return -1;
 		}
 		end++;
 		if (toupper((unsigned char)*end) == 'I')
@@ -248,8 +254,9 @@ conf_load(const struct conf *c, const struct conf_key *k)
 
 /* The layout conf_prefix relies on. */
 #define CONF_PREFIX_FOLLOWS(s, addr, prefix) \
-	_Static_assert(offsetof(s, prefix) == offsetof(s, addr) + \
-	    sizeof(((s *)0)->addr), #prefix " must follow " #addr)
+	_Static_assert(offsetof(s, prefix) == \
+		offsetof(s, addr) + sizeof(((s *)0)->addr), \
+	    #prefix " must follow " #addr)
 CONF_PREFIX_FOLLOWS(struct netconf, addr, prefix);
 CONF_PREFIX_FOLLOWS(struct netconf, addr6, prefix6);
 CONF_PREFIX_FOLLOWS(struct globalconf, client_net, client_prefix);
@@ -274,9 +281,9 @@ static int
 conf_range_err(const struct conf_key *k, const char *value, const char *where,
     char *err, size_t errlen)
 {
-	snprintf(err, errlen, "%s: %s %s out of range (%" PRIu64 "-%" PRIu64
-	    "%s)", where, k->name, value, k->min, k->max,
-	    k->pow2 ? ", a power of two" : "");
+	snprintf(err, errlen,
+	    "%s: %s %s out of range (%" PRIu64 "-%" PRIu64 "%s)", where,
+	    k->name, value, k->min, k->max, k->pow2 ? ", a power of two" : "");
 	return -1;
 }
 
@@ -295,20 +302,22 @@ conf_ip4(struct conf *c, const struct conf_key *k, const char *value,
 	if ((slash = strchr(buf, '/')) != NULL) {
 		*slash++ = '\0';
 		if (host ? strcmp(slash, "32") != 0 :
-		    conf_parse_u64(slash, 0, &len) != 0 || len < 8 || len > 30)
+			   conf_parse_u64(slash, 0, &len) != 0 || len < 8 ||
+			    len > 30)
 			goto bad;
 	}
-	if (inet_pton(AF_INET, buf, &a) != 1 || (host && (a.s_addr == 0 ||
-	    a.s_addr == 0xffffffff)))
+	if (inet_pton(AF_INET, buf, &a) != 1 ||
+	    (host && (a.s_addr == 0 || a.s_addr == 0xffffffff)))
 		goto bad;
 	*(uint32_t *)((char *)c + k->off) = a.s_addr;
 	*conf_prefix(c, k) = (uint32_t)len;
 	return 0;
 bad:
-	snprintf(err, errlen, "%s: address %s is not %s", where, value, host ?
-	    "a unicast IPv4 address (the cluster address, e.g. 10.202.0.1)" :
-	    "an IPv4 address with an optional prefix length (8-30), e.g. "
-	    "10.201.0.1/16");
+	snprintf(err, errlen, "%s: address %s is not %s", where, value,
+	    host ?
+		"a unicast IPv4 address (the cluster address, e.g. 10.202.0.1)" :
+		"an IPv4 address with an optional prefix length (8-30), e.g. "
+		"10.201.0.1/16");
 	return -1;
 }
 
@@ -328,7 +337,7 @@ conf_ip6(struct conf *c, const struct conf_key *k, const char *value,
 			goto bad;
 	}
 	if ((k->type == CT_HOST6 || k->type == CT_ADDR6) &&
-	    *value == '\0') {				/* no IPv6 */
+	    *value == '\0') { /* no IPv6 */
 		memset((char *)c + k->off, 0, 16);
 		if (k->type == CT_ADDR6)
 			*conf_prefix(c, k) = 0;
@@ -344,10 +353,12 @@ conf_ip6(struct conf *c, const struct conf_key *k, const char *value,
 	return 0;
 bad:
 	snprintf(err, errlen, "%s: %s %s is not %s", where, k->name, value,
-	    k->type == CT_HOST6 ? "a unicast IPv6 address" :
-	    k->type == CT_ADDR6 ? "an IPv6 address or network with a prefix "
-	    "length of 64-128 (address/prefix)" :
-	    "an IPv6 network with a prefix length of 64-120");
+	    k->type == CT_HOST6 ?
+		"a unicast IPv6 address" :
+		k->type == CT_ADDR6 ?
+		"an IPv6 address or network with a prefix "
+		"length of 64-128 (address/prefix)" :
+		"an IPv6 network with a prefix length of 64-120");
 	return -1;
 }
 
@@ -359,18 +370,23 @@ conf_string(struct conf *c, const struct conf_key *k, const char *value,
 	size_t len = strlen(value), i;
 
 	if (len < k->min || len > k->max) {
-		snprintf(err, errlen, "%s: %s '%s' must be %" PRIu64 "-%" PRIu64
-		    " characters", where, k->name, value, k->min, k->max);
+		snprintf(err, errlen,
+		    "%s: %s '%s' must be %" PRIu64 "-%" PRIu64 " characters",
+		    where, k->name, value, k->min, k->max);
 		return -1;
 	}
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)value[i];
-		if (k->type == CT_PATH ? ch < 0x20 :
-		    !(isalnum(ch) || ch == '-' || ch == '_' || ch == '.')) {
-			snprintf(err, errlen, "%s: %s '%s' has a character "
-			    "not allowed (%s)", where, k->name, value,
-			    k->type == CT_PATH ? "control characters" :
-			    "use letters, digits, '-', '_' and '.'");
+		if (k->type == CT_PATH ?
+			ch < 0x20 :
+			!(isalnum(ch) || ch == '-' || ch == '_' || ch == '.')) {
+			snprintf(err, errlen,
+			    "%s: %s '%s' has a character "
+			    "not allowed (%s)",
+			    where, k->name, value,
+			    k->type == CT_PATH ?
+				"control characters" :
+				"use letters, digits, '-', '_' and '.'");
 			return -1;
 		}
 	}
@@ -394,8 +410,8 @@ conf_apply(struct conf *c, const char *section, const char *key,
 
 	if ((k = conf_find(section, key)) == NULL) {
 		if (!conf_section_known(section))
-			snprintf(err, errlen, "%s: unknown section [%s]",
-			    where, section);
+			snprintf(err, errlen, "%s: unknown section [%s]", where,
+			    section);
 		else
 			snprintf(err, errlen, "%s: unknown key '%s' in [%s]",
 			    where, key, section);
@@ -406,8 +422,9 @@ conf_apply(struct conf *c, const char *section, const char *key,
 	case CT_SIZE:
 		if (conf_parse_u64(value, k->type == CT_SIZE, &v) != 0) {
 			snprintf(err, errlen, "%s: %s '%s' is not a number%s",
-			    where, k->name, value, k->type == CT_SIZE ?
-			    " (suffixes K, M, G allowed)" : "");
+			    where, k->name, value,
+			    k->type == CT_SIZE ? " (suffixes K, M, G allowed)" :
+						 "");
 			return -1;
 		}
 		if (v < k->min || v > k->max || (k->pow2 && (v & (v - 1))))
@@ -421,8 +438,10 @@ conf_apply(struct conf *c, const char *section, const char *key,
 		}
 		if (conf_parse_u64(value, 0, &v) != 0 || v < k->min ||
 		    v > k->max) {
-			snprintf(err, errlen, "%s: node '%s' must be auto or "
-			    "1-%d", where, value, SHM_NODES_MAX);
+			snprintf(err, errlen,
+			    "%s: node '%s' must be auto or "
+			    "1-%d",
+			    where, value, SHM_NODES_MAX);
 			return -1;
 		}
 		conf_store(c, k, v);
@@ -445,9 +464,11 @@ conf_apply(struct conf *c, const char *section, const char *key,
 		v = strtoull(value, &end, 8);
 		if (*value == '\0' || *end != '\0' || v > 0777 ||
 		    (v & 0600) != 0600 || (v & 0111)) {
-			snprintf(err, errlen, "%s: %s '%s' must be an octal mode "
+			snprintf(err, errlen,
+			    "%s: %s '%s' must be an octal mode "
 			    "with owner read and write and no execute bits, "
-			    "e.g. 0600 or 0660", where, k->name, value);
+			    "e.g. 0600 or 0660",
+			    where, k->name, value);
 			return -1;
 		}
 		conf_store(c, k, v);
@@ -473,7 +494,6 @@ conf_apply(struct conf *c, const char *section, const char *key,
 	}
 	return -1;
 }
-
 
 /* conf_trim: strip leading and trailing blanks in place. */
 static char *
@@ -514,15 +534,17 @@ conf_line(struct conf *c, char *line, char *section, size_t seclen,
 		return 0;
 	if (*p == '[') {
 		if ((end = strchr(p, ']')) == NULL || end[1] != '\0') {
-			snprintf(err, errlen, "%s: section header must be "
-			    "[name]", where);
+			snprintf(err, errlen,
+			    "%s: section header must be "
+			    "[name]",
+			    where);
 			return -1;
 		}
 		*end = '\0';
 		p = conf_trim(p + 1);
 		if (!conf_section_known(p)) {
-			snprintf(err, errlen, "%s: unknown section [%s]",
-			    where, p);
+			snprintf(err, errlen, "%s: unknown section [%s]", where,
+			    p);
 			return -1;
 		}
 		strlcpy(section, p, seclen);
@@ -557,8 +579,10 @@ conf_parse_buf(struct conf *c, const char *name, const char *buf, size_t len,
 			;
 		snprintf(where, sizeof(where), "%s:%u", name, lineno);
 		if (n >= sizeof(line)) {
-			snprintf(err, errlen, "%s: line longer than %zu "
-			    "characters", where, sizeof(line) - 1);
+			snprintf(err, errlen,
+			    "%s: line longer than %zu "
+			    "characters",
+			    where, sizeof(line) - 1);
 			return -1;
 		}
 		if (memchr(buf + i, '\0', n) != NULL) {
@@ -568,7 +592,7 @@ conf_parse_buf(struct conf *c, const char *name, const char *buf, size_t len,
 		memcpy(line, buf + i, n);
 		line[n] = '\0';
 		if (conf_line(c, line, section, sizeof(section), where, err,
-		    errlen) != 0)
+			errlen) != 0)
 			return -1;
 		i += n + 1;
 	}
@@ -592,14 +616,17 @@ conf_parse_file(struct conf *c, const char *path, char *err, size_t errlen)
 		if (len == cap) {
 			char *nb;
 			if (cap >= (1u << 20)) {
-				snprintf(err, errlen, "%s: file larger than "
-				    "1 MiB", path);
+				snprintf(err, errlen,
+				    "%s: file larger than "
+				    "1 MiB",
+				    path);
 				rc = -1;
 				goto out;
 			}
 			cap = cap ? cap * 2 : 4096;
 			if ((nb = realloc(buf, cap)) == NULL) {
-				snprintf(err, errlen, "%s: out of memory", path);
+				snprintf(err, errlen, "%s: out of memory",
+				    path);
 				rc = -1;
 				goto out;
 			}
@@ -673,16 +700,20 @@ static int
 conf_check_rings(const char *net, const struct netconf *n, char *err,
     size_t errlen)
 {
-	if (conf_ring_slots(n) * (uint64_t)n->slot_size < 2ull * SHM_FRAME_MAX ||
+	if (conf_ring_slots(n) * (uint64_t)n->slot_size <
+		2ull * SHM_FRAME_MAX ||
 	    conf_ring_slots(n) > 65536) {
-		snprintf(err, errlen, "%s ring-size %u / slot-size %u must hold "
-		    "two 64 KiB frames in at most 65536 slots", net,
-		    n->ring_size, n->slot_size);
+		snprintf(err, errlen,
+		    "%s ring-size %u / slot-size %u must hold "
+		    "two 64 KiB frames in at most 65536 slots",
+		    net, n->ring_size, n->slot_size);
 		return -1;
 	}
 	if (n->ring_min > n->ring_size) {
-		snprintf(err, errlen, "%s ring-min-size %u is larger than "
-		    "ring-size %u", net, n->ring_min, n->ring_size);
+		snprintf(err, errlen,
+		    "%s ring-min-size %u is larger than "
+		    "ring-size %u",
+		    net, n->ring_min, n->ring_size);
 		return -1;
 	}
 	return 0;
@@ -695,7 +726,8 @@ conf_finish(struct conf *c, char *err, size_t errlen)
 	uint32_t mask, localnet;
 
 	if (c->cluster[0] == '\0') {
-		snprintf(err, errlen, "no cluster name: use --cluster NAME or "
+		snprintf(err, errlen,
+		    "no cluster name: use --cluster NAME or "
 		    "[cluster] name");
 		return -1;
 	}
@@ -708,27 +740,31 @@ conf_finish(struct conf *c, char *err, size_t errlen)
 		snprintf(c->segment, sizeof(c->segment), "/dev/shm/shmnet.%s",
 		    c->cluster);
 	if (conf_check_rings("local", &c->local, err, errlen) != 0 ||
-	    (c->g.enabled && conf_check_rings("global", &c->global, err,
-	    errlen) != 0))
+	    (c->g.enabled &&
+		conf_check_rings("global", &c->global, err, errlen) != 0))
 		return -1;
 	c->g.client_net &= htonl(~0u << (32 - c->g.client_prefix));
 	mask = htonl(~0u << (32 - c->local.prefix));
 	localnet = (c->local.addr ? c->local.addr : htonl(0x0ac90000)) & mask;
 	if (c->g.enabled && (c->global.addr & mask) == localnet) {
-		snprintf(err, errlen, "the global address must not lie in the "
+		snprintf(err, errlen,
+		    "the global address must not lie in the "
 		    "local network");
 		return -1;
 	}
-	if (c->g.enabled && (c->global.addr & htonl(~0u << (32 -
-	    c->g.client_prefix))) == c->g.client_net) {
-		snprintf(err, errlen, "the global address must not lie in the "
+	if (c->g.enabled &&
+	    (c->global.addr & htonl(~0u << (32 - c->g.client_prefix))) ==
+		c->g.client_net) {
+		snprintf(err, errlen,
+		    "the global address must not lie in the "
 		    "client network");
 		return -1;
 	}
 	if (c->g.enabled && (~0u >> c->g.client_prefix) < c->max_nodes) {
-		snprintf(err, errlen, "client-network /%u has room for fewer "
-		    "than max-nodes (%u) nodes", c->g.client_prefix,
-		    c->max_nodes);
+		snprintf(err, errlen,
+		    "client-network /%u has room for fewer "
+		    "than max-nodes (%u) nodes",
+		    c->g.client_prefix, c->max_nodes);
 		return -1;
 	}
 	if (c->g.enabled && strcmp(c->global.ifname, c->local.ifname) == 0) {
@@ -781,7 +817,8 @@ conf_local_addr6(const struct conf *c, uint32_t id, uint8_t *out)
 	for (i = c->local.prefix6; i < 128; i++)
 		if (out[i / 8] & (0x80 >> (i % 8)))
 			host_zero = 0;
-	if (host_zero && memcmp(out, zero, 16) != 0 && c->local.prefix6 <= 112) {
+	if (host_zero && memcmp(out, zero, 16) != 0 &&
+	    c->local.prefix6 <= 112) {
 		out[14] = (uint8_t)(id >> 8);
 		out[15] = (uint8_t)id;
 	}
@@ -809,8 +846,10 @@ conf_format_addr4(const struct conf *c, const struct conf_key *k, char *buf,
 
 	if (k->type == CT_ADDR4ID && a.s_addr == 0 &&
 	    conf_prefix_len(c, k) == CONF_LOCAL_PREFIX) {
-		snprintf(buf, len, "10.201.<id/256>.<id%%256>/%u, from the "
-		    "node id", CONF_LOCAL_PREFIX);
+		snprintf(buf, len,
+		    "10.201.<id/256>.<id%%256>/%u, from the "
+		    "node id",
+		    CONF_LOCAL_PREFIX);
 		return 1;
 	}
 	inet_ntop(AF_INET, &a, s, sizeof(s));

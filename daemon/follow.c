@@ -38,11 +38,11 @@
 #include "follow.h"
 #include "shmnetd.h"
 
-#define FOLLOW_RUN	128		/* wake-ups in a row on one CPU */
-#define FOLLOW_RUN_EXACT 8		/* sends in a row, steering eBPF */
-#define FOLLOW_MOVE_US	10000		/* at most one move per 10 ms */
-#define FOLLOW_QUIET_US	100000		/* no following 100 ms after a flood */
-#define FOLLOW_LARGE	4096		/* frames above this make a stream */
+#define FOLLOW_RUN       128    /* wake-ups in a row on one CPU */
+#define FOLLOW_RUN_EXACT 8      /* sends in a row, steering eBPF */
+#define FOLLOW_MOVE_US   10000  /* at most one move per 10 ms */
+#define FOLLOW_QUIET_US  100000 /* no following 100 ms after a flood */
+#define FOLLOW_LARGE     4096   /* frames above this make a stream */
 
 /* follow_publish: tell the receive thread where to go (-1: anywhere). */
 static void
@@ -61,7 +61,7 @@ follow_init(const struct netif *ni, struct follow *f, const char *who)
 	f->pinned = -1;
 	if (sched_getaffinity(0, sizeof(f->all), &f->all) == -1 ||
 	    CPU_COUNT(&f->all) < 2)
-		f->off = 1;	/* nowhere to go */
+		f->off = 1; /* nowhere to go */
 	if (!ni->nc->cpu_follow)
 		f->off = 1;
 }
@@ -75,10 +75,11 @@ follow_move(const struct netif *ni, struct follow *f, int cpu, uint64_t now)
 	CPU_ZERO(&one);
 	if (cpu >= 0)
 		CPU_SET(cpu, &one);
-	if (sched_setaffinity(0, sizeof(one), cpu >= 0 ? &one : &f->all)
-	    == -1) {
+	if (sched_setaffinity(0, sizeof(one), cpu >= 0 ? &one : &f->all) ==
+	    -1) {
 		log_warn("%s: %s thread: CPU affinity; not following the "
-		    "application's CPU", ni->name, f->who);
+			 "application's CPU",
+		    ni->name, f->who);
 		f->off = 1;
 		return;
 	}
@@ -97,8 +98,7 @@ follow_move(const struct netif *ni, struct follow *f, int cpu, uint64_t now)
 /* follow_to: move toward want (-1: the whole set) when allowed: a CPU
  * of the thread's set, not within FOLLOW_MOVE_US of the last move. */
 static void
-follow_to(const struct netif *ni, struct follow *f, int want,
-    uint64_t quiet_us)
+follow_to(const struct netif *ni, struct follow *f, int want, uint64_t quiet_us)
 {
 	uint64_t now;
 
@@ -109,8 +109,9 @@ follow_to(const struct netif *ni, struct follow *f, int want,
 	if (want == f->pinned)
 		return;
 	now = clock_us();
-	if (want >= 0 && (now - f->moved_us < FOLLOW_MOVE_US ||
-	    now - quiet_us < FOLLOW_QUIET_US))
+	if (want >= 0 &&
+	    (now - f->moved_us < FOLLOW_MOVE_US ||
+		now - quiet_us < FOLLOW_QUIET_US))
 		return;
 	follow_move(ni, f, want, now);
 }
@@ -142,7 +143,7 @@ follow_tx_cpu(const struct netif *ni, int *need)
 	}
 	*need = FOLLOW_RUN_EXACT;
 	c = atomic_load_explicit(ni->tap.send_cpu, memory_order_relaxed);
-	return c < CPU_SETSIZE ? (int)c : -1;	/* TAP_CPU_NONE */
+	return c < CPU_SETSIZE ? (int)c : -1; /* TAP_CPU_NONE */
 }
 
 /* follow_tx_flooding: the transmit thread is in a flood of small
@@ -171,11 +172,11 @@ follow_tx_wake(const struct netif *ni, struct handoff_net *h,
 	}
 	if (f->run < need)
 		f->run++;
-	if (f->run == need)		/* again after a flood withdrew it */
+	if (f->run == need) /* again after a flood withdrew it */
 		follow_publish(h, cpu);
 	if (!f->th.off && !follow_tx_flooding(f))
-		follow_to(ni, &f->th, atomic_load_explicit(&h->rx_cpu,
-		    memory_order_relaxed), 0);
+		follow_to(ni, &f->th,
+		    atomic_load_explicit(&h->rx_cpu, memory_order_relaxed), 0);
 }
 
 /* follow_tx_small: a flood of small frames from one application, on a
@@ -193,8 +194,8 @@ follow_tx_small(const struct netif *ni, struct handoff_net *h,
 	int need, cpu;
 
 	if (f->th.off || now - f->large_us < FOLLOW_QUIET_US ||
-	    now - atomic_load_explicit(&h->rx_flood_us,
-	    memory_order_relaxed) < FOLLOW_QUIET_US ||
+	    now - atomic_load_explicit(&h->rx_flood_us, memory_order_relaxed) <
+		FOLLOW_QUIET_US ||
 	    (cpu = follow_tx_cpu(ni, &need)) < 0) {
 		if (f->th.pinned >= 0)
 			follow_move(ni, &f->th, -1, now);
@@ -235,8 +236,7 @@ follow_tx_stream(const struct netif *ni, struct handoff_net *h,
 /* follow_rx_init: the receive thread's following; it shows its CPU to
  * the transmit thread in h->rx_cpu. */
 void
-follow_rx_init(const struct netif *ni, struct handoff_net *h,
-    struct follow *f)
+follow_rx_init(const struct netif *ni, struct handoff_net *h, struct follow *f)
 {
 	follow_init(ni, f, "rx");
 	f->shown = &h->rx_cpu;
@@ -260,6 +260,7 @@ follow_rx(const struct netif *ni, struct handoff_net *h, struct follow *f,
 			follow_move(ni, f, -1, f->flood_us);
 		return;
 	}
-	follow_to(ni, f, atomic_load_explicit(&h->app_cpu,
-	    memory_order_relaxed), f->flood_us);
+	follow_to(ni, f,
+	    atomic_load_explicit(&h->app_cpu, memory_order_relaxed),
+	    f->flood_us);
 }

@@ -23,36 +23,36 @@
 #include "notify.h"
 #include "shmnetd.h"
 
-#define GNET_RESCAN_MS	100	/* ask for listener rescans at most this often */
-#define GNET_FRAGS	1024	/* first fragments remembered */
-#define GNET_FRAG_MS	2000	/* ... for this long */
+#define GNET_RESCAN_MS 100  /* ask for listener rescans at most this often */
+#define GNET_FRAGS     1024 /* first fragments remembered */
+#define GNET_FRAG_MS   2000 /* ... for this long */
 
 /* Where the first fragment of a datagram went, so that the later ones
  * (which carry no ports) follow it.  All fragments of a datagram reach
  * the same ingress node, so each tx thread keeps its own. */
 struct gnet_frag {
-	uint8_t		src[16], dst[16];
-	uint32_t	id;
-	uint8_t		proto;
-	uint8_t		family;
-	uint8_t		used;
-	uint32_t	node;
-	uint64_t	expires;	/* monotonic ms */
+	uint8_t src[16], dst[16];
+	uint32_t id;
+	uint8_t proto;
+	uint8_t family;
+	uint8_t used;
+	uint32_t node;
+	uint64_t expires; /* monotonic ms */
 };
 
 /* The global tx thread's routing state; the main thread reads only the
  * fields set by gnet_new (gnet_gc). */
 struct gnet {
-	struct shmseg		*seg;
-	struct shm_node_stats	*stats;
-	const struct notify	*notify;
-	uint32_t		 self;
-	struct pkt_g		 g;		/* G and G6 */
-	struct conn_timeouts	 t;		/* idle timeouts */
-	const char		*name;
-	struct gnet_frag	*frags;		/* GNET_FRAGS entries */
-	uint64_t		 last_rescan;	/* ms of last request */
-	uint32_t		 warned_full;	/* table-full warnings */
+	struct shmseg *seg;
+	struct shm_node_stats *stats;
+	const struct notify *notify;
+	uint32_t self;
+	struct pkt_g g;         /* G and G6 */
+	struct conn_timeouts t; /* idle timeouts */
+	const char *name;
+	struct gnet_frag *frags; /* GNET_FRAGS entries */
+	uint64_t last_rescan;    /* ms of last request */
+	uint32_t warned_full;    /* table-full warnings */
 };
 
 /* gnet_g: G and G6 as the configuration gives them. */
@@ -67,8 +67,7 @@ gnet_g(const struct conf *c, struct pkt_g *g)
 
 /* gnet_new: the routing state of the global network's tx thread. */
 struct gnet *
-gnet_new(const struct handoff *ho, const struct netif *ni,
-    const struct conf *c)
+gnet_new(const struct handoff *ho, const struct netif *ni, const struct conf *c)
 {
 	struct gnet *gn;
 
@@ -124,23 +123,25 @@ gnet_new_flow(struct gnet *gn, struct pkt_info *pi, uint32_t now)
 	int rc;
 
 	if (pi->echo)
-		node = gn->self;	/* any node answers a ping to G */
+		node = gn->self; /* any node answers a ping to G */
 	else if (listen_pick(gn->seg, &pi->key, &node) != 0) {
 		gnet_no_listener(gn);
 		return gn->self;
 	}
 	rc = conn_insert(gn->seg, gn->self, &pi->key, (uint16_t)node,
-	    (uint16_t)gn->self, pi->key.proto == IPPROTO_TCP ? SHM_CONN_SYN :
-	    SHM_CONN_UDP, now, &gn->t, &c, &e);
+	    (uint16_t)gn->self,
+	    pi->key.proto == IPPROTO_TCP ? SHM_CONN_SYN : SHM_CONN_UDP, now,
+	    &gn->t, &c, &e);
 	if (rc < 0) {
 		if (!gn->warned_full++)
-			log_warnx("%s: connection table full (bucket of %u "
+			log_warnx(
+			    "%s: connection table full (bucket of %u "
 			    "entries); new flows are balanced but not pinned",
 			    gn->name, SHM_CONN_PER_BUCKET);
 		return node;
 	}
 	conn_touch(e, now, pi->l3len, pi->tcpflags, 1);
-	return c.node;		/* another ingress may have recorded it first */
+	return c.node; /* another ingress may have recorded it first */
 }
 
 /* gnet_frag_ids: a datagram's addresses and id, for either family. */
@@ -249,15 +250,16 @@ gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len)
 	}
 	if (conn_lookup(gn->seg, &pi.key, &c, &e)) {
 		conn_touch(e, now, pi.l3len, pi.tcpflags, pi.dir == PKT_TO_G);
-		return gnet_frag_note(gn, &pi, pi.dir == PKT_TO_G ? c.node :
-		    c.ingress);
+		return gnet_frag_note(gn, &pi,
+		    pi.dir == PKT_TO_G ? c.node : c.ingress);
 	}
 	if (pi.dir == PKT_FROM_G || pi.icmp_error)
 		return gnet_frag_note(gn, &pi, gn->self);
-	tcp_open = (pi.tcpflags & (CONN_TCP_SYN | CONN_TCP_ACK | CONN_TCP_RST)) ==
+	tcp_open = (pi.tcpflags &
+		       (CONN_TCP_SYN | CONN_TCP_ACK | CONN_TCP_RST)) ==
 	    CONN_TCP_SYN;
 	if (pi.key.proto == IPPROTO_TCP && !tcp_open)
-		return gn->self;	/* no such connection: our stack RSTs */
+		return gn->self; /* no such connection: our stack RSTs */
 	return gnet_frag_note(gn, &pi, gnet_new_flow(gn, &pi, now));
 }
 

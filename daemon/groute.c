@@ -58,14 +58,14 @@
 
 /* The policy routing of this node (main thread). */
 struct groute {
-	const struct conf	*c;
-	uint32_t		 self;
-	int			 ifindex;	/* the global interface */
-	char			 ifname[IFNAMSIZ];
-	struct rt_undo		 undo;		/* what to take back */
-	uint16_t		 udp_ports[SHM_LISTEN_MAX];	/* per-port
+	const struct conf *c;
+	uint32_t self;
+	int ifindex; /* the global interface */
+	char ifname[IFNAMSIZ];
+	struct rt_undo undo;                /* what to take back */
+	uint16_t udp_ports[SHM_LISTEN_MAX]; /* per-port
 						 * rules in place */
-	uint32_t		 n_udp_ports;
+	uint32_t n_udp_ports;
 };
 
 /* groute_sysctl_hint: after err, what to preset where /proc/sys is
@@ -77,14 +77,16 @@ groute_sysctl_hint(const struct groute *gr, char *err, size_t errlen)
 {
 	size_t n = strlen(err);
 
-	snprintf(err + n, errlen - n, "; /proc/sys is read-only here (a "
+	snprintf(err + n, errlen - n,
+	    "; /proc/sys is read-only here (a "
 	    "container's?): set these when the namespace is made, e.g. "
 	    "docker run --sysctl net.ipv4.conf.default.rp_filter=2 --sysctl "
 	    "net.ipv4.conf.default.accept_local=1 --sysctl "
 	    "net.ipv4.conf.all.arp_ignore=1%s, or set global.enabled = no",
-	    gr->c->g.gateway[0] ? " --sysctl net.ipv4.ip_forward=1 --sysctl "
-	    "net.ipv4.tcp_early_demux=0 --sysctl net.ipv4.udp_early_demux=0" :
-	    "");
+	    gr->c->g.gateway[0] ?
+		" --sysctl net.ipv4.ip_forward=1 --sysctl "
+		"net.ipv4.tcp_early_demux=0 --sysctl net.ipv4.udp_early_demux=0" :
+		"");
 }
 
 /* groute_sysctls: per-interface and namespace settings. */
@@ -149,8 +151,10 @@ groute_gateway(struct groute *gr, char *err, size_t errlen)
 		return rc;
 	}
 	if ((rc = rt_proxy4_add(&gr->undo, ifindex, gr->c->global.addr)) != 0) {
-		snprintf(err, errlen, "answer ARP for the global address on "
-		    "gateway interface %s: %s", gw, strerror(-rc));
+		snprintf(err, errlen,
+		    "answer ARP for the global address on "
+		    "gateway interface %s: %s",
+		    gw, strerror(-rc));
 		return rc;
 	}
 	return 0;
@@ -161,21 +165,20 @@ static int
 groute_rules(struct groute *gr, char *err, size_t errlen)
 {
 	uint32_t g = gr->c->global.addr, t = gr->c->g.table,
-	    p = gr->c->g.rule_pref;
+		 p = gr->c->g.rule_pref;
 	const char *what;
 	int rc;
 
 	what = "client address on the global interface";
 	if ((rc = rt_addr4_add(&gr->undo, gr->ifindex,
-	    conf_client_addr(gr->c, gr->self), 32)) != 0)
+		 conf_client_addr(gr->c, gr->self), 32)) != 0)
 		goto fail;
 	what = "route G via the global interface";
 	if ((rc = rt_route4_add(&gr->undo, t, g, 32, gr->ifindex,
-	    conf_client_addr(gr->c, gr->self))) != 0)
+		 conf_client_addr(gr->c, gr->self))) != 0)
 		goto fail;
 	what = "default route via the global interface";
-	if ((rc = rt_route4_add(&gr->undo, t, 0, 0, gr->ifindex, 0))
-	    != 0)
+	if ((rc = rt_route4_add(&gr->undo, t, 0, 0, gr->ifindex, 0)) != 0)
 		goto fail;
 	what = "rule to G";
 	if ((rc = rt_rule4_add(&gr->undo, p, t, g, 32, 0, 0, "lo")) != 0)
@@ -185,11 +188,12 @@ groute_rules(struct groute *gr, char *err, size_t errlen)
 		goto fail;
 	what = "rule to the client network";
 	if ((rc = rt_rule4_add(&gr->undo, p + 2, t, gr->c->g.client_net,
-	    (uint8_t)gr->c->g.client_prefix, 0, 0, "lo")) != 0)
+		 (uint8_t)gr->c->g.client_prefix, 0, 0, "lo")) != 0)
 		goto fail;
 	what = "rule to G from the gateway interface";
-	if (gr->c->g.gateway[0] && (rc = rt_rule4_add(&gr->undo, p + 3, t, g,
-	    32, 0, 0, gr->c->g.gateway)) != 0)
+	if (gr->c->g.gateway[0] &&
+	    (rc = rt_rule4_add(&gr->undo, p + 3, t, g, 32, 0, 0,
+		 gr->c->g.gateway)) != 0)
 		goto fail;
 	what = "move the local table's rule";
 	if ((rc = rt_local_rule_move(&gr->undo, p + 10)) != 0)
@@ -223,28 +227,30 @@ groute_v6(struct groute *gr, char *err, size_t errlen)
 		goto fail;
 	what = "IPv6 route to G6";
 	if ((rc = rt_route6_add(&gr->undo, t, gr->c->g.addr6, 128, ifi,
-	    client6)) != 0)
+		 client6)) != 0)
 		goto fail;
 	what = "IPv6 default route via the global interface";
 	if ((rc = rt_route6_add(&gr->undo, t, any, 0, ifi, NULL)) != 0)
 		goto fail;
 	what = "IPv6 rules";
 	if ((rc = rt_rule6_add(&gr->undo, p, t, gr->c->g.addr6, 128, NULL, 0,
-	    "lo")) != 0 || (rc = rt_rule6_add(&gr->undo, p + 1, t, NULL, 0,
-	    gr->c->g.addr6, 128, "lo")) != 0 ||
+		 "lo")) != 0 ||
+	    (rc = rt_rule6_add(&gr->undo, p + 1, t, NULL, 0, gr->c->g.addr6,
+		 128, "lo")) != 0 ||
 	    (rc = rt_rule6_add(&gr->undo, p + 2, t, gr->c->g.client6,
-	    (uint8_t)gr->c->g.client6_prefix, NULL, 0, "lo")) != 0)
+		 (uint8_t)gr->c->g.client6_prefix, NULL, 0, "lo")) != 0)
 		goto fail;
 	if (gr->c->g.gateway[0]) {
 		gwi = (int)if_nametoindex(gr->c->g.gateway);
 		what = "IPv6 gateway";
 		snprintf(s, sizeof(s), "net/ipv6/conf/%s/proxy_ndp",
 		    gr->c->g.gateway);
-		if ((rc = rt_sysctl_set(&gr->undo, "net/ipv6/conf/all/forwarding",
-		    "1")) != 0 || (rc = rt_sysctl_set(&gr->undo, s, "1")) != 0 ||
+		if ((rc = rt_sysctl_set(&gr->undo,
+			 "net/ipv6/conf/all/forwarding", "1")) != 0 ||
+		    (rc = rt_sysctl_set(&gr->undo, s, "1")) != 0 ||
 		    (rc = rt_proxy6_add(&gr->undo, gwi, gr->c->g.addr6)) != 0 ||
 		    (rc = rt_rule6_add(&gr->undo, p + 3, t, gr->c->g.addr6, 128,
-		    NULL, 0, gr->c->g.gateway)) != 0)
+			 NULL, 0, gr->c->g.gateway)) != 0)
 			goto fail;
 	}
 	what = "move the IPv6 local table's rule";
@@ -324,8 +330,8 @@ groute_udp_ports(struct groute *gr, const struct shm_listen *l, uint32_t n)
 	int rc, keep_main = !gr->c->g.gateway[0], had = gr->n_udp_ports > 0;
 
 	for (i = 0; i < n; i++)
-		if (l[i].proto == IPPROTO_UDP && !(l[i].flags &
-		    (SHM_LISTEN_SPECIFIC | SHM_LISTEN_REMOTE)) &&
+		if (l[i].proto == IPPROTO_UDP &&
+		    !(l[i].flags & (SHM_LISTEN_SPECIFIC | SHM_LISTEN_REMOTE)) &&
 		    !groute_port_known(want, nw, l[i].port))
 			want[nw++] = l[i].port;
 	if (keep_main && nw > 0 && !had)
@@ -334,7 +340,8 @@ groute_udp_ports(struct groute *gr, const struct shm_listen *l, uint32_t n)
 		if (!groute_port_known(want, nw, gr->udp_ports[i]))
 			rt_rule4_udp_sport(0, p, t, gr->udp_ports[i], 0);
 	for (i = 0; i < nw; i++)
-		if (!groute_port_known(gr->udp_ports, gr->n_udp_ports, want[i]) &&
+		if (!groute_port_known(gr->udp_ports, gr->n_udp_ports,
+			want[i]) &&
 		    (rc = rt_rule4_udp_sport(1, p, t, want[i], 0)) != 0)
 			log_warnx("global: rule for UDP port %u: %s", want[i],
 			    strerror(-rc));

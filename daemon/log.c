@@ -13,8 +13,8 @@
 
 #include "log.h"
 
-static int	log_to_stderr = 1;
-static int	log_level;
+static int log_to_stderr = 1;
+static int log_level;
 static const char *log_ident = "shmnetd";
 
 /* log_init: choose stderr or syslog. */

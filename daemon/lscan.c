@@ -22,19 +22,19 @@
 #include "sockdiag.h"
 #include "sockstat.h"
 
-#define LSCAN_FULL_TICKS 10	/* a scan at least this often */
+#define LSCAN_FULL_TICKS 10 /* a scan at least this often */
 
 struct lscan {
-	struct shmseg		*seg;
-	uint32_t		 self;
-	struct pkt_g		 g;		/* what a socket must serve */
-	int			 ifindex;	/* the global interface */
-	struct groute		*gr;
-	struct shm_listen	*buf;		/* SHM_LISTEN_MAX entries */
-	struct sd_sock		 diag;		/* kept sock_diag socket */
-	struct sockstat		 ss;		/* has a socket come or gone */
-	uint32_t		 quiet;		/* ticks without a scan */
-	int			 warned;
+	struct shmseg *seg;
+	uint32_t self;
+	struct pkt_g g; /* what a socket must serve */
+	int ifindex;    /* the global interface */
+	struct groute *gr;
+	struct shm_listen *buf; /* SHM_LISTEN_MAX entries */
+	struct sd_sock diag;    /* kept sock_diag socket */
+	struct sockstat ss;     /* has a socket come or gone */
+	uint32_t quiet;         /* ticks without a scan */
+	int warned;
 };
 
 /* lscan_new: the scan's state; the first scan is lscan_now's. */
@@ -84,12 +84,13 @@ lscan_now(struct lscan *ls)
 		if (!ls->warned++)
 			log_warnx("global: listener scan (sock_diag): %s",
 			    strerror(-rc));
-		ls->quiet = LSCAN_FULL_TICKS;	/* again next tick */
+		ls->quiet = LSCAN_FULL_TICKS; /* again next tick */
 		return;
 	}
 	if (truncated && !ls->warned++)
 		log_warnx("global: more than %d listening sockets; publishing "
-		    "the first %d", SHM_LISTEN_MAX, SHM_LISTEN_MAX);
+			  "the first %d",
+		    SHM_LISTEN_MAX, SHM_LISTEN_MAX);
 	listen_publish(ls->seg, ls->self, ls->buf, n);
 	groute_udp_ports(ls->gr, ls->buf, n);
 }

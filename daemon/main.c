@@ -15,7 +15,8 @@
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: shmnetd --cluster NAME --node ID|auto "
+	fprintf(fp,
+	    "usage: shmnetd --cluster NAME --node ID|auto "
 	    "[--config FILE]\n"
 	    "               [--set SECTION.KEY=VALUE]... [--foreground] "
 	    "[--check-config] [--verbose]\n");
@@ -44,18 +45,39 @@ main(int argc, char **argv)
 	if ((sets = calloc((size_t)argc, sizeof(*sets))) == NULL)
 		return 1;
 	log_init(1, "shmnetd");
-	while ((ch = getopt_long(argc, argv, "c:n:f:s:dtvhV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:n:f:s:dtvhV", opts, NULL)) !=
+	    -1) {
 		switch (ch) {
-		case 'c': cluster = optarg; break;
-		case 'n': node = optarg; break;
-		case 'f': file = optarg; break;
-		case 's': sets[nsets++] = optarg; break;
-		case 'd': d.foreground = 1; break;
-		case 't': check = 1; break;
-		case 'v': d.verbose++; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("shmnetd %s\n", PACKAGE_VERSION); return 0;
-		default: usage(stderr); return 2;
+		case 'c':
+			cluster = optarg;
+			break;
+		case 'n':
+			node = optarg;
+			break;
+		case 'f':
+			file = optarg;
+			break;
+		case 's':
+			sets[nsets++] = optarg;
+			break;
+		case 'd':
+			d.foreground = 1;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'v':
+			d.verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("shmnetd %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {
@@ -64,17 +86,19 @@ main(int argc, char **argv)
 	}
 	log_verbose(d.verbose);
 	conf_defaults(&d.conf);
-	if (file != NULL && conf_parse_file(&d.conf, file, err,
-	    sizeof(err)) != 0)
+	if (file != NULL &&
+	    conf_parse_file(&d.conf, file, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	for (i = 0; i < nsets; i++)
 		if (conf_set(&d.conf, sets[i], err, sizeof(err)) != 0)
 			fatalx("%s", err);
-	if (cluster != NULL && conf_apply(&d.conf, "cluster", "name", cluster,
-	    "--cluster", err, sizeof(err)) != 0)
+	if (cluster != NULL &&
+	    conf_apply(&d.conf, "cluster", "name", cluster, "--cluster", err,
+		sizeof(err)) != 0)
 		fatalx("%s", err);
-	if (node != NULL && conf_apply(&d.conf, "cluster", "node", node,
-	    "--node", err, sizeof(err)) != 0)
+	if (node != NULL &&
+	    conf_apply(&d.conf, "cluster", "node", node, "--node", err,
+		sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (conf_finish(&d.conf, err, sizeof(err)) != 0)
 		fatalx("%s", err);

@@ -37,36 +37,36 @@
 #include "mcast.h"
 #include "shmnetd.h"
 
-#define MC_PROC		"/proc/net/dev_mcast"
-#define MC_IDLE_MS	30000	/* a ring idle this long may change group */
-#define MC_TEXT_MAX	16384	/* of MC_PROC; more means "take all" */
+#define MC_PROC     "/proc/net/dev_mcast"
+#define MC_IDLE_MS  30000 /* a ring idle this long may change group */
+#define MC_TEXT_MAX 16384 /* of MC_PROC; more means "take all" */
 
 /* Reader of one multicast ring (rx thread). */
 struct mcring {
-	struct cast_rx	 c;
-	uint64_t	 label;		/* as last seen */
-	int		 follow;	/* label is a group we joined */
+	struct cast_rx c;
+	uint64_t label; /* as last seen */
+	int follow;     /* label is a group we joined */
 };
 
 struct mc {
-	struct shmseg		*seg;
-	struct shm_node		*node;		/* own: mcast_follow */
-	const struct netif	*ni;
-	struct handoff_net	*h;		/* mc_pub, mc_gen, mc_lock */
+	struct shmseg *seg;
+	struct shm_node *node; /* own: mcast_follow */
+	const struct netif *ni;
+	struct handoff_net *h; /* mc_pub, mc_gen, mc_lock */
 
 	/* main thread */
-	int			 warned;
-	int			 proc;		/* MC_PROC, kept open */
-	char			*text;		/* its last text, */
-	size_t			 text_len;
-	struct mcgroups		 parsed;	/* parsed (no flags) */
-	int			 sock;		/* for SIOCGIFFLAGS */
+	int warned;
+	int proc;   /* MC_PROC, kept open */
+	char *text; /* its last text, */
+	size_t text_len;
+	struct mcgroups parsed; /* parsed (no flags) */
+	int sock;               /* for SIOCGIFFLAGS */
 
 	/* rx thread (ring and n are fixed once made) */
-	struct mcgroups		 rx;		/* its copy of mc_pub */
-	uint32_t		 rx_gen;
-	struct mcring		*ring;		/* [n] multicast rings */
-	uint32_t		 n;
+	struct mcgroups rx; /* its copy of mc_pub */
+	uint32_t rx_gen;
+	struct mcring *ring; /* [n] multicast rings */
+	uint32_t n;
 };
 
 /* mc_rx_attach: a reader for every multicast ring, none followed yet. */
@@ -102,8 +102,8 @@ mc_rx_skip(struct mc *m)
 /* mc_new: a network's multicast state; the rx thread filters nothing
  * until the first mc_refresh. */
 int
-mc_new(const struct handoff *ho, struct handoff_net *h,
-    const struct netif *ni, struct mc **out)
+mc_new(const struct handoff *ho, struct handoff_net *h, const struct netif *ni,
+    struct mc **out)
 {
 	struct mc *m;
 	int rc;
@@ -115,7 +115,7 @@ mc_new(const struct handoff *ho, struct handoff_net *h,
 	m->ni = ni;
 	m->h = h;
 	m->proc = m->sock = -1;
-	m->text_len = SIZE_MAX;		/* nothing parsed yet */
+	m->text_len = SIZE_MAX; /* nothing parsed yet */
 	if ((rc = mc_rx_attach(m)) != 0) {
 		mc_free(m);
 		*out = NULL;
@@ -129,8 +129,8 @@ mc_flags_all(struct mc *m)
 {
 	struct ifreq ifr;
 
-	if (m->sock < 0 && (m->sock = socket(AF_INET,
-	    SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+	if (m->sock < 0 &&
+	    (m->sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return 0;
 	memset(&ifr, 0, sizeof(ifr));
 	strlcpy(ifr.ifr_name, m->ni->tap.name, sizeof(ifr.ifr_name));
@@ -145,8 +145,9 @@ mc_parse_mac(const char *hex, uint8_t mac[6])
 {
 	unsigned int v[6];
 
-	if (strlen(hex) != 12 || sscanf(hex, "%2x%2x%2x%2x%2x%2x", &v[0],
-	    &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+	if (strlen(hex) != 12 ||
+	    sscanf(hex, "%2x%2x%2x%2x%2x%2x", &v[0], &v[1], &v[2], &v[3], &v[4],
+		&v[5]) != 6)
 		return -1;
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)v[i];
@@ -160,12 +161,10 @@ mc_slurp(struct mc *m, char *buf, size_t len)
 {
 	ssize_t n, got = 0;
 
-	if (m->proc < 0 &&
-	    (m->proc = open(MC_PROC, O_RDONLY | O_CLOEXEC)) < 0)
+	if (m->proc < 0 && (m->proc = open(MC_PROC, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
 	while ((size_t)got < len - 1 &&
-	    (n = pread(m->proc, buf + got, len - 1 - (size_t)got,
-	    got)) > 0)
+	    (n = pread(m->proc, buf + got, len - 1 - (size_t)got, got)) > 0)
 		got += n;
 	if (got == 0 && n < 0)
 		return -errno;
@@ -184,13 +183,14 @@ mc_parse(struct mc *m, char *text, int truncated, struct mcgroups *g)
 	memset(g, 0, sizeof(*g));
 	g->all = truncated;
 	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
+	     line = strtok_r(NULL, "\n", &save)) {
 		if (sscanf(line, "%d %16s %d %d %63s", &idx, name, &users,
-		    &glob, hex) != 5 || idx != m->ni->tap.ifindex ||
-		    mc_parse_mac(hex, mac) != 0 || !(mac[0] & 1))
+			&glob, hex) != 5 ||
+		    idx != m->ni->tap.ifindex || mc_parse_mac(hex, mac) != 0 ||
+		    !(mac[0] & 1))
 			continue;
 		if (g->n == MC_GROUPS_MAX) {
-			g->all = 1;		/* too many to filter */
+			g->all = 1; /* too many to filter */
 			break;
 		}
 		g->label[g->n++] = mcast_label(mac);
@@ -214,7 +214,7 @@ mc_read(struct mc *m, struct mcgroups *g)
 		memcpy(m->text, buf, (size_t)n);
 		m->text_len = (size_t)n;
 		mc_parse(m, buf, (size_t)n >= sizeof(buf) - 1,
-		    &m->parsed);	/* strtok_r: buf is spent */
+		    &m->parsed); /* strtok_r: buf is spent */
 	}
 	*g = m->parsed;
 	if (mc_flags_all(m))
@@ -240,7 +240,8 @@ mc_refresh(struct mc *m)
 	if ((rc = mc_read(m, &g)) != 0) {
 		if (!m->warned++)
 			log_warnx("%s: cannot read %s (%s); multicast is not "
-			    "filtered", m->ni->name, MC_PROC, strerror(-rc));
+				  "filtered",
+			    m->ni->name, MC_PROC, strerror(-rc));
 		g.n = 0;
 		g.all = 1;
 	}
@@ -303,8 +304,8 @@ mc_joined(const struct mcgroups *g, uint64_t label)
 int
 mc_wanted(const struct mc *m, const uint8_t *dst)
 {
-	if (!(dst[0] & 1) || (dst[0] & dst[1] & dst[2] & dst[3] & dst[4] &
-	    dst[5]) == 0xff)
+	if (!(dst[0] & 1) ||
+	    (dst[0] & dst[1] & dst[2] & dst[3] & dst[4] & dst[5]) == 0xff)
 		return 1;
 	return mc_joined(&m->rx, mcast_label(dst));
 }

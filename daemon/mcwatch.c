@@ -29,23 +29,23 @@
 #include "mcwatch.h"
 #include "shmnet.h"
 
-#ifndef RTNLGRP_IPV4_MCADDR		/* Linux 6.13; older headers */
-#define RTNLGRP_IPV4_MCADDR	37
-#define RTNLGRP_IPV6_MCADDR	38
+#ifndef RTNLGRP_IPV4_MCADDR /* Linux 6.13; older headers */
+#define RTNLGRP_IPV4_MCADDR 37
+#define RTNLGRP_IPV6_MCADDR 38
 #endif
 #ifndef RTM_NEWMULTICAST
-#define RTM_NEWMULTICAST	56
-#define RTM_DELMULTICAST	57
+#define RTM_NEWMULTICAST 56
+#define RTM_DELMULTICAST 57
 #endif
 
-#define MCW_POLL_MS	250	/* without notifications */
+#define MCW_POLL_MS 250 /* without notifications */
 
 struct mcwatch {
-	struct event	*ev;		/* the socket's, or the timer's */
-	int		 fd;		/* the netlink socket, or -1 */
-	int		 n;
-	struct mc	*mc[SHM_NETS];
-	int		 ifindex[SHM_NETS];
+	struct event *ev; /* the socket's, or the timer's */
+	int fd;           /* the netlink socket, or -1 */
+	int n;
+	struct mc *mc[SHM_NETS];
+	int ifindex[SHM_NETS];
 };
 
 /* mcw_open: a netlink socket subscribed to the groups above, or -errno
@@ -54,7 +54,7 @@ int
 mcw_open(void)
 {
 	static const int groups[3] = { RTNLGRP_LINK, RTNLGRP_IPV4_MCADDR,
-	    RTNLGRP_IPV6_MCADDR };
+		RTNLGRP_IPV6_MCADDR };
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	int fd, i, rc;
 
@@ -67,7 +67,7 @@ mcw_open(void)
 		goto fail;
 	for (i = 0; i < 3; i++)
 		if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
-		    &groups[i], sizeof(groups[i])) != 0)
+			&groups[i], sizeof(groups[i])) != 0)
 			goto fail;
 	return fd;
 fail:
@@ -85,8 +85,8 @@ mcw_msg_index(const struct nlmsghdr *h)
 	case RTM_DELMULTICAST:
 		if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
 			return 0;
-		return (int)((const struct ifaddrmsg *)NLMSG_DATA(h))->
-		    ifa_index;
+		return (int)((const struct ifaddrmsg *)NLMSG_DATA(h))
+		    ->ifa_index;
 	case RTM_NEWLINK:
 		if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
 			return 0;
@@ -127,7 +127,10 @@ mcw_refresh(struct mcwatch *w, uint32_t mask)
 static void
 mcw_read(evutil_socket_t fd, short ev, void *arg)
 {
-	union { struct nlmsghdr h; char b[8192]; } u;
+	union {
+		struct nlmsghdr h;
+		char b[8192];
+	} u;
 	struct mcwatch *w = arg;
 	struct sockaddr_nl from;
 	uint32_t hit = 0;
@@ -141,7 +144,7 @@ mcw_read(evutil_socket_t fd, short ev, void *arg)
 		if (n < 0 && errno == ENOBUFS)
 			hit = UINT32_MAX;
 		else if (n < 0 && errno != EINTR)
-			break;			/* EAGAIN: drained */
+			break; /* EAGAIN: drained */
 		else if (n >= 0 && fl == sizeof(from) && from.nl_pid == 0)
 			hit |= mcw_parse(&u, (size_t)n, w->ifindex, w->n);
 	}
@@ -168,12 +171,12 @@ mcw_events(struct event_base *base, struct mcwatch *w)
 		if (w->ev == NULL || event_add(w->ev, NULL) != 0)
 			return -1;
 		log_debug("multicast joins followed from the kernel's "
-		    "notifications");
+			  "notifications");
 		return 0;
 	}
 	log_debug("no multicast join notifications (%s; Linux 6.13 has "
-	    "them): joined groups re-read every %d ms", strerror(-fd),
-	    MCW_POLL_MS);
+		  "them): joined groups re-read every %d ms",
+	    strerror(-fd), MCW_POLL_MS);
 	w->ev = event_new(base, -1, EV_PERSIST, mcw_poll, w);
 	return w->ev == NULL || event_add(w->ev, &tv) != 0 ? -1 : 0;
 }

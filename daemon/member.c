@@ -26,21 +26,21 @@
 #include "wake.h"
 
 /* Quick rescans while a keeper is dead and its lock held. */
-#define MEMBER_RESCANS	100
+#define MEMBER_RESCANS 100
 
 struct member {
-	struct shmseg		*seg;
-	struct shm_node		*node;		/* own */
-	uint32_t		 self, gen, max_nodes;
-	int			 global;	/* purge flows of the dead */
-	int			 nnets;
-	struct netif		*ni[SHM_NETS];
-	struct resize		*rs[SHM_NETS];
-	struct watch		*watch;
-	uint32_t		*seen_gen;	/* gen seen up, 0 down */
-	uint64_t		*seen_hb;	/* heartbeat last scan */
-	uint8_t			*ring_err;	/* alloc error logged */
-	uint32_t		 rescans;	/* quick rescans left */
+	struct shmseg *seg;
+	struct shm_node *node; /* own */
+	uint32_t self, gen, max_nodes;
+	int global; /* purge flows of the dead */
+	int nnets;
+	struct netif *ni[SHM_NETS];
+	struct resize *rs[SHM_NETS];
+	struct watch *watch;
+	uint32_t *seen_gen; /* gen seen up, 0 down */
+	uint64_t *seen_hb;  /* heartbeat last scan */
+	uint8_t *ring_err;  /* alloc error logged */
+	uint32_t rescans;   /* quick rescans left */
 };
 
 /* member_new: membership of the claimed node. */
@@ -133,14 +133,15 @@ member_ring_ok(struct member *m, struct netif *ni, uint32_t id,
 	if (de->peer_gen != gen || de->size < sizeof(*r) ||
 	    (r = shmseg_at(m->seg, de->off, de->size)) == NULL)
 		return NULL;
-	if (ring_check(r, de->size, de->key, (uint16_t)id,
-	    (uint16_t)m->self) == 0)
+	if (ring_check(r, de->size, de->key, (uint16_t)id, (uint16_t)m->self) ==
+	    0)
 		return r;
 	if (ring_mark(r, SHM_RING_CORRUPT)) {
 		atomic_fetch_add_explicit(&ni->stats->corrupt, 1,
 		    memory_order_relaxed);
 		log_warnx("%s: ring from node %u has a corrupt header; marked "
-		    "down", ni->name, id);
+			  "down",
+		    ni->name, id);
 	}
 	return NULL;
 }
@@ -176,10 +177,12 @@ member_ring(struct member *m, int i, uint32_t id, int up, uint32_t gen)
 	}
 	if (!m->ring_err[id]++)
 		log_warnx("%s: cannot provision the ring from node %u "
-		    "(%u x %u bytes): %s%s", ni->name, id,
-		    conf_ring_min_slots(nc), nc->slot_size, strerror(-rc),
-		    rc == -ENOSPC ? " (the segment's file system is full)" :
-		    rc == -ENOMEM ? " (segment-size too small)" : "");
+			  "(%u x %u bytes): %s%s",
+		    ni->name, id, conf_ring_min_slots(nc), nc->slot_size,
+		    strerror(-rc),
+		    rc == -ENOSPC     ? " (the segment's file system is full)" :
+			rc == -ENOMEM ? " (segment-size too small)" :
+					"");
 }
 
 /* member_reaped: we found node id dead and reaped it: its flows and
@@ -192,8 +195,8 @@ member_reaped(struct member *m, uint32_t id)
 	listen_publish(m->seg, id, NULL, 0);
 	if (m->global)
 		flows = conn_purge_node(m->seg, m->self, (uint16_t)id);
-	log_info("node %u died; reaped its rings, listeners and %u flows",
-	    id, flows);
+	log_info("node %u died; reaped its rings, listeners and %u flows", id,
+	    flows);
 }
 
 /* member_alive: does UP node id live?  A heartbeat that moved since the
@@ -201,8 +204,7 @@ member_reaped(struct member *m, uint32_t id)
  * lock is probed (a syscall), so an idle cluster makes about none per
  * tick.  *suspect: the keeper died but the lock is still held. */
 static int
-member_alive(struct member *m, struct shm_node *n, uint32_t id,
-    int *suspect)
+member_alive(struct member *m, struct shm_node *n, uint32_t id, int *suspect)
 {
 	uint64_t hb = atomic_load_explicit(&n->heartbeat, memory_order_relaxed);
 	int died = keeper_died(m->seg, id), alive;
@@ -227,13 +229,14 @@ member_peer(struct member *m, uint32_t id, int *suspect, int *kicked)
 	int up, i;
 
 	up = atomic_load_explicit(&n->state, memory_order_acquire) ==
-	    SHM_NODE_UP && member_alive(m, n, id, suspect);
+		SHM_NODE_UP &&
+	    member_alive(m, n, id, suspect);
 	if (!up && node_reap(m->seg, m->self, id))
 		member_reaped(m, id);
 	gen = atomic_load_explicit(&n->gen, memory_order_acquire);
 	if (up && m->seen_gen[id] != gen) {
 		log_info("node %u up (generation %u)", id, gen);
-		watch_kick(m->watch);		/* watch its keeper */
+		watch_kick(m->watch); /* watch its keeper */
 	} else if (!up && m->seen_gen[id] != 0)
 		log_info("node %u down", id);
 	m->seen_gen[id] = up ? gen : 0;

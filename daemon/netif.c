@@ -17,8 +17,7 @@
 
 /* netif_output: write one frame (and its vnet header) to the TAP. */
 static int
-netif_output(void *ctx, const uint8_t *vnet, const uint8_t *frame,
-    uint32_t len)
+netif_output(void *ctx, const uint8_t *vnet, const uint8_t *frame, uint32_t len)
 {
 	struct netif *ni = ctx;
 	struct iovec iov[2] = {
@@ -55,7 +54,8 @@ netif_tapio(const struct netif *ni, struct tapio *t, _Atomic int *warned)
 		return;
 	if (atomic_exchange(warned, 1) == 0)
 		log_info("%s: no io_uring (%s): one system call per frame on "
-		    "%s", ni->name, strerror(-rc), ni->tap.name);
+			 "%s",
+		    ni->name, strerror(-rc), ni->tap.name);
 }
 
 /* netif_steer: the sending CPU of each frame for follow.c, from the
@@ -67,17 +67,18 @@ netif_steer(struct netif *ni)
 
 	if ((rc = tap_steer_open(&ni->tap)) == 0)
 		log_debug("%s: sending CPU of each frame from the steering "
-		    "eBPF program of %s", ni->name, ni->tap.name);
+			  "eBPF program of %s",
+		    ni->name, ni->tap.name);
 	else
 		log_debug("%s: no steering eBPF on %s (%s): sending CPU "
-		    "guessed from wake-ups", ni->name, ni->tap.name,
-		    strerror(-rc));
+			  "guessed from wake-ups",
+		    ni->name, ni->tap.name, strerror(-rc));
 }
 
 /* netif_open: create the TAP (checks /dev/net/tun and CAP_NET_ADMIN). */
 int
-netif_open(struct netif *ni, uint32_t net, const struct netconf *nc,
-    char *err, size_t errlen)
+netif_open(struct netif *ni, uint32_t net, const struct netconf *nc, char *err,
+    size_t errlen)
 {
 	char off[128];
 	int rc;
@@ -87,13 +88,13 @@ netif_open(struct netif *ni, uint32_t net, const struct netconf *nc,
 	ni->nc = nc;
 
 	if ((rc = tap_open(&ni->tap, ni->nc->ifname, ni->nc->offload,
-	    ni->nc->cpu_follow, err, errlen)) != 0)
+		 ni->nc->cpu_follow, err, errlen)) != 0)
 		return rc;
 	ni->out.ops = &netif_port_ops;
 	ni->out.ctx = ni;
 	tap_offload_str(ni->tap.offloads, off, sizeof(off));
-	log_debug("%s: TAP %s ifindex %d offloads %s", ni->name,
-	    ni->tap.name, ni->tap.ifindex, off);
+	log_debug("%s: TAP %s ifindex %d offloads %s", ni->name, ni->tap.name,
+	    ni->tap.ifindex, off);
 	if (ni->nc->cpu_follow)
 		netif_steer(ni);
 	return 0;
@@ -111,8 +112,8 @@ netif_attach(struct netif *ni, struct shm_node *node)
  * derived from the node id is unique by construction and skips DAD; one
  * given in full is checked like any other. */
 static int
-netif_addr6(struct netif *ni, const struct conf *c, uint32_t self,
-    char *err, size_t errlen)
+netif_addr6(struct netif *ni, const struct conf *c, uint32_t self, char *err,
+    size_t errlen)
 {
 	char a[INET6_ADDRSTRLEN];
 	uint8_t addr[16];
@@ -122,10 +123,10 @@ netif_addr6(struct netif *ni, const struct conf *c, uint32_t self,
 		return 0;
 	derived = memcmp(addr, c->local.addr6, 16) != 0;
 	inet_ntop(AF_INET6, addr, a, sizeof(a));
-	if ((rc = nl_addr6_add(ni->tap.ifindex, addr,
-	    (uint8_t)c->local.prefix6, derived)) != 0) {
-		snprintf(err, errlen, "%s: add address %s/%u: %s",
-		    ni->tap.name, a, c->local.prefix6, strerror(-rc));
+	if ((rc = nl_addr6_add(ni->tap.ifindex, addr, (uint8_t)c->local.prefix6,
+		 derived)) != 0) {
+		snprintf(err, errlen, "%s: add address %s/%u: %s", ni->tap.name,
+		    a, c->local.prefix6, strerror(-rc));
 		return rc;
 	}
 	log_info("%s: %s has %s/%u", ni->name, ni->tap.name, a,
@@ -149,13 +150,14 @@ netif_qdisc(struct netif *ni)
 		return;
 	if (ni->tap.persistent) {
 		log_info("%s: %s is a persistent TAP: its qdisc is left as "
-		    "configured", ni->name, ni->tap.name);
+			 "configured",
+		    ni->name, ni->tap.name);
 		return;
 	}
 	if ((rc = nl_qdisc_root(ni->tap.ifindex, "pfifo_fast")) != 0)
 		log_warnx("%s: cannot set a pfifo_fast root qdisc on %s (%s); "
-		    "the kernel's mq qdisc takes about 6 MiB", ni->name,
-		    ni->tap.name, strerror(-rc));
+			  "the kernel's mq qdisc takes about 6 MiB",
+		    ni->name, ni->tap.name, strerror(-rc));
 }
 
 /* netif_txqlen: the frames tun holds for the transmit thread before it
@@ -170,13 +172,14 @@ netif_txqlen(struct netif *ni)
 
 	if (ni->tap.persistent) {
 		log_info("%s: %s is a persistent TAP: its txqueuelen is left "
-		    "as configured", ni->name, ni->tap.name);
+			 "as configured",
+		    ni->name, ni->tap.name);
 		return;
 	}
 	if ((rc = nl_link_txqlen(ni->tap.ifindex, ni->nc->txqueuelen)) != 0)
 		log_warnx("%s: cannot set txqueuelen %u on %s (%s); it keeps "
-		    "the kernel's", ni->name, ni->nc->txqueuelen, ni->tap.name,
-		    strerror(-rc));
+			  "the kernel's",
+		    ni->name, ni->nc->txqueuelen, ni->tap.name, strerror(-rc));
 }
 
 /* netif_configure: MAC, MTU, address and link up, over netlink. */
@@ -190,18 +193,18 @@ netif_configure(struct netif *ni, const struct conf *c, struct shm_node *n,
 
 	frame_node_mac(ni->net, self, n->mac[ni->net]);
 	addr = ni->net == SHM_NET_LOCAL ? conf_local_addr(c, self) :
-	    ni->nc->addr;
+					  ni->nc->addr;
 	inet_ntop(AF_INET, &addr, a, sizeof(a));
-	if ((rc = nl_link_setup(ni->tap.ifindex, n->mac[ni->net],
-	    ni->nc->mtu, 0, ni->net == SHM_NET_GLOBAL)) != 0) {
+	if ((rc = nl_link_setup(ni->tap.ifindex, n->mac[ni->net], ni->nc->mtu,
+		 0, ni->net == SHM_NET_GLOBAL)) != 0) {
 		snprintf(err, errlen, "%s: set MAC and MTU %u: %s",
 		    ni->tap.name, ni->nc->mtu, strerror(-rc));
 		return rc;
 	}
 	if ((rc = nl_addr4_add(ni->tap.ifindex, addr,
-	    (uint8_t)ni->nc->prefix)) != 0) {
-		snprintf(err, errlen, "%s: add address %s/%u: %s",
-		    ni->tap.name, a, ni->nc->prefix, strerror(-rc));
+		 (uint8_t)ni->nc->prefix)) != 0) {
+		snprintf(err, errlen, "%s: add address %s/%u: %s", ni->tap.name,
+		    a, ni->nc->prefix, strerror(-rc));
 		return rc;
 	}
 	if (ni->net == SHM_NET_LOCAL &&
@@ -217,10 +220,10 @@ netif_configure(struct netif *ni, const struct conf *c, struct shm_node *n,
 	n->addr4[ni->net] = addr;
 	n->prefix4[ni->net] = (uint8_t)ni->nc->prefix;
 	log_info("%s: %s up, %s/%u, MAC %02x:%02x:%02x:%02x:%02x:%02x, "
-	    "MTU %u", ni->name, ni->tap.name, a, ni->nc->prefix,
-	    n->mac[ni->net][0], n->mac[ni->net][1], n->mac[ni->net][2],
-	    n->mac[ni->net][3], n->mac[ni->net][4], n->mac[ni->net][5],
-	    ni->nc->mtu);
+		 "MTU %u",
+	    ni->name, ni->tap.name, a, ni->nc->prefix, n->mac[ni->net][0],
+	    n->mac[ni->net][1], n->mac[ni->net][2], n->mac[ni->net][3],
+	    n->mac[ni->net][4], n->mac[ni->net][5], ni->nc->mtu);
 	return 0;
 }
 

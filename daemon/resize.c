@@ -29,25 +29,25 @@
 
 /* Growth and shrink bookkeeping of one peer's ring. */
 struct ringsz {
-	uint64_t	frames;		/* ring's frame count last seen */
-	uint64_t	since;		/* ms it was last seen to change */
-	uint32_t	warned;
+	uint64_t frames; /* ring's frame count last seen */
+	uint64_t since;  /* ms it was last seen to change */
+	uint32_t warned;
 };
 
 struct resize {
-	struct shmseg		*seg;
-	uint32_t		 self, max_nodes;
-	struct handoff_net	*h;		/* tx_seen_dv, rx_done_key */
-	const struct netif	*ni;
-	struct tx		*tx;
-	int			 on;		/* the data threads run */
-	struct ringsz		*rsz;		/* [max_nodes + 1] */
+	struct shmseg *seg;
+	uint32_t self, max_nodes;
+	struct handoff_net *h; /* tx_seen_dv, rx_done_key */
+	const struct netif *ni;
+	struct tx *tx;
+	int on;             /* the data threads run */
+	struct ringsz *rsz; /* [max_nodes + 1] */
 };
 
 /* rs_new: a network's resize bookkeeping. */
 struct resize *
-rs_new(const struct handoff *ho, struct handoff_net *h,
-    const struct netif *ni, struct tx *tx)
+rs_new(const struct handoff *ho, struct handoff_net *h, const struct netif *ni,
+    struct tx *tx)
 {
 	struct resize *rs;
 
@@ -112,8 +112,8 @@ rs_replace(struct resize *rs, uint32_t id, uint32_t from, uint32_t slots,
 	rc = node_dirent_replace(rs->seg, rs->self, rs->ni->net, id, slots,
 	    rs->ni->nc->slot_size);
 	if (rc == 0) {
-		log_debug("%s: ring from node %u %s: %u -> %u slots", name,
-		    id, why, from, slots);
+		log_debug("%s: ring from node %u %s: %u -> %u slots", name, id,
+		    why, from, slots);
 		rs->rsz[id].since = clock_ms();
 	} else if (rc != -EBUSY && !rs->rsz[id].warned++)
 		log_warnx("%s: cannot %s the ring from node %u to %u slots: %s",
@@ -149,9 +149,9 @@ rs_ring(struct resize *rs, uint32_t id, const struct shm_dirent *de,
 		/* acquire: pairs with the release in rx_done; the old ring
 		 * is read no more */
 		if (atomic_load_explicit(&rs->h->rx_done_key[id],
-		    memory_order_acquire) == de->old_key)
-			node_dirent_drop_old(rs->seg, rs->self, rs->ni->net,
-			    id, de->old_key);
+			memory_order_acquire) == de->old_key)
+			node_dirent_drop_old(rs->seg, rs->self, rs->ni->net, id,
+			    de->old_key);
 		return;
 	}
 	req = atomic_load_explicit(&h->grow_req, memory_order_relaxed);
@@ -182,8 +182,8 @@ rs_kick(struct resize *rs, uint32_t id)
 		return 0;
 	seen = atomic_load_explicit(&rs->h->tx_seen_dv[id],
 	    memory_order_relaxed);
-	if (seen == 0 || seen == atomic_load_explicit(&n->dir_version,
-	    memory_order_relaxed))
+	if (seen == 0 ||
+	    seen == atomic_load_explicit(&n->dir_version, memory_order_relaxed))
 		return 0;
 	tx_kick(rs->tx);
 	return 1;

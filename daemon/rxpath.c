@@ -46,63 +46,63 @@
 #include "shmnetd.h"
 #include "tapio.h"
 
-#define RX_BUDGET	64
-#define RX_WATCH_NS	2000	/* busy-poll: rings watched between yields */
-#define RX_QUICK_NS	3000	/* a yield back this soon: the CPU was ours */
+#define RX_BUDGET   64
+#define RX_WATCH_NS 2000 /* busy-poll: rings watched between yields */
+#define RX_QUICK_NS 3000 /* a yield back this soon: the CPU was ours */
 /* Mean frame size of an exchange, not a stream. */
-#define RX_SMALL_BYTES	4096
+#define RX_SMALL_BYTES 4096
 /* The longest nap: stop, directory and group changes ring the bell, and
  * rx_watchdog makes good a wake-up a peer claimed and never made; this
  * bounds what is left (a frame whose writer stopped before ringing,
  * until the next frame rings). */
-#define RX_NAP_MS	30000
+#define RX_NAP_MS 30000
 
 /* Receive state from one peer (whoever holds rx_lock). */
 struct rxpeer {
-	struct ring_rx	 ring;
-	int		 ok;
-	int		 grow_told;	/* main loop told of grow_req */
-	uint64_t	 key;		/* of ring */
-	struct ring_rx	 old;		/* ring being replaced: drained first */
-	int		 old_ok;
-	uint64_t	 old_key;
+	struct ring_rx ring;
+	int ok;
+	int grow_told;      /* main loop told of grow_req */
+	uint64_t key;       /* of ring */
+	struct ring_rx old; /* ring being replaced: drained first */
+	int old_ok;
+	uint64_t old_key;
 };
 
 struct rx {
-	struct shmseg		*seg;
-	struct shm_node		*node;		/* own: dir_version */
-	uint32_t		 self, max_nodes;
-	const struct notify	*notify;
-	struct handoff_net	*h;
-	const struct netif	*ni;
-	struct mc		*mc;
-	pthread_t		 thread;
-	int			 started;	/* main thread's */
+	struct shmseg *seg;
+	struct shm_node *node; /* own: dir_version */
+	uint32_t self, max_nodes;
+	const struct notify *notify;
+	struct handoff_net *h;
+	const struct netif *ni;
+	struct mc *mc;
+	pthread_t thread;
+	int started; /* main thread's */
 
 	/* the rx thread's */
-	struct tapio		 io;
-	struct cast_rx		 cast;		/* broadcast ring reader */
-	uint8_t			*cast_buf;	/* SHM_FRAME_MAX bytes */
+	struct tapio io;
+	struct cast_rx cast; /* broadcast ring reader */
+	uint8_t *cast_buf;   /* SHM_FRAME_MAX bytes */
 
 	/* whoever holds h->rx_lock: the pair rings' reader side */
-	struct rxpeer		*peer;		/* [max_nodes + 1] */
-	uint32_t		*ids;		/* peers with a ring, n of them */
-	uint32_t		 n;
-	uint32_t		 dir_version;	/* of our directory, as read */
-	uint64_t		 round_bytes;	/* delivered this round */
-	int			 helped;	/* rx_help: said so once */
+	struct rxpeer *peer; /* [max_nodes + 1] */
+	uint32_t *ids;       /* peers with a ring, n of them */
+	uint32_t n;
+	uint32_t dir_version; /* of our directory, as read */
+	uint64_t round_bytes; /* delivered this round */
+	int helped;           /* rx_help: said so once */
 
 	/* the main thread's (rx_watchdog) */
-	uint32_t		 wd_nap;	/* nap seen stuck, or 0 */
-	int			 wd_warned;
+	uint32_t wd_nap; /* nap seen stuck, or 0 */
+	int wd_warned;
 };
 
 static const uint8_t rx_zero_vnet[SHM_VNET_HDR_LEN];
 
 /* rx_new: receive state and the broadcast ring reader. */
 int
-rx_new(const struct handoff *ho, struct handoff_net *h,
-    const struct netif *ni, struct mc *mc, struct rx **out)
+rx_new(const struct handoff *ho, struct handoff_net *h, const struct netif *ni,
+    struct mc *mc, struct rx **out)
 {
 	struct rx *rx;
 	uint32_t size;
@@ -154,7 +154,7 @@ static void
 rx_done(struct rx *rx, uint32_t peer, uint64_t key)
 {
 	atomic_store_explicit(&rx->h->rx_done_key[peer], key,
-	    memory_order_release);	/* pairs with the acquire in rs_ring */
+	    memory_order_release); /* pairs with the acquire in rs_ring */
 	notify_send(rx->notify, NOTIFY_MEMBERS);
 }
 
@@ -176,7 +176,7 @@ rx_attach_old(struct rx *rx, uint32_t id, const struct shm_dirent *de)
 	r->old_key = de->old_key;
 	if ((mem = shmseg_at(rx->seg, de->old_off, de->old_size)) == NULL ||
 	    ring_rx_attach(&r->old, mem, de->old_size, de->old_key,
-	    (uint16_t)id, (uint16_t)rx->self) != 0) {
+		(uint16_t)id, (uint16_t)rx->self) != 0) {
 		rx_done(rx, id, de->old_key);
 		return;
 	}
@@ -192,7 +192,7 @@ rx_attach(struct rx *rx, uint32_t id, const struct shm_dirent *de)
 
 	if ((mem = shmseg_at(rx->seg, de->off, de->size)) == NULL ||
 	    ring_rx_attach(&r->ring, mem, de->size, de->key, (uint16_t)id,
-	    (uint16_t)rx->self) != 0)
+		(uint16_t)rx->self) != 0)
 		return -1;
 	if (r->key != de->key)
 		r->grow_told = 0;
@@ -209,7 +209,7 @@ static int
 rx_dir_moved(const struct rx *rx)
 {
 	return atomic_load_explicit(&rx->node->dir_version,
-	    memory_order_acquire) != rx->dir_version;
+		   memory_order_acquire) != rx->dir_version;
 }
 
 /* rx_refresh: re-read our directory when the main thread changed it. */
@@ -227,8 +227,10 @@ rx_refresh(struct rx *rx)
 	rx->n = 0;
 	for (id = 1; id <= rx->max_nodes; id++) {
 		rx->peer[id].ok = 0;
-		if (id == rx->self || node_dirent_read(rx->seg, rx->self,
-		    rx->ni->net, id, &de) != 0 || rx_attach(rx, id, &de) != 0) {
+		if (id == rx->self ||
+		    node_dirent_read(rx->seg, rx->self, rx->ni->net, id, &de) !=
+			0 ||
+		    rx_attach(rx, id, &de) != 0) {
 			rx->peer[id].old_ok = 0;
 			continue;
 		}
@@ -275,7 +277,8 @@ rx_corrupt(struct rx *rx, uint32_t peer, struct ring_rx *ring)
 		atomic_fetch_add_explicit(&rx->ni->stats->corrupt, 1,
 		    memory_order_relaxed);
 		log_warnx("%s: ring from node %u holds an invalid descriptor "
-		    "or index; marked down", rx->ni->name, peer);
+			  "or index; marked down",
+		    rx->ni->name, peer);
 	}
 	notify_send(rx->notify, NOTIFY_MEMBERS);
 }
@@ -331,7 +334,8 @@ rx_drain_batch(struct rx *rx, struct tapio *io, uint32_t peer,
 
 	while (n < budget && rc == 1) {
 		for (k = 0; k < io->depth && n + (int)k < budget &&
-		    (rc = ring_rx_peek(ring, &s)) == 1; k++) {
+		     (rc = ring_rx_peek(ring, &s)) == 1;
+		     k++) {
 			iov[k][0].iov_base = (void *)rx_vnet(&s);
 			iov[k][0].iov_len = SHM_VNET_HDR_LEN;
 			iov[k][1].iov_base = s.data;
@@ -340,10 +344,10 @@ rx_drain_batch(struct rx *rx, struct tapio *io, uint32_t peer,
 		}
 		if (k > 0)
 			rx_flush(rx, io, iov, k);
-		ring_rx_publish(ring);	/* also frees pads skipped */
+		ring_rx_publish(ring); /* also frees pads skipped */
 		n += (int)k;
 		if (io->ring == NULL)
-			break;		/* batching just failed */
+			break; /* batching just failed */
 	}
 	if (rc < 0) {
 		rx_corrupt(rx, peer, ring);
@@ -374,7 +378,7 @@ rx_drain_one(struct rx *rx, struct tapio *io, uint32_t peer,
 		return -1;
 	}
 	if (n == 0)
-		ring_rx_publish(ring);	/* pads skipped */
+		ring_rx_publish(ring); /* pads skipped */
 	return n;
 }
 
@@ -433,12 +437,12 @@ rx_control(struct rx *rx, uint32_t len)
 	if (cframe_parse(f, len, &type, &id, &gen) == 0) {
 		log_debug("%s: control frame %u from node %u gen %u",
 		    rx->ni->name, type, id, gen);
-		notify_send(rx->notify, type == CFRAME_RESCAN ? NOTIFY_RESCAN :
-		    NOTIFY_MEMBERS);
+		notify_send(rx->notify,
+		    type == CFRAME_RESCAN ? NOTIFY_RESCAN : NOTIFY_MEMBERS);
 		return 1;
 	}
 	return len >= 14 && f[12] == (SHM_ETHERTYPE >> 8) &&
-	    f[13] == (SHM_ETHERTYPE & 0xff);	/* malformed */
+	    f[13] == (SHM_ETHERTYPE & 0xff); /* malformed */
 }
 
 /* rx_drain_cast: deliver frames of other nodes from a broadcast or
@@ -452,8 +456,9 @@ rx_drain_cast(struct rx *rx, struct cast_rx *c, int control, int budget)
 	uint16_t from;
 	int n = 0;
 
-	while (n < budget && cast_read(c, rx->cast_buf, SHM_FRAME_MAX, &len,
-	    vnet, &from, &lost) == 1) {
+	while (n < budget &&
+	    cast_read(c, rx->cast_buf, SHM_FRAME_MAX, &len, vnet, &from,
+		&lost) == 1) {
 		if (from == rx->self)
 			continue;
 		n++;
@@ -494,8 +499,11 @@ rx_pending(struct rx *rx)
 
 	for (i = 0; i < rx->n; i++) {
 		r = &rx->peer[rx->ids[i]];
-		if (r->ok && (ring_rx_pending(&r->ring) || (r->old_ok &&
-		    (ring_rx_pending(&r->old) || ring_rx_retired(&r->old)))))
+		if (r->ok &&
+		    (ring_rx_pending(&r->ring) ||
+			(r->old_ok &&
+			    (ring_rx_pending(&r->old) ||
+				ring_rx_retired(&r->old)))))
 			return 1;
 	}
 	for (i = 0; i < mc_rx_rings(rx->mc); i++)
@@ -537,7 +545,8 @@ rx_help(struct rx *rx, struct tapio *io)
 	if (n > 0 && !rx->helped) {
 		rx->helped = 1;
 		log_debug("%s: the transmit thread delivers received frames "
-		    "while it polls", rx->ni->name);
+			  "while it polls",
+		    rx->ni->name);
 	}
 	pthread_mutex_unlock(&rx->h->rx_lock);
 	return n;
@@ -648,7 +657,7 @@ rx_main(void *arg)
 	int n, quick = 0;
 	char name[16];
 
-	snprintf(name, sizeof(name), "rx-%s", rx->ni->name);	/* top -H */
+	snprintf(name, sizeof(name), "rx-%s", rx->ni->name); /* top -H */
 	pthread_setname_np(pthread_self(), name);
 	netif_tapio(rx->ni, &rx->io, &rx->h->tapio_warned);
 	follow_rx_init(rx->ni, rx->h, &fl);
@@ -671,7 +680,7 @@ rx_main(void *arg)
 		if (poll_us && clock_us() - last_work < poll_us) {
 			if (quick && rx_watch(rx))
 				continue;
-			quick = rx_yield();	/* stay runnable, give way */
+			quick = rx_yield(); /* stay runnable, give way */
 			continue;
 		}
 		rx_nap(rx);
@@ -710,23 +719,23 @@ rx_watchdog(struct rx *rx)
 	struct shm_bell *b = rx->ni->bell;
 	uint32_t nap = atomic_load_explicit(&h->rx_nap, memory_order_acquire);
 
-	if ((nap & 1) == 0 || atomic_load_explicit(&b->sleeping,
-	    memory_order_relaxed) != 0 || atomic_load_explicit(&b->bell,
-	    memory_order_relaxed) != atomic_load_explicit(&h->rx_nap_bell,
-	    memory_order_relaxed)) {
-		rx->wd_nap = 0;		/* awake, or asleep as it should be */
+	if ((nap & 1) == 0 ||
+	    atomic_load_explicit(&b->sleeping, memory_order_relaxed) != 0 ||
+	    atomic_load_explicit(&b->bell, memory_order_relaxed) !=
+		atomic_load_explicit(&h->rx_nap_bell, memory_order_relaxed)) {
+		rx->wd_nap = 0; /* awake, or asleep as it should be */
 		return;
 	}
 	if (rx->wd_nap != nap) {
-		rx->wd_nap = nap;	/* first sight: a peer may be mid-wake */
+		rx->wd_nap = nap; /* first sight: a peer may be mid-wake */
 		return;
 	}
 	rx->wd_nap = 0;
 	stat_add(&rx->ni->stats->wakes_recovered, 1);
 	if (!rx->wd_warned++)
 		log_warnx("%s: a peer claimed our receive thread's wake-up "
-		    "and did not make it (stopped or killed mid-send?); "
-		    "woken by the main loop (counted as wakes_recovered)",
+			  "and did not make it (stopped or killed mid-send?); "
+			  "woken by the main loop (counted as wakes_recovered)",
 		    rx->ni->name);
 	bell_force(b);
 }

@@ -40,10 +40,10 @@
 /* A peer's crash is an event (watch.c), so is a join (mcwatch.c), a ring
  * growth request and an announce: the tick is the fallback, ring shrink
  * timers and the listener scan. */
-#define TICK_MS		1000
+#define TICK_MS 1000
 /* A dead peer's lock outlives its keeper by the time its process takes
  * to exit. */
-#define RESCAN_MS	10
+#define RESCAN_MS 10
 
 /* shmnetd_members: a membership scan, and another in RESCAN_MS when it
  * asks for one (a peer's keeper died and its lock is not gone yet). */
@@ -118,7 +118,7 @@ shmnetd_signal(evutil_socket_t sig, short ev, void *arg)
 		break;
 	case SIGHUP:
 		log_info("SIGHUP: configuration reload is not supported; "
-		    "restart the daemon to apply changes");
+			 "restart the daemon to apply changes");
 		break;
 	}
 }
@@ -138,11 +138,13 @@ shmnetd_events(struct daemon *d)
 	d->ev_notify = event_new(d->base, d->ho.notify.fd[0],
 	    EV_READ | EV_PERSIST, shmnetd_notified, d);
 	d->ev_rescan = evtimer_new(d->base, shmnetd_rescan, d);
-	if (d->ev_tick == NULL || d->ev_notify == NULL || d->ev_rescan == NULL ||
-	    event_add(d->ev_tick, &tick) || event_add(d->ev_notify, NULL))
+	if (d->ev_tick == NULL || d->ev_notify == NULL ||
+	    d->ev_rescan == NULL || event_add(d->ev_tick, &tick) ||
+	    event_add(d->ev_notify, NULL))
 		return -1;
 	for (i = 0; i < 3; i++) {
-		d->ev_sig[i] = evsignal_new(d->base, sigs[i], shmnetd_signal, d);
+		d->ev_sig[i] = evsignal_new(d->base, sigs[i], shmnetd_signal,
+		    d);
 		if (d->ev_sig[i] == NULL || event_add(d->ev_sig[i], NULL))
 			return -1;
 	}
@@ -275,10 +277,11 @@ shmnetd_same_g(const struct conf *c, const struct shm_hdr *h, char *err,
 		return 0;
 	inet_ntop(AF_INET, &h->global_addr4, a, sizeof(a));
 	inet_ntop(AF_INET, &c->global.addr, b, sizeof(b));
-	snprintf(err, errlen, "cluster %s uses global address %s%s, this node "
-	    "is configured with %s%s", c->cluster, a, v6 ?
-	    " (and another address6)" : "", b, v6 ?
-	    " (and another address6)" : "");
+	snprintf(err, errlen,
+	    "cluster %s uses global address %s%s, this node "
+	    "is configured with %s%s",
+	    c->cluster, a, v6 ? " (and another address6)" : "", b,
+	    v6 ? " (and another address6)" : "");
 	return -EINVAL;
 }
 
@@ -291,14 +294,15 @@ shmnetd_geometry(const struct conf *c, const struct shmseg_params *p,
 
 	if (shmseg_max_nodes(seg) != c->max_nodes)
 		log_info("segment %s has max-nodes %u (configured %u); using "
-		    "the segment's", c->segment, shmseg_max_nodes(seg),
-		    c->max_nodes);
+			 "the segment's",
+		    c->segment, shmseg_max_nodes(seg), c->max_nodes);
 	for (i = 0; i < SHM_NETS; i++)
 		if ((n = shmseg_mcast_count(seg, i)) != p->mcast_rings[i])
 			log_info("segment %s has %u multicast rings on the %s "
-			    "network (configured %u); using the segment's",
-			    c->segment, n, i == SHM_NET_LOCAL ? "local" :
-			    "global", p->mcast_rings[i]);
+				 "network (configured %u); using the segment's",
+			    c->segment, n,
+			    i == SHM_NET_LOCAL ? "local" : "global",
+			    p->mcast_rings[i]);
 }
 
 /* shmnetd_segment: open (or create) the segment. */
@@ -312,7 +316,7 @@ shmnetd_segment(struct daemon *d, char *err, size_t errlen)
 	    (rc = shmseg_open(&p, &d->ho.seg, err, errlen)) != 0)
 		return rc;
 	if ((rc = shmnetd_same_g(&d->conf, shmseg_hdr(d->ho.seg), err,
-	    errlen)) != 0) {
+		 errlen)) != 0) {
 		shmseg_close(d->ho.seg, 1);
 		d->ho.seg = NULL;
 		return rc;
@@ -329,14 +333,20 @@ shmnetd_claim_err(const struct daemon *d, int rc, char *err, size_t errlen)
 	const struct conf *c = &d->conf;
 
 	if (rc == -EADDRINUSE)
-		snprintf(err, errlen, "node %u of cluster %s is already in use "
-		    "by a live daemon", c->node, c->cluster);
+		snprintf(err, errlen,
+		    "node %u of cluster %s is already in use "
+		    "by a live daemon",
+		    c->node, c->cluster);
 	else if (rc == -EUSERS)
-		snprintf(err, errlen, "cluster %s has no free node id "
-		    "(max-nodes %u)", c->cluster, d->ho.max_nodes);
+		snprintf(err, errlen,
+		    "cluster %s has no free node id "
+		    "(max-nodes %u)",
+		    c->cluster, d->ho.max_nodes);
 	else if (rc == -ERANGE)
-		snprintf(err, errlen, "node %u out of range (1-%u, the "
-		    "segment's max-nodes)", c->node, d->ho.max_nodes);
+		snprintf(err, errlen,
+		    "node %u out of range (1-%u, the "
+		    "segment's max-nodes)",
+		    c->node, d->ho.max_nodes);
 	else
 		snprintf(err, errlen, "claim node %u: %s", c->node,
 		    strerror(-rc));
@@ -407,7 +417,7 @@ shmnetd_net_modules(struct daemon *d, int i)
 	    (d->gnet = gnet_new(&d->ho, ni, &d->conf)) == NULL)
 		return -ENOMEM;
 	if ((d->tx[i] = tx_new(&d->ho, h, ni, d->rx[i],
-	    ni->net == SHM_NET_GLOBAL ? d->gnet : NULL)) == NULL ||
+		 ni->net == SHM_NET_GLOBAL ? d->gnet : NULL)) == NULL ||
 	    (d->rs[i] = rs_new(&d->ho, h, ni, d->tx[i])) == NULL)
 		return -ENOMEM;
 	member_net(d->member, ni, d->rs[i]);
@@ -423,10 +433,14 @@ shmnetd_modules(struct daemon *d, char *err, size_t errlen)
 
 	for (i = 0; i < d->nnets; i++)
 		if ((rc = shmnetd_net_modules(d, i)) != 0) {
-			snprintf(err, errlen, "set up the %s network's data "
-			    "path: %s", d->netif[i].name, rc == -EBADMSG ?
-			    "a broadcast or multicast ring of the segment is "
-			    "corrupt" : strerror(-rc));
+			snprintf(err, errlen,
+			    "set up the %s network's data "
+			    "path: %s",
+			    d->netif[i].name,
+			    rc == -EBADMSG ?
+				"a broadcast or multicast ring of the segment is "
+				"corrupt" :
+				strerror(-rc));
 			return rc;
 		}
 	return 0;
@@ -478,9 +492,9 @@ shmnetd_open_taps(struct daemon *d, char *err, size_t errlen)
 	for (i = 0; i < SHM_NETS; i++)
 		d->netif[i].tap.fd = d->netif[i].tap.queue2 = -1;
 	for (i = 0; i < d->nnets; i++)
-		if ((rc = netif_open(&d->netif[i], (uint32_t)i, i ==
-		    SHM_NET_LOCAL ? &d->conf.local : &d->conf.global, err,
-		    errlen)) != 0)
+		if ((rc = netif_open(&d->netif[i], (uint32_t)i,
+			 i == SHM_NET_LOCAL ? &d->conf.local : &d->conf.global,
+			 err, errlen)) != 0)
 			return rc;
 	return 0;
 }
@@ -496,15 +510,15 @@ shmnetd_configure(struct daemon *d, char *err, size_t errlen)
 	 * to the kernel's join notifications */
 	for (i = 0; i < d->nnets; i++)
 		if ((rc = netif_configure(&d->netif[i], &d->conf, d->ho.node,
-		    d->ho.self, err, errlen)) != 0)
+			 d->ho.self, err, errlen)) != 0)
 			return rc;
 	if (!d->conf.g.enabled)
 		return 0;
 	if ((rc = groute_setup(&d->conf, d->ho.self, g->tap.ifindex,
-	    g->tap.name, &d->groute, err, errlen)) != 0)
+		 g->tap.name, &d->groute, err, errlen)) != 0)
 		return rc;
 	if ((d->lscan = lscan_new(&d->ho, &d->conf, g->tap.ifindex,
-	    d->groute)) == NULL) {
+		 d->groute)) == NULL) {
 		snprintf(err, errlen, "global: out of memory");
 		return -ENOMEM;
 	}
@@ -525,12 +539,15 @@ shmnetd_tcpwmem_raise(struct daemon *d)
 	rc = tcpwmem_raise(t, TCPWMEM_SYSCTL, want);
 	if (rc == 1)
 		log_info("net.ipv4.tcp_wmem in this network namespace: "
-		    "\"%" PRIu64 " %" PRIu64 " %" PRIu64 "\", was \"%" PRIu64
-		    " %" PRIu64 " %" PRIu64 "\" (namespace.tcp-wmem-max; put "
-		    "back at exit)", t->set[0], t->set[1], t->set[2],
-		    t->old[0], t->old[1], t->old[2]);
+			 "\"%" PRIu64 " %" PRIu64 " %" PRIu64
+			 "\", was \"%" PRIu64 " %" PRIu64 " %" PRIu64
+			 "\" (namespace.tcp-wmem-max; put "
+			 "back at exit)",
+		    t->set[0], t->set[1], t->set[2], t->old[0], t->old[1],
+		    t->old[2]);
 	else if (rc < 0)
-		log_warnx("cannot raise net.ipv4.tcp_wmem's maximum to %" PRIu64
+		log_warnx(
+		    "cannot raise net.ipv4.tcp_wmem's maximum to %" PRIu64
 		    " (namespace.tcp-wmem-max): %s; TCP streams over %s "
 		    "may be slower.  Set it when the namespace is made (docker "
 		    "run --sysctl net.ipv4.tcp_wmem=\"4096 16384 %" PRIu64
@@ -549,14 +566,15 @@ shmnetd_tcpwmem_restore(struct daemon *d)
 	rc = tcpwmem_restore(t, TCPWMEM_SYSCTL);
 	if (rc == 1)
 		log_info("net.ipv4.tcp_wmem put back to \"%" PRIu64 " %" PRIu64
-		    " %" PRIu64 "\"", t->old[0], t->old[1], t->old[2]);
+			 " %" PRIu64 "\"",
+		    t->old[0], t->old[1], t->old[2]);
 	else if (rc == -EBUSY)
 		log_info("net.ipv4.tcp_wmem changed since the start; left as "
-		    "it is");
+			 "it is");
 	else if (rc < 0)
 		log_warnx("cannot put net.ipv4.tcp_wmem back to \"%" PRIu64
-		    " %" PRIu64 " %" PRIu64 "\": %s", t->old[0], t->old[1],
-		    t->old[2], strerror(-rc));
+			  " %" PRIu64 " %" PRIu64 "\": %s",
+		    t->old[0], t->old[1], t->old[2], strerror(-rc));
 }
 
 /* shmnetd_threads: start every network's data threads, rx first (tx
@@ -625,13 +643,13 @@ shmnetd_close(struct daemon *d)
 
 /* How far a start got: what shmnetd_stop undoes. */
 enum shmnetd_stage {
-	STAGE_NONE,		/* the hand-off, the TAPs opened so far */
-	STAGE_NODE,		/* the segment and maybe our node */
-	STAGE_CONFIGURED,	/* modules, interfaces, routing, tcp_wmem */
-	STAGE_WATCH,		/* the watch thread */
-	STAGE_EVENTS,		/* UP, the event loop */
-	STAGE_THREADS,		/* the data threads */
-	STAGE_UP		/* announced: serving */
+	STAGE_NONE,       /* the hand-off, the TAPs opened so far */
+	STAGE_NODE,       /* the segment and maybe our node */
+	STAGE_CONFIGURED, /* modules, interfaces, routing, tcp_wmem */
+	STAGE_WATCH,      /* the watch thread */
+	STAGE_EVENTS,     /* UP, the event loop */
+	STAGE_THREADS,    /* the data threads */
+	STAGE_UP          /* announced: serving */
 };
 
 /* shmnetd_start: every step of the start, in order; the stage reached

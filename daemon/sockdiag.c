@@ -24,17 +24,17 @@
 #include "sockdiag.h"
 
 struct sd_ctx {
-	uint32_t		 g4;
-	const struct pkt_g	*g;
-	int			 ifindex;
-	uint8_t			 proto;
-	struct shm_listen	*out;
-	uint32_t		 n, max;
-	int			 truncated;
+	uint32_t g4;
+	const struct pkt_g *g;
+	int ifindex;
+	uint8_t proto;
+	struct shm_listen *out;
+	uint32_t n, max;
+	int truncated;
 };
 
-static const uint8_t sd_v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0xff, 0xff };
+static const uint8_t sd_v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+	0xff };
 
 /* sd_v6only: the INET_DIAG_SKV6ONLY attribute of a message. */
 static int
@@ -59,7 +59,8 @@ sd_local4(const struct inet_diag_msg *m, uint32_t g4, int v6only)
 
 	if (m->idiag_family == AF_INET)
 		return m->id.idiag_src[0] == 0 ? 1 :
-		    m->id.idiag_src[0] == g4 ? 2 : 0;
+		    m->id.idiag_src[0] == g4   ? 2 :
+						 0;
 	if (memcmp(a, zero, 16) == 0)
 		return v6only ? 0 : 1;
 	if (memcmp(a, sd_v4mapped, 12) == 0 && memcmp(a + 12, &g4, 4) == 0)
@@ -99,11 +100,11 @@ sd_entry(struct sd_ctx *c, const struct inet_diag_msg *m, uint8_t family,
 	if (c->proto == IPPROTO_UDP && m->id.idiag_dport != 0) {
 		if (m->idiag_family == AF_INET6 && family == 4) {
 			if (memcmp(ra, sd_v4mapped, 12) != 0)
-				return;		/* an IPv6 peer */
+				return; /* an IPv6 peer */
 			ra += 12;
 		} else if (m->idiag_family == AF_INET6 &&
 		    memcmp(ra, sd_v4mapped, 12) == 0)
-			return;			/* an IPv4 peer */
+			return; /* an IPv4 peer */
 		l.flags |= SHM_LISTEN_REMOTE;
 		l.rport = ntohs(m->id.idiag_dport);
 		memcpy(l.raddr, ra, family == 4 ? 4 : 16);
@@ -137,7 +138,7 @@ sd_cb(const struct nlmsghdr *nlh, void *arg)
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
 		return MNL_CB_OK;
 	if (m->id.idiag_if != 0 && (int)m->id.idiag_if != c->ifindex)
-		return MNL_CB_OK;		/* bound to another device */
+		return MNL_CB_OK; /* bound to another device */
 	if (m->id.idiag_sport == 0)
 		return MNL_CB_OK;
 	v6only = m->idiag_family == AF_INET6 ? sd_v6only(nlh) : 0;
@@ -166,7 +167,8 @@ sd_dump(struct sd_sock *s, struct sd_ctx *c, uint8_t family, uint8_t proto)
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 	req->sdiag_family = family;
 	req->sdiag_protocol = proto;
-	req->idiag_states = proto == IPPROTO_TCP ? (1u << TCP_LISTEN) :
+	req->idiag_states = proto == IPPROTO_TCP ?
+	    (1u << TCP_LISTEN) :
 	    ((1u << TCP_CLOSE) | (1u << TCP_ESTABLISHED));
 	c->proto = proto;
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
@@ -216,8 +218,9 @@ sd_scan(struct sd_sock *s, const struct pkt_g *g, int ifindex,
 {
 	static const uint8_t fams[2] = { AF_INET, AF_INET6 };
 	static const uint8_t protos[2] = { IPPROTO_TCP, IPPROTO_UDP };
-	struct sd_ctx c = { .g4 = g->g4, .g = g, .ifindex = ifindex,
-	    .out = out, .max = max };
+	struct sd_ctx c = {
+		.g4 = g->g4, .g = g, .ifindex = ifindex, .out = out, .max = max
+	};
 	int i, j, rc;
 
 	if ((rc = sd_open(s)) != 0)

@@ -19,8 +19,8 @@
 
 static const char *const ss_path[2] = { "/proc/net/sockstat",
 	"/proc/net/sockstat6" };
-static const char *const ss_key[SS_COUNTS] = { "TCP: inuse ",
-	"UDP: inuse ", "TCP6: inuse ", "UDP6: inuse " };
+static const char *const ss_key[SS_COUNTS] = { "TCP: inuse ", "UDP: inuse ",
+	"TCP6: inuse ", "UDP6: inuse " };
 
 /* ss_init: nothing open, nothing known. */
 void

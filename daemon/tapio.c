@@ -42,7 +42,7 @@ tapio_open(struct tapio *t, int fd, unsigned int depth, const char *name)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return -ENOMEM;
 	rc = io_uring_queue_init(depth, r, IORING_SETUP_SINGLE_ISSUER);
-	if (rc == -EINVAL)		/* kernels before 6.0 */
+	if (rc == -EINVAL) /* kernels before 6.0 */
 		rc = io_uring_queue_init(depth, r, 0);
 	if (rc != 0) {
 		free(r);
@@ -95,8 +95,9 @@ static int
 tapio_failed(struct tapio *t, int write, int rc)
 {
 	log_warnx("%s: batched TAP %s failed (%s); one system call per frame "
-	    "from now on", t->name ? t->name : "tap", write ? "writes" :
-	    "reads", strerror(-rc));
+		  "from now on",
+	    t->name ? t->name : "tap", write ? "writes" : "reads",
+	    strerror(-rc));
 	tapio_close(t);
 	return rc;
 }

@@ -39,7 +39,7 @@ tcpwmem_parse(const char *s, uint64_t v[3])
 			return -EINVAL;
 		errno = 0;
 		v[i] = strtoull(s, &end, 10);
-		if (errno != 0 || v[i] > INT32_MAX)	/* the kernel's int */
+		if (errno != 0 || v[i] > INT32_MAX) /* the kernel's int */
 			return -EINVAL;
 		s = end;
 	}
@@ -75,8 +75,8 @@ tcpwmem_write(const char *path, const uint64_t v[3])
 	ssize_t n;
 	int fd, len, err = 0;
 
-	len = snprintf(buf, sizeof(buf), "%" PRIu64 " %" PRIu64 " %" PRIu64
-	    "\n", v[0], v[1], v[2]);
+	len = snprintf(buf, sizeof(buf),
+	    "%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", v[0], v[1], v[2]);
 	if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) == -1)
 		return -errno;
 	n = write(fd, buf, (size_t)len);
@@ -106,7 +106,7 @@ tcpwmem_raise(struct tcpwmem *t, const char *path, uint64_t want)
 		return 0;
 	memcpy(t->set, t->old, sizeof(t->set));
 	t->set[2] = want;
-	if (t->set[1] > want)		/* the kernel wants min <= def <= max */
+	if (t->set[1] > want) /* the kernel wants min <= def <= max */
 		t->set[1] = want;
 	if (t->set[0] > t->set[1])
 		t->set[0] = t->set[1];

@@ -43,44 +43,44 @@
 #include "txpath.h"
 #include "wake.h"
 
-#define TX_WAIT_MS	20
-#define TX_GROW_MS	50	/* wait for a larger ring at most this */
-#define TX_STOP_SIGNAL	SIGUSR1
-#define TX_BATCH_BELOW	4096	/* frames up to this size start a batch */
-#define TX_FLOOD_BATCH	8	/* frames batched after one: a flood */
-#define TX_FLOOD_EVERY	256	/* within a flood, follow every so many */
+#define TX_WAIT_MS     20
+#define TX_GROW_MS     50 /* wait for a larger ring at most this */
+#define TX_STOP_SIGNAL SIGUSR1
+#define TX_BATCH_BELOW 4096 /* frames up to this size start a batch */
+#define TX_FLOOD_BATCH 8    /* frames batched after one: a flood */
+#define TX_FLOOD_EVERY 256  /* within a flood, follow every so many */
 
 /* Transmit state toward one peer (tx thread). */
 struct txpeer {
-	struct ring_tx	 ring;
-	uint32_t	 gen;		/* peer generation attached to */
-	uint32_t	 dir_version;	/* peer's dir_version at attach */
-	int		 ok;
-	int		 stalled;	/* consumer made no room in time */
-	uint32_t	 stalled_ridx;
+	struct ring_tx ring;
+	uint32_t gen;         /* peer generation attached to */
+	uint32_t dir_version; /* peer's dir_version at attach */
+	int ok;
+	int stalled; /* consumer made no room in time */
+	uint32_t stalled_ridx;
 };
 
 struct tx {
-	struct shmseg		*seg;
-	uint32_t		 self, gen, max_nodes;
-	const struct notify	*notify;
-	struct handoff_net	*h;
-	const struct netif	*ni;
-	struct rx		*rx;		/* rx_help while polling */
-	struct gnet		*gn;		/* global network, or NULL */
-	pthread_t		 thread;
-	int			 started;	/* main thread's */
+	struct shmseg *seg;
+	uint32_t self, gen, max_nodes;
+	const struct notify *notify;
+	struct handoff_net *h;
+	const struct netif *ni;
+	struct rx *rx;   /* rx_help while polling */
+	struct gnet *gn; /* global network, or NULL */
+	pthread_t thread;
+	int started; /* main thread's */
 
 	/* the tx thread's */
-	struct tapio		 io;
-	struct txpeer		*peer;		/* [max_nodes + 1] */
-	uint32_t		 predict;	/* last unicast destination */
+	struct tapio io;
+	struct txpeer *peer; /* [max_nodes + 1] */
+	uint32_t predict;    /* last unicast destination */
 };
 
 /* tx_new: per-peer transmit state. */
 struct tx *
-tx_new(const struct handoff *ho, struct handoff_net *h,
-    const struct netif *ni, struct rx *rx, struct gnet *gn)
+tx_new(const struct handoff *ho, struct handoff_net *h, const struct netif *ni,
+    struct rx *rx, struct gnet *gn)
 {
 	struct tx *tx;
 
@@ -157,7 +157,7 @@ tx_attach(struct tx *tx, uint32_t id, struct txpeer *p, uint32_t gen,
 	tx_seen(tx, id, 0);
 	if ((mem = shmseg_at(tx->seg, de.off, de.size)) == NULL ||
 	    ring_tx_attach(&p->ring, mem, de.size, de.key, (uint16_t)tx->self,
-	    (uint16_t)id) != 0)
+		(uint16_t)id) != 0)
 		return -1;
 	p->gen = gen;
 	p->dir_version = dv;
@@ -177,7 +177,7 @@ tx_peer(struct tx *tx, uint32_t id)
 
 	if (n == NULL || id == tx->self ||
 	    atomic_load_explicit(&n->state, memory_order_acquire) !=
-	    SHM_NODE_UP) {
+		SHM_NODE_UP) {
 		if (n != NULL) {
 			tx->peer[id].ok = 0;
 			tx_seen(tx, id, 0);
@@ -190,7 +190,7 @@ tx_peer(struct tx *tx, uint32_t id)
 	dv = atomic_load_explicit(&n->dir_version, memory_order_acquire);
 	if (p->ok && p->gen == gen && p->dir_version == dv &&
 	    atomic_load_explicit(&p->ring.v.hdr->state, memory_order_relaxed) ==
-	    SHM_RING_UP)
+		SHM_RING_UP)
 		return p;
 	return tx_attach(tx, id, p, gen, dv) == 0 ? p : NULL;
 }
@@ -204,7 +204,8 @@ tx_corrupt(struct tx *tx, struct txpeer *p, uint32_t id)
 		atomic_fetch_add_explicit(&tx->ni->stats->corrupt, 1,
 		    memory_order_relaxed);
 		log_warnx("%s: ring to node %u has a corrupt read index; "
-		    "marked down", tx->ni->name, id);
+			  "marked down",
+		    tx->ni->name, id);
 	}
 	notify_send(tx->notify, NOTIFY_MEMBERS);
 }
@@ -237,12 +238,12 @@ tx_grow(struct tx *tx, struct txpeer *p, uint32_t id, uint32_t len)
 	struct timespec ts = { 0, 100 * 1000 };
 	uint32_t dv = p->dir_version, i;
 
-	ring_tx_ask_grow(&p->ring, 4 * ((len + p->ring.v.slot_size - 1) /
-	    p->ring.v.slot_size));
+	ring_tx_ask_grow(&p->ring,
+	    4 * ((len + p->ring.v.slot_size - 1) / p->ring.v.slot_size));
 	wake_node(tx->seg, tx->ni->net, id);
 	for (i = 0; i < TX_GROW_MS * 10; i++) {
 		if (atomic_load_explicit(&n->dir_version,
-		    memory_order_acquire) != dv)
+			memory_order_acquire) != dv)
 			return tx_peer(tx, id);
 		nanosleep(&ts, NULL);
 	}
@@ -294,8 +295,7 @@ tx_unicast(struct tx *tx, uint32_t id, const uint8_t *vnet,
  * (waking the nodes that follow it) or to the broadcast ring (waking
  * all). */
 static void
-tx_cast(struct tx *tx, const uint8_t *vnet, const uint8_t *frame,
-    uint32_t len)
+tx_cast(struct tx *tx, const uint8_t *vnet, const uint8_t *frame, uint32_t len)
 {
 	uint32_t net = tx->ni->net, size;
 	int ring, relabelled;
@@ -303,7 +303,7 @@ tx_cast(struct tx *tx, const uint8_t *vnet, const uint8_t *frame,
 
 	ring = mc_tx_ring(tx->seg, net, frame, &relabelled);
 	mem = ring < 0 ? shmseg_cast(tx->seg, net, &size) :
-	    shmseg_mcast(tx->seg, net, (uint32_t)ring, &size);
+			 shmseg_mcast(tx->seg, net, (uint32_t)ring, &size);
 	if (cast_write(tx->seg, mem, size, tx->self, vnet, frame, len) != 0) {
 		stat_add(&tx->ni->stats->drop_full, 1);
 		return;
@@ -357,7 +357,7 @@ tx_global(struct tx *tx, struct txpeer *zc, struct ring_slot *slot,
 		stat_add(&tx->ni->stats->looped, 1);
 		if (out->ops->output(out->ctx, vnet, frame, len) != 0)
 			atomic_fetch_add_explicit(&tx->ni->stats->drop_tap, 1,
-			    memory_order_relaxed);	/* rx counts there too */
+			    memory_order_relaxed); /* rx counts there too */
 	} else
 		tx_to_node(tx, zc, slot, id, vnet, frame, len);
 }
@@ -405,19 +405,19 @@ tx_sweep(struct tx *tx)
 
 /* A busy-poll window on the TAP (tx thread only). */
 struct txpoll {
-	uint64_t	until_us;	/* 0: reads block */
-	int		off;		/* RWF_NOWAIT refused: never poll */
-	struct txfollow	follow;		/* the sender's CPU (follow.c) */
+	uint64_t until_us;      /* 0: reads block */
+	int off;                /* RWF_NOWAIT refused: never poll */
+	struct txfollow follow; /* the sender's CPU (follow.c) */
 };
 
 /* Staging for batched reads (tx thread only). */
 struct txbatch {
-	uint8_t		*buf;		/* depth x SHM_FRAME_MAX */
-	uint32_t	 depth;		/* io-batch, 1 without io_uring, 0:
+	uint8_t *buf;   /* depth x SHM_FRAME_MAX */
+	uint32_t depth; /* io-batch, 1 without io_uring, 0:
 					 * no staging (out of memory) */
-	uint8_t		 vnet[TAPIO_MAX][SHM_VNET_HDR_LEN];
-	struct iovec	 iov[TAPIO_MAX][2];
-	uint32_t	 miss, skip;	/* back-off after empty batches */
+	uint8_t vnet[TAPIO_MAX][SHM_VNET_HDR_LEN];
+	struct iovec iov[TAPIO_MAX][2];
+	uint32_t miss, skip; /* back-off after empty batches */
 };
 
 /* tx_batch_init: staging buffers, io-batch of them with io_uring, one
@@ -475,7 +475,7 @@ tx_batch_one(struct tx *tx, struct txbatch *b)
 	depth = tx_batch_read(tx, b, res);
 	for (i = 0; i < depth; i++) {
 		if (res[i] <= SHM_VNET_HDR_LEN)
-			continue;	/* -EAGAIN: the TAP ran dry */
+			continue; /* -EAGAIN: the TAP ran dry */
 		got++;
 		tx_frame(tx, NULL, NULL, b->vnet[i], b->iov[i][1].iov_base,
 		    (uint32_t)res[i] - SHM_VNET_HDR_LEN);
@@ -563,15 +563,15 @@ tx_read(struct tx *tx, struct txpoll *tp, struct iovec *iov)
 		return n;
 	}
 	n = preadv2(fd, iov, 2, -1, RWF_NOWAIT);
-	if (n >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP &&
-	    errno != EINVAL))
+	if (n >= 0 ||
+	    (errno != EAGAIN && errno != EOPNOTSUPP && errno != EINVAL))
 		return n;
 	if (errno != EAGAIN)
-		tp->off = 1;	/* a kernel without RWF_NOWAIT on a TAP */
+		tp->off = 1; /* a kernel without RWF_NOWAIT on a TAP */
 	if (tp->off || clock_us() >= tp->until_us)
 		tp->until_us = 0;
 	else if (rx_help(tx->rx, &tx->io) == 0)
-		sched_yield();	/* stay runnable, give way to others */
+		sched_yield(); /* stay runnable, give way to others */
 	errno = EAGAIN;
 	return -1;
 }
@@ -585,8 +585,7 @@ tx_read_failed(struct tx *tx, int *warned)
 		tx_sweep(tx);
 	else if (errno != EAGAIN) {
 		if (!(*warned)++)
-			log_warn("%s: read %s", tx->ni->name,
-			    tx->ni->tap.name);
+			log_warn("%s: read %s", tx->ni->name, tx->ni->tap.name);
 		usleep(10000);
 	}
 }
@@ -611,7 +610,7 @@ tx_main(void *arg)
 	ssize_t n;
 	char name[16];
 
-	snprintf(name, sizeof(name), "tx-%s", tx->ni->name);	/* top -H */
+	snprintf(name, sizeof(name), "tx-%s", tx->ni->name); /* top -H */
 	pthread_setname_np(pthread_self(), name);
 	if ((stage = malloc(SHM_FRAME_MAX)) == NULL) {
 		log_warnx("%s: tx thread: out of memory", tx->ni->name);
@@ -658,7 +657,7 @@ tx_start(struct tx *tx)
 	int fd = tx->ni->tap.fd, fl, rc;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = tx_signal;	/* no SA_RESTART: read gets EINTR */
+	sa.sa_handler = tx_signal; /* no SA_RESTART: read gets EINTR */
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(TX_STOP_SIGNAL, &sa, NULL) == -1)
 		return -errno;

@@ -26,7 +26,7 @@ wake_up_node(struct shmseg *seg, uint32_t self, uint32_t id)
 
 	if (id == self || (n = shmseg_node(seg, id)) == NULL ||
 	    atomic_load_explicit(&n->state, memory_order_relaxed) !=
-	    SHM_NODE_UP)
+		SHM_NODE_UP)
 		return NULL;
 	return n;
 }
@@ -47,8 +47,7 @@ wake_all(struct shmseg *seg, uint32_t self, uint32_t net)
  * thread follows multicast ring `ring` on net (they say so in their
  * node table entry's mcast_follow mask). */
 void
-wake_followers(struct shmseg *seg, uint32_t self, uint32_t net,
-    uint32_t ring)
+wake_followers(struct shmseg *seg, uint32_t self, uint32_t net, uint32_t ring)
 {
 	struct shm_node *n;
 	uint64_t bit = 1ull << ring;
@@ -57,6 +56,7 @@ wake_followers(struct shmseg *seg, uint32_t self, uint32_t net,
 	for (id = 1; id <= max; id++)
 		if ((n = wake_up_node(seg, self, id)) != NULL &&
 		    (atomic_load_explicit(&n->mcast_follow[net],
-		    memory_order_relaxed) & bit))
+			 memory_order_relaxed) &
+			bit))
 			bell_ring(&n->bell[net]);
 }

@@ -21,10 +21,10 @@
 #include "watch.h"
 
 struct watch {
-	struct handoff		*ho;		/* watch_kick, watch_stop,
+	struct handoff *ho; /* watch_kick, watch_stop,
 						 * watch_armed, notify */
-	pthread_t		 thread;
-	uint32_t		*keeper_seen;	/* the watch thread's */
+	pthread_t thread;
+	uint32_t *keeper_seen; /* the watch thread's */
 };
 
 /* watch_stopping: has the main thread asked the thread to leave? */
@@ -61,7 +61,8 @@ watch_main(void *arg)
 	pthread_setname_np(pthread_self(), "watch");
 	if ((rc = keeper_arm(ho->seg, ho->self)) != 0)
 		log_info("no robust futexes (%s): peers see this node's "
-		    "death by heartbeat", strerror(-rc));
+			 "death by heartbeat",
+		    strerror(-rc));
 	sem_post(&ho->watch_armed);
 	rc = 0;
 	while (!watch_stopping(ho)) {
@@ -76,7 +77,8 @@ watch_main(void *arg)
 	}
 	if (rc < 0) {
 		log_info("futex_waitv: %s: deaths of peers are seen by "
-		    "heartbeat", strerror(-rc));
+			 "heartbeat",
+		    strerror(-rc));
 		watch_idle(ho);
 	}
 	keeper_disarm(ho->seg, ho->self);

@@ -18,7 +18,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	conf_defaults(&c);
 	if (conf_parse_buf(&c, "fuzz.conf", (const char *)data, size, err,
-	    sizeof(err)) == 0)
+		sizeof(err)) == 0)
 		(void)conf_finish(&c, err, sizeof(err));
 	return 0;
 }

@@ -64,10 +64,10 @@ drain_cast(uint8_t *mem, uint64_t bytes)
 
 	if (cast_attach(&rx, mem, bytes) != 0)
 		return;
-	rx.cursor -= (uint32_t)rx.v.slots / 2;	/* start behind the writer */
+	rx.cursor -= (uint32_t)rx.v.slots / 2; /* start behind the writer */
 	for (i = 0; i < 512; i++)
 		if (cast_read(&rx, buf, sizeof(buf), &len, vnet, &from,
-		    &lost) != 1)
+			&lost) != 1)
 			break;
 	(void)cast_write_locked(mem, bytes, 1, NULL, buf, 64);
 }
@@ -81,8 +81,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
-	slots = 2u << (data[0] % 8);		/* 2 .. 256 */
-	slot_size = 64u << (data[1] % 6);	/* 64 .. 2048 */
+	slots = 2u << (data[0] % 8);      /* 2 .. 256 */
+	slot_size = 64u << (data[1] % 6); /* 64 .. 2048 */
 	bytes = ring_bytes(slots, slot_size);
 	if ((mem = calloc(1, bytes)) == NULL)
 		return 0;

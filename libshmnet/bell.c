@@ -38,8 +38,8 @@ bell_ring(struct shm_bell *b)
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&b->sleeping, memory_order_relaxed) == 0)
 		return 0;
-	if (atomic_exchange_explicit(&b->sleeping, 0,
-	    memory_order_acq_rel) == 0)
+	if (atomic_exchange_explicit(&b->sleeping, 0, memory_order_acq_rel) ==
+	    0)
 		return 0;
 	/* release: pairs with the acquire in bell_prepare */
 	atomic_fetch_add_explicit(&b->bell, 1, memory_order_release);
@@ -65,11 +65,10 @@ void
 bell_wait(struct shm_bell *b, uint32_t seen, int timeout_ms)
 {
 	struct timespec ts = { timeout_ms / 1000,
-	    (long)(timeout_ms % 1000) * 1000000L };
+		(long)(timeout_ms % 1000) * 1000000L };
 
 	if (bell_futex(&b->bell, FUTEX_WAIT, seen, &ts) == 0)
-		atomic_fetch_add_explicit(&b->wakeups, 1,
-		    memory_order_relaxed);
+		atomic_fetch_add_explicit(&b->wakeups, 1, memory_order_relaxed);
 	atomic_store_explicit(&b->sleeping, 0, memory_order_relaxed);
 }
 

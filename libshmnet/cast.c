@@ -64,8 +64,8 @@ cast_stamp(struct ring_view *g, uint32_t first, uint32_t n, int done)
  * copied only by cast_copy_in/cast_copy_out, the two functions the
  * ThreadSanitizer suppressions (tests/tsan.supp) name.
  */
-#define CAST_ST(field, v)	__atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
-#define CAST_LD(field)		__atomic_load_n(&(field), __ATOMIC_RELAXED)
+#define CAST_ST(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
+#define CAST_LD(field)    __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 /* cast_copy_in: payload into ring memory (src NULL: zeros). */
 __attribute__((noinline)) static void
@@ -121,7 +121,8 @@ cast_write_locked(void *mem, uint64_t size, uint32_t self, const void *vnet,
 	cast_stamp(&g, w, pad + span, 0);
 	atomic_thread_fence(memory_order_release);
 	fseq = (uint32_t)atomic_load_explicit(&g.hdr->frames,
-	    memory_order_relaxed) + 1;
+		   memory_order_relaxed) +
+	    1;
 	if (pad) {
 		cast_desc_put(&g.desc[pos], 0, (uint16_t)pad, SHM_DESC_PAD,
 		    (uint16_t)self, fseq - 1);
@@ -171,7 +172,7 @@ cast_seq_ok(struct cast_rx *rx, uint32_t c, uint32_t n)
 
 	for (i = 0; i < n; i++)
 		if (atomic_load_explicit(&rx->v.desc[(c + i) & rx->v.mask].seq,
-		    memory_order_relaxed) != c + i + 1)
+			memory_order_relaxed) != c + i + 1)
 			return 0;
 	return 1;
 }
@@ -198,17 +199,18 @@ cast_read(struct cast_rx *rx, void *buf, uint32_t buflen, uint32_t *len,
 	uint16_t dfrom;
 
 	for (;;) {
-		w = atomic_load_explicit(&rx->v.hdr->widx, memory_order_acquire);
+		w = atomic_load_explicit(&rx->v.hdr->widx,
+		    memory_order_acquire);
 		if (w == rx->cursor)
 			return 0;
-		if (w - rx->cursor > rx->v.slots) {	/* lapped */
+		if (w - rx->cursor > rx->v.slots) { /* lapped */
 			rx->cursor = w;
 			continue;
 		}
 		pos = rx->cursor & rx->v.mask;
 		d = &rx->v.desc[pos];
 		if (atomic_load_explicit(&d->seq, memory_order_acquire) !=
-		    rx->cursor + 1) {			/* raced a writer */
+		    rx->cursor + 1) { /* raced a writer */
 			rx->cursor = w;
 			continue;
 		}
@@ -217,9 +219,9 @@ cast_read(struct cast_rx *rx, void *buf, uint32_t buflen, uint32_t *len,
 		dlen = CAST_LD(d->len);
 		dfrom = CAST_LD(d->from);
 		fseq = CAST_LD(d->fseq);
-		if (span == 0 || span > rx->v.slots - pos || span > w - rx->cursor ||
-		    (flags & ~SHM_DESC_KNOWN)) {
-			rx->cursor = w;			/* corrupt: resync */
+		if (span == 0 || span > rx->v.slots - pos ||
+		    span > w - rx->cursor || (flags & ~SHM_DESC_KNOWN)) {
+			rx->cursor = w; /* corrupt: resync */
 			continue;
 		}
 		if (flags & SHM_DESC_PAD) {
@@ -231,8 +233,8 @@ cast_read(struct cast_rx *rx, void *buf, uint32_t buflen, uint32_t *len,
 			rx->cursor = w;
 			continue;
 		}
-		cast_copy_out(buf, rx->v.data + ((size_t)pos << rx->v.slot_shift),
-		    dlen);
+		cast_copy_out(buf,
+		    rx->v.data + ((size_t)pos << rx->v.slot_shift), dlen);
 		if (flags & SHM_DESC_VNET)
 			cast_copy_out(vnet, d->vnet, SHM_VNET_HDR_LEN);
 		else

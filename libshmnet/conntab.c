@@ -19,7 +19,7 @@
 
 #include "shmnet_private.h"
 
-#define CONN_READ_TRIES	64
+#define CONN_READ_TRIES 64
 
 /* conn_now: monotonic seconds. */
 uint32_t
@@ -80,14 +80,18 @@ conn_copy(struct shm_conn *e, struct shm_conn *out)
 		out->ingress = v->ingress;
 		memcpy(out->faddr, (const void *)v->faddr, 16);
 		out->created = v->created;
-		atomic_store_explicit(&out->stflags, atomic_load_explicit(
-		    &e->stflags, memory_order_relaxed), memory_order_relaxed);
-		atomic_store_explicit(&out->last_seen, atomic_load_explicit(
-		    &e->last_seen, memory_order_relaxed), memory_order_relaxed);
-		atomic_store_explicit(&out->packets, atomic_load_explicit(
-		    &e->packets, memory_order_relaxed), memory_order_relaxed);
-		atomic_store_explicit(&out->bytes, atomic_load_explicit(
-		    &e->bytes, memory_order_relaxed), memory_order_relaxed);
+		atomic_store_explicit(&out->stflags,
+		    atomic_load_explicit(&e->stflags, memory_order_relaxed),
+		    memory_order_relaxed);
+		atomic_store_explicit(&out->last_seen,
+		    atomic_load_explicit(&e->last_seen, memory_order_relaxed),
+		    memory_order_relaxed);
+		atomic_store_explicit(&out->packets,
+		    atomic_load_explicit(&e->packets, memory_order_relaxed),
+		    memory_order_relaxed);
+		atomic_store_explicit(&out->bytes,
+		    atomic_load_explicit(&e->bytes, memory_order_relaxed),
+		    memory_order_relaxed);
 		atomic_thread_fence(memory_order_acquire);
 		s2 = atomic_load_explicit(&e->seq, memory_order_relaxed);
 		if (s1 == s2)
@@ -106,9 +110,9 @@ conn_lookup(struct shmseg *s, const struct conn_key *k, struct shm_conn *out,
 	int i;
 
 	for (i = 0; i < SHM_CONN_PER_BUCKET; i++) {
-		if (b->e[i].family == 0 ||
-		    !conn_match(&b->e[i], k) || !conn_copy(&b->e[i], &tmp) ||
-		    tmp.family == 0 || !conn_match(&tmp, k))
+		if (b->e[i].family == 0 || !conn_match(&b->e[i], k) ||
+		    !conn_copy(&b->e[i], &tmp) || tmp.family == 0 ||
+		    !conn_match(&tmp, k))
 			continue;
 		if (out != NULL)
 			memcpy(out, &tmp, sizeof(tmp));
@@ -123,16 +127,18 @@ conn_lookup(struct shmseg *s, const struct conn_key *k, struct shm_conn *out,
 static void
 conn_write_begin(struct shm_conn *e)
 {
-	atomic_store_explicit(&e->seq, atomic_load_explicit(&e->seq,
-	    memory_order_relaxed) | 1, memory_order_relaxed);
+	atomic_store_explicit(&e->seq,
+	    atomic_load_explicit(&e->seq, memory_order_relaxed) | 1,
+	    memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 }
 
 static void
 conn_write_end(struct shm_conn *e)
 {
-	atomic_store_explicit(&e->seq, (atomic_load_explicit(&e->seq,
-	    memory_order_relaxed) | 1) + 1, memory_order_release);
+	atomic_store_explicit(&e->seq,
+	    (atomic_load_explicit(&e->seq, memory_order_relaxed) | 1) + 1,
+	    memory_order_release);
 }
 
 /* conn_expired: idle beyond what its state allows? */
@@ -140,16 +146,26 @@ int
 conn_expired(const struct shm_conn *e, uint32_t now,
     const struct conn_timeouts *t)
 {
-	uint32_t idle = now - atomic_load_explicit(&e->last_seen,
-	    memory_order_relaxed), limit;
+	uint32_t idle = now -
+	    atomic_load_explicit(&e->last_seen, memory_order_relaxed),
+		 limit;
 
 	switch (atomic_load_explicit(&e->stflags, memory_order_relaxed) &
 	    0xff) {
-	case SHM_CONN_SYN: limit = t->syn; break;
-	case SHM_CONN_EST: limit = t->established; break;
-	case SHM_CONN_CLOSING: limit = t->closing; break;
-	case SHM_CONN_UDP: limit = t->udp; break;
-	default: return 1;
+	case SHM_CONN_SYN:
+		limit = t->syn;
+		break;
+	case SHM_CONN_EST:
+		limit = t->established;
+		break;
+	case SHM_CONN_CLOSING:
+		limit = t->closing;
+		break;
+	case SHM_CONN_UDP:
+		limit = t->udp;
+		break;
+	default:
+		return 1;
 	}
 	return (int32_t)idle >= 0 && idle >= limit;
 }
@@ -194,13 +210,14 @@ conn_insert(struct shmseg *s, uint32_t self, const struct conn_key *k,
 			rc = 0;
 			goto out;
 		}
-		if (free_e == NULL && (e->family == 0 ||
-		    conn_expired(e, now, t)))
+		if (free_e == NULL &&
+		    (e->family == 0 || conn_expired(e, now, t)))
 			free_e = e;
 	}
 	if ((e = free_e) == NULL) {
-		atomic_fetch_add_explicit(&((struct shm_hdr *)s->base)->
-		    conn_full, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(
+		    &((struct shm_hdr *)s->base)->conn_full, 1,
+		    memory_order_relaxed);
 		rc = -ENOSPC;
 		goto out;
 	}
@@ -298,8 +315,8 @@ conn_sweep(struct shmseg *s, uint32_t self, uint16_t node, int purge,
 			if (e->family == 0)
 				continue;
 			if (purge ? (e->node == node || e->ingress == node) :
-			    ((node == 0 || e->ingress == node) &&
-			    conn_expired(e, now, t))) {
+				    ((node == 0 || e->ingress == node) &&
+					conn_expired(e, now, t))) {
 				conn_clear(s, e);
 				n++;
 			}
@@ -336,10 +353,14 @@ const char *
 conn_state_name(uint16_t stflags)
 {
 	switch (stflags & 0xff) {
-	case SHM_CONN_SYN: return "syn";
-	case SHM_CONN_EST: return "established";
-	case SHM_CONN_CLOSING: return "closing";
-	case SHM_CONN_UDP: return "udp";
+	case SHM_CONN_SYN:
+		return "syn";
+	case SHM_CONN_EST:
+		return "established";
+	case SHM_CONN_CLOSING:
+		return "closing";
+	case SHM_CONN_UDP:
+		return "udp";
 	}
 	return "none";
 }

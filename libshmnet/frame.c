@@ -28,8 +28,8 @@ frame_node_mac(uint32_t net, uint32_t id, uint8_t mac[6])
 
 /* frame_classify: where a frame read from a TAP must go. */
 int
-frame_classify(uint32_t net, const uint8_t *f, uint32_t len,
-    uint32_t max_nodes, uint32_t *node)
+frame_classify(uint32_t net, const uint8_t *f, uint32_t len, uint32_t max_nodes,
+    uint32_t *node)
 {
 	uint32_t id;
 
@@ -39,8 +39,8 @@ frame_classify(uint32_t net, const uint8_t *f, uint32_t len,
 		return FRAME_CONTROL;
 	if (f[0] & 1)
 		return FRAME_CAST;
-	if (f[0] != 0x02 || f[1] != 0x53 || f[2] != 0x4d ||
-	    net >= SHM_NETS || f[3] != frame_net_tag[net])
+	if (f[0] != 0x02 || f[1] != 0x53 || f[2] != 0x4d || net >= SHM_NETS ||
+	    f[3] != frame_net_tag[net])
 		return FRAME_UNKNOWN;
 	id = ((uint32_t)f[4] << 8) | f[5];
 	if (id < 1 || id > max_nodes)

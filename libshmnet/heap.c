@@ -18,9 +18,9 @@
 
 #include "shmnet_private.h"
 
-#define PAGE_KIND_MASK		3u
-#define PAGE_QUARANTINE		2u
-#define PAGE_CLOCK_MASK		0x3fffffffu
+#define PAGE_KIND_MASK  3u
+#define PAGE_QUARANTINE 2u
+#define PAGE_CLOCK_MASK 0x3fffffffu
 
 /* heap_map: the page map, NULL on a read-only segment. */
 static _Atomic uint32_t *
@@ -49,7 +49,8 @@ heap_find(struct shmseg *s, uint32_t n, uint32_t now)
 
 	for (i = 0; i < s->heap_pages; i++) {
 		if (!heap_page_free(atomic_load_explicit(&map[i],
-		    memory_order_relaxed), now)) {
+					memory_order_relaxed),
+			now)) {
 			run = 0;
 			continue;
 		}
@@ -124,8 +125,8 @@ heap_free(struct shmseg *s, uint64_t off, uint64_t size)
 		for (i = first; i < first + n; i++)
 			atomic_store_explicit(&map[i], stamp,
 			    memory_order_relaxed);
-		atomic_store_explicit(&s->reclaim_ms, clock_ms() +
-		    SHM_QUARANTINE_MS, memory_order_relaxed);
+		atomic_store_explicit(&s->reclaim_ms,
+		    clock_ms() + SHM_QUARANTINE_MS, memory_order_relaxed);
 	}
 	lock_release(&((struct shm_hdr *)s->base)->heap_lock, owner);
 	return rc;
@@ -140,7 +141,8 @@ heap_usage(struct shmseg *s, uint32_t *used, uint32_t *total)
 
 	for (i = 0; i < s->heap_pages; i++)
 		if (!heap_page_free(atomic_load_explicit(&map[i],
-		    memory_order_relaxed), now))
+					memory_order_relaxed),
+			now))
 			n++;
 	*used = n;
 	*total = s->heap_pages;
@@ -176,8 +178,9 @@ heap_reclaim(struct shmseg *s)
 	lock_acquire(s, &((struct shm_hdr *)s->base)->heap_lock, owner);
 	now = (uint32_t)clock_ms() & PAGE_CLOCK_MASK;
 	for (i = 0; i <= s->heap_pages; i++) {
-		v = i < s->heap_pages ? atomic_load_explicit(&map[i],
-		    memory_order_relaxed) : SHM_PAGE_USED;
+		v = i < s->heap_pages ?
+		    atomic_load_explicit(&map[i], memory_order_relaxed) :
+		    SHM_PAGE_USED;
 		if (v != SHM_PAGE_FREE && heap_page_free(v, now)) {
 			atomic_store_explicit(&map[i], SHM_PAGE_FREE,
 			    memory_order_relaxed);

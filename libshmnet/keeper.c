@@ -31,22 +31,22 @@
 #include "shmnet_private.h"
 
 #ifndef SYS_futex_waitv
-#define SYS_futex_waitv		449
+#define SYS_futex_waitv 449
 #endif
 #ifndef FUTEX2_SIZE_U32
-#define FUTEX2_SIZE_U32		0x02
+#define FUTEX2_SIZE_U32 0x02
 #endif
 #ifndef FUTEX2_PRIVATE
-#define FUTEX2_PRIVATE		128
+#define FUTEX2_PRIVATE 128
 #endif
-#define KEEPER_WAITV_MAX	128	/* FUTEX_WAITV_MAX */
+#define KEEPER_WAITV_MAX 128 /* FUTEX_WAITV_MAX */
 
 /* struct futex_waitv of <linux/futex.h>, which older headers lack */
 struct keeper_waitv {
-	uint64_t	val;
-	uint64_t	uaddr;
-	uint32_t	flags;
-	uint32_t	reserved;
+	uint64_t val;
+	uint64_t uaddr;
+	uint32_t flags;
+	uint32_t reserved;
 };
 
 /* the calling thread's robust list: one entry, the keeper word */
@@ -77,8 +77,8 @@ keeper_arm(struct shmseg *s, uint32_t id)
 	keeper_head.futex_offset = (long)((uintptr_t)w -
 	    (uintptr_t)&keeper_entry);
 	keeper_head.list_op_pending = NULL;
-	if (syscall(SYS_set_robust_list, &keeper_head,
-	    sizeof(keeper_head)) == -1)
+	if (syscall(SYS_set_robust_list, &keeper_head, sizeof(keeper_head)) ==
+	    -1)
 		return -errno;
 	atomic_store_explicit(w, tid, memory_order_release);
 	return 0;
@@ -101,8 +101,9 @@ keeper_died(struct shmseg *s, uint32_t id)
 {
 	_Atomic uint32_t *w = keeper_word(s, id);
 
-	return w != NULL && (atomic_load_explicit(w, memory_order_acquire) &
-	    FUTEX_OWNER_DIED) != 0;
+	return w != NULL &&
+	    (atomic_load_explicit(w, memory_order_acquire) &
+		FUTEX_OWNER_DIED) != 0;
 }
 
 /* keeper_wake_all: wake every waiter of a word (the kernel woke one). */
@@ -196,6 +197,6 @@ void
 keeper_kick(_Atomic uint32_t *kick)
 {
 	atomic_fetch_add_explicit(kick, 1, memory_order_release);
-	syscall(SYS_futex, (uint32_t *)kick, FUTEX_WAKE_PRIVATE, INT_MAX,
-	    NULL, NULL, 0);
+	syscall(SYS_futex, (uint32_t *)kick, FUTEX_WAKE_PRIVATE, INT_MAX, NULL,
+	    NULL, 0);
 }

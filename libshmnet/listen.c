@@ -21,20 +21,20 @@
 
 #include "shmnet_private.h"
 
-#define LISTEN_CLASS_WILD	1
-#define LISTEN_CLASS_G		2
-#define LISTEN_CLASS_PEER	3
+#define LISTEN_CLASS_WILD 1
+#define LISTEN_CLASS_G    2
+#define LISTEN_CLASS_PEER 3
 /* A reader meeting a publish in progress spins LISTEN_SPINS times (a
  * publish takes well under 1 us); its writer preempted meanwhile (for a
  * slice or two of a busy CPU), it yields to it for LISTEN_WAIT_US;
  * longer, the writer died mid-publish. */
-#define LISTEN_SPINS		64
-#define LISTEN_WAIT_US		20000
+#define LISTEN_SPINS   64
+#define LISTEN_WAIT_US 20000
 
 /* A reader's wait for a table's writer. */
 struct listen_wait {
-	uint64_t	deadline;	/* 0 until the spins are spent */
-	int		spins;
+	uint64_t deadline; /* 0 until the spins are spent */
+	int spins;
 };
 
 /* listen_backoff: wait a little more for a publish in progress (spin,
@@ -113,7 +113,7 @@ listen_read(struct shmseg *s, uint32_t id, struct shm_listen *out)
 	while (listen_begin(t, &w, &seq)) {
 		n = *(volatile uint32_t *)&t->count;
 		if (n > SHM_LISTEN_MAX)
-			n = SHM_LISTEN_MAX;	/* untrusted */
+			n = SHM_LISTEN_MAX; /* untrusted */
 		memcpy(out, t->l, n * sizeof(*out));
 		if (listen_end(t, seq))
 			return n;
@@ -132,9 +132,11 @@ listen_class(const struct shm_listen *l, const struct conn_key *k)
 		return 0;
 	if (l->flags & SHM_LISTEN_REMOTE)
 		return l->rport == k->fport &&
-		    memcmp(l->raddr, k->faddr, 16) == 0 ? LISTEN_CLASS_PEER : 0;
+			memcmp(l->raddr, k->faddr, 16) == 0 ?
+		    LISTEN_CLASS_PEER :
+		    0;
 	return (l->flags & SHM_LISTEN_SPECIFIC) ? LISTEN_CLASS_G :
-	    LISTEN_CLASS_WILD;
+						  LISTEN_CLASS_WILD;
 }
 
 /* listen_node_class: best class among node id's listeners. */
@@ -150,7 +152,7 @@ listen_node_class(struct shmseg *s, uint32_t id, const struct conn_key *k)
 	while (listen_begin(t, &w, &seq)) {
 		n = *(volatile uint32_t *)&t->count;
 		if (n > SHM_LISTEN_MAX)
-			n = SHM_LISTEN_MAX;	/* untrusted */
+			n = SHM_LISTEN_MAX; /* untrusted */
 		for (i = 0, best = 0; i < n; i++) {
 			memcpy(&l, &t->l[i], sizeof(l));
 			if ((c = listen_class(&l, k)) > best)
@@ -170,13 +172,15 @@ svc_next(struct shmseg *s, uint8_t family, uint8_t proto, uint16_t port)
 {
 	struct shm_svc *svc = shmseg_svc(s);
 	uint32_t key = ((uint32_t)family << 24) | ((uint32_t)proto << 16) |
-	    port, h = (key * 2654435761u) % SHM_SVC_SLOTS, i, cur;
+	    port,
+		 h = (key * 2654435761u) % SHM_SVC_SLOTS, i, cur;
 
 	for (i = 0; i < SHM_SVC_SLOTS; i++) {
 		struct shm_svc *e = &svc[(h + i) % SHM_SVC_SLOTS];
 		cur = atomic_load_explicit(&e->key, memory_order_acquire);
 		if (cur == 0) {
-			if (!atomic_compare_exchange_strong(&e->key, &cur, key) &&
+			if (!atomic_compare_exchange_strong(&e->key, &cur,
+				key) &&
 			    cur != key)
 				continue;
 			cur = key;
@@ -184,7 +188,7 @@ svc_next(struct shmseg *s, uint8_t family, uint8_t proto, uint16_t port)
 		if (cur == key)
 			return atomic_fetch_add(&e->next, 1);
 	}
-	return atomic_fetch_add(&svc[h].next, 1);	/* table full: share */
+	return atomic_fetch_add(&svc[h].next, 1); /* table full: share */
 }
 
 /* listen_pick: the node that serves a new flow. */
@@ -211,6 +215,6 @@ listen_pick(struct shmseg *s, const struct conn_key *k, uint32_t *node)
 	if (n == 0)
 		return -ENOENT;
 	*node = n == 1 ? cand[0] :
-	    cand[svc_next(s, k->family, k->proto, k->lport) % n];
+			 cand[svc_next(s, k->family, k->proto, k->lport) % n];
 	return 0;
 }

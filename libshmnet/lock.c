@@ -18,12 +18,12 @@
 
 #include "shmnet_private.h"
 
-#define LOCK_SPINS		200
-#define LOCK_YIELDS		400
-#define LOCK_NAP_NS		50000
-#define LOCK_CHECK_NS		1000000	/* between liveness checks */
+#define LOCK_SPINS    200
+#define LOCK_YIELDS   400
+#define LOCK_NAP_NS   50000
+#define LOCK_CHECK_NS 1000000 /* between liveness checks */
 
-static _Atomic uint32_t	lock_next_tag;
+static _Atomic uint32_t lock_next_tag;
 static _Thread_local uint32_t lock_tag;
 
 /* lock_owner_word: id | this thread's tag << 16. */
@@ -42,7 +42,7 @@ lock_holder_dead(struct shmseg *s, uint32_t word)
 	uint32_t id = word & 0xffff;
 
 	if (id < 1 || id > s->max_nodes)
-		return 1;		/* garbage: nobody can own it */
+		return 1; /* garbage: nobody can own it */
 	return !ofd_alive(s, id);
 }
 
@@ -52,7 +52,7 @@ lock_try(struct shm_lock *l, uint32_t owner, uint32_t *seen)
 {
 	*seen = 0;
 	if (!atomic_compare_exchange_strong_explicit(&l->owner, seen, owner,
-	    memory_order_acquire, memory_order_relaxed))
+		memory_order_acquire, memory_order_relaxed))
 		return 0;
 	atomic_fetch_add_explicit(&l->acquisitions, 1, memory_order_relaxed);
 	return 1;
@@ -60,12 +60,11 @@ lock_try(struct shm_lock *l, uint32_t owner, uint32_t *seen)
 
 /* lock_steal: take the lock over from holder `seen` if its node died. */
 static int
-lock_steal(struct shmseg *s, struct shm_lock *l, uint32_t owner,
-    uint32_t seen)
+lock_steal(struct shmseg *s, struct shm_lock *l, uint32_t owner, uint32_t seen)
 {
 	if (!lock_holder_dead(s, seen) ||
 	    !atomic_compare_exchange_strong_explicit(&l->owner, &seen, owner,
-	    memory_order_acquire, memory_order_relaxed))
+		memory_order_acquire, memory_order_relaxed))
 		return 0;
 	atomic_fetch_add_explicit(&l->recoveries, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&l->acquisitions, 1, memory_order_relaxed);
@@ -160,7 +159,8 @@ lock_clear_node(struct shmseg *s, uint32_t id)
 		n += lock_clear_one(&r->lock, id);
 		for (i = 0; i < s->mcast_rings[net]; i++) {
 			r = (struct shm_ring_hdr *)(s->base +
-			    s->mcast_off[net] + (uint64_t)i * s->cast_size[net]);
+			    s->mcast_off[net] +
+			    (uint64_t)i * s->cast_size[net]);
 			n += lock_clear_one(&r->lock, id);
 		}
 	}

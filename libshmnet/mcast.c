@@ -50,14 +50,14 @@ mcast_ring_worthy(const uint8_t m[6])
 	static const uint8_t ieee[5] = { 0x01, 0x80, 0xc2, 0x00, 0x00 };
 
 	if (!(m[0] & 1))
-		return 0;			/* unicast */
+		return 0; /* unicast */
 	if ((m[0] & m[1] & m[2] & m[3] & m[4] & m[5]) == 0xff)
-		return 0;			/* broadcast */
+		return 0; /* broadcast */
 	if (memcmp(m, v4ll, 5) == 0 || memcmp(m, v6ll, 5) == 0 ||
 	    memcmp(m, ieee, 5) == 0)
-		return 0;			/* link-local control */
+		return 0; /* link-local control */
 	if (m[0] == 0x33 && m[1] == 0x33 && m[2] == 0xff)
-		return 0;			/* IPv6 solicited-node */
+		return 0; /* IPv6 solicited-node */
 	return 1;
 }
 
@@ -78,7 +78,7 @@ mcast_find(struct shmseg *s, uint32_t net, uint64_t label)
 
 	for (i = 0; i < n; i++)
 		if (atomic_load_explicit(&mcast_hdr(s, net, i)->label,
-		    memory_order_acquire) == label)
+			memory_order_acquire) == label)
 			return (int)i;
 	return -1;
 }
@@ -92,7 +92,7 @@ mcast_claim(struct shmseg *s, uint32_t net, uint32_t i, uint64_t from,
 	struct shm_ring_hdr *h = mcast_hdr(s, net, i);
 
 	if (atomic_compare_exchange_strong_explicit(&h->label, &from, label,
-	    memory_order_acq_rel, memory_order_acquire)) {
+		memory_order_acq_rel, memory_order_acquire)) {
 		*taken = 1;
 		return (int)i;
 	}
@@ -113,7 +113,7 @@ mcast_take(struct shmseg *s, uint32_t net, uint64_t label, uint64_t idle_ms,
 		return r;
 	for (i = 0; i < n; i++)
 		if (atomic_load_explicit(&mcast_hdr(s, net, i)->label,
-		    memory_order_acquire) == 0 &&
+			memory_order_acquire) == 0 &&
 		    (r = mcast_claim(s, net, i, 0, label, taken)) >= 0)
 			return r;
 	now = clock_ms();

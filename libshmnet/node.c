@@ -25,8 +25,9 @@ node_is_up(struct shmseg *s, uint32_t id)
 {
 	struct shm_node *n = shmseg_node(s, id);
 
-	if (n == NULL || atomic_load_explicit(&n->state,
-	    memory_order_acquire) != SHM_NODE_UP)
+	if (n == NULL ||
+	    atomic_load_explicit(&n->state, memory_order_acquire) !=
+		SHM_NODE_UP)
 		return 0;
 	return ofd_alive(s, id);
 }
@@ -88,14 +89,13 @@ node_ring_free(struct shmseg *s, uint64_t off, uint64_t size, uint64_t key)
 	r = size >= sizeof(*r) ? shmseg_at(s, off, size) : NULL;
 	if (r != NULL && r->key == key)
 		ring_mark(r, SHM_RING_DOWN);
-	heap_free(s, off, size);	/* -EINVAL for garbage: nothing to do */
+	heap_free(s, off, size); /* -EINVAL for garbage: nothing to do */
 }
 
 /* node_dirent_clear: retire the ring in a dirent, and the ring it was
  * replacing, if any. */
 void
-node_dirent_clear(struct shmseg *s, uint32_t owner, uint32_t net,
-    uint32_t peer)
+node_dirent_clear(struct shmseg *s, uint32_t owner, uint32_t net, uint32_t peer)
 {
 	struct shm_dirent *d = shmseg_dirent(s, owner, net, peer);
 	uint64_t off, size, key, ooff, osize, okey;
@@ -157,8 +157,8 @@ node_ring_new(struct shmseg *s, uint32_t owner, uint32_t net, uint32_t peer,
 
 /* node_dirent_alloc: allocate and publish the ring peer -> owner. */
 int
-node_dirent_alloc(struct shmseg *s, uint32_t owner, uint32_t net,
-    uint32_t peer, uint32_t peer_gen, uint32_t slots, uint32_t slot_size)
+node_dirent_alloc(struct shmseg *s, uint32_t owner, uint32_t net, uint32_t peer,
+    uint32_t peer_gen, uint32_t slots, uint32_t slot_size)
 {
 	struct shm_dirent *d = shmseg_dirent(s, owner, net, peer);
 	struct shm_dirent n;
@@ -167,8 +167,8 @@ node_dirent_alloc(struct shmseg *s, uint32_t owner, uint32_t net,
 	if (d == NULL)
 		return -EINVAL;
 	node_dirent_clear(s, owner, net, peer);
-	if ((rc = node_ring_new(s, owner, net, peer, peer_gen, slots,
-	    slot_size, &n)) != 0)
+	if ((rc = node_ring_new(s, owner, net, peer, peer_gen, slots, slot_size,
+		 &n)) != 0)
 		return rc;
 	dirent_begin(d);
 	d->off = n.off;
@@ -197,7 +197,7 @@ node_dirent_replace(struct shmseg *s, uint32_t owner, uint32_t net,
 	if (d->old_off != 0)
 		return -EBUSY;
 	if ((rc = node_ring_new(s, owner, net, peer, d->peer_gen, slots,
-	    slot_size, &n)) != 0)
+		 slot_size, &n)) != 0)
 		return rc;
 	dirent_begin(d);
 	d->old_off = d->off;
@@ -234,8 +234,8 @@ node_dirent_drop_old(struct shmseg *s, uint32_t owner, uint32_t net,
 
 /* node_dirent_read: consistent copy of a dirent (seqlock read). */
 int
-node_dirent_read(struct shmseg *s, uint32_t owner, uint32_t net,
-    uint32_t peer, struct shm_dirent *out)
+node_dirent_read(struct shmseg *s, uint32_t owner, uint32_t net, uint32_t peer,
+    struct shm_dirent *out)
 {
 	struct shm_dirent *d = shmseg_dirent(s, owner, net, peer);
 	volatile struct shm_dirent *v = d;
@@ -292,7 +292,7 @@ node_claim_one(struct shmseg *s, uint32_t id, uint32_t *gen)
 	if ((rc = ofd_lock(s->lockfd, (off_t)id, 0)) != 0)
 		return rc;
 	s->self = id;
-	lock_clear_node(s, id);	/* a previous life of id may hold locks */
+	lock_clear_node(s, id); /* a previous life of id may hold locks */
 	owner = lock_owner_word(id);
 	lock_acquire(s, &h->table_lock, owner);
 	atomic_store_explicit(&n->state, SHM_NODE_DOWN, memory_order_release);
@@ -372,12 +372,14 @@ node_reap(struct shmseg *s, uint32_t self, uint32_t id)
 
 	if (n == NULL || id == self || !s->writable ||
 	    atomic_load_explicit(&n->state, memory_order_acquire) !=
-	    SHM_NODE_UP || ofd_alive(s, id))
+		SHM_NODE_UP ||
+	    ofd_alive(s, id))
 		return 0;
 	owner = lock_owner_word(self);
 	lock_acquire(s, &h->table_lock, owner);
 	if (atomic_load_explicit(&n->state, memory_order_acquire) ==
-	    SHM_NODE_UP && !ofd_alive(s, id)) {
+		SHM_NODE_UP &&
+	    !ofd_alive(s, id)) {
 		atomic_store_explicit(&n->state, SHM_NODE_DOWN,
 		    memory_order_release);
 		node_free_dir(s, id);

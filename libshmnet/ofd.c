@@ -17,8 +17,10 @@
 int
 ofd_lock(int fd, off_t byte, int wait)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
-	    .l_start = byte, .l_len = 1 };
+	struct flock fl = { .l_type = F_WRLCK,
+		.l_whence = SEEK_SET,
+		.l_start = byte,
+		.l_len = 1 };
 
 	while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == -1) {
 		if (errno == EINTR)
@@ -34,8 +36,10 @@ ofd_lock(int fd, off_t byte, int wait)
 int
 ofd_unlock(int fd, off_t byte)
 {
-	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET,
-	    .l_start = byte, .l_len = 1 };
+	struct flock fl = { .l_type = F_UNLCK,
+		.l_whence = SEEK_SET,
+		.l_start = byte,
+		.l_len = 1 };
 
 	if (fcntl(fd, F_OFD_SETLK, &fl) == -1)
 		return -errno;
@@ -46,8 +50,10 @@ ofd_unlock(int fd, off_t byte)
 int
 ofd_range_held(int fd, off_t start, off_t len)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
-	    .l_start = start, .l_len = len };
+	struct flock fl = { .l_type = F_WRLCK,
+		.l_whence = SEEK_SET,
+		.l_start = start,
+		.l_len = len };
 
 	if (fd < 0)
 		return 0;

@@ -12,8 +12,8 @@
 
 #include "shmnet_private.h"
 
-#define ETH_HLEN_	14
-#define ETHERTYPE_IP_	0x0800
+#define ETH_HLEN_     14
+#define ETHERTYPE_IP_ 0x0800
 
 static uint16_t
 rd16(const uint8_t *p)
@@ -74,7 +74,7 @@ pkt_ip4(const uint8_t *p, uint32_t len, uint32_t *src, uint32_t *dst,
 	memcpy(src, p + 12, 4);
 	memcpy(dst, p + 16, 4);
 	*proto = p[9];
-	*frag = rd16(p + 6) & 0x3fff;	/* MF | offset */
+	*frag = rd16(p + 6) & 0x3fff; /* MF | offset */
 	*id = rd16(p + 4);
 	*l4 = p + ihl;
 	*l4len = tot - ihl;
@@ -129,7 +129,7 @@ pkt_parse4(const uint8_t *f, uint32_t len, uint32_t g4, struct pkt_info *pi)
 	if (len < ETH_HLEN_ || rd16(f + 12) != ETHERTYPE_IP_)
 		return -1;
 	if (pkt_ip4(f + ETH_HLEN_, len - ETH_HLEN_, &src, &dst, &proto, &l4,
-	    &l4len, &frag, &id) != 0)
+		&l4len, &frag, &id) != 0)
 		return -1;
 	if (dst == g4)
 		to_g = 1;
@@ -145,7 +145,7 @@ pkt_parse4(const uint8_t *f, uint32_t len, uint32_t g4, struct pkt_info *pi)
 	memcpy(pi->dst4, &dst, 4);
 	pi->l3len = (uint32_t)(l4 - (f + ETH_HLEN_)) + l4len;
 	memcpy(pi->key.faddr, to_g ? &src : &dst, 4);
-	if (frag & 0x1fff) {			/* not the first fragment */
+	if (frag & 0x1fff) { /* not the first fragment */
 		pi->frag = PKT_FRAG_LATER;
 		return 0;
 	}
@@ -156,9 +156,9 @@ pkt_parse4(const uint8_t *f, uint32_t len, uint32_t g4, struct pkt_info *pi)
 			return -1;
 		if (to_g && pkt_icmp4(l4, l4len, g4, pi) == 0)
 			return 0;
-		if (l4[0] != 8 && l4[0] != 0)	/* echo request / reply */
+		if (l4[0] != 8 && l4[0] != 0) /* echo request / reply */
 			return -1;
-		pi->key.lport = rd16(l4 + 4);	/* echo identifier */
+		pi->key.lport = rd16(l4 + 4); /* echo identifier */
 		pi->key.fport = 0;
 		pi->echo = 1;
 		return 0;
@@ -168,7 +168,7 @@ pkt_parse4(const uint8_t *f, uint32_t len, uint32_t g4, struct pkt_info *pi)
 
 /* ---- IPv6 -------------------------------------------------------------- */
 
-#define ETHERTYPE_IPV6_	0x86dd
+#define ETHERTYPE_IPV6_ 0x86dd
 
 /* pkt_ip6_l4: walk extension headers from the fixed header at p (plen
  * bytes of payload follow it); sets the upper protocol and its offset. */
@@ -182,21 +182,21 @@ pkt_ip6_l4(const uint8_t *p, uint32_t len, uint8_t *proto, uint32_t *off,
 
 	for (hops = 0; hops < 8; hops++) {
 		switch (nh) {
-		case 0:		/* hop-by-hop */
-		case 43:	/* routing */
-		case 60:	/* destination options */
+		case 0:  /* hop-by-hop */
+		case 43: /* routing */
+		case 60: /* destination options */
 			if (o + 8 > len)
 				return -1;
 			hl = ((uint32_t)p[o + 1] + 1) * 8;
 			nh = p[o];
 			o += hl;
 			break;
-		case 44:	/* fragment */
+		case 44: /* fragment */
 			if (o + 8 > len)
 				return -1;
 			pi->frag_id = ((uint32_t)p[o + 4] << 24) |
-			    ((uint32_t)p[o + 5] << 16) | ((uint32_t)p[o + 6] << 8) |
-			    p[o + 7];
+			    ((uint32_t)p[o + 5] << 16) |
+			    ((uint32_t)p[o + 6] << 8) | p[o + 7];
 			if (rd16(p + o + 2) & 0xfff8)
 				pi->frag = PKT_FRAG_LATER;
 			else if (p[o + 3] & 1)
@@ -225,7 +225,7 @@ pkt_icmp6(const uint8_t *l4, uint32_t len, const uint8_t *g6,
 	uint32_t qlen = len - 8, off;
 	uint8_t qproto;
 
-	if (len < 8 || l4[0] < 1 || l4[0] > 4)	/* unreach, too big, ... */
+	if (len < 8 || l4[0] < 1 || l4[0] > 4) /* unreach, too big, ... */
 		return -1;
 	if (qlen < 40 || (q[0] >> 4) != 6 || memcmp(q + 8, g6, 16) != 0)
 		return -1;
@@ -276,12 +276,12 @@ pkt_parse6(const uint8_t *p, uint32_t len, const uint8_t *g6,
 		return 0;
 	l4 = p + off;
 	l4len = len - off;
-	if (proto == 58) {			/* ICMPv6 */
+	if (proto == 58) { /* ICMPv6 */
 		if (l4len < 8)
 			return -1;
 		if (to_g && pkt_icmp6(l4, l4len, g6, pi) == 0)
 			return 0;
-		if (l4[0] != 128 && l4[0] != 129)	/* echo request/reply */
+		if (l4[0] != 128 && l4[0] != 129) /* echo request/reply */
 			return -1;
 		pi->key.lport = rd16(l4 + 4);
 		pi->echo = 1;

@@ -26,17 +26,18 @@
 
 #include "shmnet_private.h"
 
-#define RING_HDR_BYTES		sizeof(struct shm_ring_hdr)
-#define RING_SLOTS_MAX		(1u << 20)
-#define RING_SLOT_MIN		64u
-#define RING_SLOT_MAX		(1u << 17)
+#define RING_HDR_BYTES sizeof(struct shm_ring_hdr)
+#define RING_SLOTS_MAX (1u << 20)
+#define RING_SLOT_MIN  64u
+#define RING_SLOT_MAX  (1u << 17)
 
 /* ring_data_off: where slot data starts. */
 static uint64_t
 ring_data_off(uint32_t slots)
 {
-	return align_up(RING_HDR_BYTES + (uint64_t)slots *
-	    sizeof(struct shm_desc), SHM_CACHELINE);
+	return align_up(RING_HDR_BYTES +
+		(uint64_t)slots * sizeof(struct shm_desc),
+	    SHM_CACHELINE);
 }
 
 /* ring_bytes: total size of a ring. */
@@ -122,8 +123,8 @@ ring_view_attach(struct ring_view *v, void *mem, uint64_t size)
 
 /* ring_attach_common: a pair ring's geometry, key, endpoints and state. */
 static int
-ring_attach_common(struct ring_view *v, void *mem, uint64_t size,
-    uint64_t key, uint16_t from, uint16_t to)
+ring_attach_common(struct ring_view *v, void *mem, uint64_t size, uint64_t key,
+    uint16_t from, uint16_t to)
 {
 	int rc;
 
@@ -253,10 +254,12 @@ ring_tx_commit(struct ring_tx *tx, const struct ring_slot *s, uint32_t len,
 	 * ring_rx_retired */
 	atomic_store_explicit(&h->widx, tx->widx, memory_order_release);
 	/* single writer: plain read-modify-write of our own counters */
-	atomic_store_explicit(&h->frames, atomic_load_explicit(&h->frames,
-	    memory_order_relaxed) + 1, memory_order_relaxed);
-	atomic_store_explicit(&h->bytes, atomic_load_explicit(&h->bytes,
-	    memory_order_relaxed) + len, memory_order_relaxed);
+	atomic_store_explicit(&h->frames,
+	    atomic_load_explicit(&h->frames, memory_order_relaxed) + 1,
+	    memory_order_relaxed);
+	atomic_store_explicit(&h->bytes,
+	    atomic_load_explicit(&h->bytes, memory_order_relaxed) + len,
+	    memory_order_relaxed);
 }
 
 /* ring_tx_push: copy a frame into the ring. */
@@ -280,7 +283,8 @@ ring_tx_push(struct ring_tx *tx, const void *vnet, const void *frame,
 uint32_t
 ring_tx_used(const struct ring_tx *tx)
 {
-	uint32_t r = atomic_load_explicit(&tx->v.hdr->ridx, memory_order_relaxed);
+	uint32_t r = atomic_load_explicit(&tx->v.hdr->ridx,
+	    memory_order_relaxed);
 	uint32_t used = tx->widx - r;
 
 	return used > tx->v.slots ? tx->v.slots : used;
@@ -353,7 +357,7 @@ ring_tx_wait(struct ring_tx *tx, uint32_t len, int timeout_ms)
 		room = ring_tx_room(tx);
 		if (room < 0 || room >= need ||
 		    atomic_load_explicit(&h->state, memory_order_relaxed) !=
-		    SHM_RING_UP)
+			SHM_RING_UP)
 			break;
 		if ((now = clock_ms()) >= deadline)
 			break;
@@ -418,7 +422,8 @@ ring_rx_consume(struct ring_rx *rx, const struct ring_slot *s)
 {
 	rx->ridx += s->span;
 	atomic_store_explicit(&rx->v.hdr->rx_frames,
-	    atomic_load_explicit(&rx->v.hdr->rx_frames, memory_order_relaxed) + 1,
+	    atomic_load_explicit(&rx->v.hdr->rx_frames, memory_order_relaxed) +
+		1,
 	    memory_order_relaxed);
 }
 
@@ -439,9 +444,9 @@ ring_rx_publish(struct ring_rx *rx)
 		return;
 	used = atomic_load_explicit(&h->widx, memory_order_relaxed) - rx->ridx;
 	if (used <= rx->v.slots && rx->v.slots - used < mark && used != 0)
-		return;		/* not enough room yet: keep draining */
+		return; /* not enough room yet: keep draining */
 	if (atomic_exchange_explicit(&h->prod_waiting, 0,
-	    memory_order_acq_rel)) {
+		memory_order_acq_rel)) {
 		/* release: pairs with the acquire in ring_tx_wait */
 		atomic_fetch_add_explicit(&h->space_bell, 1,
 		    memory_order_release);
@@ -471,7 +476,7 @@ ring_mark(struct shm_ring_hdr *h, uint32_t state)
 	 * acquire of state in ring_attach_common */
 	while (cur != SHM_RING_DOWN && cur != SHM_RING_CORRUPT)
 		if (atomic_compare_exchange_weak_explicit(&h->state, &cur,
-		    state, memory_order_acq_rel, memory_order_acquire))
+			state, memory_order_acq_rel, memory_order_acquire))
 			return 1;
 	return 0;
 }

@@ -58,7 +58,8 @@ seg_layout(struct shmseg *s, const struct shmseg_params *p, char *err,
 	s->max_nodes = p->max_nodes;
 	s->node_off = SHM_HDR_SIZE;
 	s->dir_off = align_up(s->node_off +
-	    (uint64_t)p->max_nodes * sizeof(struct shm_node), SHM_PAGE_SIZE);
+		(uint64_t)p->max_nodes * sizeof(struct shm_node),
+	    SHM_PAGE_SIZE);
 	dir_bytes = (uint64_t)p->max_nodes * SHM_NETS * p->max_nodes *
 	    sizeof(struct shm_dirent);
 	cast_bytes = align_up(ring_bytes(p->cast_slots, p->cast_slot_size),
@@ -71,25 +72,29 @@ seg_layout(struct shmseg *s, const struct shmseg_params *p, char *err,
 	}
 	for (n = 0; n < SHM_NETS; n++) {
 		if (p->mcast_rings[n] > SHM_MCAST_MAX)
-			return seg_err(err, errlen, -EINVAL, "multicast-rings "
-			    "%u out of range (0-%d)", p->mcast_rings[n],
-			    SHM_MCAST_MAX);
+			return seg_err(err, errlen, -EINVAL,
+			    "multicast-rings "
+			    "%u out of range (0-%d)",
+			    p->mcast_rings[n], SHM_MCAST_MAX);
 		s->mcast_off[n] = off;
 		s->mcast_rings[n] = p->mcast_rings[n];
 		off += cast_bytes * p->mcast_rings[n];
 	}
 	if (!is_pow2(p->conn_buckets) || p->conn_buckets < 16 ||
 	    p->conn_buckets > (1u << 24))
-		return seg_err(err, errlen, -EINVAL, "connection table of %u "
+		return seg_err(err, errlen, -EINVAL,
+		    "connection table of %u "
 		    "buckets is not a power of two in 16-16777216",
 		    p->conn_buckets);
 	s->conn_buckets = p->conn_buckets;
 	s->conn_off = off;
 	off += align_up((uint64_t)p->conn_buckets *
-	    sizeof(struct shm_conn_bucket), SHM_PAGE_SIZE);
+		sizeof(struct shm_conn_bucket),
+	    SHM_PAGE_SIZE);
 	s->listen_off = off;
 	off += align_up((uint64_t)p->max_nodes *
-	    sizeof(struct shm_listen_table), SHM_PAGE_SIZE);
+		sizeof(struct shm_listen_table),
+	    SHM_PAGE_SIZE);
 	s->svc_off = off;
 	off += align_up(SHM_SVC_SLOTS * sizeof(struct shm_svc), SHM_PAGE_SIZE);
 	pm = off;
@@ -124,14 +129,14 @@ seg_check_hdr(struct shmseg *s, const struct shm_hdr *h, uint64_t fsize,
 		    "segment %s is not initialised", s->path);
 	if (magic != SHM_MAGIC)
 		return seg_err(err, errlen, -EBADMSG,
-		    "segment %s is not a shmnet segment (magic %#llx)",
-		    s->path, (unsigned long long)magic);
+		    "segment %s is not a shmnet segment (magic %#llx)", s->path,
+		    (unsigned long long)magic);
 	if ((h->version >> 8) != SHM_VERSION_MAJOR)
 		return seg_err(err, errlen, -EPROTONOSUPPORT,
 		    "segment %s has layout version %u.%u, this build speaks "
-		    "%u.%u; stop its nodes or remove it", s->path,
-		    h->version >> 8, h->version & 0xff, SHM_VERSION_MAJOR,
-		    SHM_VERSION_MINOR);
+		    "%u.%u; stop its nodes or remove it",
+		    s->path, h->version >> 8, h->version & 0xff,
+		    SHM_VERSION_MAJOR, SHM_VERSION_MINOR);
 	if (h->hdr_size != SHM_HDR_SIZE || h->seg_size != fsize ||
 	    h->nets != SHM_NETS || h->page_size != SHM_PAGE_SIZE ||
 	    h->max_nodes < SHM_NODES_MIN || h->max_nodes > SHM_NODES_MAX)
@@ -143,16 +148,19 @@ seg_check_hdr(struct shmseg *s, const struct shm_hdr *h, uint64_t fsize,
 	s->heap_off = h->heap_off;
 	s->heap_pages = h->heap_pages;
 	s->size = fsize;
-	dir_end = s->dir_off + (uint64_t)s->max_nodes * SHM_NETS *
-	    s->max_nodes * sizeof(struct shm_dirent);
+	dir_end = s->dir_off +
+	    (uint64_t)s->max_nodes * SHM_NETS * s->max_nodes *
+		sizeof(struct shm_dirent);
 	if (s->node_off != SHM_HDR_SIZE || s->dir_off % SHM_PAGE_SIZE ||
-	    s->dir_off < s->node_off + (uint64_t)s->max_nodes *
-	    sizeof(struct shm_node) || dir_end > fsize)
+	    s->dir_off < s->node_off +
+		    (uint64_t)s->max_nodes * sizeof(struct shm_node) ||
+	    dir_end > fsize)
 		goto corrupt;
 	for (n = 0; n < SHM_NETS; n++) {
 		s->cast_off[n] = h->cast_off[n];
 		s->cast_size[n] = h->cast_size[n];
-		if (s->cast_off[n] < dir_end || s->cast_off[n] % SHM_PAGE_SIZE ||
+		if (s->cast_off[n] < dir_end ||
+		    s->cast_off[n] % SHM_PAGE_SIZE ||
 		    s->cast_size[n] < sizeof(struct shm_ring_hdr) ||
 		    s->cast_off[n] + s->cast_size[n] > s->pagemap_off)
 			goto corrupt;
@@ -161,9 +169,11 @@ seg_check_hdr(struct shmseg *s, const struct shm_hdr *h, uint64_t fsize,
 		s->mcast_off[n] = h->mcast_off[n];
 		s->mcast_rings[n] = h->mcast_rings[n];
 		if (s->mcast_rings[n] > SHM_MCAST_MAX ||
-		    s->mcast_off[n] < dir_end || s->mcast_off[n] % SHM_PAGE_SIZE ||
-		    s->mcast_off[n] + (uint64_t)s->mcast_rings[n] *
-		    s->cast_size[n] > s->pagemap_off)
+		    s->mcast_off[n] < dir_end ||
+		    s->mcast_off[n] % SHM_PAGE_SIZE ||
+		    s->mcast_off[n] +
+			    (uint64_t)s->mcast_rings[n] * s->cast_size[n] >
+			s->pagemap_off)
 			goto corrupt;
 	}
 	s->conn_off = h->conn_off;
@@ -172,12 +182,14 @@ seg_check_hdr(struct shmseg *s, const struct shm_hdr *h, uint64_t fsize,
 	s->svc_off = h->svc_off;
 	if (!is_pow2(s->conn_buckets) || s->conn_buckets > (1u << 24) ||
 	    s->conn_off < dir_end || s->conn_off % SHM_PAGE_SIZE ||
-	    s->conn_off + (uint64_t)s->conn_buckets *
-	    sizeof(struct shm_conn_bucket) > s->listen_off ||
-	    s->listen_off + (uint64_t)s->max_nodes *
-	    sizeof(struct shm_listen_table) > s->svc_off ||
+	    s->conn_off +
+		    (uint64_t)s->conn_buckets * sizeof(struct shm_conn_bucket) >
+		s->listen_off ||
+	    s->listen_off +
+		    (uint64_t)s->max_nodes * sizeof(struct shm_listen_table) >
+		s->svc_off ||
 	    s->svc_off + SHM_SVC_SLOTS * sizeof(struct shm_svc) >
-	    s->pagemap_off)
+		s->pagemap_off)
 		goto corrupt;
 	if (s->pagemap_off + (uint64_t)s->heap_pages * 4 > s->heap_off ||
 	    s->heap_off % SHM_PAGE_SIZE ||
@@ -202,8 +214,9 @@ seg_perms(struct shmseg *s, const struct shmseg_params *p, char *err,
 	if (fchmod(s->fd, mode) == -1 || fchmod(s->lockfd, mode) == -1)
 		return seg_err(err, errlen, -errno, "chmod %s to %04o: %s",
 		    s->path, (unsigned int)mode, strerror(errno));
-	if (p->gid > 0 && (fchown(s->fd, (uid_t)-1, gid) == -1 ||
-	    fchown(s->lockfd, (uid_t)-1, gid) == -1))
+	if (p->gid > 0 &&
+	    (fchown(s->fd, (uid_t)-1, gid) == -1 ||
+		fchown(s->lockfd, (uid_t)-1, gid) == -1))
 		return seg_err(err, errlen, -errno, "chgrp %s to %lld: %s",
 		    s->path, (long long)p->gid, strerror(errno));
 	return 0;
@@ -229,13 +242,14 @@ seg_init(struct shmseg *s, const struct shmseg_params *p, char *err,
 		unsigned long long avail = 0;
 		if (fstatvfs(s->fd, &vfs) == 0)
 			avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
-		return seg_err(err, errlen, -rc, "cannot commit %llu bytes for "
+		return seg_err(err, errlen, -rc,
+		    "cannot commit %llu bytes for "
 		    "segment %s: %s (%llu bytes free)",
 		    (unsigned long long)s->heap_off, s->path, strerror(rc),
 		    avail);
 	}
-	s->base = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    s->fd, 0);
+	s->base = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd,
+	    0);
 	if (s->base == MAP_FAILED) {
 		s->base = NULL;
 		return seg_err(err, errlen, -errno, "mmap %s: %s", s->path,
@@ -273,8 +287,9 @@ seg_init(struct shmseg *s, const struct shmseg_params *p, char *err,
 		h->mcast_rings[n] = s->mcast_rings[n];
 		for (i = 0; i < s->mcast_rings[n]; i++) {
 			rc = cast_init(s->base + s->mcast_off[n] +
-			    (uint64_t)i * s->cast_size[n], s->cast_size[n],
-			    p->cast_slots, p->cast_slot_size, n);
+				(uint64_t)i * s->cast_size[n],
+			    s->cast_size[n], p->cast_slots, p->cast_slot_size,
+			    n);
 			if (rc != 0)
 				return seg_err(err, errlen, rc,
 				    "multicast ring init");
@@ -346,8 +361,7 @@ seg_free(struct shmseg *s)
 
 /* seg_attach: map an existing file and validate its header. */
 static int
-seg_attach(struct shmseg *s, uint64_t fsize, int prot, char *err,
-    size_t errlen)
+seg_attach(struct shmseg *s, uint64_t fsize, int prot, char *err, size_t errlen)
 {
 	int rc;
 
@@ -400,7 +414,7 @@ shmseg_open(const struct shmseg_params *p, struct shmseg **out, char *err,
 	} else {
 		rc = seg_attach(s, (uint64_t)st.st_size, PROT_READ | PROT_WRITE,
 		    err, errlen);
-		if (rc == -EAGAIN)	/* a creator died half-way: redo it */
+		if (rc == -EAGAIN) /* a creator died half-way: redo it */
 			rc = seg_init(s, p, err, errlen);
 	}
 	if (rc != 0)
@@ -423,8 +437,7 @@ fail:
 
 /* shmseg_open_ro: map an existing segment read-only, for inspection. */
 int
-shmseg_open_ro(const char *path, struct shmseg **out, char *err,
-    size_t errlen)
+shmseg_open_ro(const char *path, struct shmseg **out, char *err, size_t errlen)
 {
 	struct shmseg *s;
 	struct stat st;
@@ -440,7 +453,7 @@ shmseg_open_ro(const char *path, struct shmseg **out, char *err,
 		goto fail;
 	}
 	if ((rc = seg_attach(s, (uint64_t)st.st_size, PROT_READ, err,
-	    errlen)) != 0)
+		 errlen)) != 0)
 		goto fail;
 	s->lockfd = open(s->lockpath, O_RDONLY | O_CLOEXEC);
 	*out = s;

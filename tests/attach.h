@@ -15,9 +15,12 @@
 static inline struct shmseg *
 tu_attach(const char *who, const char *path)
 {
-	struct shmseg_params p = { .size = 64 << 20, .max_nodes = 64,
-	    .cast_slots = 256, .cast_slot_size = 2048, .conn_buckets = 64,
-	    .path = path };
+	struct shmseg_params p = { .size = 64 << 20,
+		.max_nodes = 64,
+		.cast_slots = 256,
+		.cast_slot_size = 2048,
+		.conn_buckets = 64,
+		.path = path };
 	struct shmseg *seg;
 	char err[512];
 

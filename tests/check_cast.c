@@ -142,7 +142,7 @@ START_TEST(test_multi_slot_and_pad)
 	uint32_t i, seq, len;
 	uint64_t lost = 0;
 
-	for (i = 0; i < 40; i++) {	/* 12-slot frames wrap with pads */
+	for (i = 0; i < 40; i++) { /* 12-slot frames wrap with pads */
 		mkframe(f, sizeof(f), i);
 		ck_assert_int_eq(bwrite(f, sizeof(f)), 0);
 		ck_assert_int_eq(read1(&rx, &seq, &len, &lost), 1);
@@ -164,7 +164,7 @@ START_TEST(test_torn_slot_skipped)
 
 	mkframe(f, sizeof(f), 1);
 	bwrite(f, sizeof(f));
-	atomic_store(&d[0].seq, 0);		/* a writer is on it */
+	atomic_store(&d[0].seq, 0); /* a writer is on it */
 	ck_assert_int_eq(read1(&rx, &seq, &len, &lost), 0);
 	mkframe(f, sizeof(f), 2);
 	bwrite(f, sizeof(f));
@@ -188,13 +188,20 @@ START_TEST(test_garbage_descriptors_never_crash)
 		bwrite(f, sizeof(f));
 		j = (uint32_t)random() % rx.v.slots;
 		switch (random() % 4) {
-		case 0: rx.v.desc[j].span = (uint16_t)random(); break;
-		case 1: rx.v.desc[j].len = (uint32_t)random(); break;
-		case 2: rx.v.desc[j].flags = (uint16_t)random(); break;
-		case 3: atomic_store(&rx.v.desc[j].seq, (uint32_t)random());
+		case 0:
+			rx.v.desc[j].span = (uint16_t)random();
+			break;
+		case 1:
+			rx.v.desc[j].len = (uint32_t)random();
+			break;
+		case 2:
+			rx.v.desc[j].flags = (uint16_t)random();
+			break;
+		case 3:
+			atomic_store(&rx.v.desc[j].seq, (uint32_t)random());
 		}
 		while (cast_read(&rx, buf, sizeof(buf), &len, vnet, &from,
-		    &lost) == 1)
+			   &lost) == 1)
 			ck_assert_uint_le(len, sizeof(buf));
 	}
 }
@@ -217,7 +224,7 @@ START_TEST(test_lock_recovered_from_dead_writer)
 			_exit(2);
 		node_publish(c, 2);
 		lock_acquire(c, &h->lock, lock_owner_word(2));
-		_exit(0);		/* dies holding the lock */
+		_exit(0); /* dies holding the lock */
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
@@ -235,7 +242,7 @@ START_TEST(test_lock_cleared_by_next_life)
 	uint32_t size;
 
 	h = shmseg_cast(seg, 0, &size);
-	atomic_store(&h->lock.owner, 3 | (77u << 16));	/* old life of 3 */
+	atomic_store(&h->lock.owner, 3 | (77u << 16)); /* old life of 3 */
 	ck_assert_int_eq(lock_clear_node(seg, 3), 1);
 	ck_assert_uint_eq(atomic_load(&h->lock.owner), 0);
 	ck_assert_uint_ne(lock_owner_word(1), lock_owner_word(2));
@@ -262,13 +269,12 @@ START_TEST(test_live_holder_costs_a_frame_not_the_thread)
 		lock_acquire(cs, &h->lock, lock_owner_word(2));
 		if (write(fds[1], "x", 1) != 1)
 			_exit(3);
-		pause();		/* alive, holding the lock */
+		pause(); /* alive, holding the lock */
 		_exit(0);
 	}
 	ck_assert_int_eq(read(fds[0], &c, 1), 1);
 	mkframe(f, sizeof(f), 7);
-	ck_assert_int_eq(bwrite(f, sizeof(f)),
-	    -ETIMEDOUT);
+	ck_assert_int_eq(bwrite(f, sizeof(f)), -ETIMEDOUT);
 	ck_assert_uint_eq(atomic_load(&h->drops), 1);
 	kill(pid, SIGKILL);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -321,16 +327,16 @@ END_TEST
 START_TEST(test_mcast_worthy)
 {
 	static const uint8_t yes[][6] = {
-		{ 0x01, 0x00, 0x5e, 0x01, 0x02, 0x03 },	/* 239.1.2.3 */
-		{ 0x33, 0x33, 0x00, 0x01, 0x00, 0x03 },	/* ff05::1:3 */
+		{ 0x01, 0x00, 0x5e, 0x01, 0x02, 0x03 }, /* 239.1.2.3 */
+		{ 0x33, 0x33, 0x00, 0x01, 0x00, 0x03 }, /* ff05::1:3 */
 	};
 	static const uint8_t no[][6] = {
-		{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },	/* broadcast */
-		{ 0x02, 0x53, 0x4d, 0x4c, 0x00, 0x01 },	/* unicast */
-		{ 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb },	/* 224.0.0.251 */
-		{ 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 },	/* ff02::1 */
-		{ 0x33, 0x33, 0xff, 0x00, 0x00, 0x02 },	/* solicited-node */
-		{ 0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e },	/* LLDP */
+		{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, /* broadcast */
+		{ 0x02, 0x53, 0x4d, 0x4c, 0x00, 0x01 }, /* unicast */
+		{ 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb }, /* 224.0.0.251 */
+		{ 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 }, /* ff02::1 */
+		{ 0x33, 0x33, 0xff, 0x00, 0x00, 0x02 }, /* solicited-node */
+		{ 0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e }, /* LLDP */
 	};
 	size_t i;
 
@@ -353,7 +359,7 @@ START_TEST(test_mcast_lock_cleared_by_next_life)
 }
 END_TEST
 
-#define RACE_FRAMES	50000
+#define RACE_FRAMES 50000
 
 static _Atomic int race_done;
 
@@ -371,7 +377,7 @@ race_writer(void *arg)
 		if (bwrite(f, len) != 0)
 			abort();
 		if (i % 16 == 0)
-			usleep(20);	/* bursts: the reader both reads and
+			usleep(20); /* bursts: the reader both reads and
 					 * gets lapped */
 	}
 	atomic_store(&race_done, 1);
@@ -395,13 +401,14 @@ START_TEST(test_writer_reader_race)
 	for (;;) {
 		done = atomic_load(&race_done);
 		while (cast_read(&rx, buf, sizeof(buf), &len, vnet, &from,
-		    &lost) == 1) {
+			   &lost) == 1) {
 			memcpy(&seq, buf + 14, 4);
 			ck_assert_uint_gt(seq, last);
 			ck_assert_uint_eq(len, 18 + (seq * 37) % 580);
 			for (i = 18; i < len; i++)
 				if (buf[i] != (uint8_t)seq)
-					ck_abort_msg("frame %u torn at %u", seq, i);
+					ck_abort_msg("frame %u torn at %u", seq,
+					    i);
 			last = seq;
 			got++;
 		}
@@ -459,7 +466,7 @@ cast_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);	/* the race tests under ThreadSanitizer */
+	tcase_set_timeout(tc, 60); /* the race tests under ThreadSanitizer */
 	tcase_add_test(tc, test_write_read_in_order);
 	tcase_add_test(tc, test_overrun_counted_exactly);
 	tcase_add_test(tc, test_multi_slot_and_pad);

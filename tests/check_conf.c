@@ -52,24 +52,25 @@ END_TEST
 
 START_TEST(test_full_file)
 {
-	ck_assert_int_eq(parse(
-	    "# comment\n"
-	    "[cluster]\n"
-	    "name = prod-1   # inline comment\n"
-	    "\n"
-	    "[local]\n"
-	    "  interface = shmx\n"
-	    "address = 192.168.77.5/24 ; inline comment\n"
-	    "mtu = 1500x\n"), -1);
+	ck_assert_int_eq(parse("# comment\n"
+			       "[cluster]\n"
+			       "name = prod-1   # inline comment\n"
+			       "\n"
+			       "[local]\n"
+			       "  interface = shmx\n"
+			       "address = 192.168.77.5/24 ; inline comment\n"
+			       "mtu = 1500x\n"),
+	    -1);
 	ck_assert_str_eq(err, "test.conf:8: mtu '1500x' is not a number");
 	ck_assert_str_eq(c.cluster, "prod-1");
 	setup();
-	ck_assert_int_eq(parse(
-	    "[cluster]\nname = prod-1\nnode = 7\nsegment-size = 64M\n"
-	    "max-nodes = 32\n[local]\ninterface = shmx\n"
-	    "address = 192.168.77.5/24\nmtu = 9000\nring-size = 1M\n"
-	    "slot-size = 4096\nbusy-poll = 50\noffload = no\n"
-	    "cpu-follow = no\n[global]\ncpu-follow = yes\n"), 0);
+	ck_assert_int_eq(
+	    parse("[cluster]\nname = prod-1\nnode = 7\nsegment-size = 64M\n"
+		  "max-nodes = 32\n[local]\ninterface = shmx\n"
+		  "address = 192.168.77.5/24\nmtu = 9000\nring-size = 1M\n"
+		  "slot-size = 4096\nbusy-poll = 50\noffload = no\n"
+		  "cpu-follow = no\n[global]\ncpu-follow = yes\n"),
+	    0);
 	ck_assert_str_eq(c.cluster, "prod-1");
 	ck_assert_uint_eq(c.node, 7);
 	ck_assert_uint_eq(c.segment_size, 64 << 20);
@@ -87,15 +88,18 @@ END_TEST
 START_TEST(test_range_error_names_file_line_and_range)
 {
 	ck_assert_int_eq(parse("[local]\n\nmtu = 70000\n"), -1);
-	ck_assert_str_eq(err, "test.conf:3: mtu 70000 out of range "
+	ck_assert_str_eq(err,
+	    "test.conf:3: mtu 70000 out of range "
 	    "(576-65535)");
 	ck_assert_int_eq(parse("[global]\ntxqueuelen = 8\n"), -1);
-	ck_assert_str_eq(err, "test.conf:2: txqueuelen 8 out of range "
+	ck_assert_str_eq(err,
+	    "test.conf:2: txqueuelen 8 out of range "
 	    "(16-65536)");
 	ck_assert_int_eq(parse("[local]\ntxqueuelen = 65536\n"), 0);
 	ck_assert_uint_eq(c.local.txqueuelen, 65536);
 	ck_assert_int_eq(parse("[namespace]\ntcp-wmem-max = 2G\n"), -1);
-	ck_assert_str_eq(err, "test.conf:2: tcp-wmem-max 2G out of range "
+	ck_assert_str_eq(err,
+	    "test.conf:2: tcp-wmem-max 2G out of range "
 	    "(0-1073741824)");
 	ck_assert_int_eq(parse("[namespace]\ntcp-wmem-max = 16M\n"), 0);
 	ck_assert_uint_eq(c.tcp_wmem_max, 16u << 20);
@@ -106,7 +110,9 @@ END_TEST
 
 START_TEST(test_errors)
 {
-	static const struct { const char *text, *want; } cases[] = {
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
 		{ "mtu = 1500\n", "test.conf:1: key outside a section" },
 		{ "[local]\nmtu\n", "test.conf:2: expected key = value" },
 		{ "[bogus]\n", "test.conf:1: unknown section [bogus]" },
@@ -126,8 +132,10 @@ START_TEST(test_errors)
 		{ "[cluster]\nnode = 0\n", "must be auto or 1-256" },
 		{ "[cluster]\nsegment = relative\n", "absolute path" },
 		{ "[cluster\n", "section header must be [name]" },
-		{ "[cluster]\nmax-nodes = 1\n", "max-nodes 1 out of range (2-256)" },
-		{ "[cluster]\nsegment-mode = 0644x\n", "must be an octal mode" },
+		{ "[cluster]\nmax-nodes = 1\n",
+		    "max-nodes 1 out of range (2-256)" },
+		{ "[cluster]\nsegment-mode = 0644x\n",
+		    "must be an octal mode" },
 		{ "[cluster]\nsegment-mode = 0400\n", "must be an octal mode" },
 		{ "[cluster]\nsegment-mode = 0770\n", "must be an octal mode" },
 	};
@@ -148,7 +156,8 @@ START_TEST(test_set_and_finish_checks)
 	ck_assert_int_eq(conf_set(&c, "local.mtu=1500", err, sizeof(err)), 0);
 	ck_assert_uint_eq(c.local.mtu, 1500);
 	ck_assert_int_eq(conf_set(&c, "local.mtu=99", err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "--set local.mtu=99: mtu 99 out of range "
+	ck_assert_str_eq(err,
+	    "--set local.mtu=99: mtu 99 out of range "
 	    "(576-65535)");
 	ck_assert_int_eq(conf_set(&c, "mtu=1500", err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "SECTION.KEY=VALUE"));
@@ -157,12 +166,14 @@ START_TEST(test_set_and_finish_checks)
 	strcpy(c.cluster, "x");
 	c.local.ring_size = 128 << 10;
 	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "local ring-size 131072 / slot-size 256 must "
+	ck_assert_str_eq(err,
+	    "local ring-size 131072 / slot-size 256 must "
 	    "hold two 64 KiB frames in at most 65536 slots");
 	c.local.ring_size = 512 << 10;
 	c.local.ring_min = 1 << 20;
 	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "local ring-min-size 1048576 is larger than "
+	ck_assert_str_eq(err,
+	    "local ring-min-size 1048576 is larger than "
 	    "ring-size 524288");
 	c.local.ring_min = 16 << 10;
 	ck_assert_uint_eq(conf_ring_min_slots(&c.local), 64);
@@ -176,19 +187,21 @@ END_TEST
 
 START_TEST(test_global_section)
 {
-	ck_assert_int_eq(parse("[global]\naddress = 10.99.0.7\ngateway = eth0\n"
-	    "table = 300\nrule-priority = 50\nconnections = 1000\n"
-	    "udp-timeout = 60\n"), 0);
+	ck_assert_int_eq(
+	    parse("[global]\naddress = 10.99.0.7\ngateway = eth0\n"
+		  "table = 300\nrule-priority = 50\nconnections = 1000\n"
+		  "udp-timeout = 60\n"),
+	    0);
 	ck_assert_uint_eq(ntohl(c.global.addr), 0x0a630007);
 	ck_assert_str_eq(c.g.gateway, "eth0");
 	ck_assert_uint_eq(c.g.table, 300);
-	ck_assert_uint_eq(conf_conn_buckets(&c), 256);	/* >= 1000 / 7 */
+	ck_assert_uint_eq(conf_conn_buckets(&c), 256); /* >= 1000 / 7 */
 	ck_assert_int_eq(conf_set(&c, "global.gateway=none", err, sizeof(err)),
 	    0);
 	ck_assert_str_eq(c.g.gateway, "");
 	strcpy(c.cluster, "x");
 	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), 0);
-	c.global.addr = htonl(0x0ac90909);		/* inside 10.201/16 */
+	c.global.addr = htonl(0x0ac90909); /* inside 10.201/16 */
 	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "must not lie in the local network"));
 	setup();
@@ -196,11 +209,11 @@ START_TEST(test_global_section)
 	ck_assert_uint_eq(ntohl(c.global.addr), 0x0aca0001);
 	ck_assert_uint_eq(c.g.enabled, 1);
 	ck_assert_uint_eq(c.segment_mode, 0600);
-	ck_assert_int_eq(conf_set(&c, "cluster.segment-mode=0660", err,
-	    sizeof(err)), 0);
+	ck_assert_int_eq(
+	    conf_set(&c, "cluster.segment-mode=0660", err, sizeof(err)), 0);
 	ck_assert_uint_eq(c.segment_mode, 0660);
-	ck_assert_int_eq(conf_set(&c, "cluster.segment-group=shmnet", err,
-	    sizeof(err)), 0);
+	ck_assert_int_eq(
+	    conf_set(&c, "cluster.segment-group=shmnet", err, sizeof(err)), 0);
 	ck_assert_str_eq(c.segment_group, "shmnet");
 }
 END_TEST
@@ -213,8 +226,8 @@ START_TEST(test_long_line_and_nul)
 	big[sizeof(big) - 1] = '\0';
 	ck_assert_int_eq(parse(big), -1);
 	ck_assert_ptr_nonnull(strstr(err, "line longer than"));
-	ck_assert_int_eq(conf_parse_buf(&c, "t", "[local]\n\0", 9, err,
-	    sizeof(err)), -1);
+	ck_assert_int_eq(
+	    conf_parse_buf(&c, "t", "[local]\n\0", 9, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "NUL byte"));
 }
 END_TEST
@@ -258,7 +271,7 @@ net_assert_eq(const struct netconf *a, const struct netconf *b)
 {
 	ck_assert_str_eq(a->ifname, b->ifname);
 	ck_assert(memcmp(&a->addr, &b->addr,
-	    sizeof(*a) - offsetof(struct netconf, addr)) == 0);
+		      sizeof(*a) - offsetof(struct netconf, addr)) == 0);
 }
 
 /* conf_assert_eq: field by field; the strings up to their NUL. */
@@ -284,7 +297,7 @@ conf_assert_eq(const struct conf *a, const struct conf *b)
 	ck_assert(memcmp(&a->g, &b->g, gw) == 0);
 	ck_assert_str_eq(a->g.gateway, b->g.gateway);
 	ck_assert(memcmp(&a->g.conn_entries, &b->g.conn_entries,
-	    sizeof(a->g) - after) == 0);
+		      sizeof(a->g) - after) == 0);
 }
 
 /*
@@ -300,8 +313,9 @@ round_trip(void)
 	ck_assert_msg(conf_finish(&c, err, sizeof(err)) == 0, "%s", err);
 	text = printed(&c);
 	conf_defaults(&back);
-	ck_assert_msg(conf_parse_buf(&back, "printed", text, strlen(text),
-	    err, sizeof(err)) == 0, "%s in\n%s", err, text);
+	ck_assert_msg(conf_parse_buf(&back, "printed", text, strlen(text), err,
+			  sizeof(err)) == 0,
+	    "%s in\n%s", err, text);
 	ck_assert_msg(conf_finish(&back, err, sizeof(err)) == 0, "%s", err);
 	conf_assert_eq(&c, &back);
 	again = printed(&back);
@@ -316,7 +330,8 @@ START_TEST(test_print_defaults_round_trip)
 
 	ck_assert_int_eq(parse("[cluster]\nname = demo\n"), 0);
 	text = round_trip();
-	ck_assert_ptr_nonnull(strstr(text, "[cluster]\nname = demo\n"
+	ck_assert_ptr_nonnull(strstr(text,
+	    "[cluster]\nname = demo\n"
 	    "node = auto\n"));
 	/* derived from the node id: no value that reads back, a comment */
 	ck_assert_ptr_nonnull(strstr(text, "\n# address = 10.201."));
@@ -331,24 +346,26 @@ START_TEST(test_print_round_trip)
 {
 	char *text;
 
-	ck_assert_msg(parse(
-	    "[cluster]\nname = prod-1\nnode = 7\nsegment = /srv/shm/prod\n"
-	    "segment-mode = 0660\nsegment-group = shmnet\n"
-	    "segment-size = 64M\nmax-nodes = 32\nbroadcast-slots = 512\n"
-	    "broadcast-slot-size = 4K\n"
-	    "[namespace]\ntcp-wmem-max = 0\n"
-	    "[local]\ninterface = shmx\naddress = 192.168.77.5/24\n"
-	    "address6 = fd53:4d4c::/64\nmtu = 9000\ntxqueuelen = 4096\n"
-	    "ring-size = 4M\nring-min-size = 64K\nring-shrink-after = 0\n"
-	    "slot-size = 1024\nbusy-poll = 0\nio-batch = 1\noffload = no\n"
-	    "cpu-follow = no\nmulticast-rings = 0\n"
-	    "[global]\ninterface = shmgx\naddress = 10.99.0.7\n"
-	    "client-network = 10.50.16.0/20\naddress6 = fd53:4d47::1\n"
-	    "client-network6 = fd53:4d47:0:2::/96\nmtu = 1500\n"
-	    "ring-size = 2M\nmulticast-rings = 8\ntable = 300\n"
-	    "rule-priority = 50\ngateway = eth0\nconnections = 1000\n"
-	    "tcp-syn-timeout = 5\ntcp-established-timeout = 3600\n"
-	    "tcp-closing-timeout = 3\nudp-timeout = 60\n") == 0, "%s", err);
+	ck_assert_msg(
+	    parse(
+		"[cluster]\nname = prod-1\nnode = 7\nsegment = /srv/shm/prod\n"
+		"segment-mode = 0660\nsegment-group = shmnet\n"
+		"segment-size = 64M\nmax-nodes = 32\nbroadcast-slots = 512\n"
+		"broadcast-slot-size = 4K\n"
+		"[namespace]\ntcp-wmem-max = 0\n"
+		"[local]\ninterface = shmx\naddress = 192.168.77.5/24\n"
+		"address6 = fd53:4d4c::/64\nmtu = 9000\ntxqueuelen = 4096\n"
+		"ring-size = 4M\nring-min-size = 64K\nring-shrink-after = 0\n"
+		"slot-size = 1024\nbusy-poll = 0\nio-batch = 1\noffload = no\n"
+		"cpu-follow = no\nmulticast-rings = 0\n"
+		"[global]\ninterface = shmgx\naddress = 10.99.0.7\n"
+		"client-network = 10.50.16.0/20\naddress6 = fd53:4d47::1\n"
+		"client-network6 = fd53:4d47:0:2::/96\nmtu = 1500\n"
+		"ring-size = 2M\nmulticast-rings = 8\ntable = 300\n"
+		"rule-priority = 50\ngateway = eth0\nconnections = 1000\n"
+		"tcp-syn-timeout = 5\ntcp-established-timeout = 3600\n"
+		"tcp-closing-timeout = 3\nudp-timeout = 60\n") == 0,
+	    "%s", err);
 	text = round_trip();
 	ck_assert_ptr_nonnull(strstr(text, "\naddress = 192.168.77.5/24\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\naddress6 = fd53:4d4c::/64\n"));
@@ -359,13 +376,16 @@ START_TEST(test_print_round_trip)
 	free(text);
 	/* a full IPv6 address, the global network off */
 	setup();
-	ck_assert_int_eq(parse("[cluster]\nname = x\n[local]\n"
-	    "address6 = fd53:4d4c::5/112\n[global]\nenabled = no\n"), 0);
+	ck_assert_int_eq(
+	    parse("[cluster]\nname = x\n[local]\n"
+		  "address6 = fd53:4d4c::5/112\n[global]\nenabled = no\n"),
+	    0);
 	free(round_trip());
 	/* derived from the node id, but not /16: a line, not a comment */
 	setup();
 	ck_assert_int_eq(parse("[cluster]\nname = x\n[local]\n"
-	    "address = 0.0.0.0/24\n"), 0);
+			       "address = 0.0.0.0/24\n"),
+	    0);
 	text = round_trip();
 	ck_assert_ptr_nonnull(strstr(text, "\naddress = 0.0.0.0/24\n"));
 	free(text);

@@ -37,8 +37,9 @@ teardown(void)
 static struct conn_key
 key(uint8_t proto, uint16_t lport, uint32_t client, uint16_t fport)
 {
-	struct conn_key k = { .family = 4, .proto = proto, .lport = lport,
-	    .fport = fport };
+	struct conn_key k = {
+		.family = 4, .proto = proto, .lport = lport, .fport = fport
+	};
 
 	memcpy(k.faddr, &client, 4);
 	return k;
@@ -50,15 +51,16 @@ START_TEST(test_insert_lookup_reuse)
 	struct shm_conn c, *e;
 
 	ck_assert_int_eq(conn_lookup(seg, &k, &c, NULL), 0);
-	ck_assert_int_eq(conn_insert(seg, 1, &k, 3, 1, SHM_CONN_SYN, 100,
-	    &tmo, &c, &e), 1);
+	ck_assert_int_eq(
+	    conn_insert(seg, 1, &k, 3, 1, SHM_CONN_SYN, 100, &tmo, &c, &e), 1);
 	ck_assert_uint_eq(c.node, 3);
 	ck_assert_int_eq(conn_lookup(seg, &k, &c, NULL), 1);
 	ck_assert_uint_eq(c.node, 3);
 	ck_assert_uint_eq(c.ingress, 1);
 	/* a SYN retransmit finds the same entry instead of a new node */
-	ck_assert_int_eq(conn_insert(seg, 1, &k, 2, 1, SHM_CONN_SYN, 101,
-	    &tmo, &c, NULL), 0);
+	ck_assert_int_eq(conn_insert(seg, 1, &k, 2, 1, SHM_CONN_SYN, 101, &tmo,
+			     &c, NULL),
+	    0);
 	ck_assert_uint_eq(c.node, 3);
 	k.fport++;
 	ck_assert_int_eq(conn_lookup(seg, &k, &c, NULL), 0);
@@ -74,16 +76,16 @@ START_TEST(test_tcp_states_and_expiry)
 	conn_touch(e, 100, 60, CONN_TCP_SYN | CONN_TCP_ACK, 0); /* SYN-ACK */
 	ck_assert_uint_eq(atomic_load(&e->stflags) & 0xff, SHM_CONN_SYN);
 	ck_assert(!conn_expired(e, 129, &tmo));
-	ck_assert(conn_expired(e, 130, &tmo));		/* SYN-only 30 s */
+	ck_assert(conn_expired(e, 130, &tmo)); /* SYN-only 30 s */
 	conn_touch(e, 101, 52, CONN_TCP_ACK, 1);
 	ck_assert_uint_eq(atomic_load(&e->stflags) & 0xff, SHM_CONN_EST);
 	ck_assert(!conn_expired(e, 101 + 899, &tmo));
-	ck_assert(conn_expired(e, 101 + 900, &tmo));	/* 900 s idle */
+	ck_assert(conn_expired(e, 101 + 900, &tmo)); /* 900 s idle */
 	conn_touch(e, 102, 52, CONN_TCP_FIN | CONN_TCP_ACK, 1);
 	ck_assert_uint_eq(atomic_load(&e->stflags) & 0xff, SHM_CONN_EST);
 	conn_touch(e, 102, 52, CONN_TCP_FIN | CONN_TCP_ACK, 0);
 	ck_assert_uint_eq(atomic_load(&e->stflags) & 0xff, SHM_CONN_CLOSING);
-	ck_assert(conn_expired(e, 112, &tmo));		/* short after FIN */
+	ck_assert(conn_expired(e, 112, &tmo)); /* short after FIN */
 	ck_assert_uint_eq(atomic_load(&e->packets), 4);
 	ck_assert_uint_eq(atomic_load(&e->bytes), 216);
 	ck_assert_str_eq(conn_state_name(atomic_load(&e->stflags)), "closing");
@@ -92,15 +94,15 @@ END_TEST
 
 START_TEST(test_rst_and_udp)
 {
-	struct conn_key k = key(IPPROTO_TCP, 80, 1, 3), u = key(IPPROTO_UDP,
-	    53, 1, 3);
+	struct conn_key k = key(IPPROTO_TCP, 80, 1, 3),
+			u = key(IPPROTO_UDP, 53, 1, 3);
 	struct shm_conn *e, *eu;
 
 	conn_insert(seg, 1, &k, 2, 1, SHM_CONN_SYN, 100, &tmo, NULL, &e);
 	conn_touch(e, 100, 40, CONN_TCP_RST, 0);
 	ck_assert_uint_eq(atomic_load(&e->stflags) & 0xff, SHM_CONN_CLOSING);
 	conn_insert(seg, 1, &u, 2, 1, SHM_CONN_UDP, 100, &tmo, NULL, &eu);
-	conn_touch(eu, 110, 40, CONN_TCP_FIN, 1);	/* flags mean nothing */
+	conn_touch(eu, 110, 40, CONN_TCP_FIN, 1); /* flags mean nothing */
 	ck_assert_uint_eq(atomic_load(&eu->stflags), SHM_CONN_UDP);
 	ck_assert(!conn_expired(eu, 139, &tmo));
 	ck_assert(conn_expired(eu, 140, &tmo));
@@ -123,12 +125,13 @@ START_TEST(test_full_bucket_and_reuse_of_expired)
 	}
 	ck_assert_uint_eq(ins, 64 * SHM_CONN_PER_BUCKET);
 	ck_assert_uint_eq(full, 2000 - ins);
-	ck_assert_uint_eq(atomic_load(&((struct shm_hdr *)shmseg_hdr(seg))->
-	    conn_full), full);
+	ck_assert_uint_eq(
+	    atomic_load(&((struct shm_hdr *)shmseg_hdr(seg))->conn_full), full);
 	/* once they have expired, new flows take their places */
 	k = key(IPPROTO_UDP, 9, 99999, 1);
-	ck_assert_int_eq(conn_insert(seg, 1, &k, 2, 1, SHM_CONN_UDP, 200,
-	    &tmo, NULL, NULL), 1);
+	ck_assert_int_eq(conn_insert(seg, 1, &k, 2, 1, SHM_CONN_UDP, 200, &tmo,
+			     NULL, NULL),
+	    1);
 	ck_assert_uint_eq(conn_gc(seg, 1, 1, 200, &tmo), ins - 1);
 }
 END_TEST
@@ -143,10 +146,11 @@ START_TEST(test_gc_by_ingress_and_purge)
 		conn_insert(seg, 1, &k, (uint16_t)(1 + i % 3),
 		    (uint16_t)(1 + i % 2), SHM_CONN_EST, 100, &tmo, NULL, NULL);
 	}
-	_Atomic uint64_t *live = &((struct shm_hdr *)shmseg_hdr(seg))->conn_live;
+	_Atomic uint64_t *live =
+	    &((struct shm_hdr *)shmseg_hdr(seg))->conn_live;
 
 	ck_assert_uint_eq(*live, 30);
-	ck_assert_uint_eq(conn_gc(seg, 1, 1, 150, &tmo), 0);	/* not idle */
+	ck_assert_uint_eq(conn_gc(seg, 1, 1, 150, &tmo), 0);   /* not idle */
 	ck_assert_uint_eq(conn_gc(seg, 1, 1, 1000, &tmo), 15); /* ingress 1 */
 	/* node 3 serves 10 of the 30; 5 of those entered via 1, now gone */
 	ck_assert_uint_eq(conn_purge_node(seg, 1, 3), 5);
@@ -183,8 +187,9 @@ up_nodes(uint32_t n)
 static void
 publish(uint32_t id, uint8_t proto, uint16_t port, uint8_t flags)
 {
-	struct shm_listen l = { .family = 4, .proto = proto, .port = port,
-	    .flags = flags };
+	struct shm_listen l = {
+		.family = 4, .proto = proto, .port = port, .flags = flags
+	};
 
 	ck_assert_uint_eq(listen_publish(seg, id, &l, 1), 1);
 }
@@ -215,8 +220,11 @@ END_TEST
 START_TEST(test_best_match_wins)
 {
 	struct conn_key k = key(IPPROTO_TCP, 9090, 7, 5555);
-	struct shm_listen r = { .family = 4, .proto = IPPROTO_TCP, .port = 9090,
-	    .flags = SHM_LISTEN_REMOTE, .rport = 5555 };
+	struct shm_listen r = { .family = 4,
+		.proto = IPPROTO_TCP,
+		.port = 9090,
+		.flags = SHM_LISTEN_REMOTE,
+		.rport = 5555 };
 	uint32_t node, i;
 
 	up_nodes(3);
@@ -224,12 +232,12 @@ START_TEST(test_best_match_wins)
 	publish(2, IPPROTO_TCP, 9090, SHM_LISTEN_SPECIFIC);
 	for (i = 0; i < 5; i++) {
 		ck_assert_int_eq(listen_pick(seg, &k, &node), 0);
-		ck_assert_uint_eq(node, 2);		/* bound to G */
+		ck_assert_uint_eq(node, 2); /* bound to G */
 	}
 	memcpy(r.raddr, (uint32_t[]){ 7 }, 4);
 	listen_publish(seg, 3, &r, 1);
 	ck_assert_int_eq(listen_pick(seg, &k, &node), 0);
-	ck_assert_uint_eq(node, 3);			/* this very peer */
+	ck_assert_uint_eq(node, 3); /* this very peer */
 	/* a node that goes down stops being chosen */
 	node_leave(peers[3], 3);
 	ck_assert_int_eq(listen_pick(seg, &k, &node), 0);
@@ -240,8 +248,8 @@ END_TEST
 /* A writer preempted mid-publish: it starts a publish, says so, and
  * finishes it 1 ms later. */
 struct slow_writer {
-	struct shm_listen_table	*t;
-	atomic_int		 started;
+	struct shm_listen_table *t;
+	atomic_int started;
 };
 
 static void *
@@ -250,7 +258,7 @@ slow_publish(void *arg)
 	struct slow_writer *w = arg;
 	struct timespec ms = { 0, 1000000 };
 
-	atomic_fetch_add(&w->t->seq, 1);	/* odd: mid-publish */
+	atomic_fetch_add(&w->t->seq, 1); /* odd: mid-publish */
 	atomic_store(&w->started, 1);
 	nanosleep(&ms, NULL);
 	atomic_fetch_add(&w->t->seq, 1);
@@ -266,7 +274,7 @@ START_TEST(test_pick_waits_for_preempted_writer)
 
 	up_nodes(3);
 	publish(1, IPPROTO_TCP, 8080, 0);
-	publish(2, IPPROTO_TCP, 9090, 0);	/* the only one on 9090 */
+	publish(2, IPPROTO_TCP, 9090, 0); /* the only one on 9090 */
 	w.t = shmseg_listen(seg, 2);
 	ck_assert_int_eq(pthread_create(&th, NULL, slow_publish, &w), 0);
 	while (!atomic_load(&w.started))
@@ -285,7 +293,7 @@ START_TEST(test_pick_gives_up_on_dead_writer)
 
 	up_nodes(2);
 	publish(2, IPPROTO_TCP, 9090, 0);
-	atomic_fetch_add(&shmseg_listen(seg, 2)->seq, 1);	/* never ends */
+	atomic_fetch_add(&shmseg_listen(seg, 2)->seq, 1); /* never ends */
 	/* the 20 ms wait runs out well within the test's timeout */
 	ck_assert_int_eq(listen_pick(seg, &k, &node), -ENOENT);
 	ck_assert_uint_eq(listen_read(seg, 2, out), 0);
@@ -300,7 +308,7 @@ START_TEST(test_publish_bounds)
 	ck_assert_uint_eq(listen_publish(seg, 1, many, SHM_LISTEN_MAX + 10),
 	    SHM_LISTEN_MAX);
 	ck_assert_uint_eq(listen_read(seg, 1, out), SHM_LISTEN_MAX);
-	shmseg_listen(seg, 1)->count = 100000;		/* scribbled */
+	shmseg_listen(seg, 1)->count = 100000; /* scribbled */
 	ck_assert_uint_eq(listen_read(seg, 1, out), SHM_LISTEN_MAX);
 	ck_assert_uint_eq(listen_publish(seg, 99, many, 1), 0);
 }

@@ -18,7 +18,7 @@
 #include "follow.h"
 #include "shmnetd.h"
 
-#define EXACT	8		/* FOLLOW_RUN_EXACT */
+#define EXACT 8 /* FOLLOW_RUN_EXACT */
 
 static struct netconf nc;
 static struct netif ni;
@@ -82,12 +82,12 @@ START_TEST(test_a_run_of_sends_publishes_the_cpu)
 	follow_tx_init(&ni, &h, &f);
 	sends(&f, 3, EXACT - 1);
 	ck_assert_int_eq(h.app_cpu, -1);
-	sends(&f, 2, 1);			/* another CPU: start over */
+	sends(&f, 2, 1); /* another CPU: start over */
 	sends(&f, 3, EXACT - 1);
 	ck_assert_int_eq(h.app_cpu, -1);
 	sends(&f, 3, 1);
 	ck_assert_int_eq(h.app_cpu, 3);
-	atomic_store(&send_cpu, TAP_CPU_NONE);	/* nothing sent yet */
+	atomic_store(&send_cpu, TAP_CPU_NONE); /* nothing sent yet */
 	follow_tx_wake(&ni, &h, &f);
 	ck_assert_int_eq(h.app_cpu, 3);
 }
@@ -105,7 +105,7 @@ START_TEST(test_published_again_after_a_flood)
 	ck_assert_int_eq(h.app_cpu, 0);
 	follow_rx(&ni, &h, &rx, RX_FLOOD_FRAMES, 64 * RX_FLOOD_FRAMES);
 	ck_assert_int_eq(h.app_cpu, -1);
-	sends(&f, 0, 1);		/* same CPU: the run still holds */
+	sends(&f, 0, 1); /* same CPU: the run still holds */
 	ck_assert_int_eq(h.app_cpu, 0);
 }
 END_TEST
@@ -134,24 +134,24 @@ START_TEST(test_threads_keep_to_the_cpu_and_a_flood_frees_them)
 	int a, b, all = allowed();
 
 	if (!two_cpus(&a, &b))
-		return;			/* one CPU: nothing to follow */
+		return; /* one CPU: nothing to follow */
 	net(1);
 	follow_tx_init(&ni, &h, &f);
 	follow_rx_init(&ni, &h, &rx);
 	sends(&f, b, EXACT);
-	follow_rx(&ni, &h, &rx, 1, 64);	/* a lone small frame */
+	follow_rx(&ni, &h, &rx, 1, 64); /* a lone small frame */
 	ck_assert_int_eq(rx.pinned, b);
 	ck_assert_int_eq(h.rx_cpu, b);
-	ck_assert_int_eq(allowed(), 1);	/* this thread is the "rx" one */
-	sends(&f, b, 1);		/* the tx thread keeps with it */
+	ck_assert_int_eq(allowed(), 1); /* this thread is the "rx" one */
+	sends(&f, b, 1);                /* the tx thread keeps with it */
 	ck_assert_int_eq(f.th.pinned, b);
-	follow_rx(&ni, &h, &rx, 1, 8192);	/* a large frame: a stream */
+	follow_rx(&ni, &h, &rx, 1, 8192); /* a large frame: a stream */
 	ck_assert_int_eq(rx.pinned, -1);
 	ck_assert_int_eq(h.rx_cpu, -1);
 	ck_assert_int_eq(allowed(), all);
 	sends(&f, b, 1);
 	ck_assert_int_eq(f.th.pinned, -1);
-	follow_rx(&ni, &h, &rx, 1, 64);	/* within 100 ms of the flood */
+	follow_rx(&ni, &h, &rx, 1, 64); /* within 100 ms of the flood */
 	ck_assert_int_eq(rx.pinned, -1);
 	(void)a;
 }
@@ -167,18 +167,18 @@ START_TEST(test_a_small_flood_keeps_tx_on_the_senders_cpu)
 	net(1);
 	follow_tx_init(&ni, &h, &f);
 	atomic_store(&send_cpu, (uint32_t)b);
-	follow_tx_stream(&ni, &h, &f, 0, 1);	/* a batch of small frames */
+	follow_tx_stream(&ni, &h, &f, 0, 1); /* a batch of small frames */
 	ck_assert_int_eq(f.th.pinned, b);
 	ck_assert_int_eq(allowed(), 1);
-	ck_assert_int_eq(h.app_cpu, -1);	/* rx stays free */
-	follow_tx_stream(&ni, &h, &f, 0, 0);	/* a smaller backlog */
+	ck_assert_int_eq(h.app_cpu, -1);     /* rx stays free */
+	follow_tx_stream(&ni, &h, &f, 0, 0); /* a smaller backlog */
 	ck_assert_int_eq(f.th.pinned, b);
-	sends(&f, b, EXACT);	/* blocking reads do not follow rx */
+	sends(&f, b, EXACT); /* blocking reads do not follow rx */
 	ck_assert_int_eq(f.th.pinned, b);
-	follow_tx_stream(&ni, &h, &f, 1, 0);	/* a large frame */
+	follow_tx_stream(&ni, &h, &f, 1, 0); /* a large frame */
 	ck_assert_int_eq(f.th.pinned, -1);
 	ck_assert_int_eq(allowed(), all);
-	follow_tx_stream(&ni, &h, &f, 0, 1);	/* within 100 ms of it */
+	follow_tx_stream(&ni, &h, &f, 0, 1); /* within 100 ms of it */
 	ck_assert_int_eq(f.th.pinned, -1);
 	(void)a;
 }
@@ -199,7 +199,7 @@ START_TEST(test_no_small_flood_pinning_while_receiving_one)
 	atomic_store(&send_cpu, (uint32_t)b);
 	follow_tx_stream(&ni, &h, &f, 0, 1);
 	ck_assert_int_eq(f.th.pinned, -1);
-	atomic_store(&send_cpu, TAP_CPU_NONE);	/* sender unknown */
+	atomic_store(&send_cpu, TAP_CPU_NONE); /* sender unknown */
 	h.rx_flood_us = 0;
 	follow_tx_stream(&ni, &h, &f, 0, 1);
 	ck_assert_int_eq(f.th.pinned, -1);
@@ -216,7 +216,7 @@ START_TEST(test_the_guess_needs_long_runs_and_leaves_tx_free)
 	if (!two_cpus(&a, &b))
 		return;
 	net(1);
-	ni.tap.send_cpu = NULL;		/* no steering eBPF */
+	ni.tap.send_cpu = NULL; /* no steering eBPF */
 	CPU_ZERO(&one);
 	CPU_SET(b, &one);
 	ck_assert_int_eq(sched_setaffinity(0, sizeof(one), &one), 0);

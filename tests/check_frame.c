@@ -44,11 +44,14 @@ START_TEST(test_classify)
 	ck_assert_int_eq(frame_classify(0, f, 60, 64, &id), FRAME_UNKNOWN);
 	memset(f, 0xff, 6);
 	ck_assert_int_eq(frame_classify(0, f, 60, 64, &id), FRAME_CAST);
-	f[0] = 0x33; f[1] = 0x33;		/* IPv6 multicast */
+	f[0] = 0x33;
+	f[1] = 0x33; /* IPv6 multicast */
 	ck_assert_int_eq(frame_classify(0, f, 60, 64, &id), FRAME_CAST);
-	f[0] = 0x00; f[1] = 0x11;		/* someone else's NIC */
+	f[0] = 0x00;
+	f[1] = 0x11; /* someone else's NIC */
 	ck_assert_int_eq(frame_classify(0, f, 60, 64, &id), FRAME_UNKNOWN);
-	f[12] = 0x88; f[13] = 0xb5;		/* forged control frame */
+	f[12] = 0x88;
+	f[13] = 0xb5; /* forged control frame */
 	ck_assert_int_eq(frame_classify(0, f, 60, 64, &id), FRAME_CONTROL);
 }
 END_TEST

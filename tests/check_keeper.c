@@ -16,11 +16,11 @@
 #include "testutil.h"
 
 struct waiter {
-	struct shmseg	*seg;
-	uint32_t	 seen[17];
+	struct shmseg *seg;
+	uint32_t seen[17];
 	_Atomic uint32_t kick;
-	_Atomic int	 tid;
-	int		 rc;
+	_Atomic int tid;
+	int rc;
 };
 
 static void
@@ -84,7 +84,8 @@ static void
 waiter_start(struct waiter *w, pthread_t *t)
 {
 	ck_assert_int_eq(pthread_create(t, NULL, waiter_main, w), 0);
-	while (atomic_load(&w->tid) == 0 || !thread_sleeps(atomic_load(&w->tid)))
+	while (atomic_load(&w->tid) == 0 ||
+	    !thread_sleeps(atomic_load(&w->tid)))
 		usleep(1000);
 }
 
@@ -141,16 +142,16 @@ START_TEST(test_killed_keeper_wakes_peer_once)
 	v = atomic_load(&shmseg_node(w.seg, 2)->keeper);
 	ck_assert_uint_ne(v & FUTEX_TID_MASK, 0);
 	ck_assert(!keeper_died(w.seg, 2));
-	waiter_start(&w, &t);	/* asleep on node 2's keeper before the kill */
-	ck_assert_uint_ne(atomic_load(&shmseg_node(w.seg, 2)->keeper) &
-	    FUTEX_WAITERS, 0);
+	waiter_start(&w, &t); /* asleep on node 2's keeper before the kill */
+	ck_assert_uint_ne(
+	    atomic_load(&shmseg_node(w.seg, 2)->keeper) & FUTEX_WAITERS, 0);
 	kill(pid, SIGKILL);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	pthread_join(t, NULL);		/* hangs (test times out) if missed */
+	pthread_join(t, NULL); /* hangs (test times out) if missed */
 	ck_assert_int_eq(w.rc, 1);
 	ck_assert(keeper_died(w.seg, 2));
 	ck_assert(!ofd_alive(w.seg, 2));
-	no_report(&w);		/* reported once */
+	no_report(&w); /* reported once */
 	/* a new life of node 2 starts with a clear word */
 	{
 		struct shmseg *b = tu_open(8 << 20, 16);
@@ -187,7 +188,7 @@ START_TEST(test_kick_ends_the_wait)
 	pthread_t t;
 
 	waiter_open(&w);
-	ck_assert_int_eq(keeper_arm(w.seg, 1), 0);	/* self: not watched */
+	ck_assert_int_eq(keeper_arm(w.seg, 1), 0); /* self: not watched */
 	waiter_start(&w, &t);
 	keeper_kick(&w.kick);
 	pthread_join(t, NULL);
@@ -206,8 +207,9 @@ START_TEST(test_forbidden_waitv_is_an_error_not_a_spin)
 	if ((pid = fork()) == 0) {
 		/* a return of 0 would make the watch thread loop at once */
 		_exit(tu_forbid(449 /* futex_waitv */) != 0 ? 2 :
-		    keeper_wait(w.seg, 1, w.seen, &w.kick, 0) == -EPERM ?
-		    0 : 1);
+			keeper_wait(w.seg, 1, w.seen, &w.kick, 0) == -EPERM ?
+							      0 :
+							      1);
 	}
 	tu_child_ok(pid);
 	shmseg_close(w.seg, 0);

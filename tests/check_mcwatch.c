@@ -35,14 +35,16 @@ watch_up(const char *test, int ipv6)
 	if (!tu_can_tap(test))
 		return 0;
 	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
-	if (!ipv6)		/* no joins of its own from addrconf */
+	if (!ipv6) /* no joins of its own from addrconf */
 		tu_sh("echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6");
-	ck_assert_msg(tap_open(&tap, "mcw0", 0, 0, err, sizeof(err)) == 0,
-	    "%s", err);
+	ck_assert_msg(tap_open(&tap, "mcw0", 0, 0, err, sizeof(err)) == 0, "%s",
+	    err);
 	tu_sh("ip link set mcw0 up");
 	if ((nl = mcw_open()) == -EINVAL) {
-		fprintf(stderr, "%s: no multicast notifications from this "
-		    "kernel (Linux 6.13 has them); skipped\n", test);
+		fprintf(stderr,
+		    "%s: no multicast notifications from this "
+		    "kernel (Linux 6.13 has them); skipped\n",
+		    test);
 		return 0;
 	}
 	ck_assert_msg(nl >= 0, "mcw_open: %s", strerror(-nl));
@@ -54,7 +56,10 @@ watch_up(const char *test, int ipv6)
 static uint32_t
 heard(uint32_t want, int ms)
 {
-	union { struct nlmsghdr h; char b[8192]; } u;
+	union {
+		struct nlmsghdr h;
+		char b[8192];
+	} u;
 	int idx[2] = { (int)if_nametoindex("lo"), tap.ifindex };
 	struct pollfd p = { .fd = nl, .events = POLLIN };
 	uint32_t hit = 0;
@@ -73,8 +78,10 @@ join4(int s, const char *group, int join)
 	struct ip_mreqn m = { .imr_ifindex = tap.ifindex };
 
 	inet_pton(AF_INET, group, &m.imr_multiaddr);
-	ck_assert_int_eq(setsockopt(s, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP :
-	    IP_DROP_MEMBERSHIP, &m, sizeof(m)), 0);
+	ck_assert_int_eq(setsockopt(s, IPPROTO_IP,
+			     join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &m,
+			     sizeof(m)),
+	    0);
 }
 
 START_TEST(ipv4_join_and_leave)
@@ -83,12 +90,14 @@ START_TEST(ipv4_join_and_leave)
 
 	if (!watch_up(__func__, 0))
 		return;
-	heard(0, 300);			/* what coming up said */
+	heard(0, 300); /* what coming up said */
 	ck_assert_int_ge(s = socket(AF_INET, SOCK_DGRAM, 0), 0);
 	join4(s, "239.7.7.7", 1);
-	ck_assert_msg(heard(2, 2000) == 2, "IPv4 join not reported for mcw0 alone");
+	ck_assert_msg(heard(2, 2000) == 2,
+	    "IPv4 join not reported for mcw0 alone");
 	join4(s, "239.7.7.7", 0);
-	ck_assert_msg(heard(2, 2000) == 2, "IPv4 leave not reported for mcw0 alone");
+	ck_assert_msg(heard(2, 2000) == 2,
+	    "IPv4 leave not reported for mcw0 alone");
 	close(s);
 }
 END_TEST
@@ -104,12 +113,15 @@ START_TEST(ipv6_join_and_leave)
 	m.ipv6mr_interface = (unsigned int)tap.ifindex;
 	inet_pton(AF_INET6, "ff15::77", &m.ipv6mr_multiaddr);
 	ck_assert_int_ge(s = socket(AF_INET6, SOCK_DGRAM, 0), 0);
-	ck_assert_int_eq(setsockopt(s, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &m,
-	    sizeof(m)), 0);
-	ck_assert_msg(heard(2, 2000) == 2, "IPv6 join not reported for mcw0 alone");
+	ck_assert_int_eq(
+	    setsockopt(s, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &m, sizeof(m)), 0);
+	ck_assert_msg(heard(2, 2000) == 2,
+	    "IPv6 join not reported for mcw0 alone");
 	ck_assert_int_eq(setsockopt(s, IPPROTO_IPV6, IPV6_DROP_MEMBERSHIP, &m,
-	    sizeof(m)), 0);
-	ck_assert_msg(heard(2, 2000) == 2, "IPv6 leave not reported for mcw0 alone");
+			     sizeof(m)),
+	    0);
+	ck_assert_msg(heard(2, 2000) == 2,
+	    "IPv6 leave not reported for mcw0 alone");
 	close(s);
 }
 END_TEST
@@ -120,7 +132,8 @@ START_TEST(allmulti_flag)
 		return;
 	heard(0, 500);
 	tu_sh("ip link set mcw0 allmulticast on");
-	ck_assert_msg(heard(2, 2000) == 2, "IFF_ALLMULTI not reported for mcw0");
+	ck_assert_msg(heard(2, 2000) == 2,
+	    "IFF_ALLMULTI not reported for mcw0");
 }
 END_TEST
 
@@ -134,7 +147,8 @@ msg(char *b, uint16_t type, uint32_t len, int idx)
 	memset(b, 0, NLMSG_ALIGN(len));
 	h->nlmsg_type = type;
 	h->nlmsg_len = len;
-	if (type == RTM_NEWLINK && len >= NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+	if (type == RTM_NEWLINK &&
+	    len >= NLMSG_LENGTH(sizeof(struct ifinfomsg)))
 		((struct ifinfomsg *)NLMSG_DATA(h))->ifi_index = idx;
 	else if (len >= NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
 		((struct ifaddrmsg *)NLMSG_DATA(h))->ifa_index = (uint32_t)idx;
@@ -143,7 +157,10 @@ msg(char *b, uint16_t type, uint32_t len, int idx)
 
 START_TEST(parse_bounds)
 {
-	union { struct nlmsghdr h; char b[512]; } u;
+	union {
+		struct nlmsghdr h;
+		char b[512];
+	} u;
 	const int idx[2] = { 7, 9 };
 	const uint32_t a4 = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
 	size_t off;
@@ -163,7 +180,7 @@ START_TEST(parse_bounds)
 	ck_assert_uint_eq(mcw_parse(&u, NLMSG_LENGTH(2), idx, 2), 0);
 	msg(u.b, 56, a4, 7);
 	ck_assert_uint_eq(mcw_parse(&u, a4 - 1, idx, 2), 0);
-	u.h.nlmsg_len = 4;			/* shorter than a header */
+	u.h.nlmsg_len = 4; /* shorter than a header */
 	ck_assert_uint_eq(mcw_parse(&u, a4, idx, 2), 0);
 	ck_assert_uint_eq(mcw_parse(&u, 0, idx, 2), 0);
 	/* random bytes in a buffer of their own length: whatever they

@@ -31,8 +31,7 @@ setup(void)
 
 /* ip4: Ethernet + IPv4 header; returns the offset of the payload. */
 static uint32_t
-ip4(uint8_t proto, uint32_t src, uint32_t dst, uint16_t paylen,
-    uint16_t frag)
+ip4(uint8_t proto, uint32_t src, uint32_t dst, uint16_t paylen, uint16_t frag)
 {
 	f[12] = 0x08;
 	f[13] = 0x00;
@@ -86,21 +85,21 @@ END_TEST
 START_TEST(test_rejects)
 {
 	struct pkt_info pi;
-	uint32_t o = ip4(IPPROTO_UDP, C, C, 8, 0);	/* not G */
+	uint32_t o = ip4(IPPROTO_UDP, C, C, 8, 0); /* not G */
 
 	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
 	o = ip4(IPPROTO_UDP, C, G, 8, 0);
 	ck_assert_int_eq(parse4(f, o + 8, &pi), 0);
-	ck_assert_int_eq(parse4(f, o + 7, &pi), -1);	/* cut */
+	ck_assert_int_eq(parse4(f, o + 7, &pi), -1); /* cut */
 	ck_assert_int_eq(parse4(f, 20, &pi), -1);
-	f[14] = 0x44;					/* IHL 16 */
+	f[14] = 0x44; /* IHL 16 */
 	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
-	f[14] = 0x65;					/* version 6 */
+	f[14] = 0x65; /* version 6 */
 	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
 	f[14] = 0x45;
-	f[12] = 0x86;					/* IPv6 ethertype */
+	f[12] = 0x86; /* IPv6 ethertype */
 	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
-	o = ip4(IPPROTO_TCP, C, G, 8, 0);		/* TCP header cut */
+	o = ip4(IPPROTO_TCP, C, G, 8, 0); /* TCP header cut */
 	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
 }
 END_TEST
@@ -108,14 +107,14 @@ END_TEST
 START_TEST(test_fragments)
 {
 	struct pkt_info pi;
-	uint32_t o = ip4(IPPROTO_UDP, C, G, 8, 0x2000);	/* MF, offset 0 */
+	uint32_t o = ip4(IPPROTO_UDP, C, G, 8, 0x2000); /* MF, offset 0 */
 
 	ports(o, 5000, 53);
 	ck_assert_int_eq(parse4(f, o + 8, &pi), 0);
 	ck_assert_uint_eq(pi.frag, PKT_FRAG_FIRST);
 	ck_assert_uint_eq(pi.key.lport, 53);
 	ck_assert_uint_eq(pi.ip_id, 0x1234);
-	o = ip4(IPPROTO_UDP, C, G, 8, 0x00b9);		/* offset, no ports */
+	o = ip4(IPPROTO_UDP, C, G, 8, 0x00b9); /* offset, no ports */
 	ck_assert_int_eq(parse4(f, o + 8, &pi), 0);
 	ck_assert_uint_eq(pi.frag, PKT_FRAG_LATER);
 	ck_assert_uint_eq(pi.key.lport, 0);
@@ -128,8 +127,8 @@ START_TEST(test_icmp_error_follows_quoted_flow)
 	uint32_t router = inet_addr("10.205.0.9"), o, q;
 
 	o = ip4(IPPROTO_ICMP, router, G, 8 + 20 + 8, 0);
-	f[o] = 3;			/* unreachable */
-	f[o + 1] = 4;			/* fragmentation needed */
+	f[o] = 3;     /* unreachable */
+	f[o + 1] = 4; /* fragmentation needed */
 	q = o + 8;
 	f[q] = 0x45;
 	f[q + 9] = IPPROTO_TCP;
@@ -143,8 +142,8 @@ START_TEST(test_icmp_error_follows_quoted_flow)
 	ck_assert_uint_eq(pi.key.lport, 8080);
 	ck_assert_uint_eq(pi.key.fport, 40000);
 	ck_assert_mem_eq(pi.key.faddr, &C, 4);
-	ck_assert_int_eq(parse4(f, q + 22, &pi), -1);	/* no ports */
-	memcpy(f + q + 12, &C, 4);	/* quoted packet was not from G */
+	ck_assert_int_eq(parse4(f, q + 22, &pi), -1); /* no ports */
+	memcpy(f + q + 12, &C, 4); /* quoted packet was not from G */
 	ck_assert_int_eq(parse4(f, q + 28, &pi), -1);
 }
 END_TEST
@@ -160,7 +159,7 @@ START_TEST(test_echo)
 	ck_assert_int_eq(parse4(f, o + 8, &pi), 0);
 	ck_assert_uint_eq(pi.echo, 1);
 	ck_assert_uint_eq(pi.key.lport, 0x1234);
-	f[o] = 13;			/* timestamp: not routed */
+	f[o] = 13; /* timestamp: not routed */
 	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
 }
 END_TEST
@@ -174,11 +173,13 @@ START_TEST(test_garbage_never_reads_past_the_frame)
 	srandom(7);
 	for (i = 0; i < 200000; i++) {
 		len = (uint32_t)random() % 120;
-		buf = malloc(len ? len : 1);	/* ASan sees any overread */
+		buf = malloc(len ? len : 1); /* ASan sees any overread */
 		for (uint32_t j = 0; j < len; j++)
 			buf[j] = (uint8_t)random();
-		if (len > 34) {			/* make many of them IPv4 */
-			buf[12] = 0x08; buf[13] = 0; buf[14] = 0x45;
+		if (len > 34) { /* make many of them IPv4 */
+			buf[12] = 0x08;
+			buf[13] = 0;
+			buf[14] = 0x45;
 			if (i & 1)
 				memcpy(buf + 30, &G, 4);
 		}
@@ -210,7 +211,7 @@ ip6(uint8_t nh, const uint8_t *src, const uint8_t *dst, uint16_t paylen,
 		f[o] = nh;
 		f[o + 2] = (uint8_t)(fragoff_m >> 8);
 		f[o + 3] = (uint8_t)fragoff_m;
-		f[o + 7] = 0x42;		/* identification */
+		f[o + 7] = 0x42; /* identification */
 		o += 8;
 	}
 	return o;
@@ -223,7 +224,10 @@ START_TEST(test_ipv6)
 	struct pkt_info pi;
 	uint32_t o;
 
-	g.g6[0] = 0xfd; g.g6[1] = 0x53; g.g6[2] = 0x4d; g.g6[3] = 0x47;
+	g.g6[0] = 0xfd;
+	g.g6[1] = 0x53;
+	g.g6[2] = 0x4d;
+	g.g6[3] = 0x47;
 	g.g6[15] = 1;
 	o = ip6(IPPROTO_TCP, c6, g.g6, 20, 0, 0);
 	ports(o, 40000, 8080);
@@ -267,9 +271,10 @@ START_TEST(test_ipv6_packet_too_big_follows_flow)
 	struct pkt_info pi;
 	uint32_t o, q;
 
-	g.g6[0] = 0xfd; g.g6[15] = 1;
+	g.g6[0] = 0xfd;
+	g.g6[15] = 1;
 	o = ip6(58, r6, g.g6, 8 + 40 + 8, 0, 0);
-	f[o] = 2;				/* packet too big */
+	f[o] = 2; /* packet too big */
 	q = o + 8;
 	f[q] = 0x60;
 	f[q + 6] = IPPROTO_TCP;

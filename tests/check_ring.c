@@ -13,8 +13,8 @@
 
 #include "shmnet.h"
 
-#define SLOTS		8
-#define SLOT_SIZE	256
+#define SLOTS     8
+#define SLOT_SIZE 256
 
 static uint8_t *mem;
 static uint64_t memsize;
@@ -27,8 +27,8 @@ setup(void)
 	memsize = ring_bytes(SLOTS, SLOT_SIZE);
 	mem = aligned_alloc(64, memsize);
 	ck_assert_ptr_nonnull(mem);
-	ck_assert_int_eq(ring_init(mem, memsize, SLOTS, SLOT_SIZE, 1, 2, 7, 0,
-	    0x1234), 0);
+	ck_assert_int_eq(
+	    ring_init(mem, memsize, SLOTS, SLOT_SIZE, 1, 2, 7, 0, 0x1234), 0);
 	ck_assert_int_eq(ring_tx_attach(&tx, mem, memsize, 0x1234, 1, 2), 0);
 	ck_assert_int_eq(ring_rx_attach(&rx, mem, memsize, 0x1234, 1, 2), 0);
 }
@@ -91,7 +91,7 @@ START_TEST(test_multi_slot_frame)
 {
 	struct ring_slot s;
 
-	ck_assert_int_eq(push(700, 3), 0);	/* 3 slots of 256 */
+	ck_assert_int_eq(push(700, 3), 0); /* 3 slots of 256 */
 	ck_assert_uint_eq(ring_tx_used(&tx), 3);
 	ck_assert_int_eq(ring_rx_peek(&rx, &s), 1);
 	ck_assert_uint_eq(s.span, 3);
@@ -108,7 +108,7 @@ START_TEST(test_pad_at_wrap)
 	ck_assert_int_eq(push(3 * 256, 2), 0);
 	expect_frame(3 * 256, 1);
 	expect_frame(3 * 256, 2);
-	ck_assert_int_eq(push(600, 3), 0);	/* pad 2 + frame at 0 */
+	ck_assert_int_eq(push(600, 3), 0); /* pad 2 + frame at 0 */
 	ck_assert_uint_eq(ring_tx_used(&tx), 5);
 	expect_frame(600, 3);
 	ck_assert_uint_eq(ring_tx_used(&tx), 0);
@@ -149,7 +149,8 @@ END_TEST
 START_TEST(test_vnet_header_travels)
 {
 	uint8_t vnet[SHM_VNET_HDR_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
-	    12 }, frame[64] = { 0 };
+		12 },
+		frame[64] = { 0 };
 	struct ring_slot s;
 
 	ck_assert_int_eq(ring_tx_push(&tx, vnet, frame, sizeof(frame)), 0);
@@ -165,7 +166,7 @@ START_TEST(test_zero_copy_reserve_commit)
 
 	ck_assert_int_eq(ring_tx_reserve(&tx, 1000, &s), 0);
 	ck_assert_uint_ge(s.cap, 1000);
-	fill(s.data, 200, 5);		/* a read returned 200 bytes */
+	fill(s.data, 200, 5); /* a read returned 200 bytes */
 	ring_tx_commit(&tx, &s, 200, 0);
 	expect_frame(200, 5);
 }
@@ -182,14 +183,32 @@ START_TEST(test_corrupt_descriptors)
 
 	ck_assert_int_eq(push(100, 1), 0);
 	switch (variant) {
-	case 0: d[0].span = 0; break;
-	case 1: d[0].span = SLOTS + 1; break;
-	case 2: d[0].len = 5000; break;
-	case 3: d[0].flags = 0x80; break;
-	case 4: d[0].len = 3; break;
-	case 5: atomic_store(&h->widx, 1000); break;
-	case 6: d[0].span = 2; d[0].len = 300; break; /* past widx */
-	case 7: d[0].len = 600; d[0].span = 1; break;
+	case 0:
+		d[0].span = 0;
+		break;
+	case 1:
+		d[0].span = SLOTS + 1;
+		break;
+	case 2:
+		d[0].len = 5000;
+		break;
+	case 3:
+		d[0].flags = 0x80;
+		break;
+	case 4:
+		d[0].len = 3;
+		break;
+	case 5:
+		atomic_store(&h->widx, 1000);
+		break;
+	case 6:
+		d[0].span = 2;
+		d[0].len = 300;
+		break; /* past widx */
+	case 7:
+		d[0].len = 600;
+		d[0].span = 1;
+		break;
 	}
 	ck_assert_int_eq(ring_rx_peek(&rx, &s), -EBADMSG);
 }
@@ -202,7 +221,7 @@ START_TEST(test_corrupt_read_index)
 
 	for (i = 0; i < SLOTS; i++)
 		ck_assert_int_eq(push(100, 1), 0);
-	atomic_store(&h->ridx, 12345);		/* consumer went mad */
+	atomic_store(&h->ridx, 12345); /* consumer went mad */
 	ck_assert_int_eq(push(100, 1), -EBADMSG);
 }
 END_TEST
@@ -237,12 +256,12 @@ END_TEST
 
 /* ---- two threads, 10^6 frames ---------------------------------------- */
 
-#define THREAD_FRAMES	1000000u
+#define THREAD_FRAMES 1000000u
 
 struct big {
-	uint8_t		*mem;
-	uint64_t	 size;
-	uint64_t	 bad;
+	uint8_t *mem;
+	uint64_t size;
+	uint64_t bad;
 };
 
 static uint32_t
@@ -300,7 +319,8 @@ START_TEST(test_threads_million_frames)
 		ck_assert_uint_eq(s.len, frame_len(want));
 		for (i = 4; i < s.len; i++)
 			if (s.data[i] != (uint8_t)(want & 0xff))
-				ck_abort_msg("frame %u byte %u corrupt", want, i);
+				ck_abort_msg("frame %u byte %u corrupt", want,
+				    i);
 		ring_rx_consume(&r, &s);
 		ring_rx_publish(&r);
 		want++;

@@ -12,9 +12,9 @@
 #include "testutil.h"
 #include "route.h"
 
-#define RULES	40		/* more than the global setup records */
-#define PREF	20000
-#define TABLE	4242
+#define RULES 40 /* more than the global setup records */
+#define PREF  20000
+#define TABLE 4242
 
 /* netns: a namespace of our own (Check runs each test in a child) */
 static int
@@ -34,7 +34,9 @@ add_rules(struct rt_undo *u)
 
 	for (i = 0; i < RULES; i++)
 		ck_assert_int_eq(rt_rule4_add(u, PREF + i, TABLE,
-		    htonl(0x0a630000 | i << 8), 24, 0, 0, "lo"), 0);
+				     htonl(0x0a630000 | i << 8), 24, 0, 0,
+				     "lo"),
+		    0);
 }
 
 START_TEST(test_undo_takes_back_every_rule)
@@ -83,7 +85,7 @@ START_TEST(test_undo_puts_a_sysctl_back)
 	ck_assert_int_eq(sysctl_read(p), !old);
 	ck_assert_int_eq(u.n, 1);
 	ck_assert_int_eq(rt_sysctl_set(&u, p, old ? "0" : "1"), 0);
-	ck_assert_int_eq(u.n, 1);	/* already so: nothing to record */
+	ck_assert_int_eq(u.n, 1); /* already so: nothing to record */
 	ck_assert_int_eq(rt_undo_all(&u), 0);
 	ck_assert_int_eq(sysctl_read(p), old);
 }

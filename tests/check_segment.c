@@ -36,7 +36,7 @@ START_TEST(test_create_and_attach)
 	ck_assert_ptr_nonnull(shmseg_node(b, 16));
 	ck_assert_ptr_null(shmseg_at(b, 8 << 20, 1));
 	ck_assert_ptr_nonnull(shmseg_at(b, (8 << 20) - 1, 1));
-	ck_assert_int_eq(shmseg_close(b, 1), 1);	/* nobody alive */
+	ck_assert_int_eq(shmseg_close(b, 1), 1); /* nobody alive */
 	ck_assert_int_eq(access(tu_path, F_OK), -1);
 	shmseg_close(a, 0);
 }
@@ -51,28 +51,35 @@ START_TEST(test_open_ro)
 	ck_assert(!shmseg_writable(r));
 	ck_assert_uint_eq(shmseg_max_nodes(r), 16);
 	shmseg_close(r, 1);
-	ck_assert_int_eq(access(tu_path, F_OK), 0);	/* ro never removes */
+	ck_assert_int_eq(access(tu_path, F_OK), 0); /* ro never removes */
 	shmseg_close(a, 0);
-	ck_assert_int_eq(shmseg_open_ro("/nonexistent/seg", &r, err,
-	    sizeof(err)), -ENOENT);
+	ck_assert_int_eq(
+	    shmseg_open_ro("/nonexistent/seg", &r, err, sizeof(err)), -ENOENT);
 }
 END_TEST
 
 START_TEST(test_other_version_refused)
 {
 	struct shmseg *a = tu_open(8 << 20, 16), *b = NULL;
-	struct shmseg_params p = { .path = tu_path, .cluster = "test",
-	    .size = 8 << 20, .max_nodes = 16, .cast_slots = 64,
-	    .cast_slot_size = 256, .conn_buckets = 64 };
+	struct shmseg_params p = { .path = tu_path,
+		.cluster = "test",
+		.size = 8 << 20,
+		.max_nodes = 16,
+		.cast_slots = 64,
+		.cast_slot_size = 256,
+		.conn_buckets = 64 };
 	char err[256];
 
 	char want[64];
 
-	((struct shm_hdr *)shmseg_hdr(a))->version = (SHM_VERSION_MAJOR + 1) << 8;
+	((struct shm_hdr *)shmseg_hdr(a))->version = (SHM_VERSION_MAJOR + 1)
+	    << 8;
 	ck_assert_int_eq(shmseg_open(&p, &b, err, sizeof(err)),
 	    -EPROTONOSUPPORT);
-	snprintf(want, sizeof(want), "layout version %d.0, this build speaks "
-	    "%d.%d", SHM_VERSION_MAJOR + 1, SHM_VERSION_MAJOR, SHM_VERSION_MINOR);
+	snprintf(want, sizeof(want),
+	    "layout version %d.0, this build speaks "
+	    "%d.%d",
+	    SHM_VERSION_MAJOR + 1, SHM_VERSION_MAJOR, SHM_VERSION_MINOR);
 	ck_assert_ptr_nonnull(strstr(err, want));
 	shmseg_close(a, 0);
 }
@@ -98,15 +105,19 @@ END_TEST
 
 START_TEST(test_bad_params)
 {
-	struct shmseg_params p = { .path = tu_path, .cluster = "test",
-	    .size = 64 << 10, .max_nodes = 16, .cast_slots = 64,
-	    .cast_slot_size = 256, .conn_buckets = 64 };
+	struct shmseg_params p = { .path = tu_path,
+		.cluster = "test",
+		.size = 64 << 10,
+		.max_nodes = 16,
+		.cast_slots = 64,
+		.cast_slot_size = 256,
+		.conn_buckets = 64 };
 	struct shmseg *s = NULL;
 	char err[256];
 
 	ck_assert_int_eq(shmseg_open(&p, &s, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "too small"));
-	ck_assert_int_eq(access(tu_path, F_OK), -1);	/* nothing left */
+	ck_assert_int_eq(access(tu_path, F_OK), -1); /* nothing left */
 	p.size = 8 << 20;
 	p.max_nodes = 1000;
 	ck_assert_int_eq(shmseg_open(&p, &s, err, sizeof(err)), -EINVAL);
@@ -122,7 +133,7 @@ START_TEST(test_claim_and_in_use)
 	ck_assert_int_eq(node_claim(a, 3, &ga), 3);
 	ck_assert_int_eq(node_claim(b, 3, &gb), -EADDRINUSE);
 	ck_assert_int_eq(node_claim(b, 17, &gb), -ERANGE);
-	ck_assert_int_eq(node_claim(b, 0, &gb), 1);	/* auto: lowest free */
+	ck_assert_int_eq(node_claim(b, 0, &gb), 1); /* auto: lowest free */
 	node_publish(a, 3);
 	ck_assert(node_is_up(b, 3));
 	ck_assert(ofd_alive(b, 3));
@@ -154,7 +165,7 @@ START_TEST(test_death_reap_and_new_generation)
 	ck_assert(!ofd_alive(a, 2));
 	ck_assert(!node_is_up(a, 2));
 	ck_assert_int_eq(node_reap(a, 1, 2), 1);
-	ck_assert_int_eq(node_reap(a, 1, 2), 0);	/* idempotent */
+	ck_assert_int_eq(node_reap(a, 1, 2), 0); /* idempotent */
 	ck_assert_uint_eq(atomic_load(&shmseg_node(a, 2)->state),
 	    SHM_NODE_DOWN);
 	ck_assert_int_eq(node_dirent_read(a, 2, 0, 1, &de), -ENOENT);
@@ -181,7 +192,7 @@ START_TEST(test_leave_frees_directory)
 	node_leave(a, 5);
 	ck_assert_int_eq(node_dirent_read(a, 5, 0, 6, &de), -ENOENT);
 	heap_usage(a, &used1, &total);
-	ck_assert_uint_eq(used1, used0 + 17);	/* quarantined, still held */
+	ck_assert_uint_eq(used1, used0 + 17); /* quarantined, still held */
 	ck_assert(!ofd_alive(a, 5));
 	shmseg_close(a, 1);
 	ck_assert_int_eq(access(tu_path, F_OK), -1);
@@ -198,10 +209,10 @@ START_TEST(test_heap_quarantine_and_exhaustion)
 	ck_assert_int_eq(node_claim(a, 1, &g), 1);
 	ck_assert_int_eq(heap_alloc(a, 10000, &o1), 0);
 	ck_assert_int_eq(heap_free(a, o1, 10000), 0);
-	ck_assert_int_eq(heap_free(a, o1, 10000), -EINVAL);	/* twice */
+	ck_assert_int_eq(heap_free(a, o1, 10000), -EINVAL); /* twice */
 	ck_assert_int_eq(heap_free(a, o1 + 1, 10000), -EINVAL);
 	ck_assert_int_eq(heap_alloc(a, 10000, &o2), 0);
-	ck_assert_uint_ne(o1, o2);		/* quarantined pages skipped */
+	ck_assert_uint_ne(o1, o2); /* quarantined pages skipped */
 	while (heap_alloc(a, 1 << 20, &o3) == 0)
 		n++;
 	ck_assert_int_eq(heap_alloc(a, 1 << 20, &o3), -ENOMEM);
@@ -265,12 +276,14 @@ START_TEST(test_dirent_replace_and_drain)
 	ck_assert_int_eq(node_dirent_read(a, 2, 0, 1, &de), 0);
 	ck_assert_uint_eq(de.old_off, 0);
 	ck_assert_int_eq(ring_tx_attach(&tx, shmseg_at(a, de.off, de.size),
-	    de.size, de.key, 1, 2), 0);
+			     de.size, de.key, 1, 2),
+	    0);
 	ck_assert_int_eq(ring_rx_attach(&rx, shmseg_at(a, de.off, de.size),
-	    de.size, de.key, 1, 2), 0);
+			     de.size, de.key, 1, 2),
+	    0);
 	ck_assert_int_eq(ring_tx_push(&tx, NULL, frame, sizeof(frame)), 0);
 	ring_tx_ask_grow(&tx, 100);
-	ring_tx_ask_grow(&tx, 50);		/* the larger request stays */
+	ring_tx_ask_grow(&tx, 50); /* the larger request stays */
 	ck_assert_uint_eq(ring_grow_req(&rx.v), 100);
 
 	/* replace: the current ring becomes the old one, same generation */
@@ -282,13 +295,14 @@ START_TEST(test_dirent_replace_and_drain)
 	ck_assert_uint_eq(de2.peer_gen, 9);
 	ck_assert_uint_ne(de2.key, de.key);
 	ck_assert_int_eq(ring_tx_attach(&tx2, shmseg_at(a, de2.off, de2.size),
-	    de2.size, de2.key, 1, 2), 0);
+			     de2.size, de2.key, 1, 2),
+	    0);
 	ck_assert_uint_eq(tx2.v.slots, 1024);
 
 	/* the old ring is retired only once moved and read to its end */
 	ck_assert_int_eq(ring_rx_retired(&rx), 0);
 	ring_tx_moved(&tx);
-	ck_assert_int_eq(ring_rx_retired(&rx), 0);	/* a frame unread */
+	ck_assert_int_eq(ring_rx_retired(&rx), 0); /* a frame unread */
 	ck_assert_int_eq(ring_rx_peek(&rx, &s), 1);
 	ring_rx_consume(&rx, &s);
 	ring_rx_publish(&rx);
@@ -299,7 +313,8 @@ START_TEST(test_dirent_replace_and_drain)
 	ck_assert_int_eq(node_dirent_read(a, 2, 0, 1, &de2), 0);
 	ck_assert_uint_eq(de2.old_off, 0);
 	ck_assert_int_eq(ring_rx_attach(&rx, shmseg_at(a, de.off, de.size),
-	    de.size, de.key, 1, 2), -ENETDOWN);	/* freed: marked down */
+			     de.size, de.key, 1, 2),
+	    -ENETDOWN); /* freed: marked down */
 
 	/* clearing a dirent mid-replacement frees both rings */
 	ck_assert_int_eq(node_dirent_replace(a, 2, 0, 1, 64, 256), 0);
@@ -310,22 +325,27 @@ START_TEST(test_dirent_replace_and_drain)
 	ck_assert_uint_ge(heap_reclaim(a), 3);
 	heap_usage(a, &used, &total);
 	ck_assert_uint_eq(used, used0);
-	ck_assert_int_eq(tu_kib(), kib0);	/* memory given back */
+	ck_assert_int_eq(tu_kib(), kib0); /* memory given back */
 	shmseg_close(a, 0);
 }
 END_TEST
 
 START_TEST(test_mode_and_group)
 {
-	struct shmseg_params p = { .path = tu_path, .cluster = "test",
-	    .size = 8 << 20, .max_nodes = 8, .cast_slots = 64,
-	    .cast_slot_size = 256, .conn_buckets = 64, .mode = 0640,
-	    .gid = 4242 };
+	struct shmseg_params p = { .path = tu_path,
+		.cluster = "test",
+		.size = 8 << 20,
+		.max_nodes = 8,
+		.cast_slots = 64,
+		.cast_slot_size = 256,
+		.conn_buckets = 64,
+		.mode = 0640,
+		.gid = 4242 };
 	struct shmseg *s = NULL;
 	char err[256], lock[PATH_MAX + 8];
 	struct stat st;
 
-	umask(077);		/* the mode is set explicitly, not masked */
+	umask(077); /* the mode is set explicitly, not masked */
 	ck_assert_msg(shmseg_open(&p, &s, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(stat(tu_path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0640);

@@ -32,18 +32,22 @@ static char *text;
 static struct shmseg *
 open_seg(int global)
 {
-	struct shmseg_params p = { .path = tu_path, .cluster = "test",
-	    .size = 8 << 20, .max_nodes = 16, .cast_slots = 64,
-	    .cast_slot_size = 256, .conn_buckets = 64,
-	    .mcast_rings = { 3, 1 } };
+	struct shmseg_params p = { .path = tu_path,
+		.cluster = "test",
+		.size = 8 << 20,
+		.max_nodes = 16,
+		.cast_slots = 64,
+		.cast_slot_size = 256,
+		.conn_buckets = 64,
+		.mcast_rings = { 3, 1 } };
 	struct shmseg *s = NULL;
 	char err[256];
 
 	if (global) {
-		ck_assert_int_eq(inet_pton(AF_INET, "10.9.0.1",
-		    &p.global_addr4), 1);
-		ck_assert_int_eq(inet_pton(AF_INET6, "fd00::1",
-		    p.global_addr6), 1);
+		ck_assert_int_eq(
+		    inet_pton(AF_INET, "10.9.0.1", &p.global_addr4), 1);
+		ck_assert_int_eq(inet_pton(AF_INET6, "fd00::1", p.global_addr6),
+		    1);
 	}
 	ck_assert_msg(shmseg_open(&p, &s, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(shmseg_open_ro(tu_path, &ro, err, sizeof(err)), 0);
@@ -57,8 +61,10 @@ add_listeners(void)
 {
 	struct shm_listen l[2] = {
 		{ .family = 4, .proto = IPPROTO_TCP, .port = 8080 },
-		{ .family = 6, .proto = IPPROTO_UDP, .flags =
-		    SHM_LISTEN_SPECIFIC | SHM_LISTEN_REMOTE, .port = 53,
+		{ .family = 6,
+		    .proto = IPPROTO_UDP,
+		    .flags = SHM_LISTEN_SPECIFIC | SHM_LISTEN_REMOTE,
+		    .port = 53,
 		    .rport = 5353 },
 	};
 
@@ -71,13 +77,15 @@ static void
 add_flow(void)
 {
 	static const struct conn_timeouts tmo = { 30, 900, 10, 30 };
-	struct conn_key k = { .family = 4, .proto = IPPROTO_TCP,
-	    .lport = 8080, .fport = 40000 };
+	struct conn_key k = {
+		.family = 4, .proto = IPPROTO_TCP, .lport = 8080, .fport = 40000
+	};
 	struct shm_conn e;
 
 	ck_assert_int_eq(inet_pton(AF_INET, "192.0.2.7", k.faddr), 1);
-	ck_assert_int_eq(conn_insert(w, 1, &k, 2, 1, SHM_CONN_EST,
-	    conn_now(), &tmo, &e, NULL), 1);
+	ck_assert_int_eq(conn_insert(w, 1, &k, 2, 1, SHM_CONN_EST, conn_now(),
+			     &tmo, &e, NULL),
+	    1);
 }
 
 /*
@@ -101,8 +109,8 @@ setup_cluster(void)
 	node_publish(w, 2);
 	node_publish(w, 3);
 	node_leave(w, 3);
-	ck_assert_int_eq(node_dirent_alloc(w, 2, SHM_NET_LOCAL, 1, gen1, 64,
-	    1024), 0);
+	ck_assert_int_eq(
+	    node_dirent_alloc(w, 2, SHM_NET_LOCAL, 1, gen1, 64, 1024), 0);
 	ck_assert_int_eq(node_dirent_read(w, 2, SHM_NET_LOCAL, 1, &de), 0);
 	pair_key = de.key;
 	add_listeners();
@@ -186,13 +194,12 @@ run_json(const char *cmd, printer fn)
 	json_t *v, *o;
 	size_t i;
 
-	ck_assert_msg((v = json_loads(s, 0, &err)) != NULL, "%s: %s: %s",
-	    cmd, err.text, s);
+	ck_assert_msg((v = json_loads(s, 0, &err)) != NULL, "%s: %s: %s", cmd,
+	    err.text, s);
 	ck_assert(strlen(s) > 0 && s[strlen(s) - 1] == '\n');
 	free(s);
 	if (json_is_array(v))
-		json_array_foreach(v, i, o)
-			check_keys(cmd, o);
+		json_array_foreach(v, i, o) check_keys(cmd, o);
 	else
 		check_keys(cmd, v);
 	return v;
@@ -234,11 +241,13 @@ find(json_t *a, const char *key, const char *s, json_int_t n)
 	json_t *o, *v;
 	size_t i;
 
-	json_array_foreach(a, i, o) {
+	json_array_foreach(a, i, o)
+	{
 		v = json_object_get(o, key);
-		if (s != NULL ? json_is_string(v) &&
-		    strcmp(json_string_value(v), s) == 0 :
-		    json_is_integer(v) && json_integer_value(v) == n)
+		if (s != NULL ?
+			json_is_string(v) &&
+			    strcmp(json_string_value(v), s) == 0 :
+			json_is_integer(v) && json_integer_value(v) == n)
 			return o;
 	}
 	return NULL;
@@ -252,7 +261,8 @@ contains(const char *s, const char *line)
 
 	snprintf(want, sizeof(want), "\n%s\n", line);
 	ck_assert_msg(strncmp(s, want + 1, strlen(want + 1)) == 0 ||
-	    strstr(s, want) != NULL, "no line \"%s\" in:\n%s", line, s);
+		strstr(s, want) != NULL,
+	    "no line \"%s\" in:\n%s", line, s);
 }
 
 START_TEST(test_status)
@@ -272,19 +282,22 @@ START_TEST(test_status)
 	ck_assert_int_eq(jint(j, "pair_rings"), 1);
 	ck_assert_int_gt(jint(j, "heap_pages_used"), 0);
 	ck_assert_int_lt(jint(j, "heap_pages_used"), jint(j, "heap_pages"));
-	ck_assert_int_eq(jint(j, "tx_frames") + jint(j, "rx_frames") +
-	    jint(j, "drops"), 0);
+	ck_assert_int_eq(
+	    jint(j, "tx_frames") + jint(j, "rx_frames") + jint(j, "drops"), 0);
 	ck_assert_str_eq(jstr(j, "global_address"), "10.9.0.1");
 	ck_assert_int_eq(jint(j, "flows"), 1);
 	ck_assert_int_eq(jint(j, "flow_slots"), 64 * SHM_CONN_PER_BUCKET);
 	ck_assert_int_eq(jint(j, "flows_refused"), 0);
 	contains(text, "cluster   test");
-	snprintf(want, sizeof(want), "segment   %s (layout %s, 8 MiB, max 16 "
-	    "nodes)", tu_path, version);
+	snprintf(want, sizeof(want),
+	    "segment   %s (layout %s, 8 MiB, max 16 "
+	    "nodes)",
+	    tu_path, version);
 	contains(text, want);
 	contains(text, "nodes     2 up, 3 known");
 	contains(text, "traffic   0 frames sent, 0 received, 0 dropped");
-	contains(text, "global    10.9.0.1: 1 flows of 448, 0 refused "
+	contains(text,
+	    "global    10.9.0.1: 1 flows of 448, 0 refused "
 	    "(bucket full)");
 }
 END_TEST
@@ -305,7 +318,8 @@ START_TEST(test_nodes)
 	ck_assert_int_eq(jint(n, "generation"), gen2);
 	ck_assert_ptr_nonnull(n = find(j, "id", NULL, 3));
 	ck_assert_str_eq(jstr(n, "state"), "down");
-	contains(text, "ID    STATE GEN   PID      MAC               ADDRESS"
+	contains(text,
+	    "ID    STATE GEN   PID      MAC               ADDRESS"
 	    "               TX-FRAMES    RX-FRAMES    DROPS");
 	ck_assert_ptr_nonnull(strstr(text, "\n3     down  "));
 }
@@ -331,19 +345,24 @@ START_TEST(test_rings)
 	ck_assert_str_eq(jstr(r, "key"), key);
 	ck_assert_str_eq(jstr(r, "label"), "-");
 	/* a broadcast and 3 + 1 multicast rings: G makes both nets used */
-	json_array_foreach(j, i, o) {
+	json_array_foreach(j, i, o)
+	{
 		if (strcmp(jstr(o, "kind"), "pair") == 0)
 			continue;
 		ck_assert_int_eq(jint(o, "from") + jint(o, "to"), 0);
-		ck_assert_str_eq(jstr(o, "label"), strcmp(jstr(o, "kind"),
-		    "broadcast") == 0 ? "ff:ff:ff:ff:ff:ff" : "-");
+		ck_assert_str_eq(jstr(o, "label"),
+		    strcmp(jstr(o, "kind"), "broadcast") == 0 ?
+			"ff:ff:ff:ff:ff:ff" :
+			"-");
 		casts++;
 	}
 	ck_assert_uint_eq(casts, 2 + 3 + 1);
 	ck_assert_uint_eq(json_array_size(j), casts + 1);
-	contains(text, "KIND      NET    FROM   TO  SLOTS SLOTSZ   USED       "
+	contains(text,
+	    "KIND      NET    FROM   TO  SLOTS SLOTSZ   USED       "
 	    "FRAMES          BYTES    DROPS STATE     GEN LABEL             KEY");
-	ck_assert_ptr_nonnull(strstr(text, "\npair      local     1    2 "
+	ck_assert_ptr_nonnull(strstr(text,
+	    "\npair      local     1    2 "
 	    "    64   1024      0"));
 	ck_assert_ptr_nonnull(strstr(text, key));
 	ck_assert_ptr_nonnull(strstr(text, "\nbroadcast global    *    *"));
@@ -367,9 +386,11 @@ START_TEST(test_conns)
 	ck_assert_str_eq(jstr(f, "state"), "established");
 	ck_assert_int_le(jint(f, "age"), 5);
 	ck_assert_int_eq(jint(f, "packets") + jint(f, "bytes"), 0);
-	contains(text, "PROTO                 LOCAL               FOREIGN NODE "
+	contains(text,
+	    "PROTO                 LOCAL               FOREIGN NODE "
 	    "INGRESS STATE          AGE   IDLE    PACKETS        BYTES");
-	ck_assert_ptr_nonnull(strstr(text, "\ntcp          10.9.0.1:8080   "
+	ck_assert_ptr_nonnull(strstr(text,
+	    "\ntcp          10.9.0.1:8080   "
 	    "     192.0.2.7:40000    2       1 established "));
 }
 END_TEST
@@ -395,7 +416,8 @@ START_TEST(test_listeners)
 	ck_assert_int_eq(jint(l, "peer_port"), 5353);
 	contains(text, "NODE  PROTO ADDRESS                  PORT  PEER");
 	contains(text, "1     tcp   0.0.0.0                  8080  -");
-	contains(text, "1     udp   fd00::1                  53    "
+	contains(text,
+	    "1     udp   fd00::1                  53    "
 	    "fd00::77:5353");
 }
 END_TEST
@@ -414,9 +436,9 @@ lines(const char *s)
 START_TEST(test_empty)
 {
 	static const printer lists[] = { show_nodes, show_rings, show_conns,
-	    show_listeners };
+		show_listeners };
 	static const char *const names[] = { "nodes", "rings", "conns",
-	    "listeners" };
+		"listeners" };
 	size_t i, rows;
 
 	for (i = 0; i < sizeof(lists) / sizeof(*lists); i++) {
@@ -453,7 +475,7 @@ man_fields(const char *cmd, char *out, size_t len)
 {
 	FILE *fp = fopen(SHMNETCTL_MAN, "r");
 	char line[512], tag[64], *words[64], *p;
-	int state = 0;			/* 1 in the item, 2 past --json */
+	int state = 0; /* 1 in the item, 2 past --json */
 	size_t n = 0, i;
 
 	ck_assert_msg(fp != NULL, "%s: %s", SHMNETCTL_MAN, strerror(errno));
@@ -461,13 +483,16 @@ man_fields(const char *cmd, char *out, size_t len)
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		if (state == 0 && strcmp(line, tag) == 0)
 			state = 1;
-		else if (state > 0 && (strncmp(line, ".TP", 3) == 0 ||
-		    strncmp(line, ".SH", 3) == 0))
+		else if (state > 0 &&
+		    (strncmp(line, ".TP", 3) == 0 ||
+			strncmp(line, ".SH", 3) == 0))
 			break;
 		else if (state == 1 && strcmp(line, ".BR \\-\\-json :\n") == 0)
 			state = 2;
-		else if (state == 2 && (strncmp(line, ".B ", 3) == 0 ||
-		    strncmp(line, ".BR ", 4) == 0) && n < 64) {
+		else if (state == 2 &&
+		    (strncmp(line, ".B ", 3) == 0 ||
+			strncmp(line, ".BR ", 4) == 0) &&
+		    n < 64) {
 			p = line + (line[2] == ' ' ? 3 : 4);
 			words[n++] = strndup(p, strcspn(p, " \n"));
 		}
@@ -525,8 +550,8 @@ START_TEST(test_descriptions_sound)
 		for (i = 0; i < (*t)->nfields; i++) {
 			f = &(*t)->fields[i];
 			ck_assert_msg(f->key != NULL || f->head != NULL ||
-			    f->glue != NULL, "%s: field %zu shown nowhere",
-			    (*t)->cmd, i);
+				f->glue != NULL,
+			    "%s: field %zu shown nowhere", (*t)->cmd, i);
 			ck_assert_uint_le(f->off + f->size, (*t)->rowsize);
 			if (f->type != OUT_STR)
 				ck_assert_msg(f->size == 4 || f->size == 8,
@@ -536,7 +561,8 @@ START_TEST(test_descriptions_sound)
 				ck_assert_ptr_nonnull(f->names);
 			for (k = 0; f->key != NULL && k < i; k++)
 				ck_assert_msg((*t)->fields[k].key == NULL ||
-				    strcmp((*t)->fields[k].key, f->key) != 0,
+					strcmp((*t)->fields[k].key, f->key) !=
+					    0,
 				    "%s.%s twice", (*t)->cmd, f->key);
 		}
 }

@@ -21,15 +21,16 @@ static int
 bound(int family, int type, uint16_t port)
 {
 	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6,
-	    .sin6_port = htons(port) };
+		.sin6_port = htons(port) };
 	struct sockaddr_in s4 = { .sin_family = AF_INET,
-	    .sin_port = htons(port) };
+		.sin_port = htons(port) };
 	int fd = socket(family, type, 0);
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(family == AF_INET6 ?
-	    bind(fd, (struct sockaddr *)&s6, sizeof(s6)) :
-	    bind(fd, (struct sockaddr *)&s4, sizeof(s4)), 0);
+		bind(fd, (struct sockaddr *)&s6, sizeof(s6)) :
+		bind(fd, (struct sockaddr *)&s4, sizeof(s4)),
+	    0);
 	if (type == SOCK_STREAM)
 		ck_assert_int_eq(listen(fd, 4), 0);
 	return fd;
@@ -46,7 +47,7 @@ START_TEST(counts_move)
 		return;
 	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
 	ss_init(&s);
-	ck_assert_int_eq(ss_moved(&s), 1);	/* nothing known yet */
+	ck_assert_int_eq(ss_moved(&s), 1); /* nothing known yet */
 	ck_assert_int_eq(ss_moved(&s), 0);
 	for (i = 0; i < 3; i++) {
 		fd = bound(fam[i], type[i], (uint16_t)(9200 + i));

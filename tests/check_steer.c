@@ -37,7 +37,7 @@ tap_up(int mq)
 	    "%s", err);
 	ck_assert_int_eq(tap.multi_queue, mq);
 	tu_sh("ip link set steer0 up && ip addr add 10.78.0.1/24 dev steer0 && "
-	    "ip neigh add 10.78.0.2 lladdr 02:00:00:00:00:02 dev steer0");
+	      "ip neigh add 10.78.0.2 lladdr 02:00:00:00:00:02 dev steer0");
 }
 
 /* send_read: send one UDP datagram from CPU cpu and read its frame from
@@ -46,8 +46,7 @@ static void
 send_read(int cpu)
 {
 	static uint8_t buf[70000];
-	struct sockaddr_in to = { .sin_family = AF_INET,
-	    .sin_port = htons(9) };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
 	struct pollfd p = { .fd = tap.fd, .events = POLLIN };
 	cpu_set_t one;
 	ssize_t n;
@@ -58,13 +57,13 @@ send_read(int cpu)
 	ck_assert_int_eq(sched_setaffinity(0, sizeof(one), &one), 0);
 	inet_pton(AF_INET, "10.78.0.2", &to.sin_addr);
 	ck_assert_int_ge(s = socket(AF_INET, SOCK_DGRAM, 0), 0);
-	ck_assert_int_eq(sendto(s, "x", 1, 0, (struct sockaddr *)&to,
-	    sizeof(to)), 1);
+	ck_assert_int_eq(
+	    sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)), 1);
 	close(s);
 	ck_assert_msg(poll(&p, 1, 2000) == 1,
 	    "the frame sent from CPU %d did not reach queue 0", cpu);
 	ck_assert_int_gt(n = read(tap.fd, buf, sizeof(buf)), 12 + 14 + 20);
-	ck_assert_int_eq(buf[12 + 12], 0x08);		/* IPv4 */
+	ck_assert_int_eq(buf[12 + 12], 0x08); /* IPv4 */
 }
 
 START_TEST(test_send_cpu_is_the_senders)
@@ -81,7 +80,7 @@ START_TEST(test_send_cpu_is_the_senders)
 	ck_assert_int_ge(tap.queue2, 0);
 	ck_assert_uint_eq(atomic_load(tap.send_cpu), TAP_CPU_NONE);
 	ck_assert_int_eq(sched_getaffinity(0, sizeof(all), &all), 0);
-	for (int round = 0; round < 2; round++)	/* each CPU, twice */
+	for (int round = 0; round < 2; round++) /* each CPU, twice */
 		for (cpu = 0; cpu < CPU_SETSIZE && tried < 16; cpu++) {
 			if (!CPU_ISSET(cpu, &all))
 				continue;
@@ -123,7 +122,7 @@ START_TEST(test_forbidden_bpf_leaves_a_working_tap)
 		if (tap_steer_open(&tap) != -EPERM || tap.send_cpu != NULL ||
 		    tap.queue2 != -1)
 			_exit(1);
-		send_read(0);	/* single queue: the frame is in t->fd */
+		send_read(0); /* single queue: the frame is in t->fd */
 		_exit(0);
 	}
 	tu_child_ok(pid);

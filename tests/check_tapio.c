@@ -23,8 +23,8 @@
 #include "tap.h"
 #include "tapio.h"
 
-#define NFRAMES	8
-#define DEPTH	16
+#define NFRAMES 8
+#define DEPTH   16
 
 static struct tap tap;
 static uint8_t tap_mac[6];
@@ -43,9 +43,9 @@ tap_up(void)
 	tu_sh("echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6");
 	ck_assert_msg(tap_open(&tap, "tapio0", 1, 0, err, sizeof(err)) == 0,
 	    "%s", err);
-	ck_assert_int_eq(fcntl(tap.fd, F_SETFL, 0), 0);	/* blocking */
+	ck_assert_int_eq(fcntl(tap.fd, F_SETFL, 0), 0); /* blocking */
 	tu_sh("ip link set tapio0 up && ip addr add 10.77.0.1/24 dev tapio0 && "
-	    "ip neigh add 10.77.0.2 lladdr 02:00:00:00:00:02 dev tapio0");
+	      "ip neigh add 10.77.0.2 lladdr 02:00:00:00:00:02 dev tapio0");
 	memset(&ifr, 0, sizeof(ifr));
 	strcpy(ifr.ifr_name, "tapio0");
 	ck_assert_int_ge(s = socket(AF_INET, SOCK_DGRAM, 0), 0);
@@ -67,8 +67,7 @@ udp_payload(const uint8_t *f, int32_t len, uint16_t port)
 START_TEST(test_read_batch_in_order_then_eagain)
 {
 	static uint8_t buf[DEPTH][SHM_FRAME_MAX], vnet[DEPTH][12];
-	struct sockaddr_in to = { .sin_family = AF_INET,
-	    .sin_port = htons(9) };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
 	struct iovec iov[DEPTH][2];
 	int32_t res[DEPTH];
 	struct tapio t;
@@ -82,15 +81,15 @@ START_TEST(test_read_batch_in_order_then_eagain)
 	ck_assert_int_ge(s = socket(AF_INET, SOCK_DGRAM, 0), 0);
 	for (i = 0; i < NFRAMES; i++) {
 		c = (char)('a' + i);
-		ck_assert_int_eq(sendto(s, &c, 1, 0, (struct sockaddr *)&to,
-		    sizeof(to)), 1);
+		ck_assert_int_eq(
+		    sendto(s, &c, 1, 0, (struct sockaddr *)&to, sizeof(to)), 1);
 	}
 	for (i = 0; i < DEPTH; i++) {
 		iov[i][0] = (struct iovec){ vnet[i], 12 };
 		iov[i][1] = (struct iovec){ buf[i], SHM_FRAME_MAX };
 	}
 	ck_assert_int_eq(tapio_open(&t, tap.fd, DEPTH, "test"), 0);
-	alarm(5);		/* a read that waits would hang here */
+	alarm(5); /* a read that waits would hang here */
 	ck_assert_int_eq(tapio_rw(&t, 0, iov, DEPTH, res), 0);
 	alarm(0);
 	for (i = 0; i < DEPTH && res[i] > 0; i++)
@@ -98,7 +97,7 @@ START_TEST(test_read_batch_in_order_then_eagain)
 			ck_assert_int_eq(p, 'a' + seen++);
 	ck_assert_int_eq(seen, NFRAMES);
 	for (; i < DEPTH; i++)
-		ck_assert_int_eq(res[i], -EAGAIN);	/* ran dry, no wait */
+		ck_assert_int_eq(res[i], -EAGAIN); /* ran dry, no wait */
 	tapio_close(&t);
 	close(s);
 }
@@ -140,7 +139,7 @@ mkframe(uint8_t *f, char c)
 	ip[11] = (uint8_t)k;
 	udp[0] = 6000 >> 8, udp[1] = 6000 & 0xff;
 	udp[2] = 5000 >> 8, udp[3] = 5000 & 0xff;
-	udp[5] = 8 + 1;			/* checksum 0: none */
+	udp[5] = 8 + 1; /* checksum 0: none */
 	udp[8] = (uint8_t)c;
 	return 14 + 20 + 8 + 1;
 }
@@ -149,7 +148,7 @@ START_TEST(test_write_batch_delivers_all_in_order)
 {
 	static uint8_t frames[NFRAMES][64], vnet[12];
 	struct sockaddr_in me = { .sin_family = AF_INET,
-	    .sin_port = htons(5000) };
+		.sin_port = htons(5000) };
 	struct iovec iov[NFRAMES][2];
 	struct pollfd pfd;
 	int32_t res[NFRAMES];
@@ -191,7 +190,7 @@ START_TEST(test_depth_out_of_range_refused)
 	ck_assert_ptr_null(t.ring);
 	ck_assert_int_eq(tapio_open(&t, 0, TAPIO_MAX + 1, "test"), -EINVAL);
 	ck_assert_ptr_null(t.ring);
-	tapio_close(&t);		/* harmless on a ring never opened */
+	tapio_close(&t); /* harmless on a ring never opened */
 }
 END_TEST
 
@@ -203,8 +202,10 @@ START_TEST(test_forbidden_io_uring_is_an_error)
 	/* as Docker's default seccomp profile does */
 	if ((pid = fork()) == 0)
 		_exit(tu_forbid(SYS_io_uring_setup) != 0 ? 2 :
-		    tapio_open(&t, 0, DEPTH, "test") == -EPERM && t.ring == NULL ?
-		    0 : 1);
+			tapio_open(&t, 0, DEPTH, "test") == -EPERM &&
+			    t.ring == NULL ?
+							   0 :
+							   1);
 	tu_child_ok(pid);
 }
 END_TEST

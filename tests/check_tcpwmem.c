@@ -43,8 +43,8 @@ got(uint64_t v[3])
 START_TEST(parse)
 {
 	static const char *bad[] = { "", "4096 16384", "4096 16384 x",
-	    "4096 16384 4194304 1", "-1 16384 4194304", "4096 16384 4194304x",
-	    "4096 16384 99999999999", "a b c" };
+		"4096 16384 4194304 1", "-1 16384 4194304",
+		"4096 16384 4194304x", "4096 16384 99999999999", "a b c" };
 	uint64_t v[3];
 	size_t i;
 
@@ -75,7 +75,7 @@ START_TEST(raise_restore)
 	ck_assert_int_eq(tcpwmem_restore(&t, tu_path), 1);
 	got(v);
 	ck_assert_uint_eq(v[2], 4194304);
-	ck_assert_int_eq(tcpwmem_restore(&t, tu_path), 0);	/* once */
+	ck_assert_int_eq(tcpwmem_restore(&t, tu_path), 0); /* once */
 
 	/* changed by somebody else meanwhile: left as it is */
 	ck_assert_int_eq(tcpwmem_raise(&t, tu_path, 8u << 20), 1);
@@ -138,9 +138,8 @@ START_TEST(errors)
 	ck_assert_int_eq(tcpwmem_raise(&t, tu_path, 1ull << 32), -ERANGE);
 	put("4096 16384 4194304\n");
 	ck_assert_int_eq(chmod(tu_path, 0444), 0);
-	if (geteuid() != 0)	/* root writes a 0444 file all the same */
-		ck_assert_int_eq(tcpwmem_raise(&t, tu_path, 8u << 20),
-		    -EACCES);
+	if (geteuid() != 0) /* root writes a 0444 file all the same */
+		ck_assert_int_eq(tcpwmem_raise(&t, tu_path, 8u << 20), -EACCES);
 	tu_rmdir();
 }
 END_TEST

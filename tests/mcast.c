@@ -23,7 +23,8 @@
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: mcast recv IFNAME GROUP PORT COUNT TIMEOUT_MS "
+	fprintf(stderr,
+	    "usage: mcast recv IFNAME GROUP PORT COUNT TIMEOUT_MS "
 	    "[nojoin]\n       mcast send IFNAME GROUP PORT COUNT "
 	    "INTERVAL_US\n");
 	return 2;
@@ -31,12 +32,11 @@ usage(void)
 
 /* mc_recv: bind, join and print sequence numbers. */
 static int
-mc_recv(int ifindex, struct in_addr group, int port, long count,
-    int timeout_ms, int join)
+mc_recv(int ifindex, struct in_addr group, int port, long count, int timeout_ms,
+    int join)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
-	struct ip_mreqn mr = { .imr_multiaddr = group,
-	    .imr_ifindex = ifindex };
+	struct ip_mreqn mr = { .imr_multiaddr = group, .imr_ifindex = ifindex };
 	struct pollfd pfd;
 	char buf[256];
 	long got = 0;
@@ -47,8 +47,9 @@ mc_recv(int ifindex, struct in_addr group, int port, long count,
 	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
-	    (join && setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
-	    sizeof(mr)) == -1)) {
+	    (join &&
+		setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
+		    sizeof(mr)) == -1)) {
 		perror("mcast recv");
 		return 1;
 	}
@@ -86,7 +87,7 @@ mc_send(int ifindex, struct in_addr group, int port, long count,
 	for (i = 1; i <= count; i++) {
 		len = snprintf(buf, sizeof(buf), "%ld", i);
 		if (sendto(fd, buf, (size_t)len, 0, (struct sockaddr *)&sa,
-		    sizeof(sa)) != len) {
+			sizeof(sa)) != len) {
 			perror("mcast send");
 			return 1;
 		}

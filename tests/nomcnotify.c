@@ -16,7 +16,7 @@
 #include "forbid.h"
 
 #ifndef SOL_NETLINK
-#define SOL_NETLINK	270
+#define SOL_NETLINK 270
 #endif
 
 int

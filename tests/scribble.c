@@ -24,14 +24,15 @@ main(int argc, char **argv)
 	uint64_t n, i;
 
 	if (argc < 5) {
-		fprintf(stderr, "usage: scribble SEGMENT OWNER PEER SEED "
+		fprintf(stderr,
+		    "usage: scribble SEGMENT OWNER PEER SEED "
 		    "[descs]\n");
 		return 2;
 	}
 	if ((seg = tu_attach("scribble", argv[1])) == NULL)
 		return 1;
 	if (node_dirent_read(seg, (uint32_t)atoi(argv[2]), SHM_NET_LOCAL,
-	    (uint32_t)atoi(argv[3]), &de) != 0 ||
+		(uint32_t)atoi(argv[3]), &de) != 0 ||
 	    (mem = shmseg_at(seg, de.off, de.size)) == NULL) {
 		fprintf(stderr, "scribble: no ring from %s into %s\n", argv[3],
 		    argv[2]);
@@ -42,9 +43,11 @@ main(int argc, char **argv)
 	n = sizeof(struct shm_ring_hdr);
 	if (argc > 5 && strcmp(argv[5], "descs") == 0)
 		n += (uint64_t)((struct shm_ring_hdr *)mem)->slots *
-		    sizeof(struct shm_desc) < de.size - n ?
+			    sizeof(struct shm_desc) <
+			de.size - n ?
 		    (uint64_t)((struct shm_ring_hdr *)mem)->slots *
-		    sizeof(struct shm_desc) : de.size - n;
+			sizeof(struct shm_desc) :
+		    de.size - n;
 	for (i = 0; i < n; i++)
 		mem[i] = (uint8_t)random();
 	printf("%llu\n", (unsigned long long)de.off);

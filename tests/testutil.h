@@ -51,10 +51,14 @@ tu_rmdir(void)
 static inline struct shmseg *
 tu_open(uint64_t size, uint32_t max_nodes)
 {
-	struct shmseg_params p = { .path = tu_path, .cluster = "test",
-	    .size = size, .max_nodes = max_nodes, .cast_slots = 64,
-	    .cast_slot_size = 256, .conn_buckets = 64,
-	    .mcast_rings = { 3, 1 } };
+	struct shmseg_params p = { .path = tu_path,
+		.cluster = "test",
+		.size = size,
+		.max_nodes = max_nodes,
+		.cast_slots = 64,
+		.cast_slot_size = 256,
+		.conn_buckets = 64,
+		.mcast_rings = { 3, 1 } };
 	struct shmseg *s = NULL;
 	char err[256];
 	int rc = shmseg_open(&p, &s, err, sizeof(err));

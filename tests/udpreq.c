@@ -69,7 +69,8 @@ main(int argc, char **argv)
 	int count, timeout_ms, base, i, answered = 0;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: udpreq ADDR PORT COUNT [TIMEOUT_MS "
+		fprintf(stderr,
+		    "usage: udpreq ADDR PORT COUNT [TIMEOUT_MS "
 		    "[SOURCE_PORT_BASE]]\n");
 		return 2;
 	}
@@ -83,7 +84,8 @@ main(int argc, char **argv)
 	count = atoi(argv[3]);
 	timeout_ms = argc > 4 ? atoi(argv[4]) : 2000;
 	base = argc > 5 ? atoi(argv[5]) : 0;
-	if (argc > 6 && atoi(argv[6]) > 2 && atoi(argv[6]) <= (int)sizeof(req)) {
+	if (argc > 6 && atoi(argv[6]) > 2 &&
+	    atoi(argv[6]) <= (int)sizeof(req)) {
 		reqlen = (size_t)atoi(argv[6]);
 		memset(req, 'y', reqlen);
 	}

@@ -47,7 +47,7 @@ main(int argc, char **argv)
 		char in[2048];
 		plen = sizeof(peer);
 		if (recvfrom(fd, in, sizeof(in), 0, (struct sockaddr *)&peer,
-		    &plen) < 0)
+			&plen) < 0)
 			continue;
 		sendto(fd, buf, tlen, 0, (struct sockaddr *)&peer, plen);
 	}

@@ -69,8 +69,7 @@ nl_link_msg(struct nlmsghdr *nlh, int ifindex)
 
 /* nl_link_setup: MAC, MTU and IFF_UP in one RTM_NEWLINK. */
 int
-nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up,
-    int noarp)
+nl_link_setup(int ifindex, const uint8_t *mac, uint32_t mtu, int up, int noarp)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -126,8 +125,8 @@ nl_qdisc_root(int ifindex, const char *kind)
 /* nl_addr_new: an RTM_NEWADDR request in buf with local and address set
  * (alen bytes each); the caller may add attributes. */
 static struct nlmsghdr *
-nl_addr_new(char *buf, int family, int ifindex, const void *addr,
-    size_t alen, uint8_t prefix, uint8_t flags)
+nl_addr_new(char *buf, int family, int ifindex, const void *addr, size_t alen,
+    uint8_t prefix, uint8_t flags)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifaddrmsg *ifa;

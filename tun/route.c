@@ -25,12 +25,12 @@
 #include "netlink.h"
 #include "route.h"
 
-#define RT_OP_RULE	1
-#define RT_OP_ROUTE	2
-#define RT_OP_SYSCTL	3
-#define RT_OP_LOCAL	4	/* local rule moved: put it back at 0 */
-#define RT_OP_ADDR	5
-#define RT_OP_PROXY	6
+#define RT_OP_RULE   1
+#define RT_OP_ROUTE  2
+#define RT_OP_SYSCTL 3
+#define RT_OP_LOCAL  4 /* local rule moved: put it back at 0 */
+#define RT_OP_ADDR   5
+#define RT_OP_PROXY  6
 
 /* rt_rule_msgf: build a rule request (family AF_INET or AF_INET6; dst and
  * src point to 4 or 16 bytes, or are NULL). */
@@ -65,8 +65,7 @@ rt_rule_msgf(char *buf, int type, int flags, int family, uint32_t pref,
 /* rt_rule_msg: the IPv4 form. */
 static struct nlmsghdr *
 rt_rule_msg(char *buf, int type, int flags, uint32_t pref, uint32_t table,
-    uint32_t dst, uint8_t dstlen, uint32_t src, uint8_t srclen,
-    const char *iif)
+    uint32_t dst, uint8_t dstlen, uint32_t src, uint8_t srclen, const char *iif)
 {
 	return rt_rule_msgf(buf, type, flags, AF_INET, pref, table, &dst,
 	    dstlen, &src, srclen, iif);
@@ -117,7 +116,7 @@ rt_rule_add(struct rt_undo *u, int family, uint32_t pref, uint32_t table,
 	rc = nl_talk(rt_rule_msgf(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL,
 	    family, pref, table, dst, dstlen, src, srclen, iif));
 	if (rc == -EEXIST)
-		return 0;		/* left by an earlier life: keep it */
+		return 0; /* left by an earlier life: keep it */
 	if (rc != 0)
 		return rc;
 	op = rt_record(u, RT_OP_RULE);
@@ -125,11 +124,11 @@ rt_rule_add(struct rt_undo *u, int family, uint32_t pref, uint32_t table,
 	op->pref = pref;
 	op->table = table;
 	if (dst != NULL)
-		memcpy(family == AF_INET ? (void *)&op->dst : op->dst6,
-		    dst, alen);
+		memcpy(family == AF_INET ? (void *)&op->dst : op->dst6, dst,
+		    alen);
 	if (src != NULL)
-		memcpy(family == AF_INET ? (void *)&op->src : op->src6,
-		    src, alen);
+		memcpy(family == AF_INET ? (void *)&op->src : op->src6, src,
+		    alen);
 	op->dstlen = dstlen;
 	op->srclen = srclen;
 	if (iif != NULL)
@@ -253,16 +252,17 @@ rt_route_add(struct rt_undo *u, int family, uint32_t table, const void *dst,
 
 	if ((rc = rt_room(u)) != 0)
 		return rc;
-	rc = nl_talk(rt_route_msgf(buf, RTM_NEWROUTE, NLM_F_CREATE |
-	    NLM_F_REPLACE, family, table, dst, len, oif, prefsrc));
+	rc = nl_talk(rt_route_msgf(buf, RTM_NEWROUTE,
+	    NLM_F_CREATE | NLM_F_REPLACE, family, table, dst, len, oif,
+	    prefsrc));
 	if (rc != 0)
 		return rc;
 	op = rt_record(u, RT_OP_ROUTE);
 	op->family = family;
 	op->table = table;
 	if (len)
-		memcpy(family == AF_INET ? (void *)&op->dst : op->dst6,
-		    dst, family == AF_INET ? 4 : 16);
+		memcpy(family == AF_INET ? (void *)&op->dst : op->dst6, dst,
+		    family == AF_INET ? 4 : 16);
 	op->dstlen = len;
 	op->oif = oif;
 	return 0;
@@ -377,8 +377,8 @@ rt_proxy_add(struct rt_undo *u, int family, int ifindex, const void *addr)
 
 	if ((rc = rt_room(u)) != 0)
 		return rc;
-	rc = nl_talk(rt_proxy_msgf(buf, RTM_NEWNEIGH, NLM_F_CREATE |
-	    NLM_F_EXCL, family, ifindex, addr));
+	rc = nl_talk(rt_proxy_msgf(buf, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL,
+	    family, ifindex, addr));
 	if (rc == -EEXIST)
 		return 0;
 	if (rc != 0)
@@ -456,23 +456,23 @@ rt_undo_one(const struct rt_op *op)
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	int fam = op->family ? op->family : AF_INET, rc;
 	const void *dst = fam == AF_INET ? (const void *)&op->dst : op->dst6,
-	    *src = fam == AF_INET ? (const void *)&op->src : op->src6;
+		   *src = fam == AF_INET ? (const void *)&op->src : op->src6;
 
 	switch (op->kind) {
 	case RT_OP_RULE:
 		return nl_talk(rt_rule_msgf(buf, RTM_DELRULE, 0, fam, op->pref,
 		    op->table, dst, op->dstlen, src, op->srclen, op->iif));
 	case RT_OP_LOCAL:
-		rc = nl_talk(rt_rule_msgf(buf, RTM_NEWRULE, NLM_F_CREATE |
-		    NLM_F_EXCL, fam, 0, RT_TABLE_LOCAL, NULL, 0, NULL, 0,
-		    NULL));
+		rc = nl_talk(rt_rule_msgf(buf, RTM_NEWRULE,
+		    NLM_F_CREATE | NLM_F_EXCL, fam, 0, RT_TABLE_LOCAL, NULL, 0,
+		    NULL, 0, NULL));
 		if (rc != 0 && rc != -EEXIST)
 			return rc;
 		return nl_talk(rt_rule_msgf(buf, RTM_DELRULE, 0, fam, op->pref,
 		    RT_TABLE_LOCAL, NULL, 0, NULL, 0, NULL));
 	case RT_OP_ROUTE:
-		rc = nl_talk(rt_route_msgf(buf, RTM_DELROUTE, 0, fam,
-		    op->table, dst, op->dstlen, op->oif, NULL));
+		rc = nl_talk(rt_route_msgf(buf, RTM_DELROUTE, 0, fam, op->table,
+		    dst, op->dstlen, op->oif, NULL));
 		return rc == -ESRCH || rc == -ENODEV ? 0 : rc;
 	case RT_OP_SYSCTL:
 		return rt_sysctl_rw(op->path, op->value, NULL, 0);

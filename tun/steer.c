@@ -69,8 +69,8 @@ steer_prog(int map_fd)
 		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4),
-		INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD,
-		    0, map_fd),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0,
+		    map_fd),
 		INSN(0, 0, 0, 0, 0),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
 		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 3, 0),
@@ -86,7 +86,7 @@ steer_prog(int map_fd)
 	a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
 	a.insns = (uintptr_t)p;
 	a.insn_cnt = sizeof(p) / sizeof(p[0]);
-	a.license = (uintptr_t)"GPL";
+	a.license = (uintptr_t) "GPL";
 	return steer_bpf(BPF_PROG_LOAD, &a);
 }
 
@@ -120,12 +120,12 @@ tap_steer_open(struct tap *t)
 		return -EOPNOTSUPP;
 	if ((map = steer_map()) == -1 ||
 	    (m = mmap(NULL, sizeof(uint32_t), PROT_READ | PROT_WRITE,
-	    MAP_SHARED, map, 0)) == MAP_FAILED ||
+		 MAP_SHARED, map, 0)) == MAP_FAILED ||
 	    (prog = steer_prog(map)) == -1 ||
 	    (t->queue2 = steer_queue(t)) == -1 ||
 	    ioctl(t->fd, TUNSETSTEERINGEBPF, &prog) == -1)
 		goto fail;
-	close(prog);		/* the TAP and the mapping hold references */
+	close(prog); /* the TAP and the mapping hold references */
 	close(map);
 	t->send_cpu = m;
 	atomic_store_explicit(t->send_cpu, TAP_CPU_NONE, memory_order_relaxed);
@@ -133,7 +133,7 @@ tap_steer_open(struct tap *t)
 fail:
 	rc = -errno;
 	if (t->queue2 != -1)
-		close(t->queue2);	/* single queue again */
+		close(t->queue2); /* single queue again */
 	t->queue2 = -1;
 	if (m != MAP_FAILED)
 		munmap(m, sizeof(uint32_t));

@@ -16,13 +16,13 @@
 #include "tap.h"
 
 #ifndef TUN_F_USO4
-#define TUN_F_USO4	0x20
+#define TUN_F_USO4 0x20
 #endif
 #ifndef TUN_F_USO6
-#define TUN_F_USO6	0x40
+#define TUN_F_USO6 0x40
 #endif
 
-#define TAP_VNET_HDR_LEN	12
+#define TAP_VNET_HDR_LEN 12
 
 /* Offload sets to try, richest first. */
 static const unsigned int tap_offload_sets[] = {
@@ -42,17 +42,22 @@ tap_err(char *err, size_t errlen, int rc, const char *what, const char *name)
 	case ENOENT:
 	case ENODEV:
 	case ENXIO:
-		snprintf(err, errlen, "no /dev/net/tun: load the tun module "
+		snprintf(err, errlen,
+		    "no /dev/net/tun: load the tun module "
 		    "or pass --device /dev/net/tun to the container");
 		break;
 	case EPERM:
 	case EACCES:
-		snprintf(err, errlen, "creating TAP %s needs CAP_NET_ADMIN "
-		    "(run as root or with --cap-add NET_ADMIN)", name);
+		snprintf(err, errlen,
+		    "creating TAP %s needs CAP_NET_ADMIN "
+		    "(run as root or with --cap-add NET_ADMIN)",
+		    name);
 		break;
 	case EBUSY:
-		snprintf(err, errlen, "interface %s already exists and is not "
-		    "a free TAP device", name);
+		snprintf(err, errlen,
+		    "interface %s already exists and is not "
+		    "a free TAP device",
+		    name);
 		break;
 	default:
 		snprintf(err, errlen, "%s %s: %s", what, name, strerror(-rc));
@@ -67,7 +72,7 @@ tap_probe_offloads(int fd)
 	size_t i;
 
 	for (i = 0; i < sizeof(tap_offload_sets) / sizeof(*tap_offload_sets);
-	    i++)
+	     i++)
 		if (ioctl(fd, TUNSETOFFLOAD, tap_offload_sets[i]) == 0)
 			return tap_offload_sets[i];
 	return 0;
@@ -102,9 +107,10 @@ tap_open(struct tap *t, const char *name, int offload, int multi_queue,
 	memset(&ifr, 0, sizeof(ifr));
 	strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	rc = -1;		/* no multi-queue yet */
-	if (multi_queue && (rc = tap_setiff(t->fd, &ifr, IFF_MULTI_QUEUE))
-	    == -1 && errno != EINVAL) {
+	rc = -1; /* no multi-queue yet */
+	if (multi_queue &&
+	    (rc = tap_setiff(t->fd, &ifr, IFF_MULTI_QUEUE)) == -1 &&
+	    errno != EINVAL) {
 		rc = -errno;
 		goto fail;
 	}
@@ -154,10 +160,16 @@ tap_close(struct tap *t)
 void
 tap_offload_str(unsigned int off, char *buf, size_t len)
 {
-	static const struct { unsigned int bit; const char *name; } n[] = {
-		{ TUN_F_CSUM, "csum" }, { TUN_F_TSO4, "tso4" },
-		{ TUN_F_TSO6, "tso6" }, { TUN_F_TSO_ECN, "tso-ecn" },
-		{ TUN_F_USO4, "uso4" }, { TUN_F_USO6, "uso6" },
+	static const struct {
+		unsigned int bit;
+		const char *name;
+	} n[] = {
+		{ TUN_F_CSUM, "csum" },
+		{ TUN_F_TSO4, "tso4" },
+		{ TUN_F_TSO6, "tso6" },
+		{ TUN_F_TSO_ECN, "tso-ecn" },
+		{ TUN_F_USO4, "uso4" },
+		{ TUN_F_USO6, "uso6" },
 	};
 	size_t i;
 
