@@ -4,7 +4,7 @@
 
 SHMNET_BUILD_DEPS="gcc make autoconf automake pkg-config libevent-dev \
 libbsd-dev check libmnl-dev liburing-dev libjansson-dev"
-SHMNET_TEST_DEPS="iproute2 iputils-ping socat jq util-linux procps strace"  # procps: pkill
+SHMNET_TEST_DEPS="iproute2 iputils-ping socat jq util-linux procps strace clang-format"  # procps: pkill
 
 deps_install() {
 	local missing=() p
