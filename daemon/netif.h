@@ -32,10 +32,11 @@ struct port {
 };
 
 /*
- * A network of this node.  Set up by the main thread (netif_open, then
- * netif_attach once the node is claimed) before the data threads start,
- * and only read after that.  The counters in stats are written by the
- * threads that count them (libshmnet/layout.h says which).
+ * A network of this node, kept in the hand-off (shmnetd.h).  Set up by
+ * the main thread (netif_open, then netif_attach once the node is
+ * claimed) before the data threads start, and only read after that.
+ * The counters in stats are written by the threads that count them
+ * (libshmnet/layout.h says which).
  */
 struct netif {
 	uint32_t		 net;		/* SHM_NET_* */

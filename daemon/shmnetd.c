@@ -149,7 +149,7 @@ shmnetd_events(struct daemon *d)
 			return -1;
 	}
 	for (i = 0; i < d->nnets; i++)
-		ifindex[i] = d->netif[i].tap.ifindex;
+		ifindex[i] = d->ho.net[i].ni.tap.ifindex;
 	return mcw_start(d->base, d->mc, ifindex, d->nnets, &d->mcw);
 }
 
@@ -370,14 +370,14 @@ shmnetd_attach(struct daemon *d, char *err, size_t errlen)
 	ho->self = (uint32_t)rc;
 	ho->node = shmseg_node(ho->seg, ho->self);
 	for (i = 0; i < d->nnets; i++)
-		netif_attach(&d->netif[i], ho->node);
+		netif_attach(&d->ho.net[i].ni, ho->node);
 	if ((rc = shmnetd_handoff_peers(ho)) != 0 ||
 	    (d->member = member_new(ho, d->conf.g.enabled)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	for (i = 0; i < d->nnets; i++)
-		member_net(d->member, &d->netif[i], NULL);
+		member_net(d->member, &d->ho.net[i].ni, NULL);
 	return 0;
 }
 
@@ -407,7 +407,7 @@ static int
 shmnetd_net_modules(struct daemon *d, int i)
 {
 	struct handoff_net *h = &d->ho.net[i];
-	struct netif *ni = &d->netif[i];
+	struct netif *ni = &d->ho.net[i].ni;
 	int rc;
 
 	if ((rc = mc_new(&d->ho, h, ni, &d->mc[i])) != 0 ||
@@ -436,7 +436,7 @@ shmnetd_modules(struct daemon *d, char *err, size_t errlen)
 			snprintf(err, errlen,
 			    "set up the %s network's data "
 			    "path: %s",
-			    d->netif[i].name,
+			    d->ho.net[i].ni.name,
 			    rc == -EBADMSG ?
 				"a broadcast or multicast ring of the segment is "
 				"corrupt" :
@@ -490,9 +490,9 @@ shmnetd_open_taps(struct daemon *d, char *err, size_t errlen)
 
 	d->nnets = d->conf.g.enabled ? 2 : 1;
 	for (i = 0; i < SHM_NETS; i++)
-		d->netif[i].tap.fd = d->netif[i].tap.queue2 = -1;
+		d->ho.net[i].ni.tap.fd = d->ho.net[i].ni.tap.queue2 = -1;
 	for (i = 0; i < d->nnets; i++)
-		if ((rc = netif_open(&d->netif[i], (uint32_t)i,
+		if ((rc = netif_open(&d->ho.net[i].ni, (uint32_t)i,
 			 i == SHM_NET_LOCAL ? &d->conf.local : &d->conf.global,
 			 err, errlen)) != 0)
 			return rc;
@@ -503,14 +503,14 @@ shmnetd_open_taps(struct daemon *d, char *err, size_t errlen)
 static int
 shmnetd_configure(struct daemon *d, char *err, size_t errlen)
 {
-	struct netif *g = &d->netif[SHM_NET_GLOBAL];
+	struct netif *g = &d->ho.net[SHM_NET_GLOBAL].ni;
 	int i, rc;
 
 	/* the groups each TAP joined are read by mcw_start, once subscribed
 	 * to the kernel's join notifications */
 	for (i = 0; i < d->nnets; i++)
-		if ((rc = netif_configure(&d->netif[i], &d->conf, d->ho.node,
-			 d->ho.self, err, errlen)) != 0)
+		if ((rc = netif_configure(&d->ho.net[i].ni, &d->conf,
+			 d->ho.node, d->ho.self, err, errlen)) != 0)
 			return rc;
 	if (!d->conf.g.enabled)
 		return 0;
@@ -588,7 +588,7 @@ shmnetd_threads(struct daemon *d, char *err, size_t errlen)
 		if ((rc = rx_start(d->rx[i])) != 0 ||
 		    (rc = tx_start(d->tx[i])) != 0) {
 			snprintf(err, errlen, "start %s data threads: %s",
-			    d->netif[i].name, strerror(-rc));
+			    d->ho.net[i].ni.name, strerror(-rc));
 			return rc;
 		}
 		rs_on(d->rs[i]);
@@ -637,7 +637,7 @@ shmnetd_close(struct daemon *d)
 
 	shmnetd_modules_free(d);
 	for (i = 0; i < d->nnets; i++)
-		netif_close(&d->netif[i]);
+		netif_close(&d->ho.net[i].ni);
 	shmnetd_handoff_free(&d->ho);
 }
 

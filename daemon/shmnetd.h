@@ -77,6 +77,10 @@ struct mcgroups {
 
 /* What the threads of one network share. */
 struct handoff_net {
+	/* the network's interface (netif.h): set up by main before the
+	 * threads start, only read after */
+	struct netif		 ni;
+
 	/* main (tx_stop, rx_stop) writes 1, release; tx and rx read it
 	 * every loop, acquire or relaxed (the stop is re-checked after
 	 * every wake-up) */
@@ -159,8 +163,7 @@ struct groute;
 struct lscan;
 
 /* The daemon: its configuration, the hand-off and each module's state
- * (opaque but for netif's, which the data threads read).  Only
- * shmnetd.c and main.c use it. */
+ * (opaque to all but the module).  Only shmnetd.c and main.c use it. */
 struct daemon {
 	struct conf		 conf;
 	int			 foreground;
@@ -168,7 +171,6 @@ struct daemon {
 	struct handoff		 ho;
 
 	int			 nnets;		/* local, and global if on */
-	struct netif		 netif[SHM_NETS];
 	struct tx		*tx[SHM_NETS];
 	struct rx		*rx[SHM_NETS];
 	struct mc		*mc[SHM_NETS];
