@@ -475,6 +475,16 @@ show_status_global(struct ctl *c, struct status_row *s)
 	s->flows_refused = LD(h->conn_full);
 }
 
+/* show_printable: a name from the segment, its control characters
+ * (terminal escapes a peer may have written) shown as '?'. */
+static void
+show_printable(char *name)
+{
+	for (; *name != '\0'; name++)
+		if ((unsigned char)*name < 0x20 || *name == 0x7f)
+			*name = '?';
+}
+
 /* show_status: one screen about the cluster. */
 int
 show_status(struct ctl *c)
@@ -485,6 +495,7 @@ show_status(struct ctl *c)
 	memset(&s, 0, sizeof(s));
 	memcpy(s.cluster, h->cluster, sizeof(s.cluster));
 	s.cluster[sizeof(s.cluster) - 1] = '\0';
+	show_printable(s.cluster);
 	snprintf(s.segment, sizeof(s.segment), "%s", c->path);
 	snprintf(s.version, sizeof(s.version), "%u.%u", h->version >> 8,
 	    h->version & 0xff);

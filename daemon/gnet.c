@@ -46,7 +46,7 @@ struct gnet {
 	struct shmseg *seg;
 	struct shm_node_stats *stats;
 	const struct notify *notify;
-	uint32_t self;
+	uint32_t self, max_nodes;
 	struct pkt_g g;         /* G and G6 */
 	struct conn_timeouts t; /* idle timeouts */
 	const char *name;
@@ -79,6 +79,7 @@ gnet_new(const struct handoff *ho, const struct netif *ni, const struct conf *c)
 	}
 	gn->seg = ho->seg;
 	gn->self = ho->self;
+	gn->max_nodes = ho->max_nodes;
 	gn->notify = &ho->notify;
 	gn->stats = ni->stats;
 	gn->name = ni->name;
@@ -114,6 +115,17 @@ gnet_no_listener(struct gnet *gn)
 	}
 }
 
+/* gnet_bound: a node id read from the shared connection table, or 0
+ * (dropped, counted as unrouted) when it names no node of the segment. */
+static uint32_t
+gnet_bound(struct gnet *gn, uint32_t id)
+{
+	if (id >= 1 && id <= gn->max_nodes)
+		return id;
+	stat_add(&gn->stats->unrouted, 1);
+	return 0;
+}
+
 /* gnet_new_flow: choose and record the serving node of a new flow. */
 static uint32_t
 gnet_new_flow(struct gnet *gn, struct pkt_info *pi, uint32_t now)
@@ -141,7 +153,8 @@ gnet_new_flow(struct gnet *gn, struct pkt_info *pi, uint32_t now)
 		return node;
 	}
 	conn_touch(e, now, pi->l3len, pi->tcpflags, 1);
-	return c.node; /* another ingress may have recorded it first */
+	/* another ingress may have recorded it first */
+	return gnet_bound(gn, c.node);
 }
 
 /* gnet_frag_ids: a datagram's addresses and id, for either family. */
@@ -251,7 +264,7 @@ gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len)
 	if (conn_lookup(gn->seg, &pi.key, &c, &e)) {
 		conn_touch(e, now, pi.l3len, pi.tcpflags, pi.dir == PKT_TO_G);
 		return gnet_frag_note(gn, &pi,
-		    pi.dir == PKT_TO_G ? c.node : c.ingress);
+		    gnet_bound(gn, pi.dir == PKT_TO_G ? c.node : c.ingress));
 	}
 	if (pi.dir == PKT_FROM_G || pi.icmp_error)
 		return gnet_frag_note(gn, &pi, gn->self);

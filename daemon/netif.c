@@ -187,16 +187,18 @@ int
 netif_configure(struct netif *ni, const struct conf *c, struct shm_node *n,
     uint32_t self, char *err, size_t errlen)
 {
-	char a[INET_ADDRSTRLEN];
+	char a[INET_ADDRSTRLEN], m[18];
+	uint8_t mac[6];
 	uint32_t addr;
 	int rc;
 
-	frame_node_mac(ni->net, self, n->mac[ni->net]);
+	/* built here, not read back from the segment a peer may write */
+	frame_node_mac(ni->net, self, mac);
 	addr = ni->net == SHM_NET_LOCAL ? conf_local_addr(c, self) :
 					  ni->nc->addr;
 	inet_ntop(AF_INET, &addr, a, sizeof(a));
-	if ((rc = nl_link_setup(ni->tap.ifindex, n->mac[ni->net], ni->nc->mtu,
-		 0, ni->net == SHM_NET_GLOBAL)) != 0) {
+	if ((rc = nl_link_setup(ni->tap.ifindex, mac, ni->nc->mtu, 0,
+		 ni->net == SHM_NET_GLOBAL)) != 0) {
 		snprintf(err, errlen, "%s: set MAC and MTU %u: %s",
 		    ni->tap.name, ni->nc->mtu, strerror(-rc));
 		return rc;
@@ -217,13 +219,12 @@ netif_configure(struct netif *ni, const struct conf *c, struct shm_node *n,
 		    strerror(-rc));
 		return rc;
 	}
+	memcpy(n->mac[ni->net], mac, 6);
 	n->addr4[ni->net] = addr;
 	n->prefix4[ni->net] = (uint8_t)ni->nc->prefix;
-	log_info("%s: %s up, %s/%u, MAC %02x:%02x:%02x:%02x:%02x:%02x, "
-		 "MTU %u",
-	    ni->name, ni->tap.name, a, ni->nc->prefix, n->mac[ni->net][0],
-	    n->mac[ni->net][1], n->mac[ni->net][2], n->mac[ni->net][3],
-	    n->mac[ni->net][4], n->mac[ni->net][5], ni->nc->mtu);
+	frame_mac_str(mac, m, sizeof(m));
+	log_info("%s: %s up, %s/%u, MAC %s, MTU %u", ni->name, ni->tap.name, a,
+	    ni->nc->prefix, m, ni->nc->mtu);
 	return 0;
 }
 

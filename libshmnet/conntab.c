@@ -196,15 +196,21 @@ conn_insert(struct shmseg *s, uint32_t self, const struct conn_key *k,
 {
 	struct shm_conn_bucket *b = shmseg_conn_bucket(s, conn_hash(k));
 	uint32_t owner = lock_owner_word(self);
-	struct shm_conn *e, *free_e = NULL;
+	struct shm_conn *e, *free_e = NULL, tmp;
 	int i, rc = 1;
 
 	lock_acquire(s, &b->lock, owner);
 	for (i = 0; i < SHM_CONN_PER_BUCKET; i++) {
 		e = &b->e[i];
 		if (e->family != 0 && conn_match(e, k)) {
+			if (!conn_copy(e, &tmp)) {
+				/* torn: its writer died mid-write (a writer
+				 * holds the lock we hold): written anew */
+				free_e = e;
+				break;
+			}
 			if (out != NULL)
-				conn_copy(e, out);
+				memcpy(out, &tmp, sizeof(tmp));
 			if (where != NULL)
 				*where = e;
 			rc = 0;

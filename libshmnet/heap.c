@@ -105,12 +105,15 @@ heap_free(struct shmseg *s, uint64_t off, uint64_t size)
 
 	if (!s->writable)
 		return -EROFS;
+	/* off and size may come from a scribbled dirent: range-checked in
+	 * 64 bits before they become page indexes */
 	if (off < s->heap_off || (off - s->heap_off) % SHM_PAGE_SIZE ||
-	    size == 0 || size > (uint64_t)s->heap_pages * SHM_PAGE_SIZE)
+	    (off - s->heap_off) / SHM_PAGE_SIZE >= s->heap_pages || size == 0 ||
+	    size > (uint64_t)s->heap_pages * SHM_PAGE_SIZE)
 		return -EINVAL;
 	first = (uint32_t)((off - s->heap_off) / SHM_PAGE_SIZE);
 	n = (uint32_t)(align_up(size, SHM_PAGE_SIZE) / SHM_PAGE_SIZE);
-	if (first >= s->heap_pages || n > s->heap_pages - first)
+	if (n > s->heap_pages - first)
 		return -EINVAL;
 	map = heap_map(s);
 	owner = lock_owner_word(s->self);

@@ -197,11 +197,17 @@ pkt_ip6_l4(const uint8_t *p, uint32_t len, uint8_t *proto, uint32_t *off,
 			pi->frag_id = ((uint32_t)p[o + 4] << 24) |
 			    ((uint32_t)p[o + 5] << 16) |
 			    ((uint32_t)p[o + 6] << 8) | p[o + 7];
-			if (rd16(p + o + 2) & 0xfff8)
-				pi->frag = PKT_FRAG_LATER;
-			else if (p[o + 3] & 1)
-				pi->frag = PKT_FRAG_FIRST;
 			nh = p[o];
+			if (rd16(p + o + 2) & 0xfff8) {
+				/* a later fragment: what follows is payload,
+				 * not headers */
+				pi->frag = PKT_FRAG_LATER;
+				*proto = nh;
+				*off = o + 8;
+				return 0;
+			}
+			if (p[o + 3] & 1)
+				pi->frag = PKT_FRAG_FIRST;
 			o += 8;
 			break;
 		default:

@@ -115,14 +115,106 @@ seg_layout(struct shmseg *s, const struct shmseg_params *p, char *err,
 	return 0;
 }
 
-/* seg_check_hdr: validate a header against the file size; fill geometry. */
+/* seg_region: a table [off, off + len) starts at or after *end, aligned
+ * to align, and ends within limit (overflow-safe: every value may come
+ * from a scribbled header); *end moves past it. */
 static int
-seg_check_hdr(struct shmseg *s, const struct shm_hdr *h, uint64_t fsize,
+seg_region(uint64_t off, uint64_t len, uint64_t align, uint64_t *end,
+    uint64_t limit)
+{
+	if (off % align != 0 || off < *end || off > limit || len > limit - off)
+		return -1;
+	*end = off + len;
+	return 0;
+}
+
+/* seg_regions: the tables of a validated geometry lie in the order the
+ * creator lays them out (seg_layout), none overlapping the next, all
+ * within the file. */
+static int
+seg_regions(const struct shmseg *s)
+{
+	uint64_t end = SHM_HDR_SIZE, max = s->max_nodes, fsize = s->size;
+	uint32_t n;
+
+	if (s->node_off != SHM_HDR_SIZE ||
+	    seg_region(s->node_off, max * sizeof(struct shm_node), 1, &end,
+		fsize) != 0 ||
+	    seg_region(s->dir_off,
+		max * SHM_NETS * max * sizeof(struct shm_dirent), SHM_PAGE_SIZE,
+		&end, fsize) != 0)
+		return -1;
+	for (n = 0; n < SHM_NETS; n++)
+		if (s->cast_size[n] < sizeof(struct shm_ring_hdr) ||
+		    seg_region(s->cast_off[n], s->cast_size[n], SHM_PAGE_SIZE,
+			&end, fsize) != 0)
+			return -1;
+	for (n = 0; n < SHM_NETS; n++)
+		if (s->mcast_rings[n] > SHM_MCAST_MAX ||
+		    seg_region(s->mcast_off[n],
+			(uint64_t)s->mcast_rings[n] * s->cast_size[n],
+			SHM_PAGE_SIZE, &end, fsize) != 0)
+			return -1;
+	if (!is_pow2(s->conn_buckets) || s->conn_buckets > (1u << 24) ||
+	    seg_region(s->conn_off,
+		(uint64_t)s->conn_buckets * sizeof(struct shm_conn_bucket),
+		SHM_PAGE_SIZE, &end, fsize) != 0 ||
+	    seg_region(s->listen_off, max * sizeof(struct shm_listen_table),
+		SHM_PAGE_SIZE, &end, fsize) != 0 ||
+	    seg_region(s->svc_off, SHM_SVC_SLOTS * sizeof(struct shm_svc),
+		SHM_PAGE_SIZE, &end, fsize) != 0)
+		return -1;
+	return seg_region(s->pagemap_off,
+		   (uint64_t)s->heap_pages * sizeof(uint32_t), 1, &end,
+		   fsize) != 0 ||
+		seg_region(s->heap_off, (uint64_t)s->heap_pages * SHM_PAGE_SIZE,
+		    SHM_PAGE_SIZE, &end, fsize) != 0 ?
+	    -1 :
+	    0;
+}
+
+/* seg_geometry: copy a header's geometry (a private copy, read once)
+ * into the handle and validate it. */
+static int
+seg_geometry(struct shmseg *s, const struct shm_hdr *h, uint64_t fsize)
+{
+	uint32_t n;
+
+	if (h->hdr_size != SHM_HDR_SIZE || h->seg_size != fsize ||
+	    h->nets != SHM_NETS || h->page_size != SHM_PAGE_SIZE ||
+	    h->max_nodes < SHM_NODES_MIN || h->max_nodes > SHM_NODES_MAX)
+		return -1;
+	s->size = fsize;
+	s->max_nodes = h->max_nodes;
+	s->node_off = h->node_off;
+	s->dir_off = h->dir_off;
+	for (n = 0; n < SHM_NETS; n++) {
+		s->cast_off[n] = h->cast_off[n];
+		s->cast_size[n] = h->cast_size[n];
+		s->mcast_off[n] = h->mcast_off[n];
+		s->mcast_rings[n] = h->mcast_rings[n];
+	}
+	s->conn_off = h->conn_off;
+	s->conn_buckets = h->conn_buckets;
+	s->listen_off = h->listen_off;
+	s->svc_off = h->svc_off;
+	s->pagemap_off = h->pagemap_off;
+	s->heap_off = h->heap_off;
+	s->heap_pages = h->heap_pages;
+	return seg_regions(s);
+}
+
+/* seg_check_hdr: validate a header against the file size; fill geometry.
+ * The header is copied out once and only the copy is looked at, so a
+ * peer writing it meanwhile cannot make a checked value differ from the
+ * one used. */
+static int
+seg_check_hdr(struct shmseg *s, const struct shm_hdr *shared, uint64_t fsize,
     char *err, size_t errlen)
 {
-	uint64_t magic = atomic_load_explicit(&h->magic, memory_order_acquire);
-	uint64_t dir_end;
-	uint32_t n;
+	uint64_t magic = atomic_load_explicit(&shared->magic,
+	    memory_order_acquire);
+	struct shm_hdr h;
 
 	if (magic == 0)
 		return seg_err(err, errlen, -EAGAIN,
@@ -131,75 +223,19 @@ seg_check_hdr(struct shmseg *s, const struct shm_hdr *h, uint64_t fsize,
 		return seg_err(err, errlen, -EBADMSG,
 		    "segment %s is not a shmnet segment (magic %#llx)", s->path,
 		    (unsigned long long)magic);
-	if ((h->version >> 8) != SHM_VERSION_MAJOR)
+	memcpy(&h, (const void *)shared, sizeof(h));
+	if ((h.version >> 8) != SHM_VERSION_MAJOR)
 		return seg_err(err, errlen, -EPROTONOSUPPORT,
 		    "segment %s has layout version %u.%u, this build speaks "
 		    "%u.%u; stop its nodes or remove it",
-		    s->path, h->version >> 8, h->version & 0xff,
+		    s->path, h.version >> 8, h.version & 0xff,
 		    SHM_VERSION_MAJOR, SHM_VERSION_MINOR);
-	if (h->hdr_size != SHM_HDR_SIZE || h->seg_size != fsize ||
-	    h->nets != SHM_NETS || h->page_size != SHM_PAGE_SIZE ||
-	    h->max_nodes < SHM_NODES_MIN || h->max_nodes > SHM_NODES_MAX)
-		goto corrupt;
-	s->max_nodes = h->max_nodes;
-	s->node_off = h->node_off;
-	s->dir_off = h->dir_off;
-	s->pagemap_off = h->pagemap_off;
-	s->heap_off = h->heap_off;
-	s->heap_pages = h->heap_pages;
-	s->size = fsize;
-	dir_end = s->dir_off +
-	    (uint64_t)s->max_nodes * SHM_NETS * s->max_nodes *
-		sizeof(struct shm_dirent);
-	if (s->node_off != SHM_HDR_SIZE || s->dir_off % SHM_PAGE_SIZE ||
-	    s->dir_off < s->node_off +
-		    (uint64_t)s->max_nodes * sizeof(struct shm_node) ||
-	    dir_end > fsize)
-		goto corrupt;
-	for (n = 0; n < SHM_NETS; n++) {
-		s->cast_off[n] = h->cast_off[n];
-		s->cast_size[n] = h->cast_size[n];
-		if (s->cast_off[n] < dir_end ||
-		    s->cast_off[n] % SHM_PAGE_SIZE ||
-		    s->cast_size[n] < sizeof(struct shm_ring_hdr) ||
-		    s->cast_off[n] + s->cast_size[n] > s->pagemap_off)
-			goto corrupt;
-	}
-	for (n = 0; n < SHM_NETS; n++) {
-		s->mcast_off[n] = h->mcast_off[n];
-		s->mcast_rings[n] = h->mcast_rings[n];
-		if (s->mcast_rings[n] > SHM_MCAST_MAX ||
-		    s->mcast_off[n] < dir_end ||
-		    s->mcast_off[n] % SHM_PAGE_SIZE ||
-		    s->mcast_off[n] +
-			    (uint64_t)s->mcast_rings[n] * s->cast_size[n] >
-			s->pagemap_off)
-			goto corrupt;
-	}
-	s->conn_off = h->conn_off;
-	s->conn_buckets = h->conn_buckets;
-	s->listen_off = h->listen_off;
-	s->svc_off = h->svc_off;
-	if (!is_pow2(s->conn_buckets) || s->conn_buckets > (1u << 24) ||
-	    s->conn_off < dir_end || s->conn_off % SHM_PAGE_SIZE ||
-	    s->conn_off +
-		    (uint64_t)s->conn_buckets * sizeof(struct shm_conn_bucket) >
-		s->listen_off ||
-	    s->listen_off +
-		    (uint64_t)s->max_nodes * sizeof(struct shm_listen_table) >
-		s->svc_off ||
-	    s->svc_off + SHM_SVC_SLOTS * sizeof(struct shm_svc) >
-		s->pagemap_off)
-		goto corrupt;
-	if (s->pagemap_off + (uint64_t)s->heap_pages * 4 > s->heap_off ||
-	    s->heap_off % SHM_PAGE_SIZE ||
-	    s->heap_off + (uint64_t)s->heap_pages * SHM_PAGE_SIZE > fsize)
-		goto corrupt;
+	if (seg_geometry(s, &h, fsize) != 0)
+		return seg_err(err, errlen, -EBADMSG,
+		    "segment %s has a corrupt header; stop its nodes or "
+		    "remove it",
+		    s->path);
 	return 0;
-corrupt:
-	return seg_err(err, errlen, -EBADMSG,
-	    "segment %s has a corrupt header; stop its nodes or remove it",
-	    s->path);
 }
 
 /* seg_perms: mode and group of a new segment and its lock file, set
@@ -384,6 +420,22 @@ seg_attach(struct shmseg *s, uint64_t fsize, int prot, char *err, size_t errlen)
 	return rc;
 }
 
+/* seg_redo: a segment without its magic.  Its creator died half-way
+ * (under the init lock, which we now hold) when no node is alive: make
+ * it again.  With nodes alive, the magic was scribbled over: making it
+ * again would truncate the file under their mappings. */
+static int
+seg_redo(struct shmseg *s, const struct shmseg_params *p, char *err,
+    size_t errlen)
+{
+	if (ofd_range_held(s->lockfd, 1, SHM_NODES_MAX) != 0)
+		return seg_err(err, errlen, -EBADMSG,
+		    "segment %s has lost its "
+		    "magic while nodes use it; stop its nodes or remove it",
+		    s->path);
+	return seg_init(s, p, err, errlen);
+}
+
 /* shmseg_open: open or create a segment read-write. */
 int
 shmseg_open(const struct shmseg_params *p, struct shmseg **out, char *err,
@@ -414,8 +466,8 @@ shmseg_open(const struct shmseg_params *p, struct shmseg **out, char *err,
 	} else {
 		rc = seg_attach(s, (uint64_t)st.st_size, PROT_READ | PROT_WRITE,
 		    err, errlen);
-		if (rc == -EAGAIN) /* a creator died half-way: redo it */
-			rc = seg_init(s, p, err, errlen);
+		if (rc == -EAGAIN)
+			rc = seg_redo(s, p, err, errlen);
 	}
 	if (rc != 0)
 		goto fail;

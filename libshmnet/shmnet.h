@@ -429,7 +429,9 @@ uint32_t conn_now(void);
 int	 conn_lookup(struct shmseg *seg, const struct conn_key *k,
 	    struct shm_conn *out, struct shm_conn **where);
 /* Insert a flow unless it exists.  1 inserted, 0 it existed (then *out is
- * the existing one), -ENOSPC when its bucket is full of live flows. */
+ * the existing one), -ENOSPC when its bucket is full of live flows.  An
+ * entry of the flow left half-written (its writer died) is written anew.
+ * Node ids in *out come from shared memory: the caller bounds them. */
 int	 conn_insert(struct shmseg *seg, uint32_t self, const struct conn_key *k,
 	    uint16_t node, uint16_t ingress, uint16_t state, uint32_t now,
 	    const struct conn_timeouts *t, struct shm_conn *out,

@@ -67,6 +67,27 @@ START_TEST(test_insert_lookup_reuse)
 }
 END_TEST
 
+START_TEST(test_torn_entry_written_anew)
+{
+	struct conn_key k = key(IPPROTO_TCP, 8080, 0x0a0b0c0d, 40001);
+	struct shm_conn c, *e;
+
+	ck_assert_int_eq(
+	    conn_insert(seg, 1, &k, 3, 1, SHM_CONN_SYN, 100, &tmo, &c, &e), 1);
+	/* its writer died mid-write: seq stays odd */
+	atomic_fetch_add(&e->seq, 1);
+	ck_assert_int_eq(conn_lookup(seg, &k, &c, NULL), 0);
+	memset(&c, 0xaa, sizeof(c));
+	ck_assert_int_eq(conn_insert(seg, 1, &k, 5, 1, SHM_CONN_SYN, 101, &tmo,
+			     &c, NULL),
+	    1);
+	ck_assert_uint_eq(c.node, 5);
+	ck_assert_int_eq(conn_lookup(seg, &k, &c, NULL), 1);
+	ck_assert_uint_eq(c.node, 5);
+	ck_assert_uint_eq(atomic_load(&e->seq) & 1, 0);
+}
+END_TEST
+
 START_TEST(test_tcp_states_and_expiry)
 {
 	struct conn_key k = key(IPPROTO_TCP, 80, 1, 2);
@@ -322,6 +343,7 @@ conntab_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_insert_lookup_reuse);
+	tcase_add_test(tc, test_torn_entry_written_anew);
 	tcase_add_test(tc, test_tcp_states_and_expiry);
 	tcase_add_test(tc, test_rst_and_udp);
 	tcase_add_test(tc, test_full_bucket_and_reuse_of_expired);

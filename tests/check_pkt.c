@@ -253,6 +253,18 @@ START_TEST(test_ipv6)
 	o = ip6(IPPROTO_UDP, c6, g.g6, 8, 1, 0x00b8);
 	ck_assert_int_eq(pkt_parse(f, o + 8, &g, &pi), 0);
 	ck_assert_uint_eq(pi.frag, PKT_FRAG_LATER);
+	/* a later fragment's payload is not parsed as headers, even when
+	 * the fragmented part starts with options and the payload looks
+	 * like a first fragment header and ports */
+	o = ip6(60, c6, g.g6, 32, 1, 0x00b8);
+	f[o] = 44;
+	f[o + 8] = IPPROTO_UDP;
+	f[o + 11] = 0x01;
+	f[o + 15] = 0x99;
+	ports(o + 16, 1234, 53);
+	ck_assert_int_eq(pkt_parse(f, o + 32, &g, &pi), 0);
+	ck_assert_uint_eq(pi.frag, PKT_FRAG_LATER);
+	ck_assert_uint_eq(pi.frag_id, 0x42);
 	/* not to or from G6; IPv6 without address6; cut short */
 	o = ip6(IPPROTO_UDP, c6, c6, 8, 0, 0);
 	ck_assert_int_eq(pkt_parse(f, o + 8, &g, &pi), -1);

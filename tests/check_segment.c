@@ -103,6 +103,119 @@ START_TEST(test_corrupt_header_refused)
 }
 END_TEST
 
+/* A header field to scribble: where, and the value. */
+struct scribble {
+	size_t off;
+	uint64_t value;
+	int wide; /* 8 bytes, else 4 */
+};
+
+/* refused: the segment at tu_path does not attach while the field is
+ * scribbled, and does again once it is put back */
+static void
+refused(struct shm_hdr *h, const struct scribble *w)
+{
+	uint8_t *p = (uint8_t *)h + w->off, saved[8];
+	struct shmseg *b = NULL;
+	char err[256];
+	uint32_t v32 = (uint32_t)w->value;
+
+	memcpy(saved, p, sizeof(saved));
+	if (w->wide)
+		memcpy(p, &w->value, 8);
+	else
+		memcpy(p, &v32, 4);
+	ck_assert_msg(shmseg_open_ro(tu_path, &b, err, sizeof(err)) == -EBADMSG,
+	    "offset %zu = %#llx attached", w->off,
+	    (unsigned long long)w->value);
+	memcpy(p, saved, sizeof(saved));
+	ck_assert_int_eq(shmseg_open_ro(tu_path, &b, err, sizeof(err)), 0);
+	shmseg_close(b, 0);
+}
+
+START_TEST(test_wrapped_offsets_refused)
+{
+	struct shmseg *a = tu_open(8 << 20, 16);
+	struct shm_hdr *h = (struct shm_hdr *)shmseg_hdr(a);
+	uint64_t dir_bytes = 16ull * SHM_NETS * 16 * sizeof(struct shm_dirent);
+	struct scribble w[] = {
+		/* dir_off + dir_bytes wraps to a small end */
+		{ offsetof(struct shm_hdr, dir_off), 0 - dir_bytes + 4096, 1 },
+		/* pagemap_off + heap_pages * 4 wraps: every bound against
+		 * pagemap_off would be vacuous */
+		{ offsetof(struct shm_hdr, pagemap_off), 0xfffffffffffff000ull,
+		    1 },
+		{ offsetof(struct shm_hdr, cast_off), 0xfffffffffffff000ull,
+		    1 },
+		{ offsetof(struct shm_hdr, mcast_off), 0xffffffffffff0000ull,
+		    1 },
+		{ offsetof(struct shm_hdr, conn_off), 0xfffffffffff00000ull,
+		    1 },
+		{ offsetof(struct shm_hdr, listen_off), 0xffffffffff000000ull,
+		    1 },
+		{ offsetof(struct shm_hdr, svc_off), 0xfffffffffffff000ull, 1 },
+		{ offsetof(struct shm_hdr, heap_off), 0xfffffffffffff000ull,
+		    1 },
+		{ offsetof(struct shm_hdr, cast_size), 0xfffff000u, 0 },
+		/* two tables on top of each other */
+		{ offsetof(struct shm_hdr, conn_off), h->dir_off, 1 },
+		{ offsetof(struct shm_hdr, max_nodes), 257, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		refused(h, &w[i]);
+	shmseg_close(a, 0);
+}
+END_TEST
+
+START_TEST(test_lost_magic_with_live_node_refused)
+{
+	struct shmseg_params p = { .path = tu_path,
+		.cluster = "test",
+		.size = 8 << 20,
+		.max_nodes = 16,
+		.cast_slots = 64,
+		.cast_slot_size = 256,
+		.conn_buckets = 64 };
+	struct shmseg *a = tu_open(8 << 20, 16), *b = NULL;
+	struct shm_hdr *h = (struct shm_hdr *)shmseg_hdr(a);
+	uint32_t gen;
+	char err[256];
+
+	ck_assert_int_eq(node_claim(a, 1, &gen), 1);
+	atomic_store(&h->magic, 0);
+	ck_assert_int_eq(shmseg_open(&p, &b, err, sizeof(err)), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(err, "lost its magic"));
+	ck_assert_uint_eq(atomic_load(&shmseg_node(a, 1)->gen), gen);
+	/* nobody alive: a creator that died half-way, made again */
+	node_leave(a, 1);
+	ck_assert_int_eq(shmseg_open(&p, &b, err, sizeof(err)), 0);
+	ck_assert_uint_eq(atomic_load(&h->magic), SHM_MAGIC);
+	shmseg_close(b, 0);
+	shmseg_close(a, 0);
+}
+END_TEST
+
+START_TEST(test_heap_free_far_offset_refused)
+{
+	struct shmseg *a = tu_open(8 << 20, 16);
+	uint64_t off, heap_off = shmseg_hdr(a)->heap_off;
+	uint32_t used, total, used2;
+
+	ck_assert_int_eq(heap_alloc(a, 4096, &off), 0);
+	heap_usage(a, &used, &total);
+	/* a page index that is off's once cut to 32 bits */
+	ck_assert_int_eq(heap_free(a, off + (1ull << 32) * SHM_PAGE_SIZE, 4096),
+	    -EINVAL);
+	heap_usage(a, &used2, &total);
+	ck_assert_uint_eq(used2, used);
+	ck_assert_int_eq(heap_free(a, off, 4096), 0);
+	ck_assert_uint_ge(off, heap_off);
+	shmseg_close(a, 0);
+}
+END_TEST
+
 START_TEST(test_bad_params)
 {
 	struct shmseg_params p = { .path = tu_path,
@@ -369,6 +482,9 @@ segment_suite(void)
 	tcase_add_test(tc, test_open_ro);
 	tcase_add_test(tc, test_other_version_refused);
 	tcase_add_test(tc, test_corrupt_header_refused);
+	tcase_add_test(tc, test_wrapped_offsets_refused);
+	tcase_add_test(tc, test_lost_magic_with_live_node_refused);
+	tcase_add_test(tc, test_heap_free_far_offset_refused);
 	tcase_add_test(tc, test_bad_params);
 	tcase_add_test(tc, test_claim_and_in_use);
 	tcase_add_test(tc, test_death_reap_and_new_generation);

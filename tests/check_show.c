@@ -302,6 +302,20 @@ START_TEST(test_status)
 }
 END_TEST
 
+START_TEST(test_status_name_escapes_shown)
+{
+	struct shm_hdr *h = (struct shm_hdr *)shmseg_hdr(w);
+
+	/* a peer wrote terminal escapes into the cluster name */
+	memcpy(h->cluster, "\x1b[31mred\x07", 11);
+	print("status", show_status);
+	ck_assert_ptr_null(strchr(text, 0x1b));
+	ck_assert_ptr_null(strchr(text, 0x07));
+	contains(text, "cluster   ?[31mred?");
+	ck_assert_str_eq(jstr(j, "cluster"), "?[31mred?");
+}
+END_TEST
+
 START_TEST(test_nodes)
 {
 	json_t *n;
@@ -589,6 +603,7 @@ show_suite(void)
 	TCase *td = tcase_create("descriptions");
 
 	tcase_add_test(tc, test_status);
+	tcase_add_test(tc, test_status_name_escapes_shown);
 	tcase_add_test(tc, test_nodes);
 	tcase_add_test(tc, test_rings);
 	tcase_add_test(tc, test_conns);
