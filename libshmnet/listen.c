@@ -139,17 +139,19 @@ listen_class(const struct shm_listen *l, const struct conn_key *k)
 						  LISTEN_CLASS_WILD;
 }
 
-/* listen_node_class: best class among node id's listeners. */
+/* listen_node_class: best class among node id's listeners; a wait for a
+ * publish in progress comes out of the pick's one budget w, so tables
+ * stuck mid-publish cost a pick LISTEN_WAIT_US however many there are. */
 static int
-listen_node_class(struct shmseg *s, uint32_t id, const struct conn_key *k)
+listen_node_class(struct shmseg *s, uint32_t id, const struct conn_key *k,
+    struct listen_wait *w)
 {
 	struct shm_listen_table *t = shmseg_listen(s, id);
-	struct listen_wait w = { 0, 0 };
 	struct shm_listen l;
 	uint32_t seq, n, i;
 	int best, c;
 
-	while (listen_begin(t, &w, &seq)) {
+	while (listen_begin(t, w, &seq)) {
 		n = *(volatile uint32_t *)&t->count;
 		if (n > SHM_LISTEN_MAX)
 			n = SHM_LISTEN_MAX; /* untrusted */
@@ -160,7 +162,7 @@ listen_node_class(struct shmseg *s, uint32_t id, const struct conn_key *k)
 		}
 		if (listen_end(t, seq))
 			return best;
-		if (!listen_backoff(&w))
+		if (!listen_backoff(w))
 			break;
 	}
 	return 0;
@@ -196,6 +198,7 @@ int
 listen_pick(struct shmseg *s, const struct conn_key *k, uint32_t *node)
 {
 	uint32_t cand[SHM_NODES_MAX], n = 0, id, max = s->max_nodes;
+	struct listen_wait w = { 0, 0 }; /* one budget for all tables */
 	struct shm_node *nd;
 	int best = 0, c;
 
@@ -204,7 +207,7 @@ listen_pick(struct shmseg *s, const struct conn_key *k, uint32_t *node)
 		if (atomic_load_explicit(&nd->state, memory_order_acquire) !=
 		    SHM_NODE_UP)
 			continue;
-		if ((c = listen_node_class(s, id, k)) == 0 || c < best)
+		if ((c = listen_node_class(s, id, k, &w)) == 0 || c < best)
 			continue;
 		if (c > best) {
 			best = c;

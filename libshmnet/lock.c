@@ -8,7 +8,8 @@
  * lock) and takes the lock over from a dead one, counting a recovery.
  * Data-path writers wait a bounded time (lock_acquire_for): a live holder
  * that is stopped or starved costs them a frame, never their thread.
- * A node that claims id frees every lock still held in id's name.
+ * A node that claims id frees every lock still held in id's name
+ * (node_clear_locks).
  */
 #include "config.h"
 
@@ -129,9 +130,9 @@ lock_release(struct shm_lock *l, uint32_t owner)
 	    memory_order_release, memory_order_relaxed);
 }
 
-/* lock_clear_one: free l if it is held in id's name. */
-static int
-lock_clear_one(struct shm_lock *l, uint32_t id)
+/* lock_clear: free l if it is held in id's name. */
+int
+lock_clear(struct shm_lock *l, uint32_t id)
 {
 	uint32_t v = atomic_load_explicit(&l->owner, memory_order_relaxed);
 
@@ -141,28 +142,4 @@ lock_clear_one(struct shm_lock *l, uint32_t id)
 		return 0;
 	atomic_fetch_add_explicit(&l->recoveries, 1, memory_order_relaxed);
 	return 1;
-}
-
-/* lock_clear_node: free every segment lock held by a previous life of id. */
-int
-lock_clear_node(struct shmseg *s, uint32_t id)
-{
-	struct shm_hdr *h = (struct shm_hdr *)s->base;
-	struct shm_ring_hdr *r;
-	uint32_t net, i;
-	int n = 0;
-
-	n += lock_clear_one(&h->table_lock, id);
-	n += lock_clear_one(&h->heap_lock, id);
-	for (net = 0; net < SHM_NETS; net++) {
-		r = (struct shm_ring_hdr *)(s->base + s->cast_off[net]);
-		n += lock_clear_one(&r->lock, id);
-		for (i = 0; i < s->mcast_rings[net]; i++) {
-			r = (struct shm_ring_hdr *)(s->base +
-			    s->mcast_off[net] +
-			    (uint64_t)i * s->cast_size[net]);
-			n += lock_clear_one(&r->lock, id);
-		}
-	}
-	return n;
 }

@@ -280,6 +280,32 @@ node_free_dir(struct shmseg *s, uint32_t id)
 			node_dirent_clear(s, id, net, peer);
 }
 
+/* node_clear_locks: free every lock a previous life of id held. */
+int
+node_clear_locks(struct shmseg *s, uint32_t id)
+{
+	struct shm_hdr *h = (struct shm_hdr *)s->base;
+	struct shm_ring_hdr *r;
+	uint32_t net, i, size;
+	int n = 0;
+
+	n += lock_clear(&h->table_lock, id);
+	n += lock_clear(&h->heap_lock, id);
+	for (net = 0; net < SHM_NETS; net++) {
+		r = shmseg_cast(s, net, &size);
+		n += lock_clear(&r->lock, id);
+		for (i = 0; i < shmseg_mcast_count(s, net); i++) {
+			r = shmseg_mcast(s, net, i, &size);
+			n += lock_clear(&r->lock, id);
+		}
+	}
+	/* an empty bucket is never collected: nobody else would take its
+	 * lock over once id lives again */
+	for (i = 0; i < shmseg_conn_buckets(s); i++)
+		n += lock_clear(&shmseg_conn_bucket(s, i)->lock, id);
+	return n;
+}
+
 /* node_claim_one: try to become node id. */
 static int
 node_claim_one(struct shmseg *s, uint32_t id, uint32_t *gen)
@@ -292,7 +318,7 @@ node_claim_one(struct shmseg *s, uint32_t id, uint32_t *gen)
 	if ((rc = ofd_lock(s->lockfd, (off_t)id, 0)) != 0)
 		return rc;
 	s->self = id;
-	lock_clear_node(s, id); /* a previous life of id may hold locks */
+	node_clear_locks(s, id); /* a previous life of id may hold locks */
 	owner = lock_owner_word(id);
 	lock_acquire(s, &h->table_lock, owner);
 	atomic_store_explicit(&n->state, SHM_NODE_DOWN, memory_order_release);

@@ -144,10 +144,8 @@ int	 lock_acquire(struct shmseg *seg, struct shm_lock *l, uint32_t owner);
 int	 lock_acquire_for(struct shmseg *seg, struct shm_lock *l,
 	    uint32_t owner, int timeout_ms);
 void	 lock_release(struct shm_lock *l, uint32_t owner);
-/* Free every segment lock held in the name of node `id` (called by a node
- * that just claimed id: no live process can hold them).  Returns how many
- * it freed. */
-int	 lock_clear_node(struct shmseg *seg, uint32_t id);
+/* Free l if it is held in the name of node id; 1 if it was. */
+int	 lock_clear(struct shm_lock *l, uint32_t id);
 
 /* ---- node.c: node table, liveness ------------------------------------ */
 
@@ -164,6 +162,11 @@ int	 node_claim(struct shmseg *seg, uint32_t id, uint32_t *gen);
 void	 node_publish(struct shmseg *seg, uint32_t id);
 /* Mark the node DOWN, free the rings in its directory, drop its lock. */
 void	 node_leave(struct shmseg *seg, uint32_t id);
+/* Free every segment lock held in the name of node id: table, heap,
+ * broadcast, multicast and connection bucket locks (node_claim does it: a
+ * node that just claimed id knows no live process holds them).  Returns
+ * how many it freed. */
+int	 node_clear_locks(struct shmseg *seg, uint32_t id);
 /* keeper.c: a node's death as an event (robust futex, futex_waitv).
  * keeper_arm makes the calling thread, which must live as long as the
  * node, its keeper; keeper_disarm before leaving in order.  keeper_wait

@@ -243,7 +243,7 @@ START_TEST(test_lock_cleared_by_next_life)
 
 	h = shmseg_cast(seg, 0, &size);
 	atomic_store(&h->lock.owner, 3 | (77u << 16)); /* old life of 3 */
-	ck_assert_int_eq(lock_clear_node(seg, 3), 1);
+	ck_assert_int_eq(node_clear_locks(seg, 3), 1);
 	ck_assert_uint_eq(atomic_load(&h->lock.owner), 0);
 	ck_assert_uint_ne(lock_owner_word(1), lock_owner_word(2));
 }
@@ -354,7 +354,7 @@ START_TEST(test_mcast_lock_cleared_by_next_life)
 
 	h = shmseg_mcast(seg, 0, 2, &size);
 	atomic_store(&h->lock.owner, 5 | (9u << 16));
-	ck_assert_int_eq(lock_clear_node(seg, 5), 1);
+	ck_assert_int_eq(node_clear_locks(seg, 5), 1);
 	ck_assert_uint_eq(atomic_load(&h->lock.owner), 0);
 }
 END_TEST

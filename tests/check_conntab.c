@@ -88,6 +88,22 @@ START_TEST(test_torn_entry_written_anew)
 }
 END_TEST
 
+START_TEST(test_bucket_lock_cleared_by_next_life)
+{
+	struct shm_conn_bucket *b = shmseg_conn_bucket(seg, 17);
+	uint32_t g;
+
+	/* node 3 died holding an empty bucket's lock (nobody collects an
+	 * empty bucket); id 3 is claimed again, by a new node, and its
+	 * liveness would make the lock its forever */
+	atomic_store(&b->lock.owner, 3 | (41u << 16));
+	ck_assert_int_eq(node_claim(seg, 3, &g), 3);
+	ck_assert_uint_eq(atomic_load(&b->lock.owner), 0);
+	ck_assert_uint_eq(atomic_load(&b->lock.recoveries), 1);
+	node_leave(seg, 3);
+}
+END_TEST
+
 START_TEST(test_tcp_states_and_expiry)
 {
 	struct conn_key k = key(IPPROTO_TCP, 80, 1, 2);
@@ -191,7 +207,8 @@ END_TEST
 
 /* ---- listeners and the serving node ---------------------------------- */
 
-static struct shmseg *peers[4];
+/* other nodes of the cluster (the test forks: they go with it) */
+static struct shmseg *peers[9];
 
 static void
 up_nodes(uint32_t n)
@@ -321,6 +338,25 @@ START_TEST(test_pick_gives_up_on_dead_writer)
 }
 END_TEST
 
+START_TEST(test_pick_waits_once_for_all_stuck_tables)
+{
+	struct conn_key k = key(IPPROTO_TCP, 9090, 7, 5555);
+	uint32_t node = 0, id;
+	uint64_t t0;
+
+	up_nodes(8);
+	for (id = 2; id <= 8; id++) {
+		publish(id, IPPROTO_TCP, 9090, 0);
+		atomic_fetch_add(&shmseg_listen(seg, id)->seq, 1);
+	}
+	/* one LISTEN_WAIT_US (20 ms) for the pick, not one per stuck table:
+	 * seven tables would take at least 140 ms each waited for alone */
+	t0 = clock_ms();
+	ck_assert_int_eq(listen_pick(seg, &k, &node), -ENOENT);
+	ck_assert_uint_lt(clock_ms() - t0, 140);
+}
+END_TEST
+
 START_TEST(test_publish_bounds)
 {
 	struct shm_listen many[SHM_LISTEN_MAX + 10], out[SHM_LISTEN_MAX];
@@ -344,6 +380,7 @@ conntab_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_insert_lookup_reuse);
 	tcase_add_test(tc, test_torn_entry_written_anew);
+	tcase_add_test(tc, test_bucket_lock_cleared_by_next_life);
 	tcase_add_test(tc, test_tcp_states_and_expiry);
 	tcase_add_test(tc, test_rst_and_udp);
 	tcase_add_test(tc, test_full_bucket_and_reuse_of_expired);
@@ -353,6 +390,7 @@ conntab_suite(void)
 	tcase_add_test(tc, test_publish_bounds);
 	tcase_add_test(tc, test_pick_waits_for_preempted_writer);
 	tcase_add_test(tc, test_pick_gives_up_on_dead_writer);
+	tcase_add_test(tc, test_pick_waits_once_for_all_stuck_tables);
 	suite_add_tcase(s, tc);
 	return s;
 }

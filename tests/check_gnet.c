@@ -79,12 +79,14 @@ tcp_to_g(uint32_t client, uint16_t fport)
 static void
 pin(uint32_t client, uint16_t fport, uint16_t node)
 {
-	struct conn_key k = { .family = 4, .proto = IPPROTO_TCP,
-	    .lport = 8080, .fport = fport };
+	struct conn_key k = {
+		.family = 4, .proto = IPPROTO_TCP, .lport = 8080, .fport = fport
+	};
 
 	memcpy(k.faddr, &client, 4);
 	ck_assert_int_eq(conn_insert(seg, 1, &k, node, 1, SHM_CONN_EST,
-	    conn_now(), &tmo, NULL, NULL), 1);
+			     conn_now(), &tmo, NULL, NULL),
+	    1);
 }
 
 START_TEST(test_out_of_range_node_dropped)
@@ -96,7 +98,7 @@ START_TEST(test_out_of_range_node_dropped)
 	len = tcp_to_g(c, 40000);
 	ck_assert_uint_eq(gnet_route(gn, f, len), 0);
 	ck_assert_uint_eq(atomic_load(&ni.stats->unrouted), unrouted + 1);
-	pin(c, 40001, 9);	/* max-nodes is 8 */
+	pin(c, 40001, 9); /* max-nodes is 8 */
 	ck_assert_uint_eq(gnet_route(gn, f, tcp_to_g(c, 40001)), 0);
 	pin(c, 40002, 3);
 	ck_assert_uint_eq(gnet_route(gn, f, tcp_to_g(c, 40002)), 3);
