@@ -342,6 +342,11 @@ shmnetd_claim_err(const struct daemon *d, int rc, char *err, size_t errlen)
 		    "cluster %s has no free node id "
 		    "(max-nodes %u)",
 		    c->cluster, d->ho.max_nodes);
+	else if (rc == -ESTALE)
+		snprintf(err, errlen,
+		    "the files of cluster %s were removed "
+		    "as this node joined, three times in a row",
+		    c->cluster);
 	else if (rc == -ERANGE)
 		snprintf(err, errlen,
 		    "node %u out of range (1-%u, the "
@@ -352,6 +357,29 @@ shmnetd_claim_err(const struct daemon *d, int rc, char *err, size_t errlen)
 		    strerror(-rc));
 }
 
+/* shmnetd_claim: open the segment and claim our node; the id, or
+ * -errno with err set.  A last node out may remove the cluster's files
+ * between the two (-ESTALE): then again, on the files made anew. */
+static int
+shmnetd_claim(struct daemon *d, char *err, size_t errlen)
+{
+	struct handoff *ho = &d->ho;
+	int rc, tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		if ((rc = shmnetd_segment(d, err, errlen)) != 0)
+			return rc;
+		if ((rc = node_claim(ho->seg, d->conf.node, &ho->gen)) >= 0)
+			return rc;
+		shmseg_close(ho->seg, rc != -ESTALE);
+		ho->seg = NULL;
+		if (rc != -ESTALE)
+			break;
+	}
+	shmnetd_claim_err(d, rc, err, errlen);
+	return rc;
+}
+
 /* shmnetd_attach: open the segment and claim our node. */
 static int
 shmnetd_attach(struct daemon *d, char *err, size_t errlen)
@@ -359,14 +387,8 @@ shmnetd_attach(struct daemon *d, char *err, size_t errlen)
 	struct handoff *ho = &d->ho;
 	int rc, i;
 
-	if ((rc = shmnetd_segment(d, err, errlen)) != 0)
+	if ((rc = shmnetd_claim(d, err, errlen)) < 0)
 		return rc;
-	if ((rc = node_claim(ho->seg, d->conf.node, &ho->gen)) < 0) {
-		shmnetd_claim_err(d, rc, err, errlen);
-		shmseg_close(ho->seg, 1);
-		ho->seg = NULL;
-		return rc;
-	}
 	ho->self = (uint32_t)rc;
 	ho->node = shmseg_node(ho->seg, ho->self);
 	for (i = 0; i < d->nnets; i++)

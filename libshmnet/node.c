@@ -337,24 +337,43 @@ node_claim_one(struct shmseg *s, uint32_t id, uint32_t *gen)
 	return (int)id;
 }
 
-/* node_claim: claim id, or the lowest free id when id is 0. */
-int
-node_claim(struct shmseg *s, uint32_t id, uint32_t *gen)
+/* node_claim_lowest: the lowest free id. */
+static int
+node_claim_lowest(struct shmseg *s, uint32_t *gen)
 {
 	uint32_t i;
 	int rc;
 
-	if (!s->writable)
-		return -EROFS;
-	if (id != 0) {
-		if (id > s->max_nodes)
-			return -ERANGE;
-		return node_claim_one(s, id, gen);
-	}
 	for (i = 1; i <= s->max_nodes; i++)
 		if ((rc = node_claim_one(s, i, gen)) != -EADDRINUSE)
 			return rc;
 	return -EUSERS;
+}
+
+/* node_claim: claim id, or the lowest free id when id is 0. */
+int
+node_claim(struct shmseg *s, uint32_t id, uint32_t *gen)
+{
+	int rc;
+
+	if (!s->writable)
+		return -EROFS;
+	if (id > s->max_nodes)
+		return -ERANGE;
+	/* under the init lock: a last node out checks that no node byte is
+	 * held and removes the files under it, so a claim comes either
+	 * before (and keeps the files) or after (and finds them gone) */
+	if ((rc = ofd_lock_for(s->lockfd, SEG_LOCK_INIT, SEG_INIT_WAIT_MS)) !=
+	    0)
+		return rc;
+	if (!ofd_same_file(s->lockfd, s->lockpath) ||
+	    !ofd_same_file(s->fd, s->path))
+		rc = -ESTALE;
+	else
+		rc = id != 0 ? node_claim_one(s, id, gen) :
+			       node_claim_lowest(s, gen);
+	ofd_unlock(s->lockfd, SEG_LOCK_INIT);
+	return rc;
 }
 
 /* node_publish: the node is ready for traffic. */

@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "shmnet_private.h"
 
@@ -30,6 +32,23 @@ ofd_lock(int fd, off_t byte, int wait)
 		return -errno;
 	}
 	return 0;
+}
+
+/* ofd_lock_for: take an OFD write lock on one byte, waiting at most
+ * timeout_ms for whoever holds it; -ETIMEDOUT when it stayed held. */
+int
+ofd_lock_for(int fd, off_t byte, int timeout_ms)
+{
+	struct timespec nap = { 0, 1000000 }; /* 1 ms */
+	uint64_t end = clock_ms() + (uint64_t)timeout_ms;
+	int rc;
+
+	while ((rc = ofd_lock(fd, byte, 0)) == -EADDRINUSE) {
+		if (clock_ms() >= end)
+			return -ETIMEDOUT;
+		nanosleep(&nap, NULL);
+	}
+	return rc;
 }
 
 /* ofd_unlock: release an OFD lock on one byte. */
@@ -69,13 +88,26 @@ ofd_held(int fd, off_t byte)
 	return ofd_range_held(fd, byte, 1);
 }
 
-/* ofd_alive: does node id's daemon live (hold its byte)? */
+/* ofd_alive: does node id's daemon live (hold its byte)?  A reader
+ * that may not open the lock file (it is the daemons' alone) cannot
+ * tell: for it the node table's state stands. */
 int
 ofd_alive(struct shmseg *s, uint32_t id)
 {
 	if (id < 1 || id > s->max_nodes)
 		return 0;
-	if (id == s->self)
+	if (id == s->self || s->lockfd < 0)
 		return 1;
 	return ofd_held(s->lockfd, (off_t)id) > 0;
+}
+
+/* ofd_same_file: is fd still the file linked at path?  (A last node out
+ * may have removed it, and another node made a new one there.) */
+int
+ofd_same_file(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && a.st_nlink > 0 && stat(path, &b) == 0 &&
+	    a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }

@@ -238,8 +238,10 @@ seg_check_hdr(struct shmseg *s, const struct shm_hdr *shared, uint64_t fsize,
 	return 0;
 }
 
-/* seg_perms: mode and group of a new segment and its lock file, set
- * explicitly (not left to the umask). */
+/* seg_perms: mode and group of a new segment, set explicitly (not left
+ * to the umask).  The lock file stays its owner's alone (seg_lock_file):
+ * whoever may open it may lock its bytes, and so hang a start or keep a
+ * dead node alive. */
 static int
 seg_perms(struct shmseg *s, const struct shmseg_params *p, char *err,
     size_t errlen)
@@ -247,12 +249,10 @@ seg_perms(struct shmseg *s, const struct shmseg_params *p, char *err,
 	mode_t mode = p->mode ? (mode_t)(p->mode & 0777) : 0600;
 	gid_t gid = p->gid > 0 ? (gid_t)p->gid : (gid_t)-1;
 
-	if (fchmod(s->fd, mode) == -1 || fchmod(s->lockfd, mode) == -1)
+	if (fchmod(s->fd, mode) == -1)
 		return seg_err(err, errlen, -errno, "chmod %s to %04o: %s",
 		    s->path, (unsigned int)mode, strerror(errno));
-	if (p->gid > 0 &&
-	    (fchown(s->fd, (uid_t)-1, gid) == -1 ||
-		fchown(s->lockfd, (uid_t)-1, gid) == -1))
+	if (p->gid > 0 && fchown(s->fd, (uid_t)-1, gid) == -1)
 		return seg_err(err, errlen, -errno, "chgrp %s to %lld: %s",
 		    s->path, (long long)p->gid, strerror(errno));
 	return 0;
@@ -335,28 +335,71 @@ seg_init(struct shmseg *s, const struct shmseg_params *p, char *err,
 	return 0;
 }
 
-/* seg_lock_file: open the lock file and take the init lock, making sure
+/* seg_open_owned: open (or create) one of the cluster's files, only if
+ * it is a regular file of this user's or root's that not everybody may
+ * write: /dev/shm is everybody's, and a file another user made there
+ * first, or a link, would hand them the segment or the lock file. */
+static int
+seg_open_owned(const char *path, int flags, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, rc;
+
+	if ((fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		return seg_err(err, errlen, -errno, "open %s: %s%s", path,
+		    strerror(errno),
+		    errno == ELOOP ? " (a symbolic link: "
+				     "refused)" :
+				     "");
+	if (fstat(fd, &st) == -1)
+		rc = seg_err(err, errlen, -errno, "stat %s: %s", path,
+		    strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		rc = seg_err(err, errlen, -EPERM, "%s is not a regular file",
+		    path);
+	else if (st.st_uid != geteuid() && st.st_uid != 0)
+		rc = seg_err(err, errlen, -EPERM,
+		    "%s belongs to uid %u, not "
+		    "to this user (%u) or root: another user made it; remove "
+		    "it",
+		    path, (unsigned int)st.st_uid, (unsigned int)geteuid());
+	else if (st.st_mode & S_IWOTH)
+		rc = seg_err(err, errlen, -EPERM,
+		    "%s may be written by every "
+		    "user (mode %04o): refused",
+		    path, (unsigned int)(st.st_mode & 07777));
+	else
+		return fd;
+	close(fd);
+	return rc;
+}
+
+/* seg_lock_file: open the lock file (its owner's alone) and take the
+ * init lock within SEG_INIT_WAIT_MS (or the caller's wait), making sure
  * the file we locked is still the one at lockpath (a last node may have
  * removed it meanwhile). */
 static int
-seg_lock_file(struct shmseg *s, int flags, char *err, size_t errlen)
+seg_lock_file(struct shmseg *s, int wait_ms, char *err, size_t errlen)
 {
-	struct stat a, b;
 	int tries, rc;
 
 	for (tries = 0; tries < 20; tries++) {
-		s->lockfd = open(s->lockpath, flags | O_CLOEXEC, 0600);
-		if (s->lockfd == -1)
-			return seg_err(err, errlen, -errno, "open %s: %s",
+		if ((rc = seg_open_owned(s->lockpath, O_RDWR | O_CREAT, err,
+			 errlen)) < 0)
+			return rc;
+		s->lockfd = rc;
+		if (fchmod(s->lockfd, 0600) == -1 && errno != EPERM)
+			return seg_err(err, errlen, -errno, "chmod %s: %s",
 			    s->lockpath, strerror(errno));
-		if ((rc = ofd_lock(s->lockfd, SEG_LOCK_INIT, 1)) != 0) {
-			close(s->lockfd);
-			s->lockfd = -1;
+		if ((rc = ofd_lock_for(s->lockfd, SEG_LOCK_INIT, wait_ms)) != 0)
 			return seg_err(err, errlen, rc, "lock %s: %s",
-			    s->lockpath, strerror(-rc));
-		}
-		if (fstat(s->lockfd, &a) == 0 && stat(s->lockpath, &b) == 0 &&
-		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			    s->lockpath,
+			    rc == -ETIMEDOUT ?
+				"held for too long "
+				"by another process (a daemon stopped as it makes "
+				"or removes the segment?)" :
+				strerror(-rc));
+		if (ofd_same_file(s->lockfd, s->lockpath))
 			return 0;
 		close(s->lockfd);
 		s->lockfd = -1;
@@ -451,11 +494,15 @@ shmseg_open(const struct shmseg_params *p, struct shmseg **out, char *err,
 	if ((s = seg_new(p->path)) == NULL)
 		return seg_err(err, errlen, -ENOMEM, "out of memory");
 	s->writable = 1;
-	if ((rc = seg_lock_file(s, O_RDWR | O_CREAT, err, errlen)) != 0)
+	if ((rc = seg_lock_file(s,
+		 p->wait_ms ? (int)p->wait_ms : SEG_INIT_WAIT_MS, err,
+		 errlen)) != 0)
 		goto fail;
-	s->fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->fd == -1 || fstat(s->fd, &st) == -1) {
-		rc = seg_err(err, errlen, -errno, "open %s: %s", s->path,
+	if ((rc = seg_open_owned(s->path, O_RDWR | O_CREAT, err, errlen)) < 0)
+		goto fail;
+	s->fd = rc;
+	if (fstat(s->fd, &st) == -1) {
+		rc = seg_err(err, errlen, -errno, "stat %s: %s", s->path,
 		    strerror(errno));
 		goto fail;
 	}
@@ -498,7 +545,7 @@ shmseg_open_ro(const char *path, struct shmseg **out, char *err, size_t errlen)
 	*out = NULL;
 	if ((s = seg_new(path)) == NULL)
 		return seg_err(err, errlen, -ENOMEM, "out of memory");
-	s->fd = open(s->path, O_RDONLY | O_CLOEXEC);
+	s->fd = open(s->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->fd == -1 || fstat(s->fd, &st) == -1) {
 		rc = seg_err(err, errlen, -errno, "%s: %s", s->path,
 		    strerror(errno));
@@ -523,9 +570,14 @@ shmseg_close(struct shmseg *s, int unlink_last)
 
 	if (s == NULL)
 		return 0;
+	/* files removed only while they are still ours: a node that was
+	 * left on files a last node out removed must not remove the new
+	 * cluster's */
 	if (unlink_last && s->writable && s->lockfd != -1 &&
-	    ofd_lock(s->lockfd, SEG_LOCK_INIT, 1) == 0) {
-		if (ofd_range_held(s->lockfd, 1, SHM_NODES_MAX) == 0) {
+	    ofd_lock_for(s->lockfd, SEG_LOCK_INIT, SEG_INIT_WAIT_MS) == 0) {
+		if (ofd_range_held(s->lockfd, 1, SHM_NODES_MAX) == 0 &&
+		    ofd_same_file(s->lockfd, s->lockpath) &&
+		    ofd_same_file(s->fd, s->path)) {
 			unlink(s->path);
 			unlink(s->lockpath);
 			removed = 1;

@@ -43,7 +43,8 @@ shm_cpu_relax(void)
 /* ---- ofd.c: liveness ------------------------------------------------- */
 
 /* 1 if node id's OFD lock on the lock file is held (its daemon lives), or
- * id is the node this process holds; else 0. */
+ * id is the node this process holds, or this handle could not open the
+ * lock file (read-only, without access: it cannot tell); else 0. */
 int	 ofd_alive(struct shmseg *seg, uint32_t id);
 
 /* ---- segment.c ------------------------------------------------------ */
@@ -62,17 +63,25 @@ struct shmseg_params {
 	uint8_t		 global_addr6[16];	/* G6 (zero: none) */
 	uint32_t	 mode;		/* file mode of segment and lock file
 					 * when created (0: 0600) */
-	int64_t		 gid;		/* their group when created (<= 0: keep) */
+	int64_t		 gid;		/* the segment's group when created
+					 * (<= 0: keep); the lock file is
+					 * the owner's alone (0600) */
+	uint32_t	 wait_ms;	/* for the init lock (0: 10 s) */
 };
 
 /*
  * Open the segment at p->path, creating and initialising it if it does not
  * exist (or is an empty leftover).  Creation is serialised by an OFD lock
- * on the lock file beside it.  Returns 0, or:
+ * on the lock file beside it.  Both files must be regular files of this
+ * user's or root's that not every user may write, and not links.  Returns
+ * 0, or:
  *   -EPROTONOSUPPORT  the segment has another layout version
  *   -EBADMSG          the header is corrupt (bad magic, sizes out of range)
  *   -ENOSPC           the file system (e.g. /dev/shm) cannot hold it
  *   -EINVAL           parameters out of range
+ *   -EPERM            a file is another user's, or everybody's to write
+ *   -ELOOP            a file is a symbolic link
+ *   -ETIMEDOUT        the init lock stayed held for p->wait_ms
  *   other -errno      from open, mmap, fallocate, fcntl
  */
 int	 shmseg_open(const struct shmseg_params *p, struct shmseg **out,
@@ -155,6 +164,8 @@ int	 lock_clear(struct shm_lock *l, uint32_t id);
  *   -EADDRINUSE  that id is held by a live node
  *   -EUSERS      no free id (auto)
  *   -ERANGE      id outside 1 .. max_nodes
+ *   -ESTALE      the cluster's files were removed since shmseg_open (a
+ *                last node left meanwhile): close and open again
  * The node is not yet UP: call node_publish once its addresses are set.
  */
 int	 node_claim(struct shmseg *seg, uint32_t id, uint32_t *gen);

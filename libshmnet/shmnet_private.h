@@ -57,11 +57,18 @@ struct shmseg {
 
 /* Lock-file byte ranges. */
 #define SEG_LOCK_INIT	0
+/* The longest wait for the init lock a starting or leaving node does:
+ * a holder makes or removes the segment in milliseconds. */
+#define SEG_INIT_WAIT_MS	10000
 
 /* ofd.c: take (wait) or test an OFD write lock on one byte of the lock
  * file. */
 int	 ofd_lock(int fd, off_t byte, int wait);
+/* The same, waiting at most timeout_ms (-ETIMEDOUT). */
+int	 ofd_lock_for(int fd, off_t byte, int timeout_ms);
 int	 ofd_unlock(int fd, off_t byte);
+/* 1 when fd is still the file linked at path. */
+int	 ofd_same_file(int fd, const char *path);
 /* 1 when some other open file description holds byte (or any byte of
  * [start, start + len)), 0 when free, -errno on error. */
 int	 ofd_held(int fd, off_t byte);

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "testutil.h"
@@ -213,6 +214,142 @@ START_TEST(test_heap_free_far_offset_refused)
 	ck_assert_int_eq(heap_free(a, off, 4096), 0);
 	ck_assert_uint_ge(off, heap_off);
 	shmseg_close(a, 0);
+}
+END_TEST
+
+/* params: the test segment's parameters */
+static struct shmseg_params
+params(void)
+{
+	struct shmseg_params p = { .path = tu_path,
+		.cluster = "test",
+		.size = 8 << 20,
+		.max_nodes = 8,
+		.cast_slots = 64,
+		.cast_slot_size = 256,
+		.conn_buckets = 64 };
+
+	return p;
+}
+
+/* lock_path: the lock file beside the test segment */
+static const char *
+lock_path(void)
+{
+	static char lock[PATH_MAX + 8];
+
+	snprintf(lock, sizeof(lock), "%s.lock", tu_path);
+	return lock;
+}
+
+/* made_by: a file at path as another user would have made it */
+static void
+made_by(const char *path, uid_t uid, mode_t mode)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fchown(fd, uid, (gid_t)-1), 0);
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+/* open_fails: shmseg_open refuses, with rc and words in its message */
+static void
+open_fails(int rc, const char *words)
+{
+	struct shmseg_params p = params();
+	struct shmseg *s = NULL;
+	char err[512];
+
+	ck_assert_int_eq(shmseg_open(&p, &s, err, sizeof(err)), rc);
+	ck_assert_msg(strstr(err, words) != NULL, "%s", err);
+}
+
+START_TEST(test_squatted_files_refused)
+{
+	struct stat st;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: needs root; skipped\n", __func__);
+		return;
+	}
+	/* another user made the lock file, then the segment, first */
+	made_by(lock_path(), 65534, 0666);
+	open_fails(-EPERM, "belongs to uid 65534");
+	unlink(lock_path());
+	made_by(tu_path, 65534, 0600);
+	open_fails(-EPERM, "belongs to uid 65534");
+	unlink(tu_path);
+	/* ours, but everybody's to write */
+	made_by(tu_path, 0, 0666);
+	open_fails(-EPERM, "every user");
+	ck_assert_int_eq(stat(tu_path, &st), 0);
+	ck_assert_uint_eq(st.st_size, 0); /* left as it was */
+}
+END_TEST
+
+START_TEST(test_links_refused)
+{
+	char target[PATH_MAX + 16];
+	struct stat st;
+	int fd;
+
+	snprintf(target, sizeof(target), "%s/precious", tu_dir);
+	ck_assert_int_ge(fd = open(target, O_RDWR | O_CREAT, 0644), 0);
+	close(fd);
+	ck_assert_int_eq(symlink(target, lock_path()), 0);
+	open_fails(-ELOOP, "symbolic link");
+	unlink(lock_path());
+	ck_assert_int_eq(symlink(target, tu_path), 0);
+	open_fails(-ELOOP, "symbolic link");
+	ck_assert_int_eq(stat(target, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0644); /* not chmod'ed */
+	ck_assert_uint_eq(st.st_size, 0);
+}
+END_TEST
+
+START_TEST(test_init_lock_wait_bounded)
+{
+	struct flock fl = { .l_type = F_RDLCK,
+		.l_whence = SEEK_SET,
+		.l_start = 0,
+		.l_len = 1 };
+	struct shmseg_params p = params();
+	struct shmseg *s = tu_open(8 << 20, 8);
+	char err[512];
+	int fd;
+
+	shmseg_close(s, 0);
+	/* somebody who may read the lock file holds the init byte */
+	ck_assert_int_ge(fd = open(lock_path(), O_RDONLY), 0);
+	ck_assert_int_eq(fcntl(fd, F_OFD_SETLK, &fl), 0);
+	p.wait_ms = 200;
+	ck_assert_int_eq(shmseg_open(&p, &s, err, sizeof(err)), -ETIMEDOUT);
+	ck_assert_ptr_nonnull(strstr(err, "held for too long"));
+	close(fd);
+	ck_assert_int_eq(shmseg_open(&p, &s, err, sizeof(err)), 0);
+	shmseg_close(s, 1);
+}
+END_TEST
+
+START_TEST(test_last_node_out_race)
+{
+	struct shmseg *a = tu_open(8 << 20, 8), *b = tu_open(8 << 20, 8), *c;
+	uint32_t gen;
+
+	/* b leaves last while a has opened but not yet claimed */
+	ck_assert_int_eq(shmseg_close(b, 1), 1);
+	ck_assert_int_eq(node_claim(a, 1, &gen), -ESTALE);
+	/* a new cluster on the same path; a, left on the old files, must
+	 * not remove its files */
+	c = tu_open(8 << 20, 8);
+	ck_assert_int_eq(node_claim(c, 1, &gen), 1);
+	ck_assert_int_eq(shmseg_close(a, 1), 0);
+	ck_assert_int_eq(access(tu_path, F_OK), 0);
+	ck_assert_int_eq(access(lock_path(), F_OK), 0);
+	node_leave(c, 1);
+	ck_assert_int_eq(shmseg_close(c, 1), 1);
 }
 END_TEST
 
@@ -466,7 +603,7 @@ START_TEST(test_mode_and_group)
 		ck_assert_uint_eq(st.st_gid, 4242);
 	snprintf(lock, sizeof(lock), "%s.lock", tu_path);
 	ck_assert_int_eq(stat(lock, &st), 0);
-	ck_assert_uint_eq(st.st_mode & 0777, 0640);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600); /* the daemons' alone */
 	shmseg_close(s, 1);
 }
 END_TEST
@@ -485,6 +622,10 @@ segment_suite(void)
 	tcase_add_test(tc, test_wrapped_offsets_refused);
 	tcase_add_test(tc, test_lost_magic_with_live_node_refused);
 	tcase_add_test(tc, test_heap_free_far_offset_refused);
+	tcase_add_test(tc, test_squatted_files_refused);
+	tcase_add_test(tc, test_links_refused);
+	tcase_add_test(tc, test_init_lock_wait_bounded);
+	tcase_add_test(tc, test_last_node_out_race);
 	tcase_add_test(tc, test_bad_params);
 	tcase_add_test(tc, test_claim_and_in_use);
 	tcase_add_test(tc, test_death_reap_and_new_generation);
