@@ -53,6 +53,7 @@ struct gnet {
 	struct gnet_frag *frags; /* GNET_FRAGS entries */
 	uint64_t last_rescan;    /* ms of last request */
 	uint32_t warned_full;    /* table-full warnings */
+	uint32_t warned_busy;    /* bucket-locked warnings */
 };
 
 /* gnet_g: G and G6 as the configuration gives them. */
@@ -144,6 +145,15 @@ gnet_new_flow(struct gnet *gn, struct pkt_info *pi, uint32_t now)
 	    (uint16_t)gn->self,
 	    pi->key.proto == IPPROTO_TCP ? SHM_CONN_SYN : SHM_CONN_UDP, now,
 	    &gn->t, &c, &e);
+	if (rc == -EBUSY) {
+		if (!gn->warned_busy++)
+			log_warnx(
+			    "%s: a connection bucket is locked by a node "
+			    "that does not run (stopped?); its new flows are "
+			    "balanced but not pinned",
+			    gn->name);
+		return node;
+	}
 	if (rc < 0) {
 		if (!gn->warned_full++)
 			log_warnx(

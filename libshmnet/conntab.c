@@ -199,7 +199,8 @@ conn_insert(struct shmseg *s, uint32_t self, const struct conn_key *k,
 	struct shm_conn *e, *free_e = NULL, tmp;
 	int i, rc = 1;
 
-	lock_acquire(s, &b->lock, owner);
+	if (lock_acquire_for(s, &b->lock, owner, CONN_LOCK_MS) < 0)
+		return -EBUSY;
 	for (i = 0; i < SHM_CONN_PER_BUCKET; i++) {
 		e = &b->e[i];
 		if (e->family != 0 && conn_match(e, k)) {
@@ -313,9 +314,9 @@ conn_sweep(struct shmseg *s, uint32_t self, uint16_t node, int purge,
 		b = shmseg_conn_bucket(s, bi);
 		for (i = 0, hit = 0; i < SHM_CONN_PER_BUCKET; i++)
 			hit |= b->e[i].family != 0;
-		if (!hit)
-			continue;
-		lock_acquire(s, &b->lock, owner);
+		if (!hit ||
+		    lock_acquire_for(s, &b->lock, owner, CONN_LOCK_MS) < 0)
+			continue; /* a bucket a live holder keeps: next time */
 		for (i = 0; i < SHM_CONN_PER_BUCKET; i++) {
 			e = &b->e[i];
 			if (e->family == 0)

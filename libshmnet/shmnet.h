@@ -443,7 +443,9 @@ uint32_t conn_now(void);
 int	 conn_lookup(struct shmseg *seg, const struct conn_key *k,
 	    struct shm_conn *out, struct shm_conn **where);
 /* Insert a flow unless it exists.  1 inserted, 0 it existed (then *out is
- * the existing one), -ENOSPC when its bucket is full of live flows.  An
+ * the existing one), -ENOSPC when its bucket is full of live flows,
+ * -EBUSY when a live node kept its bucket's lock CONN_LOCK_MS (stopped
+ * holding it: the caller's data path goes on without pinning).  An
  * entry of the flow left half-written (its writer died) is written anew.
  * Node ids in *out come from shared memory: the caller bounds them. */
 int	 conn_insert(struct shmseg *seg, uint32_t self, const struct conn_key *k,
@@ -458,7 +460,9 @@ void	 conn_touch(struct shm_conn *e, uint32_t now, uint32_t len,
 int	 conn_expired(const struct shm_conn *e, uint32_t now,
 	    const struct conn_timeouts *t);
 /* Remove expired flows that entered by `ingress` (0: any).  Returns how
- * many it removed. */
+ * many it removed.  A bucket whose lock a live node keeps CONN_LOCK_MS is
+ * left for the next call; so in conn_purge_node. */
+#define CONN_LOCK_MS	5
 uint32_t conn_gc(struct shmseg *seg, uint32_t self, uint16_t ingress,
 	    uint32_t now, const struct conn_timeouts *t);
 /* Remove every flow served by or entering through node. */

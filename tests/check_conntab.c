@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -101,6 +103,64 @@ START_TEST(test_bucket_lock_cleared_by_next_life)
 	ck_assert_uint_eq(atomic_load(&b->lock.owner), 0);
 	ck_assert_uint_eq(atomic_load(&b->lock.recoveries), 1);
 	node_leave(seg, 3);
+}
+END_TEST
+
+/* stopped_holder: a child that claims node id and waits (a node that
+ * lives but does not run: SIGSTOP, docker pause); its pid */
+static pid_t
+stopped_holder(uint32_t id)
+{
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	if ((pid = fork()) == 0) {
+		struct shmseg *mine;
+		uint32_t g;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* goes with the test */
+		mine = tu_open(8 << 20, 8);
+
+		if (node_claim(mine, id, &g) != (int)id)
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	return pid;
+}
+
+START_TEST(test_bucket_kept_by_stopped_node_not_waited_for)
+{
+	struct conn_key k = key(IPPROTO_TCP, 8080, 0x0a0b0c0d, 40002),
+			old = key(IPPROTO_UDP, 53, 0x0a0b0c0e, 40003);
+	pid_t pid = stopped_holder(6);
+	uint32_t i, owner = lock_owner_word(6);
+
+	ck_assert_int_eq(conn_insert(seg, 1, &old, 3, 1, SHM_CONN_UDP, 100,
+			     &tmo, NULL, NULL),
+	    1);
+	/* node 6 lives and holds every bucket's lock (or a scribbler wrote
+	 * its owner word there) */
+	for (i = 0; i < shmseg_conn_buckets(seg); i++)
+		atomic_store(&shmseg_conn_bucket(seg, i)->lock.owner, owner);
+	ck_assert_int_eq(conn_insert(seg, 1, &k, 3, 1, SHM_CONN_SYN, 100, &tmo,
+			     NULL, NULL),
+	    -EBUSY);
+	ck_assert_uint_eq(conn_gc(seg, 1, 0, 100000, &tmo), 0); /* later */
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	/* dead now: its locks are taken over */
+	ck_assert_uint_eq(conn_gc(seg, 1, 0, 100000, &tmo), 1);
+	ck_assert_int_eq(conn_insert(seg, 1, &k, 3, 1, SHM_CONN_SYN, 100, &tmo,
+			     NULL, NULL),
+	    1);
 }
 END_TEST
 
@@ -381,6 +441,7 @@ conntab_suite(void)
 	tcase_add_test(tc, test_insert_lookup_reuse);
 	tcase_add_test(tc, test_torn_entry_written_anew);
 	tcase_add_test(tc, test_bucket_lock_cleared_by_next_life);
+	tcase_add_test(tc, test_bucket_kept_by_stopped_node_not_waited_for);
 	tcase_add_test(tc, test_tcp_states_and_expiry);
 	tcase_add_test(tc, test_rst_and_udp);
 	tcase_add_test(tc, test_full_bucket_and_reuse_of_expired);
