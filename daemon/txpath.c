@@ -58,6 +58,7 @@ struct txpeer {
 	int ok;
 	int stalled; /* consumer made no room in time */
 	uint32_t stalled_ridx;
+	int grow_failed; /* asked for a larger ring in vain */
 };
 
 struct tx {
@@ -162,6 +163,7 @@ tx_attach(struct tx *tx, uint32_t id, struct txpeer *p, uint32_t gen,
 	p->gen = gen;
 	p->dir_version = dv;
 	p->stalled = 0;
+	p->grow_failed = 0;
 	p->ok = 1;
 	tx_seen(tx, id, dv);
 	return 0;
@@ -230,7 +232,10 @@ tx_full(struct tx *tx, struct txpeer *p, uint32_t id, uint32_t len)
 }
 
 /* tx_grow: the frame does not fit the ring toward id at all: ask for a
- * larger ring and wait (up to TX_GROW_MS) for the peer to publish it. */
+ * larger ring and wait (up to TX_GROW_MS) for the peer to publish it.  A
+ * peer that did not (stopped, or out of memory) is asked again at every
+ * such frame but not waited for, until its directory moves: the other
+ * peers' frames queue behind this thread. */
 static struct txpeer *
 tx_grow(struct tx *tx, struct txpeer *p, uint32_t id, uint32_t len)
 {
@@ -241,12 +246,15 @@ tx_grow(struct tx *tx, struct txpeer *p, uint32_t id, uint32_t len)
 	ring_tx_ask_grow(&p->ring,
 	    4 * ((len + p->ring.v.slot_size - 1) / p->ring.v.slot_size));
 	wake_node(tx->seg, tx->ni->net, id);
+	if (p->grow_failed)
+		return NULL; /* asked again; no waiting until it moves */
 	for (i = 0; i < TX_GROW_MS * 10; i++) {
 		if (atomic_load_explicit(&n->dir_version,
 			memory_order_acquire) != dv)
 			return tx_peer(tx, id);
 		nanosleep(&ts, NULL);
 	}
+	p->grow_failed = 1;
 	return NULL;
 }
 

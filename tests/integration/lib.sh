@@ -45,6 +45,9 @@ cleanup() {
 		[ -n "$pid" ] || continue
 		pkill -TERM -P "$pid" 2>/dev/null	# forked servers' children
 		kill -TERM "$pid" 2>/dev/null
+		# a test may have stopped it: TERM waits for a CONT
+		pkill -CONT -P "$pid" 2>/dev/null
+		kill -CONT "$pid" 2>/dev/null
 	done
 	for pid in "${T_PIDS[@]}"; do
 		[ -n "$pid" ] || continue
