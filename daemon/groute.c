@@ -262,6 +262,28 @@ fail:
 	return rc;
 }
 
+/* groute_stale_ports: the per-port UDP rules (and the main-table rule
+ * before them) of a previous life of this daemon that was killed: they
+ * are not in the undo log, and would route the answers of ports nobody
+ * serves any more into the global interface. */
+static void
+groute_stale_ports(struct groute *gr)
+{
+	uint32_t p = gr->c->g.rule_pref + 11;
+	int a, b;
+
+	a = rt_rule4_flush(p);
+	b = rt_rule4_flush(p + 1);
+	if (a > 0 || b > 0)
+		log_info("global: removed %d UDP port rules a previous daemon "
+			 "left",
+		    (a > 0 ? a : 0) + (b > 0 ? b : 0));
+	else if (a < 0 || b < 0)
+		log_warnx("global: cannot look for UDP port rules left at "
+			  "priorities %u-%u: %s",
+		    p, p + 1, strerror(a < 0 ? -a : -b));
+}
+
 /* groute_setup: all of it, after the global interface is up. */
 int
 groute_setup(const struct conf *c, uint32_t self, int ifindex,
@@ -278,6 +300,7 @@ groute_setup(const struct conf *c, uint32_t self, int ifindex,
 	gr->self = self;
 	gr->ifindex = ifindex;
 	strlcpy(gr->ifname, ifname, sizeof(gr->ifname));
+	groute_stale_ports(gr);
 	if ((rc = groute_sysctls(gr, err, errlen)) != 0 ||
 	    (rc = groute_gateway(gr, err, errlen)) != 0 ||
 	    (rc = groute_rules(gr, err, errlen)) != 0 ||

@@ -32,6 +32,8 @@
 #define RT_OP_ADDR   5
 #define RT_OP_PROXY  6
 
+#define RT_FLUSH_MAX 4096 /* rules deleted by one rt_rule4_flush */
+
 /* rt_rule_msgf: build a rule request (family AF_INET or AF_INET6; dst and
  * src point to 4 or 16 bytes, or are NULL). */
 static struct nlmsghdr *
@@ -176,6 +178,27 @@ rt_rule4_udp_sport(int add, uint32_t pref, uint32_t table, uint16_t port,
 	if ((add && rc == -EEXIST) || (!add && rc == -ENOENT))
 		return 0;
 	return rc;
+}
+
+/* rt_rule4_flush: delete every IPv4 rule at priority pref (see
+ * route.h); how many, or -errno. */
+int
+rt_rule4_flush(uint32_t pref)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int n, rc;
+
+	for (n = 0; n < RT_FLUSH_MAX; n++) {
+		/* priority alone: table, addresses, iif and ports unset
+		 * match any rule's */
+		rc = nl_talk(rt_rule_msg(buf, RTM_DELRULE, 0, pref,
+		    RT_TABLE_UNSPEC, 0, 0, 0, 0, NULL));
+		if (rc == -ENOENT)
+			return n;
+		if (rc != 0)
+			return rc;
+	}
+	return n;
 }
 
 /* rt_local_move: "lookup local" of a family from priority 0 to pref. */

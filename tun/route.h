@@ -35,6 +35,9 @@ int	 rt_rule4_add(struct rt_undo *u, uint32_t pref, uint32_t table,
  * instead (port 0: any port).  Not recorded: the caller tracks these. */
 int	 rt_rule4_udp_sport(int add, uint32_t pref, uint32_t table,
 	    uint16_t port, int suppress);
+/* Delete every IPv4 rule at priority pref (left by a previous life that
+ * was killed); how many, or -errno.  Not recorded. */
+int	 rt_rule4_flush(uint32_t pref);
 /* Move the rule "lookup local" from priority 0 to pref (idempotent). */
 int	 rt_local_rule_move(struct rt_undo *u, uint32_t pref);
 /* Add route dst/len dev oif [src prefsrc] scope link in table. */

@@ -12,6 +12,8 @@
 # does not resend).  Watched with `ip monitor rule` in node 2's namespace:
 #  - the main-table rule is added before the port's rule;
 #  - the port's rule is deleted before the main-table rule.
+# Then node 2's daemon is killed while the rules are in: they stay, and a
+# new daemon removes them as it starts (no socket serves the port now).
 . "$(dirname "$0")/lib.sh"
 require_root socat
 PORT=9201
@@ -49,4 +51,22 @@ del_main=$(line "^Deleted.*suppress_prefixlength 0")
 say "deleted: port rule at line ${del_port:-none}, main-table rule at line $del_main"
 [ -n "$del_port" ] && [ "$del_port" -lt "$del_main" ] ||
 	fail "the main-table rule went before the rule for port $PORT"
+
+# port_rules: node 2's per-port UDP rules and the main-table rule
+port_rules() { in_ns 2 ip rule | grep -c -E "sport $PORT |suppress_prefixlength 0"; }
+bg_ns 2 socat -u UDP-RECV:$PORT /dev/null
+udp=${T_PIDS[-1]}
+for _ in $(seq 100); do [ "$(port_rules)" = 2 ] && break; sleep 0.05; done
+[ "$(port_rules)" = 2 ] || fail "no rules for port $PORT the second time"
+stop_node 2 KILL
+kill "$udp"
+sleep 0.3
+[ "$(port_rules)" = 2 ] || fail "the rules went with the killed daemon?"
+start_node 2
+wait_state 2 up 5 >/dev/null || fail "node 2 not up again"
+[ "$(port_rules)" = 0 ] ||
+	fail "$(port_rules) rules a killed daemon left are still there"
+grep -q "removed 2 UDP port rules a previous daemon left" "$T_DIR"/node2.log ||
+	fail "node 2 did not say it removed the rules"
+say "rules a killed daemon left: removed by the next one as it started"
 exit 0
