@@ -91,13 +91,12 @@ struct rx {
 	uint32_t dir_version; /* of our directory, as read */
 	uint64_t round_bytes; /* delivered this round */
 	int helped;           /* rx_help: said so once */
+	int vnet_warned;      /* a bad virtio_net_hdr: said once */
 
 	/* the main thread's (rx_watchdog) */
 	uint32_t wd_nap; /* nap seen stuck, or 0 */
 	int wd_warned;
 };
-
-static const uint8_t rx_zero_vnet[SHM_VNET_HDR_LEN];
 
 /* rx_new: receive state and the broadcast ring reader. */
 int
@@ -283,11 +282,33 @@ rx_corrupt(struct rx *rx, uint32_t peer, struct ring_rx *ring)
 	notify_send(rx->notify, NOTIFY_MEMBERS);
 }
 
-/* rx_vnet: the virtio_net_hdr a frame was sent with. */
-static const uint8_t *
-rx_vnet(const struct ring_slot *s)
+/* rx_bad_vnet: a frame came with a virtio_net_hdr no TAP gives: it is
+ * dropped, counted where the TAP's refusals are, and said once. */
+static void
+rx_bad_vnet(struct rx *rx, uint32_t peer)
 {
-	return (s->flags & SHM_DESC_VNET) ? s->desc->vnet : rx_zero_vnet;
+	rx_drop_tap(rx);
+	if (!rx->vnet_warned++)
+		log_warnx("%s: a frame from node %u came with a virtio_net_hdr "
+			  "no TAP gives; dropped (counted in drop_tap)",
+		    rx->ni->name, peer);
+}
+
+/* rx_vnet: copy the virtio_net_hdr a frame was sent with into vh, read
+ * once from the ring, so that what is checked is what the TAP gets;
+ * -1 (the frame dropped) when no TAP could have given it. */
+static int
+rx_vnet(struct rx *rx, uint32_t peer, const struct ring_slot *s, uint8_t *vh)
+{
+	if (!(s->flags & SHM_DESC_VNET)) {
+		memset(vh, 0, SHM_VNET_HDR_LEN);
+		return 0;
+	}
+	memcpy(vh, s->desc->vnet, SHM_VNET_HDR_LEN);
+	if (frame_vnet_ok(vh, s->len))
+		return 0;
+	rx_bad_vnet(rx, peer);
+	return -1;
 }
 
 /* rx_flush: write the n frames gathered in iov in one batch, straight
@@ -327,25 +348,29 @@ static int
 rx_drain_batch(struct rx *rx, struct tapio *io, uint32_t peer,
     struct ring_rx *ring, int budget)
 {
+	uint8_t vh[TAPIO_MAX][SHM_VNET_HDR_LEN];
 	struct iovec iov[TAPIO_MAX][2];
 	struct ring_slot s;
-	unsigned int k;
+	unsigned int k, m;
 	int n = 0, rc = 1;
 
 	while (n < budget && rc == 1) {
-		for (k = 0; k < io->depth && n + (int)k < budget &&
+		for (k = 0, m = 0; k < io->depth && n + (int)m < budget &&
 		     (rc = ring_rx_peek(ring, &s)) == 1;
-		     k++) {
-			iov[k][0].iov_base = (void *)rx_vnet(&s);
-			iov[k][0].iov_len = SHM_VNET_HDR_LEN;
-			iov[k][1].iov_base = s.data;
-			iov[k][1].iov_len = s.len;
+		     m++) {
+			if (rx_vnet(rx, peer, &s, vh[k]) == 0) {
+				iov[k][0].iov_base = vh[k];
+				iov[k][0].iov_len = SHM_VNET_HDR_LEN;
+				iov[k][1].iov_base = s.data;
+				iov[k][1].iov_len = s.len;
+				k++;
+			}
 			ring_rx_consume(ring, &s);
 		}
 		if (k > 0)
 			rx_flush(rx, io, iov, k);
 		ring_rx_publish(ring); /* also frees pads skipped */
-		n += (int)k;
+		n += (int)m;
 		if (io->ring == NULL)
 			break; /* batching just failed */
 	}
@@ -362,13 +387,15 @@ static int
 rx_drain_one(struct rx *rx, struct tapio *io, uint32_t peer,
     struct ring_rx *ring, int budget)
 {
+	uint8_t vh[SHM_VNET_HDR_LEN];
 	struct ring_slot s;
 	int n = 0, rc = 0;
 
 	if (io->ring != NULL)
 		return rx_drain_batch(rx, io, peer, ring, budget);
 	while (n < budget && (rc = ring_rx_peek(ring, &s)) == 1) {
-		rx_deliver(rx, rx_vnet(&s), s.data, s.len);
+		if (rx_vnet(rx, peer, &s, vh) == 0)
+			rx_deliver(rx, vh, s.data, s.len);
 		ring_rx_consume(ring, &s);
 		ring_rx_publish(ring);
 		n++;
@@ -468,7 +495,10 @@ rx_drain_cast(struct rx *rx, struct cast_rx *c, int control, int budget)
 			stat_add(&rx->ni->stats->mc_filtered, 1);
 			continue;
 		}
-		rx_deliver(rx, vnet, rx->cast_buf, len);
+		if (frame_vnet_ok(vnet, len))
+			rx_deliver(rx, vnet, rx->cast_buf, len);
+		else
+			rx_bad_vnet(rx, from);
 	}
 	if (lost)
 		stat_add(&rx->ni->stats->cast_lost, lost);

@@ -56,3 +56,41 @@ frame_mac_str(const uint8_t m[6], char *buf, size_t len)
 	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
 	    m[3], m[4], m[5]);
 }
+
+/* frame_rd16: a 16-bit field of a virtio_net_hdr (the TAP's byte order,
+ * the host's). */
+static uint16_t
+frame_rd16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* frame_vnet_ok: could the virtio_net_hdr a peer wrote beside a frame of
+ * len bytes come from a TAP?  Known flags and GSO types only, a GSO
+ * frame with a segment size and its headers within the frame, a
+ * checksum to fill within the frame.  The host kernel checks it again;
+ * this keeps a peer's odd values from reaching it at all. */
+int
+frame_vnet_ok(const uint8_t *vnet, uint32_t len)
+{
+	uint8_t flags = vnet[0], gso = vnet[1] & ~FRAME_GSO_ECN;
+	uint32_t hdr_len = frame_rd16(vnet + 2),
+		 gso_size = frame_rd16(vnet + 4), cstart = frame_rd16(vnet + 6),
+		 coff = frame_rd16(vnet + 8);
+
+	if (flags & ~(FRAME_VNET_NEEDS_CSUM | FRAME_VNET_DATA_VALID))
+		return 0;
+	if (gso != FRAME_GSO_NONE && gso != FRAME_GSO_TCPV4 &&
+	    gso != FRAME_GSO_UDP && gso != FRAME_GSO_TCPV6 &&
+	    gso != FRAME_GSO_UDP_L4)
+		return 0;
+	if (gso == FRAME_GSO_NONE ? (vnet[1] & FRAME_GSO_ECN) != 0 :
+				    gso_size == 0 || hdr_len > len)
+		return 0;
+	if ((flags & FRAME_VNET_NEEDS_CSUM) && cstart + coff + 2 > len)
+		return 0;
+	return 1;
+}

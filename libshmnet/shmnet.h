@@ -414,6 +414,18 @@ int	 frame_classify(uint32_t net, const uint8_t *frame, uint32_t len,
 	    uint32_t max_nodes, uint32_t *node);
 /* "02:53:4d:4c:00:01" into buf (>= 18 bytes). */
 void	 frame_mac_str(const uint8_t mac[6], char *buf, size_t len);
+/* The virtio_net_hdr fields frame_vnet_ok knows (linux/virtio_net.h). */
+#define FRAME_VNET_NEEDS_CSUM	0x01
+#define FRAME_VNET_DATA_VALID	0x02
+#define FRAME_GSO_NONE		0
+#define FRAME_GSO_TCPV4		1
+#define FRAME_GSO_UDP		3
+#define FRAME_GSO_TCPV6		4
+#define FRAME_GSO_UDP_L4	5
+#define FRAME_GSO_ECN		0x80
+/* 1 when the virtio_net_hdr at vnet (SHM_VNET_HDR_LEN bytes) is one a
+ * TAP could have given with a frame of len bytes, else 0. */
+int	 frame_vnet_ok(const uint8_t *vnet, uint32_t len);
 
 /* ---- conntab.c: the global network's connection table --------------- */
 

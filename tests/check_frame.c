@@ -76,12 +76,59 @@ START_TEST(test_control_frame_roundtrip)
 }
 END_TEST
 
+/* vnet: a virtio_net_hdr from its fields (host byte order) */
+static void
+vnet(uint8_t *h, uint8_t flags, uint8_t gso, uint16_t hdr_len,
+    uint16_t gso_size, uint16_t cstart, uint16_t coff)
+{
+	memset(h, 0, SHM_VNET_HDR_LEN);
+	h[0] = flags;
+	h[1] = gso;
+	memcpy(h + 2, &hdr_len, 2);
+	memcpy(h + 4, &gso_size, 2);
+	memcpy(h + 6, &cstart, 2);
+	memcpy(h + 8, &coff, 2);
+}
+
+START_TEST(test_vnet_headers_a_tap_gives)
+{
+	uint8_t h[SHM_VNET_HDR_LEN];
+
+	vnet(h, 0, FRAME_GSO_NONE, 0, 0, 0, 0);
+	ck_assert(frame_vnet_ok(h, 60));
+	/* a TCP segment to split, checksum to fill: as a TAP gives it */
+	vnet(h, FRAME_VNET_NEEDS_CSUM, FRAME_GSO_TCPV4, 66, 1448, 34, 16);
+	ck_assert(frame_vnet_ok(h, 65000));
+	vnet(h, FRAME_VNET_NEEDS_CSUM, FRAME_GSO_TCPV6 | FRAME_GSO_ECN, 86,
+	    1428, 54, 16);
+	ck_assert(frame_vnet_ok(h, 65000));
+	vnet(h, FRAME_VNET_DATA_VALID, FRAME_GSO_UDP_L4, 42, 1472, 0, 0);
+	ck_assert(frame_vnet_ok(h, 30000));
+	/* what no TAP gives */
+	vnet(h, 0x40, FRAME_GSO_NONE, 0, 0, 0, 0);
+	ck_assert(!frame_vnet_ok(h, 60)); /* unknown flag */
+	vnet(h, 0, 2, 0, 1000, 0, 0);
+	ck_assert(!frame_vnet_ok(h, 60000)); /* unknown GSO type */
+	vnet(h, 0, FRAME_GSO_NONE | FRAME_GSO_ECN, 0, 0, 0, 0);
+	ck_assert(!frame_vnet_ok(h, 60)); /* ECN without GSO */
+	vnet(h, 0, FRAME_GSO_TCPV4, 66, 0, 0, 0);
+	ck_assert(!frame_vnet_ok(h, 60000)); /* no segment size */
+	vnet(h, 0, FRAME_GSO_TCPV4, 9000, 1448, 0, 0);
+	ck_assert(!frame_vnet_ok(h, 8000)); /* headers past end */
+	vnet(h, FRAME_VNET_NEEDS_CSUM, FRAME_GSO_NONE, 0, 0, 60, 16);
+	ck_assert(!frame_vnet_ok(h, 70)); /* checksum past end */
+	vnet(h, FRAME_VNET_NEEDS_CSUM, FRAME_GSO_NONE, 0, 0, 65535, 65535);
+	ck_assert(!frame_vnet_ok(h, 65535)); /* no overflow */
+}
+END_TEST
+
 static Suite *
 frame_suite(void)
 {
 	Suite *s = suite_create("frame");
 	TCase *tc = tcase_create("core");
 
+	tcase_add_test(tc, test_vnet_headers_a_tap_gives);
 	tcase_add_test(tc, test_node_mac);
 	tcase_add_test(tc, test_classify);
 	tcase_add_test(tc, test_control_frame_roundtrip);
