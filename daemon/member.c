@@ -27,6 +27,8 @@
 
 /* Quick rescans while a keeper is dead and its lock held. */
 #define MEMBER_RESCANS 100
+/* Scans in a row a moving heartbeat alone may say a node lives. */
+#define MEMBER_HB_TRUST 8
 
 struct member {
 	struct shmseg *seg;
@@ -37,10 +39,11 @@ struct member {
 	struct netif *ni[SHM_NETS];
 	struct resize *rs[SHM_NETS];
 	struct watch *watch;
-	uint32_t *seen_gen; /* gen seen up, 0 down */
-	uint64_t *seen_hb;  /* heartbeat last scan */
-	uint8_t *ring_err;  /* alloc error logged */
-	uint32_t rescans;   /* quick rescans left */
+	uint32_t *seen_gen;  /* gen seen up, 0 down */
+	uint64_t *seen_hb;   /* heartbeat last scan */
+	uint8_t *hb_trusted; /* scans it alone said alive */
+	uint8_t *ring_err;   /* alloc error logged */
+	uint32_t rescans;    /* quick rescans left */
 };
 
 /* member_new: membership of the claimed node. */
@@ -60,8 +63,10 @@ member_new(const struct handoff *ho, int global)
 	m->global = global;
 	m->seen_gen = calloc(n, sizeof(*m->seen_gen));
 	m->seen_hb = calloc(n, sizeof(*m->seen_hb));
+	m->hb_trusted = calloc(n, sizeof(*m->hb_trusted));
 	m->ring_err = calloc(n, sizeof(*m->ring_err));
-	if (m->seen_gen == NULL || m->seen_hb == NULL || m->ring_err == NULL) {
+	if (m->seen_gen == NULL || m->seen_hb == NULL ||
+	    m->hb_trusted == NULL || m->ring_err == NULL) {
 		member_free(m);
 		return NULL;
 	}
@@ -76,6 +81,7 @@ member_free(struct member *m)
 		return;
 	free(m->seen_gen);
 	free(m->seen_hb);
+	free(m->hb_trusted);
 	free(m->ring_err);
 	free(m);
 }
@@ -202,18 +208,23 @@ member_reaped(struct member *m, uint32_t id)
 /* member_alive: does UP node id live?  A heartbeat that moved since the
  * last scan says so, unless its keeper died (watch.c); otherwise its OFD
  * lock is probed (a syscall), so an idle cluster makes about none per
- * tick.  *suspect: the keeper died but the lock is still held. */
+ * tick.  The heartbeat is anybody's to write: at least every
+ * MEMBER_HB_TRUST scans the lock is probed anyway.  *suspect: the keeper
+ * died but the lock is still held. */
 static int
 member_alive(struct member *m, struct shm_node *n, uint32_t id, int *suspect)
 {
 	uint64_t hb = atomic_load_explicit(&n->heartbeat, memory_order_relaxed);
 	int died = keeper_died(m->seg, id), alive;
 
-	if (hb != m->seen_hb[id] && !died) {
+	if (hb != m->seen_hb[id] && !died &&
+	    m->hb_trusted[id] < MEMBER_HB_TRUST) {
 		m->seen_hb[id] = hb;
+		m->hb_trusted[id]++;
 		return 1;
 	}
 	m->seen_hb[id] = hb;
+	m->hb_trusted[id] = 0;
 	alive = ofd_alive(m->seg, id);
 	*suspect += died && alive;
 	return alive;

@@ -90,7 +90,7 @@ ofd_held(int fd, off_t byte)
 
 /* ofd_alive: does node id's daemon live (hold its byte)?  A reader
  * that may not open the lock file (it is the daemons' alone) cannot
- * tell: for it the node table's state stands. */
+ * tell: for it the node table's state stands; so when the probe fails. */
 int
 ofd_alive(struct shmseg *s, uint32_t id)
 {
@@ -98,7 +98,9 @@ ofd_alive(struct shmseg *s, uint32_t id)
 		return 0;
 	if (id == s->self || s->lockfd < 0)
 		return 1;
-	return ofd_held(s->lockfd, (off_t)id) > 0;
+	/* a probe that failed (-errno) says nothing: taking a live node's
+	 * lock over, or reaping it, would be worse than waiting */
+	return ofd_held(s->lockfd, (off_t)id) != 0;
 }
 
 /* ofd_same_file: is fd still the file linked at path?  (A last node out
