@@ -43,12 +43,13 @@
 #include "txpath.h"
 #include "wake.h"
 
-#define TX_WAIT_MS     20
-#define TX_GROW_MS     50 /* wait for a larger ring at most this */
-#define TX_STOP_SIGNAL SIGUSR1
-#define TX_BATCH_BELOW 4096 /* frames up to this size start a batch */
-#define TX_FLOOD_BATCH 8    /* frames batched after one: a flood */
-#define TX_FLOOD_EVERY 256  /* within a flood, follow every so many */
+#define TX_WAIT_MS         20
+#define TX_GROW_MS         50 /* wait for a larger ring at most this */
+#define TX_STOP_SIGNAL     SIGUSR1
+#define TX_BATCH_BELOW     4096 /* frames up to this size start a batch */
+#define TX_FLOOD_BATCH     8    /* frames batched after one: a flood */
+#define TX_FLOOD_EVERY     256  /* within a flood, follow every so many */
+#define TX_CAST_BACKOFF_MS 100  /* a cast ring whose lock is kept */
 
 /* Transmit state toward one peer (tx thread). */
 struct txpeer {
@@ -76,6 +77,9 @@ struct tx {
 	struct tapio io;
 	struct txpeer *peer; /* [max_nodes + 1] */
 	uint32_t predict;    /* last unicast destination */
+	/* broadcast ring [0], multicast ring i [i + 1]: not waited for
+	 * until this clock_ms(), 0: no backoff */
+	uint64_t cast_busy_ms[1 + SHM_MCAST_MAX];
 };
 
 /* tx_new: per-peer transmit state. */
@@ -301,21 +305,34 @@ tx_unicast(struct tx *tx, uint32_t id, const uint8_t *vnet,
 
 /* tx_cast: a broadcast or multicast frame: to the group's multicast ring
  * (waking the nodes that follow it) or to the broadcast ring (waking
- * all). */
+ * all).  A ring whose lock a live writer kept for CAST_LOCK_MS (stopped
+ * holding it) is not waited for again for TX_CAST_BACKOFF_MS: its frames
+ * are dropped at once, so the thread loses at most CAST_LOCK_MS every
+ * TX_CAST_BACKOFF_MS to it. */
 static void
 tx_cast(struct tx *tx, const uint8_t *vnet, const uint8_t *frame, uint32_t len)
 {
 	uint32_t net = tx->ni->net, size;
-	int ring, relabelled;
+	int ring, relabelled, rc;
+	uint64_t *busy;
 	void *mem;
 
 	ring = mc_tx_ring(tx->seg, net, frame, &relabelled);
 	mem = ring < 0 ? shmseg_cast(tx->seg, net, &size) :
 			 shmseg_mcast(tx->seg, net, (uint32_t)ring, &size);
-	if (cast_write(tx->seg, mem, size, tx->self, vnet, frame, len) != 0) {
+	busy = &tx->cast_busy_ms[ring + 1];
+	if (*busy != 0 && clock_ms() < *busy) {
+		rc = -ETIMEDOUT; /* counted as cast_write counts it */
+		atomic_fetch_add_explicit(&((struct shm_ring_hdr *)mem)->drops,
+		    1, memory_order_relaxed);
+	} else if ((rc = cast_write(tx->seg, mem, size, tx->self, vnet, frame,
+			len)) == -ETIMEDOUT)
+		*busy = clock_ms() + TX_CAST_BACKOFF_MS;
+	if (rc != 0) {
 		stat_add(&tx->ni->stats->drop_full, 1);
 		return;
 	}
+	*busy = 0;
 	if (ring < 0 || relabelled)
 		wake_all(tx->seg, tx->self, net);
 	else
