@@ -304,10 +304,11 @@ END_TEST
 
 START_TEST(test_status_name_escapes_shown)
 {
+	static const char esc[] = "\x1b[31mred\x07";
 	struct shm_hdr *h = (struct shm_hdr *)shmseg_hdr(w);
 
 	/* a peer wrote terminal escapes into the cluster name */
-	memcpy(h->cluster, "\x1b[31mred\x07", 11);
+	memcpy(h->cluster, esc, sizeof(esc));
 	print("status", show_status);
 	ck_assert_ptr_null(strchr(text, 0x1b));
 	ck_assert_ptr_null(strchr(text, 0x07));
