@@ -53,7 +53,7 @@ peer_dies(uint32_t id)
 		if (node_claim(mine, id, &g) != (int)id)
 			_exit(1);
 		node_publish(mine, id);
-		_exit(0);	/* dead, its lock gone, still UP */
+		_exit(0); /* dead, its lock gone, still UP */
 	}
 	tu_child_ok(pid);
 }
