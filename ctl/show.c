@@ -266,7 +266,7 @@ show_pair_row(struct ctl *c, uint32_t owner, uint32_t net, uint32_t peer,
 	int rc;
 
 	if (node_dirent_read(c->seg, owner, net, peer, &de) != 0 ||
-	    (h = shmseg_at(c->seg, de.off, de.size)) == NULL)
+	    (h = shmseg_ring(c->seg, de.off, de.size)) == NULL)
 		return 0;
 	r->kind = RING_PAIR;
 	r->net = net;

@@ -137,7 +137,7 @@ member_ring_ok(struct member *m, struct netif *ni, uint32_t id,
 	struct shm_ring_hdr *r;
 
 	if (de->peer_gen != gen || de->size < sizeof(*r) ||
-	    (r = shmseg_at(m->seg, de->off, de->size)) == NULL)
+	    (r = shmseg_ring(m->seg, de->off, de->size)) == NULL)
 		return NULL;
 	if (ring_check(r, de->size, de->key, (uint16_t)id, (uint16_t)m->self) ==
 	    0)

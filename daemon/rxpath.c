@@ -173,7 +173,7 @@ rx_attach_old(struct rx *rx, uint32_t id, const struct shm_dirent *de)
 		return;
 	r->old_ok = 0;
 	r->old_key = de->old_key;
-	if ((mem = shmseg_at(rx->seg, de->old_off, de->old_size)) == NULL ||
+	if ((mem = shmseg_ring(rx->seg, de->old_off, de->old_size)) == NULL ||
 	    ring_rx_attach(&r->old, mem, de->old_size, de->old_key,
 		(uint16_t)id, (uint16_t)rx->self) != 0) {
 		rx_done(rx, id, de->old_key);
@@ -189,7 +189,7 @@ rx_attach(struct rx *rx, uint32_t id, const struct shm_dirent *de)
 	struct rxpeer *r = &rx->peer[id];
 	void *mem;
 
-	if ((mem = shmseg_at(rx->seg, de->off, de->size)) == NULL ||
+	if ((mem = shmseg_ring(rx->seg, de->off, de->size)) == NULL ||
 	    ring_rx_attach(&r->ring, mem, de->size, de->key, (uint16_t)id,
 		(uint16_t)rx->self) != 0)
 		return -1;

@@ -160,7 +160,7 @@ tx_attach(struct tx *tx, uint32_t id, struct txpeer *p, uint32_t gen,
 	tx_move(tx, id, p, gen, &de);
 	p->ok = 0;
 	tx_seen(tx, id, 0);
-	if ((mem = shmseg_at(tx->seg, de.off, de.size)) == NULL ||
+	if ((mem = shmseg_ring(tx->seg, de.off, de.size)) == NULL ||
 	    ring_tx_attach(&p->ring, mem, de.size, de.key, (uint16_t)tx->self,
 		(uint16_t)id) != 0)
 		return -1;

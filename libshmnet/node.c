@@ -86,7 +86,7 @@ node_ring_free(struct shmseg *s, uint64_t off, uint64_t size, uint64_t key)
 {
 	struct shm_ring_hdr *r;
 
-	r = size >= sizeof(*r) ? shmseg_at(s, off, size) : NULL;
+	r = shmseg_ring(s, off, size);
 	if (r != NULL && r->key == key)
 		ring_mark(r, SHM_RING_DOWN);
 	heap_free(s, off, size); /* -EINVAL for garbage: nothing to do */

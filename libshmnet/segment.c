@@ -635,6 +635,19 @@ shmseg_dirent(struct shmseg *s, uint32_t owner, uint32_t net, uint32_t peer)
 	return (struct shm_dirent *)(s->base + s->dir_off) + i;
 }
 
+/* shmseg_ring: the pair ring a dirent names, if it can be one: page
+ * aligned in the heap, whole, and large enough for a ring's header. */
+struct shm_ring_hdr *
+shmseg_ring(struct shmseg *s, uint64_t off, uint64_t len)
+{
+	uint64_t end = s->heap_off + (uint64_t)s->heap_pages * SHM_PAGE_SIZE;
+
+	if (off % SHM_PAGE_SIZE != 0 || off < s->heap_off || off > end ||
+	    len < sizeof(struct shm_ring_hdr) || len > end - off)
+		return NULL;
+	return (struct shm_ring_hdr *)(s->base + off);
+}
+
 /* shmseg_at: pointer to a range inside the segment, or NULL. */
 void *
 shmseg_at(struct shmseg *s, uint64_t off, uint64_t len)

@@ -105,6 +105,10 @@ struct shm_node		*shmseg_node(struct shmseg *seg, uint32_t id);
  * range. */
 struct shm_dirent	*shmseg_dirent(struct shmseg *seg, uint32_t owner,
 			    uint32_t net, uint32_t peer);
+/* The pair ring [off, off + len) a dirent names, when it can be one (page
+ * aligned in the heap, whole, at least a ring header long), else NULL. */
+struct shm_ring_hdr	*shmseg_ring(struct shmseg *seg, uint64_t off,
+			    uint64_t len);
 /* Pointer to [off, off+len) when it lies inside the segment, else NULL. */
 void			*shmseg_at(struct shmseg *seg, uint64_t off,
 			    uint64_t len);
