@@ -21,15 +21,15 @@
 
 #include "shmnet.h"
 
-#define SEG_SIZE	(4u << 20)
-#define SEG_NODES	4
-#define SEG_SCRIBBLE	(64u << 10)
+#define SEG_SIZE     (4u << 20)
+#define SEG_NODES    4
+#define SEG_SCRIBBLE (64u << 10)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char seg_path[PATH_MAX], lock_path[PATH_MAX + 8];
-static uint8_t *pristine;	/* the fixed part as made */
-static uint64_t fixed;		/* its bytes: up to the heap */
+static uint8_t *pristine; /* the fixed part as made */
+static uint64_t fixed;    /* its bytes: up to the heap */
 
 /* seg_params: the segment every input starts from. */
 static struct shmseg_params
@@ -125,7 +125,7 @@ check_tables(struct shmseg *s)
 			if ((m = shmseg_mcast(s, net, i, &size)) != NULL)
 				inside(s, m, size);
 	}
-	heap_usage(s, &used, &total);	/* reads the whole page map */
+	heap_usage(s, &used, &total); /* reads the whole page map */
 }
 
 /* scribble: the input over the segment's first bytes, as (offset, byte)
@@ -150,7 +150,7 @@ scribble(const uint8_t *data, size_t size)
 		    SEG_SCRIBBLE;
 		if (at < SHM_HDR_SIZE && (data[i + 2] & 0x80))
 			memset(mem + (at & ~7u), data[i + 2] & 0x7f ? 0xff : 0,
-			    8 - (data[i + 2] & 7));	/* wide values */
+			    8 - (data[i + 2] & 7)); /* wide values */
 		else
 			mem[at] = data[i + 2];
 	}
