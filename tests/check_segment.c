@@ -62,13 +62,7 @@ END_TEST
 START_TEST(test_other_version_refused)
 {
 	struct shmseg *a = tu_open(8 << 20, 16), *b = NULL;
-	struct shmseg_params p = { .path = tu_path,
-		.cluster = "test",
-		.size = 8 << 20,
-		.max_nodes = 16,
-		.cast_slots = 64,
-		.cast_slot_size = 256,
-		.conn_buckets = 64 };
+	struct shmseg_params p = tu_params(8 << 20, 16);
 	char err[256];
 
 	char want[64];
@@ -172,13 +166,7 @@ END_TEST
 
 START_TEST(test_lost_magic_with_live_node_refused)
 {
-	struct shmseg_params p = { .path = tu_path,
-		.cluster = "test",
-		.size = 8 << 20,
-		.max_nodes = 16,
-		.cast_slots = 64,
-		.cast_slot_size = 256,
-		.conn_buckets = 64 };
+	struct shmseg_params p = tu_params(8 << 20, 16);
 	struct shmseg *a = tu_open(8 << 20, 16), *b = NULL;
 	struct shm_hdr *h = (struct shm_hdr *)shmseg_hdr(a);
 	uint32_t gen;
@@ -217,21 +205,6 @@ START_TEST(test_heap_free_far_offset_refused)
 }
 END_TEST
 
-/* params: the test segment's parameters */
-static struct shmseg_params
-params(void)
-{
-	struct shmseg_params p = { .path = tu_path,
-		.cluster = "test",
-		.size = 8 << 20,
-		.max_nodes = 8,
-		.cast_slots = 64,
-		.cast_slot_size = 256,
-		.conn_buckets = 64 };
-
-	return p;
-}
-
 /* lock_path: the lock file beside the test segment */
 static const char *
 lock_path(void)
@@ -258,7 +231,7 @@ made_by(const char *path, uid_t uid, mode_t mode)
 static void
 open_fails(int rc, const char *words)
 {
-	struct shmseg_params p = params();
+	struct shmseg_params p = tu_params(8 << 20, 8);
 	struct shmseg *s = NULL;
 	char err[512];
 
@@ -315,7 +288,7 @@ START_TEST(test_init_lock_wait_bounded)
 		.l_whence = SEEK_SET,
 		.l_start = 0,
 		.l_len = 1 };
-	struct shmseg_params p = params();
+	struct shmseg_params p = tu_params(8 << 20, 8);
 	struct shmseg *s = tu_open(8 << 20, 8);
 	char err[512];
 	int fd;
@@ -582,19 +555,13 @@ END_TEST
 
 START_TEST(test_mode_and_group)
 {
-	struct shmseg_params p = { .path = tu_path,
-		.cluster = "test",
-		.size = 8 << 20,
-		.max_nodes = 8,
-		.cast_slots = 64,
-		.cast_slot_size = 256,
-		.conn_buckets = 64,
-		.mode = 0640,
-		.gid = 4242 };
+	struct shmseg_params p = tu_params(8 << 20, 8);
 	struct shmseg *s = NULL;
 	char err[256], lock[PATH_MAX + 8];
 	struct stat st;
 
+	p.mode = 0640;
+	p.gid = 4242;
 	umask(077); /* the mode is set explicitly, not masked */
 	ck_assert_msg(shmseg_open(&p, &s, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(stat(tu_path, &st), 0);

@@ -32,14 +32,7 @@ static char *text;
 static struct shmseg *
 open_seg(int global)
 {
-	struct shmseg_params p = { .path = tu_path,
-		.cluster = "test",
-		.size = 8 << 20,
-		.max_nodes = 16,
-		.cast_slots = 64,
-		.cast_slot_size = 256,
-		.conn_buckets = 64,
-		.mcast_rings = { 3, 1 } };
+	struct shmseg_params p = tu_params(8 << 20, 16);
 	struct shmseg *s = NULL;
 	char err[256];
 

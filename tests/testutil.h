@@ -48,8 +48,9 @@ tu_rmdir(void)
 	rmdir(tu_dir);
 }
 
-static inline struct shmseg *
-tu_open(uint64_t size, uint32_t max_nodes)
+/* tu_params: the parameters of a test segment at tu_path */
+static inline struct shmseg_params
+tu_params(uint64_t size, uint32_t max_nodes)
 {
 	struct shmseg_params p = { .path = tu_path,
 		.cluster = "test",
@@ -59,6 +60,14 @@ tu_open(uint64_t size, uint32_t max_nodes)
 		.cast_slot_size = 256,
 		.conn_buckets = 64,
 		.mcast_rings = { 3, 1 } };
+
+	return p;
+}
+
+static inline struct shmseg *
+tu_open(uint64_t size, uint32_t max_nodes)
+{
+	struct shmseg_params p = tu_params(size, max_nodes);
 	struct shmseg *s = NULL;
 	char err[256];
 	int rc = shmseg_open(&p, &s, err, sizeof(err));
