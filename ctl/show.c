@@ -69,6 +69,7 @@ struct node_row {
 	uint64_t drop_unknown, drop_down, drop_full, drop_tap, cast_lost;
 	uint64_t corrupt, zero_copy, mc_filtered, wakes_recovered;
 	uint64_t drops; /* the four drop_* together */
+	uint64_t g_no_listener, g_unrouted, g_looped, g_foreign;
 };
 
 /* show_node_state: name of a node's state. */
@@ -101,6 +102,10 @@ static const struct out_field show_node_fields[] = {
 	{ "zero_copy", NULL, OUT_UINT, NODE(zero_copy) },
 	{ "multicast_filtered", NULL, OUT_UINT, NODE(mc_filtered) },
 	{ "wakes_recovered", NULL, OUT_UINT, NODE(wakes_recovered) },
+	{ "global_no_listener", NULL, OUT_UINT, NODE(g_no_listener) },
+	{ "global_unrouted", NULL, OUT_UINT, NODE(g_unrouted) },
+	{ "global_looped", NULL, OUT_UINT, NODE(g_looped) },
+	{ "global_foreign", NULL, OUT_UINT, NODE(g_foreign) },
 	{ NULL, "DROPS", OUT_UINT, NODE(drops), .width = 8 },
 };
 #undef NODE
@@ -114,6 +119,7 @@ show_node_row(struct ctl *c, uint32_t id, struct node_row *r)
 {
 	struct shm_node *n = shmseg_node(c->seg, id);
 	struct shm_node_stats *s = &n->stats[SHM_NET_LOCAL];
+	struct shm_node_stats *g = &n->stats[SHM_NET_GLOBAL];
 	struct in_addr a;
 	char ab[INET_ADDRSTRLEN];
 
@@ -143,6 +149,10 @@ show_node_row(struct ctl *c, uint32_t id, struct node_row *r)
 	r->mc_filtered = LD(s->mc_filtered);
 	r->wakes_recovered = LD(s->wakes_recovered);
 	r->drops = r->drop_unknown + r->drop_down + r->drop_full + r->drop_tap;
+	r->g_no_listener = LD(g->no_listener);
+	r->g_unrouted = LD(g->unrouted);
+	r->g_looped = LD(g->looped);
+	r->g_foreign = LD(g->foreign);
 	return 1;
 }
 
@@ -384,7 +394,7 @@ struct status_row {
 	char global_address[INET_ADDRSTRLEN];
 	uint64_t flows;
 	uint32_t flow_slots;
-	uint64_t flows_refused;
+	uint64_t flows_refused, flows_evicted;
 };
 
 #define STATUS(m) OUT_AT(status_row, m)
@@ -417,7 +427,9 @@ static const struct out_field show_status_fields[] = {
 	    .unit = "flows" },
 	{ "flow_slots", NULL, OUT_UINT, STATUS(flow_slots), .glue = " of " },
 	{ "flows_refused", NULL, OUT_UINT, STATUS(flows_refused), .glue = ", ",
-	    .unit = "refused (bucket full)" },
+	    .unit = "refused (buckets full)" },
+	{ "flows_evicted", NULL, OUT_UINT, STATUS(flows_evicted), .glue = ", ",
+	    .unit = "embryonic evicted" },
 };
 #undef STATUS
 
@@ -473,6 +485,7 @@ show_status_global(struct ctl *c, struct status_row *s)
 	}
 	s->flow_slots = nb * SHM_CONN_PER_BUCKET;
 	s->flows_refused = LD(h->conn_full);
+	s->flows_evicted = LD(h->conn_evicted);
 }
 
 /* show_printable: a name from the segment, its control characters

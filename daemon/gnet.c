@@ -7,6 +7,9 @@
  * gets a serving node from the published listeners and is recorded with
  * this node as its ingress.  A frame from G is a server's reply: it goes
  * back to the flow's ingress node, so that gateways see both directions.
+ * Only the flow's serving node forwards its replies, and only its ingress
+ * node its client's packets: another node's packets of the flow (a socket
+ * bound to G there, a forged RST) are dropped and counted as foreign.
  * Whatever has no flow and no listener is handed to this node's own stack,
  * which answers as a host without that service would (RST, ICMP port
  * unreachable).
@@ -54,6 +57,7 @@ struct gnet {
 	uint64_t last_rescan;    /* ms of last request */
 	uint32_t warned_full;    /* table-full warnings */
 	uint32_t warned_busy;    /* bucket-locked warnings */
+	uint32_t warned_foreign; /* other nodes' flows dropped */
 };
 
 /* gnet_g: G and G6 as the configuration gives them. */
@@ -143,8 +147,10 @@ gnet_new_flow(struct gnet *gn, struct pkt_info *pi, uint32_t now)
 	}
 	rc = conn_insert(gn->seg, gn->self, &pi->key, (uint16_t)node,
 	    (uint16_t)gn->self,
-	    pi->key.proto == IPPROTO_TCP ? SHM_CONN_SYN : SHM_CONN_UDP, now,
-	    &gn->t, &c, &e);
+	    pi->key.proto == IPPROTO_TCP ? SHM_CONN_SYN :
+		pi->echo                 ? SHM_CONN_UDP | SHM_CONN_ECHO :
+					   SHM_CONN_UDP,
+	    now, &gn->t, &c, &e);
 	if (rc == -EBUSY) {
 		if (!gn->warned_busy++)
 			log_warnx(
@@ -253,6 +259,27 @@ gnet_frag_follow(struct gnet *gn, const struct pkt_info *pi)
 	return f->node;
 }
 
+/* gnet_ours: may this node forward a packet of flow c?  Its replies
+ * (from G) only when this node serves it, its client's packets (to G)
+ * only when the flow entered here: a socket on another node bound to G
+ * must not inject into, or reset, a flow it does not serve.  Others are
+ * dropped, counted as foreign and logged once. */
+static int
+gnet_ours(struct gnet *gn, const struct pkt_info *pi, const struct shm_conn *c)
+{
+	uint32_t owner = pi->dir == PKT_TO_G ? c->ingress : c->node;
+
+	if (owner == gn->self)
+		return 1;
+	stat_add(&gn->stats->foreign, 1);
+	if (!gn->warned_foreign++)
+		log_warnx("%s: dropped a packet %s G of a flow node %u %s",
+		    gn->name, pi->dir == PKT_TO_G ? "to" : "from",
+		    (unsigned int)owner,
+		    pi->dir == PKT_TO_G ? "carries in" : "serves");
+	return 0;
+}
+
 /* gnet_route: the node a frame goes to (this node included), 0 to drop. */
 uint32_t
 gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len)
@@ -272,6 +299,8 @@ gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len)
 		return node;
 	}
 	if (conn_lookup(gn->seg, &pi.key, &c, &e)) {
+		if (!gnet_ours(gn, &pi, &c))
+			return 0;
 		conn_touch(e, now, pi.l3len, pi.tcpflags, pi.dir == PKT_TO_G);
 		return gnet_frag_note(gn, &pi,
 		    gnet_bound(gn, pi.dir == PKT_TO_G ? c.node : c.ingress));

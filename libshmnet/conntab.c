@@ -1,14 +1,19 @@
 /*
  * conntab.c: the global network's connection table, in shared memory.
  *
- * A fixed array of buckets of SHM_CONN_PER_BUCKET entries.  Lookups take
- * no lock: each entry carries a sequence number, odd while a writer
- * changes it, and a reader that saw the same even value before and after
- * copying the entry holds a consistent copy.  Inserts and removals hold
- * the bucket's shm_lock (recovered from a dead holder).  Every node that
- * forwards a packet of a flow accounts it with atomics.  The ingress node
- * of a flow collects it when it expires; a dead node's flows are purged by
- * whoever reaps it.
+ * A fixed array of buckets of SHM_CONN_PER_BUCKET entries.  A flow lives
+ * in one of two buckets chosen by SipHash under the segment's random key;
+ * when both are full it takes the place of the oldest embryonic or
+ * closing flow, so that a flood of new flows (spoofed SYNs) competes only
+ * with itself.  Lookups take no lock: each entry carries a sequence
+ * number, odd while a writer changes it, and a reader that saw the same
+ * even value before and after copying the entry holds a consistent copy.
+ * A writer holds the lock of the bucket it writes in (an insert holds
+ * both of the flow's, lower index first; each recovered from a dead
+ * holder, waited for at most CONN_LOCK_MS).  Every node that forwards a
+ * packet of a flow accounts it with atomics.  The ingress node of a flow
+ * collects it when it expires; a dead node's flows are purged by whoever
+ * reaps it.
  */
 #include "config.h"
 
@@ -31,22 +36,26 @@ conn_now(void)
 	return (uint32_t)ts.tv_sec;
 }
 
-/* conn_hash: mix the key into a bucket number. */
-static uint32_t
-conn_hash(const struct conn_key *k)
+/* conn_places: the two buckets a flow may live in, from the table's
+ * keyed hash (so that outside clients cannot aim flows at one bucket).
+ * The second choice differs from the first. */
+void
+conn_places(const struct shmseg *s, const struct conn_key *k, uint32_t b[2])
 {
-	uint64_t a, b, h;
+	uint8_t m[24] = { 0 };
+	uint32_t mask = s->conn_buckets - 1;
+	uint64_t h;
 
-	memcpy(&a, k->faddr, 8);
-	memcpy(&b, k->faddr + 8, 8);
-	h = a ^ (b * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)k->lport << 48) ^
-	    ((uint64_t)k->fport << 32) ^ ((uint64_t)k->proto << 8) ^ k->family;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return (uint32_t)h;
+	memcpy(m, k->faddr, 16);
+	memcpy(m + 16, &k->lport, 2);
+	memcpy(m + 18, &k->fport, 2);
+	m[20] = k->proto;
+	m[21] = k->family;
+	h = siphash24(s->conn_key, m, sizeof(m));
+	b[0] = (uint32_t)h & mask;
+	b[1] = (uint32_t)(h >> 32) & mask;
+	if (b[1] == b[0])
+		b[1] = b[0] ^ 1;
 }
 
 /* conn_match: does a live entry hold this key?  (fields read once) */
@@ -80,6 +89,7 @@ conn_copy(struct shm_conn *e, struct shm_conn *out)
 		out->ingress = v->ingress;
 		memcpy(out->faddr, (const void *)v->faddr, 16);
 		out->created = v->created;
+		out->created_ms = v->created_ms;
 		atomic_store_explicit(&out->stflags,
 		    atomic_load_explicit(&e->stflags, memory_order_relaxed),
 		    memory_order_relaxed);
@@ -100,12 +110,11 @@ conn_copy(struct shm_conn *e, struct shm_conn *out)
 	return 0;
 }
 
-/* conn_lookup: find a flow without locking. */
-int
-conn_lookup(struct shmseg *s, const struct conn_key *k, struct shm_conn *out,
-    struct shm_conn **where)
+/* conn_find: a consistent copy of the flow k in bucket b, 1 if found. */
+static int
+conn_find(struct shm_conn_bucket *b, const struct conn_key *k,
+    struct shm_conn *out, struct shm_conn **where)
 {
-	struct shm_conn_bucket *b = shmseg_conn_bucket(s, conn_hash(k));
 	struct shm_conn tmp;
 	int i;
 
@@ -121,6 +130,18 @@ conn_lookup(struct shmseg *s, const struct conn_key *k, struct shm_conn *out,
 		return 1;
 	}
 	return 0;
+}
+
+/* conn_lookup: find a flow without locking. */
+int
+conn_lookup(struct shmseg *s, const struct conn_key *k, struct shm_conn *out,
+    struct shm_conn **where)
+{
+	uint32_t b[2];
+
+	conn_places(s, k, b);
+	return conn_find(shmseg_conn_bucket(s, b[0]), k, out, where) ||
+	    conn_find(shmseg_conn_bucket(s, b[1]), k, out, where);
 }
 
 /* conn_write_begin / end: seqlock write section (bucket lock held). */
@@ -187,50 +208,59 @@ conn_clear(struct shmseg *s, struct shm_conn *e)
 	atomic_fetch_sub_explicit(conn_live(s), 1, memory_order_relaxed);
 }
 
-/* conn_insert: add a flow unless it exists. */
-int
-conn_insert(struct shmseg *s, uint32_t self, const struct conn_key *k,
-    uint16_t node, uint16_t ingress, uint16_t state, uint32_t now,
-    const struct conn_timeouts *t, struct shm_conn *out,
-    struct shm_conn **where)
+/* conn_rank: how readily an entry gives its place to a new flow: 2 for
+ * a closing flow or an echo, 1 for an embryonic one (a TCP SYN with no
+ * answer yet, a UDP flow never answered), 0 for one that must stay. */
+static int
+conn_rank(const struct shm_conn *e)
 {
-	struct shm_conn_bucket *b = shmseg_conn_bucket(s, conn_hash(k));
-	uint32_t owner = lock_owner_word(self);
-	struct shm_conn *e, *free_e = NULL, tmp;
-	int i, rc = 1;
+	uint16_t f = atomic_load_explicit(&e->stflags, memory_order_relaxed);
 
-	if (lock_acquire_for(s, &b->lock, owner, CONN_LOCK_MS) < 0)
-		return -EBUSY;
-	for (i = 0; i < SHM_CONN_PER_BUCKET; i++) {
-		e = &b->e[i];
-		if (e->family != 0 && conn_match(e, k)) {
-			if (!conn_copy(e, &tmp)) {
-				/* torn: its writer died mid-write (a writer
-				 * holds the lock we hold): written anew */
-				free_e = e;
-				break;
-			}
-			if (out != NULL)
-				memcpy(out, &tmp, sizeof(tmp));
-			if (where != NULL)
-				*where = e;
-			rc = 0;
-			goto out;
-		}
-		if (free_e == NULL &&
-		    (e->family == 0 || conn_expired(e, now, t)))
-			free_e = e;
+	if ((f & 0xff) == SHM_CONN_CLOSING || (f & SHM_CONN_ECHO))
+		return 2;
+	if ((f & 0xff) == SHM_CONN_SYN ||
+	    ((f & 0xff) == SHM_CONN_UDP && !(f & SHM_CONN_REPLIED)))
+		return 1;
+	return 0;
+}
+
+/* A place for a new flow: a free (or expired) entry, else the entry to
+ * evict, the oldest of the highest rank. */
+struct conn_room {
+	struct shm_conn *free_e, *victim;
+	int rank;
+	uint32_t age; /* the victim's, ms */
+};
+
+/* conn_consider: weigh entry e as the new flow's place. */
+static void
+conn_consider(struct conn_room *r, struct shm_conn *e, uint32_t now,
+    uint32_t now_ms, const struct conn_timeouts *t)
+{
+	uint32_t age;
+	int rank;
+
+	if (r->free_e != NULL)
+		return;
+	if (e->family == 0 || conn_expired(e, now, t)) {
+		r->free_e = e;
+		return;
 	}
-	if ((e = free_e) == NULL) {
-		atomic_fetch_add_explicit(
-		    &((struct shm_hdr *)s->base)->conn_full, 1,
-		    memory_order_relaxed);
-		rc = -ENOSPC;
-		goto out;
+	if ((rank = conn_rank(e)) == 0)
+		return;
+	age = now_ms - e->created_ms;
+	if (rank > r->rank || (rank == r->rank && age > r->age)) {
+		r->victim = e;
+		r->rank = rank;
+		r->age = age;
 	}
-	if (e->family == 0)
-		atomic_fetch_add_explicit(conn_live(s), 1,
-		    memory_order_relaxed);
+}
+
+/* conn_write: record a flow in entry e (bucket lock held). */
+static void
+conn_write(struct shm_conn *e, const struct conn_key *k, uint16_t node,
+    uint16_t ingress, uint16_t state, uint32_t now, uint32_t now_ms)
+{
 	conn_write_begin(e);
 	e->family = k->family;
 	e->proto = k->proto;
@@ -240,36 +270,142 @@ conn_insert(struct shmseg *s, uint32_t self, const struct conn_key *k,
 	e->node = node;
 	e->ingress = ingress;
 	e->created = now;
+	e->created_ms = now_ms;
 	atomic_store_explicit(&e->stflags, state, memory_order_relaxed);
 	atomic_store_explicit(&e->last_seen, now, memory_order_relaxed);
 	atomic_store_explicit(&e->packets, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->bytes, 0, memory_order_relaxed);
 	conn_write_end(e);
+}
+
+/* conn_lock2: lock both buckets of a flow, lower index first; -EBUSY if
+ * either stays held by a node that does not run. */
+static int
+conn_lock2(struct shmseg *s, const uint32_t b[2], uint32_t owner,
+    struct shm_conn_bucket *bk[2])
+{
+	int lo = b[0] > b[1];
+
+	bk[0] = shmseg_conn_bucket(s, b[0]);
+	bk[1] = shmseg_conn_bucket(s, b[1]);
+	if (lock_acquire_for(s, &bk[lo]->lock, owner, CONN_LOCK_MS) < 0)
+		return -EBUSY;
+	if (bk[1] == bk[0]) /* a table of one bucket */
+		return 0;
+	if (lock_acquire_for(s, &bk[!lo]->lock, owner, CONN_LOCK_MS) < 0) {
+		lock_release(&bk[lo]->lock, owner);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* conn_place: find the flow k in its buckets (0, copied out), or the
+ * room for it (1); both bucket locks held. */
+static int
+conn_place(struct shm_conn_bucket *bk[2], const struct conn_key *k,
+    uint32_t now, uint32_t now_ms, const struct conn_timeouts *t,
+    struct conn_room *r, struct shm_conn *out, struct shm_conn **where)
+{
+	struct shm_conn *e, tmp;
+	int i, j;
+
+	for (j = 0; j < (bk[1] != bk[0] ? 2 : 1); j++) {
+		for (i = 0; i < SHM_CONN_PER_BUCKET; i++) {
+			e = &bk[j]->e[i];
+			if (e->family != 0 && conn_match(e, k)) {
+				if (!conn_copy(e, &tmp)) {
+					/* torn: its writer died mid-write
+					 * (a writer holds the lock we
+					 * hold): written anew */
+					r->free_e = e;
+					return 1;
+				}
+				if (out != NULL)
+					memcpy(out, &tmp, sizeof(tmp));
+				if (where != NULL)
+					*where = e;
+				return 0;
+			}
+			conn_consider(r, e, now, now_ms, t);
+		}
+	}
+	return 1;
+}
+
+/* conn_insert: add a flow unless it exists. */
+int
+conn_insert(struct shmseg *s, uint32_t self, const struct conn_key *k,
+    uint16_t node, uint16_t ingress, uint16_t state, uint32_t now,
+    const struct conn_timeouts *t, struct shm_conn *out,
+    struct shm_conn **where)
+{
+	struct shm_hdr *h = (struct shm_hdr *)s->base;
+	uint32_t owner = lock_owner_word(self), b[2];
+	uint32_t now_ms = (uint32_t)clock_ms();
+	struct shm_conn_bucket *bk[2];
+	struct conn_room r = { 0 };
+	struct shm_conn *e;
+	int rc;
+
+	conn_places(s, k, b);
+	if (conn_lock2(s, b, owner, bk) < 0)
+		return -EBUSY;
+	if ((rc = conn_place(bk, k, now, now_ms, t, &r, out, where)) == 0)
+		goto out;
+	if ((e = r.free_e) == NULL && (e = r.victim) != NULL)
+		atomic_fetch_add_explicit(&h->conn_evicted, 1,
+		    memory_order_relaxed);
+	if (e == NULL) {
+		atomic_fetch_add_explicit(&h->conn_full, 1,
+		    memory_order_relaxed);
+		rc = -ENOSPC;
+		goto out;
+	}
+	if (e->family == 0)
+		atomic_fetch_add_explicit(conn_live(s), 1,
+		    memory_order_relaxed);
+	conn_write(e, k, node, ingress, state, now, now_ms);
 	if (out != NULL)
 		conn_copy(e, out);
 	if (where != NULL)
 		*where = e;
 out:
-	lock_release(&b->lock, owner);
+	lock_release(&bk[0]->lock, owner);
+	if (bk[1] != bk[0])
+		lock_release(&bk[1]->lock, owner);
 	return rc;
 }
 
-/* conn_next_state: TCP state after a packet with these flags. */
+/* conn_next_state: a flow's state after a packet with these flags.  The
+ * serving node's stack is the authority on a TCP connection: a client's
+ * RST only closes the entry until the server is heard from again (an
+ * answer means the RST did not close its socket: it may have been
+ * forged), and only the server's FIN promotes a flow whose handshake was
+ * not seen to established. */
 static uint16_t
 conn_next_state(uint16_t old, uint8_t fl, int inbound)
 {
+	const uint16_t fins = SHM_CONN_FIN_IN | SHM_CONN_FIN_OUT;
 	uint16_t st = old & 0xff, bits = old & 0xff00;
 
+	if (!inbound)
+		bits |= SHM_CONN_REPLIED;
 	if (st == SHM_CONN_UDP)
-		return old;
+		return st | bits;
 	if (fl & CONN_TCP_RST)
-		return SHM_CONN_CLOSING | bits;
+		return SHM_CONN_CLOSING |
+		    (inbound ? bits | SHM_CONN_RST_IN :
+			       bits & ~SHM_CONN_RST_IN);
+	if (!inbound && (bits & SHM_CONN_RST_IN)) {
+		bits &= ~SHM_CONN_RST_IN;
+		if (st == SHM_CONN_CLOSING && (bits & fins) != fins)
+			st = SHM_CONN_EST;
+	}
 	if (fl & CONN_TCP_FIN) {
 		bits |= inbound ? SHM_CONN_FIN_IN : SHM_CONN_FIN_OUT;
-		if ((bits & (SHM_CONN_FIN_IN | SHM_CONN_FIN_OUT)) ==
-		    (SHM_CONN_FIN_IN | SHM_CONN_FIN_OUT))
+		if ((bits & fins) == fins)
 			st = SHM_CONN_CLOSING;
-		else if (st == SHM_CONN_SYN)
+		else if (st == SHM_CONN_SYN && !inbound)
 			st = SHM_CONN_EST;
 		return st | bits;
 	}

@@ -6,7 +6,7 @@
  * _Static_assert on every size and offset peers rely on.  Any change to a
  * structure below bumps SHM_VERSION_MAJOR, except giving meaning to a
  * reserved field that older builds leave zero and newer ones accept as
- * zero, which bumps SHM_VERSION_MINOR (4.1: shm_node.keeper).
+ * zero, which bumps SHM_VERSION_MINOR.
  *
  * Segment map (all offsets from the start of the segment):
  *
@@ -34,8 +34,8 @@
 
 #define SHM_MAGIC		0x47534e544e4d4853ULL	/* "SHMNTNSG" little endian */
 #define SHM_RING_MAGIC		0x474e49524d4853ULL	/* "SHMRING" */
-#define SHM_VERSION_MAJOR	4
-#define SHM_VERSION_MINOR	1
+#define SHM_VERSION_MAJOR	5
+#define SHM_VERSION_MINOR	0
 #define SHM_VERSION		((SHM_VERSION_MAJOR << 8) | SHM_VERSION_MINOR)
 
 #define SHM_CACHELINE		64
@@ -228,8 +228,12 @@ struct shm_node_stats {
 						 * peer claimed and never
 						 * made: made good by the
 						 * main loop */
+	_Atomic uint64_t	foreign;	/* global: a packet of a flow
+						 * another node serves (from G)
+						 * or carries in (to G) */
+	uint64_t		reserved[7];
 };
-_Static_assert(sizeof(struct shm_node_stats) == 2 * SHM_CACHELINE, "stats");
+_Static_assert(sizeof(struct shm_node_stats) == 3 * SHM_CACHELINE, "stats");
 
 /* Doorbell of one node on one network. */
 struct shm_bell {
@@ -263,9 +267,9 @@ struct shm_node {
 
 	/* lines 1-2: doorbells */
 	struct shm_bell		bell[SHM_NETS];
-	/* lines 3-6: counters */
+	/* lines 3-8: counters */
 	struct shm_node_stats	stats[SHM_NETS];
-	/* line 7: written by the node's rx threads */
+	/* line 9: written by the node's rx threads */
 	_Atomic uint64_t	mcast_follow[SHM_NETS];	/* bit i: reads
 						 * multicast ring i, wake me */
 	uint8_t			reserved3[SHM_CACHELINE - 16];
@@ -273,7 +277,7 @@ struct shm_node {
 _Static_assert(offsetof(struct shm_node, keeper) == 28, "keeper");
 _Static_assert(offsetof(struct shm_node, heartbeat) == 48, "heartbeat");
 _Static_assert(offsetof(struct shm_node, bell) == SHM_CACHELINE, "bell off");
-_Static_assert(sizeof(struct shm_node) == 8 * SHM_CACHELINE, "node size");
+_Static_assert(sizeof(struct shm_node) == 10 * SHM_CACHELINE, "node size");
 
 /* Heap page states (pagemap), under the heap lock. */
 #define SHM_PAGE_FREE		0u
@@ -285,9 +289,12 @@ _Static_assert(sizeof(struct shm_node) == 8 * SHM_CACHELINE, "node size");
 /*
  * One connection of the global network: a flow to the cluster address G,
  * identified by (family, proto, lport, faddr, fport) where lport is the
- * port on G's side.  Entries live in fixed buckets; a writer holds the
- * bucket's lock and wraps its stores in seq (odd while writing), so
- * readers need no lock.  Counters, last_seen and stflags are updated with
+ * port on G's side.  Entries live in fixed buckets, each flow in one of two
+ * that a hash keyed with conn_key chooses; a writer holds the bucket's lock
+ * and wraps its stores in seq (odd while writing), so readers need no lock.
+ * A new flow that finds both buckets full takes the place of the oldest
+ * embryonic one (SYN seen and nothing since, UDP never answered, an echo)
+ * or closing one: a flood of new flows cannot push out established ones.  Counters, last_seen and stflags are updated with
  * atomics by whichever node forwards a packet of the flow.
  */
 #define SHM_CONN_EMPTY		0
@@ -297,6 +304,11 @@ _Static_assert(sizeof(struct shm_node) == 8 * SHM_CACHELINE, "node size");
 #define SHM_CONN_UDP		4	/* UDP (and ICMP echo) association */
 #define SHM_CONN_FIN_IN		0x100	/* stflags: FIN from the client */
 #define SHM_CONN_FIN_OUT	0x200	/* stflags: FIN from the server */
+#define SHM_CONN_REPLIED	0x400	/* stflags: the server has answered */
+#define SHM_CONN_RST_IN		0x800	/* stflags: closing on the client's
+					 * RST, until the server answers */
+#define SHM_CONN_ECHO		0x1000	/* stflags: an ICMP echo, answered
+					 * by any node */
 
 struct shm_conn {
 	_Atomic uint32_t	seq;
@@ -312,12 +324,15 @@ struct shm_conn {
 	uint32_t		created;	/* monotonic seconds */
 	_Atomic uint64_t	packets;
 	_Atomic uint64_t	bytes;
-	uint8_t			reserved[8];
+	uint32_t		created_ms;	/* monotonic ms (low 32 bits):
+						 * eviction order */
+	uint8_t			reserved[4];
 };
 _Static_assert(sizeof(struct shm_conn) == 64, "shm_conn size");
 _Static_assert(offsetof(struct shm_conn, faddr) == 16, "conn faddr");
 
 #define SHM_CONN_PER_BUCKET	7
+#define SHM_CONN_KEY_LEN	16
 struct shm_conn_bucket {
 	struct shm_lock		lock;		/* writers */
 	struct shm_conn		e[SHM_CONN_PER_BUCKET];
@@ -396,8 +411,12 @@ struct shm_hdr {
 	_Atomic uint64_t	conn_live;	/* connection entries in use: a
 						 * hint that lets an empty table
 						 * skip its collection sweep */
+	uint8_t			conn_key[SHM_CONN_KEY_LEN];	/* the
+						 * table's hash key, random */
+	_Atomic uint64_t	conn_evicted;	/* embryonic or closing flows
+						 * that made room for others */
 	uint8_t			reserved1[SHM_HDR_SIZE - SHM_CACHELINE * 5 -
-				    32];
+				    56];
 };
 _Static_assert(offsetof(struct shm_hdr, cluster) == 104, "cluster off");
 _Static_assert(offsetof(struct shm_hdr, global_addr6) == 176, "g6 off");

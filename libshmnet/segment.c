@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bsd/stdlib.h>
 #include <bsd/string.h>
 
 #include "shmnet_private.h"
@@ -196,6 +197,7 @@ seg_geometry(struct shmseg *s, const struct shm_hdr *h, uint64_t fsize)
 	}
 	s->conn_off = h->conn_off;
 	s->conn_buckets = h->conn_buckets;
+	memcpy(s->conn_key, h->conn_key, sizeof(s->conn_key));
 	s->listen_off = h->listen_off;
 	s->svc_off = h->svc_off;
 	s->pagemap_off = h->pagemap_off;
@@ -307,6 +309,8 @@ seg_init(struct shmseg *s, const struct shmseg_params *p, char *err,
 	h->created_ns = (uint64_t)time(NULL) * 1000000000ull;
 	h->conn_off = s->conn_off;
 	h->conn_buckets = s->conn_buckets;
+	arc4random_buf(s->conn_key, sizeof(s->conn_key));
+	memcpy(h->conn_key, s->conn_key, sizeof(h->conn_key));
 	h->listen_off = s->listen_off;
 	h->svc_off = s->svc_off;
 	h->global_addr4 = p->global_addr4;

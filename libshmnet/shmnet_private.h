@@ -4,8 +4,10 @@
  * The files form layers, listed here in an order where each file calls
  * only files before it (tests/layers.sh checks it):
  *
- *   1. clock.c, ofd.c, bell.c, frame.c, pkt.c   time, liveness (the lock
- *      file), doorbells, Ethernet addressing, packet parsing: leaves
+ *   1. clock.c, ofd.c, bell.c, frame.c, pkt.c,  time, liveness (the lock
+ *      siphash.c                                file), doorbells, Ethernet
+ *                                               addressing, packet parsing,
+ *                                               the keyed hash: leaves
  *   2. ring.c, lock.c, cast.c                   the data structures in
  *      shared memory: pair rings, dead-holder locks, broadcast rings
  *   3. segment.c                                create, validate and map a
@@ -49,6 +51,8 @@ struct shmseg {
 	uint32_t	 mcast_rings[SHM_NETS];
 	uint64_t	 conn_off, listen_off, svc_off;
 	uint32_t	 conn_buckets;
+	uint8_t		 conn_key[SHM_CONN_KEY_LEN];	/* hash key of the
+							 * connection table */
 	char		 path[PATH_MAX];
 	char		 lockpath[PATH_MAX];
 	_Atomic uint64_t reclaim_ms;	/* heap: pages this process freed end
@@ -73,6 +77,15 @@ int	 ofd_same_file(int fd, const char *path);
  * [start, start + len)), 0 when free, -errno on error. */
 int	 ofd_held(int fd, off_t byte);
 int	 ofd_range_held(int fd, off_t start, off_t len);
+
+/* siphash.c: SipHash-2-4 of len bytes under a 16-byte key. */
+#define SIPHASH_KEY_LEN	16
+uint64_t siphash24(const uint8_t key[SIPHASH_KEY_LEN], const void *msg,
+	    size_t len);
+
+/* conntab.c: the two buckets flow k may live in (they differ). */
+void	 conn_places(const struct shmseg *seg, const struct conn_key *k,
+	    uint32_t b[2]);
 /* Validate a ring header against `size` bytes and fill v (ring.c).
  * -EBADMSG when the geometry cannot be right. */
 int	 ring_view_attach(struct ring_view *v, void *mem, uint64_t size);

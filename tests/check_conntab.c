@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "shmnet_private.h"
 #include "testutil.h"
 
 static struct shmseg *seg;
@@ -212,11 +213,12 @@ START_TEST(test_full_bucket_and_reuse_of_expired)
 	uint32_t i, ins = 0, full = 0;
 	int rc;
 
-	/* 64 buckets x 7: push 2000 flows, some buckets must fill up */
+	/* 64 buckets x 7: push 2000 answered flows (which no new flow may
+	 * evict), every bucket fills up */
 	for (i = 0; i < 2000; i++) {
 		k = key(IPPROTO_UDP, 9, i, (uint16_t)i);
-		rc = conn_insert(seg, 1, &k, 2, 1, SHM_CONN_UDP, 100, &tmo,
-		    NULL, NULL);
+		rc = conn_insert(seg, 1, &k, 2, 1,
+		    SHM_CONN_UDP | SHM_CONN_REPLIED, 100, &tmo, NULL, NULL);
 		ins += rc == 1;
 		full += rc == -ENOSPC;
 	}
@@ -262,6 +264,223 @@ START_TEST(test_gc_by_ingress_and_purge)
 	for (i = 0, n = 0; i < 64; i++)
 		n += conn_gc(seg, 1, 0, 3000, &tmo);
 	ck_assert_uint_eq(n, 1);
+}
+END_TEST
+
+/* ---- placement and flood resistance ---------------------------------- */
+
+START_TEST(test_siphash_reference_vectors)
+{
+	uint8_t k[16], m[16];
+	int i;
+
+	/* the reference implementation's: key 00..0f, message 00..len-1 */
+	for (i = 0; i < 16; i++)
+		k[i] = m[i] = (uint8_t)i;
+	ck_assert_uint_eq(siphash24(k, m, 0), 0x726fdb47dd0e0e31ull);
+	ck_assert_uint_eq(siphash24(k, m, 1), 0x74f839c593dc67fdull);
+	ck_assert_uint_eq(siphash24(k, m, 8), 0x93f5f5799a932462ull);
+	ck_assert_uint_eq(siphash24(k, m, 15), 0xa129ca6149be45e5ull);
+}
+END_TEST
+
+START_TEST(test_hash_key_random_and_read_once)
+{
+	struct shm_hdr *h = (struct shm_hdr *)shmseg_hdr(seg);
+	static const uint8_t zero[SHM_CONN_KEY_LEN];
+	struct conn_key k = key(IPPROTO_TCP, 80, 0x0a000001, 1234);
+
+	ck_assert(memcmp(h->conn_key, zero, sizeof(zero)) != 0);
+	ck_assert_int_eq(conn_insert(seg, 1, &k, 2, 1, SHM_CONN_EST, 100, &tmo,
+			     NULL, NULL),
+	    1);
+	/* a peer scribbling the key later moves nothing for this process */
+	memset(h->conn_key, 0xa5, sizeof(h->conn_key));
+	ck_assert_int_eq(conn_lookup(seg, &k, NULL, NULL), 1);
+}
+END_TEST
+
+/* first_keys: n keys whose first choice is bucket b (fport from *next) */
+static void
+first_keys(uint32_t b, struct conn_key *out, int n, uint32_t *next)
+{
+	uint32_t pl[2];
+
+	while (n > 0) {
+		*out = key(IPPROTO_TCP, 80, 0x0a000001, (uint16_t)(*next)++);
+		conn_places(seg, out, pl);
+		ck_assert_uint_ne(pl[0], pl[1]);
+		if (pl[0] == b) {
+			out++;
+			n--;
+		}
+	}
+}
+
+START_TEST(test_second_choice_bucket)
+{
+	struct conn_key k[2 * SHM_CONN_PER_BUCKET], probe;
+	uint32_t pl[2], next = 1;
+	int i;
+
+	probe = key(IPPROTO_TCP, 80, 0x0a000001, 0);
+	conn_places(seg, &probe, pl);
+	first_keys(pl[0], k, 2 * SHM_CONN_PER_BUCKET, &next);
+	for (i = 0; i < 2 * SHM_CONN_PER_BUCKET; i++)
+		ck_assert_int_eq(conn_insert(seg, 1, &k[i], 2, 1, SHM_CONN_EST,
+				     100, &tmo, NULL, NULL),
+		    1);
+	for (i = 0; i < 2 * SHM_CONN_PER_BUCKET; i++)
+		ck_assert_int_eq(conn_lookup(seg, &k[i], NULL, NULL), 1);
+}
+END_TEST
+
+/* pair_keys: n keys whose two buckets are {a, b} */
+static void
+pair_keys(uint32_t a, uint32_t b, struct conn_key *out, int n, uint8_t proto)
+{
+	uint32_t pl[2], i;
+
+	for (i = 0; n > 0; i++) {
+		ck_assert_uint_lt(i, 1u << 24);
+		*out = key(proto, 81, 0x0b000000 + (i >> 16), (uint16_t)i);
+		conn_places(seg, out, pl);
+		if ((pl[0] == a && pl[1] == b) || (pl[0] == b && pl[1] == a)) {
+			out++;
+			n--;
+		}
+	}
+}
+
+/* ins: insert k in state st, returning its entry */
+static struct shm_conn *
+ins(const struct conn_key *k, uint16_t st)
+{
+	struct shm_conn *e = NULL;
+
+	ck_assert_int_eq(conn_insert(seg, 1, k, 2, 1, st, 100, &tmo, NULL, &e),
+	    1);
+	return e;
+}
+
+static int
+has(const struct conn_key *k)
+{
+	return conn_lookup(seg, k, NULL, NULL);
+}
+
+START_TEST(test_eviction_order)
+{
+	const int n = 2 * SHM_CONN_PER_BUCKET;
+	struct conn_key k[2 * SHM_CONN_PER_BUCKET], u[1], x[5];
+	_Atomic uint64_t *evicted =
+	    &((struct shm_hdr *)shmseg_hdr(seg))->conn_evicted;
+	struct timespec ms2 = { 0, 2000000 };
+	struct shm_conn *e[2 * SHM_CONN_PER_BUCKET], *ek[5];
+	int i;
+
+	/* fill the two buckets 5 and 9 share: established flows, an
+	 * answered UDP flow and two SYNs, the first older */
+	pair_keys(5, 9, k, n - 1, IPPROTO_TCP);
+	pair_keys(5, 9, u, 1, IPPROTO_UDP);
+	pair_keys(5, 9, x, 5, IPPROTO_ICMP); /* distinct from the above */
+	for (i = 0; i < n - 3; i++)
+		e[i] = ins(&k[i], SHM_CONN_EST);
+	ins(&u[0], SHM_CONN_UDP | SHM_CONN_REPLIED);
+	e[n - 3] = ins(&k[n - 3], SHM_CONN_SYN);
+	nanosleep(&ms2, NULL);
+	e[n - 2] = ins(&k[n - 2], SHM_CONN_SYN);
+	nanosleep(&ms2, NULL);
+	/* full: a new flow takes the oldest embryonic one's place */
+	ek[0] = ins(&x[0], SHM_CONN_SYN);
+	ck_assert(!has(&k[n - 3]) && has(&k[n - 2]));
+	ck_assert_uint_eq(*evicted, 1);
+	nanosleep(&ms2, NULL);
+	/* a flow the server reset goes before any embryonic one */
+	conn_touch(e[0], 100, 40, CONN_TCP_RST, 0);
+	ek[1] = ins(&x[1], SHM_CONN_SYN);
+	ck_assert(!has(&k[0]) && has(&k[n - 2]) && has(&x[0]));
+	nanosleep(&ms2, NULL);
+	/* then oldest first: the remaining first SYN, then the next */
+	ek[2] = ins(&x[2], SHM_CONN_UDP);
+	ck_assert(!has(&k[n - 2]) && has(&x[0]));
+	ek[3] = ins(&x[3], SHM_CONN_SYN);
+	ck_assert(!has(&x[0]) && has(&x[1]) && has(&x[2]));
+	ck_assert_uint_eq(*evicted, 4);
+	/* answered and established flows stay: the table is full */
+	conn_touch(ek[1], 100, 40, CONN_TCP_ACK, 1);
+	conn_touch(ek[2], 100, 40, 0, 0);
+	conn_touch(ek[3], 100, 40, CONN_TCP_ACK, 1);
+	ck_assert_int_eq(conn_insert(seg, 1, &x[4], 2, 1, SHM_CONN_SYN, 100,
+			     &tmo, NULL, NULL),
+	    -ENOSPC);
+	ck_assert(has(&u[0]));
+	for (i = 1; i < n - 3; i++)
+		ck_assert(has(&k[i]));
+}
+END_TEST
+
+START_TEST(test_syn_flood_of_ten_tables)
+{
+	const uint32_t slots = shmseg_conn_buckets(seg) * SHM_CONN_PER_BUCKET;
+	struct conn_key est[64], k, late;
+	struct shm_conn *e;
+	uint32_t i, r;
+
+	for (i = 0; i < 64; i++) {
+		est[i] = key(IPPROTO_TCP, 80, 0x0a000000 + i, 5000);
+		e = ins(&est[i], SHM_CONN_SYN);
+		conn_touch(e, 100, 40, CONN_TCP_ACK, 1);
+	}
+	/* spoofed SYNs, ten times the table: each finds a place */
+	for (i = 0, r = 1; i < 10 * slots; i++) {
+		r = r * 1103515245u + 12345u;
+		k = key(IPPROTO_TCP, 80, r, (uint16_t)(r >> 16));
+		ck_assert_int_ge(conn_insert(seg, 1, &k, 2, 1, SHM_CONN_SYN,
+				     100, &tmo, NULL, NULL),
+		    0);
+	}
+	for (i = 0; i < 64; i++)
+		ck_assert(has(&est[i]));
+	/* and a client's new connection gets in and becomes established */
+	late = key(IPPROTO_TCP, 80, 0x0a0000ff, 5001);
+	e = ins(&late, SHM_CONN_SYN);
+	conn_touch(e, 100, 40, CONN_TCP_ACK, 1);
+	for (i = 0; i < 10 * slots; i++) {
+		r = r * 1103515245u + 12345u;
+		k = key(IPPROTO_TCP, 80, r, (uint16_t)(r >> 16));
+		conn_insert(seg, 1, &k, 2, 1, SHM_CONN_SYN, 100, &tmo, NULL,
+		    NULL);
+	}
+	ck_assert(has(&late));
+	ck_assert_uint_eq(
+	    atomic_load(&((struct shm_hdr *)shmseg_hdr(seg))->conn_full), 0);
+}
+END_TEST
+
+START_TEST(test_client_rst_until_server_answers)
+{
+	struct conn_key k = key(IPPROTO_TCP, 80, 7, 7),
+			s = key(IPPROTO_TCP, 80, 7, 8);
+	struct shm_conn *e, *es;
+
+	e = ins(&k, SHM_CONN_SYN);
+	conn_touch(e, 100, 40, CONN_TCP_ACK, 1);
+	/* a client's RST (maybe forged) closes the entry... */
+	conn_touch(e, 100, 40, CONN_TCP_RST, 1);
+	ck_assert_uint_eq(atomic_load(&e->stflags) & 0xff, SHM_CONN_CLOSING);
+	/* ...until the server answers: its socket is still open */
+	conn_touch(e, 100, 40, CONN_TCP_ACK, 0);
+	ck_assert_uint_eq(atomic_load(&e->stflags) & 0xff, SHM_CONN_EST);
+	ck_assert(!(atomic_load(&e->stflags) & SHM_CONN_RST_IN));
+	/* the server's RST is final */
+	conn_touch(e, 100, 40, CONN_TCP_RST, 0);
+	conn_touch(e, 100, 40, CONN_TCP_ACK, 0);
+	ck_assert_uint_eq(atomic_load(&e->stflags) & 0xff, SHM_CONN_CLOSING);
+	/* a client's FIN before its handshake completes promotes nothing */
+	es = ins(&s, SHM_CONN_SYN);
+	conn_touch(es, 100, 40, CONN_TCP_FIN, 1);
+	ck_assert_uint_eq(atomic_load(&es->stflags) & 0xff, SHM_CONN_SYN);
 }
 END_TEST
 
@@ -446,6 +665,12 @@ conntab_suite(void)
 	tcase_add_test(tc, test_rst_and_udp);
 	tcase_add_test(tc, test_full_bucket_and_reuse_of_expired);
 	tcase_add_test(tc, test_gc_by_ingress_and_purge);
+	tcase_add_test(tc, test_siphash_reference_vectors);
+	tcase_add_test(tc, test_hash_key_random_and_read_once);
+	tcase_add_test(tc, test_second_choice_bucket);
+	tcase_add_test(tc, test_eviction_order);
+	tcase_add_test(tc, test_syn_flood_of_ten_tables);
+	tcase_add_test(tc, test_client_rst_until_server_answers);
 	tcase_add_test(tc, test_round_robin_exact);
 	tcase_add_test(tc, test_best_match_wins);
 	tcase_add_test(tc, test_publish_bounds);

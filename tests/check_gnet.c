@@ -2,7 +2,8 @@
  * check_gnet.c: the global network's routing decision (daemon/gnet.c)
  * against a scribbled connection table: a flow whose entry names a node
  * the segment does not have is dropped and counted, never handed on as
- * an index; a sane entry routes as it says.
+ * an index; a sane entry routes as it says; a packet of a flow another
+ * node serves or carries in is dropped and counted as foreign.
  */
 #include "config.h"
 
@@ -75,18 +76,56 @@ tcp_to_g(uint32_t client, uint16_t fport)
 	return 54;
 }
 
-/* pin: record the flow client:fport -> G:8080 as served by node */
+/* tcp_from_g: a reply from G:8080 to client:fport with these flags */
+static uint32_t
+tcp_from_g(uint32_t client, uint16_t fport, uint8_t flags)
+{
+	uint32_t g = conf.global.addr, len = tcp_to_g(client, fport);
+
+	memcpy(f + 26, &g, 4);
+	memcpy(f + 30, &client, 4);
+	f[34] = 8080 >> 8;
+	f[35] = 8080 & 0xff;
+	f[36] = (uint8_t)(fport >> 8);
+	f[37] = (uint8_t)fport;
+	f[47] = flags;
+	return len;
+}
+
+/* pin_via: record the flow client:fport -> G:8080 as served by node,
+ * entered by ingress */
 static void
-pin(uint32_t client, uint16_t fport, uint16_t node)
+pin_via(uint32_t client, uint16_t fport, uint16_t node, uint16_t ingress)
 {
 	struct conn_key k = {
 		.family = 4, .proto = IPPROTO_TCP, .lport = 8080, .fport = fport
 	};
 
 	memcpy(k.faddr, &client, 4);
-	ck_assert_int_eq(conn_insert(seg, 1, &k, node, 1, SHM_CONN_EST,
+	ck_assert_int_eq(conn_insert(seg, 1, &k, node, ingress, SHM_CONN_EST,
 			     conn_now(), &tmo, NULL, NULL),
 	    1);
+}
+
+/* state: the flow client:fport's state */
+static uint16_t
+state(uint32_t client, uint16_t fport)
+{
+	struct conn_key k = {
+		.family = 4, .proto = IPPROTO_TCP, .lport = 8080, .fport = fport
+	};
+	struct shm_conn c;
+
+	memcpy(k.faddr, &client, 4);
+	ck_assert_int_eq(conn_lookup(seg, &k, &c, NULL), 1);
+	return atomic_load(&c.stflags) & 0xff;
+}
+
+/* pin: record the flow client:fport -> G:8080 as served by node */
+static void
+pin(uint32_t client, uint16_t fport, uint16_t node)
+{
+	pin_via(client, fport, node, 1);
 }
 
 START_TEST(test_out_of_range_node_dropped)
@@ -105,6 +144,28 @@ START_TEST(test_out_of_range_node_dropped)
 }
 END_TEST
 
+START_TEST(test_other_nodes_flows_not_forwarded)
+{
+	uint32_t c = inet_addr("192.0.2.8");
+	uint64_t foreign = atomic_load(&ni.stats->foreign);
+
+	/* this is node 1: a RST from G into a flow node 3 serves (a raw
+	 * socket here) goes nowhere and leaves the flow as it was */
+	pin_via(c, 41000, 3, 2);
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_from_g(c, 41000, CONN_TCP_RST)),
+	    0);
+	ck_assert_uint_eq(state(c, 41000), SHM_CONN_EST);
+	/* nor does a client's packet of a flow that entered by node 2 */
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_to_g(c, 41000)), 0);
+	ck_assert_uint_eq(atomic_load(&ni.stats->foreign), foreign + 2);
+	/* the replies of a flow this node serves go to its ingress */
+	pin_via(c, 41001, 1, 2);
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_from_g(c, 41001, CONN_TCP_ACK)),
+	    2);
+	ck_assert_uint_eq(atomic_load(&ni.stats->foreign), foreign + 2);
+}
+END_TEST
+
 static Suite *
 gnet_suite(void)
 {
@@ -113,6 +174,7 @@ gnet_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_out_of_range_node_dropped);
+	tcase_add_test(tc, test_other_nodes_flows_not_forwarded);
 	suite_add_tcase(s, tc);
 	return s;
 }

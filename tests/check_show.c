@@ -291,7 +291,7 @@ START_TEST(test_status)
 	contains(text, "traffic   0 frames sent, 0 received, 0 dropped");
 	contains(text,
 	    "global    10.9.0.1: 1 flows of 448, 0 refused "
-	    "(bucket full)");
+	    "(buckets full), 0 embryonic evicted");
 }
 END_TEST
 
