@@ -10,9 +10,12 @@
  * Only the flow's serving node forwards its replies, and only its ingress
  * node its client's packets: another node's packets of the flow (a socket
  * bound to G there, a forged RST) are dropped and counted as foreign.
- * Whatever has no flow and no listener is handed to this node's own stack,
- * which answers as a host without that service would (RST, ICMP port
- * unreachable).
+ * A flow the table cannot record (full of flows that must stay, as under a
+ * SYN flood) goes by its hash to a listening node, its answers out by a
+ * gateway, and is recorded by its first packet after the SYN, which may
+ * push out an embryonic flow.  Whatever has no flow and no listener is
+ * handed to this node's own stack, which answers as a host without that
+ * service would (RST, ICMP port unreachable).
  */
 #include "config.h"
 
@@ -50,6 +53,7 @@ struct gnet {
 	struct shm_node_stats *stats;
 	const struct notify *notify;
 	uint32_t self, max_nodes;
+	int gateway;            /* outside traffic enters here */
 	struct pkt_g g;         /* G and G6 */
 	struct conn_timeouts t; /* idle timeouts */
 	const char *name;
@@ -88,6 +92,7 @@ gnet_new(const struct handoff *ho, const struct netif *ni, const struct conf *c)
 	gn->notify = &ho->notify;
 	gn->stats = ni->stats;
 	gn->name = ni->name;
+	gn->gateway = c->g.gateway[0] != '\0';
 	gnet_g(c, &gn->g);
 	gn->t.syn = c->g.syn_timeout;
 	gn->t.established = c->g.est_timeout;
@@ -131,13 +136,54 @@ gnet_bound(struct gnet *gn, uint32_t id)
 	return 0;
 }
 
+/* gnet_unrecorded: where a flow goes that the table could not record
+ * (both buckets full, or one kept by a node that does not run): to the
+ * node its hash picks among those listening, so that every packet of it
+ * reaches the same node until one of them is recorded (gnet_late_flow).
+ * An echo stays with the node given. */
+static uint32_t
+gnet_unrecorded(struct gnet *gn, const struct pkt_info *pi, int rc,
+    uint32_t node)
+{
+	if (rc == -EBUSY && !gn->warned_busy++)
+		log_warnx("%s: a connection bucket is locked by a node that "
+			  "does not run (stopped?); its new flows go by "
+			  "their hash",
+		    gn->name);
+	if (rc != -EBUSY && !gn->warned_full++)
+		log_warnx("%s: connection table full (both buckets of a flow "
+			  "hold flows that must stay); new flows go by their "
+			  "hash until their handshake completes",
+		    gn->name);
+	if (!pi->echo)
+		listen_pick_by(gn->seg, &pi->key, conn_hash(gn->seg, &pi->key),
+		    &node);
+	return node;
+}
+
+/* gnet_record: record flow pi, served by node, in state st; the node
+ * its packets go to. */
+static uint32_t
+gnet_record(struct gnet *gn, struct pkt_info *pi, uint32_t node, uint16_t st,
+    uint32_t now)
+{
+	struct shm_conn c, *e;
+	int rc;
+
+	rc = conn_insert(gn->seg, gn->self, &pi->key, (uint16_t)node,
+	    (uint16_t)gn->self, st, now, &gn->t, &c, &e);
+	if (rc < 0)
+		return gnet_unrecorded(gn, pi, rc, node);
+	conn_touch(e, now, pi->l3len, pi->tcpflags, 1);
+	/* another ingress may have recorded it first */
+	return gnet_bound(gn, c.node);
+}
+
 /* gnet_new_flow: choose and record the serving node of a new flow. */
 static uint32_t
 gnet_new_flow(struct gnet *gn, struct pkt_info *pi, uint32_t now)
 {
-	struct shm_conn c, *e;
 	uint32_t node;
-	int rc;
 
 	if (pi->echo)
 		node = gn->self; /* any node answers a ping to G */
@@ -145,32 +191,59 @@ gnet_new_flow(struct gnet *gn, struct pkt_info *pi, uint32_t now)
 		gnet_no_listener(gn);
 		return gn->self;
 	}
-	rc = conn_insert(gn->seg, gn->self, &pi->key, (uint16_t)node,
-	    (uint16_t)gn->self,
+	return gnet_record(gn, pi, node,
 	    pi->key.proto == IPPROTO_TCP ? SHM_CONN_SYN :
 		pi->echo                 ? SHM_CONN_UDP | SHM_CONN_ECHO :
 					   SHM_CONN_UDP,
-	    now, &gn->t, &c, &e);
-	if (rc == -EBUSY) {
-		if (!gn->warned_busy++)
-			log_warnx(
-			    "%s: a connection bucket is locked by a node "
-			    "that does not run (stopped?); its new flows are "
-			    "balanced but not pinned",
-			    gn->name);
-		return node;
+	    now);
+}
+
+/* gnet_late_flow: a client's TCP segment, not a SYN, of no recorded
+ * flow: one whose SYN the table could not record (it went by its hash),
+ * or one forgotten.  It goes where the hash says and is recorded now,
+ * as an established flow that may take an embryonic one's place: this
+ * is how real clients get in while spoofed SYNs fill the table.  A node
+ * with no such connection resets it.  A RST of no flow goes to our own
+ * stack, which ignores it. */
+static uint32_t
+gnet_late_flow(struct gnet *gn, struct pkt_info *pi, uint32_t now)
+{
+	uint32_t node;
+
+	if ((pi->tcpflags & CONN_TCP_RST) ||
+	    listen_pick_by(gn->seg, &pi->key, conn_hash(gn->seg, &pi->key),
+		&node) != 0)
+		return gn->self; /* our stack answers: RST */
+	return gnet_record(gn, pi, node, SHM_CONN_EST, now);
+}
+
+/* gnet_orphan_reply: where a packet from G of no recorded flow goes.  On
+ * a node that is no gateway, the answer of a flow that went by its hash
+ * (gnet_unrecorded) goes out by an up gateway (the flow's hash picks
+ * one) when this node is the one the hash picks to serve it; anything
+ * else goes to this node's own stack, as on a gateway. */
+static uint32_t
+gnet_orphan_reply(struct gnet *gn, const struct pkt_info *pi)
+{
+	uint32_t gw[SHM_NODES_MAX], n = 0, id, node;
+	uint64_t h;
+	struct shm_node *nd;
+
+	if (gn->gateway || pi->key.proto != IPPROTO_TCP)
+		return gn->self;
+	h = conn_hash(gn->seg, &pi->key);
+	if (listen_pick_by(gn->seg, &pi->key, h, &node) != 0 ||
+	    node != gn->self)
+		return gn->self;
+	for (id = 1; id <= gn->max_nodes; id++) {
+		nd = shmseg_node(gn->seg, id);
+		if (id != gn->self &&
+		    atomic_load_explicit(&nd->state, memory_order_acquire) ==
+			SHM_NODE_UP &&
+		    (nd->flags & SHM_NODE_F_GATEWAY))
+			gw[n++] = id;
 	}
-	if (rc < 0) {
-		if (!gn->warned_full++)
-			log_warnx(
-			    "%s: connection table full (bucket of %u "
-			    "entries); new flows are balanced but not pinned",
-			    gn->name, SHM_CONN_PER_BUCKET);
-		return node;
-	}
-	conn_touch(e, now, pi->l3len, pi->tcpflags, 1);
-	/* another ingress may have recorded it first */
-	return gnet_bound(gn, c.node);
+	return n == 0 ? gn->self : gw[(uint32_t)h % n];
 }
 
 /* gnet_frag_ids: a datagram's addresses and id, for either family. */
@@ -305,13 +378,15 @@ gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len)
 		return gnet_frag_note(gn, &pi,
 		    gnet_bound(gn, pi.dir == PKT_TO_G ? c.node : c.ingress));
 	}
-	if (pi.dir == PKT_FROM_G || pi.icmp_error)
+	if (pi.icmp_error)
 		return gnet_frag_note(gn, &pi, gn->self);
+	if (pi.dir == PKT_FROM_G)
+		return gnet_frag_note(gn, &pi, gnet_orphan_reply(gn, &pi));
 	tcp_open = (pi.tcpflags &
 		       (CONN_TCP_SYN | CONN_TCP_ACK | CONN_TCP_RST)) ==
 	    CONN_TCP_SYN;
 	if (pi.key.proto == IPPROTO_TCP && !tcp_open)
-		return gn->self; /* no such connection: our stack RSTs */
+		return gnet_late_flow(gn, &pi, now);
 	return gnet_frag_note(gn, &pi, gnet_new_flow(gn, &pi, now));
 }
 

@@ -222,6 +222,8 @@ netif_configure(struct netif *ni, const struct conf *c, struct shm_node *n,
 	memcpy(n->mac[ni->net], mac, 6);
 	n->addr4[ni->net] = addr;
 	n->prefix4[ni->net] = (uint8_t)ni->nc->prefix;
+	if (ni->net == SHM_NET_GLOBAL && c->g.gateway[0] != '\0')
+		n->flags |= SHM_NODE_F_GATEWAY;
 	frame_mac_str(mac, m, sizeof(m));
 	log_info("%s: %s up, %s/%u, MAC %s, MTU %u", ni->name, ni->tap.name, a,
 	    ni->nc->prefix, m, ni->nc->mtu);

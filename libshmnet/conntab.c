@@ -36,22 +36,28 @@ conn_now(void)
 	return (uint32_t)ts.tv_sec;
 }
 
-/* conn_places: the two buckets a flow may live in, from the table's
- * keyed hash (so that outside clients cannot aim flows at one bucket).
- * The second choice differs from the first. */
-void
-conn_places(const struct shmseg *s, const struct conn_key *k, uint32_t b[2])
+/* conn_hash: the flow's SipHash under the table's key, so that outside
+ * clients cannot aim flows at one bucket (or one node). */
+uint64_t
+conn_hash(const struct shmseg *s, const struct conn_key *k)
 {
 	uint8_t m[24] = { 0 };
-	uint32_t mask = s->conn_buckets - 1;
-	uint64_t h;
 
 	memcpy(m, k->faddr, 16);
 	memcpy(m + 16, &k->lport, 2);
 	memcpy(m + 18, &k->fport, 2);
 	m[20] = k->proto;
 	m[21] = k->family;
-	h = siphash24(s->conn_key, m, sizeof(m));
+	return siphash24(s->conn_key, m, sizeof(m));
+}
+
+/* conn_places: the two buckets a flow may live in; they differ. */
+void
+conn_places(const struct shmseg *s, const struct conn_key *k, uint32_t b[2])
+{
+	uint32_t mask = s->conn_buckets - 1;
+	uint64_t h = conn_hash(s, k);
+
 	b[0] = (uint32_t)h & mask;
 	b[1] = (uint32_t)(h >> 32) & mask;
 	if (b[1] == b[0])
@@ -210,7 +216,8 @@ conn_clear(struct shmseg *s, struct shm_conn *e)
 
 /* conn_rank: how readily an entry gives its place to a new flow: 2 for
  * a closing flow or an echo, 1 for an embryonic one (a TCP SYN with no
- * answer yet, a UDP flow never answered), 0 for one that must stay. */
+ * handshake completed, a flow its server never answered), 0 for one
+ * that must stay. */
 static int
 conn_rank(const struct shm_conn *e)
 {
@@ -218,8 +225,7 @@ conn_rank(const struct shm_conn *e)
 
 	if ((f & 0xff) == SHM_CONN_CLOSING || (f & SHM_CONN_ECHO))
 		return 2;
-	if ((f & 0xff) == SHM_CONN_SYN ||
-	    ((f & 0xff) == SHM_CONN_UDP && !(f & SHM_CONN_REPLIED)))
+	if ((f & 0xff) == SHM_CONN_SYN || !(f & SHM_CONN_REPLIED))
 		return 1;
 	return 0;
 }
@@ -228,8 +234,8 @@ conn_rank(const struct shm_conn *e)
  * evict, the oldest of the highest rank. */
 struct conn_room {
 	struct shm_conn *free_e, *victim;
-	int rank;
-	uint32_t age; /* the victim's, ms */
+	int rank, min_rank; /* the victim's; the least it may have */
+	uint32_t age;       /* the victim's, ms */
 };
 
 /* conn_consider: weigh entry e as the new flow's place. */
@@ -246,7 +252,7 @@ conn_consider(struct conn_room *r, struct shm_conn *e, uint32_t now,
 		r->free_e = e;
 		return;
 	}
-	if ((rank = conn_rank(e)) == 0)
+	if ((rank = conn_rank(e)) < r->min_rank)
 		return;
 	age = now_ms - e->created_ms;
 	if (rank > r->rank || (rank == r->rank && age > r->age)) {
@@ -347,6 +353,7 @@ conn_insert(struct shmseg *s, uint32_t self, const struct conn_key *k,
 	struct shm_conn *e;
 	int rc;
 
+	r.min_rank = (state & 0xff) == SHM_CONN_SYN ? 2 : 1;
 	conn_places(s, k, b);
 	if (conn_lock2(s, b, owner, bk) < 0)
 		return -EBUSY;

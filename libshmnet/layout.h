@@ -235,6 +235,9 @@ struct shm_node_stats {
 };
 _Static_assert(sizeof(struct shm_node_stats) == 3 * SHM_CACHELINE, "stats");
 
+/* shm_node.flags */
+#define SHM_NODE_F_GATEWAY	0x01	/* outside traffic for G enters here */
+
 /* Doorbell of one node on one network. */
 struct shm_bell {
 	_Atomic uint32_t	bell;		/* futex word, bumped to wake */
@@ -261,7 +264,8 @@ struct shm_node {
 						 * FUTEX_OWNER_DIED set */
 	uint32_t		addr4[SHM_NETS];	/* network byte order */
 	uint8_t			prefix4[SHM_NETS];
-	uint8_t			reserved1[6];
+	uint8_t			flags;		/* SHM_NODE_F_* */
+	uint8_t			reserved1[5];
 	_Atomic uint64_t	heartbeat;	/* bumped every tick */
 	uint64_t		started_ns;	/* CLOCK_REALTIME */
 

@@ -193,11 +193,12 @@ svc_next(struct shmseg *s, uint8_t family, uint8_t proto, uint16_t port)
 	return atomic_fetch_add(&svc[h].next, 1); /* table full: share */
 }
 
-/* listen_pick: the node that serves a new flow. */
-int
-listen_pick(struct shmseg *s, const struct conn_key *k, uint32_t *node)
+/* listen_candidates: the up nodes whose listeners match flow k best, in
+ * cand; their number. */
+static uint32_t
+listen_candidates(struct shmseg *s, const struct conn_key *k, uint32_t *cand)
 {
-	uint32_t cand[SHM_NODES_MAX], n = 0, id, max = s->max_nodes;
+	uint32_t n = 0, id, max = s->max_nodes;
 	struct listen_wait w = { 0, 0 }; /* one budget for all tables */
 	struct shm_node *nd;
 	int best = 0, c;
@@ -215,9 +216,32 @@ listen_pick(struct shmseg *s, const struct conn_key *k, uint32_t *node)
 		}
 		cand[n++] = id;
 	}
+	return n;
+}
+
+/* listen_pick: the node that serves a new flow, in turn. */
+int
+listen_pick(struct shmseg *s, const struct conn_key *k, uint32_t *node)
+{
+	uint32_t cand[SHM_NODES_MAX], n = listen_candidates(s, k, cand);
+
 	if (n == 0)
 		return -ENOENT;
 	*node = n == 1 ? cand[0] :
 			 cand[svc_next(s, k->family, k->proto, k->lport) % n];
+	return 0;
+}
+
+/* listen_pick_by: the node that serves flow k, chosen by its hash: the
+ * same for every packet of the flow while the listeners stay. */
+int
+listen_pick_by(struct shmseg *s, const struct conn_key *k, uint64_t hash,
+    uint32_t *node)
+{
+	uint32_t cand[SHM_NODES_MAX], n = listen_candidates(s, k, cand);
+
+	if (n == 0)
+		return -ENOENT;
+	*node = cand[(hash >> 32) % n];
 	return 0;
 }

@@ -458,12 +458,18 @@ uint32_t conn_now(void);
  * *where (the live entry) when found, else 0. */
 int	 conn_lookup(struct shmseg *seg, const struct conn_key *k,
 	    struct shm_conn *out, struct shm_conn **where);
+/* The flow's hash under the segment's key (listen_pick_by). */
+uint64_t conn_hash(const struct shmseg *seg, const struct conn_key *k);
 /* Insert a flow unless it exists.  1 inserted, 0 it existed (then *out is
- * the existing one), -ENOSPC when its bucket is full of live flows,
- * -EBUSY when a live node kept its bucket's lock CONN_LOCK_MS (stopped
- * holding it: the caller's data path goes on without pinning).  An
- * entry of the flow left half-written (its writer died) is written anew.
- * Node ids in *out come from shared memory: the caller bounds them. */
+ * the existing one), -ENOSPC when both its buckets are full, -EBUSY when
+ * a live node kept a bucket's lock CONN_LOCK_MS (stopped holding it: the
+ * caller's data path goes on without pinning).  When both buckets are
+ * full, a flow inserted at its SYN (state SHM_CONN_SYN: its handshake
+ * may never complete) takes only a closing flow's or an echo's place;
+ * any other also takes the oldest embryonic flow's (a SYN with no
+ * handshake completed, a flow never answered).  An entry of the flow
+ * left half-written (its writer died) is written anew.  Node ids in
+ * *out come from shared memory: the caller bounds them. */
 int	 conn_insert(struct shmseg *seg, uint32_t self, const struct conn_key *k,
 	    uint16_t node, uint16_t ingress, uint16_t state, uint32_t now,
 	    const struct conn_timeouts *t, struct shm_conn *out,
@@ -502,6 +508,11 @@ uint32_t listen_read(struct shmseg *seg, uint32_t id, struct shm_listen *out);
  */
 int	 listen_pick(struct shmseg *seg, const struct conn_key *k,
 	    uint32_t *node);
+/* The same choice among the same nodes, by the flow's hash (conn_hash)
+ * instead of the rotation: every packet of a flow the connection table
+ * could not record goes to the same node. */
+int	 listen_pick_by(struct shmseg *seg, const struct conn_key *k,
+	    uint64_t hash, uint32_t *node);
 /* Next value of the rotation counter of service (family, proto, port). */
 uint32_t svc_next(struct shmseg *seg, uint8_t family, uint8_t proto,
 	    uint16_t port);

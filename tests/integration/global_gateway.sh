@@ -12,15 +12,6 @@ require_root socat jq
 G=10.202.0.1
 
 make_ns 1 2 3 out probe
-# veth pair NS_A IF_A NS_B IF_B: created in the root namespace with private
-# names, moved, renamed
-veth() {
-	ip link add "${T_PFX}a" type veth peer name "${T_PFX}b" || fail "veth"
-	ip link set "${T_PFX}a" netns "$(ns "$1")"
-	ip link set "${T_PFX}b" netns "$(ns "$3")"
-	ip -n "$(ns "$1")" link set "${T_PFX}a" name "$2" mtu 1500 up
-	ip -n "$(ns "$3")" link set "${T_PFX}b" name "$4" mtu 1500 up
-}
 veth 1 gw0 out up0
 veth 2 eth9 probe up0
 ip -n "$(ns 1)" addr add 10.205.0.1/24 dev gw0

@@ -21,6 +21,7 @@ MCAST=${MCAST:-$(pwd)/tests/mcast}
 CASTLOCK=${CASTLOCK:-$(pwd)/tests/castlock}
 SCRIBBLE=${SCRIBBLE:-$(pwd)/tests/scribble}
 STOPWAKE=${STOPWAKE:-$(pwd)/tests/stopwake}
+RAWIP=${RAWIP:-$(pwd)/tests/rawip}
 T_PIDS=()
 T_NS=()
 T_MOUNTS=()
@@ -186,6 +187,16 @@ stop_node() {
 	kill "-$sig" "$(daemon_pid "$n")" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	T_PIDS[$n]=""
+}
+
+# veth NS_A IF_A NS_B IF_B: a veth pair between two namespaces at MTU
+# 1500, created in the root namespace with private names, moved, renamed
+veth() {
+	ip link add "${T_PFX}a" type veth peer name "${T_PFX}b" || fail "veth"
+	ip link set "${T_PFX}a" netns "$(ns "$1")"
+	ip link set "${T_PFX}b" netns "$(ns "$3")"
+	ip -n "$(ns "$1")" link set "${T_PFX}a" name "$2" mtu 1500 up
+	ip -n "$(ns "$3")" link set "${T_PFX}b" name "$4" mtu 1500 up
 }
 
 ctl() {
