@@ -53,6 +53,12 @@ struct shmseg {
 	char		 lockpath[PATH_MAX];
 	_Atomic uint64_t reclaim_ms;	/* heap: pages this process freed end
 					 * their quarantine then; 0 none */
+	uint32_t	 wait_ms;	/* init and node table locks at claim */
+	/* lock_acquire_seg: until when the heap and the node table lock are
+	 * only tried (a live holder kept them), 0 none; how many waits gave
+	 * up, and the holder's id at the last */
+	_Atomic uint64_t heap_busy_ms, table_busy_ms;
+	_Atomic uint32_t lock_busy, lock_busy_holder;
 };
 
 /* Lock-file byte ranges. */
@@ -73,6 +79,13 @@ int	 ofd_same_file(int fd, const char *path);
  * [start, start + len)), 0 when free, -errno on error. */
 int	 ofd_held(int fd, off_t byte);
 int	 ofd_range_held(int fd, off_t start, off_t len);
+/* lock.c: take a segment-wide lock (heap, node table) within timeout_ms,
+ * or only try while *busy_ms lies ahead; -EBUSY when a live holder kept
+ * it, counted in s->lock_busy. */
+int	 lock_acquire_seg(struct shmseg *s, struct shm_lock *l, uint32_t owner,
+	    int timeout_ms, _Atomic uint64_t *busy_ms);
+/* 1 when a ring can have slots x slot_size (ring.c). */
+int	 ring_geometry_ok(uint32_t slots, uint32_t slot_size);
 /* Validate a ring header against `size` bytes and fill v (ring.c).
  * -EBADMSG when the geometry cannot be right. */
 int	 ring_view_attach(struct ring_view *v, void *mem, uint64_t size);
