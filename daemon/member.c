@@ -162,12 +162,12 @@ member_ring(struct member *m, int i, uint32_t id, int up, uint32_t gen)
 	struct shm_dirent de;
 	int have, rc;
 
-	have = node_dirent_read(m->seg, m->self, ni->net, id, &de) == 0;
 	if (!up) {
-		if (have)
-			node_dirent_clear(m->seg, m->self, ni->net, id);
+		/* also frees a ring retired while the heap was busy */
+		node_dirent_clear(m->seg, m->self, ni->net, id);
 		return;
 	}
+	have = node_dirent_read(m->seg, m->self, ni->net, id, &de) == 0;
 	if (have && (r = member_ring_ok(m, ni, id, &de, gen)) != NULL) {
 		if (m->rs[i] != NULL)
 			rs_ring(m->rs[i], id, &de, r);
@@ -181,6 +181,9 @@ member_ring(struct member *m, int i, uint32_t id, int up, uint32_t gen)
 		m->ring_err[id] = 0;
 		return;
 	}
+	if (rc == -EBUSY)
+		return; /* the heap lock: said once (shmnetd_lock_busy), and
+			 * the next scan tries again */
 	if (!m->ring_err[id]++)
 		log_warnx("%s: cannot provision the ring from node %u "
 			  "(%u x %u bytes): %s%s",
