@@ -339,9 +339,10 @@ tx_cast(struct tx *tx, const uint8_t *vnet, const uint8_t *frame, uint32_t len)
 		wake_followers(tx->seg, tx->self, net, (uint32_t)ring);
 }
 
-/* tx_predict: reserve room in the predicted ring for a zero-copy read. */
-static struct txpeer *
-tx_predict(struct tx *tx, struct ring_slot *slot)
+/* tx_zc_reserve: reserve room in the predicted ring for a zero-copy
+ * read. */
+struct txpeer *
+tx_zc_reserve(struct tx *tx, struct ring_slot *slot)
 {
 	struct txpeer *p;
 
@@ -414,6 +415,15 @@ tx_frame(struct tx *tx, struct txpeer *zc, struct ring_slot *slot,
 	default:
 		stat_add(&tx->ni->stats->drop_unknown, 1);
 	}
+}
+
+/* tx_zc_frame: send a frame that a read put where tx_zc_reserve said
+ * (zc NULL: into a buffer of the caller's). */
+void
+tx_zc_frame(struct tx *tx, struct txpeer *zc, struct ring_slot *slot,
+    const uint8_t *vnet, uint8_t *frame, uint32_t len)
+{
+	tx_frame(tx, zc, slot, vnet, frame, len);
 }
 
 /* tx_sweep: re-validate every ring we are attached to (moving to the
@@ -618,7 +628,8 @@ tx_read_failed(struct tx *tx, int *warned)
 /* tx_main: thread body.  The TAP is read blocking: one syscall per
  * wake-up, the next frames in batches (tx_batch), and during a stream in
  * a busy-poll window (tx_read).  Each read goes straight into the ring
- * predicted (tx_predict) when there is one, else into a staging buffer.
+ * predicted (tx_zc_reserve) when there is one, else into a staging
+ * buffer.
  * tx_stop interrupts a blocking read with TX_STOP_SIGNAL. */
 static void *
 tx_main(void *arg)
@@ -646,7 +657,7 @@ tx_main(void *arg)
 	follow_tx_init(tx->ni, tx->h, &tp.follow);
 	tx_batch_init(tx, &b);
 	while (!tx_stopping(tx)) {
-		zc = tx_predict(tx, &slot);
+		zc = tx_zc_reserve(tx, &slot);
 		iov[0].iov_base = zc ? slot.desc->vnet : stage_vnet;
 		iov[0].iov_len = SHM_VNET_HDR_LEN;
 		iov[1].iov_base = zc ? slot.data : stage;
@@ -658,7 +669,8 @@ tx_main(void *arg)
 		if (n <= SHM_VNET_HDR_LEN)
 			continue;
 		len = (uint32_t)(n - SHM_VNET_HDR_LEN);
-		tx_frame(tx, zc, &slot, iov[0].iov_base, iov[1].iov_base, len);
+		tx_zc_frame(tx, zc, &slot, iov[0].iov_base, iov[1].iov_base,
+		    len);
 		tx_poll_arm(tx, &tp, len, tx_batch(tx, &b, &tp, len));
 	}
 	tapio_close(&tx->io);
