@@ -129,6 +129,9 @@ node_dirent_clear(struct shmseg *s, uint32_t owner, uint32_t net, uint32_t peer)
 	dirent_begin(d);
 	d->state = off != 0 ? SHM_RING_DOWN : 0;
 	dirent_end(d);
+	/* before the memory goes: a transmitter that finds dir_version
+	 * unchanged may go on writing its ring (tx_zc_valid) */
+	node_dir_bump(s, owner);
 	if (off != 0)
 		busy = node_ring_free(s, off, size, key) != 0;
 	if (ooff != 0)
