@@ -18,6 +18,25 @@
  * wait for room (the consumer wakes it), up to TX_WAIT_MS; a consumer
  * that made no room in that time is marked stalled and its frames
  * dropped until it moves again.
+ *
+ * A zero-copy read blocks with room reserved in a peer's ring for as long
+ * as the TAP stays quiet, and the peer may leave or die meanwhile.  The
+ * main loop kicks the thread out of the read when that peer's directory
+ * moves, up or down (rs_kick), and a frame read is committed only if its
+ * ring is still the one the peer publishes for us (tx_zc_valid), else
+ * dropped.  What this leaves to the heap's time-based quarantine
+ * (SHM_QUARANTINE_MS) is the time between a ring's retirement and the
+ * thread letting go of it: the kick comes at this node's next membership
+ * scan (at once on a LEAVE or a keeper's death, else at the tick), and a
+ * kick that lands just before the read starts is only sent again at the
+ * next scan.  If that takes longer than the quarantine, a frame read
+ * then lands in the data slots of the ring that reused the memory (not
+ * in its indexes: the commit is refused).  A thread stopped for longer
+ * than the quarantine in the middle of a copy, or between tx_zc_valid and
+ * the commit, may write there too, indexes included, or take SIGBUS on a
+ * full /dev/shm that took the pages back.  Closing that needs the
+ * transmitters to publish in the segment which rings they hold (epochs)
+ * for the heap to wait on, a change of the layout.
  */
 #include "config.h"
 
@@ -54,6 +73,7 @@
 /* Transmit state toward one peer (tx thread). */
 struct txpeer {
 	struct ring_tx ring;
+	uint64_t off, key;    /* the ring's, as the peer's dirent said */
 	uint32_t gen;         /* peer generation attached to */
 	uint32_t dir_version; /* peer's dir_version at attach */
 	int ok;
@@ -164,6 +184,8 @@ tx_attach(struct tx *tx, uint32_t id, struct txpeer *p, uint32_t gen,
 	    ring_tx_attach(&p->ring, mem, de.size, de.key, (uint16_t)tx->self,
 		(uint16_t)id) != 0)
 		return -1;
+	p->off = de.off;
+	p->key = de.key;
 	p->gen = gen;
 	p->dir_version = dv;
 	p->stalled = 0;
@@ -417,12 +439,48 @@ tx_frame(struct tx *tx, struct txpeer *zc, struct ring_slot *slot,
 	}
 }
 
+/* tx_zc_valid: is the ring a zero-copy read reserved room in still the
+ * one peer id publishes for us?  Its directory unchanged says so (a ring
+ * is retired, dir_version bumped, before it is freed); else its dirent
+ * must still name it, as the current ring or as the replaced one, which
+ * is drained before it is freed. */
+static int
+tx_zc_valid(struct tx *tx, const struct txpeer *p, uint32_t id)
+{
+	struct shm_node *n = shmseg_node(tx->seg, id);
+	struct shm_dirent de;
+
+	if (n == NULL || !p->ok ||
+	    atomic_load_explicit(&n->state, memory_order_acquire) !=
+		SHM_NODE_UP ||
+	    atomic_load_explicit(&n->gen, memory_order_relaxed) != p->gen)
+		return 0;
+	/* acquire: pairs with the release in node_dir_bump */
+	if (atomic_load_explicit(&n->dir_version, memory_order_acquire) ==
+	    p->dir_version)
+		return 1;
+	if (node_dirent_read(tx->seg, id, tx->ni->net, tx->self, &de) != 0 ||
+	    de.peer_gen != tx->gen)
+		return 0;
+	return (de.off == p->off && de.key == p->key) ||
+	    (de.old_off == p->off && de.old_key == p->key);
+}
+
 /* tx_zc_frame: send a frame that a read put where tx_zc_reserve said
- * (zc NULL: into a buffer of the caller's). */
+ * (zc NULL: into a buffer of the caller's).  The read may have blocked
+ * for long, the ring it went into retired meanwhile and its memory given
+ * to another ring: such a frame is dropped, never committed there nor
+ * copied from there (its bytes may be another ring's). */
 void
 tx_zc_frame(struct tx *tx, struct txpeer *zc, struct ring_slot *slot,
     const uint8_t *vnet, uint8_t *frame, uint32_t len)
 {
+	if (zc != NULL && !tx_zc_valid(tx, zc, (uint32_t)(zc - tx->peer))) {
+		stat_add(&tx->ni->stats->tx_frames, 1);
+		stat_add(&tx->ni->stats->tx_bytes, len);
+		stat_add(&tx->ni->stats->drop_down, 1);
+		return;
+	}
 	tx_frame(tx, zc, slot, vnet, frame, len);
 }
 
