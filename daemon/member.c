@@ -234,7 +234,10 @@ member_alive(struct member *m, struct shm_node *n, uint32_t id, int *suspect)
 }
 
 /* member_peer: reconcile our rings with peer id's state; kicked[i] once
- * a network's tx thread was kicked this scan. */
+ * a network's tx thread was kicked this scan.  The kick is for a peer
+ * that went down too: our tx thread may sit in a read into room it
+ * reserved in that peer's ring, which is freed now, and must let go of
+ * it before the memory serves another ring. */
 static void
 member_peer(struct member *m, uint32_t id, int *suspect, int *kicked)
 {
@@ -256,7 +259,7 @@ member_peer(struct member *m, uint32_t id, int *suspect, int *kicked)
 	m->seen_gen[id] = up ? gen : 0;
 	for (i = 0; i < m->nnets; i++) {
 		member_ring(m, i, id, up, gen);
-		if (up && !kicked[i] && m->rs[i] != NULL)
+		if (!kicked[i] && m->rs[i] != NULL)
 			kicked[i] = rs_kick(m->rs[i], id);
 	}
 }
