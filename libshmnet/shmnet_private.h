@@ -64,7 +64,9 @@ struct shmseg {
 /* Lock-file byte ranges. */
 #define SEG_LOCK_INIT	0
 /* The longest wait for the init lock a starting or leaving node does:
- * a holder makes or removes the segment in milliseconds. */
+ * a holder makes or removes the segment in milliseconds.  A claim waits
+ * as long for the node table lock (shmseg_params.wait_ms overrides
+ * both). */
 #define SEG_INIT_WAIT_MS	10000
 
 /* ofd.c: take (wait) or test an OFD write lock on one byte of the lock
