@@ -5,11 +5,15 @@
  * as long as the TAP stays quiet.  When the frame comes, that ring may be
  * gone: the peer left, its ring was freed and its memory reused by a new
  * ring.  The frame must then never be committed through the old pointer;
- * a ring that was only replaced (growth) still takes it.
+ * a ring that was only replaced (growth) still takes it.  And the thread
+ * is kicked out of such a read when the peer goes down (member.c), with
+ * a pipe for its TAP.
  */
 #include "config.h"
 
 #include "testutil.h"
+#include "member.h"
+#include "resize.h"
 #include "shmnetd.h"
 #include "txpath.h"
 
@@ -185,6 +189,61 @@ START_TEST(test_replaced_ring_still_taken)
 }
 END_TEST
 
+/* seen_dv_is: wait (scanning, as the main loop's ticks do) until the tx
+ * thread says it is attached to node 2 (or not, want 0) */
+static int
+seen_dv_is(struct member *m, int want_attached)
+{
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		if ((atomic_load(&hn->tx_seen_dv[2]) != 0) == want_attached)
+			return 1;
+		if (m != NULL && i % 10 == 0)
+			member_scan(m);
+		usleep(1000);
+	}
+	return 0;
+}
+
+START_TEST(test_peer_down_kicks_the_read)
+{
+	uint8_t buf[SHM_VNET_HDR_LEN + LEN];
+	struct resize *rs;
+	struct member *m;
+	struct conf c;
+	int fd[2];
+
+	conf_defaults(&c);
+	c.local.io_batch = 1;
+	c.local.busy_poll_us = 0;
+	c.local.cpu_follow = 0;
+	hn->ni.nc = &c.local;
+	ck_assert_int_eq(pipe(fd), 0);
+	hn->ni.tap.fd = fd[0];
+	ck_assert_ptr_nonnull(m = member_new(&ho, 0));
+	ck_assert_ptr_nonnull(rs = rs_new(&ho, hn, &hn->ni, tx));
+	member_net(m, &hn->ni, rs);
+	rs_on(rs);
+	ck_assert_int_eq(tx_start(tx), 0);
+	/* a frame for node 2: the thread attaches to its ring, and its next
+	 * read blocks with room reserved there */
+	memcpy(buf, vnet, sizeof(vnet));
+	memcpy(buf + SHM_VNET_HDR_LEN, f, LEN);
+	ck_assert_int_eq(write(fd[1], buf, sizeof(buf)), sizeof(buf));
+	ck_assert(seen_dv_is(NULL, 1));
+	/* node 2 dies; our scans reap it, freeing that ring */
+	shmseg_close(b, 0);
+	b = NULL;
+	ck_assert(seen_dv_is(m, 0));
+	tx_stop(tx);
+	rs_free(rs);
+	member_free(m);
+	close(fd[0]);
+	close(fd[1]);
+}
+END_TEST
+
 static Suite *
 txpath_suite(void)
 {
@@ -195,6 +254,7 @@ txpath_suite(void)
 	tcase_add_test(tc, test_freed_and_reused_ring_not_written);
 	tcase_add_test(tc, test_left_peer_not_written);
 	tcase_add_test(tc, test_replaced_ring_still_taken);
+	tcase_add_test(tc, test_peer_down_kicks_the_read);
 	suite_add_tcase(s, tc);
 	return s;
 }
