@@ -162,12 +162,12 @@ member_ring(struct member *m, int i, uint32_t id, int up, uint32_t gen)
 	struct shm_dirent de;
 	int have, rc;
 
-	have = node_dirent_read(m->seg, m->self, ni->net, id, &de) == 0;
 	if (!up) {
-		if (have)
-			node_dirent_clear(m->seg, m->self, ni->net, id);
+		/* also frees a ring retired while the heap was busy */
+		node_dirent_clear(m->seg, m->self, ni->net, id);
 		return;
 	}
+	have = node_dirent_read(m->seg, m->self, ni->net, id, &de) == 0;
 	if (have && (r = member_ring_ok(m, ni, id, &de, gen)) != NULL) {
 		if (m->rs[i] != NULL)
 			rs_ring(m->rs[i], id, &de, r);
@@ -181,6 +181,9 @@ member_ring(struct member *m, int i, uint32_t id, int up, uint32_t gen)
 		m->ring_err[id] = 0;
 		return;
 	}
+	if (rc == -EBUSY)
+		return; /* the heap lock: said once (shmnetd_lock_busy), and
+			 * the next scan tries again */
 	if (!m->ring_err[id]++)
 		log_warnx("%s: cannot provision the ring from node %u "
 			  "(%u x %u bytes): %s%s",
@@ -231,7 +234,10 @@ member_alive(struct member *m, struct shm_node *n, uint32_t id, int *suspect)
 }
 
 /* member_peer: reconcile our rings with peer id's state; kicked[i] once
- * a network's tx thread was kicked this scan. */
+ * a network's tx thread was kicked this scan.  The kick is for a peer
+ * that went down too: our tx thread may sit in a read into room it
+ * reserved in that peer's ring, which is freed now, and must let go of
+ * it before the memory serves another ring. */
 static void
 member_peer(struct member *m, uint32_t id, int *suspect, int *kicked)
 {
@@ -253,7 +259,7 @@ member_peer(struct member *m, uint32_t id, int *suspect, int *kicked)
 	m->seen_gen[id] = up ? gen : 0;
 	for (i = 0; i < m->nnets; i++) {
 		member_ring(m, i, id, up, gen);
-		if (up && !kicked[i] && m->rs[i] != NULL)
+		if (!kicked[i] && m->rs[i] != NULL)
 			kicked[i] = rs_kick(m->rs[i], id);
 	}
 }

@@ -14,7 +14,8 @@
  *
  * A transmitter blocked in read() on an idle TAP would never notice a new
  * ring, so the main loop also kicks our own tx thread (a signal) when a
- * peer's directory changed under a ring it is attached to.
+ * peer's directory changed under a ring it is attached to, the peer up
+ * or down: the read may be into room reserved in a ring being freed.
  */
 #include "config.h"
 
@@ -171,7 +172,8 @@ rs_ring(struct resize *rs, uint32_t id, const struct shm_dirent *de,
 }
 
 /* rs_kick: our tx thread is attached to a ring of peer id whose directory
- * changed since: wake it so that it moves (at most once per call). */
+ * changed since (a ring replaced, or retired: the peer left or died):
+ * wake it so that it moves, or lets go (at most once per call). */
 int
 rs_kick(struct resize *rs, uint32_t id)
 {

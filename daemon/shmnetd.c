@@ -56,6 +56,27 @@ shmnetd_members(struct daemon *d)
 		evtimer_add(d->ev_rescan, &tv);
 }
 
+/* shmnetd_lock_busy: say once that a live node keeps the segment's
+ * heap or node table lock (ring changes, frees and reaps wait for it and
+ * are tried again each tick), and once that it let go. */
+static void
+shmnetd_lock_busy(struct daemon *d)
+{
+	uint32_t holder, n = shmseg_lock_busy(d->ho.seg, &holder);
+
+	if (n != d->lock_busy && !d->lock_busy_said) {
+		log_warnx("the segment's heap or node table lock is kept by "
+			  "live node %u (stopped?); ring changes and reaps "
+			  "wait for it",
+		    holder);
+		d->lock_busy_said = 1;
+	} else if (n == d->lock_busy && d->lock_busy_said) {
+		log_info("the segment's locks are free again");
+		d->lock_busy_said = 0;
+	}
+	d->lock_busy = n;
+}
+
 /* shmnetd_tick: every TICK_MS, heartbeat, membership scan (with ring
  * shrink), the multicast groups joined (for link-layer joins, which the
  * kernel does not announce), lost rx wake-ups, memory of retired rings
@@ -75,6 +96,7 @@ shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 		rx_watchdog(d->rx[i]);
 	}
 	heap_reclaim(d->ho.seg);
+	shmnetd_lock_busy(d);
 	if (d->conf.g.enabled) {
 		gnet_gc(d->gnet);
 		lscan_tick(d->lscan);
@@ -326,9 +348,11 @@ shmnetd_segment(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
-/* shmnetd_claim_err: why node_claim refused. */
+/* shmnetd_claim_err: why node_claim refused; holder: who kept the node
+ * table lock (-EBUSY). */
 static void
-shmnetd_claim_err(const struct daemon *d, int rc, char *err, size_t errlen)
+shmnetd_claim_err(const struct daemon *d, int rc, uint32_t holder, char *err,
+    size_t errlen)
 {
 	const struct conf *c = &d->conf;
 
@@ -352,6 +376,11 @@ shmnetd_claim_err(const struct daemon *d, int rc, char *err, size_t errlen)
 		    "node %u out of range (1-%u, the "
 		    "segment's max-nodes)",
 		    c->node, d->ho.max_nodes);
+	else if (rc == -EBUSY)
+		snprintf(err, errlen,
+		    "claim node %u: the node table of cluster %s stayed "
+		    "locked by live node %u (stopped?)",
+		    c->node, c->cluster, holder);
 	else
 		snprintf(err, errlen, "claim node %u: %s", c->node,
 		    strerror(-rc));
@@ -364,6 +393,7 @@ static int
 shmnetd_claim(struct daemon *d, char *err, size_t errlen)
 {
 	struct handoff *ho = &d->ho;
+	uint32_t holder = 0;
 	int rc, tries;
 
 	for (tries = 0; tries < 3; tries++) {
@@ -371,12 +401,13 @@ shmnetd_claim(struct daemon *d, char *err, size_t errlen)
 			return rc;
 		if ((rc = node_claim(ho->seg, d->conf.node, &ho->gen)) >= 0)
 			return rc;
+		shmseg_lock_busy(ho->seg, &holder);
 		shmseg_close(ho->seg, rc != -ESTALE);
 		ho->seg = NULL;
 		if (rc != -ESTALE)
 			break;
 	}
-	shmnetd_claim_err(d, rc, err, errlen);
+	shmnetd_claim_err(d, rc, holder, err, errlen);
 	return rc;
 }
 
@@ -417,7 +448,11 @@ shmnetd_detach(struct daemon *d)
 		listen_publish(ho->seg, ho->self, NULL, 0);
 		if (d->conf.g.enabled)
 			conn_purge_node(ho->seg, ho->self, (uint16_t)ho->self);
-		node_leave(ho->seg, ho->self);
+		if (node_leave(ho->seg, ho->self) == -EBUSY)
+			log_warnx("node %u left without freeing its rings: a "
+				  "segment lock is kept by a live node; the "
+				  "others reap them",
+			    ho->self);
 	}
 	if (shmseg_close(ho->seg, 1))
 		log_info("last node out: removed %s", d->conf.segment);

@@ -182,6 +182,8 @@ struct daemon {
 	struct groute		*groute;
 	struct lscan		*lscan;
 	struct tcpwmem		 tcpwmem;	/* to put back at exit */
+	uint32_t		 lock_busy;	/* shmseg_lock_busy last tick */
+	int			 lock_busy_said; /* and said so */
 
 	struct event_base	*base;
 	struct event		*ev_tick, *ev_notify, *ev_rescan;

@@ -18,6 +18,25 @@
  * wait for room (the consumer wakes it), up to TX_WAIT_MS; a consumer
  * that made no room in that time is marked stalled and its frames
  * dropped until it moves again.
+ *
+ * A zero-copy read blocks with room reserved in a peer's ring for as long
+ * as the TAP stays quiet, and the peer may leave or die meanwhile.  The
+ * main loop kicks the thread out of the read when that peer's directory
+ * moves, up or down (rs_kick), and a frame read is committed only if its
+ * ring is still the one the peer publishes for us (tx_zc_valid), else
+ * dropped.  What this leaves to the heap's time-based quarantine
+ * (SHM_QUARANTINE_MS) is the time between a ring's retirement and the
+ * thread letting go of it: the kick comes at this node's next membership
+ * scan (at once on a LEAVE or a keeper's death, else at the tick), and a
+ * kick that lands just before the read starts is only sent again at the
+ * next scan.  If that takes longer than the quarantine, a frame read
+ * then lands in the data slots of the ring that reused the memory (not
+ * in its indexes: the commit is refused).  A thread stopped for longer
+ * than the quarantine in the middle of a copy, or between tx_zc_valid and
+ * the commit, may write there too, indexes included, or take SIGBUS on a
+ * full /dev/shm that took the pages back.  Closing that needs the
+ * transmitters to publish in the segment which rings they hold (epochs)
+ * for the heap to wait on, a change of the layout.
  */
 #include "config.h"
 
@@ -54,6 +73,7 @@
 /* Transmit state toward one peer (tx thread). */
 struct txpeer {
 	struct ring_tx ring;
+	uint64_t off, key;    /* the ring's, as the peer's dirent said */
 	uint32_t gen;         /* peer generation attached to */
 	uint32_t dir_version; /* peer's dir_version at attach */
 	int ok;
@@ -164,6 +184,8 @@ tx_attach(struct tx *tx, uint32_t id, struct txpeer *p, uint32_t gen,
 	    ring_tx_attach(&p->ring, mem, de.size, de.key, (uint16_t)tx->self,
 		(uint16_t)id) != 0)
 		return -1;
+	p->off = de.off;
+	p->key = de.key;
 	p->gen = gen;
 	p->dir_version = dv;
 	p->stalled = 0;
@@ -339,9 +361,10 @@ tx_cast(struct tx *tx, const uint8_t *vnet, const uint8_t *frame, uint32_t len)
 		wake_followers(tx->seg, tx->self, net, (uint32_t)ring);
 }
 
-/* tx_predict: reserve room in the predicted ring for a zero-copy read. */
-static struct txpeer *
-tx_predict(struct tx *tx, struct ring_slot *slot)
+/* tx_zc_reserve: reserve room in the predicted ring for a zero-copy
+ * read. */
+struct txpeer *
+tx_zc_reserve(struct tx *tx, struct ring_slot *slot)
 {
 	struct txpeer *p;
 
@@ -414,6 +437,51 @@ tx_frame(struct tx *tx, struct txpeer *zc, struct ring_slot *slot,
 	default:
 		stat_add(&tx->ni->stats->drop_unknown, 1);
 	}
+}
+
+/* tx_zc_valid: is the ring a zero-copy read reserved room in still the
+ * one peer id publishes for us?  Its directory unchanged says so (a ring
+ * is retired, dir_version bumped, before it is freed); else its dirent
+ * must still name it, as the current ring or as the replaced one, which
+ * is drained before it is freed. */
+static int
+tx_zc_valid(struct tx *tx, const struct txpeer *p, uint32_t id)
+{
+	struct shm_node *n = shmseg_node(tx->seg, id);
+	struct shm_dirent de;
+
+	if (n == NULL || !p->ok ||
+	    atomic_load_explicit(&n->state, memory_order_acquire) !=
+		SHM_NODE_UP ||
+	    atomic_load_explicit(&n->gen, memory_order_relaxed) != p->gen)
+		return 0;
+	/* acquire: pairs with the release in node_dir_bump */
+	if (atomic_load_explicit(&n->dir_version, memory_order_acquire) ==
+	    p->dir_version)
+		return 1;
+	if (node_dirent_read(tx->seg, id, tx->ni->net, tx->self, &de) != 0 ||
+	    de.peer_gen != tx->gen)
+		return 0;
+	return (de.off == p->off && de.key == p->key) ||
+	    (de.old_off == p->off && de.old_key == p->key);
+}
+
+/* tx_zc_frame: send a frame that a read put where tx_zc_reserve said
+ * (zc NULL: into a buffer of the caller's).  The read may have blocked
+ * for long, the ring it went into retired meanwhile and its memory given
+ * to another ring: such a frame is dropped, never committed there nor
+ * copied from there (its bytes may be another ring's). */
+void
+tx_zc_frame(struct tx *tx, struct txpeer *zc, struct ring_slot *slot,
+    const uint8_t *vnet, uint8_t *frame, uint32_t len)
+{
+	if (zc != NULL && !tx_zc_valid(tx, zc, (uint32_t)(zc - tx->peer))) {
+		stat_add(&tx->ni->stats->tx_frames, 1);
+		stat_add(&tx->ni->stats->tx_bytes, len);
+		stat_add(&tx->ni->stats->drop_down, 1);
+		return;
+	}
+	tx_frame(tx, zc, slot, vnet, frame, len);
 }
 
 /* tx_sweep: re-validate every ring we are attached to (moving to the
@@ -618,7 +686,8 @@ tx_read_failed(struct tx *tx, int *warned)
 /* tx_main: thread body.  The TAP is read blocking: one syscall per
  * wake-up, the next frames in batches (tx_batch), and during a stream in
  * a busy-poll window (tx_read).  Each read goes straight into the ring
- * predicted (tx_predict) when there is one, else into a staging buffer.
+ * predicted (tx_zc_reserve) when there is one, else into a staging
+ * buffer.
  * tx_stop interrupts a blocking read with TX_STOP_SIGNAL. */
 static void *
 tx_main(void *arg)
@@ -646,7 +715,7 @@ tx_main(void *arg)
 	follow_tx_init(tx->ni, tx->h, &tp.follow);
 	tx_batch_init(tx, &b);
 	while (!tx_stopping(tx)) {
-		zc = tx_predict(tx, &slot);
+		zc = tx_zc_reserve(tx, &slot);
 		iov[0].iov_base = zc ? slot.desc->vnet : stage_vnet;
 		iov[0].iov_len = SHM_VNET_HDR_LEN;
 		iov[1].iov_base = zc ? slot.data : stage;
@@ -658,7 +727,8 @@ tx_main(void *arg)
 		if (n <= SHM_VNET_HDR_LEN)
 			continue;
 		len = (uint32_t)(n - SHM_VNET_HDR_LEN);
-		tx_frame(tx, zc, &slot, iov[0].iov_base, iov[1].iov_base, len);
+		tx_zc_frame(tx, zc, &slot, iov[0].iov_base, iov[1].iov_base,
+		    len);
 		tx_poll_arm(tx, &tp, len, tx_batch(tx, &b, &tp, len));
 	}
 	tapio_close(&tx->io);

@@ -8,7 +8,10 @@
  * retired ring (it re-validates at least once per batch) cannot write into
  * the ring that replaces it.  Pages are committed with fallocate when
  * allocated, so a full file system is -ENOSPC here rather than a SIGBUS
- * later.
+ * later.  The heap lock is waited for SEG_LOCK_MS at most: a live holder
+ * that does not let go (stopped) makes an allocation fail with -EBUSY
+ * and a free leave the pages allocated (the caller keeps the range and
+ * frees it later), never the calling thread hang.
  */
 #include "config.h"
 
@@ -27,6 +30,17 @@ static _Atomic uint32_t *
 heap_map(struct shmseg *s)
 {
 	return (_Atomic uint32_t *)(s->base + s->pagemap_off);
+}
+
+/* heap_lock: take the heap lock, or -EBUSY when a live node kept it
+ * (lock_acquire_seg). */
+static int
+heap_lock(struct shmseg *s, uint32_t owner)
+{
+	int rc = lock_acquire_seg(s, &((struct shm_hdr *)s->base)->heap_lock,
+	    owner, SEG_LOCK_MS, &s->heap_busy_ms);
+
+	return rc < 0 ? rc : 0;
 }
 
 /* heap_page_free: is a page free now (free, or quarantine expired)? */
@@ -75,7 +89,8 @@ heap_alloc(struct shmseg *s, uint64_t size, uint64_t *off)
 	n = (uint32_t)(align_up(size, SHM_PAGE_SIZE) / SHM_PAGE_SIZE);
 	map = heap_map(s);
 	owner = lock_owner_word(s->self);
-	lock_acquire(s, &((struct shm_hdr *)s->base)->heap_lock, owner);
+	if ((rc = heap_lock(s, owner)) != 0)
+		return rc;
 	now = (uint32_t)clock_ms() & PAGE_CLOCK_MASK;
 	if ((first = heap_find(s, n, now)) == UINT32_MAX) {
 		rc = -ENOMEM;
@@ -117,7 +132,8 @@ heap_free(struct shmseg *s, uint64_t off, uint64_t size)
 		return -EINVAL;
 	map = heap_map(s);
 	owner = lock_owner_word(s->self);
-	lock_acquire(s, &((struct shm_hdr *)s->base)->heap_lock, owner);
+	if ((rc = heap_lock(s, owner)) != 0)
+		return rc;
 	for (i = first; i < first + n; i++)
 		if (atomic_load_explicit(&map[i], memory_order_relaxed) !=
 		    SHM_PAGE_USED)
@@ -175,10 +191,11 @@ heap_reclaim(struct shmseg *s)
 
 	if (!s->writable || due == 0 || clock_ms() < due)
 		return 0;
-	atomic_store_explicit(&s->reclaim_ms, 0, memory_order_relaxed);
 	map = heap_map(s);
 	owner = lock_owner_word(s->self);
-	lock_acquire(s, &((struct shm_hdr *)s->base)->heap_lock, owner);
+	if (heap_lock(s, owner) != 0)
+		return 0; /* due still: the next call tries again */
+	atomic_store_explicit(&s->reclaim_ms, 0, memory_order_relaxed);
 	now = (uint32_t)clock_ms() & PAGE_CLOCK_MASK;
 	for (i = 0; i <= s->heap_pages; i++) {
 		v = i < s->heap_pages ?

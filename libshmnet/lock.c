@@ -7,7 +7,10 @@
  * millisecond it asks whether the holder's node is still alive (its OFD
  * lock) and takes the lock over from a dead one, counting a recovery.
  * Data-path writers wait a bounded time (lock_acquire_for): a live holder
- * that is stopped or starved costs them a frame, never their thread.
+ * that is stopped or starved costs them a frame, never their thread.  The
+ * segment-wide locks (heap, node table) are waited for a bounded time too
+ * (lock_acquire_seg): the caller goes on without the lock and tries again
+ * later, and does not wait again for a while, only tries.
  * A node that claims id frees every lock still held in id's name
  * (node_clear_locks).
  */
@@ -118,6 +121,32 @@ int
 lock_acquire(struct shmseg *s, struct shm_lock *l, uint32_t owner)
 {
 	return lock_acquire_for(s, l, owner, -1);
+}
+
+/* lock_acquire_seg: take a segment-wide lock within timeout_ms, or only
+ * try while *busy_ms (this process's memo of a lock that a live holder
+ * kept) lies ahead.  Returns 0 or 1 as lock_acquire_for does, or -EBUSY,
+ * which it counts in s->lock_busy with the holder's id. */
+int
+lock_acquire_seg(struct shmseg *s, struct shm_lock *l, uint32_t owner,
+    int timeout_ms, _Atomic uint64_t *busy_ms)
+{
+	uint64_t busy = atomic_load_explicit(busy_ms, memory_order_relaxed);
+	int rc;
+
+	if (busy != 0 && clock_ms() < busy)
+		timeout_ms = 0;
+	if ((rc = lock_acquire_for(s, l, owner, timeout_ms)) >= 0) {
+		atomic_store_explicit(busy_ms, 0, memory_order_relaxed);
+		return rc;
+	}
+	atomic_store_explicit(busy_ms, clock_ms() + SEG_LOCK_BACKOFF_MS,
+	    memory_order_relaxed);
+	atomic_store_explicit(&s->lock_busy_holder,
+	    atomic_load_explicit(&l->owner, memory_order_relaxed) & 0xffff,
+	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->lock_busy, 1, memory_order_relaxed);
+	return -EBUSY;
 }
 
 /* lock_release: free the lock if we still hold it. */

@@ -7,6 +7,16 @@
  * Its directory (the rings other nodes transmit into it) is written only
  * by itself, or by a reaper after its death, through a seqlock so that
  * transmitters never act on a half-written entry.
+ *
+ * The node table and heap locks are waited for a bounded time
+ * (lock_acquire_seg): a live holder that does not let go delays a claim,
+ * a reap or the freeing of a ring, never forever.  A retired ring whose
+ * pages could not be freed stays in its dirent, DOWN (or as old_off),
+ * so that the next clear of that dirent, by its owner or by whoever
+ * reaps or claims the owner's id, frees it: nothing is lost when the
+ * process that retired it goes away.  A reap completes, and a leave
+ * marks the node DOWN, only once the whole directory is freed; until
+ * then the node stays UP (a leaving one, dead) for a reaper to finish.
  */
 #include "config.h"
 
@@ -80,8 +90,9 @@ dirent_no_old(struct shm_dirent *d)
 	d->old_size = 0;
 }
 
-/* node_ring_free: mark a ring of owner's directory DOWN and free it. */
-static void
+/* node_ring_free: mark a ring of owner's directory DOWN and free it;
+ * -EBUSY when the heap lock was busy (the pages stay allocated). */
+static int
 node_ring_free(struct shmseg *s, uint64_t off, uint64_t size, uint64_t key)
 {
 	struct shm_ring_hdr *r;
@@ -89,35 +100,52 @@ node_ring_free(struct shmseg *s, uint64_t off, uint64_t size, uint64_t key)
 	r = shmseg_ring(s, off, size);
 	if (r != NULL && r->key == key)
 		ring_mark(r, SHM_RING_DOWN);
-	heap_free(s, off, size); /* -EINVAL for garbage: nothing to do */
+	/* -EINVAL for garbage: nothing to free */
+	return heap_free(s, off, size) == -EBUSY ? -EBUSY : 0;
 }
 
-/* node_dirent_clear: retire the ring in a dirent, and the ring it was
- * replacing, if any. */
-void
+/* node_dirent_clear: retire the ring in a dirent (UP, or DOWN and not
+ * yet freed), and the ring it was replacing, if any, and free them.  A
+ * ring left unfreed (-EBUSY) stays in the dirent for the next clear. */
+int
 node_dirent_clear(struct shmseg *s, uint32_t owner, uint32_t net, uint32_t peer)
 {
 	struct shm_dirent *d = shmseg_dirent(s, owner, net, peer);
 	uint64_t off, size, key, ooff, osize, okey;
+	uint32_t state;
+	int busy = 0, obusy = 0;
 
-	if (d == NULL || (d->state != SHM_RING_UP && d->old_off == 0))
-		return;
-	off = d->state == SHM_RING_UP ? d->off : 0;
+	if (d == NULL)
+		return 0;
+	state = d->state;
+	off = state == SHM_RING_UP || state == SHM_RING_DOWN ? d->off : 0;
 	size = d->size;
 	key = d->key;
 	ooff = d->old_off;
 	osize = d->old_size;
 	okey = d->old_key;
+	if (off == 0 && ooff == 0 && state != SHM_RING_UP)
+		return 0;
 	dirent_begin(d);
-	d->state = 0;
-	d->key = 0;
-	dirent_no_old(d);
+	d->state = off != 0 ? SHM_RING_DOWN : 0;
 	dirent_end(d);
-	if (off != 0)
-		node_ring_free(s, off, size, key);
-	if (ooff != 0)
-		node_ring_free(s, ooff, osize, okey);
+	/* before the memory goes: a transmitter that finds dir_version
+	 * unchanged may go on writing its ring (tx_zc_valid) */
 	node_dir_bump(s, owner);
+	if (off != 0)
+		busy = node_ring_free(s, off, size, key) != 0;
+	if (ooff != 0)
+		obusy = node_ring_free(s, ooff, osize, okey) != 0;
+	dirent_begin(d);
+	if (!busy) {
+		d->state = 0;
+		d->key = 0;
+	}
+	if (!obusy)
+		dirent_no_old(d);
+	dirent_end(d);
+	node_dir_bump(s, owner);
+	return busy || obusy ? -EBUSY : 0;
 }
 
 /* node_ring_new: allocate and lay out a ring peer -> owner. */
@@ -130,8 +158,10 @@ node_ring_new(struct shmseg *s, uint32_t owner, uint32_t net, uint32_t peer,
 	void *mem;
 	int rc;
 
-	if (owner == peer || !is_pow2(slots) || slots < 2 || slots > 65536 ||
-	    !is_pow2(slot_size))
+	/* the geometry is checked before the allocation: once the pages
+	 * are ours, nothing below fails but for a heap that lies */
+	if (owner == peer || slots > 65536 ||
+	    !ring_geometry_ok(slots, slot_size))
 		return -EINVAL;
 	bytes = ring_bytes(slots, slot_size);
 	if ((rc = heap_alloc(s, bytes, &off)) != 0)
@@ -166,7 +196,9 @@ node_dirent_alloc(struct shmseg *s, uint32_t owner, uint32_t net, uint32_t peer,
 
 	if (d == NULL)
 		return -EINVAL;
-	node_dirent_clear(s, owner, net, peer);
+	/* a ring not yet freed keeps the dirent (and the heap is busy) */
+	if ((rc = node_dirent_clear(s, owner, net, peer)) != 0)
+		return rc;
 	if ((rc = node_ring_new(s, owner, net, peer, peer_gen, slots, slot_size,
 		 &n)) != 0)
 		return rc;
@@ -212,7 +244,7 @@ node_dirent_replace(struct shmseg *s, uint32_t owner, uint32_t net,
 }
 
 /* node_dirent_drop_old: the receiver has drained the replaced ring whose
- * key is key: free it. */
+ * key is key: free it, or keep it in the dirent while the heap is busy. */
 int
 node_dirent_drop_old(struct shmseg *s, uint32_t owner, uint32_t net,
     uint32_t peer, uint64_t key)
@@ -224,10 +256,11 @@ node_dirent_drop_old(struct shmseg *s, uint32_t owner, uint32_t net,
 		return -ENOENT;
 	off = d->old_off;
 	size = d->old_size;
+	if (node_ring_free(s, off, size, key) != 0)
+		return -EBUSY;
 	dirent_begin(d);
 	dirent_no_old(d);
 	dirent_end(d);
-	node_ring_free(s, off, size, key);
 	node_dir_bump(s, owner);
 	return 0;
 }
@@ -269,15 +302,30 @@ node_dirent_read(struct shmseg *s, uint32_t owner, uint32_t net, uint32_t peer,
 	return -EAGAIN;
 }
 
-/* node_free_dir: retire every ring in id's directory. */
-static void
+/* node_free_dir: retire every ring in id's directory; how many dirents
+ * keep a ring not yet freed. */
+static int
 node_free_dir(struct shmseg *s, uint32_t id)
 {
 	uint32_t net, peer;
+	int left = 0;
 
 	for (net = 0; net < SHM_NETS; net++)
 		for (peer = 1; peer <= s->max_nodes; peer++)
-			node_dirent_clear(s, id, net, peer);
+			left += node_dirent_clear(s, id, net, peer) != 0;
+	return left;
+}
+
+/* node_table_lock: take the node table lock within timeout_ms; -EBUSY
+ * when a live node kept it. */
+static int
+node_table_lock(struct shmseg *s, uint32_t owner, int timeout_ms)
+{
+	struct shm_hdr *h = (struct shm_hdr *)s->base;
+	int rc = lock_acquire_seg(s, &h->table_lock, owner, timeout_ms,
+	    &s->table_busy_ms);
+
+	return rc < 0 ? rc : 0;
 }
 
 /* node_clear_locks: free every lock a previous life of id held. */
@@ -306,7 +354,9 @@ node_clear_locks(struct shmseg *s, uint32_t id)
 	return n;
 }
 
-/* node_claim_one: try to become node id. */
+/* node_claim_one: try to become node id.  A previous life's rings that
+ * cannot be freed now (heap busy) stay in the directory, DOWN: the node's
+ * own membership scans free them (node_dirent_clear). */
 static int
 node_claim_one(struct shmseg *s, uint32_t id, uint32_t *gen)
 {
@@ -320,7 +370,11 @@ node_claim_one(struct shmseg *s, uint32_t id, uint32_t *gen)
 	s->self = id;
 	node_clear_locks(s, id); /* a previous life of id may hold locks */
 	owner = lock_owner_word(id);
-	lock_acquire(s, &h->table_lock, owner);
+	if ((rc = node_table_lock(s, owner, (int)s->wait_ms)) != 0) {
+		s->self = 0;
+		ofd_unlock(s->lockfd, (off_t)id);
+		return rc;
+	}
 	atomic_store_explicit(&n->state, SHM_NODE_DOWN, memory_order_release);
 	node_free_dir(s, id);
 	g = atomic_load_explicit(&n->gen, memory_order_relaxed) + 1;
@@ -364,8 +418,7 @@ node_claim(struct shmseg *s, uint32_t id, uint32_t *gen)
 	/* under the init lock: a last node out checks that no node byte is
 	 * held and removes the files under it, so a claim comes either
 	 * before (and keeps the files) or after (and finds them gone) */
-	if ((rc = ofd_lock_for(s->lockfd, SEG_LOCK_INIT, SEG_INIT_WAIT_MS)) !=
-	    0)
+	if ((rc = ofd_lock_for(s->lockfd, SEG_LOCK_INIT, (int)s->wait_ms)) != 0)
 		return rc;
 	if (!ofd_same_file(s->lockfd, s->lockpath) ||
 	    !ofd_same_file(s->fd, s->path))
@@ -389,22 +442,30 @@ node_publish(struct shmseg *s, uint32_t id)
 	node_dir_bump(s, id);
 }
 
-/* node_leave: mark DOWN, free the directory, release the node lock. */
-void
+/* node_leave: free the directory, mark DOWN, release the node lock.  A
+ * busy lock leaves the node UP: dead once its node lock is released,
+ * it is reaped by the others. */
+int
 node_leave(struct shmseg *s, uint32_t id)
 {
 	struct shm_hdr *h = (struct shm_hdr *)s->base;
 	struct shm_node *n = shmseg_node(s, id);
 	uint32_t owner = lock_owner_word(id);
+	int rc;
 
 	if (n == NULL || id != s->self)
-		return;
-	lock_acquire(s, &h->table_lock, owner);
-	atomic_store_explicit(&n->state, SHM_NODE_DOWN, memory_order_release);
-	node_free_dir(s, id);
-	lock_release(&h->table_lock, owner);
+		return -EINVAL;
+	if ((rc = node_table_lock(s, owner, NODE_LEAVE_LOCK_MS)) == 0) {
+		if (node_free_dir(s, id) == 0)
+			atomic_store_explicit(&n->state, SHM_NODE_DOWN,
+			    memory_order_release);
+		else
+			rc = -EBUSY;
+		lock_release(&h->table_lock, owner);
+	}
 	ofd_unlock(s->lockfd, (off_t)id);
 	s->self = 0;
+	return rc;
 }
 
 /* node_reap: mark a dead node DOWN and free its directory. */
@@ -422,13 +483,15 @@ node_reap(struct shmseg *s, uint32_t self, uint32_t id)
 	    ofd_alive(s, id))
 		return 0;
 	owner = lock_owner_word(self);
-	lock_acquire(s, &h->table_lock, owner);
+	if (node_table_lock(s, owner, SEG_LOCK_MS) != 0)
+		return 0; /* the next scan tries again */
+	/* DOWN only once the whole directory is freed: until then the
+	 * next scan finishes the reap */
 	if (atomic_load_explicit(&n->state, memory_order_acquire) ==
 		SHM_NODE_UP &&
-	    !ofd_alive(s, id)) {
+	    !ofd_alive(s, id) && node_free_dir(s, id) == 0) {
 		atomic_store_explicit(&n->state, SHM_NODE_DOWN,
 		    memory_order_release);
-		node_free_dir(s, id);
 		reaped = 1;
 	}
 	lock_release(&h->table_lock, owner);

@@ -60,6 +60,15 @@ ring_slots_for(uint64_t size, uint32_t slot_size)
 	return s >= 2 ? s : 0;
 }
 
+/* ring_geometry_ok: can a ring have slots x slot_size? */
+int
+ring_geometry_ok(uint32_t slots, uint32_t slot_size)
+{
+	return is_pow2(slots) && slots >= 2 && slots <= RING_SLOTS_MAX &&
+	    is_pow2(slot_size) && slot_size >= RING_SLOT_MIN &&
+	    slot_size <= RING_SLOT_MAX;
+}
+
 /* ring_init: lay out a ring in fresh memory. */
 int
 ring_init(void *mem, uint64_t size, uint32_t slots, uint32_t slot_size,
@@ -67,9 +76,8 @@ ring_init(void *mem, uint64_t size, uint32_t slots, uint32_t slot_size,
 {
 	struct shm_ring_hdr *h = mem;
 
-	if (!is_pow2(slots) || slots < 2 || slots > RING_SLOTS_MAX ||
-	    !is_pow2(slot_size) || slot_size < RING_SLOT_MIN ||
-	    slot_size > RING_SLOT_MAX || ring_bytes(slots, slot_size) > size)
+	if (!ring_geometry_ok(slots, slot_size) ||
+	    ring_bytes(slots, slot_size) > size)
 		return -EINVAL;
 	memset(h, 0, RING_HDR_BYTES);
 	memset((uint8_t *)mem + RING_HDR_BYTES, 0,

@@ -498,9 +498,8 @@ shmseg_open(const struct shmseg_params *p, struct shmseg **out, char *err,
 	if ((s = seg_new(p->path)) == NULL)
 		return seg_err(err, errlen, -ENOMEM, "out of memory");
 	s->writable = 1;
-	if ((rc = seg_lock_file(s,
-		 p->wait_ms ? (int)p->wait_ms : SEG_INIT_WAIT_MS, err,
-		 errlen)) != 0)
+	s->wait_ms = p->wait_ms ? p->wait_ms : SEG_INIT_WAIT_MS;
+	if ((rc = seg_lock_file(s, (int)s->wait_ms, err, errlen)) != 0)
 		goto fail;
 	if ((rc = seg_open_owned(s->path, O_RDWR | O_CREAT, err, errlen)) < 0)
 		goto fail;
@@ -614,6 +613,15 @@ uint32_t
 shmseg_max_nodes(const struct shmseg *s)
 {
 	return s->max_nodes;
+}
+
+/* shmseg_lock_busy: waits for the heap or table lock that gave up. */
+uint32_t
+shmseg_lock_busy(struct shmseg *s, uint32_t *holder)
+{
+	*holder = atomic_load_explicit(&s->lock_busy_holder,
+	    memory_order_relaxed);
+	return atomic_load_explicit(&s->lock_busy, memory_order_relaxed);
 }
 
 /* shmseg_node: node table entry, bounds-checked. */

@@ -66,7 +66,9 @@ struct shmseg_params {
 	int64_t		 gid;		/* the segment's group when created
 					 * (<= 0: keep); the lock file is
 					 * the owner's alone (0600) */
-	uint32_t	 wait_ms;	/* for the init lock (0: 10 s) */
+	uint32_t	 wait_ms;	/* for the init lock, and for the
+					 * node table lock at node_claim
+					 * (0: 10 s) */
 };
 
 /*
@@ -129,20 +131,39 @@ struct shm_svc		*shmseg_svc(struct shmseg *seg);
 /* ---- heap.c: pair ring memory, page granular, under the heap lock ---- */
 
 /*
+ * The heap and node table locks are held by other nodes: a holder that is
+ * alive but stopped (SIGSTOP, a frozen container), or an owner word a
+ * segment writer forged, would keep them for ever.  Whoever waits for one
+ * waits SEG_LOCK_MS at most (node_claim and node_leave longer), then goes
+ * on without it (-EBUSY) and tries again later; for SEG_LOCK_BACKOFF_MS
+ * after such a timeout this process only tries these locks, so that a
+ * membership scan costs one wait, not one per peer.
+ */
+#define SEG_LOCK_MS		100
+#define SEG_LOCK_BACKOFF_MS	500
+/* How many times this process gave up waiting for the heap or node table
+ * lock (lock_acquire_seg), and in *holder the node holding it then. */
+uint32_t shmseg_lock_busy(struct shmseg *seg, uint32_t *holder);
+
+/*
  * Allocate and commit (fallocate) `size` bytes, rounded up to pages.
  * Pages freed less than SHM_QUARANTINE_MS ago are not reused, so a late
  * writer holding a stale reference cannot corrupt a new ring.
  * Returns 0 and *off, or -ENOMEM (no contiguous run), -ENOSPC (backing
- * file system full), -EINVAL.
+ * file system full), -EBUSY (a live node kept the heap lock: try again
+ * later), -EINVAL.
  */
 #define SHM_QUARANTINE_MS	1000
 int	 heap_alloc(struct shmseg *seg, uint64_t size, uint64_t *off);
-/* Free a range returned by heap_alloc; -EINVAL if it is not one. */
+/* Free a range returned by heap_alloc; -EINVAL if it is not one, -EBUSY
+ * when a live node kept the heap lock: nothing was freed, the caller
+ * keeps the range and frees it later. */
 int	 heap_free(struct shmseg *seg, uint64_t off, uint64_t size);
 /* Pages in use and in all, for status displays. */
 void	 heap_usage(struct shmseg *seg, uint32_t *used, uint32_t *total);
 /* Give the memory of pages whose quarantine ended back to the file system
- * (punch holes) and mark them free.  Returns the pages released. */
+ * (punch holes) and mark them free.  Returns the pages released; when the
+ * heap lock is busy, none, and it tries again at the next call. */
 uint32_t heap_reclaim(struct shmseg *seg);
 
 /* ---- lock.c: shared-memory lock recovered from dead holders ---------- */
@@ -170,13 +191,21 @@ int	 lock_clear(struct shm_lock *l, uint32_t id);
  *   -ERANGE      id outside 1 .. max_nodes
  *   -ESTALE      the cluster's files were removed since shmseg_open (a
  *                last node left meanwhile): close and open again
+ *   -EBUSY       a live node kept the node table lock for the segment's
+ *                wait_ms (shmseg_params; stopped, or a forged owner)
+ *   -ETIMEDOUT   the same for the init lock
  * The node is not yet UP: call node_publish once its addresses are set.
  */
 int	 node_claim(struct shmseg *seg, uint32_t id, uint32_t *gen);
 /* Mark a claimed node UP (release order) and bump its dir_version. */
 void	 node_publish(struct shmseg *seg, uint32_t id);
-/* Mark the node DOWN, free the rings in its directory, drop its lock. */
-void	 node_leave(struct shmseg *seg, uint32_t id);
+/* Free the rings in the node's directory, mark it DOWN and drop its lock.
+ * Returns 0, -EINVAL if id is not this handle's node, or -EBUSY when a
+ * live node kept the node table lock NODE_LEAVE_LOCK_MS or the heap lock
+ * SEG_LOCK_MS: the node lock is dropped all the same, and the node, left
+ * UP and dead, is reaped by the others. */
+#define NODE_LEAVE_LOCK_MS	1000
+int	 node_leave(struct shmseg *seg, uint32_t id);
 /* Free every segment lock held in the name of node id: table, heap,
  * broadcast, multicast and connection bucket locks (node_claim does it: a
  * node that just claimed id knows no live process holds them).  Returns
@@ -199,15 +228,21 @@ void	 keeper_kick(_Atomic uint32_t *kick);
 void	 keeper_pause(_Atomic uint32_t *kick, uint32_t kick_seen);
 /* 1 if the node is UP and alive. */
 int	 node_is_up(struct shmseg *seg, uint32_t id);
-/* If `id` is marked UP but dead, mark it DOWN and free its rings.
- * Returns 1 when it reaped the node. */
+/* If `id` is marked UP but dead, free its rings and mark it DOWN.
+ * Returns 1 when it reaped the node; 0 also when the node table or heap
+ * lock was busy (SEG_LOCK_MS): call again later to finish. */
 int	 node_reap(struct shmseg *seg, uint32_t self, uint32_t id);
-/* Free the ring in dirent (owner, net, peer) if any, bump dir_version. */
-void	 node_dirent_clear(struct shmseg *seg, uint32_t owner, uint32_t net,
+/* Free the ring in dirent (owner, net, peer) if any, bump dir_version.
+ * -EBUSY when the heap lock was busy: the ring is retired (DOWN, never
+ * again returned by node_dirent_read) but stays in the dirent until a
+ * later clear of it (by the owner, or by whoever reaps or claims the
+ * owner's id) frees it. */
+int	 node_dirent_clear(struct shmseg *seg, uint32_t owner, uint32_t net,
 	    uint32_t peer);
 /* Allocate a pair ring of slots x slot_size from `peer` (generation
  * peer_gen) into `owner` and publish it in owner's directory.  Returns 0,
- * -EINVAL for a bad geometry, or a heap_alloc error. */
+ * -EINVAL for a bad geometry, -EBUSY when the dirent's previous ring
+ * could not be freed yet, or a heap_alloc error. */
 int	 node_dirent_alloc(struct shmseg *seg, uint32_t owner, uint32_t net,
 	    uint32_t peer, uint32_t peer_gen, uint32_t slots,
 	    uint32_t slot_size);
@@ -215,11 +250,13 @@ int	 node_dirent_alloc(struct shmseg *seg, uint32_t owner, uint32_t net,
  * slot_size for the same transmitter generation (ring growth and shrink).
  * The current ring becomes the dirent's old ring, which the receiver
  * drains before the new one.  -EBUSY while an earlier replacement is
- * pending, -ENOENT without a ring, or a heap_alloc error. */
+ * pending (or the heap lock is busy), -ENOENT without a ring, or a
+ * heap_alloc error. */
 int	 node_dirent_replace(struct shmseg *seg, uint32_t owner, uint32_t net,
 	    uint32_t peer, uint32_t slots, uint32_t slot_size);
 /* Free the replaced ring once the receiver has drained it; key must be
- * the dirent's old_key.  -ENOENT otherwise. */
+ * the dirent's old_key.  -ENOENT otherwise, -EBUSY when the heap lock was
+ * busy (the ring stays old_off: call again). */
 int	 node_dirent_drop_old(struct shmseg *seg, uint32_t owner,
 	    uint32_t net, uint32_t peer, uint64_t key);
 /* Read a dirent consistently (seqlock).  Returns 0, or -EAGAIN if it

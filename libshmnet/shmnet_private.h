@@ -57,12 +57,20 @@ struct shmseg {
 	char		 lockpath[PATH_MAX];
 	_Atomic uint64_t reclaim_ms;	/* heap: pages this process freed end
 					 * their quarantine then; 0 none */
+	uint32_t	 wait_ms;	/* init and node table locks at claim */
+	/* lock_acquire_seg: until when the heap and the node table lock are
+	 * only tried (a live holder kept them), 0 none; how many waits gave
+	 * up, and the holder's id at the last */
+	_Atomic uint64_t heap_busy_ms, table_busy_ms;
+	_Atomic uint32_t lock_busy, lock_busy_holder;
 };
 
 /* Lock-file byte ranges. */
 #define SEG_LOCK_INIT	0
 /* The longest wait for the init lock a starting or leaving node does:
- * a holder makes or removes the segment in milliseconds. */
+ * a holder makes or removes the segment in milliseconds.  A claim waits
+ * as long for the node table lock (shmseg_params.wait_ms overrides
+ * both). */
 #define SEG_INIT_WAIT_MS	10000
 
 /* ofd.c: take (wait) or test an OFD write lock on one byte of the lock
@@ -86,6 +94,14 @@ uint64_t siphash24(const uint8_t key[SIPHASH_KEY_LEN], const void *msg,
 /* conntab.c: the two buckets flow k may live in (they differ). */
 void	 conn_places(const struct shmseg *seg, const struct conn_key *k,
 	    uint32_t b[2]);
+
+/* lock.c: take a segment-wide lock (heap, node table) within timeout_ms,
+ * or only try while *busy_ms lies ahead; -EBUSY when a live holder kept
+ * it, counted in s->lock_busy. */
+int	 lock_acquire_seg(struct shmseg *s, struct shm_lock *l, uint32_t owner,
+	    int timeout_ms, _Atomic uint64_t *busy_ms);
+/* 1 when a ring can have slots x slot_size (ring.c). */
+int	 ring_geometry_ok(uint32_t slots, uint32_t slot_size);
 /* Validate a ring header against `size` bytes and fill v (ring.c).
  * -EBADMSG when the geometry cannot be right. */
 int	 ring_view_attach(struct ring_view *v, void *mem, uint64_t size);
