@@ -179,7 +179,10 @@ _Static_assert(offsetof(struct shm_ring_hdr, ridx) == 2 * SHM_CACHELINE, "ridx")
  */
 struct shm_dirent {
 	_Atomic uint32_t	seq;
-	uint32_t		state;		/* SHM_RING_UP when usable */
+	uint32_t		state;		/* SHM_RING_UP when usable;
+						 * SHM_RING_DOWN: retired, its
+						 * pages not freed yet (the
+						 * heap lock was kept) */
 	uint64_t		off;		/* ring offset in the segment */
 	uint64_t		key;		/* equals ring hdr key */
 	uint32_t		size;		/* bytes allocated */
