@@ -166,6 +166,69 @@ START_TEST(test_other_nodes_flows_not_forwarded)
 }
 END_TEST
 
+/* tcp_syn: a SYN from client:fport to G:8080 */
+static uint32_t
+tcp_syn(uint32_t client, uint16_t fport)
+{
+	uint32_t len = tcp_to_g(client, fport);
+
+	f[47] = CONN_TCP_SYN;
+	return len;
+}
+
+/* recorded: is the flow client:fport in the table? */
+static int
+recorded(uint32_t client, uint16_t fport)
+{
+	struct conn_key k = {
+		.family = 4, .proto = IPPROTO_TCP, .lport = 8080, .fport = fport
+	};
+
+	memcpy(k.faddr, &client, 4);
+	return conn_lookup(seg, &k, NULL, NULL);
+}
+
+START_TEST(test_full_table_goes_by_hash_then_records)
+{
+	struct shm_listen l = {
+		.family = 4, .proto = IPPROTO_TCP, .port = 8080
+	};
+	struct shm_hdr *h = (struct shm_hdr *)shmseg_hdr(seg);
+	uint32_t c = inet_addr("192.0.2.9"), i, gen;
+	struct conn_key k = {
+		.family = 4, .proto = IPPROTO_TCP, .lport = 8080
+	};
+	struct shmseg *gw;
+
+	ck_assert_uint_eq(listen_publish(seg, 1, &l, 1), 1);
+	/* spoofed SYNs fill every place */
+	for (i = 0; i < 4 * shmseg_conn_buckets(seg) * SHM_CONN_PER_BUCKET;
+	     i++) {
+		k.fport = (uint16_t)i;
+		memcpy(k.faddr, &i, 4);
+		conn_insert(seg, 1, &k, 1, 1, SHM_CONN_SYN, conn_now(), &tmo,
+		    NULL, NULL);
+	}
+	/* a real client's SYN: served (by hash), not recorded */
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_syn(c, 42000)), 1);
+	ck_assert(!recorded(c, 42000));
+	/* a node that is no gateway sends the answer out by one */
+	ck_assert_ptr_nonnull(gw = tu_open(8 << 20, 8));
+	ck_assert_int_eq(node_claim(gw, 2, &gen), 2);
+	shmseg_node(gw, 2)->flags |= SHM_NODE_F_GATEWAY;
+	node_publish(gw, 2);
+	ck_assert_uint_eq(
+	    gnet_route(gn, f,
+		tcp_from_g(c, 42000, CONN_TCP_SYN | CONN_TCP_ACK)),
+	    2);
+	/* its ACK goes the same way and is recorded, in a SYN's place */
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_to_g(c, 42000)), 1);
+	ck_assert(recorded(c, 42000));
+	ck_assert_uint_eq(atomic_load(&h->conn_evicted), 1);
+	shmseg_close(gw, 0);
+}
+END_TEST
+
 static Suite *
 gnet_suite(void)
 {
@@ -175,6 +238,7 @@ gnet_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_out_of_range_node_dropped);
 	tcase_add_test(tc, test_other_nodes_flows_not_forwarded);
+	tcase_add_test(tc, test_full_table_goes_by_hash_then_records);
 	suite_add_tcase(s, tc);
 	return s;
 }
