@@ -118,7 +118,7 @@ pp_at() {
 	for _ in 1 2; do
 		ip netns exec "$3" taskset -c "$scpu" sockperf sr -i "$4" -p 11111 \
 		    >/dev/null 2>&1 & srv=$!
-		sleep 0.5
+		sleep "${PP_WAIT:-0.5}"
 		out=$(ip netns exec "$2" taskset -c "$ccpu" sockperf pp -i "$4" -p 11111 \
 		    -t "$T" -m 64 2>&1)
 		kill $srv; wait $srv 2>/dev/null
@@ -151,6 +151,15 @@ read -r PP_CPU0 PP_CPU1 < <(pp_cpus)
 # a veth hands a datagram over with no wake-up across CPUs at all, on
 # two it pays one each way (bench/switchcost prices both)
 pp() { pp_at "" "$PP_CPU0" "$PP_CPU1" "$@"; }
+# gpp NAME CLIENT_NS SERVER_NS SERVER_ADDR: pp through the cluster address
+# G, the server bound to G on its node (the global network's connection
+# table on every datagram; a veth, which has no G, is measured at
+# SERVER_ADDR); the server's node is given 1.5 s to publish its socket
+gpp() {
+	local a=$4
+	[ "$1" = veth ] || a=10.202.0.1
+	PP_WAIT=1.5 pp_at g "$PP_CPU0" "$PP_CPU1" "$1" "$2" "$3" "$a"
+}
 pp1() { pp_at 1 "$PP_CPU0" "$PP_CPU0" "$@"; }
 
 # loaded NAME CLIENT_NS SERVER_NS SERVER_ADDR: the round trip of pings
