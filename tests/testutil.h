@@ -8,6 +8,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +118,87 @@ static inline void
 tu_sh(const char *cmd)
 {
 	ck_assert_msg(system(cmd) == 0, "%s", cmd);
+}
+
+/*
+ * A peer that writes pads into a ring for as long as it is let (at most
+ * TU_PAD_MS): it keeps up to half the ring of them ahead of the reader,
+ * whose private index (ring_rx.ridx, cast_rx.cursor) it reads, as only a
+ * test can, so that a reader that follows pads does not catch up while
+ * the writer runs (it may, when a busy machine preempts the writer).
+ * Pads of a broadcast ring (cast) carry their slot's seq.
+ * tests/tsan.supp names tu_pad_writer: its reads of the reader's index
+ * race by design.
+ */
+#define TU_PAD_MS 3000
+
+struct tu_pads {
+	uint8_t *mem;              /* the ring */
+	uint32_t slots;            /* its slots */
+	const uint32_t *reader;    /* the reader's index */
+	int cast;                  /* a broadcast ring */
+	_Atomic int stop, stopped; /* asked to stop; has stopped */
+	pthread_t th;
+};
+
+static inline void *
+tu_pad_writer(void *arg)
+{
+	struct tu_pads *p = arg;
+	struct shm_ring_hdr *h = (struct shm_ring_hdr *)p->mem;
+	struct shm_desc *d = (struct shm_desc *)(p->mem + sizeof(*h)), *e;
+	uint64_t end = clock_ms() + TU_PAD_MS;
+	uint32_t w = atomic_load(&h->widx), r = w, n = 0;
+
+	/* the clock may cost a system call: read it now and then */
+	while (!atomic_load(&p->stop) && (++n % 1024 || clock_ms() < end)) {
+		/* published four at a time, the reader's index read only
+		 * when half the ring is ahead of it, to outpace the reader */
+		while (w - r < p->slots / 2) {
+			e = &d[w & (p->slots - 1)];
+			__atomic_store_n(&e->len, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&e->span, 1, __ATOMIC_RELAXED);
+			__atomic_store_n(&e->flags, SHM_DESC_PAD,
+			    __ATOMIC_RELAXED);
+			if (p->cast)
+				atomic_store_explicit(&e->seq, w + 1,
+				    memory_order_release);
+			if (++w % 4 == 0)
+				atomic_store_explicit(&h->widx, w,
+				    memory_order_release);
+		}
+		atomic_store_explicit(&h->widx, w, memory_order_release);
+		r = __atomic_load_n(p->reader, __ATOMIC_RELAXED);
+	}
+	atomic_store(&p->stopped, 1);
+	return NULL;
+}
+
+/* tu_pads_start: run tu_pad_writer on p until tu_pads_stop; returns
+ * once the first pads are published. */
+static inline void
+tu_pads_start(struct tu_pads *p)
+{
+	struct shm_ring_hdr *h = (struct shm_ring_hdr *)p->mem;
+	uint32_t w = atomic_load(&h->widx);
+
+	atomic_store(&p->stop, 0);
+	atomic_store(&p->stopped, 0);
+	ck_assert_int_eq(pthread_create(&p->th, NULL, tu_pad_writer, p), 0);
+	while (atomic_load(&h->widx) == w)
+		sched_yield();
+}
+
+/* tu_pads_stop: stop the writer; 1 if it was still writing (it had not
+ * run out its TU_PAD_MS). */
+static inline int
+tu_pads_stop(struct tu_pads *p)
+{
+	int running = !atomic_load(&p->stopped);
+
+	atomic_store(&p->stop, 1);
+	pthread_join(p->th, NULL);
+	return running;
 }
 
 #endif /* SHMNET_TESTUTIL_H */
