@@ -152,6 +152,9 @@ START_TEST(test_wrapped_offsets_refused)
 		{ offsetof(struct shm_hdr, heap_off), 0xfffffffffffff000ull,
 		    1 },
 		{ offsetof(struct shm_hdr, cast_size), 0xfffff000u, 0 },
+		/* not whole pages: multicast rings after the first, which lie
+		 * a size apart, would be misaligned */
+		{ offsetof(struct shm_hdr, cast_size), h->cast_size[0] - 1, 0 },
 		/* two tables on top of each other */
 		{ offsetof(struct shm_hdr, conn_off), h->dir_off, 1 },
 		{ offsetof(struct shm_hdr, max_nodes), 257, 0 },
