@@ -21,6 +21,13 @@
 
 #include "shmnet_private.h"
 
+/* Steps (resyncs after being lapped or raced, and pads) cast_read takes
+ * in one call.  A reader that nothing disturbs needs three at most: a
+ * resync, a pad, the frame.  Writers that keep lapping it, or a peer
+ * that keeps writing pads, must not keep it in its loop: after this many
+ * the call says "nothing now" and cast_pending brings the caller back. */
+#define CAST_READ_STEPS 16
+
 /* cast_init: lay out a broadcast ring. */
 int
 cast_init(void *mem, uint64_t size, uint32_t slots, uint32_t slot_size,
@@ -189,16 +196,17 @@ cast_count_loss(struct cast_rx *rx, uint32_t fseq, uint64_t *lost)
 		rx->last_fseq = fseq;
 }
 
-/* cast_read: copy the next frame out; 1 if one was read, 0 if none. */
+/* cast_read: copy the next frame out; 1 if one was read, 0 if none
+ * within CAST_READ_STEPS steps. */
 int
 cast_read(struct cast_rx *rx, void *buf, uint32_t buflen, uint32_t *len,
     uint8_t *vnet, uint16_t *from, uint64_t *lost)
 {
 	struct shm_desc *d;
-	uint32_t w, pos, span, flags, dlen, fseq;
+	uint32_t w, pos, span, flags, dlen, fseq, step;
 	uint16_t dfrom;
 
-	for (;;) {
+	for (step = 0; step < CAST_READ_STEPS; step++) {
 		w = atomic_load_explicit(&rx->v.hdr->widx,
 		    memory_order_acquire);
 		if (w == rx->cursor)
@@ -250,6 +258,7 @@ cast_read(struct cast_rx *rx, void *buf, uint32_t buflen, uint32_t *len,
 		*from = dfrom;
 		return 1;
 	}
+	return 0; /* more next time */
 }
 
 /* cast_pending: a frame may be waiting. */

@@ -30,6 +30,13 @@
 #define RING_SLOTS_MAX (1u << 20)
 #define RING_SLOT_MIN  64u
 #define RING_SLOT_MAX  (1u << 17)
+/* Pads ring_rx_peek skips in one call.  A producer writes a pad only in
+ * front of the frame that wraps (ring_tx_commit), so a valid ring never
+ * holds two in a row; a longer run is a peer's doing, and a peer that
+ * keeps writing pads must not keep the reader in its loop: past this
+ * many the call says "nothing now" and ring_rx_pending brings the caller
+ * back on its next round. */
+#define RING_PEEK_PADS 8
 
 /* ring_data_off: where slot data starts. */
 static uint64_t
@@ -381,12 +388,13 @@ ring_tx_wait(struct ring_tx *tx, uint32_t len, int timeout_ms)
 	return room >= 0 && room >= need ? 0 : -ETIMEDOUT;
 }
 
-/* ring_rx_peek: next frame, skipping pads; validates everything read. */
+/* ring_rx_peek: next frame, skipping at most RING_PEEK_PADS pads;
+ * validates everything read. */
 int
 ring_rx_peek(struct ring_rx *rx, struct ring_slot *s)
 {
 	struct shm_desc *d;
-	uint32_t avail, pos, span, len, flags;
+	uint32_t avail, pos, span, len, flags, pads = 0;
 
 	for (;;) {
 		/* acquire: pairs with the release in ring_tx_commit */
@@ -408,6 +416,8 @@ ring_rx_peek(struct ring_rx *rx, struct ring_slot *s)
 			return -EBADMSG;
 		if (flags & SHM_DESC_PAD) {
 			rx->ridx += span;
+			if (++pads == RING_PEEK_PADS)
+				return 0; /* more next time */
 			continue;
 		}
 		if (len < SHM_FRAME_MIN || len > SHM_FRAME_MAX ||

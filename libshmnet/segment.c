@@ -145,8 +145,12 @@ seg_regions(const struct shmseg *s)
 		max * SHM_NETS * max * sizeof(struct shm_dirent), SHM_PAGE_SIZE,
 		&end, fsize) != 0)
 		return -1;
+	/* a broadcast ring is whole pages (seg_layout): multicast ring i
+	 * lies i sizes past the first, and its locks and indexes must stay
+	 * aligned */
 	for (n = 0; n < SHM_NETS; n++)
 		if (s->cast_size[n] < sizeof(struct shm_ring_hdr) ||
+		    s->cast_size[n] % SHM_PAGE_SIZE != 0 ||
 		    seg_region(s->cast_off[n], s->cast_size[n], SHM_PAGE_SIZE,
 			&end, fsize) != 0)
 			return -1;

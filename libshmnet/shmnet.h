@@ -352,7 +352,10 @@ uint32_t ring_grow_req(const struct ring_view *v);
 int	 ring_rx_retired(struct ring_rx *rx);
 
 /* Next frame: 1 and *s filled, 0 when empty, -EBADMSG when the ring holds
- * data that cannot be valid (the caller marks the ring corrupt). */
+ * data that cannot be valid (the caller marks the ring corrupt).  A call
+ * skips a bounded number of pads: 0 also when it skipped that many
+ * without finding a frame (a peer writing pads), and then
+ * ring_rx_pending says to come back. */
 int	 ring_rx_peek(struct ring_rx *rx, struct ring_slot *s);
 /* Consume the frame returned by the last peek. */
 void	 ring_rx_consume(struct ring_rx *rx, const struct ring_slot *s);
@@ -394,7 +397,9 @@ int	 cast_write_locked(void *mem, uint64_t size, uint32_t self,
 /*
  * Copy the next frame into buf.  Returns 1 and sets *len, *from and vnet
  * (SHM_VNET_HDR_LEN bytes), 0 when there is nothing new.  Frames lost to
- * overrun (or torn under the reader) are added to *lost.
+ * overrun (or torn under the reader) are added to *lost.  A call takes a
+ * bounded number of steps (resyncs and pads): 0 also when writers kept
+ * lapping it all that time, and then cast_pending says to come back.
  */
 int	 cast_read(struct cast_rx *rx, void *buf, uint32_t buflen,
 	    uint32_t *len, uint8_t *vnet, uint16_t *from, uint64_t *lost);

@@ -425,6 +425,58 @@ START_TEST(test_writer_reader_race)
 }
 END_TEST
 
+#define PAD_SLOTS 1024
+
+/* A broadcast ring whose every slot is a stamped pad, and a peer that
+ * keeps writing such pads: each read returns "nothing now" after a few
+ * of them, not after the whole ring, nor when the peer stops. */
+START_TEST(test_pads_do_not_hold_the_reader)
+{
+	uint64_t size = ring_bytes(PAD_SLOTS, 256);
+	uint8_t *m = aligned_alloc(64, size), buf[SHM_FRAME_MAX];
+	uint8_t vnet[SHM_VNET_HDR_LEN];
+	struct shm_ring_hdr *h = (struct shm_ring_hdr *)m;
+	struct shm_desc *d = (struct shm_desc *)(m + sizeof(*h));
+	struct tu_pads p = { .mem = m, .slots = PAD_SLOTS, .cast = 1 };
+	struct cast_rx rx;
+	uint64_t lost = 0;
+	uint32_t i, len, calls;
+	uint16_t from;
+	int rc, running;
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(cast_init(m, size, PAD_SLOTS, 256, 0), 0);
+	ck_assert_int_eq(cast_attach(&rx, m, size), 0);
+	for (i = 0; i < PAD_SLOTS; i++) {
+		d[i].span = 1;
+		d[i].flags = SHM_DESC_PAD;
+		atomic_store(&d[i].seq, i + 1);
+	}
+	atomic_store(&h->widx, PAD_SLOTS);
+	ck_assert_int_eq(
+	    cast_read(&rx, buf, sizeof(buf), &len, vnet, &from, &lost), 0);
+	ck_assert_uint_gt(rx.cursor, 0);
+	ck_assert_uint_le(rx.cursor, 64);
+	ck_assert(cast_pending(&rx));
+	for (calls = 1; cast_pending(&rx) && calls <= PAD_SLOTS; calls++)
+		ck_assert_int_eq(cast_read(&rx, buf, sizeof(buf), &len, vnet,
+				     &from, &lost),
+		    0);
+	ck_assert_uint_eq(rx.cursor, PAD_SLOTS);
+	ck_assert_uint_ge(calls, PAD_SLOTS / 64);
+
+	p.reader = &rx.cursor;
+	tu_pads_start(&p);
+	rc = cast_read(&rx, buf, sizeof(buf), &len, vnet, &from, &lost);
+	running = tu_pads_stop(&p);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(running,
+	    "cast_read followed pads until their writer "
+	    "gave up");
+	free(m);
+}
+END_TEST
+
 static uint64_t race_counter;
 
 /* race_locker: bump a plain counter under the shm lock. */
@@ -480,6 +532,7 @@ cast_suite(void)
 	tcase_add_test(tc, test_mcast_lock_cleared_by_next_life);
 	tcase_add_test(tc, test_writer_reader_race);
 	tcase_add_test(tc, test_lock_excludes_threads);
+	tcase_add_test(tc, test_pads_do_not_hold_the_reader);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -41,10 +41,9 @@ watch_up(const char *test, int ipv6)
 	    err);
 	tu_sh("ip link set mcw0 up");
 	if ((nl = mcw_open()) == -EINVAL) {
-		fprintf(stderr,
-		    "%s: no multicast notifications from this "
-		    "kernel (Linux 6.13 has them); skipped\n",
-		    test);
+		tu_skip(test,
+		    "no multicast notifications from this kernel "
+		    "(Linux 6.13 has them)");
 		return 0;
 	}
 	ck_assert_msg(nl >= 0, "mcw_open: %s", strerror(-nl));

@@ -226,6 +226,52 @@ START_TEST(test_corrupt_read_index)
 }
 END_TEST
 
+#define PAD_SLOTS 1024
+
+/* A ring whose every descriptor is a pad, all published, and a peer that
+ * keeps writing pads: each read returns "nothing now" after a few of
+ * them, not after the whole ring, nor when the peer stops. */
+START_TEST(test_pads_do_not_hold_the_reader)
+{
+	uint64_t size = ring_bytes(PAD_SLOTS, 64);
+	uint8_t *m = aligned_alloc(64, size);
+	struct shm_ring_hdr *h = (struct shm_ring_hdr *)m;
+	struct shm_desc *d = (struct shm_desc *)(m + sizeof(*h));
+	struct tu_pads p = { .mem = m, .slots = PAD_SLOTS, .reader = NULL };
+	struct ring_rx r;
+	struct ring_slot s;
+	uint32_t i, calls;
+	int rc, running;
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(ring_init(m, size, PAD_SLOTS, 64, 1, 2, 1, 0, 9), 0);
+	ck_assert_int_eq(ring_rx_attach(&r, m, size, 9, 1, 2), 0);
+	for (i = 0; i < PAD_SLOTS; i++) {
+		d[i].span = 1;
+		d[i].flags = SHM_DESC_PAD;
+	}
+	atomic_store(&h->widx, PAD_SLOTS);
+	ck_assert_int_eq(ring_rx_peek(&r, &s), 0);
+	ck_assert_uint_gt(r.ridx, 0);
+	ck_assert_uint_le(r.ridx, 64);
+	ck_assert(ring_rx_pending(&r));
+	for (calls = 1; ring_rx_pending(&r) && calls <= PAD_SLOTS; calls++)
+		ck_assert_int_eq(ring_rx_peek(&r, &s), 0);
+	ck_assert_uint_eq(r.ridx, PAD_SLOTS);
+	ck_assert_uint_ge(calls, PAD_SLOTS / 64);
+
+	p.reader = &r.ridx;
+	tu_pads_start(&p);
+	rc = ring_rx_peek(&r, &s);
+	running = tu_pads_stop(&p);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(running,
+	    "ring_rx_peek followed pads until their "
+	    "writer gave up");
+	free(m);
+}
+END_TEST
+
 START_TEST(test_attach_rejects)
 {
 	struct shm_ring_hdr *h = (struct shm_ring_hdr *)mem;
@@ -352,6 +398,7 @@ ring_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("threads");
 	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_pads_do_not_hold_the_reader);
 	tcase_add_test(tc, test_threads_million_frames);
 	suite_add_tcase(s, tc);
 	return s;
