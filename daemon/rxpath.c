@@ -473,7 +473,9 @@ rx_control(struct rx *rx, uint32_t len)
 }
 
 /* rx_drain_cast: deliver frames of other nodes from a broadcast or
- * multicast ring; multicast only for groups the TAP joined. */
+ * multicast ring; multicast only for groups the TAP joined.  Every frame
+ * read counts against the budget, ours too: a peer that stamps its
+ * frames with our id cannot keep this loop going. */
 static int
 rx_drain_cast(struct rx *rx, struct cast_rx *c, int control, int budget)
 {
@@ -481,9 +483,9 @@ rx_drain_cast(struct rx *rx, struct cast_rx *c, int control, int budget)
 	uint64_t lost = 0;
 	uint32_t len;
 	uint16_t from;
-	int n = 0;
+	int n = 0, reads = 0;
 
-	while (n < budget &&
+	while (reads++ < budget &&
 	    cast_read(c, rx->cast_buf, SHM_FRAME_MAX, &len, vnet, &from,
 		&lost) == 1) {
 		if (from == rx->self)

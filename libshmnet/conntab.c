@@ -262,12 +262,11 @@ conn_consider(struct conn_room *r, struct shm_conn *e, uint32_t now,
 	}
 }
 
-/* conn_write: record a flow in entry e (bucket lock held). */
+/* conn_fill: a flow's fields, as a new entry has them. */
 static void
-conn_write(struct shm_conn *e, const struct conn_key *k, uint16_t node,
+conn_fill(struct shm_conn *e, const struct conn_key *k, uint16_t node,
     uint16_t ingress, uint16_t state, uint32_t now, uint32_t now_ms)
 {
-	conn_write_begin(e);
 	e->family = k->family;
 	e->proto = k->proto;
 	e->lport = k->lport;
@@ -281,6 +280,15 @@ conn_write(struct shm_conn *e, const struct conn_key *k, uint16_t node,
 	atomic_store_explicit(&e->last_seen, now, memory_order_relaxed);
 	atomic_store_explicit(&e->packets, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->bytes, 0, memory_order_relaxed);
+}
+
+/* conn_write: record a flow in entry e (bucket lock held). */
+static void
+conn_write(struct shm_conn *e, const struct conn_key *k, uint16_t node,
+    uint16_t ingress, uint16_t state, uint32_t now, uint32_t now_ms)
+{
+	conn_write_begin(e);
+	conn_fill(e, k, node, ingress, state, now, now_ms);
 	conn_write_end(e);
 }
 
@@ -372,8 +380,11 @@ conn_insert(struct shmseg *s, uint32_t self, const struct conn_key *k,
 		atomic_fetch_add_explicit(conn_live(s), 1,
 		    memory_order_relaxed);
 	conn_write(e, k, node, ingress, state, now, now_ms);
-	if (out != NULL)
-		conn_copy(e, out);
+	if (out != NULL && !conn_copy(e, out)) {
+		/* a scribbler left seq odd: what was written, not garbage */
+		memset(out, 0, sizeof(*out));
+		conn_fill(out, k, node, ingress, state, now, now_ms);
+	}
 	if (where != NULL)
 		*where = e;
 out:
