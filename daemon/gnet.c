@@ -229,7 +229,7 @@ gnet_orphan_reply(struct gnet *gn, const struct pkt_info *pi)
 	uint64_t h;
 	struct shm_node *nd;
 
-	if (gn->gateway || pi->key.proto != IPPROTO_TCP)
+	if (gn->gateway || pi->echo)
 		return gn->self;
 	h = conn_hash(gn->seg, &pi->key);
 	if (listen_pick_by(gn->seg, &pi->key, h, &node) != 0 ||
