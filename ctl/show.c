@@ -427,9 +427,9 @@ static const struct out_field show_status_fields[] = {
 	    .unit = "flows" },
 	{ "flow_slots", NULL, OUT_UINT, STATUS(flow_slots), .glue = " of " },
 	{ "flows_refused", NULL, OUT_UINT, STATUS(flows_refused), .glue = ", ",
-	    .unit = "refused (buckets full)" },
+	    .unit = "not recorded (table full)" },
 	{ "flows_evicted", NULL, OUT_UINT, STATUS(flows_evicted), .glue = ", ",
-	    .unit = "embryonic evicted" },
+	    .unit = "evicted" },
 };
 #undef STATUS
 

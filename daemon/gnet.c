@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,9 @@ struct gnet {
 	const struct notify *notify;
 	uint32_t self, max_nodes;
 	int gateway;            /* outside traffic enters here */
+	uint32_t cnet4, cmask4; /* client network, network order */
+	uint8_t cnet6[16];      /* client network 6 */
+	uint32_t cprefix6;
 	struct pkt_g g;         /* G and G6 */
 	struct conn_timeouts t; /* idle timeouts */
 	const char *name;
@@ -93,6 +97,10 @@ gnet_new(const struct handoff *ho, const struct netif *ni, const struct conf *c)
 	gn->stats = ni->stats;
 	gn->name = ni->name;
 	gn->gateway = c->g.gateway[0] != '\0';
+	gn->cnet4 = c->g.client_net;
+	gn->cmask4 = htonl(~0u << (32 - c->g.client_prefix));
+	memcpy(gn->cnet6, c->g.client6, 16);
+	gn->cprefix6 = c->g.client6_prefix;
 	gnet_g(c, &gn->g);
 	gn->t.syn = c->g.syn_timeout;
 	gn->t.established = c->g.est_timeout;
@@ -136,6 +144,64 @@ gnet_bound(struct gnet *gn, uint32_t id)
 	return 0;
 }
 
+/* GNET_OUTSIDE: gnet_client's answer for an address outside the client
+ * networks (a client that comes in by a gateway). */
+#define GNET_OUTSIDE UINT32_MAX
+
+/* gnet_client: the node whose client address the flow's foreign address
+ * is, GNET_OUTSIDE when it lies outside the client networks, 0 when it
+ * lies inside and names no node of the segment. */
+static uint32_t
+gnet_client(const struct gnet *gn, const struct pkt_info *pi)
+{
+	const uint8_t *a = pi->key.faddr;
+	uint32_t a4, id, i;
+
+	if (pi->key.family == 4) {
+		memcpy(&a4, a, 4);
+		if ((a4 & gn->cmask4) != gn->cnet4)
+			return GNET_OUTSIDE;
+		id = ntohl(a4 & ~gn->cmask4);
+	} else {
+		for (i = 0; i < gn->cprefix6; i++)
+			if ((a[i / 8] ^ gn->cnet6[i / 8]) & (0x80 >> (i % 8)))
+				return GNET_OUTSIDE;
+		for (i = gn->cprefix6 / 8; i < 14; i++)
+			if (a[i] != gn->cnet6[i])
+				return 0;
+		id = (uint32_t)a[14] << 8 | a[15];
+	}
+	return id >= 1 && id <= gn->max_nodes ? id : 0;
+}
+
+/* gnet_foreign: drop a packet this node may not forward: count it, say
+ * so once. */
+static int
+gnet_foreign(struct gnet *gn, const struct pkt_info *pi, const char *why)
+{
+	stat_add(&gn->stats->foreign, 1);
+	if (!gn->warned_foreign++)
+		log_warnx("%s: dropped a packet %s G %s", gn->name,
+		    pi->dir == PKT_TO_G ? "to" : "from", why);
+	return 0;
+}
+
+/* gnet_client_ok: may this node send a client's packet to G?  Only from
+ * its own client address, or, on a gateway, from outside the client
+ * networks: no node can speak for another node's clients, or (unless it
+ * carries outside traffic in) for outside ones. */
+static int
+gnet_client_ok(struct gnet *gn, const struct pkt_info *pi)
+{
+	uint32_t node = gnet_client(gn, pi);
+
+	if (node == gn->self || (node == GNET_OUTSIDE && gn->gateway))
+		return 1;
+	return gnet_foreign(gn, pi,
+	    node == GNET_OUTSIDE ? "from outside on a node that is no gateway" :
+				   "from another node's client address");
+}
+
 /* gnet_unrecorded: where a flow goes that the table could not record
  * (both buckets full, or one kept by a node that does not run): to the
  * node its hash picks among those listening, so that every packet of it
@@ -174,7 +240,7 @@ gnet_record(struct gnet *gn, struct pkt_info *pi, uint32_t node, uint16_t st,
 	    (uint16_t)gn->self, st, now, &gn->t, &c, &e);
 	if (rc < 0)
 		return gnet_unrecorded(gn, pi, rc, node);
-	conn_touch(e, now, pi->l3len, pi->tcpflags, 1);
+	conn_account(e, c.seq, now, pi->l3len, pi->tcpflags, 1);
 	/* another ingress may have recorded it first */
 	return gnet_bound(gn, c.node);
 }
@@ -217,32 +283,42 @@ gnet_late_flow(struct gnet *gn, struct pkt_info *pi, uint32_t now)
 	return gnet_record(gn, pi, node, SHM_CONN_EST, now);
 }
 
-/* gnet_orphan_reply: where a packet from G of no recorded flow goes.  On
- * a node that is no gateway, the answer of a flow that went by its hash
- * (gnet_unrecorded) goes out by an up gateway (the flow's hash picks
- * one) when this node is the one the hash picks to serve it; anything
- * else goes to this node's own stack, as on a gateway. */
+/* gnet_up: is node id up? */
+static int
+gnet_up(const struct gnet *gn, uint32_t id)
+{
+	return atomic_load_explicit(&shmseg_node(gn->seg, id)->state,
+		   memory_order_acquire) == SHM_NODE_UP;
+}
+
+/* gnet_orphan_reply: where a packet from G of no recorded flow goes.
+ * The answer of a flow that went by its hash (gnet_unrecorded), from
+ * the node the hash picks to serve it, goes to its client: to the
+ * client's node when the client is inside the cluster, else out by a
+ * gateway (this node if it is one, else an up gateway the flow's hash
+ * picks).  Anything else goes to this node's own stack. */
 static uint32_t
 gnet_orphan_reply(struct gnet *gn, const struct pkt_info *pi)
 {
-	uint32_t gw[SHM_NODES_MAX], n = 0, id, node;
+	uint32_t gw[SHM_NODES_MAX], n = 0, id, node, client;
 	uint64_t h;
-	struct shm_node *nd;
 
-	if (gn->gateway || pi->echo)
+	if (pi->echo)
+		return gn->self;
+	client = gnet_client(gn, pi);
+	if (client == 0 || client == gn->self ||
+	    (client == GNET_OUTSIDE && gn->gateway))
 		return gn->self;
 	h = conn_hash(gn->seg, &pi->key);
 	if (listen_pick_by(gn->seg, &pi->key, h, &node) != 0 ||
 	    node != gn->self)
 		return gn->self;
-	for (id = 1; id <= gn->max_nodes; id++) {
-		nd = shmseg_node(gn->seg, id);
-		if (id != gn->self &&
-		    atomic_load_explicit(&nd->state, memory_order_acquire) ==
-			SHM_NODE_UP &&
-		    (nd->flags & SHM_NODE_F_GATEWAY))
+	if (client != GNET_OUTSIDE)
+		return gnet_up(gn, client) ? client : gn->self;
+	for (id = 1; id <= gn->max_nodes; id++)
+		if (id != gn->self && gnet_up(gn, id) &&
+		    (shmseg_node(gn->seg, id)->flags & SHM_NODE_F_GATEWAY))
 			gw[n++] = id;
-	}
 	return n == 0 ? gn->self : gw[(uint32_t)h % n];
 }
 
@@ -333,24 +409,30 @@ gnet_frag_follow(struct gnet *gn, const struct pkt_info *pi)
 }
 
 /* gnet_ours: may this node forward a packet of flow c?  Its replies
- * (from G) only when this node serves it, its client's packets (to G)
- * only when the flow entered here: a socket on another node bound to G
- * must not inject into, or reset, a flow it does not serve.  Others are
- * dropped, counted as foreign and logged once. */
+ * (from G) only when this node serves it; its client's packets (to G)
+ * only when they may come from here and the flow entered here, or, for
+ * an outside client, by any gateway: a socket on another node bound to G
+ * must not inject into, or reset, a flow it does not serve. */
 static int
 gnet_ours(struct gnet *gn, const struct pkt_info *pi, const struct shm_conn *c)
 {
-	uint32_t owner = pi->dir == PKT_TO_G ? c->ingress : c->node;
+	char why[64];
 
-	if (owner == gn->self)
+	if (pi->dir == PKT_TO_G) {
+		if (!gnet_client_ok(gn, pi))
+			return 0;
+		if (c->ingress == gn->self ||
+		    gnet_client(gn, pi) == GNET_OUTSIDE)
+			return 1;
+		snprintf(why, sizeof(why), "of a flow node %u carries in",
+		    (unsigned int)c->ingress);
+		return gnet_foreign(gn, pi, why);
+	}
+	if (c->node == gn->self)
 		return 1;
-	stat_add(&gn->stats->foreign, 1);
-	if (!gn->warned_foreign++)
-		log_warnx("%s: dropped a packet %s G of a flow node %u %s",
-		    gn->name, pi->dir == PKT_TO_G ? "to" : "from",
-		    (unsigned int)owner,
-		    pi->dir == PKT_TO_G ? "carries in" : "serves");
-	return 0;
+	snprintf(why, sizeof(why), "of a flow node %u serves",
+	    (unsigned int)c->node);
+	return gnet_foreign(gn, pi, why);
 }
 
 /* gnet_route: the node a frame goes to (this node included), 0 to drop. */
@@ -374,7 +456,8 @@ gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len)
 	if (conn_lookup(gn->seg, &pi.key, &c, &e)) {
 		if (!gnet_ours(gn, &pi, &c))
 			return 0;
-		conn_touch(e, now, pi.l3len, pi.tcpflags, pi.dir == PKT_TO_G);
+		conn_account(e, c.seq, now, pi.l3len, pi.tcpflags,
+		    pi.dir == PKT_TO_G);
 		return gnet_frag_note(gn, &pi,
 		    gnet_bound(gn, pi.dir == PKT_TO_G ? c.node : c.ingress));
 	}
@@ -382,11 +465,13 @@ gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len)
 		return gnet_frag_note(gn, &pi, gn->self);
 	if (pi.dir == PKT_FROM_G)
 		return gnet_frag_note(gn, &pi, gnet_orphan_reply(gn, &pi));
+	if (!gnet_client_ok(gn, &pi))
+		return 0;
 	tcp_open = (pi.tcpflags &
 		       (CONN_TCP_SYN | CONN_TCP_ACK | CONN_TCP_RST)) ==
 	    CONN_TCP_SYN;
 	if (pi.key.proto == IPPROTO_TCP && !tcp_open)
-		return gnet_late_flow(gn, &pi, now);
+		return gnet_frag_note(gn, &pi, gnet_late_flow(gn, &pi, now));
 	return gnet_frag_note(gn, &pi, gnet_new_flow(gn, &pi, now));
 }
 

@@ -3,9 +3,11 @@
  *
  * A fixed array of buckets of SHM_CONN_PER_BUCKET entries.  A flow lives
  * in one of two buckets chosen by SipHash under the segment's random key;
- * when both are full it takes the place of the oldest embryonic or
- * closing flow, so that a flood of new flows (spoofed SYNs) competes only
- * with itself.  Lookups take no lock: each entry carries a sequence
+ * when both are full it takes the place of a closing flow or an echo, or,
+ * past its handshake, of the oldest embryonic flow older than a second
+ * (conn_rank): spoofed SYNs fill the table but push out no flow that
+ * lives, and the flows they keep out go by their hash (gnet.c) until
+ * their handshake records them.  Lookups take no lock: each entry carries a sequence
  * number, odd while a writer changes it, and a reader that saw the same
  * even value before and after copying the entry holds a consistent copy.
  * A writer holds the lock of the bucket it writes in (an insert holds
@@ -25,6 +27,8 @@
 #include "shmnet_private.h"
 
 #define CONN_READ_TRIES 64
+#define CONN_EMBRYO_MS  1000 /* an embryonic flow is safe from eviction */
+#define CONN_BUSY_MS    100  /* a bucket a live holder kept: only tried */
 
 /* conn_now: monotonic seconds. */
 uint32_t
@@ -110,8 +114,11 @@ conn_copy(struct shm_conn *e, struct shm_conn *out)
 		    memory_order_relaxed);
 		atomic_thread_fence(memory_order_acquire);
 		s2 = atomic_load_explicit(&e->seq, memory_order_relaxed);
-		if (s1 == s2)
+		if (s1 == s2) {
+			atomic_store_explicit(&out->seq, s1,
+			    memory_order_relaxed);
 			return 1;
+		}
 	}
 	return 0;
 }
@@ -216,16 +223,19 @@ conn_clear(struct shmseg *s, struct shm_conn *e)
 
 /* conn_rank: how readily an entry gives its place to a new flow: 2 for
  * a closing flow or an echo, 1 for an embryonic one (a TCP SYN with no
- * handshake completed, a flow its server never answered), 0 for one
- * that must stay. */
+ * handshake completed, a flow its server never answered) older than
+ * CONN_EMBRYO_MS (a younger one may still be a client's handshake in
+ * progress, routed by the rotation: evicted, it would be routed by hash
+ * to another node), 0 for one that must stay. */
 static int
-conn_rank(const struct shm_conn *e)
+conn_rank(const struct shm_conn *e, uint32_t now_ms)
 {
 	uint16_t f = atomic_load_explicit(&e->stflags, memory_order_relaxed);
 
 	if ((f & 0xff) == SHM_CONN_CLOSING || (f & SHM_CONN_ECHO))
 		return 2;
-	if ((f & 0xff) == SHM_CONN_SYN || !(f & SHM_CONN_REPLIED))
+	if (((f & 0xff) == SHM_CONN_SYN || !(f & SHM_CONN_REPLIED)) &&
+	    (int32_t)(now_ms - e->created_ms) >= CONN_EMBRYO_MS)
 		return 1;
 	return 0;
 }
@@ -252,7 +262,7 @@ conn_consider(struct conn_room *r, struct shm_conn *e, uint32_t now,
 		r->free_e = e;
 		return;
 	}
-	if ((rank = conn_rank(e)) < r->min_rank)
+	if ((rank = conn_rank(e, now_ms)) < r->min_rank)
 		return;
 	age = now_ms - e->created_ms;
 	if (rank > r->rank || (rank == r->rank && age > r->age)) {
@@ -292,6 +302,31 @@ conn_write(struct shm_conn *e, const struct conn_key *k, uint16_t node,
 	conn_write_end(e);
 }
 
+/* conn_lock_bucket: take bucket i's lock, waiting CONN_LOCK_MS, or only
+ * trying while this process remembers that a live holder kept it. */
+static int
+conn_lock_bucket(struct shmseg *s, uint32_t i, uint32_t owner)
+{
+	_Atomic uint64_t *memo = &s->conn_busy[i % CONN_BUSY_SLOTS];
+	uint64_t m = atomic_load_explicit(memo, memory_order_relaxed);
+	uint32_t now = (uint32_t)clock_ms();
+	int wait = CONN_LOCK_MS;
+
+	if ((uint32_t)(m >> 32) == i && (int32_t)((uint32_t)m - now) > 0)
+		wait = 0;
+	if (lock_acquire_for(s, &shmseg_conn_bucket(s, i)->lock, owner, wait) >=
+	    0)
+		return 0;
+	if (wait > 0) {
+		atomic_store_explicit(memo,
+		    (uint64_t)i << 32 | (uint32_t)(now + CONN_BUSY_MS),
+		    memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->conn_busy_waits, 1,
+		    memory_order_relaxed);
+	}
+	return -EBUSY;
+}
+
 /* conn_lock2: lock both buckets of a flow, lower index first; -EBUSY if
  * either stays held by a node that does not run. */
 static int
@@ -302,11 +337,11 @@ conn_lock2(struct shmseg *s, const uint32_t b[2], uint32_t owner,
 
 	bk[0] = shmseg_conn_bucket(s, b[0]);
 	bk[1] = shmseg_conn_bucket(s, b[1]);
-	if (lock_acquire_for(s, &bk[lo]->lock, owner, CONN_LOCK_MS) < 0)
+	if (conn_lock_bucket(s, b[lo] & (s->conn_buckets - 1), owner) < 0)
 		return -EBUSY;
 	if (bk[1] == bk[0]) /* a table of one bucket */
 		return 0;
-	if (lock_acquire_for(s, &bk[!lo]->lock, owner, CONN_LOCK_MS) < 0) {
+	if (conn_lock_bucket(s, b[!lo] & (s->conn_buckets - 1), owner) < 0) {
 		lock_release(&bk[lo]->lock, owner);
 		return -EBUSY;
 	}
@@ -361,7 +396,7 @@ conn_insert(struct shmseg *s, uint32_t self, const struct conn_key *k,
 	struct shm_conn *e;
 	int rc;
 
-	r.min_rank = (state & 0xff) == SHM_CONN_SYN ? 2 : 1;
+	r.min_rank = (state & 0xff) == SHM_CONN_EST ? 1 : 2;
 	conn_places(s, k, b);
 	if (conn_lock2(s, b, owner, bk) < 0)
 		return -EBUSY;
@@ -410,6 +445,9 @@ conn_next_state(uint16_t old, uint8_t fl, int inbound)
 		bits |= SHM_CONN_REPLIED;
 	if (st == SHM_CONN_UDP)
 		return st | bits;
+	if (st == SHM_CONN_CLOSING && inbound &&
+	    (fl & (CONN_TCP_SYN | CONN_TCP_ACK | CONN_TCP_RST)) == CONN_TCP_SYN)
+		return SHM_CONN_SYN; /* the client's ports, used again */
 	if (fl & CONN_TCP_RST)
 		return SHM_CONN_CLOSING |
 		    (inbound ? bits | SHM_CONN_RST_IN :
@@ -453,6 +491,16 @@ conn_touch(struct shm_conn *e, uint32_t now, uint32_t len, uint8_t fl,
 	    memory_order_relaxed, memory_order_relaxed));
 }
 
+/* conn_account: conn_touch, when e still holds the flow whose copy had
+ * sequence seq (an insert may have given its place to another since). */
+void
+conn_account(struct shm_conn *e, uint32_t seq, uint32_t now, uint32_t len,
+    uint8_t fl, int inbound)
+{
+	if (atomic_load_explicit(&e->seq, memory_order_acquire) == seq)
+		conn_touch(e, now, len, fl, inbound);
+}
+
 /* conn_sweep: remove entries matching a predicate, bucket by bucket. */
 static uint32_t
 conn_sweep(struct shmseg *s, uint32_t self, uint16_t node, int purge,
@@ -468,8 +516,7 @@ conn_sweep(struct shmseg *s, uint32_t self, uint16_t node, int purge,
 		b = shmseg_conn_bucket(s, bi);
 		for (i = 0, hit = 0; i < SHM_CONN_PER_BUCKET; i++)
 			hit |= b->e[i].family != 0;
-		if (!hit ||
-		    lock_acquire_for(s, &b->lock, owner, CONN_LOCK_MS) < 0)
+		if (!hit || conn_lock_bucket(s, bi, owner) < 0)
 			continue; /* a bucket a live holder keeps: next time */
 		for (i = 0; i < SHM_CONN_PER_BUCKET; i++) {
 			e = &b->e[i];

@@ -299,9 +299,11 @@ _Static_assert(sizeof(struct shm_node) == 10 * SHM_CACHELINE, "node size");
  * port on G's side.  Entries live in fixed buckets, each flow in one of two
  * that a hash keyed with conn_key chooses; a writer holds the bucket's lock
  * and wraps its stores in seq (odd while writing), so readers need no lock.
- * A new flow that finds both buckets full takes the place of the oldest
- * embryonic one (SYN seen and nothing since, UDP never answered, an echo)
- * or closing one: a flood of new flows cannot push out established ones.  Counters, last_seen and stflags are updated with
+ * A new flow that finds both buckets full takes the place of a closing
+ * flow or an echo, and a TCP flow past its handshake that of an embryonic
+ * one (a SYN not answered by a handshake, a flow never answered) older
+ * than a second: a flood of new flows cannot push out established ones,
+ * nor handshakes in progress.  Counters, last_seen and stflags are updated with
  * atomics by whichever node forwards a packet of the flow.
  */
 #define SHM_CONN_EMPTY		0

@@ -505,13 +505,14 @@ uint64_t conn_hash(const struct shmseg *seg, const struct conn_key *k);
 /* Insert a flow unless it exists.  1 inserted, 0 it existed (then *out is
  * the existing one), -ENOSPC when both its buckets are full, -EBUSY when
  * a live node kept a bucket's lock CONN_LOCK_MS (stopped holding it: the
- * caller's data path goes on without pinning).  When both buckets are
- * full, a flow inserted at its SYN (state SHM_CONN_SYN: its handshake
- * may never complete) takes only a closing flow's or an echo's place;
- * any other also takes the oldest embryonic flow's (a SYN with no
- * handshake completed, a flow never answered).  An entry of the flow
- * left half-written (its writer died) is written anew.  Node ids in
- * *out come from shared memory: the caller bounds them. */
+ * caller's data path goes on without pinning; that bucket is then only
+ * tried, not waited for, for a while).  When both buckets are full, a
+ * new flow takes a closing flow's or an echo's place; one past its
+ * handshake (state SHM_CONN_EST) also takes the oldest embryonic flow's
+ * (a SYN with no handshake completed, a flow never answered) that is
+ * older than a second.  An entry of the flow left half-written (its
+ * writer died) is written anew.  Node ids in *out come from shared
+ * memory: the caller bounds them. */
 int	 conn_insert(struct shmseg *seg, uint32_t self, const struct conn_key *k,
 	    uint16_t node, uint16_t ingress, uint16_t state, uint32_t now,
 	    const struct conn_timeouts *t, struct shm_conn *out,
@@ -520,6 +521,10 @@ int	 conn_insert(struct shmseg *seg, uint32_t self, const struct conn_key *k,
  * TCP state from its flags. */
 void	 conn_touch(struct shm_conn *e, uint32_t now, uint32_t len,
 	    uint8_t tcpflags, int inbound);
+/* The same, only while e holds the flow a lookup or an insert copied
+ * with sequence seq (out->seq). */
+void	 conn_account(struct shm_conn *e, uint32_t seq, uint32_t now,
+	    uint32_t len, uint8_t tcpflags, int inbound);
 /* 1 when a (copied) entry has been idle longer than its state allows. */
 int	 conn_expired(const struct shm_conn *e, uint32_t now,
 	    const struct conn_timeouts *t);

@@ -30,6 +30,8 @@
 
 #include "shmnet.h"
 
+#define CONN_BUSY_SLOTS	16
+
 /*
  * A mapped segment.  Geometry is copied out of the header once, after it
  * was validated, so a peer that later scribbles on the header cannot make
@@ -63,6 +65,11 @@ struct shmseg {
 	 * up, and the holder's id at the last */
 	_Atomic uint64_t heap_busy_ms, table_busy_ms;
 	_Atomic uint32_t lock_busy, lock_busy_holder;
+	/* conntab.c: buckets whose lock a live holder kept, each only tried
+	 * until a moment (bucket << 32 | ms clock, low 32 bits; in slot
+	 * bucket % CONN_BUSY_SLOTS); how many waits gave up */
+	_Atomic uint64_t conn_busy[CONN_BUSY_SLOTS];
+	_Atomic uint32_t conn_busy_waits;
 };
 
 /* Lock-file byte ranges. */

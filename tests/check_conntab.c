@@ -382,12 +382,11 @@ START_TEST(test_eviction_order)
 	const int n = 2 * SHM_CONN_PER_BUCKET;
 	struct conn_key k[2 * SHM_CONN_PER_BUCKET], u[1], x[5];
 	struct shm_hdr *h = (struct shm_hdr *)shmseg_hdr(seg);
-	struct timespec ms2 = { 0, 2000000 };
 	struct shm_conn *e[2 * SHM_CONN_PER_BUCKET], *ex[5];
 	int i;
 
 	/* fill the two buckets 5 and 9 share: established flows, an
-	 * answered UDP flow and two SYNs, the first older */
+	 * answered UDP flow and two SYNs seen 3 and 2 s ago */
 	pair_keys(5, 9, k, n - 1, IPPROTO_TCP);
 	pair_keys(5, 9, u, 1, IPPROTO_UDP);
 	pair_keys(5, 9, x, 5, IPPROTO_ICMP); /* distinct from the above */
@@ -395,36 +394,43 @@ START_TEST(test_eviction_order)
 		answered(e[i] = ins(&k[i], SHM_CONN_SYN));
 	conn_touch(ins(&u[0], SHM_CONN_UDP), 100, 40, 0, 0);
 	e[n - 3] = ins(&k[n - 3], SHM_CONN_SYN);
-	nanosleep(&ms2, NULL);
 	e[n - 2] = ins(&k[n - 2], SHM_CONN_SYN);
-	nanosleep(&ms2, NULL);
-	/* full: a new SYN does not push out a handshake in progress */
+	e[n - 3]->created_ms -= 3000;
+	e[n - 2]->created_ms -= 2000;
+	/* full: a new SYN or datagram does not push out a handshake in
+	 * progress (it may be a real client's) */
 	ck_assert_int_eq(conn_insert(seg, 1, &x[0], 2, 1, SHM_CONN_SYN, 100,
 			     &tmo, NULL, NULL),
 	    -ENOSPC);
-	ck_assert_uint_eq(atomic_load(&h->conn_full), 1);
+	ck_assert_int_eq(conn_insert(seg, 1, &x[0], 2, 1, SHM_CONN_UDP, 100,
+			     &tmo, NULL, NULL),
+	    -ENOSPC);
+	ck_assert_uint_eq(atomic_load(&h->conn_full), 2);
 	/* a flow past its handshake takes the oldest embryonic one's place */
 	ex[0] = ins(&x[0], SHM_CONN_EST);
 	ck_assert(!has(&k[n - 3]) && has(&k[n - 2]));
 	ck_assert_uint_eq(atomic_load(&h->conn_evicted), 1);
-	nanosleep(&ms2, NULL);
 	/* a flow the server reset makes room even for a SYN */
 	conn_touch(e[0], 100, 40, CONN_TCP_RST, 0);
 	ex[1] = ins(&x[1], SHM_CONN_SYN);
 	ck_assert(!has(&k[0]) && has(&k[n - 2]) && has(&x[0]));
-	nanosleep(&ms2, NULL);
-	/* then oldest first: the remaining old SYN, then the flow its
-	 * server never answered */
-	ex[2] = ins(&x[2], SHM_CONN_UDP);
+	/* then the remaining old SYN; the young ones stay */
+	ex[2] = ins(&x[2], SHM_CONN_EST);
 	ck_assert(!has(&k[n - 2]) && has(&x[0]) && has(&x[1]));
+	ck_assert_int_eq(conn_insert(seg, 1, &x[3], 2, 1, SHM_CONN_EST, 100,
+			     &tmo, NULL, NULL),
+	    -ENOSPC);
+	/* a second later, the flow its server never answered goes */
+	ex[0]->created_ms -= 1500;
 	ex[3] = ins(&x[3], SHM_CONN_EST);
 	ck_assert(!has(&x[0]) && has(&x[1]) && has(&x[2]));
 	ck_assert_uint_eq(atomic_load(&h->conn_evicted), 4);
-	/* answered and established flows stay: the table is full */
+	/* answered and established flows stay, however old */
 	answered(ex[1]);
-	conn_touch(ex[2], 100, 40, 0, 0);
+	conn_touch(ex[2], 100, 40, CONN_TCP_ACK, 0);
 	conn_touch(ex[3], 100, 40, CONN_TCP_ACK, 0);
-	ck_assert_int_eq(conn_insert(seg, 1, &x[4], 2, 1, SHM_CONN_UDP, 100,
+	tu_age_flows(seg, 60000);
+	ck_assert_int_eq(conn_insert(seg, 1, &x[4], 2, 1, SHM_CONN_EST, 100,
 			     &tmo, NULL, NULL),
 	    -ENOSPC);
 	ck_assert(has(&u[0]));
@@ -457,7 +463,9 @@ START_TEST(test_syn_flood_of_ten_tables)
 	for (i = 0; i < 64; i++)
 		ck_assert(has(&est[i]));
 	/* a client's new connection: its SYN finds no room (the gateway
-	 * sends it by its hash), its ACK gets in */
+	 * sends it by its hash), its ACK gets in, in place of a SYN the
+	 * flood sent more than a second ago */
+	tu_age_flows(seg, 2000);
 	late = key(IPPROTO_TCP, 80, 0x0a0000ff, 5001);
 	ck_assert_int_eq(conn_insert(seg, 1, &late, 2, 1, SHM_CONN_SYN, 100,
 			     &tmo, NULL, NULL),
@@ -499,6 +507,60 @@ START_TEST(test_client_rst_until_server_answers)
 	es = ins(&s, SHM_CONN_SYN);
 	conn_touch(es, 100, 40, CONN_TCP_FIN, 1);
 	ck_assert_uint_eq(atomic_load(&es->stflags) & 0xff, SHM_CONN_SYN);
+}
+END_TEST
+
+START_TEST(test_closed_flow_ports_used_again)
+{
+	struct conn_key k = key(IPPROTO_TCP, 80, 9, 9);
+	struct shm_conn *e = ins(&k, SHM_CONN_SYN);
+
+	answered(e);
+	conn_touch(e, 100, 40, CONN_TCP_FIN | CONN_TCP_ACK, 1);
+	conn_touch(e, 100, 40, CONN_TCP_FIN | CONN_TCP_ACK, 0);
+	ck_assert_uint_eq(atomic_load(&e->stflags) & 0xff, SHM_CONN_CLOSING);
+	/* the client opens a new connection from the same port */
+	conn_touch(e, 100, 40, CONN_TCP_SYN, 1);
+	ck_assert_uint_eq(atomic_load(&e->stflags), SHM_CONN_SYN);
+	answered(e);
+	ck_assert_uint_eq(atomic_load(&e->stflags) & 0xff, SHM_CONN_EST);
+}
+END_TEST
+
+START_TEST(test_account_only_the_same_flow)
+{
+	struct conn_key k = key(IPPROTO_TCP, 80, 10, 10);
+	struct shm_conn c, *e;
+
+	ck_assert_int_eq(
+	    conn_insert(seg, 1, &k, 2, 1, SHM_CONN_SYN, 100, &tmo, &c, &e), 1);
+	conn_account(e, c.seq, 100, 40, CONN_TCP_ACK, 1);
+	ck_assert_uint_eq(atomic_load(&e->packets), 1);
+	/* the entry was rewritten (another flow took its place) */
+	atomic_fetch_add(&e->seq, 2);
+	conn_account(e, c.seq, 100, 40, CONN_TCP_RST, 1);
+	ck_assert_uint_eq(atomic_load(&e->packets), 1);
+	ck_assert_uint_eq(atomic_load(&e->stflags) & 0xff, SHM_CONN_EST);
+}
+END_TEST
+
+START_TEST(test_kept_bucket_waited_for_once)
+{
+	struct conn_key k = key(IPPROTO_TCP, 8080, 0x0a0b0c0d, 40009);
+	pid_t pid = stopped_holder(6);
+	uint32_t b[2], i;
+
+	conn_places(seg, &k, b);
+	atomic_store(&shmseg_conn_bucket(seg, b[0])->lock.owner,
+	    lock_owner_word(6));
+	/* every packet of the flow tries: only the first one waits */
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(conn_insert(seg, 1, &k, 3, 1, SHM_CONN_EST,
+				     100, &tmo, NULL, NULL),
+		    -EBUSY);
+	ck_assert_uint_eq(atomic_load(&seg->conn_busy_waits), 1);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 }
 END_TEST
 
@@ -689,6 +751,9 @@ conntab_suite(void)
 	tcase_add_test(tc, test_eviction_order);
 	tcase_add_test(tc, test_syn_flood_of_ten_tables);
 	tcase_add_test(tc, test_client_rst_until_server_answers);
+	tcase_add_test(tc, test_closed_flow_ports_used_again);
+	tcase_add_test(tc, test_account_only_the_same_flow);
+	tcase_add_test(tc, test_kept_bucket_waited_for_once);
 	tcase_add_test(tc, test_round_robin_exact);
 	tcase_add_test(tc, test_best_match_wins);
 	tcase_add_test(tc, test_publish_bounds);

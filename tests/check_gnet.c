@@ -42,6 +42,9 @@ setup(void)
 	ni.name = "global";
 	netif_attach(&ni, ho.node);
 	conf_defaults(&conf);
+	/* node 1 is a gateway: outside clients come in here */
+	snprintf(conf.g.gateway, sizeof(conf.g.gateway), "gw0");
+	ho.node->flags |= SHM_NODE_F_GATEWAY;
 	ck_assert_ptr_nonnull(gn = gnet_new(&ho, &ni, &conf));
 }
 
@@ -155,8 +158,10 @@ START_TEST(test_other_nodes_flows_not_forwarded)
 	ck_assert_uint_eq(gnet_route(gn, f, tcp_from_g(c, 41000, CONN_TCP_RST)),
 	    0);
 	ck_assert_uint_eq(state(c, 41000), SHM_CONN_EST);
-	/* nor does a client's packet of a flow that entered by node 2 */
-	ck_assert_uint_eq(gnet_route(gn, f, tcp_to_g(c, 41000)), 0);
+	/* nor does a packet to G "from" node 2's client, in its flow */
+	pin_via(conf_client_addr(&conf, 2), 41002, 3, 2);
+	ck_assert_uint_eq(
+	    gnet_route(gn, f, tcp_to_g(conf_client_addr(&conf, 2), 41002)), 0);
 	ck_assert_uint_eq(atomic_load(&ni.stats->foreign), foreign + 2);
 	/* the replies of a flow this node serves go to its ingress */
 	pin_via(c, 41001, 1, 2);
@@ -188,20 +193,69 @@ recorded(uint32_t client, uint16_t fport)
 	return conn_lookup(seg, &k, NULL, NULL);
 }
 
-START_TEST(test_full_table_goes_by_hash_then_records)
+/* A node that is no gateway, id, with its own handle and routing state
+ * (the test segment's other nodes). */
+struct other {
+	struct shmseg *seg;
+	struct handoff ho;
+	struct netif ni;
+	struct conf conf;
+	struct gnet *gn;
+};
+
+static void
+other_up(struct other *o, uint32_t id)
 {
+	uint32_t gen;
 	struct shm_listen l = {
 		.family = 4, .proto = IPPROTO_TCP, .port = 8080
 	};
-	struct shm_hdr *h = (struct shm_hdr *)shmseg_hdr(seg);
-	uint32_t c = inet_addr("192.0.2.9"), i, gen;
+
+	ck_assert_ptr_nonnull(o->seg = tu_open(8 << 20, 8));
+	ck_assert_int_eq(node_claim(o->seg, id, &gen), (int)id);
+	node_publish(o->seg, id);
+	ck_assert_uint_eq(listen_publish(o->seg, id, &l, 1), 1);
+	o->ho = ho;
+	o->ho.seg = o->seg;
+	o->ho.self = id;
+	o->ho.node = shmseg_node(o->seg, id);
+	o->ni.net = SHM_NET_GLOBAL;
+	o->ni.name = "global";
+	netif_attach(&o->ni, o->ho.node);
+	conf_defaults(&o->conf);
+	ck_assert_ptr_nonnull(o->gn = gnet_new(&o->ho, &o->ni, &o->conf));
+}
+
+static void
+other_down(struct other *o)
+{
+	gnet_free(o->gn);
+	shmseg_close(o->seg, 0);
+}
+
+/* by_hash: the node the hash of client:fport -> G:8080 picks */
+static uint32_t
+by_hash(uint32_t client, uint16_t fport)
+{
+	struct conn_key k = {
+		.family = 4, .proto = IPPROTO_TCP, .lport = 8080, .fport = fport
+	};
+	uint32_t node = 0;
+
+	memcpy(k.faddr, &client, 4);
+	ck_assert_int_eq(listen_pick_by(seg, &k, conn_hash(seg, &k), &node), 0);
+	return node;
+}
+
+/* fill: spoofed SYNs in every place, sent more than a second ago */
+static void
+fill(void)
+{
 	struct conn_key k = {
 		.family = 4, .proto = IPPROTO_TCP, .lport = 8080
 	};
-	struct shmseg *gw;
+	uint32_t i;
 
-	ck_assert_uint_eq(listen_publish(seg, 1, &l, 1), 1);
-	/* spoofed SYNs fill every place */
 	for (i = 0; i < 4 * shmseg_conn_buckets(seg) * SHM_CONN_PER_BUCKET;
 	     i++) {
 		k.fport = (uint16_t)i;
@@ -209,23 +263,93 @@ START_TEST(test_full_table_goes_by_hash_then_records)
 		conn_insert(seg, 1, &k, 1, 1, SHM_CONN_SYN, conn_now(), &tmo,
 		    NULL, NULL);
 	}
-	/* a real client's SYN: served (by hash), not recorded */
-	ck_assert_uint_eq(gnet_route(gn, f, tcp_syn(c, 42000)), 1);
-	ck_assert(!recorded(c, 42000));
-	/* a node that is no gateway sends the answer out by one */
-	ck_assert_ptr_nonnull(gw = tu_open(8 << 20, 8));
-	ck_assert_int_eq(node_claim(gw, 2, &gen), 2);
-	shmseg_node(gw, 2)->flags |= SHM_NODE_F_GATEWAY;
-	node_publish(gw, 2);
-	ck_assert_uint_eq(
-	    gnet_route(gn, f,
-		tcp_from_g(c, 42000, CONN_TCP_SYN | CONN_TCP_ACK)),
-	    2);
+	tu_age_flows(seg, 2000);
+}
+
+START_TEST(test_full_table_goes_by_hash_then_records)
+{
+	struct shm_listen l = {
+		.family = 4, .proto = IPPROTO_TCP, .port = 8080
+	};
+	struct shm_hdr *h = (struct shm_hdr *)shmseg_hdr(seg);
+	uint32_t c = inet_addr("192.0.2.9"), inside, srv;
+	uint16_t p = 42000;
+	struct other o2, o3, *os;
+
+	ck_assert_uint_eq(listen_publish(seg, 1, &l, 1), 1);
+	other_up(&o2, 2);
+	other_up(&o3, 3);
+	fill();
+	/* a client's SYN whose server the hash makes node 2 or 3 */
+	while (by_hash(c, p) == 1)
+		p++;
+	srv = by_hash(c, p);
+	os = srv == 2 ? &o2 : &o3;
+	/* it goes by its hash, not in turn, and is not recorded */
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_syn(c, p)), srv);
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_syn(c, p)), srv);
+	ck_assert(!recorded(c, p));
+	/* its server answers out by the gateway, node 1; another node
+	 * (not the hash's) may not */
+	ck_assert_uint_eq(gnet_route(os->gn, f,
+			      tcp_from_g(c, p, CONN_TCP_SYN | CONN_TCP_ACK)),
+	    1);
+	ck_assert_uint_eq(gnet_route((os == &o2 ? &o3 : &o2)->gn, f,
+			      tcp_from_g(c, p, CONN_TCP_SYN | CONN_TCP_ACK)),
+	    os == &o2 ? 3 : 2);
 	/* its ACK goes the same way and is recorded, in a SYN's place */
-	ck_assert_uint_eq(gnet_route(gn, f, tcp_to_g(c, 42000)), 1);
-	ck_assert(recorded(c, 42000));
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_to_g(c, p)), srv);
+	ck_assert(recorded(c, p));
 	ck_assert_uint_eq(atomic_load(&h->conn_evicted), 1);
-	shmseg_close(gw, 0);
+	/* a client inside, on node 1: its answer goes to node 1 */
+	inside = conf_client_addr(&conf, 1);
+	for (p = 1000; by_hash(inside, p) != srv; p++)
+		;
+	ck_assert_uint_eq(
+	    gnet_route(os->gn, f,
+		tcp_from_g(inside, p, CONN_TCP_SYN | CONN_TCP_ACK)),
+	    1);
+	other_down(&o2);
+	other_down(&o3);
+}
+END_TEST
+
+START_TEST(test_no_node_speaks_for_others_clients)
+{
+	uint32_t out = inet_addr("192.0.2.10");
+	uint64_t foreign;
+	struct other o2;
+	struct shm_listen l = {
+		.family = 4, .proto = IPPROTO_TCP, .port = 8080
+	};
+
+	ck_assert_uint_eq(listen_publish(seg, 1, &l, 1), 1);
+	other_up(&o2, 2);
+	foreign = atomic_load(&o2.ni.stats->foreign);
+	/* node 2 is no gateway: no outside client comes in by it */
+	ck_assert_uint_eq(gnet_route(o2.gn, f, tcp_syn(out, 5000)), 0);
+	ck_assert_uint_eq(gnet_route(o2.gn, f, tcp_to_g(out, 5000)), 0);
+	ck_assert(!recorded(out, 5000));
+	/* nor node 1's client address */
+	ck_assert_uint_eq(
+	    gnet_route(o2.gn, f, tcp_syn(conf_client_addr(&conf, 1), 5000)), 0);
+	ck_assert_uint_eq(atomic_load(&o2.ni.stats->foreign), foreign + 3);
+	/* its own client address is fine */
+	ck_assert_uint_ne(
+	    gnet_route(o2.gn, f, tcp_syn(conf_client_addr(&conf, 2), 5000)), 0);
+	ck_assert(recorded(conf_client_addr(&conf, 2), 5000));
+	other_down(&o2);
+}
+END_TEST
+
+START_TEST(test_any_gateway_carries_outside_clients)
+{
+	uint32_t c = inet_addr("192.0.2.11");
+
+	/* a flow that entered by gateway 4 (an ARP or route change moved
+	 * its client to this gateway): its packets still reach node 3 */
+	pin_via(c, 43000, 3, 4);
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_to_g(c, 43000)), 3);
 }
 END_TEST
 
@@ -239,6 +363,8 @@ gnet_suite(void)
 	tcase_add_test(tc, test_out_of_range_node_dropped);
 	tcase_add_test(tc, test_other_nodes_flows_not_forwarded);
 	tcase_add_test(tc, test_full_table_goes_by_hash_then_records);
+	tcase_add_test(tc, test_no_node_speaks_for_others_clients);
+	tcase_add_test(tc, test_any_gateway_carries_outside_clients);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -290,8 +290,8 @@ START_TEST(test_status)
 	contains(text, "nodes     2 up, 3 known");
 	contains(text, "traffic   0 frames sent, 0 received, 0 dropped");
 	contains(text,
-	    "global    10.9.0.1: 1 flows of 448, 0 refused "
-	    "(buckets full), 0 embryonic evicted");
+	    "global    10.9.0.1: 1 flows of 448, 0 not recorded "
+	    "(table full), 0 evicted");
 }
 END_TEST
 

@@ -238,4 +238,16 @@ tu_pads_stop(struct tu_pads *p)
 	return running;
 }
 
+/* tu_age_flows: make every flow of the connection table ms older (so
+ * that embryonic ones may be evicted without the test waiting). */
+static inline void
+tu_age_flows(struct shmseg *seg, uint32_t ms)
+{
+	uint32_t b, i;
+
+	for (b = 0; b < shmseg_conn_buckets(seg); b++)
+		for (i = 0; i < SHM_CONN_PER_BUCKET; i++)
+			shmseg_conn_bucket(seg, b)->e[i].created_ms -= ms;
+}
+
 #endif /* SHMNET_TESTUTIL_H */
