@@ -30,6 +30,10 @@
  * longer, the writer died mid-publish. */
 #define LISTEN_SPINS   64
 #define LISTEN_WAIT_US 20000
+/* After a pick gave up waiting, the picks of the next LISTEN_BUSY_US do
+ * not wait at all (every packet of a flow the connection table cannot
+ * record is picked for). */
+#define LISTEN_BUSY_US 100000
 
 /* A reader's wait for a table's writer. */
 struct listen_wait {
@@ -200,8 +204,13 @@ listen_candidates(struct shmseg *s, const struct conn_key *k, uint32_t *cand)
 {
 	uint32_t n = 0, id, max = s->max_nodes;
 	struct listen_wait w = { 0, 0 }; /* one budget for all tables */
+	uint64_t now = clock_us();
 	struct shm_node *nd;
 	int best = 0, c;
+
+	if (now <
+	    atomic_load_explicit(&s->listen_busy_us, memory_order_relaxed))
+		w = (struct listen_wait){ 1, 0 }; /* spins, no wait */
 
 	for (id = 1; id <= max; id++) {
 		nd = shmseg_node(s, id);
@@ -216,6 +225,9 @@ listen_candidates(struct shmseg *s, const struct conn_key *k, uint32_t *cand)
 		}
 		cand[n++] = id;
 	}
+	if (w.deadline > 1 && clock_us() >= w.deadline)
+		atomic_store_explicit(&s->listen_busy_us,
+		    clock_us() + LISTEN_BUSY_US, memory_order_relaxed);
 	return n;
 }
 

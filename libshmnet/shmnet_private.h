@@ -70,6 +70,9 @@ struct shmseg {
 	 * bucket % CONN_BUSY_SLOTS); how many waits gave up */
 	_Atomic uint64_t conn_busy[CONN_BUSY_SLOTS];
 	_Atomic uint32_t conn_busy_waits;
+	/* listen.c: until when (us clock) a listener table stuck mid-publish
+	 * is not waited for: a pick gave up waiting for one */
+	_Atomic uint64_t listen_busy_us;
 };
 
 /* Lock-file byte ranges. */

@@ -711,8 +711,12 @@ START_TEST(test_pick_waits_once_for_all_stuck_tables)
 	/* one LISTEN_WAIT_US (20 ms) for the pick, not one per stuck table:
 	 * seven tables would take at least 140 ms each waited for alone */
 	t0 = clock_ms();
+	ck_assert_uint_eq(atomic_load(&seg->listen_busy_us), 0);
 	ck_assert_int_eq(listen_pick(seg, &k, &node), -ENOENT);
 	ck_assert_uint_lt(clock_ms() - t0, 140);
+	/* and the picks of the next 100 ms do not wait at all (every packet
+	 * of a flow the table cannot record is picked for) */
+	ck_assert_uint_gt(atomic_load(&seg->listen_busy_us), clock_us());
 }
 END_TEST
 
