@@ -410,7 +410,8 @@ struct shm_hdr {
 	uint32_t		global_addr4;	/* G, network order */
 	uint64_t		listen_off;	/* max_nodes tables */
 	uint64_t		svc_off;	/* SHM_SVC_SLOTS entries */
-	_Atomic uint64_t	conn_full;	/* inserts refused: bucket full */
+	_Atomic uint64_t	conn_full;	/* inserts with no place: both
+						 * buckets full */
 	uint8_t			global_addr6[16];	/* G6, zero: none */
 
 	struct shm_lock		table_lock;	/* node table claims, reaping */
