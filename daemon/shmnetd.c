@@ -642,7 +642,7 @@ shmnetd_up(struct daemon *d, char *err, size_t errlen)
 {
 	member_watch(d->member, d->watch);
 	shmnetd_members(d);
-	node_publish(d->ho.seg, d->ho.self);
+	member_publish(d->member);
 	if (shmnetd_events(d) != 0) {
 		snprintf(err, errlen, "cannot set up the event loop");
 		return -1;
