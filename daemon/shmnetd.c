@@ -7,7 +7,8 @@
  * on failure, so a failed start leaves nothing behind.  SIGTERM/SIGINT
  * leave the cluster: LEAVE is broadcast, the threads stop, the node goes
  * DOWN and frees its rings, the TAP disappears and the last node out
- * removes the segment.
+ * removes the segment.  A node whose segment header was overwritten
+ * leaves the same way (shmnetd_intact).
  */
 #include "config.h"
 
@@ -56,6 +57,25 @@ shmnetd_members(struct daemon *d)
 		evtimer_add(d->ev_rescan, &tv);
 }
 
+/* shmnetd_intact: the segment's header still describes it.  Once its
+ * magic or geometry was overwritten nobody can join the cluster or
+ * inspect it, and a start makes no new one while the files remain: the
+ * node leaves (the last one out removes them, so that the cluster can
+ * be started anew).  Our own copy of the geometry is intact, so the
+ * leave is the ordinary one.  0, or -1 when leaving. */
+static int
+shmnetd_intact(struct daemon *d)
+{
+	char err[512];
+
+	if (shmseg_intact(d->ho.seg, err, sizeof(err)) == 0)
+		return 0;
+	log_warnx("%s; leaving the cluster", err);
+	d->overwritten = 1;
+	event_base_loopbreak(d->base);
+	return -1;
+}
+
 /* shmnetd_tick: every TICK_MS, heartbeat, membership scan (with ring
  * shrink), the multicast groups joined (for link-layer joins, which the
  * kernel does not announce), lost rx wake-ups, memory of retired rings
@@ -67,6 +87,8 @@ shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 	struct daemon *d = arg;
 	int i;
 
+	if (shmnetd_intact(d) != 0)
+		return;
 	atomic_fetch_add_explicit(&d->ho.node->heartbeat, 1,
 	    memory_order_relaxed);
 	shmnetd_members(d);
@@ -763,5 +785,5 @@ shmnetd_run(struct daemon *d)
 	event_base_dispatch(d->base);
 	shmnetd_stop(d, STAGE_UP);
 	log_info("node left the cluster");
-	return 0;
+	return d->overwritten ? 1 : 0;
 }

@@ -95,6 +95,11 @@ int	 shmseg_open_ro(const char *path, struct shmseg **out, char *err,
  * removed them, 0 otherwise. */
 int	 shmseg_close(struct shmseg *seg, int unlink_last);
 
+/* 0 while the header's magic, version and geometry are those this
+ * handle validated when it opened; -EBADMSG, with a line in err, once
+ * they were overwritten. */
+int	 shmseg_intact(struct shmseg *seg, char *err, size_t errlen);
+
 const struct shm_hdr	*shmseg_hdr(const struct shmseg *seg);
 int			 shmseg_writable(const struct shmseg *seg);
 const char		*shmseg_path(const struct shmseg *seg);
