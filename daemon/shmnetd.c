@@ -369,6 +369,12 @@ shmnetd_claim_err(const struct daemon *d, int rc, char *err, size_t errlen)
 		    "the files of cluster %s were removed "
 		    "as this node joined, three times in a row",
 		    c->cluster);
+	else if (rc == -ENOLCK)
+		snprintf(err, errlen,
+		    "claim node %u: another process holds a "
+		    "read lock on cluster %s's lock file (no daemon takes one; "
+		    "lslocks shows it): end it",
+		    c->node, c->cluster);
 	else if (rc == -ERANGE)
 		snprintf(err, errlen,
 		    "node %u out of range (1-%u, the "

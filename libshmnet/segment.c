@@ -398,6 +398,10 @@ seg_lock_file(struct shmseg *s, int wait_ms, char *err, size_t errlen)
 				"held for too long "
 				"by another process (a daemon stopped as it makes "
 				"or removes the segment?)" :
+				rc == -ENOLCK ?
+				"another process holds a read lock on it "
+				"(no daemon takes one: one that opened it while it "
+				"was readable; lslocks shows it): end it" :
 				strerror(-rc));
 		if (ofd_same_file(s->lockfd, s->lockpath))
 			return 0;

@@ -82,6 +82,7 @@ struct shmseg_params {
  *   -EPERM            a file is another user's, or everybody's to write
  *   -ELOOP            a file is a symbolic link
  *   -ETIMEDOUT        the init lock stayed held for p->wait_ms
+ *   -ENOLCK           a read lock (not a daemon's) holds the init lock
  *   other -errno      from open, mmap, fallocate, fcntl
  */
 int	 shmseg_open(const struct shmseg_params *p, struct shmseg **out,
