@@ -21,6 +21,7 @@ MCAST=${MCAST:-$(pwd)/tests/mcast}
 CASTLOCK=${CASTLOCK:-$(pwd)/tests/castlock}
 SCRIBBLE=${SCRIBBLE:-$(pwd)/tests/scribble}
 STOPWAKE=${STOPWAKE:-$(pwd)/tests/stopwake}
+HOSTILE=${HOSTILE:-$(pwd)/tests/hostile}
 T_PIDS=()
 T_NS=()
 T_MOUNTS=()
