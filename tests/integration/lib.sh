@@ -22,6 +22,7 @@ CASTLOCK=${CASTLOCK:-$(pwd)/tests/castlock}
 SCRIBBLE=${SCRIBBLE:-$(pwd)/tests/scribble}
 STOPWAKE=${STOPWAKE:-$(pwd)/tests/stopwake}
 HOSTILE=${HOSTILE:-$(pwd)/tests/hostile}
+UDPPROBE=${UDPPROBE:-$(pwd)/tests/udpprobe}
 OFDREAD=${OFDREAD:-$(pwd)/tests/ofdread}
 T_PIDS=()
 T_NS=()
