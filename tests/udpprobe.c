@@ -185,5 +185,7 @@ main(int argc, char **argv)
 	    (unsigned long long)(sent - answered), (double)max_rtt / 1e6,
 	    (double)max_gap / 1e6, (double)late / 1e6,
 	    (unsigned long long)worst_at);
+	free(got);
+	close(fd);
 	return 0;
 }
