@@ -15,7 +15,9 @@
  *
  * max_rtt_ms is the longest any answered request waited for its reply
  * (sent at W, wall-clock milliseconds since the epoch, to match with
- * what else happened then),
+ * what else happened then), from the send to the kernel's receive time
+ * stamp of the reply (SO_TIMESTAMPNS): how late the prober itself woke
+ * to read it is not counted,
  * max_gap_ms the longest time without any reply while requests were
  * outstanding, and late_send_ms how late the prober itself sent at
  * worst (its own scheduling, not the network's).  Exit 0, or 2 on a bad
@@ -32,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,8 +50,46 @@ on_signal(int sig)
 
 struct probe {
 	uint64_t seq;
-	uint64_t sent_ns;
+	uint64_t sent_ns; /* wall clock: the receive stamps' clock */
 };
+
+/* wall_ns: wall-clock nanoseconds (the clock of SO_TIMESTAMPNS). */
+static uint64_t
+wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* reply: one reply and the kernel's time stamp of its arrival (now,
+ * when there is none); the reply's length, or -1 when none waits. */
+static ssize_t
+reply(int fd, struct probe *p, uint64_t *at)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct timespec))];
+	struct iovec iov = { p, sizeof(*p) };
+	struct msghdr mh = { .msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	struct timespec ts;
+	ssize_t n;
+
+	if ((n = recvmsg(fd, &mh, MSG_DONTWAIT)) <= 0)
+		return -1;
+	*at = wall_ns();
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_TIMESTAMPNS) {
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			*at = (uint64_t)ts.tv_sec * 1000000000ull +
+			    (uint64_t)ts.tv_nsec;
+		}
+	return n;
+}
 
 /* now_ns: monotonic nanoseconds. */
 static uint64_t
@@ -93,13 +134,12 @@ main(int argc, char **argv)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	uint64_t start, next, end, now, interval, last_reply, rtt;
 	uint64_t sent = 0, answered = 0, max_rtt = 0, max_gap = 0, late = 0;
-	uint64_t worst_at = 0; /* monotonic send time of the worst */
-	struct timespec wall;
+	uint64_t worst_at = 0, at; /* wall-clock send time of the worst */
 	uint8_t *got;
 	struct pollfd pfd;
 	struct probe p;
 	ssize_t n;
-	int fd, wait_ms;
+	int fd, wait_ms, on = 1;
 	double secs;
 
 	if (argc == 3 && strcmp(argv[1], "echo") == 0)
@@ -120,7 +160,8 @@ main(int argc, char **argv)
 	    NULL)
 		return 2;
 	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == -1) {
 		perror("udpprobe");
 		return 2;
 	}
@@ -128,7 +169,8 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	pfd.fd = fd;
 	pfd.events = POLLIN;
-	start = next = last_reply = now_ns();
+	start = next = now_ns();
+	last_reply = wall_ns();
 	end = start + (uint64_t)(secs * 1e9);
 	for (;;) {
 		now = now_ns();
@@ -138,12 +180,12 @@ main(int argc, char **argv)
 			if (now - next > late)
 				late = now - next;
 			p.seq = sent;
-			p.sent_ns = now;
+			p.sent_ns = wall_ns();
 			/* a refused send (no route, full queue) is a request
 			 * that waits for ever: counted as lost */
 			(void)send(fd, &p, sizeof(p), MSG_DONTWAIT);
 			if (sent == answered)
-				last_reply = now; /* the gap starts now */
+				last_reply = p.sent_ns; /* the gap starts now */
 			sent++;
 			next += interval;
 			continue;
@@ -156,35 +198,32 @@ main(int argc, char **argv)
 		    1000000);
 		if (poll(&pfd, 1, wait_ms) <= 0)
 			continue;
-		while ((n = recv(fd, &p, sizeof(p), MSG_DONTWAIT)) > 0) {
-			now = now_ns();
+		while ((n = reply(fd, &p, &at)) > 0) {
 			if ((size_t)n != sizeof(p) || p.seq >= sent ||
 			    got[p.seq])
 				continue;
 			got[p.seq] = 1;
 			answered++;
-			rtt = now - p.sent_ns;
+			rtt = at > p.sent_ns ? at - p.sent_ns : 0;
 			if (rtt > max_rtt) {
 				max_rtt = rtt;
 				worst_at = p.sent_ns;
 			}
-			if (now - last_reply > max_gap)
-				max_gap = now - last_reply;
-			last_reply = now;
+			if (at > last_reply && at - last_reply > max_gap)
+				max_gap = at - last_reply;
+			if (at > last_reply)
+				last_reply = at;
 		}
 	}
 	/* requests still waiting at the end count in the gap */
-	if (answered < sent && now_ns() - last_reply > max_gap)
-		max_gap = now_ns() - last_reply;
-	clock_gettime(CLOCK_REALTIME, &wall);
-	worst_at = (uint64_t)wall.tv_sec * 1000 +
-	    (uint64_t)wall.tv_nsec / 1000000 - (now_ns() - worst_at) / 1000000;
+	if (answered < sent && wall_ns() - last_reply > max_gap)
+		max_gap = wall_ns() - last_reply;
 	printf("sent %llu answered %llu lost %llu max_rtt_ms %.1f max_gap_ms "
 	       "%.1f late_send_ms %.1f at %llu\n",
 	    (unsigned long long)sent, (unsigned long long)answered,
 	    (unsigned long long)(sent - answered), (double)max_rtt / 1e6,
 	    (double)max_gap / 1e6, (double)late / 1e6,
-	    (unsigned long long)worst_at);
+	    (unsigned long long)(worst_at / 1000000));
 	free(got);
 	close(fd);
 	return 0;
