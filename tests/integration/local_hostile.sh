@@ -147,7 +147,9 @@ say "reports: $(cat "$T_DIR"/node*.log | grep -c 'marked down') rings marked dow
 for n in "${NODES[@]}"; do
 	pid=${T_PIDS[$n]}
 	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -0 "$pid" 2>/dev/null && fail "node $n still runs 5 s after its header was overwritten"
+	kill -0 "$pid" 2>/dev/null && {
+		stacks "$n"; fail "node $n still runs 5 s after its header was overwritten (seed $SEED)"
+	}
 	wait "$pid"
 	rc=$?
 	T_PIDS[$n]=""
