@@ -44,6 +44,7 @@ struct member {
 	uint8_t *hb_trusted; /* scans it alone said alive */
 	uint8_t *ring_err;   /* alloc error logged */
 	uint32_t rescans;    /* quick rescans left */
+	int published;       /* our entry says UP (member_publish) */
 };
 
 /* member_new: membership of the claimed node. */
@@ -264,13 +265,45 @@ member_peer(struct member *m, uint32_t id, int *suspect, int *kicked)
 	}
 }
 
-/* member_scan: reconcile our rings with the node table. */
+/* member_publish: our node is ready for traffic: UP in the table. */
+void
+member_publish(struct member *m)
+{
+	node_publish(m->seg, m->self);
+	m->published = 1;
+}
+
+/* member_self: our own entry still says UP and our generation.  Peers
+ * route by them, and only we write them while we live: an entry that
+ * says otherwise was overwritten (anybody who may write the segment can),
+ * and left so, would cut us off for good.  Published again, as at the
+ * start: peers see a generation come up and provision its rings anew. */
+static void
+member_self(struct member *m)
+{
+	uint32_t state = atomic_load_explicit(&m->node->state,
+	    memory_order_relaxed);
+	uint32_t gen = atomic_load_explicit(&m->node->gen,
+	    memory_order_relaxed);
+
+	if (!m->published || (state == SHM_NODE_UP && gen == m->gen))
+		return;
+	log_warnx("node %u: our node table entry was overwritten (state %u, "
+		  "generation %u; ours: %u); published again",
+	    m->self, state, gen, m->gen);
+	atomic_store_explicit(&m->node->gen, m->gen, memory_order_relaxed);
+	node_publish(m->seg, m->self);
+}
+
+/* member_scan: reconcile our rings with the node table (and our own
+ * entry with what we are). */
 int
 member_scan(struct member *m)
 {
 	uint32_t id, dv;
 	int i, kicked[SHM_NETS] = { 0 }, suspect = 0, again = 0;
 
+	member_self(m);
 	dv = atomic_load_explicit(&m->node->dir_version, memory_order_relaxed);
 	for (id = 1; id <= m->max_nodes; id++)
 		if (id != m->self)

@@ -21,6 +21,10 @@ void	 member_free(struct member *m);
  * up (NULL: none). */
 void	 member_net(struct member *m, struct netif *ni, struct resize *rs);
 void	 member_watch(struct member *m, struct watch *w);
+/* Our node is ready for traffic: UP in the node table.  From then on
+ * every scan puts our entry's state and generation back if somebody
+ * overwrote them. */
+void	 member_publish(struct member *m);
 /* Reconcile our rings with the node table; 1 when it wants another
  * scan in a few milliseconds (a dead peer's lock outlives its keeper). */
 int	 member_scan(struct member *m);

@@ -7,7 +7,8 @@
  * on failure, so a failed start leaves nothing behind.  SIGTERM/SIGINT
  * leave the cluster: LEAVE is broadcast, the threads stop, the node goes
  * DOWN and frees its rings, the TAP disappears and the last node out
- * removes the segment.
+ * removes the segment.  A node whose segment header was overwritten
+ * leaves the same way (shmnetd_intact).
  */
 #include "config.h"
 
@@ -77,6 +78,25 @@ shmnetd_lock_busy(struct daemon *d)
 	d->lock_busy = n;
 }
 
+/* shmnetd_intact: the segment's header still describes it.  Once its
+ * magic or geometry was overwritten nobody can join the cluster or
+ * inspect it, and a start makes no new one while the files remain: the
+ * node leaves (the last one out removes them, so that the cluster can
+ * be started anew).  Our own copy of the geometry is intact, so the
+ * leave is the ordinary one.  0, or -1 when leaving. */
+static int
+shmnetd_intact(struct daemon *d)
+{
+	char err[512];
+
+	if (shmseg_intact(d->ho.seg, err, sizeof(err)) == 0)
+		return 0;
+	log_warnx("%s; leaving the cluster", err);
+	d->overwritten = 1;
+	event_base_loopbreak(d->base);
+	return -1;
+}
+
 /* shmnetd_tick: every TICK_MS, heartbeat, membership scan (with ring
  * shrink), the multicast groups joined (for link-layer joins, which the
  * kernel does not announce), lost rx wake-ups, memory of retired rings
@@ -88,6 +108,8 @@ shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 	struct daemon *d = arg;
 	int i;
 
+	if (shmnetd_intact(d) != 0)
+		return;
 	atomic_fetch_add_explicit(&d->ho.node->heartbeat, 1,
 	    memory_order_relaxed);
 	shmnetd_members(d);
@@ -371,6 +393,12 @@ shmnetd_claim_err(const struct daemon *d, int rc, uint32_t holder, char *err,
 		    "the files of cluster %s were removed "
 		    "as this node joined, three times in a row",
 		    c->cluster);
+	else if (rc == -ENOLCK)
+		snprintf(err, errlen,
+		    "claim node %u: another process holds a "
+		    "read lock on cluster %s's lock file (no daemon takes one; "
+		    "lslocks shows it): end it",
+		    c->node, c->cluster);
 	else if (rc == -ERANGE)
 		snprintf(err, errlen,
 		    "node %u out of range (1-%u, the "
@@ -677,7 +705,7 @@ shmnetd_up(struct daemon *d, char *err, size_t errlen)
 {
 	member_watch(d->member, d->watch);
 	shmnetd_members(d);
-	node_publish(d->ho.seg, d->ho.self);
+	member_publish(d->member);
 	if (shmnetd_events(d) != 0) {
 		snprintf(err, errlen, "cannot set up the event loop");
 		return -1;
@@ -798,5 +826,5 @@ shmnetd_run(struct daemon *d)
 	event_base_dispatch(d->base);
 	shmnetd_stop(d, STAGE_UP);
 	log_info("node left the cluster");
-	return 0;
+	return d->overwritten ? 1 : 0;
 }

@@ -188,6 +188,8 @@ struct daemon {
 	struct event_base	*base;
 	struct event		*ev_tick, *ev_notify, *ev_rescan;
 	struct event		*ev_sig[3];
+	int			 overwritten;	/* the segment's header was
+						 * overwritten: left, exit 1 */
 };
 
 /* shmnetd.c: start, serve until a signal, leave; returns the exit code. */

@@ -5,6 +5,11 @@
  * removal of the segment, byte id says node id is alive.  OFD locks
  * follow the open file, not the PID, so they work across PID namespaces
  * and the kernel drops them when a daemon dies, even by SIGKILL.
+ *
+ * Daemons take write locks only.  A read lock is somebody else's, who
+ * could open the file (it is the daemons' alone, but a process may have
+ * opened it while it was readable): it says nobody is alive, and a wait
+ * for a byte it holds ends at once.
  */
 #include "config.h"
 
@@ -34,8 +39,22 @@ ofd_lock(int fd, off_t byte, int wait)
 	return 0;
 }
 
+/* ofd_read_locked: is byte held by a read lock (nobody's write lock)? */
+static int
+ofd_read_locked(int fd, off_t byte)
+{
+	struct flock fl = { .l_type = F_WRLCK,
+		.l_whence = SEEK_SET,
+		.l_start = byte,
+		.l_len = 1 };
+
+	return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_RDLCK;
+}
+
 /* ofd_lock_for: take an OFD write lock on one byte, waiting at most
- * timeout_ms for whoever holds it; -ETIMEDOUT when it stayed held. */
+ * timeout_ms for the daemon that holds it; -ETIMEDOUT when it stayed
+ * held, -ENOLCK at once when a read lock holds it (not a daemon's: no
+ * use waiting for it). */
 int
 ofd_lock_for(int fd, off_t byte, int timeout_ms)
 {
@@ -44,6 +63,8 @@ ofd_lock_for(int fd, off_t byte, int timeout_ms)
 	int rc;
 
 	while ((rc = ofd_lock(fd, byte, 0)) == -EADDRINUSE) {
+		if (ofd_read_locked(fd, byte))
+			return -ENOLCK;
 		if (clock_ms() >= end)
 			return -ETIMEDOUT;
 		nanosleep(&nap, NULL);
@@ -65,11 +86,13 @@ ofd_unlock(int fd, off_t byte)
 	return 0;
 }
 
-/* ofd_range_held: is any byte of [start, start+len) locked by others? */
+/* ofd_range_held: is any byte of [start, start+len) write-locked by
+ * others (a daemon)?  Probed as a read lock would be taken, which only a
+ * write lock conflicts with: somebody's read lock says nobody lives. */
 int
 ofd_range_held(int fd, off_t start, off_t len)
 {
-	struct flock fl = { .l_type = F_WRLCK,
+	struct flock fl = { .l_type = F_RDLCK,
 		.l_whence = SEEK_SET,
 		.l_start = start,
 		.l_len = len };
@@ -81,7 +104,7 @@ ofd_range_held(int fd, off_t start, off_t len)
 	return fl.l_type != F_UNLCK;
 }
 
-/* ofd_held: is one byte locked by another open file description? */
+/* ofd_held: is one byte write-locked by another open file description? */
 int
 ofd_held(int fd, off_t byte)
 {

@@ -406,6 +406,10 @@ seg_lock_file(struct shmseg *s, int wait_ms, char *err, size_t errlen)
 				"held for too long "
 				"by another process (a daemon stopped as it makes "
 				"or removes the segment?)" :
+				rc == -ENOLCK ?
+				"another process holds a read lock on it "
+				"(no daemon takes one: one that opened it while it "
+				"was readable; lslocks shows it): end it" :
 				strerror(-rc));
 		if (ofd_same_file(s->lockfd, s->lockpath))
 			return 0;
@@ -567,6 +571,50 @@ shmseg_open_ro(const char *path, struct shmseg **out, char *err, size_t errlen)
 fail:
 	seg_free(s);
 	return rc;
+}
+
+/* shmseg_intact: does the header still say what it said when this
+ * handle validated it?  Its magic, version and geometry are written once
+ * by the creator; a header that lost them was overwritten (a peer or
+ * another process that may write the segment), and nobody can join or
+ * inspect the cluster by it any more.  0, or -EBADMSG with err set. */
+int
+shmseg_intact(struct shmseg *s, char *err, size_t errlen)
+{
+	const struct shm_hdr *shared = (const struct shm_hdr *)s->base;
+	uint64_t magic = atomic_load_explicit(&shared->magic,
+	    memory_order_acquire);
+	struct shmseg now;
+	struct shm_hdr h;
+	uint32_t n;
+
+	if (magic != SHM_MAGIC)
+		return seg_err(err, errlen, -EBADMSG,
+		    "segment %s lost its magic (now %#llx): its header was "
+		    "overwritten",
+		    s->path, (unsigned long long)magic);
+	memcpy(&h, (const void *)shared, sizeof(h));
+	memset(&now, 0, sizeof(now));
+	if ((h.version >> 8) != SHM_VERSION_MAJOR ||
+	    seg_geometry(&now, &h, s->size) != 0 ||
+	    now.max_nodes != s->max_nodes || now.node_off != s->node_off ||
+	    now.dir_off != s->dir_off || now.pagemap_off != s->pagemap_off ||
+	    now.heap_off != s->heap_off || now.heap_pages != s->heap_pages ||
+	    now.conn_off != s->conn_off || now.listen_off != s->listen_off ||
+	    now.svc_off != s->svc_off || now.conn_buckets != s->conn_buckets)
+		goto changed;
+	for (n = 0; n < SHM_NETS; n++)
+		if (now.cast_off[n] != s->cast_off[n] ||
+		    now.cast_size[n] != s->cast_size[n] ||
+		    now.mcast_off[n] != s->mcast_off[n] ||
+		    now.mcast_rings[n] != s->mcast_rings[n])
+			goto changed;
+	return 0;
+changed:
+	return seg_err(err, errlen, -EBADMSG,
+	    "segment %s: its header's version or geometry changed: it was "
+	    "overwritten",
+	    s->path);
 }
 
 /* shmseg_close: unmap; remove the files if asked and nobody is alive. */

@@ -84,6 +84,7 @@ struct shmseg_params {
  *   -EPERM            a file is another user's, or everybody's to write
  *   -ELOOP            a file is a symbolic link
  *   -ETIMEDOUT        the init lock stayed held for p->wait_ms
+ *   -ENOLCK           a read lock (not a daemon's) holds the init lock
  *   other -errno      from open, mmap, fallocate, fcntl
  */
 int	 shmseg_open(const struct shmseg_params *p, struct shmseg **out,
@@ -96,6 +97,11 @@ int	 shmseg_open_ro(const char *path, struct shmseg **out, char *err,
  * is set and no node of the cluster is alive any more. Returns 1 when it
  * removed them, 0 otherwise. */
 int	 shmseg_close(struct shmseg *seg, int unlink_last);
+
+/* 0 while the header's magic, version and geometry are those this
+ * handle validated when it opened; -EBADMSG, with a line in err, once
+ * they were overwritten. */
+int	 shmseg_intact(struct shmseg *seg, char *err, size_t errlen);
 
 const struct shm_hdr	*shmseg_hdr(const struct shmseg *seg);
 int			 shmseg_writable(const struct shmseg *seg);

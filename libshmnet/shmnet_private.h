@@ -86,13 +86,15 @@ struct shmseg {
 /* ofd.c: take (wait) or test an OFD write lock on one byte of the lock
  * file. */
 int	 ofd_lock(int fd, off_t byte, int wait);
-/* The same, waiting at most timeout_ms (-ETIMEDOUT). */
+/* The same, waiting at most timeout_ms (-ETIMEDOUT), and not at all
+ * for a read lock, which is never a daemon's (-ENOLCK). */
 int	 ofd_lock_for(int fd, off_t byte, int timeout_ms);
 int	 ofd_unlock(int fd, off_t byte);
 /* 1 when fd is still the file linked at path. */
 int	 ofd_same_file(int fd, const char *path);
-/* 1 when some other open file description holds byte (or any byte of
- * [start, start + len)), 0 when free, -errno on error. */
+/* 1 when some other open file description write-locks byte (or any
+ * byte of [start, start + len)), 0 when free or only read-locked,
+ * -errno on error. */
 int	 ofd_held(int fd, off_t byte);
 int	 ofd_range_held(int fd, off_t start, off_t len);
 

@@ -297,10 +297,18 @@ START_TEST(test_init_lock_wait_bounded)
 	int fd;
 
 	shmseg_close(s, 0);
-	/* somebody who may read the lock file holds the init byte */
+	/* somebody who may read the lock file holds the init byte: no
+	 * daemon takes a read lock, so there is no use waiting */
 	ck_assert_int_ge(fd = open(lock_path(), O_RDONLY), 0);
 	ck_assert_int_eq(fcntl(fd, F_OFD_SETLK, &fl), 0);
 	p.wait_ms = 200;
+	ck_assert_int_eq(shmseg_open(&p, &s, err, sizeof(err)), -ENOLCK);
+	ck_assert_ptr_nonnull(strstr(err, "read lock"));
+	close(fd);
+	/* a daemon (a write lock) that keeps it: waited for, p.wait_ms */
+	fl.l_type = F_WRLCK;
+	ck_assert_int_ge(fd = open(lock_path(), O_RDWR), 0);
+	ck_assert_int_eq(fcntl(fd, F_OFD_SETLK, &fl), 0);
 	ck_assert_int_eq(shmseg_open(&p, &s, err, sizeof(err)), -ETIMEDOUT);
 	ck_assert_ptr_nonnull(strstr(err, "held for too long"));
 	close(fd);
