@@ -24,19 +24,13 @@
  * main loop kicks the thread out of the read when that peer's directory
  * moves, up or down (rs_kick), and a frame read is committed only if its
  * ring is still the one the peer publishes for us (tx_zc_valid), else
- * dropped.  What this leaves to the heap's time-based quarantine
- * (SHM_QUARANTINE_MS) is the time between a ring's retirement and the
- * thread letting go of it: the kick comes at this node's next membership
- * scan (at once on a LEAVE or a keeper's death, else at the tick), and a
- * kick that lands just before the read starts is only sent again at the
- * next scan.  If that takes longer than the quarantine, a frame read
- * then lands in the data slots of the ring that reused the memory (not
- * in its indexes: the commit is refused).  A thread stopped for longer
- * than the quarantine in the middle of a copy, or between tx_zc_valid and
- * the commit, may write there too, indexes included, or take SIGBUS on a
- * full /dev/shm that took the pages back.  Closing that needs the
- * transmitters to publish in the segment which rings they hold (epochs)
- * for the heap to wait on, a change of the layout.
+ * dropped.  Before the thread writes into a ring or reads into it, it
+ * names the ring in the segment as its hazard and then checks that the
+ * ring is still published (tx_hazard, tx_peer); the heap reuses and
+ * punches out no page of a ring a live node names.  So a read that
+ * blocks past the ring's retirement, or a thread stopped in the middle
+ * of a copy, writes only into memory nobody else has, and takes no
+ * SIGBUS on a full /dev/shm.
  */
 #include "config.h"
 
@@ -74,6 +68,7 @@
 struct txpeer {
 	struct ring_tx ring;
 	uint64_t off, key;    /* the ring's, as the peer's dirent said */
+	uint64_t hazard;      /* its tx_hazard word (heap_hazard_word) */
 	uint32_t gen;         /* peer generation attached to */
 	uint32_t dir_version; /* peer's dir_version at attach */
 	int ok;
@@ -92,6 +87,8 @@ struct tx {
 	struct gnet *gn; /* global network, or NULL */
 	pthread_t thread;
 	int started; /* main thread's */
+
+	_Atomic uint64_t *hazard; /* our node's tx_hazard for this network */
 
 	/* the tx thread's */
 	struct tapio io;
@@ -120,6 +117,7 @@ tx_new(const struct handoff *ho, struct handoff_net *h, const struct netif *ni,
 	tx->ni = ni;
 	tx->rx = rx;
 	tx->gn = gn;
+	tx->hazard = &ho->node->tx_hazard[ni->net];
 	if ((tx->peer = calloc(tx->max_nodes + 1, sizeof(*tx->peer))) == NULL) {
 		free(tx);
 		return NULL;
@@ -186,6 +184,7 @@ tx_attach(struct tx *tx, uint32_t id, struct txpeer *p, uint32_t gen,
 		return -1;
 	p->off = de.off;
 	p->key = de.key;
+	p->hazard = heap_hazard_word(tx->seg, de.off, de.size);
 	p->gen = gen;
 	p->dir_version = dv;
 	p->stalled = 0;
@@ -195,7 +194,22 @@ tx_attach(struct tx *tx, uint32_t id, struct txpeer *p, uint32_t gen,
 	return 0;
 }
 
-/* tx_peer: a usable ring toward id, re-validated against the directory. */
+/* tx_hazard: name the ring we are about to write (or read into) as our
+ * hazard, before checking that it is still published: then either we
+ * see it retired, or whoever frees its pages sees the hazard and keeps
+ * them (heap.c), however long we take to write. */
+static void
+tx_hazard(struct tx *tx, uint64_t w)
+{
+	if (atomic_load_explicit(tx->hazard, memory_order_relaxed) == w)
+		return;
+	atomic_store_explicit(tx->hazard, w, memory_order_relaxed);
+	/* seq_cst: pairs with the fence in heap_hazards */
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* tx_peer: a usable ring toward id, re-validated against the directory
+ * after it is named our hazard. */
 static struct txpeer *
 tx_peer(struct tx *tx, uint32_t id)
 {
@@ -213,6 +227,8 @@ tx_peer(struct tx *tx, uint32_t id)
 		return NULL;
 	}
 	p = &tx->peer[id];
+	if (p->ok)
+		tx_hazard(tx, p->hazard);
 	gen = atomic_load_explicit(&n->gen, memory_order_relaxed);
 	/* acquire: pairs with the release in node_dir_bump */
 	dv = atomic_load_explicit(&n->dir_version, memory_order_acquire);
@@ -220,7 +236,16 @@ tx_peer(struct tx *tx, uint32_t id)
 	    atomic_load_explicit(&p->ring.v.hdr->state, memory_order_relaxed) ==
 		SHM_RING_UP)
 		return p;
-	return tx_attach(tx, id, p, gen, dv) == 0 ? p : NULL;
+	if (tx_attach(tx, id, p, gen, dv) != 0)
+		return NULL;
+	/* the ring attached to is named, then still published? */
+	tx_hazard(tx, p->hazard);
+	if (atomic_load_explicit(&n->dir_version, memory_order_acquire) != dv) {
+		p->ok = 0;
+		tx_seen(tx, id, 0);
+		return NULL;
+	}
+	return p;
 }
 
 /* tx_corrupt: the consumer side of a ring holds nonsense. */
@@ -715,7 +740,8 @@ tx_main(void *arg)
 	follow_tx_init(tx->ni, tx->h, &tp.follow);
 	tx_batch_init(tx, &b);
 	while (!tx_stopping(tx)) {
-		zc = tx_zc_reserve(tx, &slot);
+		if ((zc = tx_zc_reserve(tx, &slot)) == NULL)
+			tx_hazard(tx, 0); /* a read that may block long */
 		iov[0].iov_base = zc ? slot.desc->vnet : stage_vnet;
 		iov[0].iov_len = SHM_VNET_HDR_LEN;
 		iov[1].iov_base = zc ? slot.data : stage;

@@ -6,7 +6,10 @@
  * milliseconds above).  Quarantined pages are not reused for
  * SHM_QUARANTINE_MS, so a peer that still holds a stale reference to a
  * retired ring (it re-validates at least once per batch) cannot write into
- * the ring that replaces it.  Pages are committed with fallocate when
+ * the ring that replaces it; nor, however long after, while a live node's
+ * transmitter names the ring as its hazard (shm_node.tx_hazard: a
+ * transmitter stopped in the middle of a copy, or blocked in a read into
+ * the ring, writes only into memory that nobody else has).  Pages are committed with fallocate when
  * allocated, so a full file system is -ENOSPC here rather than a SIGBUS
  * later.  The heap lock is waited for SEG_LOCK_MS at most: a live holder
  * that does not let go (stopped) makes an allocation fail with -EBUSY
@@ -54,16 +57,80 @@ heap_page_free(uint32_t v, uint32_t now)
 	return ((now - (v >> 2)) & PAGE_CLOCK_MASK) >= SHM_QUARANTINE_MS;
 }
 
+/* The rings live nodes' transmitters may be writing (tx_hazard), read
+ * once per heap pass. */
+struct heap_hz {
+	uint32_t n;
+	uint64_t w[2 * SHM_NODES_MAX];
+};
+
+/* heap_hazard_word: the tx_hazard word naming the ring at off, size
+ * bytes; 0 for none (off outside the heap). */
+uint64_t
+heap_hazard_word(const struct shmseg *s, uint64_t off, uint64_t size)
+{
+	if (off < s->heap_off || size == 0 ||
+	    (off - s->heap_off) / SHM_PAGE_SIZE >= s->heap_pages)
+		return 0;
+	return (off - s->heap_off) / SHM_PAGE_SIZE << 32 |
+	    (uint32_t)(align_up(size, SHM_PAGE_SIZE) / SHM_PAGE_SIZE);
+}
+
+/* heap_hazards: the hazards of the nodes that are up (a transmitter
+ * dies with its node; a stopped one's node stays up). */
+static void
+heap_hazards(struct shmseg *s, struct heap_hz *hz)
+{
+	struct shm_node *nd;
+	uint32_t id, net;
+	uint64_t w;
+
+	hz->n = 0;
+	/* seq_cst: pairs with the fence in tx_hazard (txpath.c): either the
+	 * transmitter sees the ring retired, or we see its hazard */
+	atomic_thread_fence(memory_order_seq_cst);
+	for (id = 1; id <= s->max_nodes; id++) {
+		nd = shmseg_node(s, id);
+		if (atomic_load_explicit(&nd->state, memory_order_relaxed) !=
+		    SHM_NODE_UP)
+			continue;
+		for (net = 0; net < SHM_NETS; net++)
+			if ((w = atomic_load_explicit(&nd->tx_hazard[net],
+				 memory_order_relaxed)) != 0)
+				hz->w[hz->n++] = w;
+	}
+}
+
+/* heap_hazarded: does a transmitter's hazard cover page i? */
+static int
+heap_hazarded(const struct heap_hz *hz, uint32_t i)
+{
+	uint32_t k;
+
+	for (k = 0; k < hz->n; k++)
+		if (i - (uint32_t)(hz->w[k] >> 32) < (uint32_t)hz->w[k])
+			return 1;
+	return 0;
+}
+
+/* heap_page_usable: may page i (state v) be given out now? */
+static int
+heap_page_usable(const struct heap_hz *hz, uint32_t i, uint32_t v, uint32_t now)
+{
+	return heap_page_free(v, now) &&
+	    (v == SHM_PAGE_FREE || !heap_hazarded(hz, i));
+}
+
 /* heap_find: first run of n free pages, or UINT32_MAX. */
 static uint32_t
-heap_find(struct shmseg *s, uint32_t n, uint32_t now)
+heap_find(struct shmseg *s, uint32_t n, uint32_t now, const struct heap_hz *hz)
 {
 	_Atomic uint32_t *map = heap_map(s);
 	uint32_t i, run = 0;
 
 	for (i = 0; i < s->heap_pages; i++) {
-		if (!heap_page_free(atomic_load_explicit(&map[i],
-					memory_order_relaxed),
+		if (!heap_page_usable(hz, i,
+			atomic_load_explicit(&map[i], memory_order_relaxed),
 			now)) {
 			run = 0;
 			continue;
@@ -78,6 +145,7 @@ heap_find(struct shmseg *s, uint32_t n, uint32_t now)
 int
 heap_alloc(struct shmseg *s, uint64_t size, uint64_t *off)
 {
+	struct heap_hz hz;
 	_Atomic uint32_t *map;
 	uint32_t owner, now, first, n, i;
 	int rc = 0;
@@ -92,7 +160,8 @@ heap_alloc(struct shmseg *s, uint64_t size, uint64_t *off)
 	if ((rc = heap_lock(s, owner)) != 0)
 		return rc;
 	now = (uint32_t)clock_ms() & PAGE_CLOCK_MASK;
-	if ((first = heap_find(s, n, now)) == UINT32_MAX) {
+	heap_hazards(s, &hz);
+	if ((first = heap_find(s, n, now, &hz)) == UINT32_MAX) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -184,6 +253,7 @@ heap_punch(struct shmseg *s, uint32_t first, uint32_t n)
 uint32_t
 heap_reclaim(struct shmseg *s)
 {
+	struct heap_hz hz;
 	_Atomic uint32_t *map;
 	uint32_t owner, now, i, v, run = 0, total = 0;
 	uint64_t due = atomic_load_explicit(&s->reclaim_ms,
@@ -197,10 +267,19 @@ heap_reclaim(struct shmseg *s)
 		return 0; /* due still: the next call tries again */
 	atomic_store_explicit(&s->reclaim_ms, 0, memory_order_relaxed);
 	now = (uint32_t)clock_ms() & PAGE_CLOCK_MASK;
+	heap_hazards(s, &hz);
 	for (i = 0; i <= s->heap_pages; i++) {
 		v = i < s->heap_pages ?
 		    atomic_load_explicit(&map[i], memory_order_relaxed) :
 		    SHM_PAGE_USED;
+		if (v != SHM_PAGE_FREE && heap_page_free(v, now) &&
+		    heap_hazarded(&hz, i)) {
+			/* a transmitter may still write it: later */
+			atomic_store_explicit(&s->reclaim_ms,
+			    clock_ms() + SHM_QUARANTINE_MS,
+			    memory_order_relaxed);
+			v = SHM_PAGE_USED;
+		}
 		if (v != SHM_PAGE_FREE && heap_page_free(v, now)) {
 			atomic_store_explicit(&map[i], SHM_PAGE_FREE,
 			    memory_order_relaxed);

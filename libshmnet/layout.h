@@ -276,10 +276,16 @@ struct shm_node {
 	struct shm_bell		bell[SHM_NETS];
 	/* lines 3-8: counters */
 	struct shm_node_stats	stats[SHM_NETS];
-	/* line 9: written by the node's rx threads */
+	/* line 9: mcast_follow written by the node's rx threads, tx_hazard
+	 * by its tx threads */
 	_Atomic uint64_t	mcast_follow[SHM_NETS];	/* bit i: reads
 						 * multicast ring i, wake me */
-	uint8_t			reserved3[SHM_CACHELINE - 16];
+	_Atomic uint64_t	tx_hazard[SHM_NETS];	/* the ring the tx
+						 * thread may be writing: its
+						 * first heap page << 32 | its
+						 * pages; 0 none.  The heap
+						 * reuses no page of it. */
+	uint8_t			reserved3[SHM_CACHELINE - 32];
 };
 _Static_assert(offsetof(struct shm_node, keeper) == 28, "keeper");
 _Static_assert(offsetof(struct shm_node, heartbeat) == 48, "heartbeat");

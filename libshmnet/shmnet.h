@@ -171,6 +171,12 @@ void	 heap_usage(struct shmseg *seg, uint32_t *used, uint32_t *total);
  * (punch holes) and mark them free.  Returns the pages released; when the
  * heap lock is busy, none, and it tries again at the next call. */
 uint32_t heap_reclaim(struct shmseg *seg);
+/* The shm_node.tx_hazard word that names the ring at off, size bytes
+ * (0 when off lies outside the heap): a transmitter stores it, then a
+ * seq_cst fence, then checks that the ring is still published, before
+ * it writes there; no page of it is reused while the word stays. */
+uint64_t heap_hazard_word(const struct shmseg *seg, uint64_t off,
+	    uint64_t size);
 
 /* ---- lock.c: shared-memory lock recovered from dead holders ---------- */
 
