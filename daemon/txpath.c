@@ -194,6 +194,34 @@ tx_attach(struct tx *tx, uint32_t id, struct txpeer *p, uint32_t gen,
 	return 0;
 }
 
+/* tx_zc_valid: is the ring p names (a zero-copy read reserved room in it,
+ * or it was just named our hazard) still the one peer id publishes for
+ * us?  Its directory unchanged says so (a ring
+ * is retired, dir_version bumped, before it is freed); else its dirent
+ * must still name it, as the current ring or as the replaced one, which
+ * is drained before it is freed. */
+static int
+tx_zc_valid(struct tx *tx, const struct txpeer *p, uint32_t id)
+{
+	struct shm_node *n = shmseg_node(tx->seg, id);
+	struct shm_dirent de;
+
+	if (n == NULL || !p->ok ||
+	    atomic_load_explicit(&n->state, memory_order_acquire) !=
+		SHM_NODE_UP ||
+	    atomic_load_explicit(&n->gen, memory_order_relaxed) != p->gen)
+		return 0;
+	/* acquire: pairs with the release in node_dir_bump */
+	if (atomic_load_explicit(&n->dir_version, memory_order_acquire) ==
+	    p->dir_version)
+		return 1;
+	if (node_dirent_read(tx->seg, id, tx->ni->net, tx->self, &de) != 0 ||
+	    de.peer_gen != tx->gen)
+		return 0;
+	return (de.off == p->off && de.key == p->key) ||
+	    (de.old_off == p->off && de.old_key == p->key);
+}
+
 /* tx_hazard: name the ring we are about to write (or read into) as our
  * hazard, before checking that it is still published: then either we
  * see it retired, or whoever frees its pages sees the hazard and keeps
@@ -240,7 +268,7 @@ tx_peer(struct tx *tx, uint32_t id)
 		return NULL;
 	/* the ring attached to is named, then still published? */
 	tx_hazard(tx, p->hazard);
-	if (atomic_load_explicit(&n->dir_version, memory_order_acquire) != dv) {
+	if (!tx_zc_valid(tx, p, id)) {
 		p->ok = 0;
 		tx_seen(tx, id, 0);
 		return NULL;
@@ -462,33 +490,6 @@ tx_frame(struct tx *tx, struct txpeer *zc, struct ring_slot *slot,
 	default:
 		stat_add(&tx->ni->stats->drop_unknown, 1);
 	}
-}
-
-/* tx_zc_valid: is the ring a zero-copy read reserved room in still the
- * one peer id publishes for us?  Its directory unchanged says so (a ring
- * is retired, dir_version bumped, before it is freed); else its dirent
- * must still name it, as the current ring or as the replaced one, which
- * is drained before it is freed. */
-static int
-tx_zc_valid(struct tx *tx, const struct txpeer *p, uint32_t id)
-{
-	struct shm_node *n = shmseg_node(tx->seg, id);
-	struct shm_dirent de;
-
-	if (n == NULL || !p->ok ||
-	    atomic_load_explicit(&n->state, memory_order_acquire) !=
-		SHM_NODE_UP ||
-	    atomic_load_explicit(&n->gen, memory_order_relaxed) != p->gen)
-		return 0;
-	/* acquire: pairs with the release in node_dir_bump */
-	if (atomic_load_explicit(&n->dir_version, memory_order_acquire) ==
-	    p->dir_version)
-		return 1;
-	if (node_dirent_read(tx->seg, id, tx->ni->net, tx->self, &de) != 0 ||
-	    de.peer_gen != tx->gen)
-		return 0;
-	return (de.off == p->off && de.key == p->key) ||
-	    (de.old_off == p->off && de.old_key == p->key);
 }
 
 /* tx_zc_frame: send a frame that a read put where tx_zc_reserve said
