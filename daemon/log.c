@@ -1,6 +1,9 @@
 /*
  * log.c: log_warn (adds strerror(errno)), log_warnx, log_info, log_debug,
  * fatal and fatalx, to stderr in the foreground and to syslog otherwise.
+ * When stderr is the journal ($JOURNAL_STREAM names it, as systemd sets
+ * for a service), each line starts with its priority, "<4>" for a
+ * warning (sd-daemon(3)), so that journalctl -p can select by it.
  */
 #include "config.h"
 
@@ -8,14 +11,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static int log_to_stderr = 1;
+static int log_journal; /* stderr is the journal: "<N>" prefixes */
 static int log_level;
 static const char *log_ident = "shmnetd";
+
+/* log_stderr_is_journal: does $JOURNAL_STREAM ("DEV:INODE") name the
+ * file stderr is? */
+static int
+log_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+	    fstat(STDERR_FILENO, &st) == 0 &&
+	    (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
 
 /* log_init: choose stderr or syslog. */
 void
@@ -23,6 +44,7 @@ log_init(int foreground, const char *ident)
 {
 	log_ident = ident;
 	log_to_stderr = foreground;
+	log_journal = foreground && log_stderr_is_journal();
 	if (!foreground)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -41,7 +63,9 @@ vlog(int pri, const char *fmt, va_list ap)
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_to_stderr)
+	if (log_journal)
+		fprintf(stderr, "<%d>%s: %s\n", pri, log_ident, msg);
+	else if (log_to_stderr)
 		fprintf(stderr, "%s: %s\n", log_ident, msg);
 	else
 		syslog(pri, "%s", msg);
@@ -54,7 +78,10 @@ vlog_errno(int pri, int e, const char *fmt, va_list ap)
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_to_stderr)
+	if (log_journal)
+		fprintf(stderr, "<%d>%s: %s: %s\n", pri, log_ident, msg,
+		    strerror(e));
+	else if (log_to_stderr)
 		fprintf(stderr, "%s: %s: %s\n", log_ident, msg, strerror(e));
 	else
 		syslog(pri, "%s: %s", msg, strerror(e));

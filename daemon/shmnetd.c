@@ -34,6 +34,7 @@
 #include "member.h"
 #include "resize.h"
 #include "rxpath.h"
+#include "sdnotify.h"
 #include "shmnetd.h"
 #include "txpath.h"
 #include "watch.h"
@@ -112,6 +113,8 @@ shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 		return;
 	atomic_fetch_add_explicit(&d->ho.node->heartbeat, 1,
 	    memory_order_relaxed);
+	if (d->watchdog)
+		sdnotify("WATCHDOG=1");
 	shmnetd_members(d);
 	for (i = 0; i < d->nnets; i++) {
 		mc_refresh(d->mc[i]);
@@ -819,11 +822,17 @@ shmnetd_run(struct daemon *d)
 	if ((stage = shmnetd_start(d, err, sizeof(err))) != STAGE_UP) {
 		shmnetd_stop(d, stage);
 		log_warnx("%s", err);
+		sdnotify("STATUS=%s", err);
 		return 1;
 	}
 	log_info("node %u (generation %u) joined cluster %s (segment %s)",
 	    d->ho.self, d->ho.gen, d->conf.cluster, d->conf.segment);
+	d->watchdog = sdnotify_watchdog_usec() != 0;
+	sdnotify("READY=1\nSTATUS=node %u of cluster %s: up", d->ho.self,
+	    d->conf.cluster);
 	event_base_dispatch(d->base);
+	sdnotify("STOPPING=1\nSTATUS=node %u of cluster %s: leaving",
+	    d->ho.self, d->conf.cluster);
 	shmnetd_stop(d, STAGE_UP);
 	log_info("node left the cluster");
 	return d->overwritten ? 1 : 0;

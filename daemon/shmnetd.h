@@ -7,9 +7,10 @@
  *
  *   1. log.c conf.c cframe.c notify.c wake.c     leaves: logging, the
  *      tapio.c sockstat.c sockdiag.c tcpwmem.c   configuration, control
- *                                                frames, the pipe to the
+ *      sdnotify.c                                frames, the pipe to the
  *                                                main loop, doorbells, TAP
- *                                                batches, socket scans
+ *                                                batches, socket scans,
+ *                                                the service manager
  *   2. netif.c follow.c mcast.c gnet.c           a network's interface, CPU
  *                                                following, multicast
  *                                                groups, global routing
@@ -190,6 +191,7 @@ struct daemon {
 	struct event		*ev_sig[3];
 	int			 overwritten;	/* the segment's header was
 						 * overwritten: left, exit 1 */
+	int			 watchdog;	/* WATCHDOG=1 every tick */
 };
 
 /* shmnetd.c: start, serve until a signal, leave; returns the exit code. */
