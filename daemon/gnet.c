@@ -189,11 +189,12 @@ gnet_foreign(struct gnet *gn, const struct pkt_info *pi, const char *why)
 /* gnet_client_ok: may this node send a client's packet to G?  Only from
  * its own client address, or, on a gateway, from outside the client
  * networks: no node can speak for another node's clients, or (unless it
- * carries outside traffic in) for outside ones. */
+ * carries outside traffic in) for outside ones.  *client: gnet_client's
+ * answer. */
 static int
-gnet_client_ok(struct gnet *gn, const struct pkt_info *pi)
+gnet_client_ok(struct gnet *gn, const struct pkt_info *pi, uint32_t *client)
 {
-	uint32_t node = gnet_client(gn, pi);
+	uint32_t node = *client = gnet_client(gn, pi);
 
 	if (node == gn->self || (node == GNET_OUTSIDE && gn->gateway))
 		return 1;
@@ -416,13 +417,13 @@ gnet_frag_follow(struct gnet *gn, const struct pkt_info *pi)
 static int
 gnet_ours(struct gnet *gn, const struct pkt_info *pi, const struct shm_conn *c)
 {
+	uint32_t client;
 	char why[64];
 
 	if (pi->dir == PKT_TO_G) {
-		if (!gnet_client_ok(gn, pi))
+		if (!gnet_client_ok(gn, pi, &client))
 			return 0;
-		if (c->ingress == gn->self ||
-		    gnet_client(gn, pi) == GNET_OUTSIDE)
+		if (c->ingress == gn->self || client == GNET_OUTSIDE)
 			return 1;
 		snprintf(why, sizeof(why), "of a flow node %u carries in",
 		    (unsigned int)c->ingress);
@@ -465,7 +466,7 @@ gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len)
 		return gnet_frag_note(gn, &pi, gn->self);
 	if (pi.dir == PKT_FROM_G)
 		return gnet_frag_note(gn, &pi, gnet_orphan_reply(gn, &pi));
-	if (!gnet_client_ok(gn, &pi))
+	if (!gnet_client_ok(gn, &pi, &node))
 		return 0;
 	tcp_open = (pi.tcpflags &
 		       (CONN_TCP_SYN | CONN_TCP_ACK | CONN_TCP_RST)) ==
