@@ -9,11 +9,23 @@
 
 #include "shmnet.h"
 
+/* A service as shmnetctl's options name it: [ADDR:]PORT[/PROTO]; 0 in a
+ * field matches any. */
+struct ctl_service {
+	uint32_t	family;		/* 4 or 6 (from ADDR), 0 any */
+	uint32_t	proto;		/* IPPROTO_TCP or _UDP, 0 any */
+	uint32_t	port;
+};
+
 struct ctl {
 	struct shmseg	*seg;
 	const char	*path;
 	int		 json;
 	FILE		*out;
+	/* conns: only these flows (0: all), or only their numbers */
+	struct ctl_service service;
+	uint32_t	 node;
+	int		 count;
 };
 
 /*
@@ -61,18 +73,28 @@ struct out_field {
 #define OUT_AT(st, m)							\
 	.off = offsetof(struct st, m), .size = sizeof(((struct st *)0)->m)
 
-/* The output of one command: rows of a table, or one document. */
+/* The output of one command: rows of a table, or one document.  A table
+ * may have a sub-table: each of its rows then owns the sub-table's rows
+ * that name it (their uint32_t at sub->parent_off is the owner's index),
+ * shown under it, and in JSON as an array under subkey. */
 struct out_table {
 	const char		*cmd;
 	const struct out_field	*fields;
 	size_t			 nfields;
 	size_t			 rowsize;
+	const struct out_table	*sub;
+	const char		*subkey;
+	size_t			 parent_off;	/* of a sub-table's row */
 };
 
 /* out.c: text and JSON from a description. */
 int	 out_rows(struct ctl *c, const struct out_table *t, const void *rows,
 	    size_t n);
 int	 out_doc(struct ctl *c, const struct out_table *t, const void *row);
+/* Rows of t, each followed by the rows of t->sub it owns (text: indented
+ * under it, "  -> "; JSON: an array under t->subkey). */
+int	 out_nested(struct ctl *c, const struct out_table *t, const void *rows,
+	    size_t n, const void *subrows, size_t subn);
 
 /* show.c: one printer per command, and the tables they print. */
 int	 show_status(struct ctl *c);
@@ -80,6 +102,22 @@ int	 show_nodes(struct ctl *c);
 int	 show_rings(struct ctl *c);
 int	 show_conns(struct ctl *c);
 int	 show_listeners(struct ctl *c);
+/* A consistent copy of the flow in slot e (1), or 0: none there. */
+int	 show_flow(struct ctl *c, const struct shm_conn *e,
+	    struct shm_conn *f);
+/* Does flow f pass --service and --node? */
+int	 show_conn_wanted(const struct ctl *c, const struct shm_conn *f);
+
+/* services.c: services and their backends; parsing a service's name. */
+int	 services_show(struct ctl *c);
+int	 services_parse(const char *name, struct ctl_service *out);
+int	 services_match(const struct ctl_service *want, uint32_t family,
+	    uint32_t proto, uint32_t port);
+extern const struct out_table services_table;
+
+/* admin.c: the commands that change the cluster. */
+int	 admin_weight(struct ctl *c, uint32_t node, int port, int weight);
+int	 admin_drain(struct ctl *c, uint32_t node, int port, int drain);
 extern const struct out_table *const show_tables[];	/* NULL ends it */
 
 #endif /* SHMNETCTL_H */

@@ -317,3 +317,81 @@ out_doc(struct ctl *c, const struct out_table *t, const void *row)
 	fputc('\n', c->out);
 	return 0;
 }
+
+/* out_parent: the index of the row a sub-table's row belongs to. */
+static uint32_t
+out_parent(const struct out_table *sub, const void *row)
+{
+	uint32_t v;
+
+	memcpy(&v, (const char *)row + sub->parent_off, sizeof(v));
+	return v;
+}
+
+/* out_json_nested: rows of t as objects, each with its sub-rows. */
+static json_t *
+out_json_nested(const struct out_table *t, const void *rows, size_t n,
+    const void *subrows, size_t subn)
+{
+	const struct out_table *sub = t->sub;
+	json_t *a = json_array(), *o, *sa;
+	const void *r;
+	size_t i, k;
+
+	for (i = 0; a != NULL && i < n; i++) {
+		o = out_json_obj(t, (const char *)rows + i * t->rowsize);
+		sa = json_array();
+		for (k = 0; sa != NULL && k < subn; k++) {
+			r = (const char *)subrows + k * sub->rowsize;
+			if (out_parent(sub, r) == i &&
+			    json_array_append_new(sa, out_json_obj(sub, r)) !=
+				0) {
+				json_decref(sa);
+				sa = NULL;
+			}
+		}
+		/* json_object_set_new and json_array_append_new take their
+		 * value's reference, even when they fail */
+		if (o == NULL || sa == NULL) {
+			json_decref(o);
+			json_decref(sa);
+			o = NULL;
+		} else if (json_object_set_new(o, t->subkey, sa) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		if (o == NULL || json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
+/* out_nested: rows of t, each followed by the sub-table rows it owns. */
+int
+out_nested(struct ctl *c, const struct out_table *t, const void *rows, size_t n,
+    const void *subrows, size_t subn)
+{
+	const struct out_table *sub = t->sub;
+	const void *r;
+	size_t i, k;
+
+	if (c->json)
+		return out_json_dump(c,
+		    out_json_nested(t, rows, n, subrows, subn));
+	out_head(c, t);
+	fputs("  -> ", c->out);
+	out_head(c, sub);
+	for (i = 0; i < n; i++) {
+		out_line(c, t, (const char *)rows + i * t->rowsize);
+		for (k = 0; k < subn; k++) {
+			r = (const char *)subrows + k * sub->rowsize;
+			if (out_parent(sub, r) != i)
+				continue;
+			fputs("  -> ", c->out);
+			out_line(c, sub, r);
+		}
+	}
+	return 0;
+}

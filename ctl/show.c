@@ -110,8 +110,10 @@ static const struct out_field show_node_fields[] = {
 };
 #undef NODE
 
-static const struct out_table show_node_table = { "nodes", show_node_fields,
-	SHOW_N(show_node_fields), sizeof(struct node_row) };
+static const struct out_table show_node_table = { .cmd = "nodes",
+	.fields = show_node_fields,
+	.nfields = SHOW_N(show_node_fields),
+	.rowsize = sizeof(struct node_row) };
 
 /* show_node_row: copy one node table entry; 0 if never used. */
 static int
@@ -250,8 +252,10 @@ static const struct out_field show_ring_fields[] = {
 };
 #undef RING
 
-static const struct out_table show_ring_table = { "rings", show_ring_fields,
-	SHOW_N(show_ring_fields), sizeof(struct ring_row) };
+static const struct out_table show_ring_table = { .cmd = "rings",
+	.fields = show_ring_fields,
+	.nfields = SHOW_N(show_ring_fields),
+	.rowsize = sizeof(struct ring_row) };
 
 /* show_ring_fill: counters of a validated ring header. */
 static void
@@ -433,9 +437,10 @@ static const struct out_field show_status_fields[] = {
 };
 #undef STATUS
 
-static const struct out_table show_status_table = { "status",
-	show_status_fields, SHOW_N(show_status_fields),
-	sizeof(struct status_row) };
+static const struct out_table show_status_table = { .cmd = "status",
+	.fields = show_status_fields,
+	.nfields = SHOW_N(show_status_fields),
+	.rowsize = sizeof(struct status_row) };
 
 /* show_status_nodes: what the status says of nodes and rings. */
 static int
@@ -575,8 +580,10 @@ static const struct out_field show_conn_fields[] = {
 };
 #undef CONN
 
-static const struct out_table show_conn_table = { "conns", show_conn_fields,
-	SHOW_N(show_conn_fields), sizeof(struct conn_row) };
+static const struct out_table show_conn_table = { .cmd = "conns",
+	.fields = show_conn_fields,
+	.nfields = SHOW_N(show_conn_fields),
+	.rowsize = sizeof(struct conn_row) };
 
 /* show_g: G (IPv4) or G6, network order; zero when the cluster has none. */
 static const void *
@@ -588,25 +595,35 @@ show_g(struct ctl *c, int af)
 				(const void *)&h->global_addr4;
 }
 
-/* show_conn_row: the flow in slot e as the table shows it, from a
- * consistent copy through the same lock-free read the daemons use; 0 if
- * the slot is empty or changed under us. */
-static int
-show_conn_row(struct ctl *c, const struct shm_conn *e, uint32_t now,
-    struct conn_row *r)
+/* show_flow: a consistent copy of the flow in slot e, through the same
+ * lock-free read the daemons use, in *f; 0 if the slot is empty, changed
+ * under us or names no node of the cluster. */
+int
+show_flow(struct ctl *c, const struct shm_conn *e, struct shm_conn *f)
 {
 	struct conn_key k = { .family = e->family,
 		.proto = e->proto,
 		.lport = e->lport,
 		.fport = e->fport };
+
+	memcpy(k.faddr, e->faddr, sizeof(k.faddr));
+	return (k.family == 4 || k.family == 6) &&
+	    conn_lookup(c->seg, &k, f, NULL) == 1 && f->node >= 1 &&
+	    f->node <= shmseg_max_nodes(c->seg);
+}
+
+/* show_conn_row: the flow in slot e as the table shows it; 0 if there
+ * is none (show_flow) or the filter leaves it out. */
+static int
+show_conn_row(struct ctl *c, const struct shm_conn *e, uint32_t now,
+    struct conn_row *r)
+{
 	int af = e->family == 6 ? AF_INET6 : AF_INET;
 	struct shm_conn f;
 
-	memcpy(k.faddr, e->faddr, sizeof(k.faddr));
-	if ((k.family != 4 && k.family != 6) ||
-	    conn_lookup(c->seg, &k, &f, NULL) != 1 || f.node < 1 ||
-	    f.node > shmseg_max_nodes(c->seg))
+	if (!show_flow(c, e, &f) || !show_conn_wanted(c, &f))
 		return 0;
+	af = f.family == 6 ? AF_INET6 : AF_INET;
 	r->proto = f.proto;
 	inet_ntop(af, show_g(c, af), r->local, sizeof(r->local));
 	r->lport = f.lport;
@@ -620,6 +637,14 @@ show_conn_row(struct ctl *c, const struct shm_conn *e, uint32_t now,
 	r->packets = LD(f.packets);
 	r->bytes = LD(f.bytes);
 	return 1;
+}
+
+/* show_conn_wanted: does flow f pass --service and --node? */
+int
+show_conn_wanted(const struct ctl *c, const struct shm_conn *f)
+{
+	return services_match(&c->service, f->family, f->proto, f->lport) &&
+	    (c->node == 0 || c->node == f->node);
 }
 
 /* show_collect_conns: every live flow of the connection table. */
@@ -640,10 +665,66 @@ show_collect_conns(struct ctl *c, struct show_array *a)
 	return 0;
 }
 
-/* show_conns: the flows of the global network. */
+/* How many flows there are, by state (shmnetctl conns --count). */
+struct count_row {
+	uint32_t flows, syn, established, closing, udp;
+};
+
+#define CNT(m) OUT_AT(count_row, m)
+static const struct out_field show_count_fields[] = {
+	{ "flows", "flows", OUT_UINT, CNT(flows) },
+	{ "syn", "syn", OUT_UINT, CNT(syn) },
+	{ "established", "established", OUT_UINT, CNT(established) },
+	{ "closing", "closing", OUT_UINT, CNT(closing) },
+	{ "udp", "udp", OUT_UINT, CNT(udp) },
+};
+#undef CNT
+
+static const struct out_table show_count_table = { .cmd = "conns \\-\\-count",
+	.fields = show_count_fields,
+	.nfields = SHOW_N(show_count_fields),
+	.rowsize = sizeof(struct count_row) };
+
+/* show_count: the flows --service and --node leave, by state. */
+static int
+show_count(struct ctl *c)
+{
+	uint32_t nb = shmseg_conn_buckets(c->seg), b;
+	struct count_row r = { 0 };
+	struct shm_conn f;
+	int i;
+
+	for (b = 0; b < nb; b++)
+		for (i = 0; i < SHM_CONN_PER_BUCKET; i++) {
+			if (!show_flow(c, &shmseg_conn_bucket(c->seg, b)->e[i],
+				&f) ||
+			    !show_conn_wanted(c, &f))
+				continue;
+			r.flows++;
+			switch (LD(f.stflags) & 0xff) {
+			case SHM_CONN_SYN:
+				r.syn++;
+				break;
+			case SHM_CONN_EST:
+				r.established++;
+				break;
+			case SHM_CONN_CLOSING:
+				r.closing++;
+				break;
+			default:
+				r.udp++;
+			}
+		}
+	return out_doc(c, &show_count_table, &r);
+}
+
+/* show_conns: the flows of the global network (those --service and
+ * --node leave), or with --count their numbers. */
 int
 show_conns(struct ctl *c)
 {
+	if (c->count)
+		return show_count(c);
 	return show_list(c, &show_conn_table, show_collect_conns);
 }
 
@@ -671,9 +752,10 @@ static const struct out_field show_listener_fields[] = {
 };
 #undef LSN
 
-static const struct out_table show_listener_table = { "listeners",
-	show_listener_fields, SHOW_N(show_listener_fields),
-	sizeof(struct listener_row) };
+static const struct out_table show_listener_table = { .cmd = "listeners",
+	.fields = show_listener_fields,
+	.nfields = SHOW_N(show_listener_fields),
+	.rowsize = sizeof(struct listener_row) };
 
 /* show_listener_row: one published listener as the table shows it. */
 static void
@@ -722,5 +804,5 @@ show_listeners(struct ctl *c)
 }
 
 const struct out_table *const show_tables[] = { &show_status_table,
-	&show_node_table, &show_ring_table, &show_conn_table,
-	&show_listener_table, NULL };
+	&show_node_table, &show_ring_table, &show_conn_table, &show_count_table,
+	&show_listener_table, &services_table, NULL };

@@ -119,6 +119,7 @@ static const struct conf_key conf_keys[] = {
 	CK("global", "tcp-closing-timeout", CT_UINT, 1, 86400, 0,
 	    g.closing_timeout),
 	CK("global", "udp-timeout", CT_UINT, 1, 86400, 0, g.udp_timeout),
+	CK("global", "weight", CT_UINT, 0, 255, 0, g.weight),
 };
 
 /* conf_defaults: built-in defaults. */
@@ -162,6 +163,7 @@ conf_defaults(struct conf *c)
 	c->g.est_timeout = 900;
 	c->g.closing_timeout = 10;
 	c->g.udp_timeout = 30;
+	c->g.weight = 1;
 }
 
 /* conf_find: key table entry. */

@@ -55,6 +55,7 @@ struct globalconf {
 	char		gateway[IFNAMSIZ];	/* "" = not a gateway */
 	uint32_t	conn_entries;	/* connection table size */
 	uint32_t	syn_timeout, est_timeout, closing_timeout, udp_timeout;
+	uint32_t	weight;		/* share of new flows, 0 = none */
 };
 
 struct conf {

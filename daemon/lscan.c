@@ -7,10 +7,13 @@
  * its dumps walk the host's socket hash tables, so the tick skips it
  * while no TCP or UDP socket of ours came or went (sockstat.c), up to
  * LSCAN_FULL_TICKS in a row (a connect() on a bound UDP socket, or one
- * listener closed as another opened, moves no count).
+ * listener closed as another opened, moves no count), and on every tick
+ * while a listener's accept queue is full: a full queue takes no new
+ * flow (listen.c), and is seen to have room again within a tick.
  */
 #include "config.h"
 
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,9 +34,12 @@ struct lscan {
 	int ifindex;    /* the global interface */
 	struct groute *gr;
 	struct shm_listen *buf; /* SHM_LISTEN_MAX entries */
-	struct sd_sock diag;    /* kept sock_diag socket */
-	struct sockstat ss;     /* has a socket come or gone */
-	uint32_t quiet;         /* ticks without a scan */
+	struct shm_listen *old; /* what the last scan published */
+	uint32_t nold;
+	int full;            /* a listener's accept queue was full */
+	struct sd_sock diag; /* kept sock_diag socket */
+	struct sockstat ss;  /* has a socket come or gone */
+	uint32_t quiet;      /* ticks without a scan */
 	int warned;
 };
 
@@ -46,7 +52,9 @@ lscan_new(const struct handoff *ho, const struct conf *c, int ifindex,
 
 	if ((ls = calloc(1, sizeof(*ls))) == NULL)
 		return NULL;
-	if ((ls->buf = calloc(SHM_LISTEN_MAX, sizeof(*ls->buf))) == NULL) {
+	if ((ls->buf = calloc(SHM_LISTEN_MAX, sizeof(*ls->buf))) == NULL ||
+	    (ls->old = calloc(SHM_LISTEN_MAX, sizeof(*ls->old))) == NULL) {
+		free(ls->buf);
 		free(ls);
 		return NULL;
 	}
@@ -68,7 +76,59 @@ lscan_free(struct lscan *ls)
 	sd_close(&ls->diag);
 	ss_close(&ls->ss);
 	free(ls->buf);
+	free(ls->old);
 	free(ls);
+}
+
+/* lscan_find: the entry of set[0..n) that publishes the same listener
+ * as l, full or not; NULL if none. */
+static const struct shm_listen *
+lscan_find(const struct shm_listen *set, uint32_t n, const struct shm_listen *l)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (set[i].family == l->family && set[i].proto == l->proto &&
+		    set[i].port == l->port && set[i].rport == l->rport &&
+		    ((set[i].flags ^ l->flags) & ~SHM_LISTEN_FULL) == 0 &&
+		    memcmp(set[i].raddr, l->raddr, 16) == 0)
+			return &set[i];
+	return NULL;
+}
+
+/* lscan_queues: say when a listener's accept queue fills (it takes no
+ * new flow then) and when it has room again; keep the full ones for the
+ * next scan.  Whether any is full. */
+static int
+lscan_queues(struct lscan *ls, uint32_t n)
+{
+	const struct shm_listen *l, *now;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		l = &ls->buf[i];
+		if ((l->flags & SHM_LISTEN_FULL) &&
+		    lscan_find(ls->old, ls->nold, l) == NULL)
+			log_warnx("global: port %u/%s (IPv%u): accept queue "
+				  "full (%u of %u): no new flow here until "
+				  "it has room",
+			    l->port, l->proto == IPPROTO_TCP ? "tcp" : "udp",
+			    l->family, l->qlen, l->qmax);
+	}
+	for (i = 0; i < ls->nold; i++) {
+		l = &ls->old[i];
+		now = lscan_find(ls->buf, n, l);
+		if (now == NULL || !(now->flags & SHM_LISTEN_FULL))
+			log_info("global: port %u/%s (IPv%u): accept queue "
+				 "has room again%s",
+			    l->port, l->proto == IPPROTO_TCP ? "tcp" : "udp",
+			    l->family, now == NULL ? " (closed)" : "");
+	}
+	ls->nold = 0;
+	for (i = 0; i < n; i++)
+		if (ls->buf[i].flags & SHM_LISTEN_FULL)
+			ls->old[ls->nold++] = ls->buf[i];
+	return ls->nold > 0;
 }
 
 /* lscan_now: publish the sockets that can serve G here. */
@@ -91,6 +151,7 @@ lscan_now(struct lscan *ls)
 		log_warnx("global: more than %d listening sockets; publishing "
 			  "the first %d",
 		    SHM_LISTEN_MAX, SHM_LISTEN_MAX);
+	ls->full = lscan_queues(ls, n);
 	listen_publish(ls->seg, ls->self, ls->buf, n);
 	groute_udp_ports(ls->gr, ls->buf, n);
 }
@@ -99,7 +160,7 @@ lscan_now(struct lscan *ls)
 void
 lscan_tick(struct lscan *ls)
 {
-	if (ss_moved(&ls->ss) || ++ls->quiet >= LSCAN_FULL_TICKS) {
+	if (ss_moved(&ls->ss) || ls->full || ++ls->quiet >= LSCAN_FULL_TICKS) {
 		ls->quiet = 0;
 		lscan_now(ls);
 	}

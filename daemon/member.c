@@ -29,6 +29,10 @@
 #define MEMBER_RESCANS 100
 /* Scans in a row a moving heartbeat alone may say a node lives. */
 #define MEMBER_HB_TRUST 8
+/* A live node whose heartbeat stood still this long stopped answering:
+ * it takes no new flow of the global network (its tick, which bumps it
+ * every second, is late by three). */
+#define MEMBER_STALL_MS 4000
 
 struct member {
 	struct shmseg *seg;
@@ -43,6 +47,8 @@ struct member {
 	uint64_t *seen_hb;   /* heartbeat last scan */
 	uint8_t *hb_trusted; /* scans it alone said alive */
 	uint8_t *ring_err;   /* alloc error logged */
+	uint64_t *hb_ms;     /* when its heartbeat last moved (ms clock) */
+	uint8_t *stalled;    /* said to have stopped answering */
 	uint32_t rescans;    /* quick rescans left */
 	int published;       /* our entry says UP (member_publish) */
 };
@@ -66,8 +72,11 @@ member_new(const struct handoff *ho, int global)
 	m->seen_hb = calloc(n, sizeof(*m->seen_hb));
 	m->hb_trusted = calloc(n, sizeof(*m->hb_trusted));
 	m->ring_err = calloc(n, sizeof(*m->ring_err));
+	m->hb_ms = calloc(n, sizeof(*m->hb_ms));
+	m->stalled = calloc(n, sizeof(*m->stalled));
 	if (m->seen_gen == NULL || m->seen_hb == NULL ||
-	    m->hb_trusted == NULL || m->ring_err == NULL) {
+	    m->hb_trusted == NULL || m->ring_err == NULL || m->hb_ms == NULL ||
+	    m->stalled == NULL) {
 		member_free(m);
 		return NULL;
 	}
@@ -84,6 +93,8 @@ member_free(struct member *m)
 	free(m->seen_hb);
 	free(m->hb_trusted);
 	free(m->ring_err);
+	free(m->hb_ms);
+	free(m->stalled);
 	free(m);
 }
 
@@ -221,6 +232,8 @@ member_alive(struct member *m, struct shm_node *n, uint32_t id, int *suspect)
 	uint64_t hb = atomic_load_explicit(&n->heartbeat, memory_order_relaxed);
 	int died = keeper_died(m->seg, id), alive;
 
+	if (hb != m->seen_hb[id])
+		m->hb_ms[id] = clock_ms();
 	if (hb != m->seen_hb[id] && !died &&
 	    m->hb_trusted[id] < MEMBER_HB_TRUST) {
 		m->seen_hb[id] = hb;
@@ -232,6 +245,29 @@ member_alive(struct member *m, struct shm_node *n, uint32_t id, int *suspect)
 	alive = ofd_alive(m->seg, id);
 	*suspect += died && alive;
 	return alive;
+}
+
+/* member_stall: a live node whose heartbeat stood still for
+ * MEMBER_STALL_MS stopped answering (stopped, or its main loop hangs):
+ * this process gives it no new flow until it moves again. */
+static void
+member_stall(struct member *m, uint32_t id, int up, int fresh)
+{
+	int stalled;
+
+	if (fresh)
+		m->hb_ms[id] = clock_ms();
+	stalled = up && clock_ms() - m->hb_ms[id] >= MEMBER_STALL_MS;
+	if (stalled == m->stalled[id])
+		return;
+	m->stalled[id] = (uint8_t)stalled;
+	backend_set_stalled(m->seg, id, stalled);
+	if (stalled)
+		log_warnx("node %u stopped answering (heartbeat still for "
+			  "%d s): it takes no new flow",
+		    id, MEMBER_STALL_MS / 1000);
+	else if (up)
+		log_info("node %u answers again", id);
 }
 
 /* member_peer: reconcile our rings with peer id's state; kicked[i] once
@@ -252,6 +288,7 @@ member_peer(struct member *m, uint32_t id, int *suspect, int *kicked)
 	if (!up && node_reap(m->seg, m->self, id))
 		member_reaped(m, id);
 	gen = atomic_load_explicit(&n->gen, memory_order_acquire);
+	member_stall(m, id, up, up && m->seen_gen[id] != gen);
 	if (up && m->seen_gen[id] != gen) {
 		log_info("node %u up (generation %u)", id, gen);
 		watch_kick(m->watch); /* watch its keeper */

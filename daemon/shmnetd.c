@@ -453,6 +453,7 @@ shmnetd_attach(struct daemon *d, char *err, size_t errlen)
 		return rc;
 	ho->self = (uint32_t)rc;
 	ho->node = shmseg_node(ho->seg, ho->self);
+	backend_reset(ho->seg, ho->self, d->conf.g.weight);
 	for (i = 0; i < d->nnets; i++)
 		netif_attach(&d->ho.net[i].ni, ho->node);
 	if ((rc = shmnetd_handoff_peers(ho)) != 0 ||

@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
+#include <sys/param.h>
 #include <time.h>
 
 #include <libmnl/libmnl.h>
@@ -68,20 +69,52 @@ sd_local4(const struct inet_diag_msg *m, uint32_t g4, int v6only)
 	return 0;
 }
 
-/* sd_add: append unless already there. */
+/* sd_same: do a and b publish the same listener (sockets of one port,
+ * SO_REUSEPORT)? */
+static int
+sd_same(const struct shm_listen *a, const struct shm_listen *b)
+{
+	return a->family == b->family && a->proto == b->proto &&
+	    a->port == b->port && a->rport == b->rport &&
+	    ((a->flags ^ b->flags) &
+		(SHM_LISTEN_SPECIFIC | SHM_LISTEN_REMOTE)) == 0 &&
+	    memcmp(a->raddr, b->raddr, sizeof(a->raddr)) == 0;
+}
+
+/* sd_add: append, or merge into the same listener: its queues add up,
+ * and it is full only when every socket of it is. */
 static void
 sd_add(struct sd_ctx *c, const struct shm_listen *l)
 {
+	struct shm_listen *e;
 	uint32_t i;
 
-	for (i = 0; i < c->n; i++)
-		if (memcmp(&c->out[i], l, sizeof(*l)) == 0)
-			return;
+	for (i = 0; i < c->n; i++) {
+		e = &c->out[i];
+		if (!sd_same(e, l))
+			continue;
+		e->qlen = (uint16_t)MIN(65535u, (uint32_t)e->qlen + l->qlen);
+		e->qmax = (uint16_t)MIN(65535u, (uint32_t)e->qmax + l->qmax);
+		if (!(l->flags & SHM_LISTEN_FULL))
+			e->flags &= (uint8_t)~SHM_LISTEN_FULL;
+		return;
+	}
 	if (c->n == c->max) {
 		c->truncated = 1;
 		return;
 	}
 	c->out[c->n++] = *l;
+}
+
+/* sd_queue: a TCP listener's accept queue: its length, its limit, and
+ * whether it is full (the kernel drops the next handshake). */
+static void
+sd_queue(struct shm_listen *l, const struct inet_diag_msg *m)
+{
+	l->qlen = (uint16_t)MIN(65535u, m->idiag_rqueue);
+	l->qmax = (uint16_t)MIN(65535u, m->idiag_wqueue);
+	if (m->idiag_rqueue > m->idiag_wqueue)
+		l->flags |= SHM_LISTEN_FULL;
 }
 
 /* sd_entry: the listener a socket gives for one family (4 or 6). */
@@ -97,6 +130,8 @@ sd_entry(struct sd_ctx *c, const struct inet_diag_msg *m, uint8_t family,
 	l.proto = c->proto;
 	l.port = ntohs(m->id.idiag_sport);
 	l.flags = where == 2 ? SHM_LISTEN_SPECIFIC : 0;
+	if (c->proto == IPPROTO_TCP)
+		sd_queue(&l, m);
 	if (c->proto == IPPROTO_UDP && m->id.idiag_dport != 0) {
 		if (m->idiag_family == AF_INET6 && family == 4) {
 			if (memcmp(ra, sd_v4mapped, 12) != 0)

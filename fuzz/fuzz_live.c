@@ -847,7 +847,7 @@ op_listen(struct in *in)
 		step_end();
 		if (rc == 0 && (node < 1 || node > SEG_NODES))
 			abort();
-		(void)svc_next(sa, k.family, k.proto, k.lport);
+		(void)svc_take(sa, svc_key(k.family, k.proto, k.lport));
 		break;
 	}
 }

@@ -17,7 +17,8 @@
  *   mcast_off[n]  mcast_rings[n] multicast rings per net, broadcast geometry
  *   conn_off      struct shm_conn_bucket[conn_buckets]  (global connections)
  *   listen_off    struct shm_listen_table[max_nodes]    (published listeners)
- *   svc_off       struct shm_svc[SHM_SVC_SLOTS]          (round-robin counters)
+ *   svc_off       struct shm_svc[SHM_SVC_SLOTS]          (services: rotation, rate)
+ *   backend_off   struct shm_backend[max_nodes]          (weights, drain, flows)
  *   pagemap_off   uint32_t[heap_pages]     (heap page states, under heap lock)
  *   heap_off      heap_pages * SHM_PAGE_SIZE, pair rings are carved from here
  *
@@ -34,7 +35,7 @@
 
 #define SHM_MAGIC		0x47534e544e4d4853ULL	/* "SHMNTNSG" little endian */
 #define SHM_RING_MAGIC		0x474e49524d4853ULL	/* "SHMRING" */
-#define SHM_VERSION_MAJOR	5
+#define SHM_VERSION_MAJOR	6
 #define SHM_VERSION_MINOR	0
 #define SHM_VERSION		((SHM_VERSION_MAJOR << 8) | SHM_VERSION_MINOR)
 
@@ -357,19 +358,31 @@ _Static_assert(sizeof(struct shm_conn_bucket) == 512, "conn bucket");
 /*
  * A listening socket a node publishes: TCP in LISTEN, UDP bound.  addr is
  * G (SHM_LISTEN_SPECIFIC) or the wildcard; a connected UDP socket also
- * carries its remote address and port (SHM_LISTEN_REMOTE).
+ * carries its remote address and port (SHM_LISTEN_REMOTE).  A listener
+ * flagged SHM_LISTEN_FULL (its accept queue was full at the last scan,
+ * on every socket of the port) or SHM_LISTEN_FAILING (its health check
+ * fails) takes no new flow.
  */
 #define SHM_LISTEN_SPECIFIC	0x01	/* bound to G itself */
 #define SHM_LISTEN_REMOTE	0x02	/* connected: raddr/rport set */
+#define SHM_LISTEN_FULL		0x04	/* accept queue full */
+#define SHM_LISTEN_FAILING	0x08	/* health check failing */
+#define SHM_CHECK_NONE		0	/* no check configured */
+#define SHM_CHECK_PENDING	1	/* configured, not yet decided */
+#define SHM_CHECK_UP		2
+#define SHM_CHECK_DOWN		3
 struct shm_listen {
 	uint8_t			family;		/* 4 or 6 */
 	uint8_t			proto;
 	uint8_t			flags;
-	uint8_t			reserved0;
+	uint8_t			check;		/* SHM_CHECK_* */
 	uint16_t		port;		/* host order */
 	uint16_t		rport;		/* host order */
 	uint8_t			raddr[16];
-	uint8_t			reserved1[8];
+	uint16_t		qlen;		/* TCP: accept queue, now */
+	uint16_t		qmax;		/* ... and its limit */
+	uint32_t		check_since;	/* CLOCK_REALTIME seconds of the
+						 * check's last change */
 };
 _Static_assert(sizeof(struct shm_listen) == 32, "shm_listen size");
 
@@ -384,14 +397,57 @@ struct shm_listen_table {
 };
 _Static_assert(sizeof(struct shm_listen_table) == 8192, "listen table");
 
-/* Round-robin rotation of one service (proto, port), shared by all
- * ingress nodes.  key 0 = free; taken once with CAS, never released. */
+/*
+ * A service: flows to one (family, proto, port) of G, whatever node
+ * serves them.  key 0 = free; taken once with CAS, never released.
+ * flows counts the new flows picked a node for; it is the weighted
+ * rotation's position too, so the balance is exact cluster-wide.  rate
+ * is how many began in the last whole second: the picker that first
+ * sees a new second moves the window (sec, base).
+ */
 #define SHM_SVC_SLOTS		1024
 struct shm_svc {
 	_Atomic uint32_t	key;		/* family<<24 | proto<<16 | port */
-	_Atomic uint32_t	next;		/* rotation counter */
+	_Atomic uint32_t	sec;		/* monotonic second the window
+						 * began */
+	_Atomic uint64_t	flows;		/* new flows, ever */
+	_Atomic uint64_t	base;		/* flows when the window began */
+	_Atomic uint32_t	rate;		/* flows in the last whole second */
+	uint32_t		reserved;
 };
-_Static_assert(sizeof(struct shm_svc) == 8, "shm_svc size");
+_Static_assert(sizeof(struct shm_svc) == 32, "shm_svc size");
+
+/*
+ * One node as a backend of G.  Its weight (0-255) is written by its
+ * daemon from the configuration, at start and when a reload changes it,
+ * and by shmnetctl weight; SHM_ADMIN_DRAIN by shmnetctl drain/undrain.
+ * port[] holds shmnetctl's per-port overrides: SHM_ADMIN_USED |
+ * port << 32 | SHM_ADMIN_SET | weight (the port's own weight) and/or
+ * SHM_ADMIN_DRAIN; 0 free.  Every word is written whole with atomics, so
+ * writers need no lock; the daemon clears the overrides when it claims
+ * the node, so a restart derives everything from its configuration.
+ * svc[] counts the flows picked for the node, per service (the key of
+ * struct shm_svc), written by every picker.
+ */
+#define SHM_ADMIN_WEIGHT	0xffu		/* weight, 0 = no new flows */
+#define SHM_ADMIN_DRAIN		0x100u		/* drained: no new flows */
+#define SHM_ADMIN_SET		0x200u		/* port word: weight set */
+#define SHM_ADMIN_USED		(1ull << 63)	/* port word in use */
+#define SHM_BACKEND_PORTS	16
+#define SHM_BACKEND_SVCS	52
+struct shm_backend_svc {
+	_Atomic uint32_t	key;		/* shm_svc key; 0 free */
+	uint32_t		reserved;
+	_Atomic uint64_t	flows;
+};
+struct shm_backend {
+	_Atomic uint32_t	admin;		/* weight | SHM_ADMIN_DRAIN */
+	uint32_t		conf_weight;	/* the configuration's weight */
+	uint8_t			reserved[56];
+	_Atomic uint64_t	port[SHM_BACKEND_PORTS];
+	struct shm_backend_svc	svc[SHM_BACKEND_SVCS];
+};
+_Static_assert(sizeof(struct shm_backend) == 1024, "shm_backend size");
 
 /* Segment header.  Written once by the creator, magic last. */
 struct shm_hdr {
@@ -431,8 +487,9 @@ struct shm_hdr {
 						 * table's hash key, random */
 	_Atomic uint64_t	conn_evicted;	/* embryonic or closing flows
 						 * that made room for others */
+	uint64_t		backend_off;	/* max_nodes entries */
 	uint8_t			reserved1[SHM_HDR_SIZE - SHM_CACHELINE * 5 -
-				    56];
+				    64];
 };
 _Static_assert(offsetof(struct shm_hdr, cluster) == 104, "cluster off");
 _Static_assert(offsetof(struct shm_hdr, global_addr6) == 176, "g6 off");

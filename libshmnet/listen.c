@@ -11,7 +11,9 @@
  * this very peer, else a socket bound to G, else a wildcard socket.  Among
  * several, a rotation counter per service, shared by the whole cluster,
  * picks the next one, so the balance is exact whatever node a flow enters
- * by.
+ * by.  Weights (backend.c) make the rotation a weighted one; a node
+ * drained, weighted 0 or stalled, and a listener whose accept queue is
+ * full or whose check fails, take no new flow.
  */
 #include "config.h"
 
@@ -132,7 +134,8 @@ static int
 listen_class(const struct shm_listen *l, const struct conn_key *k)
 {
 	if (l->family != k->family || l->proto != k->proto ||
-	    l->port != k->lport)
+	    l->port != k->lport ||
+	    (l->flags & (SHM_LISTEN_FULL | SHM_LISTEN_FAILING)))
 		return 0;
 	if (l->flags & SHM_LISTEN_REMOTE)
 		return l->rport == k->fport &&
@@ -172,37 +175,94 @@ listen_node_class(struct shmseg *s, uint32_t id, const struct conn_key *k,
 	return 0;
 }
 
-/* svc_next: the rotation counter of a service, cluster-wide. */
+/* svc_key: the key of service (family, proto, port). */
 uint32_t
-svc_next(struct shmseg *s, uint8_t family, uint8_t proto, uint16_t port)
+svc_key(uint8_t family, uint8_t proto, uint16_t port)
 {
-	struct shm_svc *svc = shmseg_svc(s);
-	uint32_t key = ((uint32_t)family << 24) | ((uint32_t)proto << 16) |
-	    port,
-		 h = (key * 2654435761u) % SHM_SVC_SLOTS, i, cur;
-
-	for (i = 0; i < SHM_SVC_SLOTS; i++) {
-		struct shm_svc *e = &svc[(h + i) % SHM_SVC_SLOTS];
-		cur = atomic_load_explicit(&e->key, memory_order_acquire);
-		if (cur == 0) {
-			if (!atomic_compare_exchange_strong(&e->key, &cur,
-				key) &&
-			    cur != key)
-				continue;
-			cur = key;
-		}
-		if (cur == key)
-			return atomic_fetch_add(&e->next, 1);
-	}
-	return atomic_fetch_add(&svc[h].next, 1); /* table full: share */
+	return ((uint32_t)family << 24) | ((uint32_t)proto << 16) | port;
 }
 
-/* listen_candidates: the up nodes whose listeners match flow k best, in
- * cand; their number. */
-static uint32_t
-listen_candidates(struct shmseg *s, const struct conn_key *k, uint32_t *cand)
+/* svc_slot: service key's entry, taken if it has none and take is set;
+ * NULL when it has none (or, taking, the table is full). */
+static struct shm_svc *
+svc_slot(struct shmseg *s, uint32_t key, int take)
 {
-	uint32_t n = 0, id, max = s->max_nodes;
+	struct shm_svc *svc = shmseg_svc(s), *e;
+	uint32_t h = (key * 2654435761u) % SHM_SVC_SLOTS, i, cur;
+
+	for (i = 0; i < SHM_SVC_SLOTS; i++) {
+		e = &svc[(h + i) % SHM_SVC_SLOTS];
+		cur = atomic_load_explicit(&e->key, memory_order_acquire);
+		if (cur == 0 && !take)
+			return NULL;
+		if (cur == 0 &&
+		    (atomic_compare_exchange_strong(&e->key, &cur, key) ||
+			cur == key))
+			return e;
+		if (cur == key)
+			return e;
+	}
+	return NULL;
+}
+
+/* svc_find: service key's entry, NULL if it has none. */
+const struct shm_svc *
+svc_find(struct shmseg *s, uint32_t key)
+{
+	return svc_slot(s, key, 0);
+}
+
+/* svc_take: the next position of service key's rotation, counting the
+ * flow; the first picker of a new second moves the rate's window. */
+uint64_t
+svc_take(struct shmseg *s, uint32_t key)
+{
+	struct shm_svc *e = svc_slot(s, key, 1);
+	uint32_t now, sec;
+	uint64_t n;
+
+	if (e == NULL) /* table full: share the first slot's rotation */
+		return atomic_fetch_add(&shmseg_svc(s)->flows, 1);
+	n = atomic_fetch_add_explicit(&e->flows, 1, memory_order_relaxed);
+	now = conn_now();
+	sec = atomic_load_explicit(&e->sec, memory_order_relaxed);
+	if (now != sec && atomic_compare_exchange_strong(&e->sec, &sec, now)) {
+		uint64_t base = atomic_exchange(&e->base, n);
+		atomic_store_explicit(&e->rate,
+		    now == sec + 1 ? (uint32_t)(n - base) : 0,
+		    memory_order_relaxed);
+	}
+	return n;
+}
+
+/* svc_rate: the flows of e that began in the last whole second. */
+uint32_t
+svc_rate(const struct shm_svc *e, uint32_t now_s)
+{
+	uint32_t sec = atomic_load_explicit(&e->sec, memory_order_relaxed);
+
+	if (now_s == sec)
+		return atomic_load_explicit(&e->rate, memory_order_relaxed);
+	if (now_s == sec + 1)
+		return (uint32_t)(atomic_load_explicit(&e->flows,
+				      memory_order_relaxed) -
+		    atomic_load_explicit(&e->base, memory_order_relaxed));
+	return 0;
+}
+
+/* A node that may serve a flow, and its weight. */
+struct listen_cand {
+	uint32_t id;
+	uint32_t weight;
+};
+
+/* listen_candidates: the up nodes in rotation whose listeners in
+ * rotation match flow k best, in cand; their number. */
+static uint32_t
+listen_candidates(struct shmseg *s, const struct conn_key *k,
+    struct listen_cand *cand)
+{
+	uint32_t n = 0, id, max = s->max_nodes, weight;
 	struct listen_wait w = { 0, 0 }; /* one budget for all tables */
 	uint64_t now = clock_us();
 	struct shm_node *nd;
@@ -215,7 +275,8 @@ listen_candidates(struct shmseg *s, const struct conn_key *k, uint32_t *cand)
 	for (id = 1; id <= max; id++) {
 		nd = shmseg_node(s, id);
 		if (atomic_load_explicit(&nd->state, memory_order_acquire) !=
-		    SHM_NODE_UP)
+			SHM_NODE_UP ||
+		    (weight = backend_weight(s, id, k->lport)) == 0)
 			continue;
 		if ((c = listen_node_class(s, id, k, &w)) == 0 || c < best)
 			continue;
@@ -223,7 +284,7 @@ listen_candidates(struct shmseg *s, const struct conn_key *k, uint32_t *cand)
 			best = c;
 			n = 0;
 		}
-		cand[n++] = id;
+		cand[n++] = (struct listen_cand){ id, weight };
 	}
 	if (w.deadline > 1 && clock_us() >= w.deadline)
 		atomic_store_explicit(&s->listen_busy_us,
@@ -231,16 +292,51 @@ listen_candidates(struct shmseg *s, const struct conn_key *k, uint32_t *cand)
 	return n;
 }
 
+/* listen_weighted: the candidate at position pos of the weighted
+ * rotation.  The rotation goes in rounds: round r gives one flow to
+ * each candidate of weight above r, in id order, so weights 3:1:1 give
+ * a b c a a, a b c a a, ...  pos is taken modulo the weights' sum. */
+static uint32_t
+listen_weighted(const struct listen_cand *cand, uint32_t n, uint64_t pos)
+{
+	uint16_t hist[SHM_ADMIN_WEIGHT + 1];
+	uint32_t i, sum = 0, above = n, r, same = 1;
+	uint64_t p;
+
+	for (i = 0; i < n; i++) {
+		sum += cand[i].weight;
+		same &= cand[i].weight == cand[0].weight;
+	}
+	if (same)
+		return cand[pos % n].id;
+	p = pos % sum;
+	memset(hist, 0, sizeof(hist));
+	for (i = 0; i < n; i++)
+		hist[cand[i].weight]++;
+	for (r = 0; r < SHM_ADMIN_WEIGHT; r++) {
+		above -= hist[r]; /* candidates of weight above r */
+		if (p < above)
+			break;
+		p -= above;
+	}
+	for (i = 0; i < n; i++)
+		if (cand[i].weight > r && p-- == 0)
+			return cand[i].id;
+	return cand[0].id; /* not reached: p < above */
+}
+
 /* listen_pick: the node that serves a new flow, in turn. */
 int
 listen_pick(struct shmseg *s, const struct conn_key *k, uint32_t *node)
 {
-	uint32_t cand[SHM_NODES_MAX], n = listen_candidates(s, k, cand);
+	struct listen_cand cand[SHM_NODES_MAX];
+	uint32_t n = listen_candidates(s, k, cand),
+		 key = svc_key(k->family, k->proto, k->lport);
 
 	if (n == 0)
 		return -ENOENT;
-	*node = n == 1 ? cand[0] :
-			 cand[svc_next(s, k->family, k->proto, k->lport) % n];
+	*node = listen_weighted(cand, n, svc_take(s, key));
+	backend_count(s, *node, key);
 	return 0;
 }
 
@@ -250,10 +346,11 @@ int
 listen_pick_by(struct shmseg *s, const struct conn_key *k, uint64_t hash,
     uint32_t *node)
 {
-	uint32_t cand[SHM_NODES_MAX], n = listen_candidates(s, k, cand);
+	struct listen_cand cand[SHM_NODES_MAX];
+	uint32_t n = listen_candidates(s, k, cand);
 
 	if (n == 0)
 		return -ENOENT;
-	*node = cand[(hash >> 32) % n];
+	*node = listen_weighted(cand, n, hash >> 32);
 	return 0;
 }

@@ -391,6 +391,7 @@ node_claim_one(struct shmseg *s, uint32_t id, uint32_t *gen)
 	atomic_store_explicit(&n->heartbeat, 0, memory_order_relaxed);
 	atomic_store_explicit(&n->keeper, 0, memory_order_release);
 	memset(n->stats, 0, sizeof(n->stats));
+	backend_reset(s, id, BACKEND_WEIGHT_DEFAULT);
 	lock_release(&h->table_lock, owner);
 	*gen = g;
 	return (int)id;

@@ -98,6 +98,9 @@ seg_layout(struct shmseg *s, const struct shmseg_params *p, char *err,
 	    SHM_PAGE_SIZE);
 	s->svc_off = off;
 	off += align_up(SHM_SVC_SLOTS * sizeof(struct shm_svc), SHM_PAGE_SIZE);
+	s->backend_off = off;
+	off += align_up((uint64_t)p->max_nodes * sizeof(struct shm_backend),
+	    SHM_PAGE_SIZE);
 	pm = off;
 	if (p->size <= pm + 64 * SHM_PAGE_SIZE)
 		return seg_err(err, errlen, -EINVAL,
@@ -167,6 +170,8 @@ seg_regions(const struct shmseg *s)
 	    seg_region(s->listen_off, max * sizeof(struct shm_listen_table),
 		SHM_PAGE_SIZE, &end, fsize) != 0 ||
 	    seg_region(s->svc_off, SHM_SVC_SLOTS * sizeof(struct shm_svc),
+		SHM_PAGE_SIZE, &end, fsize) != 0 ||
+	    seg_region(s->backend_off, max * sizeof(struct shm_backend),
 		SHM_PAGE_SIZE, &end, fsize) != 0)
 		return -1;
 	return seg_region(s->pagemap_off,
@@ -204,6 +209,7 @@ seg_geometry(struct shmseg *s, const struct shm_hdr *h, uint64_t fsize)
 	memcpy(s->conn_key, h->conn_key, sizeof(s->conn_key));
 	s->listen_off = h->listen_off;
 	s->svc_off = h->svc_off;
+	s->backend_off = h->backend_off;
 	s->pagemap_off = h->pagemap_off;
 	s->heap_off = h->heap_off;
 	s->heap_pages = h->heap_pages;
@@ -317,6 +323,7 @@ seg_init(struct shmseg *s, const struct shmseg_params *p, char *err,
 	memcpy(h->conn_key, s->conn_key, sizeof(h->conn_key));
 	h->listen_off = s->listen_off;
 	h->svc_off = s->svc_off;
+	h->backend_off = s->backend_off;
 	h->global_addr4 = p->global_addr4;
 	memcpy(h->global_addr6, p->global_addr6, 16);
 	strlcpy(h->cluster, p->cluster ? p->cluster : "", sizeof(h->cluster));
@@ -545,9 +552,11 @@ fail:
 	return rc;
 }
 
-/* shmseg_open_ro: map an existing segment read-only, for inspection. */
-int
-shmseg_open_ro(const char *path, struct shmseg **out, char *err, size_t errlen)
+/* seg_open_existing: map the segment at path, read-write when write
+ * is set, else read-only. */
+static int
+seg_open_existing(const char *path, int write, struct shmseg **out, char *err,
+    size_t errlen)
 {
 	struct shmseg *s;
 	struct stat st;
@@ -556,21 +565,44 @@ shmseg_open_ro(const char *path, struct shmseg **out, char *err, size_t errlen)
 	*out = NULL;
 	if ((s = seg_new(path)) == NULL)
 		return seg_err(err, errlen, -ENOMEM, "out of memory");
-	s->fd = open(s->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	s->fd = open(s->path,
+	    (write ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC);
 	if (s->fd == -1 || fstat(s->fd, &st) == -1) {
 		rc = seg_err(err, errlen, -errno, "%s: %s", s->path,
 		    strerror(errno));
 		goto fail;
 	}
-	if ((rc = seg_attach(s, (uint64_t)st.st_size, PROT_READ, err,
-		 errlen)) != 0)
+	if (!S_ISREG(st.st_mode)) {
+		rc = seg_err(err, errlen, -EPERM, "%s: not a regular file",
+		    s->path);
 		goto fail;
+	}
+	if ((rc = seg_attach(s, (uint64_t)st.st_size,
+		 write ? PROT_READ | PROT_WRITE : PROT_READ, err, errlen)) != 0)
+		goto fail;
+	s->writable = write;
 	s->lockfd = open(s->lockpath, O_RDONLY | O_CLOEXEC);
 	*out = s;
 	return 0;
 fail:
 	seg_free(s);
 	return rc;
+}
+
+/* shmseg_open_ro: map an existing segment read-only, for inspection. */
+int
+shmseg_open_ro(const char *path, struct shmseg **out, char *err, size_t errlen)
+{
+	return seg_open_existing(path, 0, out, err, errlen);
+}
+
+/* shmseg_open_admin: map an existing segment read-write, without
+ * claiming a node, to change what shmnetctl may change. */
+int
+shmseg_open_admin(const char *path, struct shmseg **out, char *err,
+    size_t errlen)
+{
+	return seg_open_existing(path, 1, out, err, errlen);
 }
 
 /* shmseg_intact: does the header still say what it said when this
@@ -601,7 +633,8 @@ shmseg_intact(struct shmseg *s, char *err, size_t errlen)
 	    now.dir_off != s->dir_off || now.pagemap_off != s->pagemap_off ||
 	    now.heap_off != s->heap_off || now.heap_pages != s->heap_pages ||
 	    now.conn_off != s->conn_off || now.listen_off != s->listen_off ||
-	    now.svc_off != s->svc_off || now.conn_buckets != s->conn_buckets)
+	    now.svc_off != s->svc_off || now.backend_off != s->backend_off ||
+	    now.conn_buckets != s->conn_buckets)
 		goto changed;
 	for (n = 0; n < SHM_NETS; n++)
 		if (now.cast_off[n] != s->cast_off[n] ||
@@ -744,11 +777,20 @@ shmseg_listen(struct shmseg *s, uint32_t id)
 	return (struct shm_listen_table *)(s->base + s->listen_off) + (id - 1);
 }
 
-/* shmseg_svc: the round-robin counters. */
+/* shmseg_svc: the services' counters. */
 struct shm_svc *
 shmseg_svc(struct shmseg *s)
 {
 	return (struct shm_svc *)(s->base + s->svc_off);
+}
+
+/* shmseg_backend: node id as a backend of G, NULL if out of range. */
+struct shm_backend *
+shmseg_backend(struct shmseg *s, uint32_t id)
+{
+	if (id < 1 || id > s->max_nodes)
+		return NULL;
+	return (struct shm_backend *)(s->base + s->backend_off) + (id - 1);
 }
 
 /* shmseg_mcast_count: multicast rings of a network. */

@@ -93,6 +93,11 @@ int	 shmseg_open(const struct shmseg_params *p, struct shmseg **out,
  * plus -ENOENT when there is no segment. */
 int	 shmseg_open_ro(const char *path, struct shmseg **out, char *err,
 	    size_t errlen);
+/* Map an existing segment read-write without claiming a node (shmnetctl
+ * weight, drain).  Errors as shmseg_open_ro; -EACCES without write
+ * access to the file. */
+int	 shmseg_open_admin(const char *path, struct shmseg **out, char *err,
+	    size_t errlen);
 /* Unmap and close.  Removes the segment and lock file when `unlink_last`
  * is set and no node of the cluster is alive any more. Returns 1 when it
  * removed them, 0 otherwise. */
@@ -133,6 +138,7 @@ struct shm_conn_bucket	*shmseg_conn_bucket(struct shmseg *seg, uint32_t i);
 uint32_t		 shmseg_conn_buckets(const struct shmseg *seg);
 struct shm_listen_table	*shmseg_listen(struct shmseg *seg, uint32_t id);
 struct shm_svc		*shmseg_svc(struct shmseg *seg);
+struct shm_backend	*shmseg_backend(struct shmseg *seg, uint32_t id);
 
 /* ---- heap.c: pair ring memory, page granular, under the heap lock ---- */
 
@@ -551,6 +557,49 @@ uint32_t conn_purge_node(struct shmseg *seg, uint32_t self, uint16_t node);
 /* Name of a state for displays. */
 const char *conn_state_name(uint16_t stflags);
 
+/* ---- backend.c: weights, drain, flows per backend -------------------- */
+
+/* A node's weight until its daemon says otherwise ([global] weight). */
+#define BACKEND_WEIGHT_DEFAULT	1
+/* node_claim (weight BACKEND_WEIGHT_DEFAULT), then the daemon of node
+ * id: its configured weight (0-255), no override of shmnetctl's, no
+ * drain, no counts. */
+void	 backend_reset(struct shmseg *seg, uint32_t id, uint32_t weight);
+/* The daemon, at a reload that changed its configured weight: the
+ * node's weight is that now (shmnetctl's drain stays). */
+void	 backend_configure(struct shmseg *seg, uint32_t id, uint32_t weight);
+/* shmnetctl: the weight (0-255; 0 takes no new flows) of node id, or of
+ * one of its ports (port > 0: any protocol, either family); weight -1
+ * gives the port the node's weight again.  0, -EINVAL, -EROFS (the
+ * segment is mapped read-only), -ENOSPC (SHM_BACKEND_PORTS ports have
+ * their own setting already). */
+int	 backend_set_weight(struct shmseg *seg, uint32_t id, int port,
+	    int weight);
+/* shmnetctl: drain (1: no new flows, its flows go on) or undrain (0)
+ * node id, or one of its ports.  Errors as backend_set_weight. */
+int	 backend_set_drain(struct shmseg *seg, uint32_t id, int port,
+	    int drain);
+struct backend_view {
+	uint32_t	weight;		/* the node's, or the port's own */
+	uint32_t	conf_weight;	/* the configuration's */
+	int		port_set;	/* the port has its own weight */
+	int		drained;	/* the node or the port */
+	int		stalled;	/* backend_set_stalled */
+};
+/* How node id takes new flows to port (0: the node as a whole). */
+void	 backend_view(struct shmseg *seg, uint32_t id, uint16_t port,
+	    struct backend_view *v);
+/* Its share of new flows to port: the weight, 0 drained or stalled. */
+uint32_t backend_weight(struct shmseg *seg, uint32_t id, uint16_t port);
+/* Count one flow of service key (struct shm_svc) picked for node id;
+ * how many were. */
+void	 backend_count(struct shmseg *seg, uint32_t id, uint32_t key);
+uint64_t backend_flows(struct shmseg *seg, uint32_t id, uint32_t key);
+/* This process only: node id stopped answering (its daemon lives, its
+ * heartbeat stands still); it takes no new flow until cleared. */
+void	 backend_set_stalled(struct shmseg *seg, uint32_t id, int stalled);
+int	 backend_stalled(struct shmseg *seg, uint32_t id);
+
 /* ---- listen.c: published listeners and the choice of a serving node -- */
 
 /* Publish node id's listeners (at most SHM_LISTEN_MAX; returns how many
@@ -560,21 +609,30 @@ uint32_t listen_publish(struct shmseg *seg, uint32_t id,
 /* Copy node id's listeners out consistently; returns the count. */
 uint32_t listen_read(struct shmseg *seg, uint32_t id, struct shm_listen *out);
 /*
- * Choose the node that serves a new flow: among UP nodes, those whose
- * listeners match best (a connected socket for this very peer, then a
- * socket bound to G, then a wildcard socket); several -> the service's
- * cluster-wide rotation.  0 and *node, or -ENOENT.
+ * Choose the node that serves a new flow: among UP nodes in rotation
+ * (weight above 0, not drained or stalled), those whose listeners in
+ * rotation (not full, not failing their check) match best (a connected
+ * socket for this very peer, then a socket bound to G, then a wildcard
+ * socket); several -> the service's cluster-wide weighted rotation.
+ * Counts the flow for the service and the node.  0 and *node, or
+ * -ENOENT.
  */
 int	 listen_pick(struct shmseg *seg, const struct conn_key *k,
 	    uint32_t *node);
 /* The same choice among the same nodes, by the flow's hash (conn_hash)
  * instead of the rotation: every packet of a flow the connection table
- * could not record goes to the same node. */
+ * could not record goes to the same node.  Counts nothing. */
 int	 listen_pick_by(struct shmseg *seg, const struct conn_key *k,
 	    uint64_t hash, uint32_t *node);
-/* Next value of the rotation counter of service (family, proto, port). */
-uint32_t svc_next(struct shmseg *seg, uint8_t family, uint8_t proto,
-	    uint16_t port);
+/* The key of service (family, proto, port): struct shm_svc.key. */
+uint32_t svc_key(uint8_t family, uint8_t proto, uint16_t port);
+/* Take the next position in service key's rotation (counts the flow). */
+uint64_t svc_take(struct shmseg *seg, uint32_t key);
+/* Service key's entry, NULL when it has none (no flow yet). */
+const struct shm_svc *svc_find(struct shmseg *seg, uint32_t key);
+/* Its flows that began in the last whole second before now_s (monotonic
+ * seconds, conn_now). */
+uint32_t svc_rate(const struct shm_svc *e, uint32_t now_s);
 
 /* ---- pkt.c: what the global network routes by ------------------------ */
 

@@ -13,8 +13,9 @@
  *   3. segment.c                                create, validate and map a
  *      segment; where each table lies (creates the broadcast rings)
  *   4. heap.c, keeper.c, mcast.c, conntab.c,    what lives in the segment:
- *      listen.c                                 ring memory, keepers,
+ *      backend.c, listen.c                      ring memory, keepers,
  *                                               multicast labels, flows,
+ *                                               weights and drain,
  *                                               listeners
  *   5. node.c                                   membership: claim, leave,
  *                                               reap, each node's directory
@@ -51,7 +52,7 @@ struct shmseg {
 	uint32_t	 cast_size[SHM_NETS];
 	uint64_t	 mcast_off[SHM_NETS];
 	uint32_t	 mcast_rings[SHM_NETS];
-	uint64_t	 conn_off, listen_off, svc_off;
+	uint64_t	 conn_off, listen_off, svc_off, backend_off;
 	uint32_t	 conn_buckets;
 	uint8_t		 conn_key[SHM_CONN_KEY_LEN];	/* hash key of the
 							 * connection table */
@@ -73,6 +74,10 @@ struct shmseg {
 	/* listen.c: until when (us clock) a listener table stuck mid-publish
 	 * is not waited for: a pick gave up waiting for one */
 	_Atomic uint64_t listen_busy_us;
+	/* backend.c: nodes this process saw stop answering (bit id % 64 of
+	 * word id / 64), set by its membership scan: they take no new
+	 * flow */
+	_Atomic uint64_t stalled[SHM_NODES_MAX / 64 + 1];
 };
 
 /* Lock-file byte ranges. */

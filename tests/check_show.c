@@ -525,6 +525,12 @@ table_fields(const struct out_table *t, char *out, size_t len)
 	for (i = 0; i < t->nfields && n < 64; i++)
 		if (t->fields[i].key != NULL)
 			words[n++] = t->fields[i].key;
+	if (t->sub != NULL) { /* its sub-table's keys, under subkey */
+		words[n++] = t->subkey;
+		for (i = 0; i < t->sub->nfields && n < 64; i++)
+			if (t->sub->fields[i].key != NULL)
+				words[n++] = t->sub->fields[i].key;
+	}
 	qsort(words, n, sizeof(*words), cmpstr);
 	out[0] = '\0';
 	for (i = 0; i < n; i++)
