@@ -14,7 +14,12 @@ struct ctl {
 	const char	*path;
 	int		 json;
 	FILE		*out;
+	int		 argc;		/* the command's name and arguments, */
+	char		**argv;		/* for its own getopt_long */
 };
+
+/* What a command returns for arguments it does not take (exit 2). */
+#define CTL_USAGE	2
 
 /*
  * What a value means to a reader.  Its storage (a 4- or 8-byte unsigned
@@ -81,5 +86,8 @@ int	 show_rings(struct ctl *c);
 int	 show_conns(struct ctl *c);
 int	 show_listeners(struct ctl *c);
 extern const struct out_table *const show_tables[];	/* NULL ends it */
+
+/* prom.c: the metrics command (its own options: --textfile DIR). */
+int	 prom_metrics(struct ctl *c);
 
 #endif /* SHMNETCTL_H */

@@ -13,26 +13,32 @@
 
 #include "ctl.h"
 
+/* A command: its name, what runs it, its own arguments (in c->argc and
+ * c->argv, its name first; NULL: it takes none) and what it does. */
 struct ctl_cmd {
 	const char *name;
 	int (*fn)(struct ctl *);
+	const char *args;
 	const char *help;
 };
 
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "status", show_status, "cluster summary" },
-	{ "nodes", show_nodes,
+	{ "status", show_status, NULL, "cluster summary" },
+	{ "nodes", show_nodes, NULL,
 	    "node table: id, state, generation, MAC, "
 	    "address, counters" },
-	{ "rings", show_rings,
+	{ "rings", show_rings, NULL,
 	    "pair and broadcast rings with keys and "
 	    "counters" },
-	{ "conns", show_conns,
+	{ "conns", show_conns, NULL,
 	    "global network flows: 5-tuple, node, state, "
 	    "age, counters" },
-	{ "listeners", show_listeners,
+	{ "listeners", show_listeners, NULL,
 	    "sockets each node publishes for the "
 	    "global address" },
+	{ "metrics", prom_metrics, "[--textfile DIR]",
+	    "Prometheus text format; --textfile: "
+	    "into DIR/shmnet_<cluster>.prom" },
 };
 
 static void
@@ -42,9 +48,14 @@ usage(FILE *fp)
 
 	fprintf(fp,
 	    "usage: shmnetctl [--cluster NAME | --segment PATH] "
-	    "[--json] COMMAND\ncommands:\n");
+	    "[--json] COMMAND [ARGS]\ncommands:\n");
 	for (i = 0; i < sizeof(ctl_cmds) / sizeof(*ctl_cmds); i++)
-		fprintf(fp, "  %-8s %s\n", ctl_cmds[i].name, ctl_cmds[i].help);
+		if (ctl_cmds[i].args != NULL)
+			fprintf(fp, "  %s %s\n  %-9s %s\n", ctl_cmds[i].name,
+			    ctl_cmds[i].args, "", ctl_cmds[i].help);
+		else
+			fprintf(fp, "  %-9s %s\n", ctl_cmds[i].name,
+			    ctl_cmds[i].help);
 }
 
 /* ctl_find_segment: the only segment in /dev/shm, if there is one. */
@@ -106,7 +117,9 @@ main(int argc, char **argv)
 	size_t i;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "c:S:jhV", opts, NULL)) != -1) {
+	/* '+': the options before the command are shmnetctl's, those after
+	 * it the command's */
+	while ((ch = getopt_long(argc, argv, "+c:S:jhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			snprintf(path, sizeof(path), "/dev/shm/shmnet.%s",
@@ -129,7 +142,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1) {
+	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
@@ -139,6 +152,14 @@ main(int argc, char **argv)
 	if (cmd == NULL) {
 		fprintf(stderr, "shmnetctl: unknown command '%s'\n",
 		    argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	c.argc = argc - optind;
+	c.argv = argv + optind;
+	if (cmd->args == NULL && c.argc > 1) {
+		fprintf(stderr, "shmnetctl: %s takes no arguments\n",
+		    cmd->name);
 		usage(stderr);
 		return 2;
 	}
@@ -157,5 +178,7 @@ main(int argc, char **argv)
 	c.path = path;
 	rc = cmd->fn(&c);
 	shmseg_close(c.seg, 0);
-	return rc == 0 ? 0 : 1;
+	if (rc == CTL_USAGE)
+		usage(stderr);
+	return rc == 0 ? 0 : rc == CTL_USAGE ? 2 : 1;
 }
