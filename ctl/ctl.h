@@ -26,7 +26,11 @@ struct ctl {
 	struct ctl_service service;
 	uint32_t	 node;
 	int		 count;
+	const char	*textfile;	/* metrics: the directory, or NULL */
 };
+
+/* What a command returns for arguments it does not take (exit 2). */
+#define CTL_USAGE	2
 
 /*
  * What a value means to a reader.  Its storage (a 4- or 8-byte unsigned
@@ -119,5 +123,8 @@ extern const struct out_table services_table;
 int	 admin_weight(struct ctl *c, uint32_t node, int port, int weight);
 int	 admin_drain(struct ctl *c, uint32_t node, int port, int drain);
 extern const struct out_table *const show_tables[];	/* NULL ends it */
+
+/* prom.c: the metrics command (its own options: --textfile DIR). */
+int	 prom_metrics(struct ctl *c);
 
 #endif /* SHMNETCTL_H */

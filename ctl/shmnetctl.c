@@ -16,8 +16,9 @@
 
 /* A command: its printer (or changer), whether it writes, which of the
  * command options it takes (CTL_OPT_*) and how many words follow it. */
-#define CTL_OPT_PORT   0x01 /* --port P */
-#define CTL_OPT_FILTER 0x02 /* --service S, --node N, --count */
+#define CTL_OPT_PORT     0x01 /* --port P */
+#define CTL_OPT_FILTER   0x02 /* --service S, --node N, --count */
+#define CTL_OPT_TEXTFILE 0x04 /* --textfile DIR */
 struct ctl_cmd {
 	const char *name;
 	int (*fn)(struct ctl *, char **args);
@@ -37,6 +38,7 @@ static int ctl_show_rings(struct ctl *c, char **a);
 static int ctl_show_conns(struct ctl *c, char **a);
 static int ctl_show_listeners(struct ctl *c, char **a);
 static int ctl_show_services(struct ctl *c, char **a);
+static int ctl_metrics(struct ctl *c, char **a);
 static int ctl_weight(struct ctl *c, char **a);
 static int ctl_drain(struct ctl *c, char **a);
 static int ctl_undrain(struct ctl *c, char **a);
@@ -54,6 +56,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "sockets each node publishes for the global address" },
 	{ "services", ctl_show_services, 0, 0, 0, "",
 	    "services of the global address and their backends" },
+	{ "metrics", ctl_metrics, 0, CTL_OPT_TEXTFILE, 0, " [--textfile DIR]",
+	    "Prometheus text format; --textfile: into "
+	    "DIR/shmnet_<cluster>.prom" },
 	{ "weight", ctl_weight, 1, CTL_OPT_PORT, 2,
 	    " NODE WEIGHT|default [--port P]",
 	    "set a node's share of new flows (0-255)" },
@@ -118,6 +123,13 @@ ctl_show_services(struct ctl *c, char **a)
 	return services_show(c);
 }
 
+static int
+ctl_metrics(struct ctl *c, char **a)
+{
+	(void)a;
+	return prom_metrics(c);
+}
+
 /* ctl_number: a decimal number in [lo, hi] from s, or -1 with a line
  * said. */
 static long
@@ -178,6 +190,7 @@ ctl_options(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 		{ "service", required_argument, NULL, 's' },
 		{ "node", required_argument, NULL, 'n' },
 		{ "count", no_argument, NULL, 'C' },
+		{ "textfile", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long v;
@@ -189,6 +202,7 @@ ctl_options(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 			continue;
 		}
 		if ((ch == 'p' && !(cmd->opts & CTL_OPT_PORT)) ||
+		    (ch == 't' && !(cmd->opts & CTL_OPT_TEXTFILE)) ||
 		    ((ch == 's' || ch == 'n' || ch == 'C') &&
 			!(cmd->opts & CTL_OPT_FILTER)) ||
 		    ch == '?') {
@@ -216,6 +230,8 @@ ctl_options(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 			c->node = (uint32_t)v;
 		} else if (ch == 'C')
 			c->count = 1;
+		else if (ch == 't')
+			c->textfile = optarg;
 	}
 	if (argc - optind != cmd->nargs) {
 		fprintf(stderr, "usage: shmnetctl %s%s\n", cmd->name,
@@ -357,5 +373,5 @@ main(int argc, char **argv)
 	c.path = path;
 	rc = cmd->fn(&c, argv + optind);
 	shmseg_close(c.seg, 0);
-	return rc == 0 ? 0 : 1;
+	return rc == 0 ? 0 : rc == CTL_USAGE ? 2 : 1;
 }

@@ -42,7 +42,9 @@ enum conf_type {
 	CT_HOST4,   /* a.b.c.d[/32] */
 	CT_HOST6,   /* IPv6 address, or none (all zero) */
 	CT_NET6,    /* IPv6 network/len */
-	CT_ADDR6    /* IPv6 address or network/len, or none (len 0) */
+	CT_ADDR6,   /* IPv6 address or network/len, or none (len 0) */
+	CT_LISTEN   /* a.b.c.d:port or [IPv6]:port, or none; min-max: the
+		     * port's range */
 };
 
 struct conf_key {
@@ -96,6 +98,7 @@ static const struct conf_key conf_keys[] = {
 	CK("cluster", "broadcast-slots", CT_UINT, 16, 65536, 1, cast_slots),
 	CK("cluster", "broadcast-slot-size", CT_SIZE, 256, 65536, 1,
 	    cast_slot_size),
+	CK("cluster", "metrics-listen", CT_LISTEN, 1, 65535, 0, metrics),
 	CK("namespace", "tcp-wmem-max", CT_SIZE, 0, 1ull << 30, 0,
 	    tcp_wmem_max),
 	CK("local", "interface", CT_IFNAME, 1, IFNAMSIZ - 1, 0, local.ifname),
@@ -364,6 +367,86 @@ bad:
 	return -1;
 }
 
+/* conf_listen_split: "a.b.c.d:port" or "[v6]:port" into the address
+ * (buf, brackets gone) and the port text; -1 when it is neither. */
+static int
+conf_listen_split(const char *value, char *buf, size_t len, const char **port)
+{
+	char *colon, *close;
+
+	if (strlcpy(buf, value, len) >= len)
+		return -1;
+	if (buf[0] == '[') {
+		if ((close = strchr(buf, ']')) == NULL || close[1] != ':')
+			return -1;
+		*port = value + (close - buf) + 2;
+		*close = '\0';
+		memmove(buf, buf + 1, strlen(buf + 1) + 1);
+		return 0;
+	}
+	if ((colon = strrchr(buf, ':')) == NULL || strchr(buf, ':') != colon)
+		return -1;
+	*colon = '\0';
+	*port = value + (colon - buf) + 1;
+	return 0;
+}
+
+/* conf_listen: ADDRESS:PORT (IPv4 a.b.c.d:port, IPv6 [addr]:port), or
+ * none (or empty) for off. */
+static int
+conf_listen(struct conf *c, const struct conf_key *k, const char *value,
+    const char *where, char *err, size_t errlen)
+{
+	struct conf_listen *l = (struct conf_listen *)((char *)c + k->off);
+	struct conf_listen n = { 0 };
+	const char *port;
+	char buf[80];
+	uint64_t p;
+
+	if (*value == '\0' || strcmp(value, "none") == 0) {
+		*l = n;
+		return 0;
+	}
+	if (conf_listen_split(value, buf, sizeof(buf), &port) != 0)
+		goto bad;
+	if (value[0] == '[' ? inet_pton(AF_INET6, buf, n.addr) != 1 :
+			      inet_pton(AF_INET, buf, n.addr) != 1)
+		goto bad;
+	if (conf_parse_u64(port, 0, &p) != 0)
+		goto bad;
+	if (p < k->min || p > k->max) {
+		snprintf(err, errlen,
+		    "%s: %s port %s out of range (%" PRIu64 "-%" PRIu64 ")",
+		    where, k->name, port, k->min, k->max);
+		return -1;
+	}
+	n.family = value[0] == '[' ? AF_INET6 : AF_INET;
+	n.port = (uint32_t)p;
+	*l = n;
+	return 0;
+bad:
+	snprintf(err, errlen,
+	    "%s: %s '%s' is not ADDRESS:PORT (a.b.c.d:port or "
+	    "[IPv6]:port) or none",
+	    where, k->name, value);
+	return -1;
+}
+
+/* conf_listen_str: a listen address as conf_apply reads it. */
+void
+conf_listen_str(const struct conf_listen *l, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (l->family == 0) {
+		strlcpy(buf, "none", len);
+		return;
+	}
+	inet_ntop((int)l->family, l->addr, a, sizeof(a));
+	snprintf(buf, len, l->family == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
+	    l->port);
+}
+
 /* conf_string: copy a string value after checking its characters. */
 static int
 conf_string(struct conf *c, const struct conf_key *k, const char *value,
@@ -483,6 +566,8 @@ conf_apply(struct conf *c, const char *section, const char *key,
 	case CT_NET6:
 	case CT_ADDR6:
 		return conf_ip6(c, k, value, where, err, errlen);
+	case CT_LISTEN:
+		return conf_listen(c, k, value, where, err, errlen);
 	case CT_IFNAME0:
 		if (*value == '\0' || strcmp(value, "none") == 0) {
 			*((char *)c + k->off) = '\0';
@@ -923,6 +1008,9 @@ conf_format(const struct conf *c, const struct conf_key *k, char *buf,
 	case CT_NET6:
 	case CT_ADDR6:
 		conf_format_addr6(c, k, buf, len);
+		break;
+	case CT_LISTEN:
+		conf_listen_str((const struct conf_listen *)s, buf, len);
 		break;
 	}
 	return 0;

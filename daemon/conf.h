@@ -58,6 +58,13 @@ struct globalconf {
 	uint32_t	weight;		/* share of new flows, 0 = none */
 };
 
+/* An address and port to listen on: [cluster] metrics-listen. */
+struct conf_listen {
+	uint32_t	family;		/* AF_INET or AF_INET6; 0 = off */
+	uint32_t	port;		/* host order */
+	uint8_t		addr[16];	/* network order, IPv4 in the first 4 */
+};
+
 struct conf {
 	char		cluster[SHM_CLUSTER_MAX];
 	uint32_t	node;		/* 0 = auto */
@@ -68,6 +75,7 @@ struct conf {
 	uint32_t	cast_slot_size;
 	uint32_t	segment_mode;
 	char		segment_group[32];	/* "" = root's */
+	struct conf_listen metrics;	/* where /metrics is served */
 	uint64_t	tcp_wmem_max;	/* [namespace]: raise net.ipv4.tcp_wmem's
 					 * ceiling to this, 0 = leave it */
 	struct netconf	local;
@@ -103,6 +111,8 @@ int	 conf_has_g6(const struct conf *c);
 /* Print the configuration as INI text that conf_parse_buf reads back to
  * the same configuration. */
 void	 conf_print(const struct conf *c, void *fp);
+/* "a.b.c.d:port", "[v6]:port", or "none" when off, into buf. */
+void	 conf_listen_str(const struct conf_listen *l, char *buf, size_t len);
 /* Connection table buckets for the configured number of entries. */
 uint32_t conf_conn_buckets(const struct conf *c);
 /* Ring slots of the largest pair ring (ring-size) and of a new one

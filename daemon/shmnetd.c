@@ -1,9 +1,10 @@
 /*
  * shmnetd.c: the daemon's life: start in a fixed order, serve, leave.
  *
- * Start: TAP (fails early without /dev/net/tun or CAP_NET_ADMIN), segment,
- * node claim, the modules' state, interface configuration, rings for live
- * peers, UP, data threads, announce.  Each step undoes the ones before it
+ * Start: TAP (fails early without /dev/net/tun or CAP_NET_ADMIN), the
+ * /metrics socket if configured, segment, node claim, the modules' state,
+ * interface configuration, rings for live peers, UP, data threads,
+ * announce.  Each step undoes the ones before it
  * on failure, so a failed start leaves nothing behind.  SIGTERM/SIGINT
  * leave the cluster: LEAVE is broadcast, the threads stop, the node goes
  * DOWN and frees its rings, the TAP disappears and the last node out
@@ -32,6 +33,7 @@
 #include "mcast.h"
 #include "mcwatch.h"
 #include "member.h"
+#include "metricsd.h"
 #include "resize.h"
 #include "rxpath.h"
 #include "sdnotify.h"
@@ -179,7 +181,9 @@ shmnetd_events(struct daemon *d)
 	struct timeval tick = { 0, TICK_MS * 1000 };
 	int i, ifindex[SHM_NETS];
 
-	if ((d->base = event_base_new()) == NULL)
+	if ((d->base = event_base_new()) == NULL ||
+	    (d->metricsd != NULL &&
+		metricsd_serve(d->metricsd, d->base, d->ho.seg) != 0))
 		return -1;
 	d->ev_tick = event_new(d->base, -1, EV_PERSIST, shmnetd_tick, d);
 	d->ev_notify = event_new(d->base, d->ho.notify.fd[0],
@@ -218,6 +222,8 @@ shmnetd_events_free(struct daemon *d)
 	if (d->ev_rescan != NULL)
 		event_free(d->ev_rescan);
 	d->ev_rescan = NULL;
+	metricsd_free(d->metricsd); /* evhttp first: it uses the base */
+	d->metricsd = NULL;
 	if (d->base != NULL)
 		event_base_free(d->base);
 }
@@ -588,6 +594,17 @@ shmnetd_open_taps(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* shmnetd_metrics_open: the /metrics socket, if metrics-listen is set:
+ * bound before the node joins, so that a bind failure stops the start
+ * with nothing to undo in the cluster. */
+static int
+shmnetd_metrics_open(struct daemon *d, char *err, size_t errlen)
+{
+	if (d->conf.metrics.family == 0)
+		return 0;
+	return metricsd_open(&d->conf.metrics, &d->metricsd, err, errlen);
+}
+
 /* shmnetd_configure: addresses, links and the global routing. */
 static int
 shmnetd_configure(struct daemon *d, char *err, size_t errlen)
@@ -728,6 +745,8 @@ shmnetd_close(struct daemon *d)
 	for (i = 0; i < d->nnets; i++)
 		netif_close(&d->ho.net[i].ni);
 	shmnetd_handoff_free(&d->ho);
+	metricsd_free(d->metricsd); /* a start that never served it */
+	d->metricsd = NULL;
 }
 
 /* How far a start got: what shmnetd_stop undoes. */
@@ -751,7 +770,8 @@ shmnetd_start(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot initialise a mutex");
 		return STAGE_NONE;
 	}
-	if (shmnetd_open_taps(d, err, errlen) != 0)
+	if (shmnetd_open_taps(d, err, errlen) != 0 ||
+	    shmnetd_metrics_open(d, err, errlen) != 0)
 		return STAGE_NONE;
 	if (shmnetd_attach(d, err, errlen) != 0)
 		return STAGE_NODE;

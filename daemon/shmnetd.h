@@ -7,10 +7,11 @@
  *
  *   1. log.c conf.c cframe.c notify.c wake.c     leaves: logging, the
  *      tapio.c sockstat.c sockdiag.c tcpwmem.c   configuration, control
- *      sdnotify.c                                frames, the pipe to the
+ *      sdnotify.c, then metricsd.c               frames, the pipe to the
  *                                                main loop, doorbells, TAP
  *                                                batches, socket scans,
- *                                                the service manager
+ *                                                the service manager, the
+ *                                                /metrics endpoint
  *   2. netif.c follow.c mcast.c gnet.c           a network's interface, CPU
  *                                                following, multicast
  *                                                groups, global routing
@@ -25,7 +26,7 @@
  *
  * Threads:
  *   main   libevent loop: signals, the 1 s tick, the notify pipe, the
- *          kernel's multicast join notifications.  Owns the node's
+ *          kernel's multicast join notifications, HTTP /metrics.  Owns the node's
  *          directory: allocates, replaces and retires the rings into it.
  *   tx     one per network (txpath.c): TAP -> pair, broadcast or
  *          multicast ring.  Owns its peers' transmit state.
@@ -162,6 +163,7 @@ struct watch;
 struct mcwatch;
 struct groute;
 struct lscan;
+struct metricsd;
 
 /* The daemon: its configuration, the hand-off and each module's state
  * (opaque to all but the module).  Only shmnetd.c and main.c use it. */
@@ -182,6 +184,7 @@ struct daemon {
 	struct mcwatch		*mcw;
 	struct groute		*groute;
 	struct lscan		*lscan;
+	struct metricsd		*metricsd;	/* /metrics, if configured */
 	struct tcpwmem		 tcpwmem;	/* to put back at exit */
 	uint32_t		 lock_busy;	/* shmseg_lock_busy last tick */
 	int			 lock_busy_said; /* and said so */

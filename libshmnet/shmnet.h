@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "layout.h"
 
@@ -667,5 +668,18 @@ struct pkt_g {
  * malformed. */
 int	 pkt_parse(const uint8_t *frame, uint32_t len, const struct pkt_g *g,
 	    struct pkt_info *pi);
+
+/* ---- metrics.c: the cluster as Prometheus metrics -------------------- */
+
+/* What an HTTP reply carrying metrics_write's text says it is. */
+#define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
+
+/*
+ * Write every metric family of the cluster (shmnetctl(8), METRICS) to fp
+ * in Prometheus' text exposition format 0.0.4, reading the segment only.
+ * Every sample has a cluster label.  Returns 0, -ENOMEM, or -EIO when
+ * writing to fp failed.
+ */
+int	 metrics_write(struct shmseg *seg, FILE *fp);
 
 #endif /* SHMNET_H */

@@ -19,6 +19,8 @@
  *                                               listeners
  *   5. node.c                                   membership: claim, leave,
  *                                               reap, each node's directory
+ *   6. metrics.c                                the cluster as Prometheus
+ *                                               metrics, read only
  */
 #ifndef SHMNET_PRIVATE_H
 #define SHMNET_PRIVATE_H

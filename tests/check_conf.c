@@ -105,6 +105,47 @@ START_TEST(test_range_error_names_file_line_and_range)
 	ck_assert_uint_eq(c.tcp_wmem_max, 16u << 20);
 	ck_assert_int_eq(parse("[namespace]\ntcp-wmem-max = 0\n"), 0);
 	ck_assert_uint_eq(c.tcp_wmem_max, 0);
+	ck_assert_int_eq(parse("[cluster]\n\nmetrics-listen = 0.0.0.0:70000\n"),
+	    -1);
+	ck_assert_str_eq(err,
+	    "test.conf:3: metrics-listen port 70000 out of range "
+	    "(1-65535)");
+	ck_assert_int_eq(parse("[cluster]\nmetrics-listen = [::1]:0\n"), -1);
+	ck_assert_str_eq(err,
+	    "test.conf:2: metrics-listen port 0 out of range (1-65535)");
+}
+END_TEST
+
+START_TEST(test_metrics_listen)
+{
+	uint8_t want[16];
+	char s[80];
+
+	ck_assert_uint_eq(c.metrics.family, 0); /* off by default */
+	ck_assert_int_eq(parse("[cluster]\nmetrics-listen = 10.201.0.1:9482\n"),
+	    0);
+	ck_assert_uint_eq(c.metrics.family, AF_INET);
+	ck_assert_uint_eq(c.metrics.port, 9482);
+	ck_assert_int_eq(inet_pton(AF_INET, "10.201.0.1", want), 1);
+	ck_assert(memcmp(c.metrics.addr, want, 4) == 0);
+	conf_listen_str(&c.metrics, s, sizeof(s));
+	ck_assert_str_eq(s, "10.201.0.1:9482");
+	ck_assert_int_eq(parse("[cluster]\nmetrics-listen = [fd00::1]:80\n"),
+	    0);
+	ck_assert_uint_eq(c.metrics.family, AF_INET6);
+	ck_assert_uint_eq(c.metrics.port, 80);
+	ck_assert_int_eq(inet_pton(AF_INET6, "fd00::1", want), 1);
+	ck_assert(memcmp(c.metrics.addr, want, 16) == 0);
+	conf_listen_str(&c.metrics, s, sizeof(s));
+	ck_assert_str_eq(s, "[fd00::1]:80");
+	ck_assert_int_eq(parse("[cluster]\nmetrics-listen = none\n"), 0);
+	ck_assert_uint_eq(c.metrics.family, 0);
+	conf_listen_str(&c.metrics, s, sizeof(s));
+	ck_assert_str_eq(s, "none");
+	ck_assert_int_eq(conf_set(&c, "cluster.metrics-listen=127.0.0.1:1", err,
+			     sizeof(err)),
+	    0);
+	ck_assert_uint_eq(c.metrics.port, 1);
 }
 END_TEST
 
@@ -138,6 +179,18 @@ START_TEST(test_errors)
 		    "must be an octal mode" },
 		{ "[cluster]\nsegment-mode = 0400\n", "must be an octal mode" },
 		{ "[cluster]\nsegment-mode = 0770\n", "must be an octal mode" },
+		{ "[cluster]\nmetrics-listen = 127.0.0.1\n",
+		    "metrics-listen '127.0.0.1' is not ADDRESS:PORT" },
+		{ "[cluster]\nmetrics-listen = ::1:9482\n",
+		    "is not ADDRESS:PORT" },
+		{ "[cluster]\nmetrics-listen = [::1]9482\n",
+		    "is not ADDRESS:PORT" },
+		{ "[cluster]\nmetrics-listen = [10.0.0.1]:80\n",
+		    "is not ADDRESS:PORT" },
+		{ "[cluster]\nmetrics-listen = 10.0.0.1:http\n",
+		    "is not ADDRESS:PORT" },
+		{ "[cluster]\nmetrics-listen = host:80\n",
+		    "is not ADDRESS:PORT" },
 	};
 	size_t i;
 
@@ -291,6 +344,7 @@ conf_assert_eq(const struct conf *a, const struct conf *b)
 	ck_assert_uint_eq(a->segment_mode, b->segment_mode);
 	ck_assert_str_eq(a->segment_group, b->segment_group);
 	ck_assert_uint_eq(a->tcp_wmem_max, b->tcp_wmem_max);
+	ck_assert(memcmp(&a->metrics, &b->metrics, sizeof(a->metrics)) == 0);
 	net_assert_eq(&a->local, &b->local);
 	net_assert_eq(&a->global, &b->global);
 	/* struct globalconf: uint32_t and uint8_t[16] around gateway */
@@ -338,6 +392,7 @@ START_TEST(test_print_defaults_round_trip)
 	ck_assert_ptr_nonnull(strstr(text, "\naddress6 =\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\ngateway = none\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\nsegment-mode = 0600\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nmetrics-listen = none\n"));
 	free(text);
 }
 END_TEST
@@ -351,7 +406,7 @@ START_TEST(test_print_round_trip)
 		"[cluster]\nname = prod-1\nnode = 7\nsegment = /srv/shm/prod\n"
 		"segment-mode = 0660\nsegment-group = shmnet\n"
 		"segment-size = 64M\nmax-nodes = 32\nbroadcast-slots = 512\n"
-		"broadcast-slot-size = 4K\n"
+		"broadcast-slot-size = 4K\nmetrics-listen = [::1]:9482\n"
 		"[namespace]\ntcp-wmem-max = 0\n"
 		"[local]\ninterface = shmx\naddress = 192.168.77.5/24\n"
 		"address6 = fd53:4d4c::/64\nmtu = 9000\ntxqueuelen = 4096\n"
@@ -373,6 +428,7 @@ START_TEST(test_print_round_trip)
 	ck_assert_ptr_nonnull(strstr(text, "\naddress6 = fd53:4d47::1\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\nsegment-mode = 0660\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\nnode = 7\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nmetrics-listen = [::1]:9482\n"));
 	free(text);
 	/* a full IPv6 address, the global network off */
 	setup();
@@ -403,6 +459,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_full_file);
 	tcase_add_test(tc, test_range_error_names_file_line_and_range);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_metrics_listen);
 	tcase_add_test(tc, test_set_and_finish_checks);
 	tcase_add_test(tc, test_long_line_and_nul);
 	tcase_add_test(tc, test_shipped_example_parses);

@@ -4,7 +4,9 @@
 
 SHMNET_BUILD_DEPS="gcc make autoconf automake pkg-config libevent-dev \
 libbsd-dev check libmnl-dev liburing-dev libjansson-dev"
-SHMNET_TEST_DEPS="iproute2 iputils-ping socat jq util-linux procps strace clang-format"  # procps: pkill
+# procps: pkill; curl and python3-prometheus-client: global_metrics.sh
+SHMNET_TEST_DEPS="iproute2 iputils-ping socat jq util-linux procps strace clang-format \
+curl python3-prometheus-client"
 
 deps_install() {
 	local missing=() p
