@@ -4,7 +4,8 @@
 
 SHMNET_BUILD_DEPS="gcc make autoconf automake pkg-config libevent-dev \
 libbsd-dev check libmnl-dev liburing-dev libjansson-dev"
-SHMNET_TEST_DEPS="iproute2 iputils-ping socat jq util-linux procps strace clang-format"  # procps: pkill
+SHMNET_TEST_DEPS="iproute2 iputils-ping socat jq util-linux procps strace clang-format \
+podman runc busybox-static"  # procps: pkill; podman...: local_podman.sh
 
 deps_install() {
 	local missing=() p
