@@ -40,19 +40,24 @@ static const struct port_ops netif_port_ops = {
 };
 
 /* netif_tapio: the calling data thread's batched TAP I/O, when io-batch
- * asks for it and the kernel allows it (said once per network when not:
- * Docker's default seccomp profile, for one, refuses io_uring). */
+ * asks for it and the kernel allows it; which one is said once per
+ * network, by the first data thread (the engines' default seccomp
+ * profiles, for one, refuse io_uring). */
 void
-netif_tapio(const struct netif *ni, struct tapio *t, _Atomic int *warned)
+netif_tapio(const struct netif *ni, struct tapio *t, _Atomic int *said)
 {
 	int rc;
 
 	memset(t, 0, sizeof(*t));
 	if (ni->nc->io_batch < 2)
 		return;
-	if ((rc = tapio_open(t, ni->tap.fd, ni->nc->io_batch, ni->name)) == 0)
+	rc = tapio_open(t, ni->tap.fd, ni->nc->io_batch, ni->name);
+	if (atomic_exchange(said, 1) != 0)
 		return;
-	if (atomic_exchange(warned, 1) == 0)
+	if (rc == 0)
+		log_info("%s: io_uring: up to %u frames per system call on %s",
+		    ni->name, ni->nc->io_batch, ni->tap.name);
+	else
 		log_info("%s: no io_uring (%s): one system call per frame on "
 			 "%s",
 		    ni->name, strerror(-rc), ni->tap.name);

@@ -68,9 +68,9 @@ void	 netif_attach(struct netif *ni, struct shm_node *node);
 int	 netif_configure(struct netif *ni, const struct conf *c,
 	    struct shm_node *node, uint32_t self, char *err, size_t errlen);
 void	 netif_close(struct netif *ni);
-/* The calling data thread's batched TAP I/O, or none (said once per
- * network, through *warned). */
+/* The calling data thread's batched TAP I/O, or none (which one is said
+ * once per network, through *said). */
 void	 netif_tapio(const struct netif *ni, struct tapio *t,
-	    _Atomic int *warned);
+	    _Atomic int *said);
 
 #endif /* SHMNETD_NETIF_H */

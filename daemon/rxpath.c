@@ -691,7 +691,7 @@ rx_main(void *arg)
 
 	snprintf(name, sizeof(name), "rx-%s", rx->ni->name); /* top -H */
 	pthread_setname_np(pthread_self(), name);
-	netif_tapio(rx->ni, &rx->io, &rx->h->tapio_warned);
+	netif_tapio(rx->ni, &rx->io, &rx->h->tapio_said);
 	follow_rx_init(rx->ni, rx->h, &fl);
 
 	while (!rx_stopping(rx)) {

@@ -122,8 +122,8 @@ struct handoff_net {
 	struct mcgroups		 mc_pub;
 	_Atomic uint32_t	 mc_gen;
 
-	/* tx and rx: "no io_uring" said once per network (exchange) */
-	_Atomic int		 tapio_warned;
+	/* tx and rx: io_uring or not, said once per network (exchange) */
+	_Atomic int		 tapio_said;
 };
 
 /* What the daemon's threads share. */

@@ -736,7 +736,7 @@ tx_main(void *arg)
 		log_warnx("%s: tx thread: out of memory", tx->ni->name);
 		return NULL;
 	}
-	netif_tapio(tx->ni, &tx->io, &tx->h->tapio_warned);
+	netif_tapio(tx->ni, &tx->io, &tx->h->tapio_said);
 	memset(&tp, 0, sizeof(tp));
 	follow_tx_init(tx->ni, tx->h, &tp.follow);
 	tx_batch_init(tx, &b);

@@ -64,8 +64,9 @@ watch_main(void *arg)
 			 "death by heartbeat",
 		    strerror(-rc));
 	sem_post(&ho->watch_armed);
-	rc = 0;
-	while (!watch_stopping(ho)) {
+	if ((rc = keeper_probe()) == 0)
+		log_info("futex_waitv: deaths of peers are seen at once");
+	while (rc == 0 && !watch_stopping(ho)) {
 		kick = atomic_load_explicit(&ho->watch_kick,
 		    memory_order_acquire);
 		rc = keeper_wait(ho->seg, ho->self, w->keeper_seen,

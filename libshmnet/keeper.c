@@ -184,6 +184,23 @@ keeper_wait(struct shmseg *s, uint32_t self, uint32_t *seen,
 	return 0;
 }
 
+/* keeper_probe: may this process call futex_waitv(2)?  One call on a
+ * private word whose value differs from the one given: the kernel
+ * answers EAGAIN without sleeping.  0, or -errno (ENOSYS, EPERM). */
+int
+keeper_probe(void)
+{
+	uint32_t word = 1;
+	struct keeper_waitv wv = { .val = 0,
+		.uaddr = (uintptr_t)&word,
+		.flags = FUTEX2_SIZE_U32 | FUTEX2_PRIVATE };
+
+	if (syscall(SYS_futex_waitv, &wv, 1, 0, NULL, CLOCK_MONOTONIC) == -1 &&
+	    errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
 /* keeper_pause: sleep until keeper_kick moves *kick from kick_seen. */
 void
 keeper_pause(_Atomic uint32_t *kick, uint32_t kick_seen)

@@ -243,6 +243,9 @@ int	 keeper_died(struct shmseg *seg, uint32_t id);
 int	 keeper_wait(struct shmseg *seg, uint32_t self, uint32_t *seen,
 	    _Atomic uint32_t *kick, uint32_t kick_seen);
 void	 keeper_kick(_Atomic uint32_t *kick);
+/* 0 when this process may call futex_waitv, else -errno (ENOSYS, or
+ * EPERM or ENOSYS from a seccomp filter); never sleeps. */
+int	 keeper_probe(void);
 /* Sleep until keeper_kick moves *kick from kick_seen. */
 void	 keeper_pause(_Atomic uint32_t *kick, uint32_t kick_seen);
 /* 1 if the node is UP and alive. */

@@ -2,7 +2,8 @@
  * check_keeper.c: a node's death as an event (libshmnet/keeper.c): a
  * killed keeper wakes a peer that sleeps in keeper_wait, once; a keeper
  * disarmed before a clean exit is no death; a new claim clears the word;
- * futex_waitv forbidden by seccomp is reported, not retried at once.
+ * futex_waitv forbidden by seccomp is reported, not retried at once;
+ * keeper_probe tells whether futex_waitv may be called, without sleeping.
  */
 #include "config.h"
 
@@ -216,6 +217,19 @@ START_TEST(test_forbidden_waitv_is_an_error_not_a_spin)
 }
 END_TEST
 
+START_TEST(test_probe_says_whether_waitv_is_allowed)
+{
+	pid_t pid;
+
+	ck_assert_int_eq(keeper_probe(), 0);
+	if ((pid = fork()) == 0)
+		_exit(tu_forbid(449 /* futex_waitv */) != 0 ? 2 :
+			keeper_probe() == -EPERM            ? 0 :
+							      1);
+	tu_child_ok(pid);
+}
+END_TEST
+
 static Suite *
 keeper_suite(void)
 {
@@ -227,6 +241,7 @@ keeper_suite(void)
 	tcase_add_test(tc, test_disarmed_keeper_is_no_death);
 	tcase_add_test(tc, test_kick_ends_the_wait);
 	tcase_add_test(tc, test_forbidden_waitv_is_an_error_not_a_spin);
+	tcase_add_test(tc, test_probe_says_whether_waitv_is_allowed);
 	suite_add_tcase(s, tc);
 	return s;
 }
