@@ -12,13 +12,14 @@
  * row.  The samples of a family stay together, as the format asks, and
  * every family is read from the same copy.
  *
- * A new kind of object (a service, a backend) is a row struct, a
- * collector and a labeller in mx_kinds; each quantity of it is then one
- * line in mx_families.
+ * A new kind of object is a row struct, a collector and a labeller in
+ * mx_kinds; each quantity of it is then one line in mx_families.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@
 struct mx_labels {
 	size_t n;
 	const char *name[MX_LABELS];
-	char value[MX_LABELS][40];
+	char value[MX_LABELS][64];
 };
 
 /* Rows of one kind: n of them, room for cap, size bytes each. */
@@ -81,6 +82,20 @@ struct mx_flows {
 	uint32_t node;
 	const char *state;
 	uint64_t flows;
+};
+
+/* A service of G: "ADDRESS:PORT/PROTO" ([ADDRESS] for IPv6). */
+struct mx_service {
+	char service[INET6_ADDRSTRLEN + 16];
+	uint64_t flows, active, inactive;
+};
+
+/* A node under a service. */
+struct mx_backend {
+	char service[INET6_ADDRSTRLEN + 16];
+	uint32_t node;
+	uint64_t flows, active, inactive, weight, in_rotation;
+	uint64_t check_up, check_ns, queue, queue_max;
 };
 
 /* What a node drops, by reason: where each counter is in struct
@@ -429,6 +444,91 @@ out:
 	return rc;
 }
 
+/* mx_service_name: "G:PORT/PROTO" of service i. */
+static void
+mx_service_name(struct shmseg *seg, const struct svc_info *i, char *buf,
+    size_t len)
+{
+	const struct shm_hdr *h = shmseg_hdr(seg);
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(i->family == 6 ? AF_INET6 : AF_INET,
+	    i->family == 6 ? (const void *)h->global_addr6 :
+			     (const void *)&h->global_addr4,
+	    a, sizeof(a));
+	snprintf(buf, len, i->family == 6 ? "[%s]:%u/%s" : "%s:%u/%s", a,
+	    i->port, i->proto == IPPROTO_TCP ? "tcp" : "udp");
+}
+
+/* mx_collect_services: each service of G (svcview.c). */
+static int
+mx_collect_services(struct shmseg *seg, struct mx_rows *a)
+{
+	struct mx_service *r;
+	struct svc_table v;
+	size_t i;
+
+	if (svc_table_read(seg, &v) != 0)
+		return -ENOMEM;
+	for (i = 0; i < v.ns; i++, a->n++) {
+		if ((r = mx_next(a)) == NULL) {
+			svc_table_free(&v);
+			return -ENOMEM;
+		}
+		mx_service_name(seg, &v.s[i], r->service, sizeof(r->service));
+		r->flows = v.s[i].flows;
+		r->active = v.s[i].active;
+		r->inactive = v.s[i].inactive;
+	}
+	svc_table_free(&v);
+	return 0;
+}
+
+/* mx_backend_row: backend b of the services in v as a row. */
+static void
+mx_backend_row(struct shmseg *seg, const struct svc_table *v,
+    const struct svc_backend *b, struct mx_backend *r)
+{
+	mx_service_name(seg, &v->s[b->service], r->service,
+	    sizeof(r->service));
+	r->node = b->node;
+	r->flows = b->flows;
+	r->active = b->active;
+	r->inactive = b->inactive;
+	r->weight = b->weight;
+	r->in_rotation = b->state == SVC_ACTIVE;
+	r->check_up = b->check == SHM_CHECK_UP ? 1 :
+	    b->check == SHM_CHECK_DOWN	       ? 0 :
+						 MX_NONE;
+	r->check_ns = b->check == SHM_CHECK_NONE ?
+	    0 :
+	    b->check_since * 1000000000ull;
+	r->queue = v->s[b->service].proto == IPPROTO_TCP ? b->queue : MX_NONE;
+	r->queue_max = v->s[b->service].proto == IPPROTO_TCP ? b->queue_max :
+							       MX_NONE;
+}
+
+/* mx_collect_backends: each node under each service of G. */
+static int
+mx_collect_backends(struct shmseg *seg, struct mx_rows *a)
+{
+	struct mx_backend *r;
+	struct svc_table v;
+	size_t i;
+
+	if (svc_table_read(seg, &v) != 0)
+		return -ENOMEM;
+	for (i = 0; i < v.nb; i++, a->n++) {
+		if ((r = mx_next(a)) == NULL) {
+			svc_table_free(&v);
+			return -ENOMEM;
+		}
+		mx_backend_row(seg, &v, &v.b[i], r);
+	}
+	svc_table_free(&v);
+	return 0;
+}
+
 /* ---- labels ---------------------------------------------------------- */
 
 /* mx_label: add name="value" (printf) to a sample's labels. */
@@ -515,6 +615,23 @@ mx_labels_flows(const void *row, struct mx_labels *l)
 	mx_label(l, "state", "%s", r->state);
 }
 
+/* mx_labels_service: service. */
+static void
+mx_labels_service(const void *row, struct mx_labels *l)
+{
+	mx_label(l, "service", "%s", ((const struct mx_service *)row)->service);
+}
+
+/* mx_labels_backend: service and node. */
+static void
+mx_labels_backend(const void *row, struct mx_labels *l)
+{
+	const struct mx_backend *r = row;
+
+	mx_label(l, "service", "%s", r->service);
+	mx_label(l, "node", "%u", r->node);
+}
+
 /* ---- the description ------------------------------------------------- */
 
 enum mx_kind {
@@ -524,6 +641,8 @@ enum mx_kind {
 	MX_DROP,
 	MX_RING,
 	MX_FLOWS,
+	MX_SERVICE,
+	MX_BACKEND,
 	MX_KINDS
 };
 
@@ -544,6 +663,10 @@ static const struct {
 	    mx_labels_ring },
 	[MX_FLOWS] = { sizeof(struct mx_flows), mx_collect_flows,
 	    mx_labels_flows },
+	[MX_SERVICE] = { sizeof(struct mx_service), mx_collect_services,
+	    mx_labels_service },
+	[MX_BACKEND] = { sizeof(struct mx_backend), mx_collect_backends,
+	    mx_labels_backend },
 };
 
 /* How a family's value is printed. */
@@ -567,6 +690,8 @@ struct mx_family {
 #define N(f)    MX_NODE, offsetof(struct mx_node, f), MX_PLAIN
 #define NET(f)  MX_NET, offsetof(struct mx_net, f), MX_PLAIN
 #define RING(f) MX_RING, offsetof(struct mx_ring, f), MX_PLAIN
+#define SVC(f)  MX_SERVICE, offsetof(struct mx_service, f), MX_PLAIN
+#define BE(f)   MX_BACKEND, offsetof(struct mx_backend, f), MX_PLAIN
 static const struct mx_family mx_families[] = {
 	{ "segment_size_bytes", "gauge", C(segment_size),
 	    "Size of the cluster's shared-memory segment." },
@@ -636,11 +761,47 @@ static const struct mx_family mx_families[] = {
 	{ "ring_slots", "gauge", RING(slots), "Slots of the ring." },
 	{ "ring_size_bytes", "gauge", RING(size),
 	    "Frame data the ring holds when full (slots times slot size)." },
+	{ "service_flows_total", "counter", SVC(flows),
+	    "New flows of the service of G, since the segment was made." },
+	{ "service_active_flows", "gauge", SVC(active),
+	    "Flows of the service now: established TCP, UDP." },
+	{ "service_inactive_flows", "gauge", SVC(inactive),
+	    "Flows of the service now: handshakes, closing." },
+	{ "backend_flows_total", "counter", BE(flows),
+	    "New flows of the service picked for the node, since its daemon "
+	    "started." },
+	{ "backend_active_flows", "gauge", BE(active),
+	    "Flows of the service the node serves now: established TCP, "
+	    "UDP." },
+	{ "backend_inactive_flows", "gauge", BE(inactive),
+	    "Flows of the service the node serves now: handshakes, "
+	    "closing." },
+	{ "backend_weight", "gauge", BE(weight),
+	    "The node's weight for the service's port (0: no new flow)." },
+	{ "backend_in_rotation", "gauge", BE(in_rotation),
+	    "1 when the node takes new flows of the service: listening, "
+	    "weight above 0, not drained, accept queue not full, check not "
+	    "failing." },
+	{ "backend_check_up", "gauge", BE(check_up),
+	    "1 when the node's health check of the service passes, 0 when "
+	    "it fails; absent without a check or before its first "
+	    "decision." },
+	{ "backend_check_change_time_seconds", "gauge", MX_BACKEND,
+	    offsetof(struct mx_backend, check_ns), MX_NS,
+	    "When the node's health check of the service last changed, in "
+	    "seconds since the epoch." },
+	{ "backend_queue_length", "gauge", BE(queue),
+	    "Connections waiting in the accept queues of the node's TCP "
+	    "sockets of the service." },
+	{ "backend_queue_limit", "gauge", BE(queue_max),
+	    "The limit of those accept queues (their backlogs)." },
 };
 #undef C
 #undef N
 #undef NET
 #undef RING
+#undef SVC
+#undef BE
 
 /* ---- the text format ------------------------------------------------- */
 

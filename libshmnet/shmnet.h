@@ -672,6 +672,49 @@ struct pkt_g {
 int	 pkt_parse(const uint8_t *frame, uint32_t len, const struct pkt_g *g,
 	    struct pkt_info *pi);
 
+/* ---- svcview.c: services and backends, as a reader sees them -------- */
+
+/* A backend's state. */
+#define SVC_ACTIVE	0	/* takes new flows */
+#define SVC_DRAINING	1	/* weight 0 or drained, flows left */
+#define SVC_DRAINED	2	/* ... none left */
+#define SVC_DOWN	3	/* queue full, check failing, node down */
+#define SVC_CLOSED	4	/* listens no more, flows left */
+
+/* A service of G or G6: its new flows (ever, and in the last whole
+ * second) and its flows now, active (established TCP, UDP) and inactive
+ * (handshakes, closing). */
+struct svc_info {
+	uint32_t	family, proto, port;
+	uint64_t	flows;
+	uint32_t	rate, active, inactive, backends;
+};
+
+/* A node under a service: its weight and SVC_* state, its flows now,
+ * those picked for it since its daemon started, its check (SHM_CHECK_*
+ * and CLOCK_REALTIME seconds of its last change) and accept queue. */
+struct svc_backend {
+	uint32_t	service;	/* index in svc_table.s */
+	uint32_t	node, weight, state, active, inactive;
+	uint64_t	flows;
+	uint32_t	check;
+	uint64_t	check_since;
+	uint32_t	queue, queue_max;
+	uint32_t	listens, full, failing;	/* its listeners */
+};
+
+struct svc_table {
+	struct svc_info		*s;	/* by family, protocol, port */
+	struct svc_backend	*b;	/* by service, then node */
+	size_t			 ns, nb, caps, capb;
+};
+
+/* Read the services of the cluster and their backends; 0 or -ENOMEM. */
+int	 svc_table_read(struct shmseg *seg, struct svc_table *v);
+void	 svc_table_free(struct svc_table *v);
+const char *svc_state_name(uint32_t state);
+const char *svc_check_name(uint32_t check);
+
 /* ---- metrics.c: the cluster as Prometheus metrics -------------------- */
 
 /* What an HTTP reply carrying metrics_write's text says it is. */

@@ -19,8 +19,10 @@
  *                                               listeners
  *   5. node.c                                   membership: claim, leave,
  *                                               reap, each node's directory
- *   6. metrics.c                                the cluster as Prometheus
- *                                               metrics, read only
+ *   6. svcview.c, metrics.c                     what a reader sees: the
+ *                                               services and backends of
+ *                                               G, the cluster as
+ *                                               Prometheus metrics
  */
 #ifndef SHMNET_PRIVATE_H
 #define SHMNET_PRIVATE_H
