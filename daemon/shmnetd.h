@@ -164,9 +164,12 @@ struct groute;
 struct lscan;
 
 /* The daemon: its configuration, the hand-off and each module's state
- * (opaque to all but the module).  Only shmnetd.c and main.c use it. */
+ * (opaque to all but the module).  Only shmnetd.c, reload.c and main.c
+ * use it. */
 struct daemon {
-	struct conf		 conf;
+	struct conf		 conf;		/* in effect: reload.c changes
+						 * its live keys */
+	struct conf_src		 src;		/* where it was read from */
 	int			 foreground;
 	int			 verbose;
 	struct handoff		 ho;
