@@ -223,10 +223,11 @@ shmnetd_events_free(struct daemon *d)
 }
 
 /* shmnetd_handoff: the hand-off before anything else: no pipe yet, the
- * networks' locks, no CPU known, and no multicast filter until the
- * first read of the groups (mc_gen 1: the rx thread, at 0, takes it). */
+ * networks' locks, no CPU known, no multicast filter until the first
+ * read of the groups (mc_gen 1: the rx thread, at 0, takes it), and
+ * the live keys the data threads read. */
 static int
-shmnetd_handoff(struct handoff *ho)
+shmnetd_handoff(struct handoff *ho, const struct conf *c)
 {
 	struct handoff_net *h;
 	int i, rc;
@@ -241,6 +242,9 @@ shmnetd_handoff(struct handoff *ho)
 		atomic_init(&h->rx_cpu, -1);
 		h->mc_pub.all = 1;
 		atomic_init(&h->mc_gen, 1);
+		atomic_init(&h->busy_poll_us,
+		    i == SHM_NET_LOCAL ? c->local.busy_poll_us :
+					 c->global.busy_poll_us);
 	}
 	return 0;
 }
@@ -746,7 +750,7 @@ static enum shmnetd_stage
 shmnetd_start(struct daemon *d, char *err, size_t errlen)
 {
 	signal(SIGPIPE, SIG_IGN);
-	if (shmnetd_handoff(&d->ho) != 0) {
+	if (shmnetd_handoff(&d->ho, &d->conf) != 0) {
 		snprintf(err, errlen, "cannot initialise a mutex");
 		return STAGE_NONE;
 	}

@@ -51,6 +51,10 @@
  *     only ever uses and closes its own struct tapio.
  *   - follow.c's CPU choices cross between tx and rx through app_cpu,
  *     rx_cpu and rx_flood_us: hints, relaxed, re-read every round.
+ *   - A reload (reload.c) changes keys of the running struct conf on
+ *     the main thread.  The data threads read only keys that never
+ *     change after the start there; a live key they use reaches them
+ *     through an atomic: busy_poll_us below, gnet.c's timeouts.
  *   - Everything else the threads share is in struct handoff, below, with
  *     who writes and who reads each field and how it is ordered.
  */
@@ -120,6 +124,11 @@ struct handoff_net {
 	pthread_mutex_t		 mc_lock;
 	struct mcgroups		 mc_pub;
 	_Atomic uint32_t	 mc_gen;
+
+	/* busy-poll of the network, microseconds: main writes it before the
+	 * threads start and on reload; tx and rx read it each time they
+	 * open a polling window; relaxed, a value on its own */
+	_Atomic uint32_t	 busy_poll_us;
 
 	/* tx and rx: "no io_uring" said once per network (exchange) */
 	_Atomic int		 tapio_warned;
