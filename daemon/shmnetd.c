@@ -8,7 +8,8 @@
  * leave the cluster: LEAVE is broadcast, the threads stop, the node goes
  * DOWN and frees its rings, the TAP disappears and the last node out
  * removes the segment.  A node whose segment header was overwritten
- * leaves the same way (shmnetd_intact).
+ * leaves the same way (shmnetd_intact).  SIGHUP reloads the
+ * configuration (reload.c).
  */
 #include "config.h"
 
@@ -32,6 +33,7 @@
 #include "mcast.h"
 #include "mcwatch.h"
 #include "member.h"
+#include "reload.h"
 #include "resize.h"
 #include "rxpath.h"
 #include "sdnotify.h"
@@ -164,8 +166,7 @@ shmnetd_signal(evutil_socket_t sig, short ev, void *arg)
 		event_base_loopbreak(d->base);
 		break;
 	case SIGHUP:
-		log_info("SIGHUP: configuration reload is not supported; "
-			 "restart the daemon to apply changes");
+		reload_run(d, NULL);
 		break;
 	}
 }

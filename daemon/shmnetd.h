@@ -20,7 +20,8 @@
  *      then lscan.c                              multicast joins, policy
  *                                                routing, listener scan
  *   5. member.c                                  membership
- *   6. shmnetd.c, main.c                         lifecycle: start, serve,
+ *   6. reload.c                                  configuration reload
+ *   7. shmnetd.c, main.c                         lifecycle: start, serve,
  *                                                leave
  *
  * Threads:
