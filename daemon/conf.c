@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include <bsd/string.h>
 
@@ -43,8 +44,20 @@ enum conf_type {
 	CT_HOST6,   /* IPv6 address, or none (all zero) */
 	CT_NET6,    /* IPv6 network/len */
 	CT_ADDR6,   /* IPv6 address or network/len, or none (len 0) */
-	CT_LISTEN   /* a.b.c.d:port or [IPv6]:port, or none; min-max: the
+	CT_LISTEN,  /* a.b.c.d:port or [IPv6]:port, or none; min-max: the
 		     * port's range */
+	CT_LEVEL    /* a log level's name, stored as its syslog priority */
+};
+
+/* The names of CT_LEVEL, by syslog priority. */
+static const struct conf_level {
+	const char *name;
+	uint32_t pri;
+} conf_levels[] = {
+	{ "error", LOG_ERR },
+	{ "warning", LOG_WARNING },
+	{ "info", LOG_INFO },
+	{ "debug", LOG_DEBUG },
 };
 
 struct conf_key {
@@ -99,6 +112,7 @@ static const struct conf_key conf_keys[] = {
 	CK("cluster", "broadcast-slot-size", CT_SIZE, 256, 65536, 1,
 	    cast_slot_size),
 	CK("cluster", "metrics-listen", CT_LISTEN, 1, 65535, 0, metrics),
+	CK("cluster", "log-level", CT_LEVEL, LOG_ERR, LOG_DEBUG, 0, log_level),
 	CK("namespace", "tcp-wmem-max", CT_SIZE, 0, 1ull << 30, 0,
 	    tcp_wmem_max),
 	CK("local", "interface", CT_IFNAME, 1, IFNAMSIZ - 1, 0, local.ifname),
@@ -136,6 +150,7 @@ conf_defaults(struct conf *c)
 	c->cast_slots = 256;
 	c->cast_slot_size = 2048;
 	c->tcp_wmem_max = 8u << 20;
+	c->log_level = LOG_INFO;
 	strlcpy(c->local.ifname, "shm0", sizeof(c->local.ifname));
 	c->local.prefix = CONF_LOCAL_PREFIX;
 	c->local.mtu = 65520;
@@ -484,6 +499,36 @@ conf_string(struct conf *c, const struct conf_key *k, const char *value,
 	return 0;
 }
 
+/* conf_level: a log level by name. */
+static int
+conf_level(struct conf *c, const struct conf_key *k, const char *value,
+    const char *where, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(conf_levels) / sizeof(*conf_levels); i++)
+		if (strcmp(value, conf_levels[i].name) == 0) {
+			conf_store(c, k, conf_levels[i].pri);
+			return 0;
+		}
+	snprintf(err, errlen,
+	    "%s: %s '%s' must be error, warning, info or debug", where, k->name,
+	    value);
+	return -1;
+}
+
+/* conf_level_name: the name of a log level. */
+static const char *
+conf_level_name(uint64_t pri)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(conf_levels) / sizeof(*conf_levels); i++)
+		if (conf_levels[i].pri == pri)
+			return conf_levels[i].name;
+	return "?";
+}
+
 /* conf_apply: set one key. */
 int
 conf_apply(struct conf *c, const char *section, const char *key,
@@ -578,6 +623,8 @@ conf_apply(struct conf *c, const char *section, const char *key,
 	case CT_PATH:
 	case CT_NAME:
 		return conf_string(c, k, value, where, err, errlen);
+	case CT_LEVEL:
+		return conf_level(c, k, value, where, err, errlen);
 	}
 	return -1;
 }
@@ -862,6 +909,38 @@ conf_finish(struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* conf_read: defaults, the file, the --set assignments, --cluster and
+ * --node, and conf_finish: the configuration the sources give. */
+int
+conf_read(struct conf *c, const struct conf_src *src, char *err, size_t errlen)
+{
+	int i;
+
+	conf_defaults(c);
+	if (src->file != NULL &&
+	    conf_parse_file(c, src->file, err, errlen) != 0)
+		return -1;
+	for (i = 0; i < src->nsets; i++)
+		if (conf_set(c, src->sets[i], err, errlen) != 0)
+			return -1;
+	if (src->cluster != NULL &&
+	    conf_apply(c, "cluster", "name", src->cluster, "--cluster", err,
+		errlen) != 0)
+		return -1;
+	if (src->node != NULL &&
+	    conf_apply(c, "cluster", "node", src->node, "--node", err,
+		errlen) != 0)
+		return -1;
+	return conf_finish(c, err, errlen);
+}
+
+/* conf_log_level: log-level, or debug with --verbose. */
+int
+conf_log_level(const struct conf *c, int verbose)
+{
+	return verbose > 0 ? LOG_DEBUG : (int)c->log_level;
+}
+
 /* conf_local_addr: configured address, or 10.201.<id/256>.<id%256>. */
 uint32_t
 conf_local_addr(const struct conf *c, uint32_t id)
@@ -1012,6 +1091,9 @@ conf_format(const struct conf *c, const struct conf_key *k, char *buf,
 	case CT_LISTEN:
 		conf_listen_str((const struct conf_listen *)s, buf, len);
 		break;
+	case CT_LEVEL:
+		strlcpy(buf, conf_level_name(conf_load(c, k)), len);
+		break;
 	}
 	return 0;
 }
@@ -1035,4 +1117,66 @@ conf_print(const struct conf *c, void *vfp)
 		fprintf(fp, "%s%s =%s%s\n", comment ? "# " : "", k->name,
 		    *v != '\0' ? " " : "", v);
 	}
+}
+
+/* conf_diff: every key whose printed value differs, in the order of
+ * conf_keys[]. */
+int
+conf_diff(const struct conf *run, const struct conf *next,
+    void (*fn)(const struct conf_change *, void *), void *arg)
+{
+	struct conf_change ch;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < sizeof(conf_keys) / sizeof(*conf_keys); i++) {
+		ch.section = conf_keys[i].section;
+		ch.name = conf_keys[i].name;
+		conf_format(run, &conf_keys[i], ch.was, sizeof(ch.was));
+		conf_format(next, &conf_keys[i], ch.now, sizeof(ch.now));
+		if (strcmp(ch.was, ch.now) == 0)
+			continue;
+		n++;
+		fn(&ch, arg);
+	}
+	return n;
+}
+
+/* conf_has_prefix: the key's field is followed by its prefix length
+ * (conf_prefix). */
+static int
+conf_has_prefix(const struct conf_key *k)
+{
+	switch (k->type) {
+	case CT_ADDR4:
+	case CT_ADDR4ID:
+	case CT_HOST4:
+	case CT_NET6:
+	case CT_ADDR6:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* conf_take: one key's value from src into dst. */
+int
+conf_take(struct conf *dst, const struct conf *src, const char *section,
+    const char *key)
+{
+	const struct conf_key *k;
+	size_t n;
+
+	if ((k = conf_find(section, key)) == NULL)
+		return -1;
+	n = k->width + (conf_has_prefix(k) ? sizeof(uint32_t) : 0);
+	memcpy((char *)dst + k->off, (const char *)src + k->off, n);
+	return 0;
+}
+
+/* conf_known: is section.key a key of the table? */
+int
+conf_known(const char *section, const char *key)
+{
+	return conf_find(section, key) != NULL;
 }

@@ -76,11 +76,34 @@ struct conf {
 	uint32_t	segment_mode;
 	char		segment_group[32];	/* "" = root's */
 	struct conf_listen metrics;	/* where /metrics is served */
+	uint32_t	log_level;	/* syslog priority: LOG_ERR, LOG_WARNING,
+					 * LOG_INFO or LOG_DEBUG */
 	uint64_t	tcp_wmem_max;	/* [namespace]: raise net.ipv4.tcp_wmem's
 					 * ceiling to this, 0 = leave it */
 	struct netconf	local;
 	struct netconf	global;		/* addr = G, prefix 32 */
 	struct globalconf g;
+};
+
+/* Where the daemon's configuration comes from: the file, then the --set
+ * assignments, then --cluster and --node (NULL when not given).  A
+ * reload reads the same sources again. */
+struct conf_src {
+	const char	*file;
+	char		**sets;
+	int		 nsets;
+	const char	*cluster;
+	const char	*node;
+};
+
+/* One key whose value differs between two configurations (conf_diff),
+ * both values as conf_print writes them. */
+#define CONF_VALUE_MAX	(PATH_MAX + 64)
+struct conf_change {
+	const char	*section;
+	const char	*name;
+	char		 was[CONF_VALUE_MAX];
+	char		 now[CONF_VALUE_MAX];
 };
 
 void	 conf_defaults(struct conf *c);
@@ -96,6 +119,24 @@ int	 conf_apply(struct conf *c, const char *section, const char *key,
 	    const char *value, const char *where, char *err, size_t errlen);
 /* Cross-field checks and derived defaults once everything is read. */
 int	 conf_finish(struct conf *c, char *err, size_t errlen);
+/* Defaults, every source of src in order, then conf_finish, as the
+ * daemon starts and as --check-config checks.  0, or -1 with err set. */
+int	 conf_read(struct conf *c, const struct conf_src *src, char *err,
+	    size_t errlen);
+/* The syslog priority of the least urgent message logged: log-level, or
+ * LOG_DEBUG with --verbose. */
+int	 conf_log_level(const struct conf *c, int verbose);
+/* Call fn for each key whose value differs between run and next, in the
+ * order of conf_print; returns how many differ.  fn may conf_take the
+ * key it is given into run. */
+int	 conf_diff(const struct conf *run, const struct conf *next,
+	    void (*fn)(const struct conf_change *, void *), void *arg);
+/* Copy one key's value (with its prefix length) from src into dst; 0,
+ * or -1 when there is no such key. */
+int	 conf_take(struct conf *dst, const struct conf *src,
+	    const char *section, const char *key);
+/* 1 when section.key is a configuration key. */
+int	 conf_known(const char *section, const char *key);
 /* Address of node id on the local network when none is configured. */
 uint32_t conf_local_addr(const struct conf *c, uint32_t id);
 /* Node id's client address on the global interface (source of the

@@ -48,7 +48,7 @@ struct gnet_frag {
 };
 
 /* The global tx thread's routing state; the main thread reads only the
- * fields set by gnet_new (gnet_gc). */
+ * fields set by gnet_new (gnet_gc) and the timeouts. */
 struct gnet {
 	struct shmseg *seg;
 	struct shm_node_stats *stats;
@@ -58,8 +58,12 @@ struct gnet {
 	uint32_t cnet4, cmask4; /* client network, network order */
 	uint8_t cnet6[16];      /* client network 6 */
 	uint32_t cprefix6;
-	struct pkt_g g;         /* G and G6 */
-	struct conn_timeouts t; /* idle timeouts */
+	struct pkt_g g; /* G and G6 */
+	/* idle timeouts by state, seconds: main writes them (gnet_new, and
+	 * gnet_set_timeouts on reload), tx and main read them for each use
+	 * (gnet_timeouts); relaxed: each is a value on its own, and a flow
+	 * judged by the old timeouts as they change is judged rightly */
+	_Atomic uint32_t t_syn, t_est, t_closing, t_udp;
 	const char *name;
 	struct gnet_frag *frags; /* GNET_FRAGS entries */
 	uint64_t last_rescan;    /* ms of last request */
@@ -102,11 +106,32 @@ gnet_new(const struct handoff *ho, const struct netif *ni, const struct conf *c)
 	memcpy(gn->cnet6, c->g.client6, 16);
 	gn->cprefix6 = c->g.client6_prefix;
 	gnet_g(c, &gn->g);
-	gn->t.syn = c->g.syn_timeout;
-	gn->t.established = c->g.est_timeout;
-	gn->t.closing = c->g.closing_timeout;
-	gn->t.udp = c->g.udp_timeout;
+	gnet_set_timeouts(gn, c);
 	return gn;
+}
+
+/* gnet_set_timeouts: the idle timeouts of c from now on (main thread). */
+void
+gnet_set_timeouts(struct gnet *gn, const struct conf *c)
+{
+	atomic_store_explicit(&gn->t_syn, c->g.syn_timeout,
+	    memory_order_relaxed);
+	atomic_store_explicit(&gn->t_est, c->g.est_timeout,
+	    memory_order_relaxed);
+	atomic_store_explicit(&gn->t_closing, c->g.closing_timeout,
+	    memory_order_relaxed);
+	atomic_store_explicit(&gn->t_udp, c->g.udp_timeout,
+	    memory_order_relaxed);
+}
+
+/* gnet_timeouts: the idle timeouts in effect. */
+void
+gnet_timeouts(const struct gnet *gn, struct conn_timeouts *t)
+{
+	t->syn = atomic_load_explicit(&gn->t_syn, memory_order_relaxed);
+	t->established = atomic_load_explicit(&gn->t_est, memory_order_relaxed);
+	t->closing = atomic_load_explicit(&gn->t_closing, memory_order_relaxed);
+	t->udp = atomic_load_explicit(&gn->t_udp, memory_order_relaxed);
 }
 
 /* gnet_free: undo gnet_new. */
@@ -234,11 +259,13 @@ static uint32_t
 gnet_record(struct gnet *gn, struct pkt_info *pi, uint32_t node, uint16_t st,
     uint32_t now)
 {
+	struct conn_timeouts t;
 	struct shm_conn c, *e;
 	int rc;
 
+	gnet_timeouts(gn, &t);
 	rc = conn_insert(gn->seg, gn->self, &pi->key, (uint16_t)node,
-	    (uint16_t)gn->self, st, now, &gn->t, &c, &e);
+	    (uint16_t)gn->self, st, now, &t, &c, &e);
 	if (rc < 0)
 		return gnet_unrecorded(gn, pi, rc, node);
 	conn_account(e, c.seq, now, pi->l3len, pi->tcpflags, 1);
@@ -489,6 +516,8 @@ gnet_macs(const struct gnet *gn, uint8_t *frame, uint32_t id)
 uint32_t
 gnet_gc(const struct gnet *gn)
 {
-	return conn_gc(gn->seg, gn->self, (uint16_t)gn->self, conn_now(),
-	    &gn->t);
+	struct conn_timeouts t;
+
+	gnet_timeouts(gn, &t);
+	return conn_gc(gn->seg, gn->self, (uint16_t)gn->self, conn_now(), &t);
 }

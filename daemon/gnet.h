@@ -20,6 +20,10 @@ void	 gnet_g(const struct conf *c, struct pkt_g *g);
 struct gnet *gnet_new(const struct handoff *ho, const struct netif *ni,
 	    const struct conf *c);
 void	 gnet_free(struct gnet *gn);
+/* Main thread: the idle timeouts of c from now on (a reload). */
+void	 gnet_set_timeouts(struct gnet *gn, const struct conf *c);
+/* Any thread: the idle timeouts in effect. */
+void	 gnet_timeouts(const struct gnet *gn, struct conn_timeouts *t);
 /* tx thread: the node a frame goes to (this node included), 0 to drop. */
 uint32_t gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len);
 /* tx thread: address a frame to node id's global interface. */

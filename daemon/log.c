@@ -4,10 +4,13 @@
  * When stderr is the journal ($JOURNAL_STREAM names it, as systemd sets
  * for a service), each line starts with its priority, "<4>" for a
  * warning (sd-daemon(3)), so that journalctl -p can select by it.
+ * Messages less urgent than the level set ([cluster] log-level) are
+ * dropped; any thread may log while the main thread changes the level.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +23,10 @@
 
 static int log_to_stderr = 1;
 static int log_journal; /* stderr is the journal: "<N>" prefixes */
-static int log_level;
+/* the least urgent priority logged: the main thread writes it, every
+ * thread reads it; relaxed, a message logged by the old level as the
+ * level changes is harmless */
+static _Atomic int log_level = LOG_INFO;
 static const char *log_ident = "shmnetd";
 
 /* log_stderr_is_journal: does $JOURNAL_STREAM ("DEV:INODE") name the
@@ -49,11 +55,18 @@ log_init(int foreground, const char *ident)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
-/* log_verbose: 1 shows debug messages. */
+/* log_setlevel: log messages of priority pri and more urgent ones. */
 void
-log_verbose(int level)
+log_setlevel(int pri)
 {
-	log_level = level;
+	atomic_store_explicit(&log_level, pri, memory_order_relaxed);
+}
+
+/* log_wanted: is a message of priority pri logged? */
+static int
+log_wanted(int pri)
+{
+	return pri <= atomic_load_explicit(&log_level, memory_order_relaxed);
 }
 
 /* vlog: emit one line at priority pri. */
@@ -62,6 +75,8 @@ vlog(int pri, const char *fmt, va_list ap)
 {
 	char msg[1024];
 
+	if (!log_wanted(pri))
+		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_journal)
 		fprintf(stderr, "<%d>%s: %s\n", pri, log_ident, msg);
@@ -77,6 +92,8 @@ vlog_errno(int pri, int e, const char *fmt, va_list ap)
 {
 	char msg[1024];
 
+	if (!log_wanted(pri))
+		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_journal)
 		fprintf(stderr, "<%d>%s: %s: %s\n", pri, log_ident, msg,
@@ -124,7 +141,7 @@ log_debug(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (log_level < 1)
+	if (!log_wanted(LOG_DEBUG))
 		return;
 	va_start(ap, fmt);
 	vlog(LOG_DEBUG, fmt, ap);

@@ -8,7 +8,9 @@
 
 /* Log to stderr until log_init(0) switches to syslog. */
 void	log_init(int foreground, const char *ident);
-void	log_verbose(int level);
+/* Log priorities up to pri (LOG_ERR ... LOG_DEBUG; fatal always logs);
+ * LOG_INFO until set. */
+void	log_setlevel(int pri);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -38,27 +38,28 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct daemon d;
-	const char *cluster = NULL, *node = NULL, *file = NULL;
-	char **sets, err[1200];
-	int ch, nsets = 0, check = 0, i;
+	struct conf_src *src = &d.src;
+	char err[1200];
+	int ch, check = 0;
 
-	if ((sets = calloc((size_t)argc, sizeof(*sets))) == NULL)
+	/* kept for the daemon's life: a reload reads the same sources */
+	if ((src->sets = calloc((size_t)argc, sizeof(*src->sets))) == NULL)
 		return 1;
 	log_init(1, "shmnetd");
 	while ((ch = getopt_long(argc, argv, "c:n:f:s:dtvhV", opts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'c':
-			cluster = optarg;
+			src->cluster = optarg;
 			break;
 		case 'n':
-			node = optarg;
+			src->node = optarg;
 			break;
 		case 'f':
-			file = optarg;
+			src->file = optarg;
 			break;
 		case 's':
-			sets[nsets++] = optarg;
+			src->sets[src->nsets++] = optarg;
 			break;
 		case 'd':
 			d.foreground = 1;
@@ -84,25 +85,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	log_verbose(d.verbose);
-	conf_defaults(&d.conf);
-	if (file != NULL &&
-	    conf_parse_file(&d.conf, file, err, sizeof(err)) != 0)
+	if (conf_read(&d.conf, src, err, sizeof(err)) != 0)
 		fatalx("%s", err);
-	for (i = 0; i < nsets; i++)
-		if (conf_set(&d.conf, sets[i], err, sizeof(err)) != 0)
-			fatalx("%s", err);
-	if (cluster != NULL &&
-	    conf_apply(&d.conf, "cluster", "name", cluster, "--cluster", err,
-		sizeof(err)) != 0)
-		fatalx("%s", err);
-	if (node != NULL &&
-	    conf_apply(&d.conf, "cluster", "node", node, "--node", err,
-		sizeof(err)) != 0)
-		fatalx("%s", err);
-	if (conf_finish(&d.conf, err, sizeof(err)) != 0)
-		fatalx("%s", err);
-	free(sets);
+	log_setlevel(conf_log_level(&d.conf, d.verbose));
 	if (check) {
 		if (d.verbose)
 			conf_print(&d.conf, stdout);

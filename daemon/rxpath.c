@@ -683,7 +683,7 @@ static void *
 rx_main(void *arg)
 {
 	struct rx *rx = arg;
-	uint32_t poll_us = rx->ni->nc->busy_poll_us;
+	uint32_t poll_us;
 	uint64_t last_work = 0, bytes;
 	struct follow fl;
 	int n, quick = 0;
@@ -695,6 +695,9 @@ rx_main(void *arg)
 	follow_rx_init(rx->ni, rx->h, &fl);
 
 	while (!rx_stopping(rx)) {
+		/* a reload may change it (shmnetd.h) */
+		poll_us = atomic_load_explicit(&rx->h->busy_poll_us,
+		    memory_order_relaxed);
 		n = rx_round(rx, &bytes);
 		follow_rx(rx->ni, rx->h, &fl, n, bytes);
 		if (n > 0) {

@@ -9,7 +9,8 @@
  * leave the cluster: LEAVE is broadcast, the threads stop, the node goes
  * DOWN and frees its rings, the TAP disappears and the last node out
  * removes the segment.  A node whose segment header was overwritten
- * leaves the same way (shmnetd_intact).
+ * leaves the same way (shmnetd_intact).  SIGHUP reloads the
+ * configuration (reload.c).
  */
 #include "config.h"
 
@@ -34,6 +35,7 @@
 #include "mcwatch.h"
 #include "member.h"
 #include "metricsd.h"
+#include "reload.h"
 #include "resize.h"
 #include "rxpath.h"
 #include "sdnotify.h"
@@ -166,8 +168,7 @@ shmnetd_signal(evutil_socket_t sig, short ev, void *arg)
 		event_base_loopbreak(d->base);
 		break;
 	case SIGHUP:
-		log_info("SIGHUP: configuration reload is not supported; "
-			 "restart the daemon to apply changes");
+		reload_run(d, NULL);
 		break;
 	}
 }
@@ -229,10 +230,11 @@ shmnetd_events_free(struct daemon *d)
 }
 
 /* shmnetd_handoff: the hand-off before anything else: no pipe yet, the
- * networks' locks, no CPU known, and no multicast filter until the
- * first read of the groups (mc_gen 1: the rx thread, at 0, takes it). */
+ * networks' locks, no CPU known, no multicast filter until the first
+ * read of the groups (mc_gen 1: the rx thread, at 0, takes it), and
+ * the live keys the data threads read. */
 static int
-shmnetd_handoff(struct handoff *ho)
+shmnetd_handoff(struct handoff *ho, const struct conf *c)
 {
 	struct handoff_net *h;
 	int i, rc;
@@ -247,6 +249,9 @@ shmnetd_handoff(struct handoff *ho)
 		atomic_init(&h->rx_cpu, -1);
 		h->mc_pub.all = 1;
 		atomic_init(&h->mc_gen, 1);
+		atomic_init(&h->busy_poll_us,
+		    i == SHM_NET_LOCAL ? c->local.busy_poll_us :
+					 c->global.busy_poll_us);
 	}
 	return 0;
 }
@@ -766,7 +771,7 @@ static enum shmnetd_stage
 shmnetd_start(struct daemon *d, char *err, size_t errlen)
 {
 	signal(SIGPIPE, SIG_IGN);
-	if (shmnetd_handoff(&d->ho) != 0) {
+	if (shmnetd_handoff(&d->ho, &d->conf) != 0) {
 		snprintf(err, errlen, "cannot initialise a mutex");
 		return STAGE_NONE;
 	}

@@ -21,7 +21,8 @@
  *      then lscan.c                              multicast joins, policy
  *                                                routing, listener scan
  *   5. member.c                                  membership
- *   6. shmnetd.c, main.c                         lifecycle: start, serve,
+ *   6. reload.c                                  configuration reload
+ *   7. shmnetd.c, main.c                         lifecycle: start, serve,
  *                                                leave
  *
  * Threads:
@@ -52,6 +53,10 @@
  *     only ever uses and closes its own struct tapio.
  *   - follow.c's CPU choices cross between tx and rx through app_cpu,
  *     rx_cpu and rx_flood_us: hints, relaxed, re-read every round.
+ *   - A reload (reload.c) changes keys of the running struct conf on
+ *     the main thread.  The data threads read only keys that never
+ *     change after the start there; a live key they use reaches them
+ *     through an atomic: busy_poll_us below, gnet.c's timeouts.
  *   - Everything else the threads share is in struct handoff, below, with
  *     who writes and who reads each field and how it is ordered.
  */
@@ -122,6 +127,10 @@ struct handoff_net {
 	struct mcgroups		 mc_pub;
 	_Atomic uint32_t	 mc_gen;
 
+	/* busy-poll of the network, microseconds: main writes it before the
+	 * threads start and on reload; tx and rx read it each time they
+	 * open a polling window; relaxed, a value on its own */
+	_Atomic uint32_t	 busy_poll_us;
 	/* tx and rx: io_uring or not, said once per network (exchange) */
 	_Atomic int		 tapio_said;
 };
@@ -166,9 +175,12 @@ struct lscan;
 struct metricsd;
 
 /* The daemon: its configuration, the hand-off and each module's state
- * (opaque to all but the module).  Only shmnetd.c and main.c use it. */
+ * (opaque to all but the module).  Only shmnetd.c, reload.c and main.c
+ * use it. */
 struct daemon {
-	struct conf		 conf;
+	struct conf		 conf;		/* in effect: reload.c changes
+						 * its live keys */
+	struct conf_src		 src;		/* where it was read from */
 	int			 foreground;
 	int			 verbose;
 	struct handoff		 ho;

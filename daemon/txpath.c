@@ -610,7 +610,8 @@ tx_batch_one(struct tx *tx, struct txbatch *b)
 static void
 tx_poll_arm(struct tx *tx, struct txpoll *tp, uint32_t len, int batched)
 {
-	uint32_t poll_us = tx->ni->nc->busy_poll_us;
+	uint32_t poll_us = atomic_load_explicit(&tx->h->busy_poll_us,
+	    memory_order_relaxed);
 
 	if (len <= TX_BATCH_BELOW && batched == 0)
 		return;

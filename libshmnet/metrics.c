@@ -489,8 +489,7 @@ static void
 mx_backend_row(struct shmseg *seg, const struct svc_table *v,
     const struct svc_backend *b, struct mx_backend *r)
 {
-	mx_service_name(seg, &v->s[b->service], r->service,
-	    sizeof(r->service));
+	mx_service_name(seg, &v->s[b->service], r->service, sizeof(r->service));
 	r->node = b->node;
 	r->flows = b->flows;
 	r->active = b->active;
@@ -498,7 +497,7 @@ mx_backend_row(struct shmseg *seg, const struct svc_table *v,
 	r->weight = b->weight;
 	r->in_rotation = b->state == SVC_ACTIVE;
 	r->check_up = b->check == SHM_CHECK_UP ? 1 :
-	    b->check == SHM_CHECK_DOWN	       ? 0 :
+	    b->check == SHM_CHECK_DOWN         ? 0 :
 						 MX_NONE;
 	r->check_ns = b->check == SHM_CHECK_NONE ?
 	    0 :

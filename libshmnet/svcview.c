@@ -144,9 +144,11 @@ sv_flows(struct svc_table *v, struct shmseg *seg)
 
 	for (i = 0; i < nb; i++)
 		for (k = 0; k < SHM_CONN_PER_BUCKET; k++) {
-			if (!sv_flow(seg, &shmseg_conn_bucket(seg, i)->e[k], &f))
+			if (!sv_flow(seg, &shmseg_conn_bucket(seg, i)->e[k],
+				&f))
 				continue;
-			if ((svc = sv_find(v, f.family, f.proto, f.lport)) < 0 ||
+			if ((svc = sv_find(v, f.family, f.proto, f.lport)) <
+				0 ||
 			    (b = sv_backend(v, (uint32_t)svc, f.node)) == NULL)
 				return -ENOMEM;
 			st = atomic_load_explicit(&f.stflags,
@@ -292,8 +294,7 @@ svc_state_name(uint32_t state)
 const char *
 svc_check_name(uint32_t check)
 {
-	static const char *const names[] = { "none", "pending", "up",
-		"down" };
+	static const char *const names[] = { "none", "pending", "up", "down" };
 
 	return check < sizeof(names) / sizeof(*names) ? names[check] : "?";
 }

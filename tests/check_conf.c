@@ -191,6 +191,9 @@ START_TEST(test_errors)
 		    "is not ADDRESS:PORT" },
 		{ "[cluster]\nmetrics-listen = host:80\n",
 		    "is not ADDRESS:PORT" },
+		{ "[cluster]\nlog-level = loud\n",
+		    "test.conf:2: log-level 'loud' must be error, warning, "
+		    "info or debug" },
 	};
 	size_t i;
 
@@ -343,6 +346,7 @@ conf_assert_eq(const struct conf *a, const struct conf *b)
 	ck_assert_uint_eq(a->cast_slot_size, b->cast_slot_size);
 	ck_assert_uint_eq(a->segment_mode, b->segment_mode);
 	ck_assert_str_eq(a->segment_group, b->segment_group);
+	ck_assert_uint_eq(a->log_level, b->log_level);
 	ck_assert_uint_eq(a->tcp_wmem_max, b->tcp_wmem_max);
 	ck_assert(memcmp(&a->metrics, &b->metrics, sizeof(a->metrics)) == 0);
 	net_assert_eq(&a->local, &b->local);
@@ -407,6 +411,7 @@ START_TEST(test_print_round_trip)
 		"segment-mode = 0660\nsegment-group = shmnet\n"
 		"segment-size = 64M\nmax-nodes = 32\nbroadcast-slots = 512\n"
 		"broadcast-slot-size = 4K\nmetrics-listen = [::1]:9482\n"
+		"broadcast-slot-size = 4K\nlog-level = warning\n"
 		"[namespace]\ntcp-wmem-max = 0\n"
 		"[local]\ninterface = shmx\naddress = 192.168.77.5/24\n"
 		"address6 = fd53:4d4c::/64\nmtu = 9000\ntxqueuelen = 4096\n"
@@ -429,6 +434,7 @@ START_TEST(test_print_round_trip)
 	ck_assert_ptr_nonnull(strstr(text, "\nsegment-mode = 0660\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\nnode = 7\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\nmetrics-listen = [::1]:9482\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nlog-level = warning\n"));
 	free(text);
 	/* a full IPv6 address, the global network off */
 	setup();

@@ -101,6 +101,15 @@ g=$(mval "$T_DIR/after.prom" shmnet_node_rx_frames_total node=2 network=global) 
 [ $((g - grx2)) -ge 20 ] || fail "node 2 global rx frames grew by $((g - grx2))"
 [ "$(mval "$T_DIR/after.prom" shmnet_conn_refused_total)" = 0 ] || fail "flows refused"
 say "20 connections to G: 20 entries, 20 flows of node 2, node 2 global rx +$((g - grx2))"
+sv="service=$G:8080/tcp"
+sf=$(mval "$T_DIR/after.prom" shmnet_service_flows_total "$sv") || fail
+bf=$(mval "$T_DIR/after.prom" shmnet_backend_flows_total "$sv" node=2) || fail
+ba=$(mval "$T_DIR/after.prom" shmnet_backend_inactive_flows "$sv" node=2) || fail
+br=$(mval "$T_DIR/after.prom" shmnet_backend_in_rotation "$sv" node=2) || fail
+bw=$(mval "$T_DIR/after.prom" shmnet_backend_weight "$sv" node=2) || fail
+[ "$sf" = 20 ] && [ "$bf" = 20 ] && [ "$ba" = 20 ] && [ "$br" = 1 ] && [ "$bw" = 1 ] ||
+    fail "service metrics: flows $sf, node 2: flows $bf, inactive $ba, in rotation $br, weight $bw"
+say "service $G:8080/tcp: 20 flows, all picked for node 2 (weight 1, in rotation)"
 
 # the textfile collector's file
 mkdir "$T_DIR/tf"

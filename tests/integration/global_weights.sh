@@ -6,6 +6,8 @@
 #    on to its end, no new flow reaches node 2, services says draining,
 #    then drained once its flows are gone; undrain brings it back;
 #  - a weight per port (--port) leaves the node's other ports alone;
+#  - a reload with a new [global] weight takes effect for the next
+#    connections; a reload of a bad file changes nothing;
 #  - without write access to the segment, weight says what it needs.
 . "$(dirname "$0")/lib.sh"
 require_root socat jq setpriv
@@ -14,7 +16,8 @@ G=10.202.0.1
 T_ARGS=(--set global.tcp-closing-timeout=1)
 
 make_ns 1 2 3 4
-start_node 1 --set global.weight=3
+printf '[global]\nweight = 3\n' > "$T_DIR/node1.conf"
+start_node 1 --config "$T_DIR/node1.conf"
 for n in 2 3 4; do start_node $n; done
 for n in 1 2 3 4; do wait_state $n up 5 >/dev/null || fail "node $n not up"; done
 for n in 1 2 3; do
@@ -112,6 +115,23 @@ ctl weight 3 default --port 8080 >/dev/null || fail "weight 3 default --port 808
 got=$(tally 8080 30)
 [ "$got" = "node1=10 node2=10 node3=10 " ] || fail "port 8080 default again: $got"
 say "weight 0 on node 3 port 8080 only: 8080 -> nodes 1, 2; 7070 and then 8080 -> all three"
+
+# reload: a bad file changes nothing, a new weight takes effect
+printf '[global]\nweight = 7\nmtu = 99\n' > "$T_DIR/node1.conf"
+kill -HUP "$(daemon_pid 1)"
+for _ in $(seq 50); do grep -q "configuration unchanged" "$T_DIR/node1.log" && break; sleep 0.1; done
+grep -q "node1.conf:3: .*configuration unchanged" "$T_DIR/node1.log" ||
+    fail "reload of a bad file: $(grep reload "$T_DIR/node1.log")"
+got=$(tally 8080 30)
+[ "$got" = "node1=10 node2=10 node3=10 " ] || fail "after a bad reload: $got"
+printf '[global]\nweight = 2\n' > "$T_DIR/node1.conf"
+kill -HUP "$(daemon_pid 1)"
+for _ in $(seq 50); do grep -q "weight changed (3 -> 2)" "$T_DIR/node1.log" && break; sleep 0.1; done
+grep -q "reload: \[global\] weight changed (3 -> 2)" "$T_DIR/node1.log" ||
+    fail "reload of weight 2: $(grep reload "$T_DIR/node1.log")"
+got=$(tally 8080 40)
+[ "$got" = "node1=20 node2=10 node3=10 " ] || fail "after reloading weight 2: $got"
+say "reload: a bad file changed nothing; weight 2 -> $got"
 
 out=$(setpriv --reuid 65534 --regid 65534 --clear-groups "$SHMNETCTL" \
     --cluster "$CLUSTER" drain 1 2>&1) && fail "drain without write access: $out"
