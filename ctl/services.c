@@ -22,6 +22,7 @@
 
 struct service_row {
 	uint32_t proto;
+	char name[INET6_ADDRSTRLEN + 8]; /* text: ADDRESS:PORT, [G6]:PORT */
 	char address[INET6_ADDRSTRLEN];
 	uint32_t port, family;
 	uint64_t flows;
@@ -32,7 +33,8 @@ struct backend_row {
 	uint32_t service; /* index of its service_row */
 	uint32_t node, weight, state, active, inactive;
 	uint64_t flows;
-	uint32_t check, check_age;
+	uint32_t check;
+	char changed[32]; /* text: how long ago the check changed */
 	uint64_t check_since;
 	uint32_t queue, queue_max;
 };
@@ -62,8 +64,9 @@ services_proto(uint32_t p)
 static const struct out_field services_fields[] = {
 	{ "proto", "PROTO", OUT_NAME, SR(proto), .width = -5,
 	    .names = services_proto },
-	{ "address", "SERVICE", OUT_STR, SR(address), .width = 24 },
-	{ "port", NULL, OUT_UINT, SR(port), .width = -5, .glue = ":" },
+	{ NULL, "SERVICE", OUT_STR, SR(name), .width = -22 },
+	{ "address", NULL, OUT_STR, SR(address) },
+	{ "port", NULL, OUT_UINT, SR(port) },
 	{ "family", NULL, OUT_UINT, SR(family) },
 	{ "flows", "FLOWS", OUT_UINT, SR(flows), .width = 10 },
 	{ "rate", "RATE/S", OUT_UINT, SR(rate), .width = 7 },
@@ -83,11 +86,10 @@ static const struct out_field backend_fields[] = {
 	{ "flows", "FLOWS", OUT_UINT, BR(flows), .width = 10 },
 	{ "check", "CHECK", OUT_NAME, BR(check), .width = -7,
 	    .names = services_check },
-	{ NULL, "CHANGED", OUT_UINT, BR(check_age), .width = 7, .unit = "s" },
+	{ NULL, "CHANGED", OUT_STR, BR(changed), .width = 8 },
 	{ "check_since", NULL, OUT_UINT, BR(check_since), .flags = OUT_OPT },
 	{ "queue", "QUEUE", OUT_UINT, BR(queue), .width = 5 },
-	{ "queue_max", NULL, OUT_UINT, BR(queue_max), .width = -5,
-	    .glue = "/" },
+	{ "queue_max", NULL, OUT_UINT, BR(queue_max), .glue = "/" },
 };
 #undef BR
 
@@ -117,6 +119,8 @@ services_row(struct ctl *c, const struct svc_info *i, struct service_row *r)
 			     (const void *)&h->global_addr4,
 	    r->address, sizeof(r->address));
 	r->port = i->port;
+	snprintf(r->name, sizeof(r->name), i->family == 6 ? "[%s]:%u" : "%s:%u",
+	    r->address, i->port);
 	r->family = i->family;
 	r->flows = i->flows;
 	r->rate = i->rate;
@@ -139,9 +143,11 @@ services_backend_row(const struct svc_backend *b, time_t now,
 	r->flows = b->flows;
 	r->check = b->check;
 	r->check_since = b->check_since;
-	r->check_age = b->check_since != 0 && now > (time_t)b->check_since ?
-	    (uint32_t)(now - (time_t)b->check_since) :
-	    0;
+	if (b->check != SHM_CHECK_NONE && b->check_since != 0)
+		snprintf(r->changed, sizeof(r->changed), "%llds ago",
+		    (long long)(now > (time_t)b->check_since ?
+			    now - (time_t)b->check_since :
+			    0));
 	r->queue = b->queue;
 	r->queue_max = b->queue_max;
 }
