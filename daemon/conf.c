@@ -42,7 +42,8 @@ enum conf_type {
 	CT_HOST4,   /* a.b.c.d[/32] */
 	CT_HOST6,   /* IPv6 address, or none (all zero) */
 	CT_NET6,    /* IPv6 network/len */
-	CT_ADDR6    /* IPv6 address or network/len, or none (len 0) */
+	CT_ADDR6,   /* IPv6 address or network/len, or none (len 0) */
+	CT_CHECK    /* none, tcp or exec:/absolute/path */
 };
 
 struct conf_key {
@@ -120,6 +121,11 @@ static const struct conf_key conf_keys[] = {
 	    g.closing_timeout),
 	CK("global", "udp-timeout", CT_UINT, 1, 86400, 0, g.udp_timeout),
 	CK("global", "weight", CT_UINT, 0, 255, 0, g.weight),
+	CK("global", "check", CT_CHECK, 0, CONF_CHECK_MAX - 1, 0, g.check),
+	CK("global", "check-interval", CT_UINT, 1, 3600, 0, g.check_interval),
+	CK("global", "check-timeout", CT_UINT, 1, 3600, 0, g.check_timeout),
+	CK("global", "check-rise", CT_UINT, 1, 100, 0, g.check_rise),
+	CK("global", "check-fall", CT_UINT, 1, 100, 0, g.check_fall),
 };
 
 /* conf_defaults: built-in defaults. */
@@ -164,6 +170,11 @@ conf_defaults(struct conf *c)
 	c->g.closing_timeout = 10;
 	c->g.udp_timeout = 30;
 	c->g.weight = 1;
+	strlcpy(c->g.check, "none", sizeof(c->g.check));
+	c->g.check_interval = 2;
+	c->g.check_timeout = 1;
+	c->g.check_rise = 2;
+	c->g.check_fall = 3;
 }
 
 /* conf_find: key table entry. */
@@ -401,6 +412,36 @@ conf_string(struct conf *c, const struct conf_key *k, const char *value,
 	return 0;
 }
 
+/* conf_check: "none" (or empty), "tcp", or "exec:" and an absolute
+ * path without control characters, run with no shell (health.c). */
+static int
+conf_check(struct conf *c, const struct conf_key *k, const char *value,
+    const char *where, char *err, size_t errlen)
+{
+	char *dst = (char *)c + k->off;
+	const char *p;
+
+	if (*value == '\0')
+		value = "none";
+	if (strcmp(value, "none") != 0 && strcmp(value, "tcp") != 0) {
+		if (strncmp(value, "exec:", 5) != 0 || value[5] != '/' ||
+		    strlen(value) > k->max)
+			goto bad;
+		for (p = value; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				goto bad;
+	}
+	memset(dst, 0, k->width); /* whole: the field compares equal */
+	strlcpy(dst, value, k->width);
+	return 0;
+bad:
+	snprintf(err, errlen,
+	    "%s: %s '%s' must be none, tcp or exec:/absolute/path "
+	    "(a program, run without a shell, at most %" PRIu64 " characters)",
+	    where, k->name, value, k->max);
+	return -1;
+}
+
 /* conf_apply: set one key. */
 int
 conf_apply(struct conf *c, const char *section, const char *key,
@@ -493,6 +534,8 @@ conf_apply(struct conf *c, const char *section, const char *key,
 	case CT_PATH:
 	case CT_NAME:
 		return conf_string(c, k, value, where, err, errlen);
+	case CT_CHECK:
+		return conf_check(c, k, value, where, err, errlen);
 	}
 	return -1;
 }
@@ -769,6 +812,13 @@ conf_finish(struct conf *c, char *err, size_t errlen)
 		    c->g.client_prefix, c->max_nodes);
 		return -1;
 	}
+	if (c->g.check_timeout > c->g.check_interval) {
+		snprintf(err, errlen,
+		    "check-timeout %u is longer than check-interval %u: a "
+		    "check must end before the next one starts",
+		    c->g.check_timeout, c->g.check_interval);
+		return -1;
+	}
 	if (c->g.enabled && strcmp(c->global.ifname, c->local.ifname) == 0) {
 		snprintf(err, errlen, "local and global interface are both %s",
 		    c->local.ifname);
@@ -915,6 +965,9 @@ conf_format(const struct conf *c, const struct conf_key *k, char *buf,
 	case CT_PATH:
 		strlcpy(buf, s, len);
 		return strlen(s) < k->min;
+	case CT_CHECK:
+		strlcpy(buf, s, len);
+		break;
 	case CT_ADDR4:
 	case CT_ADDR4ID:
 	case CT_HOST4:
