@@ -46,7 +46,8 @@ enum conf_type {
 	CT_ADDR6,   /* IPv6 address or network/len, or none (len 0) */
 	CT_LISTEN,  /* a.b.c.d:port or [IPv6]:port, or none; min-max: the
 		     * port's range */
-	CT_LEVEL    /* a log level's name, stored as its syslog priority */
+	CT_LEVEL,   /* a log level's name, stored as its syslog priority */
+	CT_CHECK    /* none, tcp or exec:/absolute/path */
 };
 
 /* The names of CT_LEVEL, by syslog priority. */
@@ -137,6 +138,11 @@ static const struct conf_key conf_keys[] = {
 	    g.closing_timeout),
 	CK("global", "udp-timeout", CT_UINT, 1, 86400, 0, g.udp_timeout),
 	CK("global", "weight", CT_UINT, 0, 255, 0, g.weight),
+	CK("global", "check", CT_CHECK, 0, CONF_CHECK_MAX - 1, 0, g.check),
+	CK("global", "check-interval", CT_UINT, 1, 3600, 0, g.check_interval),
+	CK("global", "check-timeout", CT_UINT, 1, 3600, 0, g.check_timeout),
+	CK("global", "check-rise", CT_UINT, 1, 100, 0, g.check_rise),
+	CK("global", "check-fall", CT_UINT, 1, 100, 0, g.check_fall),
 };
 
 /* conf_defaults: built-in defaults. */
@@ -182,6 +188,11 @@ conf_defaults(struct conf *c)
 	c->g.closing_timeout = 10;
 	c->g.udp_timeout = 30;
 	c->g.weight = 1;
+	strlcpy(c->g.check, "none", sizeof(c->g.check));
+	c->g.check_interval = 2;
+	c->g.check_timeout = 1;
+	c->g.check_rise = 2;
+	c->g.check_fall = 3;
 }
 
 /* conf_find: key table entry. */
@@ -529,6 +540,36 @@ conf_level_name(uint64_t pri)
 	return "?";
 }
 
+/* conf_check: "none" (or empty), "tcp", or "exec:" and an absolute
+ * path without control characters, run with no shell (health.c). */
+static int
+conf_check(struct conf *c, const struct conf_key *k, const char *value,
+    const char *where, char *err, size_t errlen)
+{
+	char *dst = (char *)c + k->off;
+	const char *p;
+
+	if (*value == '\0')
+		value = "none";
+	if (strcmp(value, "none") != 0 && strcmp(value, "tcp") != 0) {
+		if (strncmp(value, "exec:", 5) != 0 || value[5] != '/' ||
+		    strlen(value) > k->max)
+			goto bad;
+		for (p = value; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				goto bad;
+	}
+	memset(dst, 0, k->width); /* whole: the field compares equal */
+	strlcpy(dst, value, k->width);
+	return 0;
+bad:
+	snprintf(err, errlen,
+	    "%s: %s '%s' must be none, tcp or exec:/absolute/path "
+	    "(a program, run without a shell, at most %" PRIu64 " characters)",
+	    where, k->name, value, k->max);
+	return -1;
+}
+
 /* conf_apply: set one key. */
 int
 conf_apply(struct conf *c, const char *section, const char *key,
@@ -625,6 +666,8 @@ conf_apply(struct conf *c, const char *section, const char *key,
 		return conf_string(c, k, value, where, err, errlen);
 	case CT_LEVEL:
 		return conf_level(c, k, value, where, err, errlen);
+	case CT_CHECK:
+		return conf_check(c, k, value, where, err, errlen);
 	}
 	return -1;
 }
@@ -901,6 +944,13 @@ conf_finish(struct conf *c, char *err, size_t errlen)
 		    c->g.client_prefix, c->max_nodes);
 		return -1;
 	}
+	if (c->g.check_timeout > c->g.check_interval) {
+		snprintf(err, errlen,
+		    "check-timeout %u is longer than check-interval %u: a "
+		    "check must end before the next one starts",
+		    c->g.check_timeout, c->g.check_interval);
+		return -1;
+	}
 	if (c->g.enabled && strcmp(c->global.ifname, c->local.ifname) == 0) {
 		snprintf(err, errlen, "local and global interface are both %s",
 		    c->local.ifname);
@@ -1079,6 +1129,9 @@ conf_format(const struct conf *c, const struct conf_key *k, char *buf,
 	case CT_PATH:
 		strlcpy(buf, s, len);
 		return strlen(s) < k->min;
+	case CT_CHECK:
+		strlcpy(buf, s, len);
+		break;
 	case CT_ADDR4:
 	case CT_ADDR4ID:
 	case CT_HOST4:

@@ -17,6 +17,7 @@
 
 #define CONF_IO_BATCH_MAX	64	/* io-batch, frames per system call */
 #define CONF_TXQUEUELEN_MAX	65536	/* txqueuelen: tun's ring of pointers */
+#define CONF_CHECK_MAX		(PATH_MAX + 8)	/* check = exec:PATH */
 
 struct netconf {
 	char		ifname[IFNAMSIZ];
@@ -56,6 +57,12 @@ struct globalconf {
 	uint32_t	conn_entries;	/* connection table size */
 	uint32_t	syn_timeout, est_timeout, closing_timeout, udp_timeout;
 	uint32_t	weight;		/* share of new flows, 0 = none */
+	uint32_t	check_interval;	/* seconds between checks */
+	uint32_t	check_timeout;	/* seconds a check may take */
+	uint32_t	check_rise;	/* successes in a row to go up */
+	uint32_t	check_fall;	/* failures in a row to go down */
+	char		check[CONF_CHECK_MAX];	/* "none", "tcp" or
+					 * "exec:/path" (health.c) */
 };
 
 /* An address and port to listen on: [cluster] metrics-listen. */

@@ -10,6 +10,9 @@
  * listener closed as another opened, moves no count), and on every tick
  * while a listener's accept queue is full: a full queue takes no new
  * flow (listen.c), and is seen to have room again within a tick.
+ * Before each publish the health checks (health.c) put their state into
+ * the listeners; a check's change publishes the last scan again
+ * (lscan_republish), without a dump.
  */
 #include "config.h"
 
@@ -19,6 +22,7 @@
 
 #include "gnet.h"
 #include "groute.h"
+#include "health.h"
 #include "log.h"
 #include "lscan.h"
 #include "shmnetd.h"
@@ -34,6 +38,9 @@ struct lscan {
 	int ifindex;    /* the global interface */
 	struct groute *gr;
 	struct shm_listen *buf; /* SHM_LISTEN_MAX entries */
+	uint32_t n;             /* the last scan's, in buf */
+	int valid;              /* buf holds the last scan, whole */
+	struct health *health;  /* the checks, or NULL */
 	struct shm_listen *old; /* what the last scan published */
 	uint32_t nold;
 	int full;            /* a listener's accept queue was full */
@@ -90,7 +97,8 @@ lscan_find(const struct shm_listen *set, uint32_t n, const struct shm_listen *l)
 	for (i = 0; i < n; i++)
 		if (set[i].family == l->family && set[i].proto == l->proto &&
 		    set[i].port == l->port && set[i].rport == l->rport &&
-		    ((set[i].flags ^ l->flags) & ~SHM_LISTEN_FULL) == 0 &&
+		    ((set[i].flags ^ l->flags) &
+			~(SHM_LISTEN_FULL | SHM_LISTEN_FAILING)) == 0 &&
 		    memcmp(set[i].raddr, l->raddr, 16) == 0)
 			return &set[i];
 	return NULL;
@@ -131,6 +139,35 @@ lscan_queues(struct lscan *ls, uint32_t n)
 	return ls->nold > 0;
 }
 
+/* lscan_health: the checks whose state goes into each publish. */
+void
+lscan_health(struct lscan *ls, struct health *h)
+{
+	ls->health = h;
+}
+
+/* lscan_publish: the last scan, with the checks' state, in the node's
+ * table. */
+static void
+lscan_publish(struct lscan *ls)
+{
+	if (ls->health != NULL)
+		health_merge(ls->health, ls->buf, ls->n);
+	listen_publish(ls->seg, ls->self, ls->buf, ls->n);
+}
+
+/* lscan_republish: publish the last scan again, as a check changed; a
+ * scan if the last one failed. */
+void
+lscan_republish(struct lscan *ls)
+{
+	if (!ls->valid) {
+		lscan_now(ls);
+		return;
+	}
+	lscan_publish(ls);
+}
+
 /* lscan_now: publish the sockets that can serve G here. */
 void
 lscan_now(struct lscan *ls)
@@ -138,6 +175,7 @@ lscan_now(struct lscan *ls)
 	uint32_t n = 0;
 	int truncated = 0, rc;
 
+	ls->valid = 0;
 	rc = sd_scan(&ls->diag, &ls->g, ls->ifindex, ls->buf, SHM_LISTEN_MAX,
 	    &n, &truncated);
 	if (rc != 0) {
@@ -152,7 +190,9 @@ lscan_now(struct lscan *ls)
 			  "the first %d",
 		    SHM_LISTEN_MAX, SHM_LISTEN_MAX);
 	ls->full = lscan_queues(ls, n);
-	listen_publish(ls->seg, ls->self, ls->buf, n);
+	ls->n = n;
+	ls->valid = 1;
+	lscan_publish(ls);
 	groute_udp_ports(ls->gr, ls->buf, n);
 }
 

@@ -11,6 +11,7 @@
 
 struct handoff;
 struct groute;
+struct health;
 struct lscan;
 
 /* Main thread: scan the sockets bound on the global interface (ifindex)
@@ -21,6 +22,11 @@ struct lscan *lscan_new(const struct handoff *ho, const struct conf *c,
 void	 lscan_free(struct lscan *ls);
 /* Scan now and publish what it found. */
 void	 lscan_now(struct lscan *ls);
+/* The health checks whose state every publish carries (NULL: none). */
+void	 lscan_health(struct lscan *ls, struct health *h);
+/* Publish the last scan again with the checks' state now (a check
+ * changed); a scan when the last one failed. */
+void	 lscan_republish(struct lscan *ls);
 /* Every tick: scan when a socket of the namespace came or went, and at
  * least every LSCAN_FULL_TICKS ticks. */
 void	 lscan_tick(struct lscan *ls);

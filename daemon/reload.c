@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "gnet.h"
+#include "health.h"
 #include "log.h"
 #include "metricsd.h"
 #include "reload.h"
@@ -78,6 +79,18 @@ reload_weight(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* reload_checks: [global] check and its timing: every check starts
+ * again (a port whose check is the same keeps its state). */
+static int
+reload_checks(struct daemon *d, char *err, size_t errlen)
+{
+	if (d->health != NULL && health_configure(d->health, &d->conf.g) != 0) {
+		snprintf(err, errlen, "the checks could not be set up");
+		return -1;
+	}
+	return 0;
+}
+
 /* reload_metrics: [cluster] metrics-listen: the new socket is bound
  * first, so that one that cannot be leaves the old one serving. */
 static int
@@ -123,6 +136,11 @@ static const struct reload_key {
 	{ "global", "tcp-closing-timeout", reload_timeouts },
 	{ "global", "udp-timeout", reload_timeouts },
 	{ "global", "weight", reload_weight },
+	{ "global", "check", reload_checks },
+	{ "global", "check-interval", reload_checks },
+	{ "global", "check-timeout", reload_checks },
+	{ "global", "check-rise", reload_checks },
+	{ "global", "check-fall", reload_checks },
 };
 
 /* A reload in progress. */

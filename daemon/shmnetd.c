@@ -29,6 +29,7 @@
 #include "cframe.h"
 #include "gnet.h"
 #include "groute.h"
+#include "health.h"
 #include "log.h"
 #include "lscan.h"
 #include "mcast.h"
@@ -170,15 +171,42 @@ shmnetd_signal(evutil_socket_t sig, short ev, void *arg)
 	case SIGHUP:
 		reload_run(d, NULL);
 		break;
+	case SIGCHLD:
+		health_reap(d->health);
+		break;
 	}
 }
 
-/* shmnetd_events: event base, tick, notify pipe, signals and the
- * multicast join notifications. */
+/* shmnetd_health_changed: a check changed: publish the listeners again,
+ * so that pickers see it at once. */
+static void
+shmnetd_health_changed(void *arg)
+{
+	struct daemon *d = arg;
+
+	lscan_republish(d->lscan);
+}
+
+/* shmnetd_health: the ports' health checks, run from the loop (after
+ * daemon(3): they fork), in every publish of the listeners. */
+static int
+shmnetd_health(struct daemon *d)
+{
+	if (!d->conf.g.enabled)
+		return 0;
+	if ((d->health = health_new(d->base, &d->conf, d->foreground,
+		 shmnetd_health_changed, d)) == NULL)
+		return -1;
+	lscan_health(d->lscan, d->health);
+	return health_configure(d->health, &d->conf.g);
+}
+
+/* shmnetd_events: event base, tick, notify pipe, signals, the health
+ * checks and the multicast join notifications. */
 static int
 shmnetd_events(struct daemon *d)
 {
-	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+	static const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 	struct timeval tick = { 0, TICK_MS * 1000 };
 	int i, ifindex[SHM_NETS];
 
@@ -194,12 +222,14 @@ shmnetd_events(struct daemon *d)
 	    d->ev_rescan == NULL || event_add(d->ev_tick, &tick) ||
 	    event_add(d->ev_notify, NULL))
 		return -1;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		d->ev_sig[i] = evsignal_new(d->base, sigs[i], shmnetd_signal,
 		    d);
 		if (d->ev_sig[i] == NULL || event_add(d->ev_sig[i], NULL))
 			return -1;
 	}
+	if (shmnetd_health(d) != 0)
+		return -1;
 	for (i = 0; i < d->nnets; i++)
 		ifindex[i] = d->ho.net[i].ni.tap.ifindex;
 	return mcw_start(d->base, d->mc, ifindex, d->nnets, &d->mcw);
@@ -213,7 +243,11 @@ shmnetd_events_free(struct daemon *d)
 
 	mcw_stop(d->mcw);
 	d->mcw = NULL;
-	for (i = 0; i < 3; i++)
+	if (d->lscan != NULL)
+		lscan_health(d->lscan, NULL);
+	health_free(d->health);
+	d->health = NULL;
+	for (i = 0; i < 4; i++)
 		if (d->ev_sig[i] != NULL)
 			event_free(d->ev_sig[i]);
 	if (d->ev_tick != NULL)

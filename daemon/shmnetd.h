@@ -18,8 +18,9 @@
  *   3. rxpath.c, then txpath.c                   the data path: rings ->
  *                                                TAP, TAP -> rings
  *   4. resize.c watch.c mcwatch.c groute.c,      ring growth, peers' deaths,
- *      then lscan.c                              multicast joins, policy
- *                                                routing, listener scan
+ *      health.c, then lscan.c                    multicast joins, policy
+ *                                                routing, health checks,
+ *                                                listener scan
  *   5. member.c                                  membership
  *   6. reload.c                                  configuration reload
  *   7. shmnetd.c, main.c                         lifecycle: start, serve,
@@ -27,7 +28,8 @@
  *
  * Threads:
  *   main   libevent loop: signals, the 1 s tick, the notify pipe, the
- *          kernel's multicast join notifications, HTTP /metrics.  Owns the node's
+ *          kernel's multicast join notifications, HTTP /metrics, the
+ *          health checks' timers, connects and scripts (health.c).  Owns the node's
  *          directory: allocates, replaces and retires the rings into it.
  *   tx     one per network (txpath.c): TAP -> pair, broadcast or
  *          multicast ring.  Owns its peers' transmit state.
@@ -173,6 +175,7 @@ struct mcwatch;
 struct groute;
 struct lscan;
 struct metricsd;
+struct health;
 
 /* The daemon: its configuration, the hand-off and each module's state
  * (opaque to all but the module).  Only shmnetd.c, reload.c and main.c
@@ -197,13 +200,14 @@ struct daemon {
 	struct groute		*groute;
 	struct lscan		*lscan;
 	struct metricsd		*metricsd;	/* /metrics, if configured */
+	struct health		*health;	/* the ports' checks */
 	struct tcpwmem		 tcpwmem;	/* to put back at exit */
 	uint32_t		 lock_busy;	/* shmseg_lock_busy last tick */
 	int			 lock_busy_said; /* and said so */
 
 	struct event_base	*base;
 	struct event		*ev_tick, *ev_notify, *ev_rescan;
-	struct event		*ev_sig[3];
+	struct event		*ev_sig[4];
 	int			 overwritten;	/* the segment's header was
 						 * overwritten: left, exit 1 */
 	int			 watchdog;	/* WATCHDOG=1 every tick */

@@ -207,6 +207,55 @@ START_TEST(test_errors)
 }
 END_TEST
 
+START_TEST(test_health_check_keys)
+{
+	ck_assert_str_eq(c.g.check, "none");
+	ck_assert_uint_eq(c.g.check_interval, 2);
+	ck_assert_uint_eq(c.g.check_timeout, 1);
+	ck_assert_uint_eq(c.g.check_rise, 2);
+	ck_assert_uint_eq(c.g.check_fall, 3);
+	ck_assert_int_eq(parse("[global]\ncheck = exec:/usr/lib/x/check ok\n"
+			       "check-interval = 10\ncheck-timeout = 4\n"
+			       "check-rise = 1\ncheck-fall = 100\n"),
+	    0);
+	ck_assert_str_eq(c.g.check, "exec:/usr/lib/x/check ok");
+	ck_assert_uint_eq(c.g.check_interval, 10);
+	ck_assert_uint_eq(c.g.check_timeout, 4);
+	ck_assert_uint_eq(c.g.check_rise, 1);
+	ck_assert_uint_eq(c.g.check_fall, 100);
+	ck_assert_int_eq(parse("[global]\ncheck = tcp\n"), 0);
+	ck_assert_str_eq(c.g.check, "tcp");
+	ck_assert_int_eq(parse("[global]\ncheck =\n"), 0);
+	ck_assert_str_eq(c.g.check, "none");
+
+	ck_assert_int_eq(parse("[global]\n\ncheck = exec:check.sh\n"), -1);
+	ck_assert_str_eq(err,
+	    "test.conf:3: check 'exec:check.sh' must be none, tcp or "
+	    "exec:/absolute/path (a program, run without a shell, at most "
+	    "4103 characters)");
+	ck_assert_int_eq(parse("[global]\ncheck = http\n"), -1);
+	ck_assert_int_eq(parse("[global]\ncheck-interval = 0\n"), -1);
+	ck_assert_str_eq(err,
+	    "test.conf:2: check-interval 0 out of range (1-3600)");
+	ck_assert_int_eq(parse("[global]\ncheck-rise = 101\n"), -1);
+	ck_assert_str_eq(err,
+	    "test.conf:2: check-rise 101 out of range (1-100)");
+	ck_assert_int_eq(parse("[global]\ncheck-fall = 0\n"), -1);
+	ck_assert_int_eq(parse("[global]\ncheck-timeout = 3601\n"), -1);
+
+	/* a check ends before the next begins */
+	ck_assert_int_eq(parse("[cluster]\nname = x\n[global]\n"
+			       "check-interval = 1\ncheck-timeout = 2\n"),
+	    0);
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
+	ck_assert_str_eq(err,
+	    "check-timeout 2 is longer than check-interval 1: a check must "
+	    "end before the next one starts");
+	c.g.check_timeout = 1;
+	ck_assert_msg(conf_finish(&c, err, sizeof(err)) == 0, "%s", err);
+}
+END_TEST
+
 START_TEST(test_set_and_finish_checks)
 {
 	ck_assert_int_eq(conf_set(&c, "local.mtu=1500", err, sizeof(err)), 0);
@@ -424,7 +473,9 @@ START_TEST(test_print_round_trip)
 		"ring-size = 2M\nmulticast-rings = 8\ntable = 300\n"
 		"rule-priority = 50\ngateway = eth0\nconnections = 1000\n"
 		"tcp-syn-timeout = 5\ntcp-established-timeout = 3600\n"
-		"tcp-closing-timeout = 3\nudp-timeout = 60\n") == 0,
+		"tcp-closing-timeout = 3\nudp-timeout = 60\n"
+		"check = exec:/usr/libexec/shmnet/check\ncheck-interval = 5\n"
+		"check-timeout = 5\ncheck-rise = 3\ncheck-fall = 1\n") == 0,
 	    "%s", err);
 	text = round_trip();
 	ck_assert_ptr_nonnull(strstr(text, "\naddress = 192.168.77.5/24\n"));
@@ -435,6 +486,8 @@ START_TEST(test_print_round_trip)
 	ck_assert_ptr_nonnull(strstr(text, "\nnode = 7\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\nmetrics-listen = [::1]:9482\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\nlog-level = warning\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+	    "\ncheck = exec:/usr/libexec/shmnet/check\n"));
 	free(text);
 	/* a full IPv6 address, the global network off */
 	setup();
@@ -466,6 +519,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_range_error_names_file_line_and_range);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_metrics_listen);
+	tcase_add_test(tc, test_health_check_keys);
 	tcase_add_test(tc, test_set_and_finish_checks);
 	tcase_add_test(tc, test_long_line_and_nul);
 	tcase_add_test(tc, test_shipped_example_parses);

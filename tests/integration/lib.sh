@@ -25,6 +25,7 @@ RAWIP=${RAWIP:-$(pwd)/tests/rawip}
 HOSTILE=${HOSTILE:-$(pwd)/tests/hostile}
 UDPPROBE=${UDPPROBE:-$(pwd)/tests/udpprobe}
 OFDREAD=${OFDREAD:-$(pwd)/tests/ofdread}
+HUNGSRV=${HUNGSRV:-$(pwd)/tests/hungsrv}
 T_PIDS=()
 T_NS=()
 T_MOUNTS=()
