@@ -27,6 +27,9 @@ struct ctl {
 	uint32_t	 node;
 	int		 count;
 	const char	*textfile;	/* metrics: the directory, or NULL */
+	int		 port;		/* --port: one port, 0 the node */
+	uint32_t	 arg_node;	/* weight, drain, undrain: NODE */
+	int		 arg_weight;	/* weight: WEIGHT, -1 default */
 };
 
 /* What a command returns for arguments it does not take (exit 2). */
@@ -106,9 +109,6 @@ int	 show_nodes(struct ctl *c);
 int	 show_rings(struct ctl *c);
 int	 show_conns(struct ctl *c);
 int	 show_listeners(struct ctl *c);
-/* A consistent copy of the flow in slot e (1), or 0: none there. */
-int	 show_flow(struct ctl *c, const struct shm_conn *e,
-	    struct shm_conn *f);
 /* Does flow f pass --service and --node? */
 int	 show_conn_wanted(const struct ctl *c, const struct shm_conn *f);
 

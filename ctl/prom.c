@@ -144,12 +144,6 @@ fail:
 int
 prom_metrics(struct ctl *c)
 {
-	if (c->json) {
-		fprintf(stderr,
-		    "shmnetctl: metrics takes no --json (its format is "
-		    "Prometheus')\n");
-		return CTL_USAGE;
-	}
 	if (c->textfile != NULL)
 		return prom_textfile(c, c->textfile);
 	if (metrics_write(c->seg, c->out) != 0) {

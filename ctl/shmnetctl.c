@@ -14,58 +14,54 @@
 
 #include "ctl.h"
 
-/* A command: its printer (or changer), whether it writes, which of the
- * command options it takes (CTL_OPT_*) and how many words follow it. */
+/* A command: what runs it, whether it writes, which of the command
+ * options it takes (CTL_OPT_*), the words that follow it (CTL_ARGS_*,
+ * checked before the segment is opened) and what it does. */
 #define CTL_OPT_PORT     0x01 /* --port P */
 #define CTL_OPT_FILTER   0x02 /* --service S, --node N, --count */
 #define CTL_OPT_TEXTFILE 0x04 /* --textfile DIR */
+#define CTL_OPT_NOJSON   0x08 /* --json does not apply */
+#define CTL_ARGS_NONE    0
+#define CTL_ARGS_NODE    1 /* NODE */
+#define CTL_ARGS_WEIGHT  2 /* NODE WEIGHT|default */
 struct ctl_cmd {
 	const char *name;
-	int (*fn)(struct ctl *, char **args);
+	int (*fn)(struct ctl *);
 	int writes;
 	unsigned opts;
-	int nargs;
+	int args;
 	const char *usage;
 	const char *help;
 };
 
-/* The port --port gave a command (0: the node as a whole). */
-static int ctl_port;
-
-static int ctl_show_status(struct ctl *c, char **a);
-static int ctl_show_nodes(struct ctl *c, char **a);
-static int ctl_show_rings(struct ctl *c, char **a);
-static int ctl_show_conns(struct ctl *c, char **a);
-static int ctl_show_listeners(struct ctl *c, char **a);
-static int ctl_show_services(struct ctl *c, char **a);
-static int ctl_metrics(struct ctl *c, char **a);
-static int ctl_weight(struct ctl *c, char **a);
-static int ctl_drain(struct ctl *c, char **a);
-static int ctl_undrain(struct ctl *c, char **a);
+static int ctl_drain(struct ctl *c);
+static int ctl_undrain(struct ctl *c);
+static int ctl_weight(struct ctl *c);
 
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "status", ctl_show_status, 0, 0, 0, "", "cluster summary" },
-	{ "nodes", ctl_show_nodes, 0, 0, 0, "",
+	{ "status", show_status, 0, 0, CTL_ARGS_NONE, "", "cluster summary" },
+	{ "nodes", show_nodes, 0, 0, CTL_ARGS_NONE, "",
 	    "node table: id, state, generation, MAC, address, counters" },
-	{ "rings", ctl_show_rings, 0, 0, 0, "",
+	{ "rings", show_rings, 0, 0, CTL_ARGS_NONE, "",
 	    "pair and broadcast rings with keys and counters" },
-	{ "conns", ctl_show_conns, 0, CTL_OPT_FILTER, 0,
+	{ "conns", show_conns, 0, CTL_OPT_FILTER, CTL_ARGS_NONE,
 	    " [--service [ADDR:]PORT[/PROTO]] [--node N] [--count]",
 	    "global network flows: 5-tuple, node, state, age, counters" },
-	{ "listeners", ctl_show_listeners, 0, 0, 0, "",
+	{ "listeners", show_listeners, 0, 0, CTL_ARGS_NONE, "",
 	    "sockets each node publishes for the global address" },
-	{ "services", ctl_show_services, 0, 0, 0, "",
+	{ "services", services_show, 0, 0, CTL_ARGS_NONE, "",
 	    "services of the global address and their backends" },
-	{ "metrics", ctl_metrics, 0, CTL_OPT_TEXTFILE, 0, " [--textfile DIR]",
+	{ "metrics", prom_metrics, 0, CTL_OPT_TEXTFILE | CTL_OPT_NOJSON,
+	    CTL_ARGS_NONE, " [--textfile DIR]",
 	    "Prometheus text format; --textfile: into "
 	    "DIR/shmnet_<cluster>.prom" },
-	{ "weight", ctl_weight, 1, CTL_OPT_PORT, 2,
+	{ "weight", ctl_weight, 1, CTL_OPT_PORT, CTL_ARGS_WEIGHT,
 	    " NODE WEIGHT|default [--port P]",
 	    "set a node's share of new flows (0-255)" },
-	{ "drain", ctl_drain, 1, CTL_OPT_PORT, 1, " NODE [--port P]",
-	    "give a node no new flows; its flows go on" },
-	{ "undrain", ctl_undrain, 1, CTL_OPT_PORT, 1, " NODE [--port P]",
-	    "give a drained node new flows again" },
+	{ "drain", ctl_drain, 1, CTL_OPT_PORT, CTL_ARGS_NODE,
+	    " NODE [--port P]", "give a node no new flows; its flows go on" },
+	{ "undrain", ctl_undrain, 1, CTL_OPT_PORT, CTL_ARGS_NODE,
+	    " NODE [--port P]", "give a drained node new flows again" },
 };
 
 static void
@@ -82,52 +78,21 @@ usage(FILE *fp)
 }
 
 static int
-ctl_show_status(struct ctl *c, char **a)
+ctl_weight(struct ctl *c)
 {
-	(void)a;
-	return show_status(c);
+	return admin_weight(c, c->arg_node, c->port, c->arg_weight);
 }
 
 static int
-ctl_show_nodes(struct ctl *c, char **a)
+ctl_drain(struct ctl *c)
 {
-	(void)a;
-	return show_nodes(c);
+	return admin_drain(c, c->arg_node, c->port, 1);
 }
 
 static int
-ctl_show_rings(struct ctl *c, char **a)
+ctl_undrain(struct ctl *c)
 {
-	(void)a;
-	return show_rings(c);
-}
-
-static int
-ctl_show_conns(struct ctl *c, char **a)
-{
-	(void)a;
-	return show_conns(c);
-}
-
-static int
-ctl_show_listeners(struct ctl *c, char **a)
-{
-	(void)a;
-	return show_listeners(c);
-}
-
-static int
-ctl_show_services(struct ctl *c, char **a)
-{
-	(void)a;
-	return services_show(c);
-}
-
-static int
-ctl_metrics(struct ctl *c, char **a)
-{
-	(void)a;
-	return prom_metrics(c);
+	return admin_drain(c, c->arg_node, c->port, 0);
 }
 
 /* ctl_number: a decimal number in [lo, hi] from s, or -1 with a line
@@ -149,96 +114,124 @@ ctl_number(const char *what, const char *s, long lo, long hi)
 	return v;
 }
 
+/* ctl_words: the words after a command's options (NODE [WEIGHT]); 0, or
+ * 2 (usage) with a line said. */
 static int
-ctl_weight(struct ctl *c, char **a)
+ctl_words(struct ctl *c, const struct ctl_cmd *cmd, int n, char **w)
 {
-	long node = ctl_number("node", a[0], 1, SHM_NODES_MAX), w;
-
-	if (node < 0)
-		return -1;
-	if (strcmp(a[1], "default") == 0)
-		w = -1;
-	else if ((w = ctl_number("weight", a[1], 0, 255)) < 0)
-		return -1;
-	return admin_weight(c, (uint32_t)node, ctl_port, (int)w);
-}
-
-static int
-ctl_drain(struct ctl *c, char **a)
-{
-	long node = ctl_number("node", a[0], 1, SHM_NODES_MAX);
-
-	return node < 0 ? -1 : admin_drain(c, (uint32_t)node, ctl_port, 1);
-}
-
-static int
-ctl_undrain(struct ctl *c, char **a)
-{
-	long node = ctl_number("node", a[0], 1, SHM_NODES_MAX);
-
-	return node < 0 ? -1 : admin_drain(c, (uint32_t)node, ctl_port, 0);
-}
-
-/* ctl_options: the command's own options, after its name; its words
- * are left in argv[optind...].  0, or 2 (usage) with a line said. */
-static int
-ctl_options(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "service", required_argument, NULL, 's' },
-		{ "node", required_argument, NULL, 'n' },
-		{ "count", no_argument, NULL, 'C' },
-		{ "textfile", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
 	long v;
-	int ch;
 
-	while ((ch = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
-		if (ch == 'j') {
-			c->json = 1;
-			continue;
-		}
-		if ((ch == 'p' && !(cmd->opts & CTL_OPT_PORT)) ||
-		    (ch == 't' && !(cmd->opts & CTL_OPT_TEXTFILE)) ||
-		    ((ch == 's' || ch == 'n' || ch == 'C') &&
-			!(cmd->opts & CTL_OPT_FILTER)) ||
-		    ch == '?') {
-			if (ch != '?')
-				fprintf(stderr,
-				    "shmnetctl: %s takes no option %s\n",
-				    cmd->name, argv[optind - 1]);
-			return 2;
-		}
-		if (ch == 'p') {
-			if ((v = ctl_number("port", optarg, 1, 65535)) < 0)
-				return 2;
-			ctl_port = (int)v;
-		} else if (ch == 's' &&
-		    services_parse(optarg, &c->service) != 0) {
-			fprintf(stderr,
-			    "shmnetctl: --service '%s': not [ADDR:]PORT"
-			    "[/tcp|/udp]\n",
-			    optarg);
-			return 2;
-		} else if (ch == 'n') {
-			if ((v = ctl_number("node", optarg, 1, SHM_NODES_MAX)) <
-			    0)
-				return 2;
-			c->node = (uint32_t)v;
-		} else if (ch == 'C')
-			c->count = 1;
-		else if (ch == 't')
-			c->textfile = optarg;
-	}
-	if (argc - optind != cmd->nargs) {
+	if (n != cmd->args) {
 		fprintf(stderr, "usage: shmnetctl %s%s\n", cmd->name,
 		    cmd->usage);
 		return 2;
 	}
+	if (n >= 1) {
+		if ((v = ctl_number("node", w[0], 1, SHM_NODES_MAX)) < 0)
+			return 2;
+		c->arg_node = (uint32_t)v;
+	}
+	if (n == 2) {
+		if (strcmp(w[1], "default") == 0)
+			c->arg_weight = -1;
+		else if ((v = ctl_number("weight", w[1], 0, 255)) < 0)
+			return 2;
+		else
+			c->arg_weight = (int)v;
+	}
 	return 0;
+}
+
+/* ctl_option: one option of a command's; 0, or 2 (usage) with a line
+ * said. */
+static int
+ctl_option(struct ctl *c, int ch, const char *arg)
+{
+	long v;
+
+	switch (ch) {
+	case 'j':
+		c->json = 1;
+		return 0;
+	case 'p':
+		if ((v = ctl_number("port", arg, 1, 65535)) < 0)
+			return 2;
+		c->port = (int)v;
+		return 0;
+	case 's':
+		if (services_parse(arg, &c->service) == 0)
+			return 0;
+		fprintf(stderr,
+		    "shmnetctl: --service '%s': not [ADDR:]PORT[/tcp|/udp]\n",
+		    arg);
+		return 2;
+	case 'n':
+		if ((v = ctl_number("node", arg, 1, SHM_NODES_MAX)) < 0)
+			return 2;
+		c->node = (uint32_t)v;
+		return 0;
+	case 'C':
+		c->count = 1;
+		return 0;
+	case 't':
+		c->textfile = arg;
+		return 0;
+	}
+	return 2;
+}
+
+/* ctl_options: the command's own options and words, after its name
+ * (argv[0]), checked before the segment is opened.  0, or 2 (usage)
+ * with a line said. */
+static int
+ctl_options(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	static const struct {
+		struct option o;
+		unsigned needs; /* CTL_OPT_*, 0 for every command */
+	} known[] = {
+		{ { "json", no_argument, NULL, 'j' }, 0 },
+		{ { "port", required_argument, NULL, 'p' }, CTL_OPT_PORT },
+		{ { "service", required_argument, NULL, 's' }, CTL_OPT_FILTER },
+		{ { "node", required_argument, NULL, 'n' }, CTL_OPT_FILTER },
+		{ { "count", no_argument, NULL, 'C' }, CTL_OPT_FILTER },
+		{ { "textfile", required_argument, NULL, 't' },
+		    CTL_OPT_TEXTFILE },
+	};
+	struct option opts[sizeof(known) / sizeof(*known) + 1];
+	int ch, li, rc;
+	size_t i;
+
+	memset(opts, 0, sizeof(opts));
+	for (i = 0; i < sizeof(known) / sizeof(*known); i++)
+		opts[i] = known[i].o;
+	opterr = 0;
+	optind = 0; /* glibc: start over, at argv[1] */
+	while ((ch = getopt_long(argc, argv, ":j", opts, &li)) != -1) {
+		if (ch == '?' || ch == ':') {
+			fprintf(stderr, "shmnetctl: %s: %s %s\n", cmd->name,
+			    ch == ':' ? "option needs a value:" :
+					"unknown option",
+			    argv[optind - 1]);
+			return 2;
+		}
+		for (i = 0; i < sizeof(known) / sizeof(*known); i++)
+			if (known[i].o.val == ch)
+				break;
+		if ((known[i].needs != 0 && !(cmd->opts & known[i].needs)) ||
+		    (ch == 'j' && (cmd->opts & CTL_OPT_NOJSON))) {
+			fprintf(stderr, "shmnetctl: %s takes no --%s\n",
+			    cmd->name, known[i].o.name);
+			return 2;
+		}
+		if ((rc = ctl_option(c, ch, optarg)) != 0)
+			return rc;
+	}
+	if (c->json && (cmd->opts & CTL_OPT_NOJSON)) {
+		fprintf(stderr, "shmnetctl: %s takes no --json\n", cmd->name);
+		return 2;
+	}
+	return ctl_words(c, cmd, argc - optind, argv + optind);
 }
 
 /* ctl_find_segment: the only segment in /dev/shm, if there is one. */
@@ -301,7 +294,8 @@ ctl_open(struct ctl *c, const struct ctl_cmd *cmd, const char *path)
 	else if (cmd->writes && (rc == -EACCES || rc == -EPERM || rc == -EROFS))
 		fprintf(stderr,
 		    "shmnetctl: %s changes the cluster and needs write access "
-		    "to %s: %s (run it as the segment's owner, or root)\n",
+		    "to %s: %s (run it as the segment's owner or root, or as "
+		    "a member of a group [cluster] segment-mode lets write)\n",
 		    cmd->name, path, strerror(-rc));
 	else
 		fprintf(stderr, "shmnetctl: %s\n", err);
@@ -361,17 +355,14 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	argc -= optind;
-	argv += optind;
-	optind = 0; /* glibc: start over, at argv[1] */
-	if ((rc = ctl_options(&c, cmd, argc, argv)) != 0)
+	if ((rc = ctl_options(&c, cmd, argc - optind, argv + optind)) != 0)
 		return rc;
 	if (path[0] == '\0' && ctl_find_segment(path, sizeof(path)) != 0)
 		return 1;
 	if (ctl_open(&c, cmd, path) != 0)
 		return 1;
 	c.path = path;
-	rc = cmd->fn(&c, argv + optind);
+	rc = cmd->fn(&c);
 	shmseg_close(c.seg, 0);
 	return rc == 0 ? 0 : rc == CTL_USAGE ? 2 : 1;
 }

@@ -595,25 +595,8 @@ show_g(struct ctl *c, int af)
 				(const void *)&h->global_addr4;
 }
 
-/* show_flow: a consistent copy of the flow in slot e, through the same
- * lock-free read the daemons use, in *f; 0 if the slot is empty, changed
- * under us or names no node of the cluster. */
-int
-show_flow(struct ctl *c, const struct shm_conn *e, struct shm_conn *f)
-{
-	struct conn_key k = { .family = e->family,
-		.proto = e->proto,
-		.lport = e->lport,
-		.fport = e->fport };
-
-	memcpy(k.faddr, e->faddr, sizeof(k.faddr));
-	return (k.family == 4 || k.family == 6) &&
-	    conn_lookup(c->seg, &k, f, NULL) == 1 && f->node >= 1 &&
-	    f->node <= shmseg_max_nodes(c->seg);
-}
-
 /* show_conn_row: the flow in slot e as the table shows it; 0 if there
- * is none (show_flow) or the filter leaves it out. */
+ * is none (conn_read_slot) or the filter leaves it out. */
 static int
 show_conn_row(struct ctl *c, const struct shm_conn *e, uint32_t now,
     struct conn_row *r)
@@ -621,7 +604,7 @@ show_conn_row(struct ctl *c, const struct shm_conn *e, uint32_t now,
 	int af = e->family == 6 ? AF_INET6 : AF_INET;
 	struct shm_conn f;
 
-	if (!show_flow(c, e, &f) || !show_conn_wanted(c, &f))
+	if (!conn_read_slot(c->seg, e, &f) || !show_conn_wanted(c, &f))
 		return 0;
 	af = f.family == 6 ? AF_INET6 : AF_INET;
 	r->proto = f.proto;
@@ -696,8 +679,8 @@ show_count(struct ctl *c)
 
 	for (b = 0; b < nb; b++)
 		for (i = 0; i < SHM_CONN_PER_BUCKET; i++) {
-			if (!show_flow(c, &shmseg_conn_bucket(c->seg, b)->e[i],
-				&f) ||
+			if (!conn_read_slot(c->seg,
+				&shmseg_conn_bucket(c->seg, b)->e[i], &f) ||
 			    !show_conn_wanted(c, &f))
 				continue;
 			r.flows++;

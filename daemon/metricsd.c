@@ -34,8 +34,16 @@ struct metricsd {
 	int fd; /* listening, until evhttp owns it */
 	struct evhttp *http;
 	struct shmseg *seg;
-	char where[80]; /* ADDRESS:PORT, for the log */
+	char where[80];       /* ADDRESS:PORT, for the log */
+	struct conf_listen l; /* ... and as configured */
+	/* the last rendering, served again until METRICSD_CACHE_MS old:
+	 * scrapers in a hurry cost the main loop one rendering a second */
+	char *text;
+	size_t len;
+	uint64_t text_ms;
 };
+
+#define METRICSD_CACHE_MS 1000
 
 /* metricsd_sockaddr: l as a socket address; its length. */
 static socklen_t
@@ -73,6 +81,7 @@ metricsd_open(const struct conf_listen *l, struct metricsd **out, char *err,
 		return -ENOMEM;
 	}
 	conf_listen_str(l, m->where, sizeof(m->where));
+	m->l = *l;
 	what = "socket";
 	if ((m->fd = socket((int)l->family,
 		 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
@@ -98,33 +107,53 @@ fail:
 	return rc;
 }
 
-/* metricsd_metrics: GET /metrics: the cluster's metrics. */
-static void
-metricsd_metrics(struct evhttp_request *req, void *arg)
+/* metricsd_render: the metrics text, rendered again when the last is
+ * METRICSD_CACHE_MS old; 0 or -errno. */
+static int
+metricsd_render(struct metricsd *m)
 {
-	struct metricsd *m = arg;
+	uint64_t now = clock_ms();
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *fp;
 	int rc = -ENOMEM;
 
+	if (m->text != NULL && now - m->text_ms < METRICSD_CACHE_MS)
+		return 0;
 	if ((fp = open_memstream(&buf, &len)) != NULL) {
 		rc = metrics_write(m->seg, fp);
 		if (fclose(fp) != 0 && rc == 0)
 			rc = -ENOMEM;
 	}
-	if (rc != 0 ||
-	    evbuffer_add(evhttp_request_get_output_buffer(req), buf, len) !=
-		0) {
+	if (rc != 0) {
+		free(buf);
+		return rc;
+	}
+	free(m->text);
+	m->text = buf;
+	m->len = len;
+	m->text_ms = now;
+	return 0;
+}
+
+/* metricsd_metrics: GET /metrics: the cluster's metrics. */
+static void
+metricsd_metrics(struct evhttp_request *req, void *arg)
+{
+	struct metricsd *m = arg;
+	int rc;
+
+	if ((rc = metricsd_render(m)) != 0 ||
+	    evbuffer_add(evhttp_request_get_output_buffer(req), m->text,
+		m->len) != 0) {
 		log_warnx("metrics %s: cannot render the metrics: %s", m->where,
 		    strerror(rc != 0 ? -rc : ENOMEM));
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-	} else {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Content-Type", METRICS_CONTENT_TYPE);
-		evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+		return;
 	}
-	free(buf);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", METRICS_CONTENT_TYPE);
+	evhttp_send_reply(req, HTTP_OK, "OK", NULL);
 }
 
 /* metricsd_other: any other path. */
@@ -156,6 +185,57 @@ metricsd_serve(struct metricsd *m, struct event_base *base, struct shmseg *seg)
 	return 0;
 }
 
+/* metricsd_start: open and serve on l; 0 and *out, or -errno with err
+ * set. */
+static int
+metricsd_start(const struct conf_listen *l, struct event_base *base,
+    struct shmseg *seg, struct metricsd **out, char *err, size_t errlen)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = metricsd_open(l, out, err, errlen)) != 0)
+		return rc;
+	if ((rc = metricsd_serve(*out, base, seg)) != 0) {
+		snprintf(err, errlen, "metrics-listen: out of memory");
+		metricsd_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* metricsd_move: serve on l instead of *m (NULL: none; l off: stop).
+ * The new socket is bound first, so that one that cannot be leaves *m
+ * serving; only an address in use, which may be *m's own port, makes
+ * *m close first, and come back if l cannot be bound either.  0, or
+ * -errno with err set and *m as it was. */
+int
+metricsd_move(struct metricsd **m, const struct conf_listen *l,
+    struct event_base *base, struct shmseg *seg, char *err, size_t errlen)
+{
+	struct metricsd *neu = NULL, *back = NULL;
+	struct conf_listen old;
+	int rc = 0;
+
+	if (l->family != 0 &&
+	    (rc = metricsd_start(l, base, seg, &neu, err, errlen)) != 0 &&
+	    (rc != -EADDRINUSE || *m == NULL))
+		return rc;
+	if (rc == 0) {
+		metricsd_free(*m);
+		*m = neu;
+		return 0;
+	}
+	old = (*m)->l;
+	metricsd_free(*m);
+	*m = NULL;
+	if ((rc = metricsd_start(l, base, seg, m, err, errlen)) == 0)
+		return 0;
+	if (metricsd_start(&old, base, seg, &back, NULL, 0) == 0)
+		*m = back;
+	return rc;
+}
+
 /* metricsd_free: evhttp (which closes the socket it took), or the
  * socket it never took. */
 void
@@ -167,5 +247,6 @@ metricsd_free(struct metricsd *m)
 		evhttp_free(m->http);
 	if (m->fd >= 0)
 		close(m->fd);
+	free(m->text);
 	free(m);
 }

@@ -21,6 +21,14 @@ int	 metricsd_open(const struct conf_listen *l, struct metricsd **out,
  * 0, or -ENOMEM. */
 int	 metricsd_serve(struct metricsd *m, struct event_base *base,
 	    struct shmseg *seg);
+/* Serve on l instead of *m (NULL: none; l off: stop serving): the new
+ * socket is bound before *m closes, unless the address is in use (by
+ * *m's own port, maybe): then *m closes first, and comes back if l
+ * cannot be bound either.  0, or -errno with err set and *m serving as
+ * it was. */
+int	 metricsd_move(struct metricsd **m, const struct conf_listen *l,
+	    struct event_base *base, struct shmseg *seg, char *err,
+	    size_t errlen);
 /* Stop serving and close the socket, before base is freed; NULL is
  * none. */
 void	 metricsd_free(struct metricsd *m);

@@ -91,24 +91,15 @@ reload_checks(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
-/* reload_metrics: [cluster] metrics-listen: the new socket is bound
- * first, so that one that cannot be leaves the old one serving. */
+/* reload_metrics: [cluster] metrics-listen (metricsd_move: an address
+ * that cannot be bound leaves the old one serving). */
 static int
 reload_metrics(struct daemon *d, char *err, size_t errlen)
 {
-	struct metricsd *m = NULL;
-
-	if (d->conf.metrics.family != 0 &&
-	    (metricsd_open(&d->conf.metrics, &m, err, errlen) != 0 ||
-		metricsd_serve(m, d->base, d->ho.seg) != 0)) {
-		if (m != NULL)
-			snprintf(err, errlen, "out of memory");
-		metricsd_free(m);
-		return -1;
-	}
-	metricsd_free(d->metricsd);
-	d->metricsd = m;
-	return 0;
+	return metricsd_move(&d->metricsd, &d->conf.metrics, d->base, d->ho.seg,
+		   err, errlen) == 0 ?
+	    0 :
+	    -1;
 }
 
 /*

@@ -32,11 +32,14 @@ backend_port_word(struct shm_backend *b, uint16_t port)
 }
 
 /* backend_port_take: port's override word in b, taken from a free one
- * if it has none; NULL when all are taken. */
+ * if it has none; NULL when all are taken.  Two writers taking a word
+ * for one port at once both keep the first of the port's words, and
+ * give back the other. */
 static _Atomic uint64_t *
 backend_port_take(struct shm_backend *b, uint16_t port)
 {
-	_Atomic uint64_t *p;
+	const uint64_t mine = SHM_ADMIN_USED | (uint64_t)port << 32;
+	_Atomic uint64_t *p, *first;
 	uint64_t zero;
 	int i;
 
@@ -44,9 +47,15 @@ backend_port_take(struct shm_backend *b, uint16_t port)
 		return p;
 	for (i = 0; i < SHM_BACKEND_PORTS; i++) {
 		zero = 0;
-		if (atomic_compare_exchange_strong(&b->port[i], &zero,
-			SHM_ADMIN_USED | (uint64_t)port << 32))
-			return &b->port[i];
+		if (!atomic_compare_exchange_strong(&b->port[i], &zero, mine))
+			continue;
+		if ((first = backend_port_word(b, port)) != &b->port[i]) {
+			zero = mine; /* not ours to free if used already */
+			atomic_compare_exchange_strong(&b->port[i], &zero, 0);
+		}
+		return first != NULL ? first : &b->port[i]; /* freed: the
+							      * caller tries
+							      * again */
 	}
 	return NULL;
 }
@@ -79,7 +88,8 @@ backend_reset(struct shmseg *s, uint32_t id, uint32_t weight)
 		    memory_order_relaxed);
 		atomic_store_explicit(&b->svc[i].key, 0, memory_order_relaxed);
 	}
-	b->conf_weight = weight & SHM_ADMIN_WEIGHT;
+	atomic_store_explicit(&b->conf_weight, weight & SHM_ADMIN_WEIGHT,
+	    memory_order_relaxed);
 	atomic_store_explicit(&b->admin, weight & SHM_ADMIN_WEIGHT,
 	    memory_order_release);
 }
@@ -94,16 +104,15 @@ backend_configure(struct shmseg *s, uint32_t id, uint32_t weight)
 
 	if ((b = backend_writable(s, id, &rc)) == NULL)
 		return;
-	b->conf_weight = weight & SHM_ADMIN_WEIGHT;
+	atomic_store_explicit(&b->conf_weight, weight & SHM_ADMIN_WEIGHT,
+	    memory_order_relaxed);
 	(void)backend_set_weight(s, id, 0, (int)(weight & SHM_ADMIN_WEIGHT));
 }
 
-/* backend_set_weight: the weight (0-255) of node id, or of its port
- * (port > 0); weight -1 gives the port the node's weight again.  0, or
- * -EINVAL, -EROFS (a read-only mapping), -ENOSPC (every port word
- * taken). */
-int
-backend_set_weight(struct shmseg *s, uint32_t id, int port, int weight)
+/* backend_weight_once: backend_set_weight, or -EAGAIN when another
+ * writer freed the port's word meanwhile. */
+static int
+backend_weight_once(struct shmseg *s, uint32_t id, int port, int weight)
 {
 	struct shm_backend *b;
 	_Atomic uint64_t *p;
@@ -139,10 +148,10 @@ backend_set_weight(struct shmseg *s, uint32_t id, int port, int weight)
 	return 0;
 }
 
-/* backend_set_drain: drain (1) or undrain (0) node id, or its port
- * (port > 0).  Errors as backend_set_weight. */
-int
-backend_set_drain(struct shmseg *s, uint32_t id, int port, int drain)
+/* backend_drain_once: backend_set_drain, or -EAGAIN when another
+ * writer freed the port's word meanwhile. */
+static int
+backend_drain_once(struct shmseg *s, uint32_t id, int port, int drain)
 {
 	struct shm_backend *b;
 	_Atomic uint64_t *p;
@@ -174,6 +183,34 @@ backend_set_drain(struct shmseg *s, uint32_t id, int port, int drain)
 	return 0;
 }
 
+/* backend_set_weight: the weight (0-255) of node id, or of its port
+ * (port > 0); weight -1 gives the port the node's weight again.  0, or
+ * -EINVAL, -EROFS (a read-only mapping), -ENOSPC (every port word
+ * taken). */
+int
+backend_set_weight(struct shmseg *s, uint32_t id, int port, int weight)
+{
+	int rc, tries = 0;
+
+	while ((rc = backend_weight_once(s, id, port, weight)) == -EAGAIN &&
+	    ++tries < 8)
+		;
+	return rc;
+}
+
+/* backend_set_drain: drain (1) or undrain (0) node id, or its port
+ * (port > 0).  Errors as backend_set_weight. */
+int
+backend_set_drain(struct shmseg *s, uint32_t id, int port, int drain)
+{
+	int rc, tries = 0;
+
+	while ((rc = backend_drain_once(s, id, port, drain)) == -EAGAIN &&
+	    ++tries < 8)
+		;
+	return rc;
+}
+
 /* backend_view: how node id takes new flows to port (0: the node as a
  * whole), in *v. */
 void
@@ -191,7 +228,8 @@ backend_view(struct shmseg *s, uint32_t id, uint16_t port,
 	a = atomic_load_explicit(&b->admin, memory_order_acquire);
 	if (port != 0 && (p = backend_port_word(b, port)) != NULL)
 		pw = atomic_load_explicit(p, memory_order_relaxed);
-	v->conf_weight = *(volatile uint32_t *)&b->conf_weight &
+	v->conf_weight = atomic_load_explicit(&b->conf_weight,
+			     memory_order_relaxed) &
 	    SHM_ADMIN_WEIGHT;
 	v->port_set = (pw & SHM_ADMIN_USED) && (pw & SHM_ADMIN_SET);
 	v->weight = v->port_set ? (uint32_t)(pw & SHM_ADMIN_WEIGHT) :
@@ -199,17 +237,6 @@ backend_view(struct shmseg *s, uint32_t id, uint16_t port,
 	v->drained = (a & SHM_ADMIN_DRAIN) ||
 	    ((pw & SHM_ADMIN_USED) && (pw & SHM_ADMIN_DRAIN));
 	v->stalled = backend_stalled(s, id);
-}
-
-/* backend_weight: the share of new flows to port node id takes: its
- * weight, 0 when drained or stalled. */
-uint32_t
-backend_weight(struct shmseg *s, uint32_t id, uint16_t port)
-{
-	struct backend_view v;
-
-	backend_view(s, id, port, &v);
-	return v.drained || v.stalled ? 0 : v.weight;
 }
 
 /* backend_count: one more flow of service key picked for node id. */

@@ -556,6 +556,25 @@ conn_purge_node(struct shmseg *s, uint32_t self, uint16_t node)
 	return conn_sweep(s, self, node, 1, 0, NULL);
 }
 
+/* conn_read_slot: a consistent copy of the flow in slot e, for readers
+ * walking the table: the slot's key is read racily, then the flow is
+ * looked up as the daemons do, so a slot that changed under the reader
+ * gives the flow now there or none.  1 and *f when the flow names a
+ * node of the cluster, else 0. */
+int
+conn_read_slot(struct shmseg *s, const struct shm_conn *e, struct shm_conn *f)
+{
+	struct conn_key k = { .family = e->family,
+		.proto = e->proto,
+		.lport = e->lport,
+		.fport = e->fport };
+
+	memcpy(k.faddr, e->faddr, sizeof(k.faddr));
+	return (k.family == 4 || k.family == 6) &&
+	    conn_lookup(s, &k, f, NULL) == 1 && f->node >= 1 &&
+	    f->node <= s->max_nodes;
+}
+
 /* conn_state_name: for displays. */
 const char *
 conn_state_name(uint16_t stflags)

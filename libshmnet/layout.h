@@ -401,7 +401,8 @@ _Static_assert(sizeof(struct shm_listen_table) == 8192, "listen table");
  * A service: flows to one (family, proto, port) of G, whatever node
  * serves them.  key 0 = free; taken once with CAS, never released.
  * flows counts the new flows picked a node for; it is the weighted
- * rotation's position too, so the balance is exact cluster-wide.  rate
+ * rotation's position too, so the balance is exact cluster-wide (among
+ * the nodes every ingress sees answering: stalls are judged by each).  rate
  * is how many began in the last whole second: the picker that first
  * sees a new second moves the window (sec, base).
  */
@@ -442,7 +443,7 @@ struct shm_backend_svc {
 };
 struct shm_backend {
 	_Atomic uint32_t	admin;		/* weight | SHM_ADMIN_DRAIN */
-	uint32_t		conf_weight;	/* the configuration's weight */
+	_Atomic uint32_t	conf_weight;	/* the configuration's weight */
 	uint8_t			reserved[56];
 	_Atomic uint64_t	port[SHM_BACKEND_PORTS];
 	struct shm_backend_svc	svc[SHM_BACKEND_SVCS];

@@ -13,7 +13,10 @@
  * picks the next one, so the balance is exact whatever node a flow enters
  * by.  Weights (backend.c) make the rotation a weighted one; a node
  * drained, weighted 0 or stalled, and a listener whose accept queue is
- * full or whose check fails, take no new flow.
+ * full or whose check fails, take no new flow (but when every node is
+ * full or stalled: a burst is queued, not refused).  Flows the
+ * connection table cannot record go by their hash among every node
+ * listening, whatever its weight or health, so that nothing moves them.
  */
 #include "config.h"
 
@@ -129,13 +132,21 @@ listen_read(struct shmseg *s, uint32_t id, struct shm_listen *out)
 	return 0;
 }
 
-/* listen_class: how well one listener matches a flow (0: not at all). */
+/* Which nodes and listeners a choice leaves out (listen_candidates). */
+#define LISTEN_ADMIN  0x01 /* weight 0 or drained nodes; else unweighted */
+#define LISTEN_HEALTH 0x02 /* listeners failing their check */
+#define LISTEN_LOAD   0x04 /* full accept queues, stalled nodes */
+
+/* listen_class: how well one listener matches a flow (0: not at all),
+ * leaving out those the choice's rules (LISTEN_*) do. */
 static int
-listen_class(const struct shm_listen *l, const struct conn_key *k)
+listen_class(const struct shm_listen *l, const struct conn_key *k,
+    unsigned rules)
 {
 	if (l->family != k->family || l->proto != k->proto ||
 	    l->port != k->lport ||
-	    (l->flags & (SHM_LISTEN_FULL | SHM_LISTEN_FAILING)))
+	    ((rules & LISTEN_HEALTH) && (l->flags & SHM_LISTEN_FAILING)) ||
+	    ((rules & LISTEN_LOAD) && (l->flags & SHM_LISTEN_FULL)))
 		return 0;
 	if (l->flags & SHM_LISTEN_REMOTE)
 		return l->rport == k->fport &&
@@ -151,7 +162,7 @@ listen_class(const struct shm_listen *l, const struct conn_key *k)
  * stuck mid-publish cost a pick LISTEN_WAIT_US however many there are. */
 static int
 listen_node_class(struct shmseg *s, uint32_t id, const struct conn_key *k,
-    struct listen_wait *w)
+    unsigned rules, struct listen_wait *w)
 {
 	struct shm_listen_table *t = shmseg_listen(s, id);
 	struct shm_listen l;
@@ -164,7 +175,7 @@ listen_node_class(struct shmseg *s, uint32_t id, const struct conn_key *k,
 			n = SHM_LISTEN_MAX; /* untrusted */
 		for (i = 0, best = 0; i < n; i++) {
 			memcpy(&l, &t->l[i], sizeof(l));
-			if ((c = listen_class(&l, k)) > best)
+			if ((c = listen_class(&l, k, rules)) > best)
 				best = c;
 		}
 		if (listen_end(t, seq))
@@ -221,8 +232,9 @@ svc_take(struct shmseg *s, uint32_t key)
 	uint32_t now, sec;
 	uint64_t n;
 
-	if (e == NULL) /* table full: share the first slot's rotation */
-		return atomic_fetch_add(&shmseg_svc(s)->flows, 1);
+	if (e == NULL) /* table full: a rotation of this process's own */
+		return atomic_fetch_add_explicit(&s->svc_overflow, 1,
+		    memory_order_relaxed);
 	n = atomic_fetch_add_explicit(&e->flows, 1, memory_order_relaxed);
 	now = conn_now();
 	sec = atomic_load_explicit(&e->sec, memory_order_relaxed);
@@ -256,10 +268,23 @@ struct listen_cand {
 	uint32_t weight;
 };
 
-/* listen_candidates: the up nodes in rotation whose listeners in
- * rotation match flow k best, in cand; their number. */
+/* listen_weight: node id's share of new flows to port under the rules:
+ * 0 leaves it out. */
 static uint32_t
-listen_candidates(struct shmseg *s, const struct conn_key *k,
+listen_weight(struct shmseg *s, uint32_t id, uint16_t port, unsigned rules)
+{
+	struct backend_view v;
+
+	if (!(rules & LISTEN_ADMIN))
+		return 1;
+	backend_view(s, id, port, &v);
+	return v.drained || ((rules & LISTEN_LOAD) && v.stalled) ? 0 : v.weight;
+}
+
+/* listen_candidates: the up nodes whose listeners match flow k best,
+ * among those the rules (LISTEN_*) leave, in cand; their number. */
+static uint32_t
+listen_candidates(struct shmseg *s, const struct conn_key *k, unsigned rules,
     struct listen_cand *cand)
 {
 	uint32_t n = 0, id, max = s->max_nodes, weight;
@@ -276,9 +301,10 @@ listen_candidates(struct shmseg *s, const struct conn_key *k,
 		nd = shmseg_node(s, id);
 		if (atomic_load_explicit(&nd->state, memory_order_acquire) !=
 			SHM_NODE_UP ||
-		    (weight = backend_weight(s, id, k->lport)) == 0)
+		    (weight = listen_weight(s, id, k->lport, rules)) == 0)
 			continue;
-		if ((c = listen_node_class(s, id, k, &w)) == 0 || c < best)
+		if ((c = listen_node_class(s, id, k, rules, &w)) == 0 ||
+		    c < best)
 			continue;
 		if (c > best) {
 			best = c;
@@ -325,29 +351,36 @@ listen_weighted(const struct listen_cand *cand, uint32_t n, uint64_t pos)
 	return cand[0].id; /* not reached: p < above */
 }
 
-/* listen_pick: the node that serves a new flow, in turn. */
+/* listen_pick: the node that serves a new flow, in turn: among the
+ * nodes in rotation; when every one of them is loaded (accept queue
+ * full, stalled), among those anyway, as the kernel would queue or drop
+ * the SYN rather than refuse it. */
 int
 listen_pick(struct shmseg *s, const struct conn_key *k, uint32_t *node)
 {
 	struct listen_cand cand[SHM_NODES_MAX];
-	uint32_t n = listen_candidates(s, k, cand),
-		 key = svc_key(k->family, k->proto, k->lport);
+	uint32_t key = svc_key(k->family, k->proto, k->lport), n;
 
-	if (n == 0)
+	if ((n = listen_candidates(s, k,
+		 LISTEN_ADMIN | LISTEN_HEALTH | LISTEN_LOAD, cand)) == 0 &&
+	    (n = listen_candidates(s, k, LISTEN_ADMIN | LISTEN_HEALTH, cand)) ==
+		0)
 		return -ENOENT;
 	*node = listen_weighted(cand, n, svc_take(s, key));
 	backend_count(s, *node, key);
 	return 0;
 }
 
-/* listen_pick_by: the node that serves flow k, chosen by its hash: the
- * same for every packet of the flow while the listeners stay. */
+/* listen_pick_by: the node that serves flow k, chosen by its hash among
+ * every up node listening for it, whatever its weight, drain or health:
+ * the same for every packet of the flow while the listeners stay, so
+ * that a drain or a check leaves the flow where it is. */
 int
 listen_pick_by(struct shmseg *s, const struct conn_key *k, uint64_t hash,
     uint32_t *node)
 {
 	struct listen_cand cand[SHM_NODES_MAX];
-	uint32_t n = listen_candidates(s, k, cand);
+	uint32_t n = listen_candidates(s, k, 0, cand);
 
 	if (n == 0)
 		return -ENOENT;

@@ -9,8 +9,8 @@
  * state).  metrics_write first copies what the families need out of the
  * live, untrusted segment into rows, one array per kind, validating as
  * it goes; then it prints each family's HELP and TYPE and one sample per
- * row.  The samples of a family stay together, as the format asks, and
- * every family is read from the same copy.
+ * row.  The samples of a family stay together, as the format asks; the
+ * rows of each kind are one copy (two kinds may be a few frames apart).
  *
  * A new kind of object is a row struct, a collector and a labeller in
  * mx_kinds; each quantity of it is then one line in mx_families.
@@ -44,6 +44,13 @@ struct mx_labels {
 struct mx_rows {
 	void *rows;
 	size_t n, cap, size;
+};
+
+/* What the collectors read: the segment, and its services read once
+ * for the service and backend families alike. */
+struct mx_source {
+	struct shmseg *seg;
+	struct svc_table svc;
 };
 
 /* ---- rows ------------------------------------------------------------ */
@@ -170,8 +177,9 @@ mx_joined(struct shmseg *seg, uint32_t id)
 
 /* mx_collect_cluster: the segment, its heap and the connection table. */
 static int
-mx_collect_cluster(struct shmseg *seg, struct mx_rows *a)
+mx_collect_cluster(const struct mx_source *src, struct mx_rows *a)
 {
+	struct shmseg *seg = src->seg;
 	struct shm_hdr *h = (struct shm_hdr *)shmseg_hdr(seg);
 	uint32_t nb = shmseg_conn_buckets(seg), b, used, total;
 	struct shm_conn_bucket *bk;
@@ -199,8 +207,9 @@ mx_collect_cluster(struct shmseg *seg, struct mx_rows *a)
 
 /* mx_collect_nodes: every node that ever joined. */
 static int
-mx_collect_nodes(struct shmseg *seg, struct mx_rows *a)
+mx_collect_nodes(const struct mx_source *src, struct mx_rows *a)
 {
+	struct shmseg *seg = src->seg;
 	struct shm_listen l[SHM_LISTEN_MAX];
 	uint32_t id, max = shmseg_max_nodes(seg);
 	struct shm_listen_table *lt;
@@ -228,8 +237,9 @@ mx_collect_nodes(struct shmseg *seg, struct mx_rows *a)
 
 /* mx_collect_nets: the counters of every joined node's networks. */
 static int
-mx_collect_nets(struct shmseg *seg, struct mx_rows *a)
+mx_collect_nets(const struct mx_source *src, struct mx_rows *a)
 {
+	struct shmseg *seg = src->seg;
 	uint32_t id, net, max = shmseg_max_nodes(seg), nets = mx_nets(seg);
 	struct shm_node_stats *s;
 	struct mx_net *r;
@@ -258,8 +268,9 @@ mx_collect_nets(struct shmseg *seg, struct mx_rows *a)
 /* mx_collect_drops: every joined node's drops on each network, by
  * reason (the global network's own reasons on it only). */
 static int
-mx_collect_drops(struct shmseg *seg, struct mx_rows *a)
+mx_collect_drops(const struct mx_source *src, struct mx_rows *a)
 {
+	struct shmseg *seg = src->seg;
 	uint32_t id, net, max = shmseg_max_nodes(seg), nets = mx_nets(seg);
 	struct mx_drop *r;
 	size_t i;
@@ -365,8 +376,9 @@ mx_collect_casts(struct shmseg *seg, uint32_t net, struct mx_rows *a)
 /* mx_collect_rings: the cast rings of the networks in use, then every
  * valid pair ring. */
 static int
-mx_collect_rings(struct shmseg *seg, struct mx_rows *a)
+mx_collect_rings(const struct mx_source *src, struct mx_rows *a)
 {
+	struct shmseg *seg = src->seg;
 	uint32_t max = shmseg_max_nodes(seg), nets = mx_nets(seg);
 	uint32_t owner, peer, net;
 	struct mx_ring *r;
@@ -391,17 +403,10 @@ static void
 mx_count_flow(struct shmseg *seg, const struct shm_conn *e,
     uint64_t (*counts)[MX_N(mx_states)])
 {
-	struct conn_key k = { .family = e->family,
-		.proto = e->proto,
-		.lport = e->lport,
-		.fport = e->fport };
 	struct shm_conn f;
 	size_t i;
 
-	memcpy(k.faddr, e->faddr, sizeof(k.faddr));
-	if ((k.family != 4 && k.family != 6) ||
-	    conn_lookup(seg, &k, &f, NULL) != 1 || f.node < 1 ||
-	    f.node > shmseg_max_nodes(seg))
+	if (!conn_read_slot(seg, e, &f))
 		return;
 	for (i = 0; i < MX_N(mx_states); i++)
 		if ((LD(f.stflags) & 0xff) == mx_states[i])
@@ -411,8 +416,9 @@ mx_count_flow(struct shmseg *seg, const struct shm_conn *e,
 /* mx_collect_flows: the flows of the connection table by serving node
  * and state; every state of each UP node, 0 included. */
 static int
-mx_collect_flows(struct shmseg *seg, struct mx_rows *a)
+mx_collect_flows(const struct mx_source *src, struct mx_rows *a)
 {
+	struct shmseg *seg = src->seg;
 	uint32_t nb = shmseg_conn_buckets(seg), max = shmseg_max_nodes(seg);
 	uint64_t(*counts)[MX_N(mx_states)];
 	struct mx_flows *r;
@@ -462,25 +468,21 @@ mx_service_name(struct shmseg *seg, const struct svc_info *i, char *buf,
 
 /* mx_collect_services: each service of G (svcview.c). */
 static int
-mx_collect_services(struct shmseg *seg, struct mx_rows *a)
+mx_collect_services(const struct mx_source *src, struct mx_rows *a)
 {
+	const struct svc_table *v = &src->svc;
 	struct mx_service *r;
-	struct svc_table v;
 	size_t i;
 
-	if (svc_table_read(seg, &v) != 0)
-		return -ENOMEM;
-	for (i = 0; i < v.ns; i++, a->n++) {
-		if ((r = mx_next(a)) == NULL) {
-			svc_table_free(&v);
+	for (i = 0; i < v->ns; i++, a->n++) {
+		if ((r = mx_next(a)) == NULL)
 			return -ENOMEM;
-		}
-		mx_service_name(seg, &v.s[i], r->service, sizeof(r->service));
-		r->flows = v.s[i].flows;
-		r->active = v.s[i].active;
-		r->inactive = v.s[i].inactive;
+		mx_service_name(src->seg, &v->s[i], r->service,
+		    sizeof(r->service));
+		r->flows = v->s[i].flows;
+		r->active = v->s[i].active;
+		r->inactive = v->s[i].inactive;
 	}
-	svc_table_free(&v);
 	return 0;
 }
 
@@ -509,22 +511,17 @@ mx_backend_row(struct shmseg *seg, const struct svc_table *v,
 
 /* mx_collect_backends: each node under each service of G. */
 static int
-mx_collect_backends(struct shmseg *seg, struct mx_rows *a)
+mx_collect_backends(const struct mx_source *src, struct mx_rows *a)
 {
+	const struct svc_table *v = &src->svc;
 	struct mx_backend *r;
-	struct svc_table v;
 	size_t i;
 
-	if (svc_table_read(seg, &v) != 0)
-		return -ENOMEM;
-	for (i = 0; i < v.nb; i++, a->n++) {
-		if ((r = mx_next(a)) == NULL) {
-			svc_table_free(&v);
+	for (i = 0; i < v->nb; i++, a->n++) {
+		if ((r = mx_next(a)) == NULL)
 			return -ENOMEM;
-		}
-		mx_backend_row(seg, &v, &v.b[i], r);
+		mx_backend_row(src->seg, v, &v->b[i], r);
 	}
-	svc_table_free(&v);
 	return 0;
 }
 
@@ -648,7 +645,7 @@ enum mx_kind {
 /* How the rows of a kind are found and labelled. */
 static const struct {
 	size_t rowsize;
-	int (*collect)(struct shmseg *, struct mx_rows *);
+	int (*collect)(const struct mx_source *, struct mx_rows *);
 	void (*labels)(const void *, struct mx_labels *);
 } mx_kinds[MX_KINDS] = {
 	[MX_CLUSTER] = { sizeof(struct mx_cluster), mx_collect_cluster,
@@ -881,22 +878,25 @@ mx_family(FILE *fp, const char *cluster, const struct mx_family *f,
 int
 metrics_write(struct shmseg *seg, FILE *fp)
 {
+	struct mx_source src = { .seg = seg };
 	struct mx_rows rows[MX_KINDS];
 	char cluster[SHM_CLUSTER_MAX];
 	size_t i;
-	int rc = 0;
+	int rc;
 
 	memset(rows, 0, sizeof(rows));
 	memcpy(cluster, shmseg_hdr(seg)->cluster, sizeof(cluster));
 	cluster[sizeof(cluster) - 1] = '\0';
+	rc = svc_table_read(seg, &src.svc);
 	for (i = 0; i < MX_KINDS && rc == 0; i++) {
 		rows[i].size = mx_kinds[i].rowsize;
-		rc = mx_kinds[i].collect(seg, &rows[i]);
+		rc = mx_kinds[i].collect(&src, &rows[i]);
 	}
 	for (i = 0; i < MX_N(mx_families) && rc == 0; i++)
 		mx_family(fp, cluster, &mx_families[i], rows);
 	for (i = 0; i < MX_KINDS; i++)
 		free(rows[i].rows);
+	svc_table_free(&src.svc);
 	if (rc == 0 && (fflush(fp) != 0 || ferror(fp)))
 		rc = -EIO;
 	return rc;

@@ -416,7 +416,7 @@ node_claim(struct shmseg *s, uint32_t id, uint32_t *gen)
 {
 	int rc;
 
-	if (!s->writable)
+	if (!s->writable || s->admin)
 		return -EROFS;
 	if (id > s->max_nodes)
 		return -ERANGE;

@@ -581,6 +581,7 @@ seg_open_existing(const char *path, int write, struct shmseg **out, char *err,
 		 write ? PROT_READ | PROT_WRITE : PROT_READ, err, errlen)) != 0)
 		goto fail;
 	s->writable = write;
+	s->admin = write;
 	s->lockfd = open(s->lockpath, O_RDONLY | O_CLOEXEC);
 	*out = s;
 	return 0;
@@ -661,7 +662,7 @@ shmseg_close(struct shmseg *s, int unlink_last)
 	/* files removed only while they are still ours: a node that was
 	 * left on files a last node out removed must not remove the new
 	 * cluster's */
-	if (unlink_last && s->writable && s->lockfd != -1 &&
+	if (unlink_last && s->writable && !s->admin && s->lockfd != -1 &&
 	    ofd_lock_for(s->lockfd, SEG_LOCK_INIT, SEG_INIT_WAIT_MS) == 0) {
 		if (ofd_range_held(s->lockfd, 1, SHM_NODES_MAX) == 0 &&
 		    ofd_same_file(s->lockfd, s->lockpath) &&

@@ -95,8 +95,9 @@ int	 shmseg_open(const struct shmseg_params *p, struct shmseg **out,
 int	 shmseg_open_ro(const char *path, struct shmseg **out, char *err,
 	    size_t errlen);
 /* Map an existing segment read-write without claiming a node (shmnetctl
- * weight, drain).  Errors as shmseg_open_ro; -EACCES without write
- * access to the file. */
+ * weight, drain): the handle is for backend.c's writers only; it claims
+ * no node (node_claim: -EROFS) and its close removes nothing.  Errors
+ * as shmseg_open_ro; -EACCES without write access to the file. */
 int	 shmseg_open_admin(const char *path, struct shmseg **out, char *err,
 	    size_t errlen);
 /* Unmap and close.  Removes the segment and lock file when `unlink_last`
@@ -522,6 +523,11 @@ uint32_t conn_now(void);
  * *where (the live entry) when found, else 0. */
 int	 conn_lookup(struct shmseg *seg, const struct conn_key *k,
 	    struct shm_conn *out, struct shm_conn **where);
+/* For readers walking the table: a consistent copy of the flow in slot
+ * e (a lookup of the key the slot holds), 1 when it names a node of the
+ * cluster, else 0. */
+int	 conn_read_slot(struct shmseg *seg, const struct shm_conn *e,
+	    struct shm_conn *f);
 /* The flow's hash under the segment's key (listen_pick_by). */
 uint64_t conn_hash(const struct shmseg *seg, const struct conn_key *k);
 /* Insert a flow unless it exists.  1 inserted, 0 it existed (then *out is
@@ -593,8 +599,6 @@ struct backend_view {
 /* How node id takes new flows to port (0: the node as a whole). */
 void	 backend_view(struct shmseg *seg, uint32_t id, uint16_t port,
 	    struct backend_view *v);
-/* Its share of new flows to port: the weight, 0 drained or stalled. */
-uint32_t backend_weight(struct shmseg *seg, uint32_t id, uint16_t port);
 /* Count one flow of service key (struct shm_svc) picked for node id;
  * how many were. */
 void	 backend_count(struct shmseg *seg, uint32_t id, uint32_t key);
@@ -618,14 +622,15 @@ uint32_t listen_read(struct shmseg *seg, uint32_t id, struct shm_listen *out);
  * rotation (not full, not failing their check) match best (a connected
  * socket for this very peer, then a socket bound to G, then a wildcard
  * socket); several -> the service's cluster-wide weighted rotation.
- * Counts the flow for the service and the node.  0 and *node, or
- * -ENOENT.
+ * When every node is full or stalled, among those anyway.  Counts the
+ * flow for the service and the node.  0 and *node, or -ENOENT.
  */
 int	 listen_pick(struct shmseg *seg, const struct conn_key *k,
 	    uint32_t *node);
-/* The same choice among the same nodes, by the flow's hash (conn_hash)
- * instead of the rotation: every packet of a flow the connection table
- * could not record goes to the same node.  Counts nothing. */
+/* The node that serves flow k by its hash (conn_hash), among every UP
+ * node listening for it whatever its weight, drain or health: every
+ * packet of a flow the connection table could not record goes to the
+ * same node while the listeners stay.  Counts nothing. */
 int	 listen_pick_by(struct shmseg *seg, const struct conn_key *k,
 	    uint64_t hash, uint32_t *node);
 /* The key of service (family, proto, port): struct shm_svc.key. */
@@ -678,7 +683,8 @@ int	 pkt_parse(const uint8_t *frame, uint32_t len, const struct pkt_g *g,
 #define SVC_ACTIVE	0	/* takes new flows */
 #define SVC_DRAINING	1	/* weight 0 or drained, flows left */
 #define SVC_DRAINED	2	/* ... none left */
-#define SVC_DOWN	3	/* queue full, check failing, node down */
+#define SVC_DOWN	3	/* queue full, check failing, node down or
+				 * seen stalled by this process */
 #define SVC_CLOSED	4	/* listens no more, flows left */
 
 /* A service of G or G6: its new flows (ever, and in the last whole
@@ -707,9 +713,12 @@ struct svc_table {
 	struct svc_info		*s;	/* by family, protocol, port */
 	struct svc_backend	*b;	/* by service, then node */
 	size_t			 ns, nb, caps, capb;
+	uint32_t		 max_nodes;
+	uint32_t		*bidx;	/* while reading: where each is */
 };
 
-/* Read the services of the cluster and their backends; 0 or -ENOMEM. */
+/* Read the services of the cluster and their backends (at most
+ * SHM_SVC_SLOTS services); 0 or -ENOMEM. */
 int	 svc_table_read(struct shmseg *seg, struct svc_table *v);
 void	 svc_table_free(struct svc_table *v);
 const char *svc_state_name(uint32_t state);

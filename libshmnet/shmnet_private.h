@@ -46,6 +46,8 @@ struct shmseg {
 	int		 fd;
 	int		 lockfd;	/* OFD locks: byte 0 init, byte id node */
 	int		 writable;
+	int		 admin;		/* shmseg_open_admin: writes backend
+					 * entries only, is no node */
 	uint8_t		*base;
 	uint64_t	 size;
 	uint32_t	 max_nodes;
@@ -78,6 +80,8 @@ struct shmseg {
 	/* listen.c: until when (us clock) a listener table stuck mid-publish
 	 * is not waited for: a pick gave up waiting for one */
 	_Atomic uint64_t listen_busy_us;
+	/* listen.c: the rotation of services the table has no room for */
+	_Atomic uint64_t svc_overflow;
 	/* backend.c: nodes this process saw stop answering (bit id % 64 of
 	 * word id / 64), set by its membership scan: they take no new
 	 * flow */

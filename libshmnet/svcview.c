@@ -16,6 +16,11 @@
 
 #include "shmnet_private.h"
 
+/* The most services a view holds: more are left out (the segment's
+ * rotation table has SHM_SVC_SLOTS; a scribbled table could name one per
+ * flow). */
+#define SV_SERVICES_MAX SHM_SVC_SLOTS
+
 /* sv_grow: room for one more row in *rows (n used, *cap). */
 static int
 sv_grow(void **rows, size_t n, size_t *cap, size_t size)
@@ -32,19 +37,38 @@ sv_grow(void **rows, size_t n, size_t *cap, size_t size)
 	return 0;
 }
 
+/* sv_index_grow: the index of backends (service * (max_nodes + 1) +
+ * node -> row + 1, 0 none) with room for services [0, caps). */
+static int
+sv_index_grow(struct svc_table *v, size_t old_caps)
+{
+	size_t per = v->max_nodes + 1;
+	uint32_t *ni;
+
+	if ((ni = reallocarray(v->bidx, v->caps * per, sizeof(*ni))) == NULL)
+		return -ENOMEM;
+	memset(ni + old_caps * per, 0,
+	    (v->caps - old_caps) * per * sizeof(*ni));
+	v->bidx = ni;
+	return 0;
+}
+
 /* sv_find: the index of service (family, proto, port), added if new;
- * -ENOMEM. */
+ * -ENOMEM, or -ENOSPC past SV_SERVICES_MAX. */
 static long
 sv_find(struct svc_table *v, uint32_t family, uint32_t proto, uint32_t port)
 {
+	size_t i, caps = v->caps;
 	struct svc_info *r;
-	size_t i;
 
 	for (i = 0; i < v->ns; i++)
-		if (v->s[i].family == family && v->s[i].proto == proto &&
-		    v->s[i].port == port)
+		if (v->s[i].port == port && v->s[i].proto == proto &&
+		    v->s[i].family == family)
 			return (long)i;
-	if (sv_grow((void **)&v->s, v->ns, &v->caps, sizeof(*v->s)) != 0)
+	if (v->ns == SV_SERVICES_MAX)
+		return -ENOSPC;
+	if (sv_grow((void **)&v->s, v->ns, &v->caps, sizeof(*v->s)) != 0 ||
+	    (v->caps != caps && sv_index_grow(v, caps) != 0))
 		return -ENOMEM;
 	r = memset(&v->s[v->ns], 0, sizeof(*r));
 	r->family = family;
@@ -58,33 +82,46 @@ sv_find(struct svc_table *v, uint32_t family, uint32_t proto, uint32_t port)
 static struct svc_backend *
 sv_backend(struct svc_table *v, uint32_t svc, uint32_t node)
 {
-	struct svc_backend *b;
-	size_t i;
+	uint32_t *slot = &v->bidx[svc * (v->max_nodes + 1) + node];
+	struct svc_backend *b = NULL;
 
-	for (i = 0; i < v->nb; i++)
-		if (v->b[i].service == svc && v->b[i].node == node)
-			return &v->b[i];
+	if (*slot != 0)
+		return &v->b[*slot - 1];
 	if (sv_grow((void **)&v->b, v->nb, &v->capb, sizeof(*v->b)) != 0)
 		return NULL;
 	b = memset(&v->b[v->nb++], 0, sizeof(*b));
 	b->service = svc;
 	b->node = node;
+	*slot = (uint32_t)v->nb;
 	return b;
+}
+
+/* sv_where: the row of node under service (family, proto, port), added
+ * if new; 0, -ENOSPC (too many services: left out) or -ENOMEM. */
+static int
+sv_where(struct svc_table *v, uint32_t family, uint32_t proto, uint32_t port,
+    uint32_t node, struct svc_backend **out)
+{
+	long svc = sv_find(v, family, proto, port);
+
+	if (svc < 0)
+		return (int)svc;
+	return (*out = sv_backend(v, (uint32_t)svc, node)) != NULL ? 0 :
+								     -ENOMEM;
 }
 
 /* sv_listener: one published listener of node id. */
 static int
 sv_listener(struct svc_table *v, uint32_t id, const struct shm_listen *l)
 {
-	struct svc_backend *b;
-	long svc;
+	struct svc_backend *b = NULL;
+	int rc;
 
 	if ((l->family != 4 && l->family != 6) ||
 	    (l->proto != IPPROTO_TCP && l->proto != IPPROTO_UDP))
 		return 0;
-	if ((svc = sv_find(v, l->family, l->proto, l->port)) < 0 ||
-	    (b = sv_backend(v, (uint32_t)svc, id)) == NULL)
-		return -ENOMEM;
+	if ((rc = sv_where(v, l->family, l->proto, l->port, id, &b)) != 0)
+		return rc == -ENOSPC ? 0 : rc;
 	b->listens++;
 	b->full += (l->flags & SHM_LISTEN_FULL) != 0;
 	b->failing += (l->flags & SHM_LISTEN_FAILING) != 0;
@@ -113,23 +150,6 @@ sv_listeners(struct svc_table *v, struct shmseg *seg)
 	return 0;
 }
 
-/* sv_flow: a consistent copy of the flow in slot e (the lock-free read
- * the daemons use) in *f; 0 when there is none a reader can trust. */
-static int
-sv_flow(struct shmseg *seg, const struct shm_conn *e, struct shm_conn *f)
-{
-	struct conn_key k = { .family = e->family,
-		.proto = e->proto,
-		.lport = e->lport,
-		.fport = e->fport };
-
-	memcpy(k.faddr, e->faddr, sizeof(k.faddr));
-	return (k.family == 4 || k.family == 6) &&
-	    (k.proto == IPPROTO_TCP || k.proto == IPPROTO_UDP) &&
-	    conn_lookup(seg, &k, f, NULL) == 1 && f->node >= 1 &&
-	    f->node <= shmseg_max_nodes(seg);
-}
-
 /* sv_flows: every live flow counted under its service and node:
  * established TCP and UDP flows are active, handshakes and closing ones
  * inactive (as ipvsadm counts them). */
@@ -137,20 +157,21 @@ static int
 sv_flows(struct svc_table *v, struct shmseg *seg)
 {
 	uint32_t nb = shmseg_conn_buckets(seg), i, st;
-	struct svc_backend *b;
+	struct svc_backend *b = NULL;
 	struct shm_conn f;
-	long svc;
-	int k;
+	int k, rc;
 
 	for (i = 0; i < nb; i++)
 		for (k = 0; k < SHM_CONN_PER_BUCKET; k++) {
-			if (!sv_flow(seg, &shmseg_conn_bucket(seg, i)->e[k],
-				&f))
+			if (!conn_read_slot(seg,
+				&shmseg_conn_bucket(seg, i)->e[k], &f) ||
+			    (f.proto != IPPROTO_TCP && f.proto != IPPROTO_UDP))
 				continue;
-			if ((svc = sv_find(v, f.family, f.proto, f.lport)) <
-				0 ||
-			    (b = sv_backend(v, (uint32_t)svc, f.node)) == NULL)
-				return -ENOMEM;
+			if ((rc = sv_where(v, f.family, f.proto, f.lport,
+				 f.node, &b)) == -ENOSPC)
+				continue;
+			if (rc != 0)
+				return rc;
 			st = atomic_load_explicit(&f.stflags,
 				 memory_order_relaxed) &
 			    0xff;
@@ -167,7 +188,7 @@ static uint32_t
 sv_state(struct shmseg *seg, const struct svc_backend *b,
     const struct backend_view *bv)
 {
-	if (!node_is_up(seg, b->node) ||
+	if (!node_is_up(seg, b->node) || bv->stalled ||
 	    (b->listens > 0 && (b->full == b->listens || b->failing)))
 		return SVC_DOWN;
 	if (b->listens == 0)
@@ -186,7 +207,7 @@ sv_finish(struct svc_table *v, struct shmseg *seg)
 	const struct shm_svc *e;
 	struct backend_view bv;
 	struct svc_info *s;
-	struct svc_backend *b;
+	struct svc_backend *b = NULL;
 	size_t i;
 
 	for (i = 0; i < v->ns; i++) {
@@ -210,14 +231,15 @@ sv_finish(struct svc_table *v, struct shmseg *seg)
 		b->state = sv_state(seg, b, &bv);
 		s->active += b->active;
 		s->inactive += b->inactive;
-		s->backends++;
 	}
 }
 
 /* sv_cmp: services by family, protocol, port. */
 static int
-sv_cmp(const struct svc_info *x, const struct svc_info *y)
+sv_cmp(const void *a, const void *b)
 {
+	const struct svc_info *x = a, *y = b;
+
 	if (x->family != y->family)
 		return x->family < y->family ? -1 : 1;
 	if (x->proto != y->proto)
@@ -225,49 +247,64 @@ sv_cmp(const struct svc_info *x, const struct svc_info *y)
 	return x->port < y->port ? -1 : x->port > y->port;
 }
 
-/* sv_sort: services in order (insertion: they are few), each backend
- * following its service; backends by service, then node. */
-static void
+/* sv_bcmp: backends by service, then node. */
+static int
+sv_bcmp(const void *a, const void *b)
+{
+	const struct svc_backend *x = a, *y = b;
+
+	if (x->service != y->service)
+		return x->service < y->service ? -1 : 1;
+	return x->node < y->node ? -1 : x->node > y->node;
+}
+
+/* sv_sort: services in order, each backend following its service (its
+ * index), backends by service, then node. */
+static int
 sv_sort(struct svc_table *v)
 {
-	struct svc_backend tb;
-	struct svc_info ts;
-	size_t i, k, j;
+	uint32_t *moved;
+	size_t i;
 
-	for (i = 1; i < v->ns; i++)
-		for (k = i; k > 0 && sv_cmp(&v->s[k - 1], &v->s[k]) > 0; k--) {
-			ts = v->s[k];
-			v->s[k] = v->s[k - 1];
-			v->s[k - 1] = ts;
-			for (j = 0; j < v->nb; j++) /* swap k and k - 1 */
-				if (v->b[j].service == k)
-					v->b[j].service = (uint32_t)k - 1;
-				else if (v->b[j].service == k - 1)
-					v->b[j].service = (uint32_t)k;
-		}
-	for (i = 1; i < v->nb; i++)
-		for (k = i; k > 0 &&
-		     (v->b[k - 1].service > v->b[k].service ||
-			 (v->b[k - 1].service == v->b[k].service &&
-			     v->b[k - 1].node > v->b[k].node));
-		     k--) {
-			tb = v->b[k];
-			v->b[k] = v->b[k - 1];
-			v->b[k - 1] = tb;
-		}
+	if (v->ns == 0)
+		return 0;
+	if ((moved = calloc(v->ns, sizeof(*moved))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < v->ns; i++)
+		v->s[i].backends = (uint32_t)i; /* its index, for a moment */
+	qsort(v->s, v->ns, sizeof(*v->s), sv_cmp);
+	for (i = 0; i < v->ns; i++) {
+		moved[v->s[i].backends] = (uint32_t)i;
+		v->s[i].backends = 0;
+	}
+	for (i = 0; i < v->nb; i++)
+		v->b[i].service = moved[v->b[i].service];
+	free(moved);
+	qsort(v->b, v->nb, sizeof(*v->b), sv_bcmp);
+	return 0;
 }
 
 /* svc_table_read: the services of the cluster and their backends. */
 int
 svc_table_read(struct shmseg *seg, struct svc_table *v)
 {
+	size_t i;
+
 	memset(v, 0, sizeof(*v));
+	v->max_nodes = shmseg_max_nodes(seg);
 	if (sv_listeners(v, seg) != 0 || sv_flows(v, seg) != 0) {
 		svc_table_free(v);
 		return -ENOMEM;
 	}
 	sv_finish(v, seg);
-	sv_sort(v);
+	if (sv_sort(v) != 0) {
+		svc_table_free(v);
+		return -ENOMEM;
+	}
+	free(v->bidx); /* rows moved: the index is stale */
+	v->bidx = NULL;
+	for (i = 0; i < v->nb; i++)
+		v->s[v->b[i].service].backends++;
 	return 0;
 }
 
@@ -277,6 +314,7 @@ svc_table_free(struct svc_table *v)
 {
 	free(v->s);
 	free(v->b);
+	free(v->bidx);
 	memset(v, 0, sizeof(*v));
 }
 

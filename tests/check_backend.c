@@ -213,7 +213,8 @@ START_TEST(test_full_queue_and_stalled_node_skipped)
 		    .flags = SHM_LISTEN_FULL },
 		{ .family = 4, .proto = IPPROTO_TCP, .port = 443 },
 	};
-	uint32_t count[5];
+	struct conn_key k = key(80, 1);
+	uint32_t count[5], node;
 
 	listen_on(3, 0);
 	/* node 2's port 80 queue is full */
@@ -235,6 +236,52 @@ START_TEST(test_full_queue_and_stalled_node_skipped)
 	backend_set_stalled(seg, 3, 0);
 	picks(443, 30, count);
 	ck_assert_uint_eq(count[3], 10);
+	/* every node full or stalled: picked among them anyway, as a burst
+	 * is queued, not refused; failing or drained ones are not */
+	l[0].flags = SHM_LISTEN_FULL;
+	listen_publish(seg, 1, l, 2);
+	listen_publish(seg, 2, l, 2);
+	backend_set_stalled(seg, 3, 1);
+	picks(80, 30, count);
+	ck_assert_uint_eq(count[1] + count[2] + count[3], 30);
+	ck_assert_uint_eq(count[1], 10);
+	l[0].flags = SHM_LISTEN_FAILING;
+	listen_publish(seg, 1, l, 2);
+	listen_publish(seg, 2, l, 2);
+	ck_assert_int_eq(backend_set_drain(seg, 3, 0, 1), 0);
+	ck_assert_int_eq(listen_pick(seg, &k, &node), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_hash_choice_ignores_weight_drain_and_health)
+{
+	uint32_t before[200], i, node, moved = 0;
+	struct conn_key k;
+
+	listen_on(3, 0);
+	for (i = 0; i < 200; i++) {
+		k = key(80, (uint16_t)(1000 + i));
+		ck_assert_int_eq(
+		    listen_pick_by(seg, &k, conn_hash(seg, &k), &before[i]), 0);
+	}
+	/* drain, weigh, fail, fill: no flow going by its hash moves */
+	ck_assert_int_eq(backend_set_drain(seg, 1, 0, 1), 0);
+	ck_assert_int_eq(backend_set_weight(seg, 2, 0, 7), 0);
+	backend_set_stalled(seg, 3, 1);
+	listen_on(3, SHM_LISTEN_FAILING | SHM_LISTEN_FULL);
+	for (i = 0; i < 200; i++) {
+		k = key(80, (uint16_t)(1000 + i));
+		ck_assert_int_eq(
+		    listen_pick_by(seg, &k, conn_hash(seg, &k), &node), 0);
+		moved += node != before[i];
+	}
+	ck_assert_uint_eq(moved, 0);
+	/* and they spread over the three */
+	for (node = 1; node <= 3; node++) {
+		for (i = 0; i < 200 && before[i] != node; i++)
+			;
+		ck_assert_uint_lt(i, 200);
+	}
 }
 END_TEST
 
@@ -271,7 +318,9 @@ END_TEST
 
 START_TEST(test_admin_mapping)
 {
+	struct backend_view v;
 	struct shmseg *ro, *rw;
+	uint32_t g, i;
 	char err[256];
 
 	ck_assert_int_eq(shmseg_open_ro(tu_path, &ro, err, sizeof(err)), 0);
@@ -280,9 +329,15 @@ START_TEST(test_admin_mapping)
 	shmseg_close(ro, 0);
 	ck_assert_int_eq(shmseg_open_admin(tu_path, &rw, err, sizeof(err)), 0);
 	ck_assert_int_eq(backend_set_weight(rw, 2, 0, 5), 0);
-	ck_assert_uint_eq(backend_weight(seg, 2, 80), 5);
-	shmseg_close(rw, 0);
-	/* the segment stays: an admin mapping is no node */
+	backend_view(seg, 2, 80, &v);
+	ck_assert_uint_eq(v.weight, 5);
+	ck_assert_int_eq(node_claim(rw, 5, &g), -EROFS);
+	/* the segment stays, whoever is alive: an admin mapping is no
+	 * node, even closed as a last node would close */
+	node_leave(seg, 1);
+	for (i = 2; i <= 4; i++)
+		node_leave(peers[i], i);
+	shmseg_close(rw, 1);
 	ck_assert_int_eq(access(tu_path, F_OK), 0);
 	ck_assert_int_eq(shmseg_open_admin("/nonexistent/shmnet.x", &rw, err,
 			     sizeof(err)),
@@ -301,6 +356,7 @@ backend_suite(void)
 	tcase_add_test(tc, test_drain_and_weight_zero_take_no_new_flow);
 	tcase_add_test(tc, test_port_settings);
 	tcase_add_test(tc, test_full_queue_and_stalled_node_skipped);
+	tcase_add_test(tc, test_hash_choice_ignores_weight_drain_and_health);
 	tcase_add_test(tc, test_rate_of_the_last_second);
 	tcase_add_test(tc, test_admin_mapping);
 	suite_add_tcase(s, tc);

@@ -43,7 +43,7 @@ printf '[cluster]\nlog-level = debug\n[local]\nmtu = 70000\n' >"$CONF"
 hup 2
 grep -qF "reload: $CONF:4: mtu 70000 out of range (576-65535); configuration unchanged" \
     "$LOG" || fail "the bad file's line is not logged"
-n=$(grep -c "reload" "$LOG")
+n=$(grep -c "reload: " "$LOG")
 [ "$n" = 1 ] || fail "$n lines about the bad reload"
 grep -q "reload failed, running as before: $CONF:4:" "$NOTE" ||
     fail "no STATUS for the bad reload: $(cat "$NOTE")"
