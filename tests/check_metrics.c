@@ -317,25 +317,12 @@ START_TEST(test_man_agrees)
 }
 END_TEST
 
-/* segment_case: tests that each have a segment setup fills, in a
- * directory removed after them, whatever they did. */
-static TCase *
-segment_case(Suite *s, const char *name, void (*setup)(void))
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_unchecked_fixture(tc, tu_mkdir, tu_rmdir);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	suite_add_tcase(s, tc);
-	return tc;
-}
-
 static Suite *
 metrics_suite(void)
 {
 	Suite *s = suite_create("metrics");
-	TCase *tc = segment_case(s, "cluster", setup_cluster);
-	TCase *tl = segment_case(s, "local", setup_local);
+	TCase *tc = tu_segment_case(s, "cluster", setup_cluster, teardown);
+	TCase *tl = tu_segment_case(s, "local", setup_local, teardown);
 
 	tcase_add_test(tc, test_node_counters);
 	tcase_add_test(tc, test_rings_and_flows);

@@ -148,32 +148,6 @@ START_TEST(test_bad_file_changes_nothing)
 }
 END_TEST
 
-/* listener: a datagram socket bound to path */
-static int
-listener(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_uint_lt(strlen(path), sizeof(sa.sun_path));
-	memcpy(sa.sun_path, path, strlen(path));
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
-}
-
-/* received: the next datagram on fd, as a string */
-static const char *
-received(int fd)
-{
-	static char buf[600];
-	ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
-
-	ck_assert_int_gt(n, 0);
-	buf[n] = '\0';
-	return buf;
-}
-
 START_TEST(test_service_manager_told)
 {
 	char path[PATH_MAX];
@@ -182,23 +156,23 @@ START_TEST(test_service_manager_told)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/notify", tu_dir);
-	fd = listener(path);
+	fd = tu_dgram_listen(path);
 	setenv("NOTIFY_SOCKET", path, 1);
 	write_file("[cluster]\nname = rl\n[local]\nmtu = x\n");
 	reload_run(&d, NULL);
-	m = received(fd);
+	m = tu_received(fd);
 	ck_assert_msg(sscanf(m, "RELOADING=1\nMONOTONIC_USEC=%" SCNu64,
 			  &usec) == 1,
 	    "%s", m);
 	ck_assert_uint_ge(usec, before);
 	ck_assert_uint_le(usec, clock_us());
-	m = received(fd);
+	m = tu_received(fd);
 	ck_assert_msg(strncmp(m, "READY=1\nSTATUS=", 15) == 0, "%s", m);
 	ck_assert_msg(strstr(m, "shmnetd.conf:4:") != NULL, "%s", m);
 	write_file("[cluster]\nname = rl\n[global]\nudp-timeout = 8\n");
 	reload_run(&d, NULL);
-	ck_assert_ptr_nonnull(strstr(received(fd), "RELOADING=1\n"));
-	m = received(fd);
+	ck_assert_ptr_nonnull(strstr(tu_received(fd), "RELOADING=1\n"));
+	m = tu_received(fd);
 	ck_assert_msg(strstr(m, "READY=1\n") == m &&
 		strstr(m, "1 change in effect") != NULL,
 	    "%s", m);

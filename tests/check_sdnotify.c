@@ -16,35 +16,6 @@
 #include "log.h"
 #include "sdnotify.h"
 
-/* listener: a datagram socket bound to path (a leading '@': abstract) */
-static int
-listener(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-	    strlen(path));
-	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-
-	ck_assert_int_ge(fd, 0);
-	memcpy(sa.sun_path, path, strlen(path));
-	if (path[0] == '@')
-		sa.sun_path[0] = '\0';
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, len), 0);
-	return fd;
-}
-
-/* received: the next datagram on fd, as a string */
-static const char *
-received(int fd)
-{
-	static char buf[600];
-	ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
-
-	ck_assert_int_gt(n, 0);
-	buf[n] = '\0';
-	return buf;
-}
-
 START_TEST(test_path_socket)
 {
 	char path[PATH_MAX];
@@ -52,10 +23,10 @@ START_TEST(test_path_socket)
 
 	tu_mkdir();
 	snprintf(path, sizeof(path), "%s/notify", tu_dir);
-	fd = listener(path);
+	fd = tu_dgram_listen(path);
 	setenv("NOTIFY_SOCKET", path, 1);
 	ck_assert_int_eq(sdnotify("READY=1\nSTATUS=node %u: up", 3u), 0);
-	ck_assert_str_eq(received(fd), "READY=1\nSTATUS=node 3: up");
+	ck_assert_str_eq(tu_received(fd), "READY=1\nSTATUS=node 3: up");
 	close(fd);
 	unlink(path);
 	tu_rmdir();
@@ -68,10 +39,10 @@ START_TEST(test_abstract_socket)
 	int fd;
 
 	snprintf(name, sizeof(name), "@shmnet-check-notify-%d", (int)getpid());
-	fd = listener(name);
+	fd = tu_dgram_listen(name);
 	setenv("NOTIFY_SOCKET", name, 1);
 	ck_assert_int_eq(sdnotify("WATCHDOG=1"), 0);
-	ck_assert_str_eq(received(fd), "WATCHDOG=1");
+	ck_assert_str_eq(tu_received(fd), "WATCHDOG=1");
 	close(fd);
 }
 END_TEST

@@ -582,24 +582,11 @@ START_TEST(test_descriptions_sound)
 }
 END_TEST
 
-/* segment_case: a test case whose tests each have a segment that setup
- * fills, in a directory removed after them, whatever they did. */
-static TCase *
-segment_case(Suite *s, const char *name, void (*setup)(void))
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_unchecked_fixture(tc, tu_mkdir, tu_rmdir);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	suite_add_tcase(s, tc);
-	return tc;
-}
-
 static Suite *
 show_suite(void)
 {
 	Suite *s = suite_create("show");
-	TCase *tc = segment_case(s, "cluster", setup_cluster);
+	TCase *tc = tu_segment_case(s, "cluster", setup_cluster, teardown);
 	TCase *td = tcase_create("descriptions");
 
 	tcase_add_test(tc, test_status);
@@ -608,7 +595,8 @@ show_suite(void)
 	tcase_add_test(tc, test_rings);
 	tcase_add_test(tc, test_conns);
 	tcase_add_test(tc, test_listeners);
-	tcase_add_test(segment_case(s, "empty", setup_empty), test_empty);
+	tcase_add_test(tu_segment_case(s, "empty", setup_empty, teardown),
+	    test_empty);
 	tcase_add_test(td, test_man_agrees);
 	tcase_add_test(td, test_descriptions_sound);
 	suite_add_tcase(s, td);

@@ -11,10 +11,13 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -248,6 +251,53 @@ tu_age_flows(struct shmseg *seg, uint32_t ms)
 	for (b = 0; b < shmseg_conn_buckets(seg); b++)
 		for (i = 0; i < SHM_CONN_PER_BUCKET; i++)
 			shmseg_conn_bucket(seg, b)->e[i].created_ms -= ms;
+}
+
+/* tu_segment_case: a test case whose tests each have a segment that
+ * setup fills (teardown undoes), in a directory removed after them,
+ * whatever they did. */
+static inline TCase *
+tu_segment_case(Suite *s, const char *name, void (*setup)(void),
+    void (*teardown)(void))
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_unchecked_fixture(tc, tu_mkdir, tu_rmdir);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
+/* tu_dgram_listen: a datagram socket bound to path (a leading '@': an
+ * abstract name), as a service manager's NOTIFY_SOCKET is. */
+static inline int
+tu_dgram_listen(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path));
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_uint_lt(strlen(path), sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, len), 0);
+	return fd;
+}
+
+/* tu_received: the next datagram on fd, as a string (there must be
+ * one). */
+static inline const char *
+tu_received(int fd)
+{
+	static char buf[600];
+	ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	return buf;
 }
 
 #endif /* SHMNET_TESTUTIL_H */
