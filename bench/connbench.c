@@ -1,7 +1,9 @@
 /*
  * connbench: connection-table lookups per second on one core, measured on
  * a private segment: fill the table to a load factor, then look up random
- * live flows (hits) and absent ones (misses) for a fixed time.
+ * live flows (hits) and absent ones (misses) for a fixed time; then the
+ * choice of a serving node for new flows (listen_pick) among 3 nodes
+ * listening, per second.
  *
  *   connbench [SECONDS] [FLOWS]
  */
@@ -64,6 +66,39 @@ run(struct shmseg *seg, uint32_t flows, uint16_t salt, double secs,
 	return n / t;
 }
 
+/* picks: listen_pick among nodes 1-3, each listening on TCP 8080 (peers
+ * hold nodes 2 and 3), for `secs`; picks per second. */
+static double
+picks(struct shmseg *seg, struct shmseg **peers, double secs)
+{
+	struct shm_listen l = {
+		.family = 4, .proto = IPPROTO_TCP, .port = 8080
+	};
+	uint64_t n = 0, spread[4] = { 0 };
+	double t0, t;
+	struct conn_key k = key(1, 0);
+	uint32_t i, g, node;
+
+	for (i = 2; i <= 3; i++)
+		if (node_claim(peers[i - 2], i, &g) != (int)i)
+			return 0;
+		else
+			node_publish(peers[i - 2], i);
+	for (i = 1; i <= 3; i++)
+		listen_publish(seg, i, &l, 1);
+	t0 = now_s();
+	do {
+		for (i = 0; i < 4096; i++) {
+			k.fport = (uint16_t)(n + i);
+			if (listen_pick(seg, &k, &node) == 0 && node <= 3)
+				spread[node]++;
+		}
+		n += 4096;
+		t = now_s() - t0;
+	} while (t < secs);
+	return spread[1] + spread[2] + spread[3] == n ? n / t : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -78,7 +113,7 @@ main(int argc, char **argv)
 		.cast_slots = 64,
 		.cast_slot_size = 256,
 		.conn_buckets = 8192 };
-	struct shmseg *seg;
+	struct shmseg *seg, *peer[2];
 	struct conn_key k;
 	uint64_t found;
 	int fd;
@@ -106,6 +141,18 @@ main(int argc, char **argv)
 	    100.0 * found / (hit * secs > 0 ? hit * secs : 1));
 	miss = run(seg, flows, 1, secs, &found);
 	printf("connbench: %.2f M lookups/s (misses)\n", miss / 1e6);
+	node_publish(seg, 1);
+	for (i = 0; i < 2; i++) {
+		p.path = path;
+		if (shmseg_open(&p, &peer[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, "connbench: %s\n", err);
+			return 1;
+		}
+	}
+	printf("connbench: %.2f M picks/s (new flows, 3 nodes listening)\n",
+	    picks(seg, peer, secs) / 1e6);
+	for (i = 0; i < 2; i++)
+		shmseg_close(peer[i], 0);
 	shmseg_close(seg, 1);
 	unlink(path);
 	return 0;
