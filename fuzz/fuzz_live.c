@@ -424,6 +424,9 @@ seg_tables(void)
 	add_region(h->listen_off, end - h->listen_off);
 	add_gap(end, h->svc_off);
 	end = h->svc_off + SHM_SVC_SLOTS * sizeof(struct shm_svc);
+	add_gap(end, h->backend_off);
+	end = h->backend_off + (uint64_t)SEG_NODES * sizeof(struct shm_backend);
+	add_region(h->backend_off, end - h->backend_off);
 	add_gap(end, h->pagemap_off);
 	end = h->pagemap_off + (uint64_t)h->heap_pages * 4;
 	add_region(h->pagemap_off, end - h->pagemap_off);
@@ -809,16 +812,17 @@ op_conn(struct in *in)
 	}
 }
 
-/* op_listen: publish, read, pick. */
+/* op_listen: publish, read, pick; weigh and drain; read the services. */
 static void
 op_listen(struct in *in)
 {
 	static struct shm_listen l[SHM_LISTEN_MAX];
 	uint32_t what = (uint32_t)get(in, 1), node = 0, n, i;
+	struct svc_table v;
 	struct conn_key k;
 	int rc;
 
-	switch (what % 3) {
+	switch (what % 5) {
 	case 0:
 		n = (uint32_t)get(in, 1) % 5;
 		memset(l, 0, n * sizeof(l[0]));
@@ -848,6 +852,26 @@ op_listen(struct in *in)
 		if (rc == 0 && (node < 1 || node > SEG_NODES))
 			abort();
 		(void)svc_take(sa, svc_key(k.family, k.proto, k.lport));
+		break;
+	case 3:
+		n = (uint32_t)get(in, 1);
+		step_begin();
+		if (what & 8)
+			(void)backend_set_drain(sa, n % (SEG_NODES + 2),
+			    (int)(what >> 4) % 90, what & 16);
+		else
+			(void)backend_set_weight(sa, n % (SEG_NODES + 2),
+			    (int)(what >> 4) % 90, (int)(n >> 8) % 258 - 1);
+		step_end();
+		break;
+	case 4:
+		if (svc_table_read(sa, &v) == 0) {
+			for (i = 0; i < v.nb; i++)
+				if (v.b[i].service >= v.ns || v.b[i].node < 1 ||
+				    v.b[i].node > SEG_NODES)
+					abort();
+			svc_table_free(&v);
+		}
 		break;
 	}
 }
