@@ -319,16 +319,35 @@ gnet_up(const struct gnet *gn, uint32_t id)
 		   memory_order_acquire) == SHM_NODE_UP;
 }
 
+/* gnet_way_out: the node through which an answer reaches client (a
+ * node id, or GNET_OUTSIDE): the client's node when it is inside the
+ * cluster and up; for an outside client this node if it is a gateway,
+ * else an up gateway chosen by hash h; 0 when there is none. */
+static uint32_t
+gnet_way_out(struct gnet *gn, uint32_t client, uint64_t h)
+{
+	uint32_t gw[SHM_NODES_MAX], n = 0, id;
+
+	if (client != GNET_OUTSIDE)
+		return client != 0 && gnet_up(gn, client) ? client : 0;
+	if (gn->gateway)
+		return gn->self;
+	for (id = 1; id <= gn->max_nodes; id++)
+		if (id != gn->self && gnet_up(gn, id) &&
+		    (shmseg_node(gn->seg, id)->flags & SHM_NODE_F_GATEWAY))
+			gw[n++] = id;
+	return n == 0 ? 0 : gw[(uint32_t)h % n];
+}
+
 /* gnet_orphan_reply: where a packet from G of no recorded flow goes.
  * The answer of a flow that went by its hash (gnet_unrecorded), from
- * the node the hash picks to serve it, goes to its client: to the
- * client's node when the client is inside the cluster, else out by a
- * gateway (this node if it is one, else an up gateway the flow's hash
- * picks).  Anything else goes to this node's own stack. */
+ * the node the hash picks to serve it, goes to its client (gnet_way_out;
+ * this node's own stack when there is no way).  Anything else goes to
+ * this node's own stack. */
 static uint32_t
 gnet_orphan_reply(struct gnet *gn, const struct pkt_info *pi)
 {
-	uint32_t gw[SHM_NODES_MAX], n = 0, id, node, client;
+	uint32_t node, client, out;
 	uint64_t h;
 
 	if (pi->echo)
@@ -341,13 +360,42 @@ gnet_orphan_reply(struct gnet *gn, const struct pkt_info *pi)
 	if (listen_pick_by(gn->seg, &pi->key, h, &node) != 0 ||
 	    node != gn->self)
 		return gn->self;
-	if (client != GNET_OUTSIDE)
-		return gnet_up(gn, client) ? client : gn->self;
-	for (id = 1; id <= gn->max_nodes; id++)
-		if (id != gn->self && gnet_up(gn, id) &&
-		    (shmseg_node(gn->seg, id)->flags & SHM_NODE_F_GATEWAY))
-			gw[n++] = id;
-	return n == 0 ? gn->self : gw[(uint32_t)h % n];
+	return (out = gnet_way_out(gn, client, h)) != 0 ? out : gn->self;
+}
+
+/* gnet_reply_way: where a server's packet of recorded flow c goes: to
+ * the node it entered by, while that one is up; else the flow is
+ * re-homed to the way out to its client (another gateway, for an outside
+ * client), which takes both directions over.  0: no way (dropped). */
+static uint32_t
+gnet_reply_way(struct gnet *gn, const struct pkt_info *pi,
+    const struct shm_conn *c)
+{
+	uint32_t out;
+
+	if (c->ingress >= 1 && c->ingress <= gn->max_nodes &&
+	    gnet_up(gn, c->ingress))
+		return c->ingress;
+	out = gnet_way_out(gn, gnet_client(gn, pi),
+	    conn_hash(gn->seg, &pi->key));
+	if (out != 0)
+		(void)conn_rehome(gn->seg, gn->self, &pi->key, c->ingress,
+		    (uint16_t)out);
+	return gnet_bound(gn, out);
+}
+
+/* gnet_take_over: a gateway carries an outside client's packet of a
+ * flow whose ingress is down: the flow enters here from now on. */
+static void
+gnet_take_over(struct gnet *gn, const struct pkt_info *pi,
+    const struct shm_conn *c)
+{
+	if (gn->gateway && c->ingress != gn->self &&
+	    (c->ingress < 1 || c->ingress > gn->max_nodes ||
+		!gnet_up(gn, c->ingress)) &&
+	    gnet_client(gn, pi) == GNET_OUTSIDE)
+		(void)conn_rehome(gn->seg, gn->self, &pi->key, c->ingress,
+		    (uint16_t)gn->self);
 }
 
 /* gnet_frag_ids: a datagram's addresses and id, for either family. */
@@ -486,8 +534,11 @@ gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len)
 			return 0;
 		conn_account(e, c.seq, now, pi.l3len, pi.tcpflags,
 		    pi.dir == PKT_TO_G);
-		return gnet_frag_note(gn, &pi,
-		    gnet_bound(gn, pi.dir == PKT_TO_G ? c.node : c.ingress));
+		if (pi.dir == PKT_FROM_G)
+			return gnet_frag_note(gn, &pi,
+			    gnet_reply_way(gn, &pi, &c));
+		gnet_take_over(gn, &pi, &c);
+		return gnet_frag_note(gn, &pi, gnet_bound(gn, c.node));
 	}
 	if (pi.icmp_error)
 		return gnet_frag_note(gn, &pi, gn->self);
@@ -511,13 +562,20 @@ gnet_macs(const struct gnet *gn, uint8_t *frame, uint32_t id)
 	frame_node_mac(SHM_NET_GLOBAL, gn->self, frame + 6);
 }
 
-/* gnet_gc: collect the expired flows that entered here (main thread:
- * reads only what gnet_new set). */
+/* gnet_gc: collect the expired flows that entered here, and those that
+ * entered by a node now down, which nobody else collects until a
+ * gateway takes them over (main thread: reads only what gnet_new set). */
 uint32_t
 gnet_gc(const struct gnet *gn)
 {
+	uint64_t down[SHM_NODES_MAX / 64 + 1] = { 0 };
 	struct conn_timeouts t;
+	uint32_t id;
 
+	for (id = 1; id <= gn->max_nodes; id++)
+		if (id != gn->self && !gnet_up(gn, id))
+			down[id / 64] |= 1ull << (id % 64);
 	gnet_timeouts(gn, &t);
-	return conn_gc(gn->seg, gn->self, (uint16_t)gn->self, conn_now(), &t);
+	return conn_gc(gn->seg, gn->self, (uint16_t)gn->self, conn_now(), &t,
+	    down);
 }

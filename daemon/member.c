@@ -33,6 +33,10 @@
  * it takes no new flow of the global network (its tick, which bumps it
  * every second, is late by three). */
 #define MEMBER_STALL_MS 4000
+/* A node down this long is gone: the flows it served are dropped.  A
+ * daemon restarted within it (an upgrade) finds its flows still pinned
+ * to it, their sockets alive in its namespace. */
+#define MEMBER_FLOW_GRACE_MS 10000
 
 struct member {
 	struct shmseg *seg;
@@ -49,6 +53,7 @@ struct member {
 	uint8_t *ring_err;   /* alloc error logged */
 	uint64_t *hb_ms;     /* when its heartbeat last moved (ms clock) */
 	uint8_t *stalled;    /* said to have stopped answering */
+	uint64_t *purge_ms;  /* when its flows go, if still down; 0 none */
 	uint32_t rescans;    /* quick rescans left */
 	int published;       /* our entry says UP (member_publish) */
 };
@@ -74,9 +79,10 @@ member_new(const struct handoff *ho, int global)
 	m->ring_err = calloc(n, sizeof(*m->ring_err));
 	m->hb_ms = calloc(n, sizeof(*m->hb_ms));
 	m->stalled = calloc(n, sizeof(*m->stalled));
+	m->purge_ms = calloc(n, sizeof(*m->purge_ms));
 	if (m->seen_gen == NULL || m->seen_hb == NULL ||
 	    m->hb_trusted == NULL || m->ring_err == NULL || m->hb_ms == NULL ||
-	    m->stalled == NULL) {
+	    m->stalled == NULL || m->purge_ms == NULL) {
 		member_free(m);
 		return NULL;
 	}
@@ -95,6 +101,7 @@ member_free(struct member *m)
 	free(m->ring_err);
 	free(m->hb_ms);
 	free(m->stalled);
+	free(m->purge_ms);
 	free(m);
 }
 
@@ -211,13 +218,31 @@ member_ring(struct member *m, int i, uint32_t id, int up, uint32_t gen)
 static void
 member_reaped(struct member *m, uint32_t id)
 {
-	uint32_t flows = 0;
-
 	listen_publish(m->seg, id, NULL, 0);
-	if (m->global)
-		flows = conn_purge_node(m->seg, m->self, (uint16_t)id);
-	log_info("node %u died; reaped its rings, listeners and %u flows", id,
-	    flows);
+	log_info("node %u died; reaped its rings and listeners", id);
+}
+
+/* member_flows: the flows a node down MEMBER_FLOW_GRACE_MS served are
+ * dropped; a node back up within it keeps them.  went_down: it was
+ * seen go down this scan. */
+static void
+member_flows(struct member *m, uint32_t id, int up, int went_down)
+{
+	uint32_t flows;
+
+	if (!m->global || up) {
+		m->purge_ms[id] = 0;
+		return;
+	}
+	if (went_down)
+		m->purge_ms[id] = clock_ms() + MEMBER_FLOW_GRACE_MS;
+	if (m->purge_ms[id] == 0 || clock_ms() < m->purge_ms[id])
+		return;
+	m->purge_ms[id] = 0;
+	if ((flows = conn_purge_node(m->seg, m->self, (uint16_t)id)) > 0)
+		log_info("node %u: dropped the %u flows it served (down for "
+			 "%d s)",
+		    id, flows, MEMBER_FLOW_GRACE_MS / 1000);
 }
 
 /* member_alive: does UP node id live?  A heartbeat that moved since the
@@ -289,6 +314,7 @@ member_peer(struct member *m, uint32_t id, int *suspect, int *kicked)
 		member_reaped(m, id);
 	gen = atomic_load_explicit(&n->gen, memory_order_acquire);
 	member_stall(m, id, up, up && m->seen_gen[id] != gen);
+	member_flows(m, id, up, !up && m->seen_gen[id] != 0);
 	if (up && m->seen_gen[id] != gen) {
 		log_info("node %u up (generation %u)", id, gen);
 		watch_kick(m->watch); /* watch its keeper */

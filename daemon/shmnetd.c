@@ -522,9 +522,9 @@ shmnetd_detach(struct daemon *d)
 	if (ho->seg == NULL)
 		return;
 	if (ho->self != 0) {
+		/* the flows it serves stay pinned for a while: a daemon
+		 * started again at once (an upgrade) finds them (member.c) */
 		listen_publish(ho->seg, ho->self, NULL, 0);
-		if (d->conf.g.enabled)
-			conn_purge_node(ho->seg, ho->self, (uint16_t)ho->self);
 		if (node_leave(ho->seg, ho->self) == -EBUSY)
 			log_warnx("node %u left without freeing its rings: a "
 				  "segment lock is kept by a live node; the "

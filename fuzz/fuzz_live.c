@@ -801,7 +801,8 @@ op_conn(struct in *in)
 		break;
 	case 2:
 		step_begin();
-		(void)conn_gc(s, self, (uint16_t)(what >> 5), now, &touts);
+		(void)conn_gc(s, self, (uint16_t)(what >> 5), now, &touts,
+		    (const uint64_t[SHM_NODES_MAX / 64 + 1]){ what });
 		step_end();
 		break;
 	case 3:

@@ -501,10 +501,52 @@ conn_account(struct shm_conn *e, uint32_t seq, uint32_t now, uint32_t len,
 		conn_touch(e, now, len, fl, inbound);
 }
 
-/* conn_sweep: remove entries matching a predicate, bucket by bucket. */
+/* conn_rehome: flow k, entered by node from, enters by node to from now
+ * on (its replies go out there): 1 if it did, 0 if the flow is gone or
+ * another writer re-homed it first, -EBUSY if a bucket stayed locked. */
+int
+conn_rehome(struct shmseg *s, uint32_t self, const struct conn_key *k,
+    uint16_t from, uint16_t to)
+{
+	uint32_t owner = lock_owner_word(self), b[2];
+	struct shm_conn_bucket *bk[2];
+	struct shm_conn *e;
+	int i, j, done = 0;
+
+	conn_places(s, k, b);
+	if (conn_lock2(s, b, owner, bk) < 0)
+		return -EBUSY;
+	for (j = 0; j < (bk[1] != bk[0] ? 2 : 1) && !done; j++)
+		for (i = 0; i < SHM_CONN_PER_BUCKET && !done; i++) {
+			e = &bk[j]->e[i];
+			if (e->family == 0 || !conn_match(e, k) ||
+			    e->ingress != from)
+				continue;
+			conn_write_begin(e);
+			e->ingress = to;
+			conn_write_end(e);
+			done = 1;
+		}
+	lock_release(&bk[0]->lock, owner);
+	if (bk[1] != bk[0])
+		lock_release(&bk[1]->lock, owner);
+	return done;
+}
+
+/* conn_gone: does ingress id fall under the bitmap also (NULL: none)? */
+static int
+conn_gone(const uint64_t *also, uint32_t id)
+{
+	return also != NULL && id <= SHM_NODES_MAX &&
+	    ((also[id / 64] >> (id % 64)) & 1);
+}
+
+/* conn_sweep: remove entries matching a predicate, bucket by bucket:
+ * purge, those node serves; else the expired ones that entered by node
+ * (0: any) or by a node in also. */
 static uint32_t
 conn_sweep(struct shmseg *s, uint32_t self, uint16_t node, int purge,
-    uint32_t now, const struct conn_timeouts *t)
+    uint32_t now, const struct conn_timeouts *t, const uint64_t *also)
 {
 	uint32_t owner = lock_owner_word(self), n = 0, bi, nb;
 	struct shm_conn_bucket *b;
@@ -522,8 +564,9 @@ conn_sweep(struct shmseg *s, uint32_t self, uint16_t node, int purge,
 			e = &b->e[i];
 			if (e->family == 0)
 				continue;
-			if (purge ? (e->node == node || e->ingress == node) :
-				    ((node == 0 || e->ingress == node) &&
+			if (purge ? e->node == node :
+				    ((node == 0 || e->ingress == node ||
+					 conn_gone(also, e->ingress)) &&
 					conn_expired(e, now, t))) {
 				conn_clear(s, e);
 				n++;
@@ -534,26 +577,27 @@ conn_sweep(struct shmseg *s, uint32_t self, uint16_t node, int purge,
 	return n;
 }
 
-/* conn_gc: expire idle flows that entered by `ingress`.  An empty table
- * (conn_live 0) is not swept, except every 64th call: the count is a
- * hint that a writer killed mid-insert may have left off by one. */
+/* conn_gc: expire idle flows that entered by `ingress`, or by a node in
+ * also.  An empty table (conn_live 0) is not swept, except every 64th
+ * call: the count is a hint that a writer killed mid-insert may have
+ * left off by one. */
 uint32_t
 conn_gc(struct shmseg *s, uint32_t self, uint16_t ingress, uint32_t now,
-    const struct conn_timeouts *t)
+    const struct conn_timeouts *t, const uint64_t *also)
 {
 	static _Atomic uint32_t calls;
 
 	if (atomic_load_explicit(conn_live(s), memory_order_relaxed) == 0 &&
 	    atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed) % 64)
 		return 0;
-	return conn_sweep(s, self, ingress, 0, now, t);
+	return conn_sweep(s, self, ingress, 0, now, t, also);
 }
 
-/* conn_purge_node: drop every flow of a node that is gone. */
+/* conn_purge_node: drop every flow a node that is gone served. */
 uint32_t
 conn_purge_node(struct shmseg *s, uint32_t self, uint16_t node)
 {
-	return conn_sweep(s, self, node, 1, 0, NULL);
+	return conn_sweep(s, self, node, 1, 0, NULL, NULL);
 }
 
 /* conn_read_slot: a consistent copy of the flow in slot e, for readers

@@ -556,14 +556,22 @@ void	 conn_account(struct shm_conn *e, uint32_t seq, uint32_t now,
 /* 1 when a (copied) entry has been idle longer than its state allows. */
 int	 conn_expired(const struct shm_conn *e, uint32_t now,
 	    const struct conn_timeouts *t);
-/* Remove expired flows that entered by `ingress` (0: any).  Returns how
- * many it removed.  A bucket whose lock a live node keeps CONN_LOCK_MS is
- * left for the next call; so in conn_purge_node. */
+/* Remove expired flows that entered by `ingress` (0: any) or by a node
+ * whose bit (id % 64 of word id / 64) is set in also (NULL: none: the
+ * ingress nodes that are gone, whose flows nobody else collects).
+ * Returns how many it removed.  A bucket whose lock a live node keeps
+ * CONN_LOCK_MS is left for the next call; so in conn_purge_node. */
 #define CONN_LOCK_MS	5
 uint32_t conn_gc(struct shmseg *seg, uint32_t self, uint16_t ingress,
-	    uint32_t now, const struct conn_timeouts *t);
-/* Remove every flow served by or entering through node. */
+	    uint32_t now, const struct conn_timeouts *t, const uint64_t *also);
+/* Remove every flow node serves (a node gone for good).  Flows that
+ * only entered by it stay: another gateway takes them over
+ * (conn_rehome). */
 uint32_t conn_purge_node(struct shmseg *seg, uint32_t self, uint16_t node);
+/* Flow k, entered by node from, enters by node to from now on: 1 done,
+ * 0 gone or re-homed by another first, -EBUSY a bucket stayed locked. */
+int	 conn_rehome(struct shmseg *seg, uint32_t self,
+	    const struct conn_key *k, uint16_t from, uint16_t to);
 /* Name of a state for displays. */
 const char *conn_state_name(uint16_t stflags);
 

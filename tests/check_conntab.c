@@ -154,11 +154,11 @@ START_TEST(test_bucket_kept_by_stopped_node_not_waited_for)
 	ck_assert_int_eq(conn_insert(seg, 1, &k, 3, 1, SHM_CONN_SYN, 100, &tmo,
 			     NULL, NULL),
 	    -EBUSY);
-	ck_assert_uint_eq(conn_gc(seg, 1, 0, 100000, &tmo), 0); /* later */
+	ck_assert_uint_eq(conn_gc(seg, 1, 0, 100000, &tmo, NULL), 0);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	/* dead now: its locks are taken over */
-	ck_assert_uint_eq(conn_gc(seg, 1, 0, 100000, &tmo), 1);
+	ck_assert_uint_eq(conn_gc(seg, 1, 0, 100000, &tmo, NULL), 1);
 	ck_assert_int_eq(conn_insert(seg, 1, &k, 3, 1, SHM_CONN_SYN, 100, &tmo,
 			     NULL, NULL),
 	    1);
@@ -231,7 +231,7 @@ START_TEST(test_full_bucket_and_reuse_of_expired)
 	ck_assert_int_eq(conn_insert(seg, 1, &k, 2, 1, SHM_CONN_UDP, 200, &tmo,
 			     NULL, NULL),
 	    1);
-	ck_assert_uint_eq(conn_gc(seg, 1, 1, 200, &tmo), ins - 1);
+	ck_assert_uint_eq(conn_gc(seg, 1, 1, 200, &tmo, NULL), ins - 1);
 }
 END_TEST
 
@@ -248,13 +248,20 @@ START_TEST(test_gc_by_ingress_and_purge)
 	_Atomic uint64_t *live =
 	    &((struct shm_hdr *)shmseg_hdr(seg))->conn_live;
 
+	uint64_t gone[SHM_NODES_MAX / 64 + 1] = { 1u << 2 }; /* node 2 */
+
 	ck_assert_uint_eq(*live, 30);
-	ck_assert_uint_eq(conn_gc(seg, 1, 1, 150, &tmo), 0);   /* not idle */
-	ck_assert_uint_eq(conn_gc(seg, 1, 1, 1000, &tmo), 15); /* ingress 1 */
-	/* node 3 serves 10 of the 30; 5 of those entered via 1, now gone */
+	ck_assert_uint_eq(conn_gc(seg, 1, 1, 150, &tmo, NULL), 0); /* idle? */
+	ck_assert_uint_eq(conn_gc(seg, 1, 1, 1000, &tmo, NULL), 15);
+	/* node 3 serves 10 of the 30; 5 of those entered via 1, gone; a
+	 * purge drops those it serves, not those that entered by it */
+	ck_assert_uint_eq(conn_purge_node(seg, 1, 2), 5);
 	ck_assert_uint_eq(conn_purge_node(seg, 1, 3), 5);
-	ck_assert_uint_eq(*live, 10);
-	ck_assert_uint_eq(conn_gc(seg, 1, 0, 2000, &tmo), 10);
+	ck_assert_uint_eq(*live, 5);
+	/* the flows that entered by node 2, gone, are node 1's to expire
+	 * when 2 is in its bitmap, not before */
+	ck_assert_uint_eq(conn_gc(seg, 1, 1, 2000, &tmo, NULL), 0);
+	ck_assert_uint_eq(conn_gc(seg, 1, 1, 2000, &tmo, gone), 5);
 	ck_assert_uint_eq(*live, 0);
 	/* an empty table is not swept: an entry the count missed (a writer
 	 * killed mid-insert) waits for the sweep every 64th call */
@@ -262,7 +269,7 @@ START_TEST(test_gc_by_ingress_and_purge)
 	conn_insert(seg, 1, &k, 1, 1, SHM_CONN_EST, 100, &tmo, NULL, NULL);
 	*live = 0;
 	for (i = 0, n = 0; i < 64; i++)
-		n += conn_gc(seg, 1, 0, 3000, &tmo);
+		n += conn_gc(seg, 1, 0, 3000, &tmo, NULL);
 	ck_assert_uint_eq(n, 1);
 }
 END_TEST

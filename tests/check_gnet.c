@@ -131,68 +131,6 @@ pin(uint32_t client, uint16_t fport, uint16_t node)
 	pin_via(client, fport, node, 1);
 }
 
-START_TEST(test_out_of_range_node_dropped)
-{
-	uint32_t c = inet_addr("192.0.2.7"), len;
-	uint64_t unrouted = atomic_load(&ni.stats->unrouted);
-
-	pin(c, 40000, 60000);
-	len = tcp_to_g(c, 40000);
-	ck_assert_uint_eq(gnet_route(gn, f, len), 0);
-	ck_assert_uint_eq(atomic_load(&ni.stats->unrouted), unrouted + 1);
-	pin(c, 40001, 9); /* max-nodes is 8 */
-	ck_assert_uint_eq(gnet_route(gn, f, tcp_to_g(c, 40001)), 0);
-	pin(c, 40002, 3);
-	ck_assert_uint_eq(gnet_route(gn, f, tcp_to_g(c, 40002)), 3);
-}
-END_TEST
-
-START_TEST(test_other_nodes_flows_not_forwarded)
-{
-	uint32_t c = inet_addr("192.0.2.8");
-	uint64_t foreign = atomic_load(&ni.stats->foreign);
-
-	/* this is node 1: a RST from G into a flow node 3 serves (a raw
-	 * socket here) goes nowhere and leaves the flow as it was */
-	pin_via(c, 41000, 3, 2);
-	ck_assert_uint_eq(gnet_route(gn, f, tcp_from_g(c, 41000, CONN_TCP_RST)),
-	    0);
-	ck_assert_uint_eq(state(c, 41000), SHM_CONN_EST);
-	/* nor does a packet to G "from" node 2's client, in its flow */
-	pin_via(conf_client_addr(&conf, 2), 41002, 3, 2);
-	ck_assert_uint_eq(
-	    gnet_route(gn, f, tcp_to_g(conf_client_addr(&conf, 2), 41002)), 0);
-	ck_assert_uint_eq(atomic_load(&ni.stats->foreign), foreign + 2);
-	/* the replies of a flow this node serves go to its ingress */
-	pin_via(c, 41001, 1, 2);
-	ck_assert_uint_eq(gnet_route(gn, f, tcp_from_g(c, 41001, CONN_TCP_ACK)),
-	    2);
-	ck_assert_uint_eq(atomic_load(&ni.stats->foreign), foreign + 2);
-}
-END_TEST
-
-/* tcp_syn: a SYN from client:fport to G:8080 */
-static uint32_t
-tcp_syn(uint32_t client, uint16_t fport)
-{
-	uint32_t len = tcp_to_g(client, fport);
-
-	f[47] = CONN_TCP_SYN;
-	return len;
-}
-
-/* recorded: is the flow client:fport in the table? */
-static int
-recorded(uint32_t client, uint16_t fport)
-{
-	struct conn_key k = {
-		.family = 4, .proto = IPPROTO_TCP, .lport = 8080, .fport = fport
-	};
-
-	memcpy(k.faddr, &client, 4);
-	return conn_lookup(seg, &k, NULL, NULL);
-}
-
 /* A node that is no gateway, id, with its own handle and routing state
  * (the test segment's other nodes). */
 struct other {
@@ -231,6 +169,71 @@ other_down(struct other *o)
 {
 	gnet_free(o->gn);
 	shmseg_close(o->seg, 0);
+}
+
+START_TEST(test_out_of_range_node_dropped)
+{
+	uint32_t c = inet_addr("192.0.2.7"), len;
+	uint64_t unrouted = atomic_load(&ni.stats->unrouted);
+
+	pin(c, 40000, 60000);
+	len = tcp_to_g(c, 40000);
+	ck_assert_uint_eq(gnet_route(gn, f, len), 0);
+	ck_assert_uint_eq(atomic_load(&ni.stats->unrouted), unrouted + 1);
+	pin(c, 40001, 9); /* max-nodes is 8 */
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_to_g(c, 40001)), 0);
+	pin(c, 40002, 3);
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_to_g(c, 40002)), 3);
+}
+END_TEST
+
+START_TEST(test_other_nodes_flows_not_forwarded)
+{
+	struct other o2;
+	uint32_t c = inet_addr("192.0.2.8");
+	uint64_t foreign = atomic_load(&ni.stats->foreign);
+
+	/* this is node 1: a RST from G into a flow node 3 serves (a raw
+	 * socket here) goes nowhere and leaves the flow as it was */
+	pin_via(c, 41000, 3, 2);
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_from_g(c, 41000, CONN_TCP_RST)),
+	    0);
+	ck_assert_uint_eq(state(c, 41000), SHM_CONN_EST);
+	/* nor does a packet to G "from" node 2's client, in its flow */
+	pin_via(conf_client_addr(&conf, 2), 41002, 3, 2);
+	ck_assert_uint_eq(
+	    gnet_route(gn, f, tcp_to_g(conf_client_addr(&conf, 2), 41002)), 0);
+	ck_assert_uint_eq(atomic_load(&ni.stats->foreign), foreign + 2);
+	/* the replies of a flow this node serves go to its ingress, up */
+	other_up(&o2, 2);
+	pin_via(c, 41001, 1, 2);
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_from_g(c, 41001, CONN_TCP_ACK)),
+	    2);
+	ck_assert_uint_eq(atomic_load(&ni.stats->foreign), foreign + 2);
+	other_down(&o2);
+}
+END_TEST
+
+/* tcp_syn: a SYN from client:fport to G:8080 */
+static uint32_t
+tcp_syn(uint32_t client, uint16_t fport)
+{
+	uint32_t len = tcp_to_g(client, fport);
+
+	f[47] = CONN_TCP_SYN;
+	return len;
+}
+
+/* recorded: is the flow client:fport in the table? */
+static int
+recorded(uint32_t client, uint16_t fport)
+{
+	struct conn_key k = {
+		.family = 4, .proto = IPPROTO_TCP, .lport = 8080, .fport = fport
+	};
+
+	memcpy(k.faddr, &client, 4);
+	return conn_lookup(seg, &k, NULL, NULL);
 }
 
 /* by_hash: the node the hash of client:fport -> G:8080 picks */
@@ -353,6 +356,48 @@ START_TEST(test_any_gateway_carries_outside_clients)
 }
 END_TEST
 
+/* ingress_of: the node flow client:fport -> G:8080 enters by */
+static uint32_t
+ingress_of(uint32_t client, uint16_t fport)
+{
+	struct conn_key k = {
+		.family = 4, .proto = IPPROTO_TCP, .lport = 8080, .fport = fport
+	};
+	struct shm_conn c;
+
+	memcpy(k.faddr, &client, 4);
+	ck_assert_int_eq(conn_lookup(seg, &k, &c, NULL), 1);
+	return c.ingress;
+}
+
+START_TEST(test_flows_outlive_their_gateway)
+{
+	uint32_t c = inet_addr("192.0.2.12");
+	struct other o4;
+
+	/* gateway 4 carried these flows in, and is down: this node's
+	 * server answers out by this gateway, which takes the flow over */
+	pin_via(c, 43100, 1, 4);
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_from_g(c, 43100, CONN_TCP_ACK)),
+	    1);
+	ck_assert_uint_eq(ingress_of(c, 43100), 1);
+	/* the client's packets of a flow node 3 serves, now coming in here:
+	 * still to node 3, and the flow enters here from now on */
+	pin_via(c, 43101, 3, 4);
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_to_g(c, 43101)), 3);
+	ck_assert_uint_eq(ingress_of(c, 43101), 1);
+	/* while gateway 4 is up, its flows stay its own */
+	other_up(&o4, 4);
+	pin_via(c, 43102, 3, 4);
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_to_g(c, 43102)), 3);
+	ck_assert_uint_eq(ingress_of(c, 43102), 4);
+	pin_via(c, 43103, 1, 4);
+	ck_assert_uint_eq(gnet_route(gn, f, tcp_from_g(c, 43103, CONN_TCP_ACK)),
+	    4);
+	other_down(&o4);
+}
+END_TEST
+
 static Suite *
 gnet_suite(void)
 {
@@ -365,6 +410,7 @@ gnet_suite(void)
 	tcase_add_test(tc, test_full_table_goes_by_hash_then_records);
 	tcase_add_test(tc, test_no_node_speaks_for_others_clients);
 	tcase_add_test(tc, test_any_gateway_carries_outside_clients);
+	tcase_add_test(tc, test_flows_outlive_their_gateway);
 	suite_add_tcase(s, tc);
 	return s;
 }
