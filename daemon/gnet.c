@@ -324,7 +324,7 @@ gnet_up(const struct gnet *gn, uint32_t id)
  * cluster and up; for an outside client this node if it is a gateway,
  * else an up gateway chosen by hash h; 0 when there is none. */
 static uint32_t
-gnet_way_out(struct gnet *gn, uint32_t client, uint64_t h)
+gnet_way_out(const struct gnet *gn, uint32_t client, uint64_t h)
 {
 	uint32_t gw[SHM_NODES_MAX], n = 0, id;
 
@@ -560,6 +560,33 @@ gnet_macs(const struct gnet *gn, uint8_t *frame, uint32_t id)
 {
 	frame_node_mac(SHM_NET_GLOBAL, id, frame);
 	frame_node_mac(SHM_NET_GLOBAL, gn->self, frame + 6);
+}
+
+/* gnet_repin: record the connections this node serves (its sockets
+ * whose local address is G, k[0..n)) that the table lacks, as at a
+ * start after the grace of a stop ran out: their next segment finds
+ * them here rather than a node the hash picks, which would reset them.
+ * They enter by the way out to their clients.  How many were recorded
+ * (main thread: reads only what gnet_new set). */
+uint32_t
+gnet_repin(const struct gnet *gn, const struct conn_key *k, uint32_t n)
+{
+	struct conn_timeouts t;
+	struct pkt_info pi;
+	uint32_t i, out, done = 0, now = conn_now();
+
+	gnet_timeouts(gn, &t);
+	memset(&pi, 0, sizeof(pi));
+	for (i = 0; i < n; i++) {
+		pi.key = k[i];
+		out = gnet_way_out(gn, gnet_client(gn, &pi),
+		    conn_hash(gn->seg, &k[i]));
+		done += conn_insert(gn->seg, gn->self, &k[i],
+			    (uint16_t)gn->self,
+			    (uint16_t)(out != 0 ? out : gn->self), SHM_CONN_EST,
+			    now, &t, NULL, NULL) == 1;
+	}
+	return done;
 }
 
 /* gnet_gc: collect the expired flows that entered here, and those that

@@ -30,5 +30,9 @@ uint32_t gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len);
 void	 gnet_macs(const struct gnet *gn, uint8_t *frame, uint32_t id);
 /* Main thread: collect the expired flows that entered here. */
 uint32_t gnet_gc(const struct gnet *gn);
+/* Record the connections this node serves, k[0..n), that the table
+ * lacks (main thread); how many it recorded. */
+uint32_t gnet_repin(const struct gnet *gn, const struct conn_key *k,
+	    uint32_t n);
 
 #endif /* SHMNETD_GNET_H */

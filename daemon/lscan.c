@@ -29,7 +29,8 @@
 #include "sockdiag.h"
 #include "sockstat.h"
 
-#define LSCAN_FULL_TICKS 10 /* a scan at least this often */
+#define LSCAN_FULL_TICKS 10    /* a scan at least this often */
+#define LSCAN_REPIN_MAX  65536 /* connections re-pinned at start */
 
 struct lscan {
 	struct shmseg *seg;
@@ -204,4 +205,28 @@ lscan_tick(struct lscan *ls)
 		ls->quiet = 0;
 		lscan_now(ls);
 	}
+}
+
+/* lscan_repin: at start, the connections this node's sockets still
+ * serve (a daemon stopped longer than the peers keep its flows) are
+ * recorded again, pinned here (gnet_repin). */
+void
+lscan_repin(struct lscan *ls, const struct gnet *gn)
+{
+	uint32_t n = 0, done;
+	struct conn_key *k;
+	int truncated = 0, rc;
+
+	if ((k = calloc(LSCAN_REPIN_MAX, sizeof(*k))) == NULL)
+		return;
+	rc = sd_established(&ls->diag, &ls->g, k, LSCAN_REPIN_MAX, &n,
+	    &truncated);
+	if (rc != 0)
+		log_warnx("global: connections to re-pin (sock_diag): %s",
+		    strerror(-rc));
+	else if ((done = gnet_repin(gn, k, n)) > 0 || truncated)
+		log_info("global: %u of this node's %u%s connections to G were "
+			 "recorded again",
+		    done, n, truncated ? " (and more: the first)" : "");
+	free(k);
 }

@@ -10,6 +10,7 @@
 #include "conf.h"
 
 struct handoff;
+struct gnet;
 struct groute;
 struct health;
 struct lscan;
@@ -22,6 +23,9 @@ struct lscan *lscan_new(const struct handoff *ho, const struct conf *c,
 void	 lscan_free(struct lscan *ls);
 /* Scan now and publish what it found. */
 void	 lscan_now(struct lscan *ls);
+/* At start: record again the connections this node serves that the
+ * table lacks. */
+void	 lscan_repin(struct lscan *ls, const struct gnet *gn);
 /* The health checks whose state every publish carries (NULL: none). */
 void	 lscan_health(struct lscan *ls, struct health *h);
 /* Publish the last scan again with the checks' state now (a check

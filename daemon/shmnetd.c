@@ -668,6 +668,8 @@ shmnetd_configure(struct daemon *d, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	lscan_now(d->lscan);
+	if (d->gnet != NULL)
+		lscan_repin(d->lscan, d->gnet);
 	return 0;
 }
 

@@ -30,6 +30,7 @@ struct sd_ctx {
 	int ifindex;
 	uint8_t proto;
 	struct shm_listen *out;
+	struct conn_key *keys; /* sd_established's, instead of out */
 	uint32_t n, max;
 	int truncated;
 };
@@ -184,7 +185,54 @@ sd_cb(const struct nlmsghdr *nlh, void *arg)
 	return MNL_CB_OK;
 }
 
-/* sd_dump: one sock_diag dump of (family, proto). */
+/* sd_served: a TCP socket of a connection this node serves (its local
+ * address G or G6) as the flow's key; 0 if it is none. */
+static int
+sd_served(const struct sd_ctx *c, const struct inet_diag_msg *m,
+    struct conn_key *k)
+{
+	const uint8_t *src = (const uint8_t *)m->id.idiag_src,
+		      *dst = (const uint8_t *)m->id.idiag_dst;
+
+	memset(k, 0, sizeof(*k));
+	k->proto = IPPROTO_TCP;
+	k->lport = ntohs(m->id.idiag_sport);
+	k->fport = ntohs(m->id.idiag_dport);
+	if (m->idiag_family == AF_INET && m->id.idiag_src[0] == c->g4) {
+		k->family = 4;
+		memcpy(k->faddr, dst, 4);
+	} else if (m->idiag_family == AF_INET6 &&
+	    memcmp(src, sd_v4mapped, 12) == 0 &&
+	    memcmp(src + 12, &c->g4, 4) == 0) {
+		k->family = 4;
+		memcpy(k->faddr, dst + 12, 4);
+	} else if (m->idiag_family == AF_INET6 && c->g->has6 &&
+	    memcmp(src, c->g->g6, 16) == 0) {
+		k->family = 6;
+		memcpy(k->faddr, dst, 16);
+	}
+	return k->family != 0;
+}
+
+/* sd_cb_served: one socket of an established dump. */
+static int
+sd_cb_served(const struct nlmsghdr *nlh, void *arg)
+{
+	struct sd_ctx *c = arg;
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
+		return MNL_CB_OK;
+	if (c->n == c->max)
+		c->truncated = 1;
+	else if (sd_served(c, m, &c->keys[c->n]))
+		c->n++;
+	return MNL_CB_OK;
+}
+
+/* sd_dump: one sock_diag dump of (family, proto): the listeners, or
+ * with c->keys the connections this node serves. */
 static int
 sd_dump(struct sd_sock *s, struct sd_ctx *c, uint8_t family, uint8_t proto)
 {
@@ -202,14 +250,18 @@ sd_dump(struct sd_sock *s, struct sd_ctx *c, uint8_t family, uint8_t proto)
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 	req->sdiag_family = family;
 	req->sdiag_protocol = proto;
-	req->idiag_states = proto == IPPROTO_TCP ?
+	req->idiag_states = c->keys != NULL ?
+	    (1u << TCP_ESTABLISHED) | (1u << TCP_CLOSE_WAIT) |
+		(1u << TCP_FIN_WAIT1) | (1u << TCP_FIN_WAIT2) :
+	    proto == IPPROTO_TCP ?
 	    (1u << TCP_LISTEN) :
 	    ((1u << TCP_CLOSE) | (1u << TCP_ESTABLISHED));
 	c->proto = proto;
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		rc = mnl_cb_run(buf, (size_t)n, seq, portid, sd_cb, c);
+		rc = mnl_cb_run(buf, (size_t)n, seq, portid,
+		    c->keys != NULL ? sd_cb_served : sd_cb, c);
 		if (rc == MNL_CB_ERROR)
 			return -errno;
 		if (rc == MNL_CB_STOP)
@@ -263,6 +315,27 @@ sd_scan(struct sd_sock *s, const struct pkt_g *g, int ifindex,
 	for (i = 0; i < 2 && rc == 0; i++)
 		for (j = 0; j < 2 && rc == 0; j++)
 			rc = sd_dump(s, &c, fams[i], protos[j]);
+	if (rc != 0)
+		sd_close(s);
+	*count = c.n;
+	*truncated = c.truncated;
+	return rc;
+}
+
+/* sd_established: the TCP connections of this namespace whose local
+ * address is G or G6: those this node serves. */
+int
+sd_established(struct sd_sock *s, const struct pkt_g *g, struct conn_key *out,
+    uint32_t max, uint32_t *count, int *truncated)
+{
+	static const uint8_t fams[2] = { AF_INET, AF_INET6 };
+	struct sd_ctx c = { .g4 = g->g4, .g = g, .keys = out, .max = max };
+	int i, rc;
+
+	if ((rc = sd_open(s)) != 0)
+		return rc;
+	for (i = 0; i < 2 && rc == 0; i++)
+		rc = sd_dump(s, &c, fams[i], IPPROTO_TCP);
 	if (rc != 0)
 		sd_close(s);
 	*count = c.n;

@@ -21,6 +21,12 @@ struct sd_sock {
 int	 sd_scan(struct sd_sock *s, const struct pkt_g *g, int ifindex,
 	    struct shm_listen *out, uint32_t max, uint32_t *count,
 	    int *truncated);
+/* Fill out (at most max) with the TCP connections of this namespace
+ * whose local address is G or G6 (the flows this node serves), as flow
+ * keys; *truncated when there were more.  0 or -errno. */
+int	 sd_established(struct sd_sock *s, const struct pkt_g *g,
+	    struct conn_key *out, uint32_t max, uint32_t *count,
+	    int *truncated);
 void	 sd_close(struct sd_sock *s);
 
 #endif /* SHMNETD_SOCKDIAG_H */

@@ -398,6 +398,43 @@ START_TEST(test_flows_outlive_their_gateway)
 }
 END_TEST
 
+START_TEST(test_repin_at_start)
+{
+	struct conn_key k[3] = {
+		{ .family = 4,
+		    .proto = IPPROTO_TCP,
+		    .lport = 8080,
+		    .fport = 44000 },
+		{ .family = 4,
+		    .proto = IPPROTO_TCP,
+		    .lport = 8080,
+		    .fport = 44001 },
+		{ .family = 4,
+		    .proto = IPPROTO_TCP,
+		    .lport = 8080,
+		    .fport = 44002 },
+	};
+	uint32_t out = inet_addr("192.0.2.13"),
+		 in2 = conf_client_addr(&conf, 2);
+	struct other o2;
+
+	other_up(&o2, 2);
+	memcpy(k[0].faddr, &out, 4);
+	memcpy(k[1].faddr, &in2, 4);
+	memcpy(k[2].faddr, &out, 4);
+	pin_via(out, 44002, 3, 4); /* already recorded: left alone */
+	ck_assert_uint_eq(gnet_repin(gn, k, 3), 2);
+	/* served here; an outside client's flow enters by this gateway, an
+	 * inside client's by its node */
+	ck_assert_uint_eq(ingress_of(out, 44000), 1);
+	ck_assert_uint_eq(ingress_of(in2, 44001), 2);
+	ck_assert_uint_eq(ingress_of(out, 44002), 4);
+	ck_assert_uint_eq(state(out, 44000), SHM_CONN_EST);
+	ck_assert_uint_eq(gnet_repin(gn, k, 3), 0);
+	other_down(&o2);
+}
+END_TEST
+
 static Suite *
 gnet_suite(void)
 {
@@ -411,6 +448,7 @@ gnet_suite(void)
 	tcase_add_test(tc, test_no_node_speaks_for_others_clients);
 	tcase_add_test(tc, test_any_gateway_carries_outside_clients);
 	tcase_add_test(tc, test_flows_outlive_their_gateway);
+	tcase_add_test(tc, test_repin_at_start);
 	suite_add_tcase(s, tc);
 	return s;
 }
