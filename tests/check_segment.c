@@ -149,6 +149,10 @@ START_TEST(test_wrapped_offsets_refused)
 		{ offsetof(struct shm_hdr, listen_off), 0xffffffffff000000ull,
 		    1 },
 		{ offsetof(struct shm_hdr, svc_off), 0xfffffffffffff000ull, 1 },
+		{ offsetof(struct shm_hdr, backend_off), 0xfffffffffffff000ull,
+		    1 },
+		/* the backends on top of the services */
+		{ offsetof(struct shm_hdr, backend_off), h->svc_off, 1 },
 		{ offsetof(struct shm_hdr, heap_off), 0xfffffffffffff000ull,
 		    1 },
 		{ offsetof(struct shm_hdr, cast_size), 0xfffff000u, 0 },

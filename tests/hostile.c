@@ -52,6 +52,7 @@ static const struct {
 	{ offsetof(struct shm_hdr, mcast_off),
 	    offsetof(struct shm_hdr, conn_live) -
 		offsetof(struct shm_hdr, mcast_off) },
+	{ offsetof(struct shm_hdr, backend_off), sizeof(uint64_t) },
 };
 #define NGEOMETRY (sizeof(geometry) / sizeof(geometry[0]))
 
@@ -63,14 +64,15 @@ enum region {
 	R_CONN,
 	R_LISTEN,
 	R_SVC,
+	R_BACKEND,
 	R_PAGEMAP,
 	R_RING,
 	R_ANY,
 	R_COUNT
 };
 static const char *const region_name[R_COUNT] = { "header", "nodes",
-	"directory", "cast", "conntab", "listeners", "services", "pagemap",
-	"ring", "anywhere" };
+	"directory", "cast", "conntab", "listeners", "services", "backends",
+	"pagemap", "ring", "anywhere" };
 
 struct hostile {
 	uint8_t *mem;     /* the whole file, read-write */
@@ -222,6 +224,10 @@ pick(struct hostile *x, enum region r, uint64_t *off, uint64_t *len)
 		break;
 	case R_SVC:
 		*off = h->svc_off + rnd(SHM_SVC_SLOTS * sizeof(struct shm_svc));
+		break;
+	case R_BACKEND:
+		*off = h->backend_off +
+		    rnd((uint64_t)h->max_nodes * sizeof(struct shm_backend));
 		break;
 	case R_PAGEMAP:
 		base = h->pagemap_off;
