@@ -35,27 +35,6 @@ open_seg(int global)
 	ck_assert_int_eq(shmseg_open_ro(tu_path, &ro, err, sizeof(err)), 0);
 }
 
-/* add_flows: two flows to G:8080 served by node 2, one established,
- * one a SYN; entered by node 1. */
-static void
-add_flows(void)
-{
-	static const struct conn_timeouts tmo = { 30, 900, 10, 30 };
-	struct conn_key k = {
-		.family = 4, .proto = IPPROTO_TCP, .lport = 8080, .fport = 40000
-	};
-	struct shm_conn e;
-
-	ck_assert_int_eq(inet_pton(AF_INET, "192.0.2.7", k.faddr), 1);
-	ck_assert_int_eq(conn_insert(w, 1, &k, 2, 1, SHM_CONN_EST, conn_now(),
-			     &tmo, &e, NULL),
-	    1);
-	k.fport = 40001;
-	ck_assert_int_eq(conn_insert(w, 1, &k, 2, 1, SHM_CONN_SYN, conn_now(),
-			     &tmo, &e, NULL),
-	    1);
-}
-
 /* setup_cluster: nodes 1 and 2 up with G, node 2 with counters, a pair
  * ring 1 -> 2, node 1 listening on TCP and UDP 8080, two flows. */
 static void
@@ -83,7 +62,8 @@ setup_cluster(void)
 	ck_assert_int_eq(
 	    node_dirent_alloc(w, 2, SHM_NET_LOCAL, 1, gen, 64, 1024), 0);
 	ck_assert_uint_eq(listen_publish(w, 1, l, 2), 2);
-	add_flows();
+	tu_add_flow(w, 40000, SHM_CONN_EST);
+	tu_add_flow(w, 40001, SHM_CONN_SYN);
 }
 
 /* setup_local: node 1 up, no global address. */

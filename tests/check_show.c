@@ -65,22 +65,6 @@ add_listeners(void)
 	ck_assert_uint_eq(listen_publish(w, 1, l, 2), 2);
 }
 
-/* add_flow: 192.0.2.7:40000 -> G:8080, served by node 2, entered by 1. */
-static void
-add_flow(void)
-{
-	static const struct conn_timeouts tmo = { 30, 900, 10, 30 };
-	struct conn_key k = {
-		.family = 4, .proto = IPPROTO_TCP, .lport = 8080, .fport = 40000
-	};
-	struct shm_conn e;
-
-	ck_assert_int_eq(inet_pton(AF_INET, "192.0.2.7", k.faddr), 1);
-	ck_assert_int_eq(conn_insert(w, 1, &k, 2, 1, SHM_CONN_EST, conn_now(),
-			     &tmo, &e, NULL),
-	    1);
-}
-
 /*
  * A segment per test, named by the forked test's pid in the directory
  * the unchecked fixture made (and removes, whatever the test did): nodes
@@ -107,7 +91,7 @@ setup_cluster(void)
 	ck_assert_int_eq(node_dirent_read(w, 2, SHM_NET_LOCAL, 1, &de), 0);
 	pair_key = de.key;
 	add_listeners();
-	add_flow();
+	tu_add_flow(w, 40000, SHM_CONN_EST);
 }
 
 /* setup_empty: a segment nobody joined, without a global address. */

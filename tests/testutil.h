@@ -253,6 +253,24 @@ tu_age_flows(struct shmseg *seg, uint32_t ms)
 			shmseg_conn_bucket(seg, b)->e[i].created_ms -= ms;
 }
 
+/* tu_add_flow: 192.0.2.7:fport -> G:8080 in state, served by node 2,
+ * entered by node 1, recorded by node 1's handle seg. */
+static inline void
+tu_add_flow(struct shmseg *seg, uint16_t fport, uint16_t state)
+{
+	static const struct conn_timeouts tmo = { 30, 900, 10, 30 };
+	struct conn_key k = {
+		.family = 4, .proto = 6 /* TCP */, .lport = 8080, .fport = fport
+	};
+	const uint8_t client[4] = { 192, 0, 2, 7 };
+	struct shm_conn e;
+
+	memcpy(k.faddr, client, sizeof(client));
+	ck_assert_int_eq(conn_insert(seg, 1, &k, 2, 1, state, conn_now(), &tmo,
+			     &e, NULL),
+	    1);
+}
+
 /* tu_segment_case: a test case whose tests each have a segment that
  * setup fills (teardown undoes), in a directory removed after them,
  * whatever they did. */
