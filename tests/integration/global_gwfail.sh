@@ -53,23 +53,30 @@ for i in $(seq 10); do
 			echo "BROKEN at $k ($who $n)"; exit 1
 		fi
 		[ $k = 1 ] && echo "served by $who"
-		echo "$k" > '"$T_DIR"'/count'"$i"'
+		echo "$k" > '"$T_DIR"'/count'"$i"'.new
+		mv -f '"$T_DIR"'/count'"$i"'.new '"$T_DIR"'/count'"$i"'
 		sleep 0.1
 	done
 	echo "done after $k"'
 	CONN[$i]=$BG_PID
 done
+# count I: lines connection I has echoed (its writer renames the file
+# into place, so a read never sees it half written)
+count() {
+	cat "$T_DIR/count$1" 2>/dev/null || echo 0
+}
 # progress: every connection echoed at least N more lines than before
 progress() {
-	local i want
+	local i want got
 	for i in $(seq 10); do
-		want=$(( $(cat "$T_DIR/count$i" 2>/dev/null || echo 0) + $1 ))
+		want=$(( $(count $i) + $1 ))
 		for _ in $(seq 150); do
-			[ "$(cat "$T_DIR/count$i" 2>/dev/null || echo 0)" -ge "$want" ] && break
+			got=$(count $i)
+			[ "$got" -ge "$want" ] && break
 			kill -0 "${CONN[$i]}" 2>/dev/null || fail "connection $i: $(cat "$T_DIR/conn$i")"
 			sleep 0.1
 		done
-		[ "$(cat "$T_DIR/count$i")" -ge "$want" ] || fail "connection $i stalled: $(cat "$T_DIR/conn$i")"
+		[ "$got" -ge "$want" ] || fail "connection $i stalled at $got (wanted $want): $(cat "$T_DIR/conn$i")"
 	done
 }
 progress 5
