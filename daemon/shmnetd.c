@@ -26,6 +26,7 @@
 
 #include <event2/event.h>
 
+#include "announce.h"
 #include "cframe.h"
 #include "gnet.h"
 #include "groute.h"
@@ -61,6 +62,7 @@ shmnetd_members(struct daemon *d)
 
 	if (member_scan(d->member) && d->ev_rescan != NULL)
 		evtimer_add(d->ev_rescan, &tv);
+	announce_update(d->announce);
 }
 
 /* shmnetd_lock_busy: say once that a live node keeps the segment's
@@ -130,6 +132,7 @@ shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 	if (d->conf.g.enabled) {
 		gnet_gc(d->gnet);
 		lscan_tick(d->lscan);
+		announce_update(d->announce);
 	}
 }
 
@@ -144,8 +147,10 @@ shmnetd_notified(evutil_socket_t fd, short ev, void *arg)
 		shmnetd_members(d);
 	if (what & NOTIFY_RESCAN_ALL)
 		member_announce(d->member, CFRAME_RESCAN);
-	if ((what & (NOTIFY_RESCAN | NOTIFY_RESCAN_ALL)) && d->conf.g.enabled)
+	if ((what & (NOTIFY_RESCAN | NOTIFY_RESCAN_ALL)) && d->conf.g.enabled) {
 		lscan_now(d->lscan);
+		announce_update(d->announce);
+	}
 }
 
 /* shmnetd_rescan: the quick rescan shmnetd_members asked for. */
@@ -670,6 +675,13 @@ shmnetd_configure(struct daemon *d, char *err, size_t errlen)
 	lscan_now(d->lscan);
 	if (d->gnet != NULL)
 		lscan_repin(d->lscan, d->gnet);
+	if (d->conf.g.gateway[0] != '\0' &&
+	    d->conf.g.gateway_mode == CONF_GW_ROUTE &&
+	    (d->announce = announce_new(&d->conf, d->ho.seg, d->ho.self,
+		 g->tap.ifindex)) == NULL) {
+		snprintf(err, errlen, "global: out of memory");
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -846,6 +858,9 @@ shmnetd_stop(struct daemon *d, enum shmnetd_stage stage)
 {
 	switch (stage) {
 	case STAGE_UP:
+		/* the routers stop sending G here before the node leaves */
+		announce_free(d->announce);
+		d->announce = NULL;
 		member_announce(d->member, CFRAME_LEAVE);
 		/* FALLTHROUGH */
 	case STAGE_THREADS:
@@ -861,6 +876,8 @@ shmnetd_stop(struct daemon *d, enum shmnetd_stage stage)
 		/* FALLTHROUGH */
 	case STAGE_CONFIGURED:
 		shmnetd_tcpwmem_restore(d);
+		announce_free(d->announce);
+		d->announce = NULL;
 		lscan_free(d->lscan);
 		d->lscan = NULL;
 		groute_free(d->groute);

@@ -18,8 +18,9 @@
  *   3. rxpath.c, then txpath.c                   the data path: rings ->
  *                                                TAP, TAP -> rings
  *   4. resize.c watch.c mcwatch.c groute.c,      ring growth, peers' deaths,
- *      health.c, then lscan.c                    multicast joins, policy
- *                                                routing, health checks,
+ *      announce.c health.c, then lscan.c         multicast joins, policy
+ *                                                routing, G's announced
+ *                                                route, health checks,
  *                                                listener scan
  *   5. member.c                                  membership
  *   6. reload.c                                  configuration reload
@@ -173,6 +174,7 @@ struct member;
 struct watch;
 struct mcwatch;
 struct groute;
+struct announce;
 struct lscan;
 struct metricsd;
 struct health;
@@ -198,6 +200,7 @@ struct daemon {
 	struct watch		*watch;
 	struct mcwatch		*mcw;
 	struct groute		*groute;
+	struct announce		*announce;	/* gateway-mode = route */
 	struct lscan		*lscan;
 	struct metricsd		*metricsd;	/* /metrics, if configured */
 	struct health		*health;	/* the ports' checks */

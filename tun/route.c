@@ -291,6 +291,20 @@ rt_route_add(struct rt_undo *u, int family, uint32_t table, const void *dst,
 	return 0;
 }
 
+/* rt_route_set: add or delete a link route, unrecorded. */
+int
+rt_route_set(int add, int family, uint32_t table, const void *dst, uint8_t len,
+    int oif)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int rc;
+
+	rc = nl_talk(rt_route_msgf(buf, add ? RTM_NEWROUTE : RTM_DELROUTE,
+	    add ? NLM_F_CREATE | NLM_F_REPLACE : 0, family, table, dst, len,
+	    oif, NULL));
+	return !add && (rc == -ESRCH || rc == -ENODEV) ? 0 : rc;
+}
+
 /* rt_route4_add: an IPv4 link route (prefsrc 0: none). */
 int
 rt_route4_add(struct rt_undo *u, uint32_t table, uint32_t dst, uint8_t len,

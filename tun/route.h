@@ -43,6 +43,11 @@ int	 rt_local_rule_move(struct rt_undo *u, uint32_t pref);
 /* Add route dst/len dev oif [src prefsrc] scope link in table. */
 int	 rt_route4_add(struct rt_undo *u, uint32_t table, uint32_t dst,
 	    uint8_t len, int oif, uint32_t prefsrc);
+/* Add (add = 1, replacing any) or delete the route dst/len dev oif in
+ * table (family AF_INET or AF_INET6; dst 4 or 16 bytes); deleting one
+ * that is not there succeeds.  Not recorded: the caller tracks it. */
+int	 rt_route_set(int add, int family, uint32_t table, const void *dst,
+	    uint8_t len, int oif);
 /* IPv6 counterparts: addresses are 16 bytes; an address is added nodad. */
 int	 rt_rule6_add(struct rt_undo *u, uint32_t pref, uint32_t table,
 	    const uint8_t *dst, uint8_t dstlen, const uint8_t *src,

@@ -1,0 +1,84 @@
+#!/bin/bash
+# A gateway in route mode keeps G's route for a routing daemon, and only
+# while it can deliver: node 1 is a gateway (gateway-mode = route) with a
+# link to the out namespace; nodes 2 and 3 may serve G:7200.
+#  - no listener anywhere: no route to G in table 203;
+#  - a listener on node 2: the route appears; out, routing G to the
+#    gateway as a router that learned it would, is served; the gateway
+#    answers no ARP for G;
+#  - the listener goes: the route goes within 2 s;
+#  - kill -9 of the gateway's daemon: the route goes with its interface;
+#    a restart brings it back; SIGTERM takes it away.
+. "$(dirname "$0")/lib.sh"
+require_root socat
+G=10.202.0.1
+C=10.207.0.1
+
+make_ns 1 2 3 out
+veth 1 gw0 out up1
+ip -n "$(ns 1)" addr add 10.205.1.1/24 dev gw0
+ip -n "$(ns out)" addr add 10.205.1.2/24 dev up1
+ip -n "$(ns out)" addr add $C/32 dev lo
+ip -n "$(ns 1)" route add $C/32 via 10.205.1.2
+
+GW=(--set global.gateway=gw0 --set global.gateway-mode=route)
+start_node 1 "${GW[@]}"
+start_node 2
+start_node 3
+for n in 1 2 3; do wait_state $n up 5 >/dev/null || fail "node $n not up"; done
+
+# routes: the gateway's routes to G in table 203
+routes() { ip -n "$(ns 1)" route show table 203 $G 2>/dev/null; }
+# wait_route yes|no SECONDS: until the route is there (or gone)
+wait_route() {
+	local i
+	for i in $(seq $(( $2 * 10 ))); do
+		if [ "$1" = yes ]; then routes | grep -q "dev shmg0" && return 0
+		else [ -z "$(routes)" ] && return 0; fi
+		sleep 0.1
+	done
+	return 1
+}
+
+sleep 1.5 # two ticks with no listener
+[ -z "$(routes)" ] || fail "route to G with no listener: $(routes)"
+say "no listener: no route to G"
+
+# arp mode's proxy answer is not there: a client on the link gets none
+ip -n "$(ns out)" route add $G/32 dev up1 src $C
+bg_ns 2 socat TCP-LISTEN:7200,fork,reuseaddr SYSTEM:"echo node2"
+L2=$!
+wait_route yes 3 || fail "no route to G after a listener came: $(routes)"
+say "a listener on node 2: $(routes)"
+in_ns out timeout 3 socat -T 2 - TCP:$G:7200,bind=$C </dev/null >/dev/null 2>&1 &&
+    fail "the gateway answered ARP for G in route mode"
+ip -n "$(ns out)" neigh show dev up1 | grep -q "^$G .*lladdr" &&
+    fail "G resolved on the link: $(ip -n "$(ns out)" neigh show dev up1)"
+ip -n "$(ns out)" route replace $G/32 via 10.205.1.1 src $C
+for i in $(seq 5); do
+	r=$(in_ns out timeout 5 socat -T 3 - TCP:$G:7200,bind=$C </dev/null 2>&1)
+	[ "$r" = node2 ] || fail "connection $i to G by the routed gateway: '$r'"
+done
+say "no ARP answer for G; routed to the gateway, 5 connections served"
+
+kill "$L2"; wait "$L2" 2>/dev/null
+wait_route no 3 || fail "route to G stays with no listener: $(routes)"
+say "the listener went: the route went"
+
+bg_ns 3 socat TCP-LISTEN:7200,fork,reuseaddr SYSTEM:"echo node3"
+wait_route yes 3 || fail "no route to G with a listener on node 3"
+stop_node 1 KILL
+wait_route no 2 || fail "route to G outlives its daemon: $(routes)"
+say "kill -9 of the gateway's daemon: the route went with its interface"
+
+start_node 1 "${GW[@]}"
+wait_state 1 up 5 >/dev/null || fail "node 1 not up again"
+wait_route yes 3 || fail "no route to G after the gateway's restart"
+r=$(in_ns out timeout 5 socat -T 3 - TCP:$G:7200,bind=$C </dev/null 2>&1)
+[ "$r" = node3 ] || fail "connection after the restart: '$r'"
+stop_node 1
+[ -z "$(routes)" ] || fail "route to G after SIGTERM: $(routes)"
+grep -q "route to G out of table 203" "$T_DIR/node1.log" ||
+    fail "the gateway did not say it withdrew G"
+say "restart: announced again and served; SIGTERM: withdrawn"
+say "PASS"
