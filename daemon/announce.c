@@ -40,6 +40,18 @@ struct announce {
 	unsigned failed; /* the last change of these failed (said once) */
 };
 
+/* announce_publish: what shmnetctl shows of it (shm_node.gw). */
+static void
+announce_publish(struct announce *a, int route)
+{
+	atomic_store_explicit(&shmseg_node(a->seg, a->self)->gw,
+	    (uint8_t)((route ? SHM_GW_ROUTE : 0) |
+		((a->fams & LISTEN_V6) ? SHM_GW_HAS6 : 0) |
+		((a->on & LISTEN_V4) ? SHM_GW_G : 0) |
+		((a->on & LISTEN_V6) ? SHM_GW_G6 : 0)),
+	    memory_order_relaxed);
+}
+
 /* announce_new: for a gateway in route mode; announces nothing yet. */
 struct announce *
 announce_new(const struct conf *c, struct shmseg *seg, uint32_t self,
@@ -59,15 +71,16 @@ announce_new(const struct conf *c, struct shmseg *seg, uint32_t self,
 		memcpy(a->g6, c->g.addr6, sizeof(a->g6));
 		a->fams |= LISTEN_V6;
 	}
+	announce_publish(a, 1);
 	log_info("global: gateway in route mode: G's route in table %u "
 		 "while a node listens",
 	    a->table);
 	return a;
 }
 
-/* announce_set: add or delete one family's route. */
+/* announce_set: add or delete (saying why) one family's route. */
 static void
-announce_set(struct announce *a, unsigned fam, int add)
+announce_set(struct announce *a, unsigned fam, int add, const char *why)
 {
 	const char *name = fam == LISTEN_V4 ? "G" : "G6";
 	int rc;
@@ -92,8 +105,9 @@ announce_set(struct announce *a, unsigned fam, int add)
 	} else {
 		a->on &= ~fam;
 		log_info("global: route to %s out of table %u: %s", name,
-		    a->table, "no node listens");
+		    a->table, why);
 	}
+	announce_publish(a, 1);
 }
 
 /* announce_update: the routes to what the cluster serves now; called
@@ -101,17 +115,19 @@ announce_set(struct announce *a, unsigned fam, int add)
 void
 announce_update(struct announce *a)
 {
-	unsigned want = 0, fam;
+	unsigned want, fam;
+	int up;
 
 	if (a == NULL)
 		return;
-	if (atomic_load_explicit(&shmseg_node(a->seg, a->self)->state,
-		memory_order_acquire) == SHM_NODE_UP)
-		want = listen_families(a->seg) & a->fams;
+	up = atomic_load_explicit(&shmseg_node(a->seg, a->self)->state,
+		 memory_order_acquire) == SHM_NODE_UP;
+	want = up ? listen_families(a->seg) & a->fams : 0;
 	for (fam = LISTEN_V4; fam <= LISTEN_V6; fam <<= 1)
 		if ((a->fams & fam) &&
 		    (!!(want & fam) != !!(a->on & fam) || (a->failed & fam)))
-			announce_set(a, fam, !!(want & fam));
+			announce_set(a, fam, !!(want & fam),
+			    up ? "no node listens" : "this node is not up");
 }
 
 /* announce_free: withdraw, then free; a may be NULL. */
@@ -125,7 +141,8 @@ announce_free(struct announce *a)
 	for (fam = LISTEN_V4; fam <= LISTEN_V6; fam <<= 1)
 		if (a->on & fam) {
 			a->failed &= ~fam;
-			announce_set(a, fam, 0);
+			announce_set(a, fam, 0, "leaving");
 		}
+	announce_publish(a, 0);
 	free(a);
 }

@@ -110,9 +110,11 @@ START_TEST(test_route_while_a_node_listens)
 	announce_update(a);
 	/* not before this node is up, though another listens */
 	ck_assert_int_eq(routes(0, "10.202.0.1"), 0);
+	ck_assert_uint_eq(shmseg_node(seg, 1)->gw, SHM_GW_ROUTE);
 	node_publish(seg, 1);
 	announce_update(a);
 	ck_assert_int_eq(routes(0, "10.202.0.1"), 1);
+	ck_assert_uint_eq(shmseg_node(seg, 1)->gw, SHM_GW_ROUTE | SHM_GW_G);
 	announce_update(a); /* idempotent */
 	ck_assert_int_eq(routes(0, "10.202.0.1"), 1);
 	/* a connected UDP socket takes no new client */
@@ -125,6 +127,7 @@ START_TEST(test_route_while_a_node_listens)
 	ck_assert_int_eq(routes(0, "10.202.0.1"), 1);
 	announce_free(a);
 	ck_assert_int_eq(routes(0, "10.202.0.1"), 0);
+	ck_assert_uint_eq(shmseg_node(seg, 1)->gw, 0); /* a node that left */
 }
 END_TEST
 
@@ -142,6 +145,8 @@ START_TEST(test_each_family_on_its_own)
 	announce_update(a);
 	ck_assert_int_eq(routes(1, "fd00:202::1"), 1);
 	ck_assert_int_eq(routes(0, "10.202.0.1"), 0);
+	ck_assert_uint_eq(shmseg_node(seg, 1)->gw,
+	    SHM_GW_ROUTE | SHM_GW_HAS6 | SHM_GW_G6);
 	listen_fam(2, 4, 0);
 	announce_update(a);
 	ck_assert_int_eq(routes(1, "fd00:202::1"), 0);

@@ -10,7 +10,7 @@
 #  - kill -9 of the gateway's daemon: the route goes with its interface;
 #    a restart brings it back; SIGTERM takes it away.
 . "$(dirname "$0")/lib.sh"
-require_root socat
+require_root socat jq
 G=10.202.0.1
 C=10.207.0.1
 
@@ -50,6 +50,13 @@ bg_ns 2 socat TCP-LISTEN:7200,fork,reuseaddr SYSTEM:"echo node2"
 L2=$!
 wait_route yes 3 || fail "no route to G after a listener came: $(routes)"
 say "a listener on node 2: $(routes)"
+[ "$(ctl --json nodes | jq -r '.[] | select(.id == 1) | .gateway + " " + .announced')" = "route G" ] ||
+    fail "nodes does not show gateway 1 announcing G: $(ctl nodes)"
+ctl metrics > "$T_DIR/m.prom"
+grep -q '^shmnet_gateway_announces_g{cluster="'"$CLUSTER"'",node="1"} 1$' "$T_DIR/m.prom" ||
+    fail "no metric of the announcement: $(grep announces "$T_DIR/m.prom")"
+grep -q '^shmnet_gateway_announces_g6{' "$T_DIR/m.prom" &&
+    fail "a metric for G6, which is not set: $(grep announces_g6 "$T_DIR/m.prom")"
 in_ns out timeout 3 socat -T 2 - TCP:$G:7200,bind=$C </dev/null >/dev/null 2>&1 &&
     fail "the gateway answered ARP for G in route mode"
 ip -n "$(ns out)" neigh show dev up1 | grep -q "^$G .*lladdr" &&
@@ -63,6 +70,8 @@ say "no ARP answer for G; routed to the gateway, 5 connections served"
 
 kill "$L2"; wait "$L2" 2>/dev/null
 wait_route no 3 || fail "route to G stays with no listener: $(routes)"
+[ "$(ctl --json nodes | jq -r '.[] | select(.id == 1) | .announced')" = "" ] ||
+    fail "nodes shows an announcement withdrawn: $(ctl nodes)"
 say "the listener went: the route went"
 
 bg_ns 3 socat TCP-LISTEN:7200,fork,reuseaddr SYSTEM:"echo node3"
