@@ -38,6 +38,7 @@ struct announce {
 	unsigned fams;   /* LISTEN_V4, and LISTEN_V6 with has6 */
 	unsigned on;     /* the routes in place */
 	unsigned failed; /* the last change of these failed (said once) */
+	int leaving;     /* withdrawn for good: announce nothing more */
 };
 
 /* announce_publish: what shmnetctl shows of it (shm_node.gw). */
@@ -122,12 +123,29 @@ announce_update(struct announce *a)
 		return;
 	up = atomic_load_explicit(&shmseg_node(a->seg, a->self)->state,
 		 memory_order_acquire) == SHM_NODE_UP;
-	want = up ? listen_families(a->seg) & a->fams : 0;
+	want = up && !a->leaving ? listen_families(a->seg) & a->fams : 0;
 	for (fam = LISTEN_V4; fam <= LISTEN_V6; fam <<= 1)
 		if ((a->fams & fam) &&
 		    (!!(want & fam) != !!(a->on & fam) || (a->failed & fam)))
 			announce_set(a, fam, !!(want & fam),
-			    up ? "no node listens" : "this node is not up");
+			    a->leaving ? "leaving" :
+				up     ? "no node listens" :
+					 "this node is not up");
+}
+
+/* announce_withdraw: withdraw for good (the daemon is leaving); whether
+ * a route was in place, for routers to move away from. */
+int
+announce_withdraw(struct announce *a)
+{
+	int was;
+
+	if (a == NULL)
+		return 0;
+	was = a->on != 0;
+	a->leaving = 1;
+	announce_update(a);
+	return was;
 }
 
 /* announce_free: withdraw, then free; a may be NULL. */

@@ -18,6 +18,9 @@ struct announce *announce_new(const struct conf *c, struct shmseg *seg,
 /* Keep G's (and G6's) route while this node is up and some up node
  * listens in its family; a may be NULL. */
 void		 announce_update(struct announce *a);
+/* Withdraw the routes for good, as the daemon starts to leave; whether
+ * one was in place.  a may be NULL. */
+int		 announce_withdraw(struct announce *a);
 /* Withdraw the routes and free; a may be NULL. */
 void		 announce_free(struct announce *a);
 

@@ -146,6 +146,8 @@ static const struct conf_key conf_keys[] = {
 	    g.gateway_mode),
 	CK("global", "announce-table", CT_UINT, 1, 0x7fffffff, 0,
 	    g.announce_table),
+	CK("global", "withdraw-delay", CT_UINT, 0, 60000, 0,
+	    g.withdraw_delay_ms),
 	CK("global", "connections", CT_UINT, 112, 1u << 27, 0, g.conn_entries),
 	CK("global", "tcp-syn-timeout", CT_UINT, 1, 86400, 0, g.syn_timeout),
 	CK("global", "tcp-established-timeout", CT_UINT, 1, 604800, 0,
@@ -199,6 +201,7 @@ conf_defaults(struct conf *c)
 	c->g.table = 202;
 	c->g.rule_pref = 10;
 	c->g.announce_table = 203;
+	c->g.withdraw_delay_ms = 2000;
 	c->g.conn_entries = 8192 * 7;
 	c->g.syn_timeout = 30;
 	c->g.est_timeout = 900;

@@ -58,6 +58,8 @@ struct globalconf {
 	char		gateway[IFNAMSIZ];	/* "" = not a gateway */
 	uint32_t	gateway_mode;	/* CONF_GW_*: how outside finds G */
 	uint32_t	announce_table;	/* route mode: G's route's table */
+	uint32_t	withdraw_delay_ms; /* route mode: forwarding after
+					 * the route went, at a stop */
 	uint32_t	conn_entries;	/* connection table size */
 	uint32_t	syn_timeout, est_timeout, closing_timeout, udp_timeout;
 	uint32_t	weight;		/* share of new flows, 0 = none */

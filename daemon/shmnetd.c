@@ -160,6 +160,39 @@ shmnetd_rescan(evutil_socket_t fd, short ev, void *arg)
 	shmnetd_members(arg);
 }
 
+/* shmnetd_left: the withdraw delay is over. */
+static void
+shmnetd_left(evutil_socket_t fd, short ev, void *arg)
+{
+	struct daemon *d = arg;
+
+	event_base_loopbreak(d->base);
+}
+
+/* shmnetd_leave: leave the cluster; a gateway that announced G first
+ * withdraws it and goes on forwarding for withdraw-delay, while the
+ * routers move its flows to other gateways (a second signal cuts that
+ * short). */
+static void
+shmnetd_leave(struct daemon *d)
+{
+	uint32_t ms = d->conf.g.withdraw_delay_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (d->ev_leave != NULL || ms == 0 || !announce_withdraw(d->announce) ||
+	    (d->ev_leave = evtimer_new(d->base, shmnetd_left, d)) == NULL ||
+	    evtimer_add(d->ev_leave, &tv) != 0) {
+		event_base_loopbreak(d->base);
+		return;
+	}
+	sdnotify("STOPPING=1\nSTATUS=node %u of cluster %s: G withdrawn, "
+		 "leaving in %u ms",
+	    d->ho.self, d->conf.cluster, ms);
+	log_info("global: G withdrawn; forwarding %u ms more while the "
+		 "routers move away (withdraw-delay)",
+	    ms);
+}
+
 /* shmnetd_signal: the one place signals are handled. */
 static void
 shmnetd_signal(evutil_socket_t sig, short ev, void *arg)
@@ -171,7 +204,7 @@ shmnetd_signal(evutil_socket_t sig, short ev, void *arg)
 	case SIGINT:
 		log_info("received %s, leaving the cluster",
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		event_base_loopbreak(d->base);
+		shmnetd_leave(d);
 		break;
 	case SIGHUP:
 		reload_run(d, NULL);
@@ -262,6 +295,9 @@ shmnetd_events_free(struct daemon *d)
 	if (d->ev_rescan != NULL)
 		event_free(d->ev_rescan);
 	d->ev_rescan = NULL;
+	if (d->ev_leave != NULL)
+		event_free(d->ev_leave);
+	d->ev_leave = NULL;
 	metricsd_free(d->metricsd); /* evhttp first: it uses the base */
 	d->metricsd = NULL;
 	if (d->base != NULL)

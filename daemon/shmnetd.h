@@ -210,6 +210,8 @@ struct daemon {
 
 	struct event_base	*base;
 	struct event		*ev_tick, *ev_notify, *ev_rescan;
+	struct event		*ev_leave;	/* the withdraw delay, once
+						 * leaving has begun */
 	struct event		*ev_sig[4];
 	int			 overwritten;	/* the segment's header was
 						 * overwritten: left, exit 1 */

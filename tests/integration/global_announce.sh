@@ -8,7 +8,10 @@
 #    answers no ARP for G;
 #  - the listener goes: the route goes within 2 s;
 #  - kill -9 of the gateway's daemon: the route goes with its interface;
-#    a restart brings it back; SIGTERM takes it away.
+#    a restart brings it back;
+#  - SIGTERM: the route goes at once, and the gateway goes on forwarding
+#    for withdraw-delay (1.5 s here) while routers move away, then
+#    leaves.
 . "$(dirname "$0")/lib.sh"
 require_root socat jq
 G=10.202.0.1
@@ -21,7 +24,8 @@ ip -n "$(ns out)" addr add 10.205.1.2/24 dev up1
 ip -n "$(ns out)" addr add $C/32 dev lo
 ip -n "$(ns 1)" route add $C/32 via 10.205.1.2
 
-GW=(--set global.gateway=gw0 --set global.gateway-mode=route)
+GW=(--set global.gateway=gw0 --set global.gateway-mode=route
+    --set global.withdraw-delay=1500)
 start_node 1 "${GW[@]}"
 start_node 2
 start_node 3
@@ -85,9 +89,17 @@ wait_state 1 up 5 >/dev/null || fail "node 1 not up again"
 wait_route yes 3 || fail "no route to G after the gateway's restart"
 r=$(in_ns out timeout 5 socat -T 3 - TCP:$G:7200,bind=$C </dev/null 2>&1)
 [ "$r" = node3 ] || fail "connection after the restart: '$r'"
-stop_node 1
-[ -z "$(routes)" ] || fail "route to G after SIGTERM: $(routes)"
-grep -q "route to G out of table 203" "$T_DIR/node1.log" ||
+say "restart: announced again and served"
+t0=$(date +%s%N)
+kill -TERM "$(daemon_pid 1)"
+wait_route no 1 || fail "route to G 1 s after SIGTERM: $(routes)"
+r=$(in_ns out timeout 5 socat -T 3 - TCP:$G:7200,bind=$C </dev/null 2>&1)
+[ "$r" = node3 ] || fail "connection during the withdraw delay: '$r'"
+kill -0 "$(daemon_pid 1)" 2>/dev/null || fail "the gateway left before its withdraw delay"
+wait "${T_PIDS[1]}"; T_PIDS[1]=""
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ $ms -ge 1400 ] && [ $ms -lt 6000 ] || fail "the gateway left $ms ms after SIGTERM (withdraw-delay 1500)"
+grep -q "route to G out of table 203: leaving" "$T_DIR/node1.log" ||
     fail "the gateway did not say it withdrew G"
-say "restart: announced again and served; SIGTERM: withdrawn"
+say "SIGTERM: withdrawn at once, served during the delay, left after $ms ms"
 say "PASS"
