@@ -63,8 +63,8 @@ show_list(struct ctl *c, const struct out_table *t,
 
 struct node_row {
 	uint32_t id, up, gen, pid;
-	char gateway[8];   /* none, arp or route */
-	char announced[8]; /* what a gateway in route mode announces */
+	char gateway[8];    /* none, arp or route */
+	char announced[16]; /* what a gateway in route mode announces */
 	char mac[18];
 	char addr[INET_ADDRSTRLEN + 4];
 	uint64_t heartbeat, tx_frames, tx_bytes, rx_frames, rx_bytes;
@@ -91,7 +91,7 @@ static const struct out_field show_node_fields[] = {
 	{ "mac", "MAC", OUT_STR, NODE(mac), .width = -17 },
 	{ "address", "ADDRESS", OUT_STR, NODE(addr), .width = -18 },
 	{ "gateway", "GATEWAY", OUT_STR, NODE(gateway), .width = -7 },
-	{ "announced", "ANNOUNCED", OUT_STR, NODE(announced), .width = -9 },
+	{ "announced", "ANNOUNCED", OUT_STR, NODE(announced), .width = -10 },
 	{ "heartbeat", NULL, OUT_UINT, NODE(heartbeat) },
 	{ "tx_frames", "TX-FRAMES", OUT_UINT, NODE(tx_frames), .width = 12 },
 	{ "tx_bytes", NULL, OUT_UINT, NODE(tx_bytes) },
@@ -131,9 +131,10 @@ show_node_gateway(struct shm_node *n, struct node_row *r)
 		(gw & SHM_GW_ROUTE)          ? "route" :
 					       "arp");
 	snprintf(r->announced, sizeof(r->announced), "%s%s%s",
-	    (gw & SHM_GW_G) ? "G" : "",
-	    (gw & SHM_GW_G) && (gw & SHM_GW_G6) ? "," : "",
-	    (gw & SHM_GW_G6) ? "G6" : "");
+	    (gw & SHM_GW_G) ? ",G" : "", (gw & SHM_GW_G6) ? ",G6" : "",
+	    (gw & SHM_GW_LOCAL) ? ",local" : "");
+	memmove(r->announced, r->announced + (r->announced[0] == ','),
+	    strlen(r->announced));
 }
 
 /* show_node_row: copy one node table entry; 0 if never used. */

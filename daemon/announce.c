@@ -8,8 +8,10 @@
  *
  *   G/32 dev <global interface> proto static    in table announce-table
  *
- * (G6/128 likewise when address6 is set), which a routing daemon beside
- * it learns from that table and exports (BIRD's kernel protocol with
+ * (G6/128 likewise when address6 is set; and, with route-local, the
+ * local network through the local interface while this node is up, so
+ * that routers reach each node's own address, rlocal.c), which a routing
+ * daemon beside it learns from that table and exports (BIRD's kernel protocol with
  * learn, FRR's import-table; conf/bird-gateway.conf, frr-gateway.conf).
  * The route goes when the last listener does and when the daemon leaves;
  * when the daemon dies it goes with the global interface, a TAP that
@@ -18,6 +20,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -28,14 +31,20 @@
 #include "log.h"
 #include "route.h"
 
+/* Beside LISTEN_V4 and LISTEN_V6: the local network (route-local). */
+#define ANNOUNCE_LOCAL 0x04
+
 struct announce {
 	struct shmseg *seg;
 	uint32_t self;
 	uint32_t table;
 	int ifindex;
-	uint32_t g;      /* network order */
-	uint8_t g6[16];  /* when has6 */
-	unsigned fams;   /* LISTEN_V4, and LISTEN_V6 with has6 */
+	uint32_t g;     /* network order */
+	uint8_t g6[16]; /* when has6 */
+	unsigned fams;  /* LISTEN_V4, LISTEN_V6 with G6, ANNOUNCE_LOCAL */
+	int lifindex;   /* the local interface */
+	uint32_t lnet;  /* the local network, network order */
+	uint8_t lprefix;
 	unsigned on;     /* the routes in place */
 	unsigned failed; /* the last change of these failed (said once) */
 	int leaving;     /* withdrawn for good: announce nothing more */
@@ -49,14 +58,15 @@ announce_publish(struct announce *a, int route)
 	    (uint8_t)((route ? SHM_GW_ROUTE : 0) |
 		((a->fams & LISTEN_V6) ? SHM_GW_HAS6 : 0) |
 		((a->on & LISTEN_V4) ? SHM_GW_G : 0) |
-		((a->on & LISTEN_V6) ? SHM_GW_G6 : 0)),
+		((a->on & LISTEN_V6) ? SHM_GW_G6 : 0) |
+		((a->on & ANNOUNCE_LOCAL) ? SHM_GW_LOCAL : 0)),
 	    memory_order_relaxed);
 }
 
 /* announce_new: for a gateway in route mode; announces nothing yet. */
 struct announce *
 announce_new(const struct conf *c, struct shmseg *seg, uint32_t self,
-    int ifindex)
+    int ifindex, int lifindex)
 {
 	struct announce *a;
 
@@ -72,6 +82,13 @@ announce_new(const struct conf *c, struct shmseg *seg, uint32_t self,
 		memcpy(a->g6, c->g.addr6, sizeof(a->g6));
 		a->fams |= LISTEN_V6;
 	}
+	if (c->g.route_local) {
+		a->lifindex = lifindex;
+		a->lprefix = (uint8_t)c->local.prefix;
+		a->lnet = shmseg_node(seg, self)->addr4[SHM_NET_LOCAL] &
+		    htonl(~0u << (32 - c->local.prefix));
+		a->fams |= ANNOUNCE_LOCAL;
+	}
 	announce_publish(a, 1);
 	log_info("global: gateway in route mode: G's route in table %u "
 		 "while a node listens",
@@ -83,12 +100,17 @@ announce_new(const struct conf *c, struct shmseg *seg, uint32_t self,
 static void
 announce_set(struct announce *a, unsigned fam, int add, const char *why)
 {
-	const char *name = fam == LISTEN_V4 ? "G" : "G6";
+	const char *name = fam == LISTEN_V4 ? "G" :
+	    fam == LISTEN_V6                ? "G6" :
+					      "the local network";
 	int rc;
 
 	rc = fam == LISTEN_V4 ?
 	    rt_route_set(add, AF_INET, a->table, &a->g, 32, a->ifindex) :
-	    rt_route_set(add, AF_INET6, a->table, a->g6, 128, a->ifindex);
+	    fam == LISTEN_V6 ?
+	    rt_route_set(add, AF_INET6, a->table, a->g6, 128, a->ifindex) :
+	    rt_route_set(add, AF_INET, a->table, &a->lnet, a->lprefix,
+		a->lifindex);
 	if (rc != 0) {
 		if (!(a->failed & fam))
 			log_warnx("global: cannot %s the route to %s in table "
@@ -123,8 +145,10 @@ announce_update(struct announce *a)
 		return;
 	up = atomic_load_explicit(&shmseg_node(a->seg, a->self)->state,
 		 memory_order_acquire) == SHM_NODE_UP;
-	want = up && !a->leaving ? listen_families(a->seg) & a->fams : 0;
-	for (fam = LISTEN_V4; fam <= LISTEN_V6; fam <<= 1)
+	want = up && !a->leaving ?
+	    (listen_families(a->seg) | ANNOUNCE_LOCAL) & a->fams :
+	    0;
+	for (fam = LISTEN_V4; fam <= ANNOUNCE_LOCAL; fam <<= 1)
 		if ((a->fams & fam) &&
 		    (!!(want & fam) != !!(a->on & fam) || (a->failed & fam)))
 			announce_set(a, fam, !!(want & fam),
@@ -156,7 +180,7 @@ announce_free(struct announce *a)
 
 	if (a == NULL)
 		return;
-	for (fam = LISTEN_V4; fam <= LISTEN_V6; fam <<= 1)
+	for (fam = LISTEN_V4; fam <= ANNOUNCE_LOCAL; fam <<= 1)
 		if (a->on & fam) {
 			a->failed &= ~fam;
 			announce_set(a, fam, 0, "leaving");

@@ -12,11 +12,13 @@
 struct announce;
 
 /* Main thread, for a gateway in route mode, once the global interface
- * (ifindex) is up and the node (self) claimed.  NULL: out of memory. */
+ * (ifindex) and the local one (lifindex) are up and the node (self)
+ * claimed.  NULL: out of memory. */
 struct announce *announce_new(const struct conf *c, struct shmseg *seg,
-		    uint32_t self, int ifindex);
+		    uint32_t self, int ifindex, int lifindex);
 /* Keep G's (and G6's) route while this node is up and some up node
- * listens in its family; a may be NULL. */
+ * listens in its family, and with route-local the local network's while
+ * this node is up; a may be NULL. */
 void		 announce_update(struct announce *a);
 /* Withdraw the routes for good, as the daemon starts to leave; whether
  * one was in place.  a may be NULL. */

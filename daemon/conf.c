@@ -148,6 +148,9 @@ static const struct conf_key conf_keys[] = {
 	    g.announce_table),
 	CK("global", "withdraw-delay", CT_UINT, 0, 60000, 0,
 	    g.withdraw_delay_ms),
+	CK("global", "route-local", CT_BOOL, 0, 1, 0, g.route_local),
+	CK("global", "route-local-table", CT_UINT, 1, 0x7fffffff, 0,
+	    g.local_table),
 	CK("global", "connections", CT_UINT, 112, 1u << 27, 0, g.conn_entries),
 	CK("global", "tcp-syn-timeout", CT_UINT, 1, 86400, 0, g.syn_timeout),
 	CK("global", "tcp-established-timeout", CT_UINT, 1, 604800, 0,
@@ -202,6 +205,7 @@ conf_defaults(struct conf *c)
 	c->g.rule_pref = 10;
 	c->g.announce_table = 203;
 	c->g.withdraw_delay_ms = 2000;
+	c->g.local_table = 204;
 	c->g.conn_entries = 8192 * 7;
 	c->g.syn_timeout = 30;
 	c->g.est_timeout = 900;
@@ -992,6 +996,15 @@ conf_finish(struct conf *c, char *err, size_t errlen)
 		    "announce-table and table are both %u: the announced route "
 		    "needs a table of its own",
 		    c->g.table);
+		return -1;
+	}
+	if (c->g.route_local &&
+	    (c->g.local_table == c->g.table ||
+		c->g.local_table == c->g.announce_table)) {
+		snprintf(err, errlen,
+		    "route-local-table %u is also table or announce-table: "
+		    "the route-local default route needs a table of its own",
+		    c->g.local_table);
 		return -1;
 	}
 	if (c->g.enabled && strcmp(c->global.ifname, c->local.ifname) == 0) {

@@ -60,6 +60,9 @@ struct globalconf {
 	uint32_t	announce_table;	/* route mode: G's route's table */
 	uint32_t	withdraw_delay_ms; /* route mode: forwarding after
 					 * the route went, at a stop */
+	uint32_t	route_local;	/* boolean: the local address is
+					 * reachable through the gateways */
+	uint32_t	local_table;	/* ... by this table's route */
 	uint32_t	conn_entries;	/* connection table size */
 	uint32_t	syn_timeout, est_timeout, closing_timeout, udp_timeout;
 	uint32_t	weight;		/* share of new flows, 0 = none */

@@ -39,6 +39,7 @@
 #include "metricsd.h"
 #include "reload.h"
 #include "resize.h"
+#include "rlocal.h"
 #include "rxpath.h"
 #include "sdnotify.h"
 #include "shmnetd.h"
@@ -63,6 +64,7 @@ shmnetd_members(struct daemon *d)
 	if (member_scan(d->member) && d->ev_rescan != NULL)
 		evtimer_add(d->ev_rescan, &tv);
 	announce_update(d->announce);
+	rlocal_update(d->rlocal);
 }
 
 /* shmnetd_lock_busy: say once that a live node keeps the segment's
@@ -690,6 +692,7 @@ static int
 shmnetd_configure(struct daemon *d, char *err, size_t errlen)
 {
 	struct netif *g = &d->ho.net[SHM_NET_GLOBAL].ni;
+	struct netif *l = &d->ho.net[SHM_NET_LOCAL].ni;
 	int i, rc;
 
 	/* the groups each TAP joined are read by mcw_start, once subscribed
@@ -714,10 +717,16 @@ shmnetd_configure(struct daemon *d, char *err, size_t errlen)
 	if (d->conf.g.gateway[0] != '\0' &&
 	    d->conf.g.gateway_mode == CONF_GW_ROUTE &&
 	    (d->announce = announce_new(&d->conf, d->ho.seg, d->ho.self,
-		 g->tap.ifindex)) == NULL) {
+		 g->tap.ifindex, l->tap.ifindex)) == NULL) {
 		snprintf(err, errlen, "global: out of memory");
 		return -ENOMEM;
 	}
+	if (d->conf.g.route_local && d->conf.g.gateway[0] == '\0' &&
+	    (rc = rlocal_new(&d->conf, d->ho.seg, d->ho.self, l->tap.ifindex,
+		 d->ho.node->addr4[SHM_NET_LOCAL], &d->rlocal, err, errlen)) !=
+		0)
+		return rc;
+	rlocal_update(d->rlocal);
 	return 0;
 }
 
@@ -914,6 +923,8 @@ shmnetd_stop(struct daemon *d, enum shmnetd_stage stage)
 		shmnetd_tcpwmem_restore(d);
 		announce_free(d->announce);
 		d->announce = NULL;
+		rlocal_free(d->rlocal);
+		d->rlocal = NULL;
 		lscan_free(d->lscan);
 		d->lscan = NULL;
 		groute_free(d->groute);

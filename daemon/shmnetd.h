@@ -18,10 +18,12 @@
  *   3. rxpath.c, then txpath.c                   the data path: rings ->
  *                                                TAP, TAP -> rings
  *   4. resize.c watch.c mcwatch.c groute.c,      ring growth, peers' deaths,
- *      announce.c health.c, then lscan.c         multicast joins, policy
- *                                                routing, G's announced
- *                                                route, health checks,
- *                                                listener scan
+ *      announce.c rlocal.c health.c, then        multicast joins, policy
+ *      lscan.c                                   routing, G's announced
+ *                                                route, the local
+ *                                                address's way out,
+ *                                                health checks, listener
+ *                                                scan
  *   5. member.c                                  membership
  *   6. reload.c                                  configuration reload
  *   7. shmnetd.c, main.c                         lifecycle: start, serve,
@@ -175,6 +177,7 @@ struct watch;
 struct mcwatch;
 struct groute;
 struct announce;
+struct rlocal;
 struct lscan;
 struct metricsd;
 struct health;
@@ -201,6 +204,7 @@ struct daemon {
 	struct mcwatch		*mcw;
 	struct groute		*groute;
 	struct announce		*announce;	/* gateway-mode = route */
+	struct rlocal		*rlocal;	/* route-local, off gateways */
 	struct lscan		*lscan;
 	struct metricsd		*metricsd;	/* /metrics, if configured */
 	struct health		*health;	/* the ports' checks */

@@ -247,6 +247,7 @@ _Static_assert(sizeof(struct shm_node_stats) == 3 * SHM_CACHELINE, "stats");
 #define SHM_GW_G		0x02	/* G's route is in place */
 #define SHM_GW_G6		0x04	/* G6's */
 #define SHM_GW_HAS6		0x08	/* G6 is configured: it may be */
+#define SHM_GW_LOCAL		0x10	/* the local network's route too */
 
 /* Doorbell of one node on one network. */
 struct shm_bell {

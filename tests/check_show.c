@@ -320,7 +320,7 @@ START_TEST(test_nodes)
 	ck_assert_str_eq(jstr(n, "gateway"), "arp");
 	contains(text,
 	    "ID    STATE GEN   PID      MAC               ADDRESS"
-	    "            GATEWAY ANNOUNCED    TX-FRAMES    RX-FRAMES    DROPS");
+	    "            GATEWAY ANNOUNCED     TX-FRAMES    RX-FRAMES    DROPS");
 	ck_assert_ptr_nonnull(strstr(text, "\n3     down  "));
 }
 END_TEST

@@ -7,6 +7,9 @@
 #    gateway as a router that learned it would, is served; the gateway
 #    answers no ARP for G;
 #  - the listener goes: the route goes within 2 s;
+#  - route-local (on nodes 1 and 3): the gateway keeps the local
+#    network's route too, and out reaches node 3's own address through
+#    it, but not node 2's (no route-local there);
 #  - kill -9 of the gateway's daemon: the route goes with its interface;
 #    a restart brings it back;
 #  - SIGTERM: the route goes at once, and the gateway goes on forwarding
@@ -25,10 +28,10 @@ ip -n "$(ns out)" addr add $C/32 dev lo
 ip -n "$(ns 1)" route add $C/32 via 10.205.1.2
 
 GW=(--set global.gateway=gw0 --set global.gateway-mode=route
-    --set global.withdraw-delay=1500)
+    --set global.withdraw-delay=1500 --set global.route-local=yes)
 start_node 1 "${GW[@]}"
 start_node 2
-start_node 3
+start_node 3 --set global.route-local=yes
 for n in 1 2 3; do wait_state $n up 5 >/dev/null || fail "node $n not up"; done
 
 # routes: the gateway's routes to G in table 203
@@ -54,7 +57,7 @@ bg_ns 2 socat TCP-LISTEN:7200,fork,reuseaddr SYSTEM:"echo node2"
 L2=$!
 wait_route yes 3 || fail "no route to G after a listener came: $(routes)"
 say "a listener on node 2: $(routes)"
-[ "$(ctl --json nodes | jq -r '.[] | select(.id == 1) | .gateway + " " + .announced')" = "route G" ] ||
+[ "$(ctl --json nodes | jq -r '.[] | select(.id == 1) | .gateway + " " + .announced')" = "route G,local" ] ||
     fail "nodes does not show gateway 1 announcing G: $(ctl nodes)"
 ctl metrics > "$T_DIR/m.prom"
 grep -q '^shmnet_gateway_announces_g{cluster="'"$CLUSTER"'",node="1"} 1$' "$T_DIR/m.prom" ||
@@ -74,9 +77,24 @@ say "no ARP answer for G; routed to the gateway, 5 connections served"
 
 kill "$L2"; wait "$L2" 2>/dev/null
 wait_route no 3 || fail "route to G stays with no listener: $(routes)"
-[ "$(ctl --json nodes | jq -r '.[] | select(.id == 1) | .announced')" = "" ] ||
+[ "$(ctl --json nodes | jq -r '.[] | select(.id == 1) | .announced')" = "local" ] ||
     fail "nodes shows an announcement withdrawn: $(ctl nodes)"
 say "the listener went: the route went"
+
+ip -n "$(ns 1)" route show table 203 10.201.0.0/16 | grep -q "dev shm0" ||
+    fail "no route to the local network in table 203: $(ip -n "$(ns 1)" route show table 203)"
+ip -n "$(ns out)" route add 10.201.0.0/16 via 10.205.1.1 src $C
+in_ns out ping -c 1 -W 2 -q 10.201.0.3 >/dev/null ||
+    fail "node 3's local address does not answer from outside"
+bg_ns 3 socat TCP-LISTEN:7300,bind=10.201.0.3,fork,reuseaddr SYSTEM:"echo local3"
+for _ in $(seq 20); do
+	r=$(in_ns out timeout 3 socat -T 2 - TCP:10.201.0.3:7300 </dev/null 2>&1)
+	[ "$r" = local3 ] && break; sleep 0.1
+done
+[ "$r" = local3 ] || fail "TCP to node 3's local address: '$r'"
+in_ns out ping -c 1 -W 1 -q 10.201.0.2 >/dev/null 2>&1 &&
+    fail "node 2 (no route-local) answered from outside"
+say "route-local: node 3's own address answers outside through the gateway, node 2's not"
 
 bg_ns 3 socat TCP-LISTEN:7200,fork,reuseaddr SYSTEM:"echo node3"
 wait_route yes 3 || fail "no route to G with a listener on node 3"
