@@ -22,6 +22,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -82,7 +83,13 @@ announce_new(const struct conf *c, struct shmseg *seg, uint32_t self,
 		memcpy(a->g6, c->g.addr6, sizeof(a->g6));
 		a->fams |= LISTEN_V6;
 	}
-	if (c->g.route_local) {
+	if (c->g.route_local && a->table == RT_TABLE_MAIN)
+		/* its connected route is there: a route of ours would
+		 * replace it, and take it away when withdrawn */
+		log_info("global: route-local: the local network's route is "
+			 "in the main table already; let the routing daemon "
+			 "announce it from there");
+	else if (c->g.route_local) {
 		a->lifindex = lifindex;
 		a->lprefix = (uint8_t)c->local.prefix;
 		a->lnet = shmseg_node(seg, self)->addr4[SHM_NET_LOCAL] &

@@ -225,6 +225,37 @@ START_TEST(test_local_network_while_up)
 }
 END_TEST
 
+/* ... but in the main table (FRR's way) the local network's connected
+ * route is there already: left alone, neither replaced nor removed. */
+START_TEST(test_local_network_in_main_left_alone)
+{
+	struct conf c = gateway_conf(0);
+	struct announce *a;
+	char out[4096];
+	int ifi;
+
+	if (netns_lo(__func__) == 0)
+		return;
+	ck_assert_int_eq(system("ip link add v0 type veth peer name v1 && "
+				"ip addr add 10.201.0.1/16 dev v0 && "
+				"ip link set v0 up && ip link set v1 up"),
+	    0);
+	ifi = (int)if_nametoindex("v0");
+	c.g.route_local = 1;
+	c.g.announce_table = 254;
+	shmseg_node(seg, 1)->addr4[SHM_NET_LOCAL] = htonl(0x0ac90001);
+	node_publish(seg, 1);
+	ck_assert_ptr_nonnull(a = announce_new(&c, seg, 1, ifi, ifi));
+	announce_update(a);
+	announce_free(a);
+	output("ip -4 route show 10.201.0.0/16", out, sizeof(out));
+	ck_assert_msg(strstr(out,
+			  "dev v0 proto kernel scope link src "
+			  "10.201.0.1") != NULL,
+	    "connected route: %s", out);
+}
+END_TEST
+
 /* gateway_node: node id (on its own mapping) is an up gateway whose
  * local address is 10.201.0.id. */
 static struct shmseg *
@@ -314,6 +345,7 @@ announce_suite(void)
 	tcase_add_test(tc, test_each_family_on_its_own);
 	tcase_add_test(tc, test_failed_change_tried_again);
 	tcase_add_test(tc, test_local_network_while_up);
+	tcase_add_test(tc, test_local_network_in_main_left_alone);
 	tcase_add_test(tc, test_local_answers_leave_by_the_gateways);
 	suite_add_tcase(s, tc);
 	return s;
