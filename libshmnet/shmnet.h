@@ -545,8 +545,9 @@ int	 conn_insert(struct shmseg *seg, uint32_t self, const struct conn_key *k,
 	    uint16_t node, uint16_t ingress, uint16_t state, uint32_t now,
 	    const struct conn_timeouts *t, struct shm_conn *out,
 	    struct shm_conn **where);
-/* Account one packet of len bytes (inbound: from the client) and follow
- * TCP state from its flags. */
+/* Account one packet of len bytes (inbound: from the client, G's side
+ * for a flow with SHM_CONN_EGRESS) and follow TCP state from its
+ * flags. */
 void	 conn_touch(struct shm_conn *e, uint32_t now, uint32_t len,
 	    uint8_t tcpflags, int inbound);
 /* The same, only while e holds the flow a lookup or an insert copied
