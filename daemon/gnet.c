@@ -524,6 +524,10 @@ gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len)
 		stat_add(&gn->stats->unrouted, 1);
 		return 0;
 	}
+	if (pi.dir == PKT_NOT_G) {
+		stat_add(&gn->stats->unrouted, 1);
+		return 0;
+	}
 	if (pi.frag == PKT_FRAG_LATER) {
 		if ((node = gnet_frag_follow(gn, &pi)) == 0)
 			stat_add(&gn->stats->unrouted, 1);
