@@ -224,8 +224,10 @@ struct shm_node_stats {
 	_Atomic uint64_t	corrupt;	/* bad ring data seen */
 	_Atomic uint64_t	zero_copy;	/* frames read straight into a ring */
 	_Atomic uint64_t	no_listener;	/* global: new flow, no listener */
-	_Atomic uint64_t	unrouted;	/* global: not to or from G, or a
-						 * fragment/error of no known flow */
+	_Atomic uint64_t	unrouted;	/* global: not to or from G nor
+						 * between a client address and
+						 * the outside, or a fragment/
+						 * error of no known flow */
 	_Atomic uint64_t	looped;		/* global: served by this node */
 	_Atomic uint64_t	mc_filtered;	/* multicast for a group this
 						 * node has not joined */
