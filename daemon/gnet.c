@@ -83,7 +83,9 @@ struct gnet {
 	uint32_t warned_full;    /* table-full warnings */
 	uint32_t warned_busy;    /* bucket-locked warnings */
 	uint32_t warned_foreign; /* other nodes' flows dropped */
-	uint32_t warned_egress;  /* egress: no gateway, no room, taken */
+	uint32_t warned_no_gw;   /* egress: no gateway up */
+	uint32_t warned_taken;   /* egress: another node's flow */
+	uint32_t warned_no_room; /* egress: table full */
 };
 
 /* gnet_g: G and G6 as the configuration gives them. */
@@ -432,7 +434,7 @@ gnet_egress_way(struct gnet *gn, uint64_t h)
 	if (out != 0)
 		return out;
 	stat_add(&gn->stats->egress_no_gateway, 1);
-	if (!gn->warned_egress++)
+	if (!gn->warned_no_gw++)
 		log_warnx("%s: dropped a packet to the outside: no gateway is "
 			  "up",
 		    gn->name);
@@ -448,7 +450,7 @@ gnet_egress_taken(struct gnet *gn, const struct pkt_info *pi,
     const struct shm_conn *c)
 {
 	stat_add(&gn->stats->egress_collided, 1);
-	if (!gn->warned_egress++)
+	if (!gn->warned_taken++)
 		log_warnx("%s: dropped a packet opening a flow from port %u of "
 			  "G to the outside: node %u has that flow (do the "
 			  "nodes' egress-ports agree?)",
@@ -484,7 +486,7 @@ gnet_egress(struct gnet *gn, struct pkt_info *pi, uint64_t h, uint32_t now,
 	rc = conn_insert(gn->seg, gn->self, &pi->key, (uint16_t)gn->self,
 	    (uint16_t)out, st | SHM_CONN_EGRESS, now, &t, &c, &e);
 	if (rc < 0) {
-		if (!gn->warned_egress++)
+		if (!gn->warned_no_room++)
 			log_warnx("%s: a flow to the outside found no room in "
 				  "the connection table (%s)",
 			    gn->name,
@@ -535,12 +537,14 @@ gnet_orphan_reply(struct gnet *gn, struct pkt_info *pi, uint32_t now)
 	hashed = !pi->echo &&
 	    listen_pick_by(gn->seg, &pi->key, h, &node) == 0 &&
 	    node == gn->self;
-	/* a UDP datagram may be either; a TCP segment that no SYN opens is
-	 * an answer when the hash gives its flow to this node */
-	if (egress && (gnet_opens(pi) || !hashed) &&
-	    ((out = gnet_egress(gn, pi, h, now, &full)) != 0 || !full ||
-		!hashed))
-		return out;
+	/* a TCP segment that no SYN opens is an answer when the hash gives
+	 * its flow to this node; a UDP datagram may be either, and is an
+	 * answer only when the table has no room for it */
+	if (egress && (gnet_opens(pi) || !hashed)) {
+		out = gnet_egress(gn, pi, h, now, &full);
+		if (out != 0 || !full || !hashed)
+			return out;
+	}
 	if (!hashed)
 		return gn->self;
 	return (out = gnet_way_out(gn, client, h)) != 0 ? out : gn->self;

@@ -748,6 +748,34 @@ START_TEST(test_egress_forgotten_flow_goes_on)
 }
 END_TEST
 
+START_TEST(test_egress_full_table)
+{
+	uint32_t g = conf.global.addr, x = inet_addr("198.51.100.86");
+	struct shm_listen l = {
+		.family = 4, .proto = IPPROTO_UDP, .port = 5353
+	};
+	struct other o4;
+	uint64_t flows;
+
+	egress_up(&o4, 4, CONF_EGRESS_GLOBAL);
+	ck_assert_uint_eq(listen_publish(o4.seg, 4, &l, 1), 1);
+	fill();
+	flows = atomic_load(&o4.ni.stats->egress_flows);
+	/* a SYN that cannot be recorded would find no flow to come back
+	 * by: dropped (the client tries again) */
+	ck_assert_uint_eq(
+	    gnet_route(o4.gn, f, tcp4(g, 39000, x, EG_PORT, CONN_TCP_SYN)), 0);
+	ck_assert(!out_flow(x, 39000, EG_PORT, IPPROTO_TCP, NULL));
+	/* a datagram from a port node 4 serves may be the answer of a
+	 * flow that went by its hash: out by the gateway, unrecorded */
+	ck_assert_uint_eq(gnet_route(o4.gn, f, udp4(g, 5353, x, 5353)), 1);
+	ck_assert(!out_flow(x, 5353, 5353, IPPROTO_UDP, NULL));
+	ck_assert_uint_eq(gnet_route(o4.gn, f, udp4(g, 39001, x, 53)), 0);
+	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_flows), flows);
+	other_down(&o4);
+}
+END_TEST
+
 START_TEST(test_egress_from_client_address_routes_by_address)
 {
 	uint32_t x = inet_addr("198.51.100.85"), c4, c3, gw;
@@ -818,6 +846,7 @@ gnet_suite(void)
 	tcase_add_test(tc, test_egress_never_takes_another_nodes_flow);
 	tcase_add_test(tc, test_egress_needs_a_gateway_and_egress);
 	tcase_add_test(tc, test_egress_forgotten_flow_goes_on);
+	tcase_add_test(tc, test_egress_full_table);
 	tcase_add_test(tc, test_egress_from_client_address_routes_by_address);
 	suite_add_tcase(s, tc);
 	return s;
