@@ -72,6 +72,7 @@ struct node_row {
 	uint64_t corrupt, zero_copy, mc_filtered, wakes_recovered;
 	uint64_t drops; /* the four drop_* together */
 	uint64_t g_no_listener, g_unrouted, g_looped, g_foreign;
+	uint64_t g_egress_flows, g_egress_no_gateway, g_egress_collided;
 };
 
 /* show_node_state: name of a node's state. */
@@ -110,6 +111,10 @@ static const struct out_field show_node_fields[] = {
 	{ "global_unrouted", NULL, OUT_UINT, NODE(g_unrouted) },
 	{ "global_looped", NULL, OUT_UINT, NODE(g_looped) },
 	{ "global_foreign", NULL, OUT_UINT, NODE(g_foreign) },
+	{ "global_egress_flows", NULL, OUT_UINT, NODE(g_egress_flows) },
+	{ "global_egress_no_gateway", NULL, OUT_UINT,
+	    NODE(g_egress_no_gateway) },
+	{ "global_egress_collided", NULL, OUT_UINT, NODE(g_egress_collided) },
 	{ NULL, "DROPS", OUT_UINT, NODE(drops), .width = 8 },
 };
 #undef NODE
@@ -178,6 +183,9 @@ show_node_row(struct ctl *c, uint32_t id, struct node_row *r)
 	r->g_unrouted = LD(g->unrouted);
 	r->g_looped = LD(g->looped);
 	r->g_foreign = LD(g->foreign);
+	r->g_egress_flows = LD(g->egress_flows);
+	r->g_egress_no_gateway = LD(g->egress_no_gateway);
+	r->g_egress_collided = LD(g->egress_collided);
 	return 1;
 }
 
@@ -575,6 +583,13 @@ show_conn_state(uint32_t stflags)
 	return conn_state_name((uint16_t)stflags);
 }
 
+/* show_conn_dir: which way a flow goes: in to G, or out from a node. */
+static const char *
+show_conn_dir(uint32_t stflags)
+{
+	return (stflags & SHM_CONN_EGRESS) ? "out" : "in";
+}
+
 struct conn_row {
 	uint32_t proto;
 	char local[INET6_ADDRSTRLEN];
@@ -594,6 +609,8 @@ static const struct out_field show_conn_fields[] = {
 	{ "fport", NULL, OUT_UINT, CONN(fport), .width = -5, .glue = ":" },
 	{ "node", "NODE", OUT_UINT, CONN(node), .width = 4 },
 	{ "ingress", "INGRESS", OUT_UINT, CONN(ingress), .width = 7 },
+	{ "direction", "DIR", OUT_NAME, CONN(state), .width = -3,
+	    .names = show_conn_dir },
 	{ "state", "STATE", OUT_NAME, CONN(state), .width = -11,
 	    .names = show_conn_state },
 	{ "age", "AGE", OUT_UINT, CONN(age), .width = 6 },

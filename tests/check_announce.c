@@ -293,11 +293,11 @@ START_TEST(test_local_answers_leave_by_the_gateways)
 			     err, sizeof(err)),
 	    0);
 	output("ip -4 rule show", out, sizeof(out));
-	ck_assert_msg(strstr(out, "14:\tfrom 10.201.0.1 iif lo lookup local") &&
+	ck_assert_msg(strstr(out, "15:\tfrom 10.201.0.1 iif lo lookup local") &&
 		strstr(out,
-		    "15:\tfrom 10.201.0.1 iif lo lookup main "
+		    "16:\tfrom 10.201.0.1 iif lo lookup main "
 		    "suppress_prefixlength 0") &&
-		strstr(out, "16:\tfrom 10.201.0.1 iif lo lookup 4243"),
+		strstr(out, "17:\tfrom 10.201.0.1 iif lo lookup 4243"),
 	    "rules: %s", out);
 	rlocal_update(rl);
 	ck_assert_int_eq(routes(0, "default"), 0); /* no gateway yet */

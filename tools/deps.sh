@@ -5,7 +5,8 @@
 SHMNET_BUILD_DEPS="gcc make autoconf automake pkg-config libevent-dev \
 libbsd-dev check libmnl-dev liburing-dev libjansson-dev"
 # procps: pkill; curl and python3-prometheus-client: global_metrics.sh;
-# podman, runc, busybox-static: local_podman.sh
+# podman, runc, busybox-static: local_podman.sh; curl and busybox-static
+# (httpd): global_egress.sh
 SHMNET_TEST_DEPS="iproute2 iputils-ping socat jq util-linux procps strace clang-format \
 curl python3-prometheus-client podman runc busybox-static"
 
