@@ -68,6 +68,8 @@ struct gnet {
 	uint32_t self, max_nodes;
 	int gateway;            /* outside traffic enters here */
 	int egress;             /* this node reaches the outside by gateways */
+	uint32_t port_lo;       /* egress from G: this node's share of */
+	uint32_t port_hi;       /* egress-ports (0: any port) */
 	uint32_t cnet4, cmask4; /* client network, network order */
 	uint8_t cnet6[16];      /* client network 6 */
 	uint32_t cprefix6;
@@ -85,6 +87,7 @@ struct gnet {
 	uint32_t warned_foreign; /* other nodes' flows dropped */
 	uint32_t warned_no_gw;   /* egress: no gateway up */
 	uint32_t warned_taken;   /* egress: another node's flow */
+	uint32_t warned_port;    /* egress: a port not this node's */
 	uint32_t warned_no_room; /* egress: table full */
 };
 
@@ -118,6 +121,10 @@ gnet_new(const struct handoff *ho, const struct netif *ni, const struct conf *c)
 	gn->name = ni->name;
 	gn->gateway = c->g.gateway[0] != '\0';
 	gn->egress = conf_egress(c);
+	if (gn->egress && c->g.egress_source == CONF_EGRESS_GLOBAL &&
+	    conf_egress_ports(c, ho->max_nodes, ho->self, &gn->port_lo,
+		&gn->port_hi) != 0)
+		gn->port_lo = gn->port_hi = 0;
 	gn->cnet4 = c->g.client_net;
 	gn->cmask4 = htonl(~0u << (32 - c->g.client_prefix));
 	memcpy(gn->cnet6, c->g.client6, 16);
@@ -458,6 +465,33 @@ gnet_egress_taken(struct gnet *gn, const struct pkt_info *pi,
 	return 0;
 }
 
+/* gnet_egress_mine: may this node open flow pi from G to the outside?
+ * Not on a port another node serves (its listener matches the flow: the
+ * outside's packets of it are that node's), nor, with egress from G, on
+ * a port outside this node's share of egress-ports that it does not
+ * serve itself (another node's ephemeral port): a socket of this node
+ * must not take another node's clients or connections.  Counted and said
+ * once when not. */
+static int
+gnet_egress_mine(struct gnet *gn, const struct pkt_info *pi)
+{
+	uint32_t other;
+	int mine = listen_serves(gn->seg, gn->self, &pi->key, &other);
+
+	if (other == 0 &&
+	    (mine || gn->port_lo == 0 ||
+		(pi->key.lport >= gn->port_lo && pi->key.lport <= gn->port_hi)))
+		return 1;
+	stat_add(&gn->stats->egress_collided, 1);
+	if (!gn->warned_port++)
+		log_warnx("%s: dropped a packet from port %u of G to the "
+			  "outside: %s",
+		    gn->name, pi->key.lport,
+		    other != 0 ? "another node serves that port" :
+				 "outside this node's share of egress-ports");
+	return 0;
+}
+
 /* gnet_egress: record flow pi, which this node opens from G to the
  * outside (h: its hash), as one it serves entering by the gateway the
  * hash picks, and the gateway it goes to.  0: dropped, counted (no
@@ -474,7 +508,8 @@ gnet_egress(struct gnet *gn, struct pkt_info *pi, uint64_t h, uint32_t now,
 	int rc;
 
 	*full = 0;
-	if ((out = gnet_egress_way(gn, h)) == 0)
+	if ((!pi->echo && !gnet_egress_mine(gn, pi)) ||
+	    (out = gnet_egress_way(gn, h)) == 0)
 		return 0;
 	if (pi->echo)
 		st = SHM_CONN_UDP | SHM_CONN_ECHO;

@@ -647,6 +647,11 @@ int	 listen_pick(struct shmseg *seg, const struct conn_key *k,
  * same node while the listeners stay.  Counts nothing. */
 int	 listen_pick_by(struct shmseg *seg, const struct conn_key *k,
 	    uint64_t hash, uint32_t *node);
+/* Who serves flow k, whatever the weights, drains or health: the UP
+ * nodes whose listeners match it best.  Whether node self is one, and
+ * in *other another one (0: none). */
+int	 listen_serves(struct shmseg *seg, uint32_t self,
+	    const struct conn_key *k, uint32_t *other);
 /* The key of service (family, proto, port): struct shm_svc.key. */
 uint32_t svc_key(uint8_t family, uint8_t proto, uint16_t port);
 /* Take the next position in service key's rotation (counts the flow). */

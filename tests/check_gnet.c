@@ -525,15 +525,25 @@ gateway_up(struct other *o, uint32_t id)
 	ck_assert_ptr_nonnull(o->gn = gnet_new(&o->ho, &o->ni, &o->conf));
 }
 
+/* The first port of the egress node's share of egress-ports (egress_up,
+ * from G): the egress tests' flows come from it on. */
+static uint16_t eg;
+
 /* egress_up: a node that is no gateway, with egress = yes */
 static void
 egress_up(struct other *o, uint32_t id, uint32_t source)
 {
+	uint32_t lo, hi;
+
 	other_up(o, id);
 	gnet_free(o->gn);
 	o->conf.g.egress = 1;
 	o->conf.g.egress_source = source;
 	ck_assert_ptr_nonnull(o->gn = gnet_new(&o->ho, &o->ni, &o->conf));
+	ck_assert_int_eq(
+	    conf_egress_ports(&o->conf, o->ho.max_nodes, id, &lo, &hi), 0);
+	ck_assert_uint_ge(hi - lo, 3500); /* room for the tests' ports */
+	eg = (uint16_t)lo;
 }
 
 START_TEST(test_egress_records_a_flow_that_gateways_bring_back)
@@ -544,20 +554,15 @@ START_TEST(test_egress_records_a_flow_that_gateways_bring_back)
 	struct other o2, o3, o4;
 	struct shm_conn c;
 	uint64_t flows;
-	struct shm_listen l = {
-		.family = 4, .proto = IPPROTO_TCP, .port = 33000
-	};
 
 	gateway_up(&o2, 2);
 	other_up(&o3, 3);
 	egress_up(&o4, 4, CONF_EGRESS_GLOBAL);
-	/* node 3 listens on the port node 4 will connect from */
-	ck_assert_uint_eq(listen_publish(o3.seg, 3, &l, 1), 1);
 	flows = atomic_load(&o4.ni.stats->egress_flows);
 	/* node 4's SYN from G: recorded as its own, entering by a gateway */
-	gw = gnet_route(o4.gn, f, tcp4(g, 33000, x, EG_PORT, CONN_TCP_SYN));
+	gw = gnet_route(o4.gn, f, tcp4(g, eg, x, EG_PORT, CONN_TCP_SYN));
 	ck_assert(gw == 1 || gw == 2);
-	ck_assert(out_flow(x, 33000, EG_PORT, IPPROTO_TCP, &c));
+	ck_assert(out_flow(x, eg, EG_PORT, IPPROTO_TCP, &c));
 	ck_assert_uint_eq(c.node, 4);
 	ck_assert_uint_eq(c.ingress, gw);
 	ck_assert_uint_eq(atomic_load(&c.stflags),
@@ -565,25 +570,24 @@ START_TEST(test_egress_records_a_flow_that_gateways_bring_back)
 	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_flows), flows + 1);
 	/* a retransmission goes the same way, and is no new flow */
 	ck_assert_uint_eq(
-	    gnet_route(o4.gn, f, tcp4(g, 33000, x, EG_PORT, CONN_TCP_SYN)), gw);
+	    gnet_route(o4.gn, f, tcp4(g, eg, x, EG_PORT, CONN_TCP_SYN)), gw);
 	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_flows), flows + 1);
-	/* the outside's SYN-ACK, at either gateway, goes to node 4, not to
-	 * the listener on that port */
+	/* the outside's SYN-ACK, at either gateway, goes to node 4 */
 	ck_assert_uint_eq(
 	    gnet_route(gn, f,
-		tcp4(x, EG_PORT, g, 33000, CONN_TCP_SYN | CONN_TCP_ACK)),
+		tcp4(x, EG_PORT, g, eg, CONN_TCP_SYN | CONN_TCP_ACK)),
 	    4);
 	ck_assert_uint_eq(
 	    gnet_route(o2.gn, f,
-		tcp4(x, EG_PORT, g, 33000, CONN_TCP_SYN | CONN_TCP_ACK)),
+		tcp4(x, EG_PORT, g, eg, CONN_TCP_SYN | CONN_TCP_ACK)),
 	    4);
 	/* node 4's ACK completes the handshake: node 4 is the client */
 	ck_assert_uint_eq(
-	    gnet_route(o4.gn, f, tcp4(g, 33000, x, EG_PORT, CONN_TCP_ACK)), gw);
-	ck_assert(out_flow(x, 33000, EG_PORT, IPPROTO_TCP, &c));
+	    gnet_route(o4.gn, f, tcp4(g, eg, x, EG_PORT, CONN_TCP_ACK)), gw);
+	ck_assert(out_flow(x, eg, EG_PORT, IPPROTO_TCP, &c));
 	ck_assert_uint_eq(atomic_load(&c.stflags) & 0xff, SHM_CONN_EST);
 	/* flows go out by both gateways */
-	for (p = 33001; p < 33041; p++) {
+	for (p = eg + 1; p < eg + 41; p++) {
 		gw = gnet_route(o4.gn, f, tcp4(g, p, x, EG_PORT, CONN_TCP_SYN));
 		ck_assert(gw == 1 || gw == 2);
 		used[gw]++;
@@ -592,9 +596,9 @@ START_TEST(test_egress_records_a_flow_that_gateways_bring_back)
 	ck_assert_uint_gt(used[2], 0);
 	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_flows), flows + 41);
 	/* a UDP datagram and a ping open flows too; their answers come back */
-	gw = gnet_route(o4.gn, f, udp4(g, 33100, x, 53));
+	gw = gnet_route(o4.gn, f, udp4(g, eg + 100, x, 53));
 	ck_assert(gw == 1 || gw == 2);
-	ck_assert_uint_eq(gnet_route(gn, f, udp4(x, 53, g, 33100)), 4);
+	ck_assert_uint_eq(gnet_route(gn, f, udp4(x, 53, g, eg + 100)), 4);
 	gw = gnet_route(o4.gn, f, echo4(g, x, 0x4242, 1));
 	ck_assert(gw == 1 || gw == 2);
 	ck_assert(out_flow(x, 0x4242, 0, IPPROTO_ICMP, &c));
@@ -616,10 +620,10 @@ START_TEST(test_egress_follows_its_gateways_death)
 	gateway_up(&o2, 2);
 	egress_up(&o4, 4, CONF_EGRESS_GLOBAL);
 	/* a flow that leaves by gateway 2 */
-	for (p = 34000;
+	for (p = eg + 1000;
 	     gnet_route(o4.gn, f, tcp4(g, p, x, EG_PORT, CONN_TCP_SYN)) != 2;
 	     p++)
-		ck_assert_uint_lt(p, 34100);
+		ck_assert_uint_lt(p, eg + 1100);
 	ck_assert_uint_eq(
 	    gnet_route(o2.gn, f,
 		tcp4(x, EG_PORT, g, p, CONN_TCP_SYN | CONN_TCP_ACK)),
@@ -635,8 +639,9 @@ START_TEST(test_egress_follows_its_gateways_death)
 	ck_assert_uint_eq(
 	    gnet_route(gn, f, tcp4(x, EG_PORT, g, p, CONN_TCP_ACK)), 4);
 	/* new flows leave by gateway 1 alone */
-	ck_assert_uint_eq(
-	    gnet_route(o4.gn, f, tcp4(g, 34200, x, EG_PORT, CONN_TCP_SYN)), 1);
+	ck_assert_uint_eq(gnet_route(o4.gn, f,
+			      tcp4(g, eg + 1200, x, EG_PORT, CONN_TCP_SYN)),
+	    1);
 	other_down(&o2);
 	other_down(&o4);
 }
@@ -649,13 +654,14 @@ START_TEST(test_egress_never_takes_another_nodes_flow)
 	struct other o4;
 	struct conn_key k = { .family = 4,
 		.proto = IPPROTO_TCP,
-		.lport = 35000,
+		.lport = 0, /* set once eg is */
 		.fport = EG_PORT };
 	struct shm_conn c;
 
 	egress_up(&o4, 4, CONF_EGRESS_GLOBAL);
+	k.lport = (uint16_t)(eg + 2000);
 	memcpy(k.faddr, &x, 4);
-	/* node 3 has G:35000 <-> x:80 (its own egress flow, or a server's) */
+	/* node 3 has G:eg + 2000 <-> x:80 (its own egress flow, or a server's) */
 	ck_assert_int_eq(conn_insert(seg, 1, &k, 3, 1,
 			     SHM_CONN_EST | SHM_CONN_EGRESS, conn_now(), &tmo,
 			     NULL, NULL),
@@ -663,11 +669,12 @@ START_TEST(test_egress_never_takes_another_nodes_flow)
 	taken = atomic_load(&o4.ni.stats->egress_collided);
 	foreign = atomic_load(&o4.ni.stats->foreign);
 	/* node 4's SYN for the same 5-tuple is dropped and counted */
-	ck_assert_uint_eq(
-	    gnet_route(o4.gn, f, tcp4(g, 35000, x, EG_PORT, CONN_TCP_SYN)), 0);
+	ck_assert_uint_eq(gnet_route(o4.gn, f,
+			      tcp4(g, eg + 2000, x, EG_PORT, CONN_TCP_SYN)),
+	    0);
 	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_collided),
 	    taken + 1);
-	ck_assert(out_flow(x, 35000, EG_PORT, IPPROTO_TCP, &c));
+	ck_assert(out_flow(x, eg + 2000, EG_PORT, IPPROTO_TCP, &c));
 	ck_assert_uint_eq(c.node, 3);
 	ck_assert_uint_eq(c.ingress, 1);
 	/* as is a first datagram */
@@ -675,17 +682,77 @@ START_TEST(test_egress_never_takes_another_nodes_flow)
 	ck_assert_int_eq(conn_insert(seg, 1, &k, 3, 1, SHM_CONN_UDP, conn_now(),
 			     &tmo, NULL, NULL),
 	    1);
-	ck_assert_uint_eq(gnet_route(o4.gn, f, udp4(g, 35000, x, EG_PORT)), 0);
+	ck_assert_uint_eq(gnet_route(o4.gn, f, udp4(g, eg + 2000, x, EG_PORT)),
+	    0);
 	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_collided),
 	    taken + 2);
 	/* a segment of node 3's flow from node 4 is foreign, as before */
-	ck_assert_uint_eq(
-	    gnet_route(o4.gn, f, tcp4(g, 35000, x, EG_PORT, CONN_TCP_ACK)), 0);
+	ck_assert_uint_eq(gnet_route(o4.gn, f,
+			      tcp4(g, eg + 2000, x, EG_PORT, CONN_TCP_ACK)),
+	    0);
 	ck_assert_uint_eq(atomic_load(&o4.ni.stats->foreign), foreign + 1);
 	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_collided),
 	    taken + 2);
-	ck_assert(out_flow(x, 35000, EG_PORT, IPPROTO_TCP, &c));
+	ck_assert(out_flow(x, eg + 2000, EG_PORT, IPPROTO_TCP, &c));
 	ck_assert_uint_eq(c.node, 3);
+	other_down(&o4);
+}
+END_TEST
+
+/* A socket of an egress node must not take another node's clients, nor
+ * another node's ephemeral ports of G: it opens flows from its own share
+ * of egress-ports, or from a port it serves itself. */
+START_TEST(test_egress_takes_no_port_of_another)
+{
+	uint32_t g = conf.global.addr, x = inet_addr("198.51.100.87"), gw;
+	struct shm_listen l3[2] = {
+		{ .family = 4, .proto = IPPROTO_TCP },
+		{ .family = 4, .proto = IPPROTO_UDP },
+	};
+	struct shm_listen l4 = {
+		.family = 4, .proto = IPPROTO_UDP, .port = 123
+	};
+	struct other o3, o4;
+	struct shm_conn c;
+	uint64_t taken;
+
+	other_up(&o3, 3);
+	egress_up(&o4, 4, CONF_EGRESS_GLOBAL);
+	l3[0].port = (uint16_t)(eg + 10);
+	l3[1].port = (uint16_t)(eg + 11);
+	ck_assert_uint_eq(listen_publish(o3.seg, 3, l3, 2), 2);
+	ck_assert_uint_eq(listen_publish(o4.seg, 4, &l4, 1), 1);
+	taken = atomic_load(&o4.ni.stats->egress_collided);
+	/* ports node 3 serves: node 4's SYN, datagram and bare ACK from them
+	 * are dropped, counted, and recorded nowhere */
+	ck_assert_uint_eq(
+	    gnet_route(o4.gn, f, tcp4(g, eg + 10, x, 50000, CONN_TCP_SYN)), 0);
+	ck_assert_uint_eq(gnet_route(o4.gn, f, udp4(g, eg + 11, x, 5060)), 0);
+	ck_assert_uint_eq(
+	    gnet_route(o4.gn, f, tcp4(g, eg + 10, x, 50001, CONN_TCP_ACK)), 0);
+	ck_assert(!out_flow(x, eg + 10, 50000, IPPROTO_TCP, NULL));
+	ck_assert(!out_flow(x, eg + 11, 5060, IPPROTO_UDP, NULL));
+	ck_assert(!out_flow(x, eg + 10, 50001, IPPROTO_TCP, NULL));
+	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_collided),
+	    taken + 3);
+	/* and the outside's packets to them are node 3's clients */
+	ck_assert_uint_eq(gnet_route(gn, f, udp4(x, 5060, g, eg + 11)), 3);
+	ck_assert_uint_eq(
+	    gnet_route(gn, f, tcp4(x, 50000, g, eg + 10, CONN_TCP_SYN)), 3);
+	/* a port outside node 4's share: another node's ephemeral port */
+	ck_assert_uint_eq(
+	    gnet_route(o4.gn, f, tcp4(g, eg - 1, x, 80, CONN_TCP_SYN)), 0);
+	ck_assert(!out_flow(x, eg - 1, 80, IPPROTO_TCP, NULL));
+	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_collided),
+	    taken + 4);
+	/* a port node 4 serves itself, outside its share (an NTP client
+	 * bound to G:123): its own */
+	gw = gnet_route(o4.gn, f, udp4(g, 123, x, 123));
+	ck_assert_uint_eq(gw, 1);
+	ck_assert(out_flow(x, 123, 123, IPPROTO_UDP, &c));
+	ck_assert_uint_eq(c.node, 4);
+	ck_assert_uint_eq(gnet_route(gn, f, udp4(x, 123, g, 123)), 4);
+	other_down(&o3);
 	other_down(&o4);
 }
 END_TEST
@@ -700,21 +767,23 @@ START_TEST(test_egress_needs_a_gateway_and_egress)
 	egress_up(&o4, 4, CONF_EGRESS_GLOBAL);
 	/* node 3 has no egress: its SYN to the outside goes to its own
 	 * stack, unrecorded, as ever */
-	ck_assert_uint_eq(
-	    gnet_route(o3.gn, f, tcp4(g, 36000, x, EG_PORT, CONN_TCP_SYN)), 3);
-	ck_assert(!out_flow(x, 36000, EG_PORT, IPPROTO_TCP, NULL));
 	ck_assert_uint_eq(gnet_route(o3.gn, f,
-			      tcp4(conf_client_addr(&conf, 3), 36000, x,
+			      tcp4(g, eg + 2500, x, EG_PORT, CONN_TCP_SYN)),
+	    3);
+	ck_assert(!out_flow(x, eg + 2500, EG_PORT, IPPROTO_TCP, NULL));
+	ck_assert_uint_eq(gnet_route(o3.gn, f,
+			      tcp4(conf_client_addr(&conf, 3), eg + 2500, x,
 				  EG_PORT, CONN_TCP_SYN)),
 	    0);
 	/* with no gateway up, node 4's is dropped and counted */
 	ho.node->flags &= (uint8_t)~SHM_NODE_F_GATEWAY;
 	nogw = atomic_load(&o4.ni.stats->egress_no_gateway);
-	ck_assert_uint_eq(
-	    gnet_route(o4.gn, f, tcp4(g, 36001, x, EG_PORT, CONN_TCP_SYN)), 0);
-	ck_assert(!out_flow(x, 36001, EG_PORT, IPPROTO_TCP, NULL));
 	ck_assert_uint_eq(gnet_route(o4.gn, f,
-			      tcp4(conf_client_addr(&conf, 4), 36001, x,
+			      tcp4(g, eg + 2501, x, EG_PORT, CONN_TCP_SYN)),
+	    0);
+	ck_assert(!out_flow(x, eg + 2501, EG_PORT, IPPROTO_TCP, NULL));
+	ck_assert_uint_eq(gnet_route(o4.gn, f,
+			      tcp4(conf_client_addr(&conf, 4), eg + 2501, x,
 				  EG_PORT, CONN_TCP_SYN)),
 	    0);
 	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_no_gateway),
@@ -732,18 +801,19 @@ START_TEST(test_egress_forgotten_flow_goes_on)
 
 	egress_up(&o4, 4, CONF_EGRESS_GLOBAL);
 	/* a segment of a connection the table forgot while it idled */
-	gw = gnet_route(o4.gn, f, tcp4(g, 37000, x, EG_PORT, CONN_TCP_ACK));
+	gw = gnet_route(o4.gn, f, tcp4(g, eg + 3000, x, EG_PORT, CONN_TCP_ACK));
 	ck_assert_uint_eq(gw, 1);
-	ck_assert(out_flow(x, 37000, EG_PORT, IPPROTO_TCP, &c));
+	ck_assert(out_flow(x, eg + 3000, EG_PORT, IPPROTO_TCP, &c));
 	ck_assert_uint_eq(c.node, 4);
 	ck_assert_uint_eq(atomic_load(&c.stflags),
 	    SHM_CONN_EST | SHM_CONN_EGRESS);
 	ck_assert_uint_eq(
-	    gnet_route(gn, f, tcp4(x, EG_PORT, g, 37000, CONN_TCP_ACK)), 4);
+	    gnet_route(gn, f, tcp4(x, EG_PORT, g, eg + 3000, CONN_TCP_ACK)), 4);
 	/* a RST of no flow is recorded by nobody */
-	ck_assert_uint_eq(
-	    gnet_route(o4.gn, f, tcp4(g, 37001, x, EG_PORT, CONN_TCP_RST)), 4);
-	ck_assert(!out_flow(x, 37001, EG_PORT, IPPROTO_TCP, NULL));
+	ck_assert_uint_eq(gnet_route(o4.gn, f,
+			      tcp4(g, eg + 3001, x, EG_PORT, CONN_TCP_RST)),
+	    4);
+	ck_assert(!out_flow(x, eg + 3001, EG_PORT, IPPROTO_TCP, NULL));
 	other_down(&o4);
 }
 END_TEST
@@ -763,14 +833,15 @@ START_TEST(test_egress_full_table)
 	flows = atomic_load(&o4.ni.stats->egress_flows);
 	/* a SYN that cannot be recorded would find no flow to come back
 	 * by: dropped (the client tries again) */
-	ck_assert_uint_eq(
-	    gnet_route(o4.gn, f, tcp4(g, 39000, x, EG_PORT, CONN_TCP_SYN)), 0);
-	ck_assert(!out_flow(x, 39000, EG_PORT, IPPROTO_TCP, NULL));
+	ck_assert_uint_eq(gnet_route(o4.gn, f,
+			      tcp4(g, eg + 3400, x, EG_PORT, CONN_TCP_SYN)),
+	    0);
+	ck_assert(!out_flow(x, eg + 3400, EG_PORT, IPPROTO_TCP, NULL));
 	/* a datagram from a port node 4 serves may be the answer of a
 	 * flow that went by its hash: out by the gateway, unrecorded */
 	ck_assert_uint_eq(gnet_route(o4.gn, f, udp4(g, 5353, x, 5353)), 1);
 	ck_assert(!out_flow(x, 5353, 5353, IPPROTO_UDP, NULL));
-	ck_assert_uint_eq(gnet_route(o4.gn, f, udp4(g, 39001, x, 53)), 0);
+	ck_assert_uint_eq(gnet_route(o4.gn, f, udp4(g, eg + 3401, x, 53)), 0);
 	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_flows), flows);
 	other_down(&o4);
 }
@@ -844,6 +915,7 @@ gnet_suite(void)
 	tcase_add_test(tc, test_egress_records_a_flow_that_gateways_bring_back);
 	tcase_add_test(tc, test_egress_follows_its_gateways_death);
 	tcase_add_test(tc, test_egress_never_takes_another_nodes_flow);
+	tcase_add_test(tc, test_egress_takes_no_port_of_another);
 	tcase_add_test(tc, test_egress_needs_a_gateway_and_egress);
 	tcase_add_test(tc, test_egress_forgotten_flow_goes_on);
 	tcase_add_test(tc, test_egress_full_table);
