@@ -64,7 +64,7 @@ show_list(struct ctl *c, const struct out_table *t,
 struct node_row {
 	uint32_t id, up, gen, pid;
 	char gateway[8];    /* none, arp or route */
-	char announced[16]; /* what a gateway in route mode announces */
+	char announced[24]; /* what a gateway in route mode announces */
 	char mac[18];
 	char addr[INET_ADDRSTRLEN + 4];
 	uint64_t heartbeat, tx_frames, tx_bytes, rx_frames, rx_bytes;
@@ -135,9 +135,10 @@ show_node_gateway(struct shm_node *n, struct node_row *r)
 	    !(n->flags & SHM_NODE_F_GATEWAY) ? "none" :
 		(gw & SHM_GW_ROUTE)          ? "route" :
 					       "arp");
-	snprintf(r->announced, sizeof(r->announced), "%s%s%s",
+	snprintf(r->announced, sizeof(r->announced), "%s%s%s%s",
 	    (gw & SHM_GW_G) ? ",G" : "", (gw & SHM_GW_G6) ? ",G6" : "",
-	    (gw & SHM_GW_LOCAL) ? ",local" : "");
+	    (gw & SHM_GW_LOCAL) ? ",local" : "",
+	    (gw & SHM_GW_CLIENT) ? ",client" : "");
 	memmove(r->announced, r->announced + (r->announced[0] == ','),
 	    strlen(r->announced));
 }
@@ -164,6 +165,8 @@ show_node_row(struct ctl *c, uint32_t id, struct node_row *r)
 	snprintf(r->addr, sizeof(r->addr), "%s/%u", ab,
 	    n->prefix4[SHM_NET_LOCAL] <= 32 ? n->prefix4[SHM_NET_LOCAL] : 0);
 	show_node_gateway(n, r);
+	if (!r->up)
+		r->announced[0] = '\0'; /* a dead one's route went with it */
 	r->heartbeat = LD(n->heartbeat);
 	r->tx_frames = LD(s->tx_frames);
 	r->tx_bytes = LD(s->tx_bytes);

@@ -255,6 +255,8 @@ _Static_assert(sizeof(struct shm_node_stats) == 3 * SHM_CACHELINE, "stats");
 
 /* shm_node.flags */
 #define SHM_NODE_F_GATEWAY	0x01	/* outside traffic for G enters here */
+#define SHM_NODE_F_EGRESS	0x02	/* opens flows to the outside from G */
+#define SHM_NODE_F_EGRESS_NODE	0x04	/* ... from its client address */
 /* shm_node.gw: a gateway in route mode, and the routes it keeps for a
  * routing daemon to announce (the node's main thread: announce.c) */
 #define SHM_GW_ROUTE		0x01	/* gateway-mode = route */
@@ -262,6 +264,7 @@ _Static_assert(sizeof(struct shm_node_stats) == 3 * SHM_CACHELINE, "stats");
 #define SHM_GW_G6		0x04	/* G6's */
 #define SHM_GW_HAS6		0x08	/* G6 is configured: it may be */
 #define SHM_GW_LOCAL		0x10	/* the local network's route too */
+#define SHM_GW_CLIENT		0x20	/* the client networks' */
 
 /* Doorbell of one node on one network. */
 struct shm_bell {

@@ -210,14 +210,14 @@ mx_collect_cluster(const struct mx_source *src, struct mx_rows *a)
 }
 
 /* mx_node_gateway: what a gateway in route mode announces (MX_NONE on
- * other nodes). */
+ * other nodes); nothing while it is down: its routes went with it. */
 static void
 mx_node_gateway(struct shm_node *n, struct mx_node *r)
 {
-	uint8_t gw = LD(n->gw);
+	uint8_t gw = r->up ? LD(n->gw) : 0;
 
 	r->announces_g = r->announces_g6 = MX_NONE;
-	if (!(n->flags & SHM_NODE_F_GATEWAY) || !(gw & SHM_GW_ROUTE))
+	if (!(n->flags & SHM_NODE_F_GATEWAY) || !(LD(n->gw) & SHM_GW_ROUTE))
 		return;
 	r->announces_g = (gw & SHM_GW_G) != 0;
 	if (gw & SHM_GW_HAS6)
