@@ -70,6 +70,8 @@
 #include "route.h"
 
 #define GROUTE_PORTS "net/ipv4/ip_local_port_range"
+/* ... the kernel's own, put back in place of a killed daemon's share */
+#define GROUTE_PORTS_DEFAULT "32768\t60999"
 
 /* The policy routing of this node (main thread). */
 struct groute {
@@ -315,7 +317,14 @@ groute_egress_ports(struct groute *gr, char *err, size_t errlen)
 		return -ERANGE;
 	}
 	snprintf(want, sizeof(want), "%u\t%u", lo, hi);
-	if ((rc = rt_sysctl_get(GROUTE_PORTS, was, sizeof(was))) != 0 ||
+	rc = rt_sysctl_get(GROUTE_PORTS, was, sizeof(was));
+	/* the share already: a previous life of this node was killed and
+	 * could not put the range back; the kernel's default goes back in
+	 * its stead */
+	if (rc == 0 && strcmp(was, want) == 0 &&
+	    (rc = rt_sysctl_put(GROUTE_PORTS, GROUTE_PORTS_DEFAULT)) == 0)
+		strlcpy(was, GROUTE_PORTS_DEFAULT, sizeof(was));
+	if (rc != 0 ||
 	    (rc = rt_sysctl_set(&gr->undo, GROUTE_PORTS, want)) != 0) {
 		snprintf(err, errlen,
 		    "egress: set net.ipv4.ip_local_port_range to this node's "
@@ -383,7 +392,7 @@ groute_egress(struct groute *gr, char *err, size_t errlen)
 {
 	const struct conf *c = gr->c;
 	int node = c->g.egress_source == CONF_EGRESS_NODE, rc;
-	uint32_t src4;
+	uint32_t src4, lo, hi;
 	uint8_t src6[16];
 
 	if (!conf_egress(c)) {
@@ -395,8 +404,23 @@ groute_egress(struct groute *gr, char *err, size_t errlen)
 		return 0;
 	}
 	src4 = node ? conf_client_addr(c, gr->self) : c->global.addr;
-	if ((rc = groute_egress_ports(gr, err, errlen)) != 0 ||
-	    (rc = groute_default(gr, AF_INET, &src4, err, errlen)) != 0)
+	/* with a default route of its own (a container's), little goes
+	 * out from G, and the namespace's other connections keep the whole
+	 * ephemeral range: a socket bound to a port of this node's share
+	 * still reaches out from G */
+	if (rt_default_exists(AF_INET, RT_TABLE_MAIN) == 1 && !node) {
+		if (conf_egress_ports(c, gr->max_nodes, gr->self, &lo, &hi) ==
+		    0)
+			log_info(
+			    "global: egress: the namespace has its own "
+			    "default route, so its ephemeral ports stay as "
+			    "they are; a flow from G leaves by the "
+			    "gateways from this node's share of "
+			    "egress-ports, %u-%u, only",
+			    lo, hi);
+	} else if ((rc = groute_egress_ports(gr, err, errlen)) != 0)
+		return rc;
+	if ((rc = groute_default(gr, AF_INET, &src4, err, errlen)) != 0)
 		return rc;
 	if (!conf_has_g6(c))
 		return 0;

@@ -622,6 +622,13 @@ rt_sysctl_get(const char *path, char *value, size_t len)
 	return rt_sysctl_rw(path, NULL, value, len);
 }
 
+/* rt_sysctl_put: write a sysctl, unrecorded. */
+int
+rt_sysctl_put(const char *path, const char *value)
+{
+	return rt_sysctl_rw(path, value, NULL, 0);
+}
+
 /* rt_sysctl_set: write a sysctl, remembering its old value. */
 int
 rt_sysctl_set(struct rt_undo *u, const char *path, const char *value)

@@ -80,6 +80,8 @@ int	 rt_proxy4_add(struct rt_undo *u, int ifindex, uint32_t addr);
 /* Read a sysctl under /proc/sys/ (its first line, without the newline,
  * at most len - 1 bytes); 0 or -errno. */
 int	 rt_sysctl_get(const char *path, char *value, size_t len);
+/* Write one, unrecorded; 0 or -errno. */
+int	 rt_sysctl_put(const char *path, const char *value);
 /* Write a sysctl under /proc/sys/ (path like "net/ipv4/ip_forward"),
  * remembering the old value. */
 int	 rt_sysctl_set(struct rt_undo *u, const char *path, const char *value);

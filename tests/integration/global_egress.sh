@@ -26,7 +26,7 @@ G6=fd53:4d47::1
 X6=fd53:4d99::1
 CNET6=fd53:4d47:0:1::/64
 
-make_ns 1 2 3 4 5 out
+make_ns 1 2 3 4 5 6 out
 veth 1 gw0 out up1
 ip -n "$(ns 1)" addr add 10.205.1.1/24 dev gw0
 ip -n "$(ns out)" addr add 10.205.1.2/24 dev up1
@@ -180,7 +180,9 @@ in_ns 3 curl -s --max-time 5 "http://[$X6]/" | grep -q "hello from outside" ||
     fail "node 3 cannot fetch from [$X6] by its IPv6 client address"
 say "IPv6: node 4 fetches from G6, node 3 from its client address"
 
-# node 5 has no egress
+# node 5 has no egress: what it sends to shmg0 does not go out
+ip -n "$(ns 5)" route add default dev shmg0
+ip -n "$(ns 5)" -6 route add default dev shmg0
 in_ns 5 curl -s --max-time 2 "http://$X/" >/dev/null 2>&1 &&
     fail "node 5, without egress, reached the outside"
 in_ns 5 curl -s --max-time 2 "http://[$X6]/" >/dev/null 2>&1 &&
@@ -191,7 +193,28 @@ touch "$T_DIR/stop"
 for i in 1 2 3 4; do
 	wait "${CONN[$i]}" || fail "connection $i: $(cat "$T_DIR/conn$i")"
 done
+# a kill -9 leaves the share; the restart takes it, and its stop puts
+# the kernel's range back
+stop_node 4 KILL
+start_node 4 --set global.egress=yes
+wait_state 4 up 5 >/dev/null || fail "node 4 not up again"
 stop_node 4
 [ "$(in_ns 4 cat /proc/sys/net/ipv4/ip_local_port_range)" = "$ports_before" ] ||
     fail "node 4's port range not put back: $(in_ns 4 cat /proc/sys/net/ipv4/ip_local_port_range)"
+say "node 4 killed, started and stopped: its port range is put back"
+
+# a namespace with a default route of its own (a container's) keeps its
+# ephemeral ports
+ip -n "$(ns 6)" link add d0 type veth peer name d1
+ip -n "$(ns 6)" addr add 192.0.2.6/24 dev d0
+ip -n "$(ns 6)" link set d0 up
+ip -n "$(ns 6)" link set d1 up
+ip -n "$(ns 6)" route add default via 192.0.2.1
+start_node 6 --set global.egress=yes
+wait_state 6 up 5 >/dev/null || fail "node 6 not up"
+[ "$(in_ns 6 cat /proc/sys/net/ipv4/ip_local_port_range)" = "$ports_before" ] ||
+    fail "node 6, with its own default route, lost its port range"
+in_ns 6 ip route show default | grep -q "via 192.0.2.1" ||
+    fail "node 6's default route changed: $(in_ns 6 ip route show default)"
+say "a namespace with its own default route keeps it and its port range"
 say "PASS"
