@@ -355,6 +355,7 @@ groute_default(struct groute *gr, int family, const void *src, char *err,
     size_t errlen)
 {
 	const char *fam = family == AF_INET ? "IPv4" : "IPv6";
+	const char *what = "cannot add";
 	static const uint8_t any[16];
 	char a[INET6_ADDRSTRLEN];
 	int rc;
@@ -367,16 +368,19 @@ groute_default(struct groute *gr, int family, const void *src, char *err,
 		    fam, gr->ifname);
 		return 0;
 	}
-	if (rc == 0)
+	if (rc < 0)
+		what = "cannot look in the main table for";
+	else
 		rc = family == AF_INET ?
 		    rt_route4_add(&gr->undo, RT_TABLE_MAIN, 0, 0, gr->ifindex,
 			*(const uint32_t *)src) :
 		    rt_route6_add(&gr->undo, RT_TABLE_MAIN, any, 0, gr->ifindex,
 			src);
-	if (rc != 0) {
+	if (rc < 0) {
 		snprintf(err, errlen,
-		    "egress: %s default route dev %s src %s: %s", fam,
-		    gr->ifname, a, strerror(-rc));
+		    "egress: %s an %s default route dev %s "
+		    "src %s: %s",
+		    what, fam, gr->ifname, a, strerror(-rc));
 		return rc;
 	}
 	log_info("global: egress: %s default route dev %s src %s, through "
