@@ -36,7 +36,7 @@
 #define SHM_MAGIC		0x47534e544e4d4853ULL	/* "SHMNTNSG" little endian */
 #define SHM_RING_MAGIC		0x474e49524d4853ULL	/* "SHMRING" */
 #define SHM_VERSION_MAJOR	6
-#define SHM_VERSION_MINOR	1
+#define SHM_VERSION_MINOR	2
 #define SHM_VERSION		((SHM_VERSION_MAJOR << 8) | SHM_VERSION_MINOR)
 
 #define SHM_CACHELINE		64
@@ -49,6 +49,7 @@
 #define SHM_CLUSTER_MAX		32	/* including the NUL */
 #define SHM_NODES_MIN		2
 #define SHM_NODES_MAX		256
+#define SHM_GADDR_MAX		16	/* cluster addresses (IPv4) */
 
 /* Largest Ethernet frame a ring carries: a 64 KiB GSO super-frame. */
 #define SHM_FRAME_MAX		(65535 + 14 + 4)
@@ -255,10 +256,14 @@ _Static_assert(sizeof(struct shm_node_stats) == 3 * SHM_CACHELINE, "stats");
 
 /* shm_node.flags */
 #define SHM_NODE_F_GATEWAY	0x01	/* outside traffic for G enters here */
+#define SHM_NODE_F_GADDRS	0x02	/* (minor 2) gaddrs says which
+					 * cluster addresses the node carries;
+					 * without it (an older build's node)
+					 * it carries G, index 0 */
 /* shm_node.gw: a gateway in route mode, and the routes it keeps for a
  * routing daemon to announce (the node's main thread: announce.c) */
 #define SHM_GW_ROUTE		0x01	/* gateway-mode = route */
-#define SHM_GW_G		0x02	/* G's route is in place */
+#define SHM_GW_G		0x02	/* G's route (index 0) is in place */
 #define SHM_GW_G6		0x04	/* G6's */
 #define SHM_GW_HAS6		0x08	/* G6 is configured: it may be */
 #define SHM_GW_LOCAL		0x10	/* the local network's route too */
@@ -291,7 +296,14 @@ struct shm_node {
 	uint8_t			prefix4[SHM_NETS];
 	uint8_t			flags;		/* SHM_NODE_F_* */
 	_Atomic uint8_t		gw;		/* SHM_GW_* */
-	uint8_t			reserved1[4];
+	_Atomic uint16_t	gaddrs;		/* (minor 2) bit i: the node
+						 * carries cluster address i
+						 * (SHM_NODE_F_GADDRS); written
+						 * before the node goes UP */
+	_Atomic uint16_t	gw_gaddrs;	/* (minor 2) bit i: a gateway in
+						 * route mode keeps cluster
+						 * address i's route in place
+						 * (bit 0 is SHM_GW_G) */
 	_Atomic uint64_t	heartbeat;	/* bumped every tick */
 	uint64_t		started_ns;	/* CLOCK_REALTIME */
 
@@ -311,6 +323,8 @@ struct shm_node {
 	uint8_t			reserved3[SHM_CACHELINE - 32];
 };
 _Static_assert(offsetof(struct shm_node, keeper) == 28, "keeper");
+_Static_assert(offsetof(struct shm_node, gaddrs) == 44, "gaddrs");
+_Static_assert(offsetof(struct shm_node, gw_gaddrs) == 46, "gw_gaddrs");
 _Static_assert(offsetof(struct shm_node, heartbeat) == 48, "heartbeat");
 _Static_assert(offsetof(struct shm_node, bell) == SHM_CACHELINE, "bell off");
 _Static_assert(sizeof(struct shm_node) == 10 * SHM_CACHELINE, "node size");
@@ -516,8 +530,15 @@ struct shm_hdr {
 	_Atomic uint64_t	conn_evicted;	/* embryonic or closing flows
 						 * that made room for others */
 	uint64_t		backend_off;	/* max_nodes entries */
-	uint8_t			reserved1[SHM_HDR_SIZE - SHM_CACHELINE * 5 -
-				    64];
+	/* minor 2: the cluster addresses (IPv4, network order).  Index 0
+	 * is global_addr4, written with the header; index i (1 ..
+	 * SHM_GADDR_MAX - 1) is gaddr4[i - 1]: 0 until the first node
+	 * that carries an address no index has takes the lowest free one
+	 * with CAS, and never changed after, so that every node and
+	 * shmnetctl agree on index <-> address (gaddr.c) */
+	_Atomic uint32_t	gaddr4[SHM_GADDR_MAX - 1];
+	uint32_t		reserved2;
+	uint8_t			reserved1[SHM_HDR_SIZE - SHM_CACHELINE * 7];
 };
 _Static_assert(offsetof(struct shm_hdr, cluster) == 104, "cluster off");
 _Static_assert(offsetof(struct shm_hdr, global_addr6) == 176, "g6 off");
@@ -525,6 +546,8 @@ _Static_assert(offsetof(struct shm_hdr, table_lock) == 3 * SHM_CACHELINE,
     "table lock off");
 _Static_assert(offsetof(struct shm_hdr, mcast_off) == 5 * SHM_CACHELINE,
     "mcast off");
+_Static_assert(offsetof(struct shm_hdr, gaddr4) == 6 * SHM_CACHELINE,
+    "gaddr4 off");
 _Static_assert(sizeof(struct shm_hdr) == SHM_HDR_SIZE, "hdr size");
 
 #endif /* SHMNET_LAYOUT_H */

@@ -617,6 +617,32 @@ uint64_t backend_flows(struct shmseg *seg, uint32_t id, uint32_t key);
 void	 backend_set_stalled(struct shmseg *seg, uint32_t id, int stalled);
 int	 backend_stalled(struct shmseg *seg, uint32_t id);
 
+/* ---- gaddr.c: the cluster addresses and the nodes that carry them --- */
+
+/* The cluster's IPv4 addresses by index (0 .. SHM_GADDR_MAX - 1),
+ * validated: out[i] is index i's address (network order), 0 when it has
+ * none; returns the mask of indexes that have one.  *seen (may be NULL):
+ * the first index found empty, for gaddr_more. */
+uint32_t gaddr_read(struct shmseg *seg, uint32_t out[SHM_GADDR_MAX],
+	    uint32_t *seen);
+/* The index of address a (network order), or -ENOENT. */
+int	 gaddr_find(struct shmseg *seg, uint32_t a);
+/* The index of address a, the lowest free one taken with CAS when a has
+ * none; every node and reader agrees on it from then on.  Returns it,
+ * or -ENOSPC (SHM_GADDR_MAX addresses have an index already), -EINVAL
+ * (a is not a unicast address), -EROFS (the handle may not write). */
+int	 gaddr_claim(struct shmseg *seg, uint32_t a);
+/* 1 when index seen (gaddr_read's *seen) has an entry now: the table
+ * grew since it was read.  One atomic load. */
+int	 gaddr_more(struct shmseg *seg, uint32_t seen);
+/* Node id carries the addresses of mask (bit i: index i), published by
+ * its daemon before the node goes UP. */
+void	 gaddr_publish(struct shmseg *seg, uint32_t id, uint32_t mask);
+/* The indexes node id carries (an older build's node: index 0). */
+uint32_t gaddr_carried(struct shmseg *seg, uint32_t id);
+/* The name of index i in displays: "G" for 0, "G#i" for others. */
+void	 gaddr_name(uint32_t i, char *buf, size_t len);
+
 /* ---- listen.c: published listeners and the choice of a serving node -- */
 
 /* Publish node id's listeners (at most SHM_LISTEN_MAX; returns how many

@@ -13,9 +13,10 @@
  *   3. segment.c                                create, validate and map a
  *      segment; where each table lies (creates the broadcast rings)
  *   4. heap.c, keeper.c, mcast.c, conntab.c,    what lives in the segment:
- *      backend.c, listen.c                      ring memory, keepers,
+ *      backend.c, gaddr.c, listen.c             ring memory, keepers,
  *                                               multicast labels, flows,
- *                                               weights and drain,
+ *                                               weights and drain, the
+ *                                               cluster addresses,
  *                                               listeners
  *   5. node.c                                   membership: claim, leave,
  *                                               reap, each node's directory
