@@ -337,11 +337,13 @@ _Static_assert(sizeof(struct shm_node) == 10 * SHM_CACHELINE, "node size");
 /* ---- global network ------------------------------------------------ */
 
 /*
- * One connection of the global network: a flow to the cluster address G,
- * or from G to the outside (SHM_CONN_EGRESS), identified by (family, proto, lport, faddr, fport) where lport is the
- * port on G's side.  Entries live in fixed buckets, each flow in one of two
- * that a hash keyed with conn_key chooses; a writer holds the bucket's lock
- * and wraps its stores in seq (odd while writing), so readers need no lock.
+ * One connection of the global network: a flow to a cluster address G,
+ * or from G to the outside (SHM_CONN_EGRESS), identified by (family, aidx,
+ * proto, lport, faddr, fport) where aidx is G's index in the cluster's
+ * address table (0 for G6) and lport the port on G's side.  Entries live
+ * in fixed buckets, each flow in one of two that a hash keyed with
+ * conn_key chooses; a writer holds the bucket's lock and wraps its stores
+ * in seq (odd while writing), so readers need no lock.
  * A new flow that finds both buckets full takes the place of a closing
  * flow or an echo, and a TCP flow past its handshake that of an embryonic
  * one (a SYN not answered by a handshake, a flow never answered) older
@@ -383,10 +385,14 @@ struct shm_conn {
 	_Atomic uint64_t	bytes;
 	uint32_t		created_ms;	/* monotonic ms (low 32 bits):
 						 * eviction order */
-	uint8_t			reserved[4];
+	uint8_t			aidx;		/* (minor 2) G's index in the
+						 * address table; older builds
+						 * write 0, G's own */
+	uint8_t			reserved[3];
 };
 _Static_assert(sizeof(struct shm_conn) == 64, "shm_conn size");
 _Static_assert(offsetof(struct shm_conn, faddr) == 16, "conn faddr");
+_Static_assert(offsetof(struct shm_conn, aidx) == 60, "conn aidx");
 
 #define SHM_CONN_PER_BUCKET	7
 #define SHM_CONN_KEY_LEN	16

@@ -504,6 +504,8 @@ struct conn_key {
 	uint16_t	lport;		/* G side, host order */
 	uint16_t	fport;		/* foreign side, host order */
 	uint8_t		faddr[16];	/* IPv4 in the first 4 bytes, rest 0 */
+	uint8_t		aidx;		/* G's index in the cluster's address
+					 * table (gaddr.c); 0 for G6 */
 };
 
 /* Idle timeouts, seconds, by state. */
