@@ -108,16 +108,12 @@ const struct out_table services_table = { .cmd = "services",
 
 /* services_row: a service as the table shows it. */
 static void
-services_row(struct ctl *c, const struct svc_info *i, struct service_row *r)
+services_row(const struct svc_info *i, struct service_row *r)
 {
-	const struct shm_hdr *h = shmseg_hdr(c->seg);
-
 	memset(r, 0, sizeof(*r));
 	r->proto = i->proto;
-	inet_ntop(i->family == 6 ? AF_INET6 : AF_INET,
-	    i->family == 6 ? (const void *)h->global_addr6 :
-			     (const void *)&h->global_addr4,
-	    r->address, sizeof(r->address));
+	inet_ntop(i->family == 6 ? AF_INET6 : AF_INET, i->addr, r->address,
+	    sizeof(r->address));
 	r->port = i->port;
 	snprintf(r->name, sizeof(r->name), i->family == 6 ? "[%s]:%u" : "%s:%u",
 	    r->address, i->port);
@@ -172,7 +168,7 @@ services_show(struct ctl *c)
 		fprintf(stderr, "shmnetctl: out of memory\n");
 	else {
 		for (i = 0; i < v.ns; i++)
-			services_row(c, &v.s[i], &s[i]);
+			services_row(&v.s[i], &s[i]);
 		for (i = 0; i < v.nb; i++)
 			services_backend_row(&v.b[i], now, &b[i]);
 		rc = out_nested(c, &services_table, s, v.ns, b, v.nb);

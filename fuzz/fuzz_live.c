@@ -852,7 +852,7 @@ op_listen(struct in *in)
 		step_end();
 		if (rc == 0 && (node < 1 || node > SEG_NODES))
 			abort();
-		(void)svc_take(sa, svc_key(k.family, k.proto, k.lport));
+		(void)svc_take(sa, svc_key(k.family, k.aidx, k.proto, k.lport));
 		break;
 	case 3:
 		n = (uint32_t)get(in, 1);

@@ -150,6 +150,26 @@ gaddr_carried(struct shmseg *s, uint32_t id)
 	return atomic_load_explicit(&n->gaddrs, memory_order_relaxed);
 }
 
+/* gaddr_pick: the UP node that answers for address index aidx by hash
+ * h, among those that carry it (an echo to it). */
+int
+gaddr_pick(struct shmseg *s, uint32_t aidx, uint64_t h, uint32_t *node)
+{
+	uint32_t cand[SHM_NODES_MAX], n = 0, id;
+
+	if (aidx >= SHM_GADDR_MAX)
+		return -ENOENT;
+	for (id = 1; id <= s->max_nodes; id++)
+		if (atomic_load_explicit(&shmseg_node(s, id)->state,
+			memory_order_acquire) == SHM_NODE_UP &&
+		    ((gaddr_carried(s, id) >> aidx) & 1))
+			cand[n++] = id;
+	if (n == 0)
+		return -ENOENT;
+	*node = cand[(h >> 32) % n];
+	return 0;
+}
+
 /* gaddr_name: "G" for index 0, "G#i" for the others. */
 void
 gaddr_name(uint32_t i, char *buf, size_t len)

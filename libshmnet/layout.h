@@ -404,16 +404,21 @@ _Static_assert(sizeof(struct shm_conn_bucket) == 512, "conn bucket");
 
 /*
  * A listening socket a node publishes: TCP in LISTEN, UDP bound.  addr is
- * G (SHM_LISTEN_SPECIFIC) or the wildcard; a connected UDP socket also
- * carries its remote address and port (SHM_LISTEN_REMOTE).  A listener
- * flagged SHM_LISTEN_FULL (its accept queue was full at the last scan,
- * on every socket of the port) or SHM_LISTEN_FAILING (its health check
- * fails) takes no new flow.
+ * a cluster address the node carries (SHM_LISTEN_SPECIFIC, its index in
+ * the high bits of flags: SHM_LISTEN_AIDX; G6 is index 0) or the
+ * wildcard, which serves every address the node carries; a connected
+ * UDP socket also carries its remote address and port
+ * (SHM_LISTEN_REMOTE).  A listener flagged SHM_LISTEN_FULL (its accept
+ * queue was full at the last scan, on every socket of the port) or
+ * SHM_LISTEN_FAILING (its health check fails) takes no new flow.
  */
-#define SHM_LISTEN_SPECIFIC	0x01	/* bound to G itself */
+#define SHM_LISTEN_SPECIFIC	0x01	/* bound to a cluster address */
 #define SHM_LISTEN_REMOTE	0x02	/* connected: raddr/rport set */
 #define SHM_LISTEN_FULL		0x04	/* accept queue full */
 #define SHM_LISTEN_FAILING	0x08	/* health check failing */
+#define SHM_LISTEN_AIDX_SHIFT	4	/* (minor 2) flags >> 4: the index
+					 * of the address of a SPECIFIC one */
+#define SHM_LISTEN_AIDX(f)	((uint32_t)(f) >> SHM_LISTEN_AIDX_SHIFT)
 #define SHM_CHECK_NONE		0	/* no check configured */
 #define SHM_CHECK_PENDING	1	/* configured, not yet decided */
 #define SHM_CHECK_UP		2
@@ -445,8 +450,10 @@ struct shm_listen_table {
 _Static_assert(sizeof(struct shm_listen_table) == 8192, "listen table");
 
 /*
- * A service: flows to one (family, proto, port) of G, whatever node
- * serves them.  key 0 = free; taken once with CAS, never released.
+ * A service: flows to one (address, proto, port) of the cluster, whatever
+ * node serves them: the address is a cluster address (family 4, its
+ * index aidx) or G6 (family 6, aidx 0).  key 0 = free; taken once with
+ * CAS, never released.
  * flows counts the new flows picked a node for; it is the weighted
  * rotation's position too, so the balance is exact cluster-wide (among
  * the nodes every ingress sees answering: stalls are judged by each).  rate
@@ -455,7 +462,9 @@ _Static_assert(sizeof(struct shm_listen_table) == 8192, "listen table");
  */
 #define SHM_SVC_SLOTS		1024
 struct shm_svc {
-	_Atomic uint32_t	key;		/* family<<24 | proto<<16 | port */
+	_Atomic uint32_t	key;		/* aidx<<28 | family<<24 |
+						 * proto<<16 | port (aidx:
+						 * minor 2) */
 	_Atomic uint32_t	sec;		/* monotonic second the window
 						 * began */
 	_Atomic uint64_t	flows;		/* new flows, ever */

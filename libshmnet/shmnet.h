@@ -642,6 +642,10 @@ int	 gaddr_more(struct shmseg *seg, uint32_t seen);
 void	 gaddr_publish(struct shmseg *seg, uint32_t id, uint32_t mask);
 /* The indexes node id carries (an older build's node: index 0). */
 uint32_t gaddr_carried(struct shmseg *seg, uint32_t id);
+/* The UP node that carries address index aidx chosen by hash h (the
+ * one that answers a ping to it): 0 and *node, or -ENOENT. */
+int	 gaddr_pick(struct shmseg *seg, uint32_t aidx, uint64_t h,
+	    uint32_t *node);
 /* The name of index i in displays: "G" for 0, "G#i" for others. */
 void	 gaddr_name(uint32_t i, char *buf, size_t len);
 
@@ -658,14 +662,19 @@ uint32_t listen_read(struct shmseg *seg, uint32_t id, struct shm_listen *out);
 /* The families (LISTEN_V4, LISTEN_V6) in which some UP node listens for
  * new clients. */
 unsigned listen_families(struct shmseg *seg);
+/* The IPv4 cluster addresses (bit i: index i) some UP node that carries
+ * the address listens on for new clients (bound to it, or wildcard). */
+uint32_t listen_addresses(struct shmseg *seg);
 /*
- * Choose the node that serves a new flow: among UP nodes in rotation
- * (weight above 0, not drained or stalled), those whose listeners in
- * rotation (not full, not failing their check) match best (a connected
- * socket for this very peer, then a socket bound to G, then a wildcard
- * socket); several -> the service's cluster-wide weighted rotation.
- * When every node is full or stalled, among those anyway.  Counts the
- * flow for the service and the node.  0 and *node, or -ENOENT.
+ * Choose the node that serves a new flow to cluster address k->aidx (G6
+ * for family 6): among UP nodes that carry the address and are in
+ * rotation (weight above 0, not drained or stalled), those whose
+ * listeners in rotation (not full, not failing their check) match best
+ * (a connected socket for this very peer, then a socket bound to that
+ * address, then a wildcard socket); several -> the service's
+ * cluster-wide weighted rotation.  When every node is full or stalled,
+ * among those anyway.  Counts the flow for the service and the node.
+ * 0 and *node, or -ENOENT.
  */
 int	 listen_pick(struct shmseg *seg, const struct conn_key *k,
 	    uint32_t *node);
@@ -675,8 +684,9 @@ int	 listen_pick(struct shmseg *seg, const struct conn_key *k,
  * same node while the listeners stay.  Counts nothing. */
 int	 listen_pick_by(struct shmseg *seg, const struct conn_key *k,
 	    uint64_t hash, uint32_t *node);
-/* The key of service (family, proto, port): struct shm_svc.key. */
-uint32_t svc_key(uint8_t family, uint8_t proto, uint16_t port);
+/* The key of service (family, address index, proto, port): struct
+ * shm_svc.key. */
+uint32_t svc_key(uint8_t family, uint8_t aidx, uint8_t proto, uint16_t port);
 /* Take the next position in service key's rotation (counts the flow). */
 uint64_t svc_take(struct shmseg *seg, uint32_t key);
 /* Service key's entry, NULL when it has none (no flow yet). */
@@ -737,11 +747,13 @@ int	 pkt_parse(const uint8_t *frame, uint32_t len, const struct pkt_g *g,
 				 * seen stalled by this process */
 #define SVC_CLOSED	4	/* listens no more, flows left */
 
-/* A service of G or G6: its new flows (ever, and in the last whole
- * second) and its flows now, active (established TCP, UDP) and inactive
- * (handshakes, closing). */
+/* A service of a cluster address (family 4, its index aidx) or of G6
+ * (family 6, aidx 0): the address, its new flows (ever, and in the last
+ * whole second) and its flows now, active (established TCP, UDP) and
+ * inactive (handshakes, closing). */
 struct svc_info {
-	uint32_t	family, proto, port;
+	uint32_t	family, aidx, proto, port;
+	uint8_t		addr[16];	/* IPv4 in the first 4 bytes */
 	uint64_t	flows;
 	uint32_t	rate, active, inactive, backends;
 };
@@ -760,11 +772,15 @@ struct svc_backend {
 };
 
 struct svc_table {
-	struct svc_info		*s;	/* by family, protocol, port */
+	struct svc_info		*s;	/* by family, address, protocol,
+					 * port */
 	struct svc_backend	*b;	/* by service, then node */
 	size_t			 ns, nb, caps, capb;
 	uint32_t		 max_nodes;
 	uint32_t		*bidx;	/* while reading: where each is */
+	uint32_t		 g4[SHM_GADDR_MAX];	/* the address table */
+	uint32_t		 mask4;	/* ... its indexes in use */
+	uint8_t			 g6[16];
 };
 
 /* Read the services of the cluster and their backends (at most
