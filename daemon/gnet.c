@@ -93,7 +93,7 @@ void
 gnet_g(const struct conf *c, struct pkt_g *g)
 {
 	memset(g, 0, sizeof(*g));
-	g->g4 = c->global.addr;
+	g->g4[0] = c->global.addr;
 	g->has6 = conf_has_g6(c);
 	memcpy(g->g6, c->g.addr6, 16);
 }

@@ -697,7 +697,8 @@ uint32_t svc_rate(const struct shm_svc *e, uint32_t now_s);
 
 /* ---- pkt.c: what the global network routes by ------------------------ */
 
-#define PKT_TO_G	1	/* a client's packet: dst is G */
+#define PKT_TO_G	1	/* a client's packet: dst is a cluster
+				 * address G (key.aidx its index) */
 #define PKT_FROM_G	2	/* a server's packet: src is G */
 #define PKT_NOT_G	3	/* neither: the key is seen from the source
 				 * (faddr = dst, lport = source port) */
@@ -721,19 +722,22 @@ struct pkt_info {
 	uint32_t	l3len;		/* IP datagram length */
 };
 
-/* What G is: the cluster address, IPv4 and (if has6) IPv6. */
+/* What G is: the cluster addresses, IPv4 by index (gaddr.c), and (if
+ * has6) IPv6. */
 struct pkt_g {
-	uint32_t	g4;
+	uint32_t	g4[SHM_GADDR_MAX];	/* index i's, network order;
+					 * 0: none */
 	int		has6;
 	uint8_t		g6[16];
 };
 
 /* Parse an Ethernet frame of the global network: IPv4 or (when g->has6)
- * IPv6, to or from G, or neither (PKT_NOT_G: any ICMP message is taken,
- * with no ports unless an echo).  0 and *pi, or -1 when it is not IP,
- * is malformed, or carries what the global network does not route (a
- * protocol but TCP, UDP and ICMP; an ICMP message to or from G but an
- * echo or an error about a flow of G). */
+ * IPv6, to or from a cluster address (the key names it by index: the
+ * destination's when both are), or neither (PKT_NOT_G: any ICMP message
+ * is taken, with no ports unless an echo).  0 and *pi, or -1 when it is
+ * not IP, is malformed, or carries what the global network does not
+ * route (a protocol but TCP, UDP and ICMP; an ICMP message to or from G
+ * but an echo or an error about a flow of G). */
 int	 pkt_parse(const uint8_t *frame, uint32_t len, const struct pkt_g *g,
 	    struct pkt_info *pi);
 
