@@ -56,8 +56,8 @@ gaddr_read(struct shmseg *s, uint32_t out[SHM_GADDR_MAX], uint32_t *seen)
 	for (i = 0; i < SHM_GADDR_MAX; i++) {
 		out[i] = 0;
 		a = gaddr_at(s, i);
-		if (a == 0 && used == SHM_GADDR_MAX)
-			used = i;
+		if (a == 0 && i > 0 && used == SHM_GADDR_MAX)
+			used = i; /* index 0 never changes */
 		if (!gaddr_unicast(a))
 			continue;
 		for (j = 0; j < i && out[j] != a; j++)

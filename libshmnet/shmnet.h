@@ -624,7 +624,7 @@ int	 backend_stalled(struct shmseg *seg, uint32_t id);
 /* The cluster's IPv4 addresses by index (0 .. SHM_GADDR_MAX - 1),
  * validated: out[i] is index i's address (network order), 0 when it has
  * none; returns the mask of indexes that have one.  *seen (may be NULL):
- * the first index found empty, for gaddr_more. */
+ * the first index past 0 found empty, for gaddr_more. */
 uint32_t gaddr_read(struct shmseg *seg, uint32_t out[SHM_GADDR_MAX],
 	    uint32_t *seen);
 /* The index of address a (network order), or -ENOENT. */
