@@ -416,6 +416,28 @@ shmnetd_params(const struct conf *c, struct shmseg_params *p, char *err,
 	return 0;
 }
 
+/* shmnetd_gaddrs_room: the segment's address table has room for the
+ * addresses of ours it lacks, before any is taken: a node refused for
+ * want of room leaves no index behind (short of a race with another
+ * node's start, whose claims gaddr_claim then refuses one by one). */
+static int
+shmnetd_gaddrs_room(struct daemon *d, char *err, size_t errlen)
+{
+	const struct conf *c = &d->conf;
+	uint32_t t[SHM_GADDR_MAX], seen, i, lack = 0;
+
+	gaddr_read(d->ho.seg, t, &seen);
+	for (i = 0; i < c->g.addrs.n && i < CONF_GADDR_MAX; i++)
+		lack += gaddr_find(d->ho.seg, c->g.addrs.a[i]) < 0;
+	if (lack <= SHM_GADDR_MAX - seen)
+		return 0;
+	snprintf(err, errlen,
+	    "cluster %s has %u cluster addresses (at most %d): this node's "
+	    "%u new ones do not fit (shmnetctl addresses lists them)",
+	    c->cluster, seen, SHM_GADDR_MAX, lack);
+	return -ENOSPC;
+}
+
 /* shmnetd_gaddrs: the segment's G6 is ours, and each of our cluster
  * addresses has its index in the segment's table: found, or the lowest
  * free one taken (gaddr.c).  0, or -errno with err set. */
@@ -443,6 +465,8 @@ shmnetd_gaddrs(struct daemon *d, char *err, size_t errlen)
 		    c->cluster, a, b);
 		return -EINVAL;
 	}
+	if ((rc = shmnetd_gaddrs_room(d, err, errlen)) != 0)
+		return rc;
 	for (i = 0; i < c->g.addrs.n && i < CONF_GADDR_MAX; i++) {
 		if ((rc = gaddr_claim(d->ho.seg, c->g.addrs.a[i])) < 0) {
 			inet_ntop(AF_INET, &c->g.addrs.a[i], a, sizeof(a));
