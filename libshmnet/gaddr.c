@@ -143,11 +143,7 @@ gaddr_carried(struct shmseg *s, uint32_t id)
 {
 	struct shm_node *n = shmseg_node(s, id);
 
-	if (n == NULL)
-		return 0;
-	if (!(((volatile struct shm_node *)n)->flags & SHM_NODE_F_GADDRS))
-		return 1; /* an older build's node: G */
-	return atomic_load_explicit(&n->gaddrs, memory_order_relaxed);
+	return n != NULL ? gaddr_node_carried(n) : 0;
 }
 
 /* gaddr_pick: the UP node that answers for address index aidx by hash

@@ -366,7 +366,7 @@ listen_candidates(struct shmseg *s, const struct conn_key *k, unsigned rules,
 		if (atomic_load_explicit(&nd->state, memory_order_acquire) !=
 			SHM_NODE_UP ||
 		    (k->family == 4 &&
-			!((gaddr_carried(s, id) >> k->aidx) & 1)) ||
+			!((gaddr_node_carried(nd) >> k->aidx) & 1)) ||
 		    (weight = listen_weight(s, id, k->lport, rules)) == 0)
 			continue;
 		if ((c = listen_node_class(s, id, k, rules, &w)) == 0 ||
