@@ -15,12 +15,12 @@
  * interface, so that routers reach each node's own address (rlocal.c);
  * and the client networks while some up node reaches the outside from
  * its client address.  A routing daemon beside it learns them from that
- * table and exports them (BIRD's kernel protocol with learn;
- * conf/bird-gateway.conf, frr-gateway.conf).  A route goes when its last
- * user does and when the daemon leaves; when the daemon dies they go with
- * the global interface, a TAP that lives only as long as its daemon.  So
- * the routers stop sending to a gateway that cannot deliver.  Main
- * thread only.
+ * table and exports them (BIRD's kernel protocol with learn,
+ * conf/bird-gateway.conf; FRR 8.4 cannot, shmnet-routing(7)).  A route
+ * goes when its last user does and when the daemon leaves; when the
+ * daemon dies they go with the global interface, a TAP that lives only
+ * as long as its daemon.  So the routers stop sending to a gateway that
+ * cannot deliver.  Main thread only.
  */
 #include "config.h"
 
