@@ -83,7 +83,14 @@ in_ns 3 bash -c 'for i in $(seq 20); do
 	exec 3<>/dev/tcp/'$G'/8080 && read -r -t 3 l <&3 && echo "$l"; exec 3>&-
 done' | grep -c node2 | grep -qx 20 || fail "20 connections to G:8080"
 
-ctl metrics > "$T_DIR/after.prom" || fail "shmnetctl metrics"
+# the last connections' FINs may still be on their way: scrape until
+# every flow of the 20 has closed (5 s at most)
+for _ in $(seq 50); do
+	ctl metrics > "$T_DIR/after.prom" || fail "shmnetctl metrics"
+	[ "$(mval "$T_DIR/after.prom" shmnet_backend_inactive_flows \
+	    "service=$G:8080/tcp" node=2)" = 20 ] && break
+	sleep 0.1
+done
 ctl --json conns > "$T_DIR/conns.json"
 a=$(mval "$T_DIR/after.prom" shmnet_node_tx_frames_total node=1 network=local) || fail
 b=$(mval "$T_DIR/after.prom" shmnet_node_rx_frames_total node=3 network=local) || fail
