@@ -51,20 +51,6 @@ sd_v6only(const struct nlmsghdr *nlh)
 	return 0;
 }
 
-/* sd_g4: the index of a among the cluster addresses g, or -1. */
-static int
-sd_g4(const struct pkt_g *g, uint32_t a)
-{
-	int i;
-
-	if (a == 0)
-		return -1;
-	for (i = 0; i < SHM_GADDR_MAX; i++)
-		if (g->g4[i] == a)
-			return i;
-	return -1;
-}
-
 /* sd_local4: the IPv4 view of a socket's local address: 1 wildcard,
  * 2 bound to a cluster address (its index in *aidx), 0 neither. */
 static int
@@ -85,7 +71,7 @@ sd_local4(const struct inet_diag_msg *m, const struct pkt_g *g, int v6only,
 		memcpy(&a4, a + 12, 4);
 	else
 		return 0;
-	if ((i = sd_g4(g, a4)) < 0)
+	if ((i = pkt_g4(g, a4)) < 0)
 		return 0;
 	*aidx = (uint8_t)i;
 	return 2;
@@ -228,7 +214,7 @@ sd_served(const struct sd_ctx *c, const struct inet_diag_msg *m,
 	k->fport = ntohs(m->id.idiag_dport);
 	if (v4 || memcmp(src, sd_v4mapped, 12) == 0) {
 		memcpy(&a4, v4 ? src : src + 12, 4);
-		if ((i = sd_g4(c->g, a4)) < 0)
+		if ((i = pkt_g4(c->g, a4)) < 0)
 			return 0;
 		k->family = 4;
 		k->aidx = (uint8_t)i;

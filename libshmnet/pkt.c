@@ -74,7 +74,7 @@ pkt_echo(struct pkt_info *pi, const uint8_t *l4, int request)
 }
 
 /* pkt_g4: the index of a among the cluster addresses, -1 if none. */
-static int
+int
 pkt_g4(const struct pkt_g *g, uint32_t a)
 {
 	int i;

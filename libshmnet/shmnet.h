@@ -736,6 +736,9 @@ struct pkt_g {
 	uint8_t		g6[16];
 };
 
+/* The index of IPv4 address a (network order) among the cluster
+ * addresses g, -1 if it is none of them. */
+int	 pkt_g4(const struct pkt_g *g, uint32_t a);
 /* Parse an Ethernet frame of the global network: IPv4 or (when g->has6)
  * IPv6, to or from a cluster address (the key names it by index: the
  * destination's when both are), or neither (PKT_NOT_G: any ICMP message
