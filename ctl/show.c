@@ -63,6 +63,8 @@ show_list(struct ctl *c, const struct out_table *t,
 
 struct node_row {
 	uint32_t id, up, gen, pid;
+	char gateway[8];    /* none, arp or route */
+	char announced[16]; /* what a gateway in route mode announces */
 	char mac[18];
 	char addr[INET_ADDRSTRLEN + 4];
 	uint64_t heartbeat, tx_frames, tx_bytes, rx_frames, rx_bytes;
@@ -88,6 +90,8 @@ static const struct out_field show_node_fields[] = {
 	{ "pid", "PID", OUT_UINT, NODE(pid), .width = -8 },
 	{ "mac", "MAC", OUT_STR, NODE(mac), .width = -17 },
 	{ "address", "ADDRESS", OUT_STR, NODE(addr), .width = -18 },
+	{ "gateway", "GATEWAY", OUT_STR, NODE(gateway), .width = -7 },
+	{ "announced", "ANNOUNCED", OUT_STR, NODE(announced), .width = -10 },
 	{ "heartbeat", NULL, OUT_UINT, NODE(heartbeat) },
 	{ "tx_frames", "TX-FRAMES", OUT_UINT, NODE(tx_frames), .width = 12 },
 	{ "tx_bytes", NULL, OUT_UINT, NODE(tx_bytes) },
@@ -115,6 +119,24 @@ static const struct out_table show_node_table = { .cmd = "nodes",
 	.nfields = SHOW_N(show_node_fields),
 	.rowsize = sizeof(struct node_row) };
 
+/* show_node_gateway: whether node n is a gateway and how (none, arp or
+ * route), and what a gateway in route mode announces (G, G6, G,G6). */
+static void
+show_node_gateway(struct shm_node *n, struct node_row *r)
+{
+	uint8_t gw = LD(n->gw);
+
+	snprintf(r->gateway, sizeof(r->gateway), "%s",
+	    !(n->flags & SHM_NODE_F_GATEWAY) ? "none" :
+		(gw & SHM_GW_ROUTE)          ? "route" :
+					       "arp");
+	snprintf(r->announced, sizeof(r->announced), "%s%s%s",
+	    (gw & SHM_GW_G) ? ",G" : "", (gw & SHM_GW_G6) ? ",G6" : "",
+	    (gw & SHM_GW_LOCAL) ? ",local" : "");
+	memmove(r->announced, r->announced + (r->announced[0] == ','),
+	    strlen(r->announced));
+}
+
 /* show_node_row: copy one node table entry; 0 if never used. */
 static int
 show_node_row(struct ctl *c, uint32_t id, struct node_row *r)
@@ -136,6 +158,7 @@ show_node_row(struct ctl *c, uint32_t id, struct node_row *r)
 	inet_ntop(AF_INET, &a, ab, sizeof(ab));
 	snprintf(r->addr, sizeof(r->addr), "%s/%u", ab,
 	    n->prefix4[SHM_NET_LOCAL] <= 32 ? n->prefix4[SHM_NET_LOCAL] : 0);
+	show_node_gateway(n, r);
 	r->heartbeat = LD(n->heartbeat);
 	r->tx_frames = LD(s->tx_frames);
 	r->tx_bytes = LD(s->tx_bytes);

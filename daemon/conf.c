@@ -47,18 +47,30 @@ enum conf_type {
 	CT_LISTEN,  /* a.b.c.d:port or [IPv6]:port, or none; min-max: the
 		     * port's range */
 	CT_LEVEL,   /* a log level's name, stored as its syslog priority */
-	CT_CHECK    /* none, tcp or exec:/absolute/path */
+	CT_CHECK,   /* none, tcp or exec:/absolute/path */
+	CT_GWMODE   /* arp or route, stored as CONF_GW_* */
+};
+
+/* A word a key takes, and the number it is stored as. */
+struct conf_word {
+	const char *name;
+	uint32_t v;
 };
 
 /* The names of CT_LEVEL, by syslog priority. */
-static const struct conf_level {
-	const char *name;
-	uint32_t pri;
-} conf_levels[] = {
+static const struct conf_word conf_levels[] = {
 	{ "error", LOG_ERR },
 	{ "warning", LOG_WARNING },
 	{ "info", LOG_INFO },
 	{ "debug", LOG_DEBUG },
+	{ NULL, 0 },
+};
+
+/* The names of CT_GWMODE. */
+static const struct conf_word conf_gwmodes[] = {
+	{ "arp", CONF_GW_ARP },
+	{ "route", CONF_GW_ROUTE },
+	{ NULL, 0 },
 };
 
 struct conf_key {
@@ -130,6 +142,15 @@ static const struct conf_key conf_keys[] = {
 	CK("global", "table", CT_UINT, 1, 0x7fffffff, 0, g.table),
 	CK("global", "rule-priority", CT_UINT, 1, 32000, 0, g.rule_pref),
 	CK("global", "gateway", CT_IFNAME0, 0, IFNAMSIZ - 1, 0, g.gateway),
+	CK("global", "gateway-mode", CT_GWMODE, CONF_GW_ARP, CONF_GW_ROUTE, 0,
+	    g.gateway_mode),
+	CK("global", "announce-table", CT_UINT, 1, 0x7fffffff, 0,
+	    g.announce_table),
+	CK("global", "withdraw-delay", CT_UINT, 0, 60000, 0,
+	    g.withdraw_delay_ms),
+	CK("global", "route-local", CT_BOOL, 0, 1, 0, g.route_local),
+	CK("global", "route-local-table", CT_UINT, 1, 0x7fffffff, 0,
+	    g.local_table),
 	CK("global", "connections", CT_UINT, 112, 1u << 27, 0, g.conn_entries),
 	CK("global", "tcp-syn-timeout", CT_UINT, 1, 86400, 0, g.syn_timeout),
 	CK("global", "tcp-established-timeout", CT_UINT, 1, 604800, 0,
@@ -182,6 +203,9 @@ conf_defaults(struct conf *c)
 	c->g.client6_prefix = 64;
 	c->g.table = 202;
 	c->g.rule_pref = 10;
+	c->g.announce_table = 203;
+	c->g.withdraw_delay_ms = 2000;
+	c->g.local_table = 204;
 	c->g.conn_entries = 8192 * 7;
 	c->g.syn_timeout = 30;
 	c->g.est_timeout = 900;
@@ -510,33 +534,47 @@ conf_string(struct conf *c, const struct conf_key *k, const char *value,
 	return 0;
 }
 
-/* conf_level: a log level by name. */
+/* conf_words: the words a key of type t takes. */
+static const struct conf_word *
+conf_words(enum conf_type t)
+{
+	return t == CT_LEVEL ? conf_levels : conf_gwmodes;
+}
+
+/* conf_word: one of the words a key takes. */
 static int
-conf_level(struct conf *c, const struct conf_key *k, const char *value,
+conf_word(struct conf *c, const struct conf_key *k, const char *value,
     const char *where, char *err, size_t errlen)
 {
-	size_t i;
+	const struct conf_word *w = conf_words(k->type);
+	size_t i, n;
 
-	for (i = 0; i < sizeof(conf_levels) / sizeof(*conf_levels); i++)
-		if (strcmp(value, conf_levels[i].name) == 0) {
-			conf_store(c, k, conf_levels[i].pri);
+	for (i = 0; w[i].name != NULL; i++)
+		if (strcmp(value, w[i].name) == 0) {
+			conf_store(c, k, w[i].v);
 			return 0;
 		}
-	snprintf(err, errlen,
-	    "%s: %s '%s' must be error, warning, info or debug", where, k->name,
+	n = (size_t)snprintf(err, errlen, "%s: %s '%s' must be", where, k->name,
 	    value);
+	for (i = 0; w[i].name != NULL && n < errlen; i++)
+		n += (size_t)snprintf(err + n, errlen - n, "%s %s",
+		    i == 0                    ? "" :
+			w[i + 1].name == NULL ? " or" :
+						",",
+		    w[i].name);
 	return -1;
 }
 
-/* conf_level_name: the name of a log level. */
+/* conf_word_name: the word a key's stored number stands for. */
 static const char *
-conf_level_name(uint64_t pri)
+conf_word_name(enum conf_type t, uint64_t v)
 {
+	const struct conf_word *w = conf_words(t);
 	size_t i;
 
-	for (i = 0; i < sizeof(conf_levels) / sizeof(*conf_levels); i++)
-		if (conf_levels[i].pri == pri)
-			return conf_levels[i].name;
+	for (i = 0; w[i].name != NULL; i++)
+		if (w[i].v == v)
+			return w[i].name;
 	return "?";
 }
 
@@ -665,7 +703,8 @@ conf_apply(struct conf *c, const char *section, const char *key,
 	case CT_NAME:
 		return conf_string(c, k, value, where, err, errlen);
 	case CT_LEVEL:
-		return conf_level(c, k, value, where, err, errlen);
+	case CT_GWMODE:
+		return conf_word(c, k, value, where, err, errlen);
 	case CT_CHECK:
 		return conf_check(c, k, value, where, err, errlen);
 	}
@@ -951,6 +990,23 @@ conf_finish(struct conf *c, char *err, size_t errlen)
 		    c->g.check_timeout, c->g.check_interval);
 		return -1;
 	}
+	if (c->g.gateway_mode == CONF_GW_ROUTE &&
+	    c->g.announce_table == c->g.table) {
+		snprintf(err, errlen,
+		    "announce-table and table are both %u: the announced route "
+		    "needs a table of its own",
+		    c->g.table);
+		return -1;
+	}
+	if (c->g.route_local &&
+	    (c->g.local_table == c->g.table ||
+		c->g.local_table == c->g.announce_table)) {
+		snprintf(err, errlen,
+		    "route-local-table %u is also table or announce-table: "
+		    "the route-local default route needs a table of its own",
+		    c->g.local_table);
+		return -1;
+	}
 	if (c->g.enabled && strcmp(c->global.ifname, c->local.ifname) == 0) {
 		snprintf(err, errlen, "local and global interface are both %s",
 		    c->local.ifname);
@@ -1145,7 +1201,8 @@ conf_format(const struct conf *c, const struct conf_key *k, char *buf,
 		conf_listen_str((const struct conf_listen *)s, buf, len);
 		break;
 	case CT_LEVEL:
-		strlcpy(buf, conf_level_name(conf_load(c, k)), len);
+	case CT_GWMODE:
+		strlcpy(buf, conf_word_name(k->type, conf_load(c, k)), len);
 		break;
 	}
 	return 0;

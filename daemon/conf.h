@@ -18,6 +18,8 @@
 #define CONF_IO_BATCH_MAX	64	/* io-batch, frames per system call */
 #define CONF_TXQUEUELEN_MAX	65536	/* txqueuelen: tun's ring of pointers */
 #define CONF_CHECK_MAX		(PATH_MAX + 8)	/* check = exec:PATH */
+#define CONF_GW_ARP		0	/* gateway-mode: answer ARP for G */
+#define CONF_GW_ROUTE		1	/* ... keep a route to G to announce */
 
 struct netconf {
 	char		ifname[IFNAMSIZ];
@@ -54,6 +56,13 @@ struct globalconf {
 	uint32_t	table;		/* routing table of the policy rules */
 	uint32_t	rule_pref;	/* priority of the first rule */
 	char		gateway[IFNAMSIZ];	/* "" = not a gateway */
+	uint32_t	gateway_mode;	/* CONF_GW_*: how outside finds G */
+	uint32_t	announce_table;	/* route mode: G's route's table */
+	uint32_t	withdraw_delay_ms; /* route mode: forwarding after
+					 * the route went, at a stop */
+	uint32_t	route_local;	/* boolean: the local address is
+					 * reachable through the gateways */
+	uint32_t	local_table;	/* ... by this table's route */
 	uint32_t	conn_entries;	/* connection table size */
 	uint32_t	syn_timeout, est_timeout, closing_timeout, udp_timeout;
 	uint32_t	weight;		/* share of new flows, 0 = none */

@@ -34,9 +34,11 @@
  * answers to anyone else (a client outside, through a gateway) leave
  * through the global interface, from G, back to the flow's ingress.
  * arp_ignore = 1 keeps nodes from answering ARP for G on other interfaces.
- * A gateway forwards, and answers ARP for G on its gateway interface only
- * (a proxy neighbour entry: there G is a destination routed to the global
- * interface, not a local address).  Everything is undone on exit.
+ * A gateway forwards, and in arp mode answers ARP (NDP) for G on its
+ * gateway interface only (a proxy neighbour entry: there G is a
+ * destination routed to the global interface, not a local address); in
+ * route mode routers reach G by a route a routing daemon announces
+ * (announce.c).  Everything is undone on exit.
  */
 #include "config.h"
 
@@ -128,7 +130,18 @@ fail:
 	return rc;
 }
 
-/* groute_gateway: answer ARP for G on the gateway interface, at once. */
+/* groute_gateway_if: the gateway interface exists. */
+static int
+groute_gateway_if(const char *gw, char *err, size_t errlen)
+{
+	if (if_nametoindex(gw) != 0)
+		return 0;
+	snprintf(err, errlen, "gateway interface %s: no such interface", gw);
+	return -ENODEV;
+}
+
+/* groute_gateway: answer ARP for G on the gateway interface, at once
+ * (arp mode; in route mode announce.c keeps a route to G instead). */
 static int
 groute_gateway(struct groute *gr, char *err, size_t errlen)
 {
@@ -138,11 +151,11 @@ groute_gateway(struct groute *gr, char *err, size_t errlen)
 
 	if (*gw == '\0')
 		return 0;
-	if ((ifindex = (int)if_nametoindex(gw)) == 0) {
-		snprintf(err, errlen, "gateway interface %s: no such interface",
-		    gw);
-		return -ENODEV;
-	}
+	if (gr->c->g.gateway_mode == CONF_GW_ROUTE)
+		return groute_gateway_if(gw, err, errlen);
+	if ((rc = groute_gateway_if(gw, err, errlen)) != 0)
+		return rc;
+	ifindex = (int)if_nametoindex(gw);
 	/* an ARP request is a broadcast: without this, proxy answers wait a
 	 * random part of 0.8 s */
 	snprintf(p, sizeof(p), "net/ipv4/neigh/%s/proxy_delay", gw);
@@ -247,8 +260,10 @@ groute_v6(struct groute *gr, char *err, size_t errlen)
 		    gr->c->g.gateway);
 		if ((rc = rt_sysctl_set(&gr->undo,
 			 "net/ipv6/conf/all/forwarding", "1")) != 0 ||
-		    (rc = rt_sysctl_set(&gr->undo, s, "1")) != 0 ||
-		    (rc = rt_proxy6_add(&gr->undo, gwi, gr->c->g.addr6)) != 0 ||
+		    (gr->c->g.gateway_mode == CONF_GW_ARP &&
+			((rc = rt_sysctl_set(&gr->undo, s, "1")) != 0 ||
+			    (rc = rt_proxy6_add(&gr->undo, gwi,
+				 gr->c->g.addr6)) != 0)) ||
 		    (rc = rt_rule6_add(&gr->undo, p + 3, t, gr->c->g.addr6, 128,
 			 NULL, 0, gr->c->g.gateway)) != 0)
 			goto fail;

@@ -132,6 +132,7 @@ static const struct reload_key {
 	{ "global", "check-timeout", reload_checks },
 	{ "global", "check-rise", reload_checks },
 	{ "global", "check-fall", reload_checks },
+	{ "global", "withdraw-delay", NULL },
 };
 
 /* A reload in progress. */

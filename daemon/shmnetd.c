@@ -26,6 +26,7 @@
 
 #include <event2/event.h>
 
+#include "announce.h"
 #include "cframe.h"
 #include "gnet.h"
 #include "groute.h"
@@ -38,6 +39,7 @@
 #include "metricsd.h"
 #include "reload.h"
 #include "resize.h"
+#include "rlocal.h"
 #include "rxpath.h"
 #include "sdnotify.h"
 #include "shmnetd.h"
@@ -61,6 +63,8 @@ shmnetd_members(struct daemon *d)
 
 	if (member_scan(d->member) && d->ev_rescan != NULL)
 		evtimer_add(d->ev_rescan, &tv);
+	announce_update(d->announce);
+	rlocal_update(d->rlocal);
 }
 
 /* shmnetd_lock_busy: say once that a live node keeps the segment's
@@ -130,6 +134,7 @@ shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 	if (d->conf.g.enabled) {
 		gnet_gc(d->gnet);
 		lscan_tick(d->lscan);
+		announce_update(d->announce);
 	}
 }
 
@@ -144,8 +149,10 @@ shmnetd_notified(evutil_socket_t fd, short ev, void *arg)
 		shmnetd_members(d);
 	if (what & NOTIFY_RESCAN_ALL)
 		member_announce(d->member, CFRAME_RESCAN);
-	if ((what & (NOTIFY_RESCAN | NOTIFY_RESCAN_ALL)) && d->conf.g.enabled)
+	if ((what & (NOTIFY_RESCAN | NOTIFY_RESCAN_ALL)) && d->conf.g.enabled) {
 		lscan_now(d->lscan);
+		announce_update(d->announce);
+	}
 }
 
 /* shmnetd_rescan: the quick rescan shmnetd_members asked for. */
@@ -153,6 +160,39 @@ static void
 shmnetd_rescan(evutil_socket_t fd, short ev, void *arg)
 {
 	shmnetd_members(arg);
+}
+
+/* shmnetd_left: the withdraw delay is over. */
+static void
+shmnetd_left(evutil_socket_t fd, short ev, void *arg)
+{
+	struct daemon *d = arg;
+
+	event_base_loopbreak(d->base);
+}
+
+/* shmnetd_leave: leave the cluster; a gateway that announced G first
+ * withdraws it and goes on forwarding for withdraw-delay, while the
+ * routers move its flows to other gateways (a second signal cuts that
+ * short). */
+static void
+shmnetd_leave(struct daemon *d)
+{
+	uint32_t ms = d->conf.g.withdraw_delay_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (d->ev_leave != NULL || ms == 0 || !announce_withdraw(d->announce) ||
+	    (d->ev_leave = evtimer_new(d->base, shmnetd_left, d)) == NULL ||
+	    evtimer_add(d->ev_leave, &tv) != 0) {
+		event_base_loopbreak(d->base);
+		return;
+	}
+	sdnotify("STOPPING=1\nSTATUS=node %u of cluster %s: G withdrawn, "
+		 "leaving in %u ms",
+	    d->ho.self, d->conf.cluster, ms);
+	log_info("global: G withdrawn; forwarding %u ms more while the "
+		 "routers move away (withdraw-delay)",
+	    ms);
 }
 
 /* shmnetd_signal: the one place signals are handled. */
@@ -166,7 +206,7 @@ shmnetd_signal(evutil_socket_t sig, short ev, void *arg)
 	case SIGINT:
 		log_info("received %s, leaving the cluster",
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		event_base_loopbreak(d->base);
+		shmnetd_leave(d);
 		break;
 	case SIGHUP:
 		reload_run(d, NULL);
@@ -257,6 +297,9 @@ shmnetd_events_free(struct daemon *d)
 	if (d->ev_rescan != NULL)
 		event_free(d->ev_rescan);
 	d->ev_rescan = NULL;
+	if (d->ev_leave != NULL)
+		event_free(d->ev_leave);
+	d->ev_leave = NULL;
 	metricsd_free(d->metricsd); /* evhttp first: it uses the base */
 	d->metricsd = NULL;
 	if (d->base != NULL)
@@ -649,6 +692,7 @@ static int
 shmnetd_configure(struct daemon *d, char *err, size_t errlen)
 {
 	struct netif *g = &d->ho.net[SHM_NET_GLOBAL].ni;
+	struct netif *l = &d->ho.net[SHM_NET_LOCAL].ni;
 	int i, rc;
 
 	/* the groups each TAP joined are read by mcw_start, once subscribed
@@ -670,6 +714,19 @@ shmnetd_configure(struct daemon *d, char *err, size_t errlen)
 	lscan_now(d->lscan);
 	if (d->gnet != NULL)
 		lscan_repin(d->lscan, d->gnet);
+	if (d->conf.g.gateway[0] != '\0' &&
+	    d->conf.g.gateway_mode == CONF_GW_ROUTE &&
+	    (d->announce = announce_new(&d->conf, d->ho.seg, d->ho.self,
+		 g->tap.ifindex, l->tap.ifindex)) == NULL) {
+		snprintf(err, errlen, "global: out of memory");
+		return -ENOMEM;
+	}
+	if (d->conf.g.route_local && d->conf.g.gateway[0] == '\0' &&
+	    (rc = rlocal_new(&d->conf, d->ho.seg, d->ho.self, l->tap.ifindex,
+		 d->ho.node->addr4[SHM_NET_LOCAL], &d->rlocal, err, errlen)) !=
+		0)
+		return rc;
+	rlocal_update(d->rlocal);
 	return 0;
 }
 
@@ -846,6 +903,9 @@ shmnetd_stop(struct daemon *d, enum shmnetd_stage stage)
 {
 	switch (stage) {
 	case STAGE_UP:
+		/* the routers stop sending G here before the node leaves */
+		announce_free(d->announce);
+		d->announce = NULL;
 		member_announce(d->member, CFRAME_LEAVE);
 		/* FALLTHROUGH */
 	case STAGE_THREADS:
@@ -861,6 +921,10 @@ shmnetd_stop(struct daemon *d, enum shmnetd_stage stage)
 		/* FALLTHROUGH */
 	case STAGE_CONFIGURED:
 		shmnetd_tcpwmem_restore(d);
+		announce_free(d->announce);
+		d->announce = NULL;
+		rlocal_free(d->rlocal);
+		d->rlocal = NULL;
 		lscan_free(d->lscan);
 		d->lscan = NULL;
 		groute_free(d->groute);

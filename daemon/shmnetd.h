@@ -18,9 +18,12 @@
  *   3. rxpath.c, then txpath.c                   the data path: rings ->
  *                                                TAP, TAP -> rings
  *   4. resize.c watch.c mcwatch.c groute.c,      ring growth, peers' deaths,
- *      health.c, then lscan.c                    multicast joins, policy
- *                                                routing, health checks,
- *                                                listener scan
+ *      announce.c rlocal.c health.c, then        multicast joins, policy
+ *      lscan.c                                   routing, G's announced
+ *                                                route, the local
+ *                                                address's way out,
+ *                                                health checks, listener
+ *                                                scan
  *   5. member.c                                  membership
  *   6. reload.c                                  configuration reload
  *   7. shmnetd.c, main.c                         lifecycle: start, serve,
@@ -173,6 +176,8 @@ struct member;
 struct watch;
 struct mcwatch;
 struct groute;
+struct announce;
+struct rlocal;
 struct lscan;
 struct metricsd;
 struct health;
@@ -198,6 +203,8 @@ struct daemon {
 	struct watch		*watch;
 	struct mcwatch		*mcw;
 	struct groute		*groute;
+	struct announce		*announce;	/* gateway-mode = route */
+	struct rlocal		*rlocal;	/* route-local, off gateways */
 	struct lscan		*lscan;
 	struct metricsd		*metricsd;	/* /metrics, if configured */
 	struct health		*health;	/* the ports' checks */
@@ -207,6 +214,8 @@ struct daemon {
 
 	struct event_base	*base;
 	struct event		*ev_tick, *ev_notify, *ev_rescan;
+	struct event		*ev_leave;	/* the withdraw delay, once
+						 * leaving has begun */
 	struct event		*ev_sig[4];
 	int			 overwritten;	/* the segment's header was
 						 * overwritten: left, exit 1 */

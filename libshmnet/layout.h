@@ -36,7 +36,7 @@
 #define SHM_MAGIC		0x47534e544e4d4853ULL	/* "SHMNTNSG" little endian */
 #define SHM_RING_MAGIC		0x474e49524d4853ULL	/* "SHMRING" */
 #define SHM_VERSION_MAJOR	6
-#define SHM_VERSION_MINOR	0
+#define SHM_VERSION_MINOR	1
 #define SHM_VERSION		((SHM_VERSION_MAJOR << 8) | SHM_VERSION_MINOR)
 
 #define SHM_CACHELINE		64
@@ -241,6 +241,13 @@ _Static_assert(sizeof(struct shm_node_stats) == 3 * SHM_CACHELINE, "stats");
 
 /* shm_node.flags */
 #define SHM_NODE_F_GATEWAY	0x01	/* outside traffic for G enters here */
+/* shm_node.gw: a gateway in route mode, and the routes it keeps for a
+ * routing daemon to announce (the node's main thread: announce.c) */
+#define SHM_GW_ROUTE		0x01	/* gateway-mode = route */
+#define SHM_GW_G		0x02	/* G's route is in place */
+#define SHM_GW_G6		0x04	/* G6's */
+#define SHM_GW_HAS6		0x08	/* G6 is configured: it may be */
+#define SHM_GW_LOCAL		0x10	/* the local network's route too */
 
 /* Doorbell of one node on one network. */
 struct shm_bell {
@@ -269,7 +276,8 @@ struct shm_node {
 	uint32_t		addr4[SHM_NETS];	/* network byte order */
 	uint8_t			prefix4[SHM_NETS];
 	uint8_t			flags;		/* SHM_NODE_F_* */
-	uint8_t			reserved1[5];
+	_Atomic uint8_t		gw;		/* SHM_GW_* */
+	uint8_t			reserved1[4];
 	_Atomic uint64_t	heartbeat;	/* bumped every tick */
 	uint64_t		started_ns;	/* CLOCK_REALTIME */
 

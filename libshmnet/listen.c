@@ -132,6 +132,31 @@ listen_read(struct shmseg *s, uint32_t id, struct shm_listen *out)
 	return 0;
 }
 
+/* listen_families: the families (LISTEN_V4, LISTEN_V6) in which some UP
+ * node publishes a listener that takes new clients (not a connected UDP
+ * socket): what a gateway in route mode announces G and G6 for. */
+unsigned
+listen_families(struct shmseg *s)
+{
+	struct shm_listen l[SHM_LISTEN_MAX];
+	uint32_t id, n, i;
+	unsigned fam = 0;
+
+	for (id = 1; id <= s->max_nodes && fam != (LISTEN_V4 | LISTEN_V6);
+	     id++) {
+		if (atomic_load_explicit(&shmseg_node(s, id)->state,
+			memory_order_acquire) != SHM_NODE_UP)
+			continue;
+		n = listen_read(s, id, l);
+		for (i = 0; i < n; i++)
+			if (!(l[i].flags & SHM_LISTEN_REMOTE))
+				fam |= l[i].family == 4 ? LISTEN_V4 :
+				    l[i].family == 6    ? LISTEN_V6 :
+							  0;
+	}
+	return fam;
+}
+
 /* Which nodes and listeners a choice leaves out (listen_candidates). */
 #define LISTEN_ADMIN  0x01 /* weight 0 or drained nodes; else unweighted */
 #define LISTEN_HEALTH 0x02 /* listeners failing their check */

@@ -63,6 +63,7 @@ struct mx_cluster {
 struct mx_node {
 	uint32_t id;
 	uint64_t up, gen, heartbeats, started_ns, listeners, scans;
+	uint64_t announces_g, announces_g6; /* gateways in route mode */
 };
 
 struct mx_net {
@@ -205,6 +206,21 @@ mx_collect_cluster(const struct mx_source *src, struct mx_rows *a)
 	return 0;
 }
 
+/* mx_node_gateway: what a gateway in route mode announces (MX_NONE on
+ * other nodes). */
+static void
+mx_node_gateway(struct shm_node *n, struct mx_node *r)
+{
+	uint8_t gw = LD(n->gw);
+
+	r->announces_g = r->announces_g6 = MX_NONE;
+	if (!(n->flags & SHM_NODE_F_GATEWAY) || !(gw & SHM_GW_ROUTE))
+		return;
+	r->announces_g = (gw & SHM_GW_G) != 0;
+	if (gw & SHM_GW_HAS6)
+		r->announces_g6 = (gw & SHM_GW_G6) != 0;
+}
+
 /* mx_collect_nodes: every node that ever joined. */
 static int
 mx_collect_nodes(const struct mx_source *src, struct mx_rows *a)
@@ -230,6 +246,7 @@ mx_collect_nodes(const struct mx_source *src, struct mx_rows *a)
 		r->listeners = r->up ? listen_read(seg, id, l) : 0;
 		lt = shmseg_listen(seg, id);
 		r->scans = lt != NULL ? LD(lt->scans) : MX_NONE;
+		mx_node_gateway(n, r);
 		a->n++;
 	}
 	return 0;
@@ -724,6 +741,11 @@ static const struct mx_family mx_families[] = {
 	    "Sockets the node publishes for the global address." },
 	{ "node_listener_scans_total", "counter", N(scans),
 	    "Listener scans the node ran." },
+	{ "gateway_announces_g", "gauge", N(announces_g),
+	    "1 while a gateway in route mode keeps the route to G for its "
+	    "routing daemon to announce." },
+	{ "gateway_announces_g6", "gauge", N(announces_g6),
+	    "The same for G6." },
 	{ "node_tx_frames_total", "counter", NET(tx_frames),
 	    "Frames the node took from its interface." },
 	{ "node_tx_bytes_total", "counter", NET(tx_bytes),

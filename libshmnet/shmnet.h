@@ -624,6 +624,11 @@ uint32_t listen_publish(struct shmseg *seg, uint32_t id,
 	    const struct shm_listen *l, uint32_t n);
 /* Copy node id's listeners out consistently; returns the count. */
 uint32_t listen_read(struct shmseg *seg, uint32_t id, struct shm_listen *out);
+#define LISTEN_V4	0x01
+#define LISTEN_V6	0x02
+/* The families (LISTEN_V4, LISTEN_V6) in which some UP node listens for
+ * new clients. */
+unsigned listen_families(struct shmseg *seg);
 /*
  * Choose the node that serves a new flow: among UP nodes in rotation
  * (weight above 0, not drained or stalled), those whose listeners in

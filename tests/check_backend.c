@@ -345,6 +345,31 @@ START_TEST(test_admin_mapping)
 }
 END_TEST
 
+/* What a gateway in route mode announces: the families some up node
+ * listens in for new clients. */
+START_TEST(test_listen_families)
+{
+	struct shm_listen l[2] = {
+		{ .family = 6,
+		    .proto = IPPROTO_UDP,
+		    .port = 53,
+		    .flags = SHM_LISTEN_REMOTE },
+		{ .family = 4, .proto = IPPROTO_TCP, .port = 80 },
+	};
+
+	ck_assert_uint_eq(listen_families(seg), 0);
+	listen_publish(seg, 2, l, 1); /* connected: takes no new client */
+	ck_assert_uint_eq(listen_families(seg), 0);
+	l[0].flags = 0;
+	listen_publish(seg, 2, l, 1);
+	ck_assert_uint_eq(listen_families(seg), LISTEN_V6);
+	listen_publish(seg, 3, l + 1, 1);
+	ck_assert_uint_eq(listen_families(seg), LISTEN_V4 | LISTEN_V6);
+	ck_assert_int_eq(node_leave(peers[3], 3), 0);
+	ck_assert_uint_eq(listen_families(seg), LISTEN_V6);
+}
+END_TEST
+
 static Suite *
 backend_suite(void)
 {
@@ -359,6 +384,7 @@ backend_suite(void)
 	tcase_add_test(tc, test_hash_choice_ignores_weight_drain_and_health);
 	tcase_add_test(tc, test_rate_of_the_last_second);
 	tcase_add_test(tc, test_admin_mapping);
+	tcase_add_test(tc, test_listen_families);
 	suite_add_tcase(s, tc);
 	return s;
 }

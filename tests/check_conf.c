@@ -194,6 +194,10 @@ START_TEST(test_errors)
 		{ "[cluster]\nlog-level = loud\n",
 		    "test.conf:2: log-level 'loud' must be error, warning, "
 		    "info or debug" },
+		{ "[global]\ngateway-mode = bgp\n",
+		    "test.conf:2: gateway-mode 'bgp' must be arp or route" },
+		{ "[global]\nannounce-table = 0\n",
+		    "announce-table 0 out of range (1-2147483647)" },
 	};
 	size_t i;
 
@@ -320,6 +324,28 @@ START_TEST(test_global_section)
 	ck_assert_int_eq(
 	    conf_set(&c, "cluster.segment-group=shmnet", err, sizeof(err)), 0);
 	ck_assert_str_eq(c.segment_group, "shmnet");
+}
+END_TEST
+
+START_TEST(test_gateway_mode)
+{
+	ck_assert_uint_eq(c.g.gateway_mode, CONF_GW_ARP);
+	ck_assert_uint_eq(c.g.announce_table, 203);
+	ck_assert_int_eq(parse("[global]\ngateway = gw0\n"
+			       "gateway-mode = route\nannounce-table = 77\n"),
+	    0);
+	ck_assert_uint_eq(c.g.gateway_mode, CONF_GW_ROUTE);
+	ck_assert_uint_eq(c.g.announce_table, 77);
+	strcpy(c.cluster, "x");
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), 0);
+	c.g.announce_table = c.g.table;
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
+	ck_assert_str_eq(err,
+	    "announce-table and table are both 202: the announced route "
+	    "needs a table of its own");
+	/* only route mode needs a table of its own */
+	c.g.gateway_mode = CONF_GW_ARP;
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), 0);
 }
 END_TEST
 
@@ -524,6 +550,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_long_line_and_nul);
 	tcase_add_test(tc, test_shipped_example_parses);
 	tcase_add_test(tc, test_global_section);
+	tcase_add_test(tc, test_gateway_mode);
 	tcase_add_test(tc, test_print_defaults_round_trip);
 	tcase_add_test(tc, test_print_round_trip);
 	suite_add_tcase(s, tc);

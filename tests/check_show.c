@@ -298,21 +298,29 @@ START_TEST(test_nodes)
 {
 	json_t *n;
 
+	shmseg_node(w, 2)->flags |= SHM_NODE_F_GATEWAY;
+	shmseg_node(w, 2)->gw = SHM_GW_ROUTE | SHM_GW_G6;
+	shmseg_node(w, 3)->flags |= SHM_NODE_F_GATEWAY;
 	print("nodes", show_nodes);
 	ck_assert_uint_eq(json_array_size(j), 3);
 	ck_assert_ptr_nonnull(n = find(j, "id", NULL, 1));
 	ck_assert_str_eq(jstr(n, "state"), "up");
+	ck_assert_str_eq(jstr(n, "gateway"), "none");
+	ck_assert_str_eq(jstr(n, "announced"), "");
 	ck_assert_int_eq(jint(n, "generation"), gen1);
 	ck_assert_int_eq(jint(n, "pid"), getpid());
 	ck_assert_uint_eq(strlen(jstr(n, "mac")), 17);
 	ck_assert_int_eq(jint(n, "wakes_recovered"), 0);
 	ck_assert_ptr_nonnull(n = find(j, "id", NULL, 2));
 	ck_assert_int_eq(jint(n, "generation"), gen2);
+	ck_assert_str_eq(jstr(n, "gateway"), "route");
+	ck_assert_str_eq(jstr(n, "announced"), "G6");
 	ck_assert_ptr_nonnull(n = find(j, "id", NULL, 3));
 	ck_assert_str_eq(jstr(n, "state"), "down");
+	ck_assert_str_eq(jstr(n, "gateway"), "arp");
 	contains(text,
 	    "ID    STATE GEN   PID      MAC               ADDRESS"
-	    "               TX-FRAMES    RX-FRAMES    DROPS");
+	    "            GATEWAY ANNOUNCED     TX-FRAMES    RX-FRAMES    DROPS");
 	ck_assert_ptr_nonnull(strstr(text, "\n3     down  "));
 }
 END_TEST

@@ -157,6 +157,38 @@ rt_rule6_add(struct rt_undo *u, uint32_t pref, uint32_t table,
 	    iif);
 }
 
+/* rt_rule4_add_suppress: "from src lookup table suppress_prefixlength 0"
+ * (see route.h). */
+int
+rt_rule4_add_suppress(struct rt_undo *u, uint32_t pref, uint32_t table,
+    uint32_t src, uint8_t srclen, const char *iif)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct rt_op *op;
+	int rc;
+
+	if ((rc = rt_room(u)) != 0)
+		return rc;
+	nlh = rt_rule_msg(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, pref,
+	    table, 0, 0, src, srclen, iif);
+	mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, 0);
+	if ((rc = nl_talk(nlh)) == -EEXIST)
+		return 0; /* left by an earlier life: keep it */
+	if (rc != 0)
+		return rc;
+	op = rt_record(u, RT_OP_RULE);
+	op->family = AF_INET;
+	op->pref = pref;
+	op->table = table;
+	op->src = src;
+	op->srclen = srclen;
+	op->suppress = 1;
+	if (iif != NULL)
+		strlcpy(op->iif, iif, sizeof(op->iif));
+	return 0;
+}
+
 /* rt_rule4_udp_sport: per-port rule for UDP answers (see route.h). */
 int
 rt_rule4_udp_sport(int add, uint32_t pref, uint32_t table, uint16_t port,
@@ -289,6 +321,66 @@ rt_route_add(struct rt_undo *u, int family, uint32_t table, const void *dst,
 	op->dstlen = len;
 	op->oif = oif;
 	return 0;
+}
+
+/* rt_route_set: add or delete a link route, unrecorded. */
+int
+rt_route_set(int add, int family, uint32_t table, const void *dst, uint8_t len,
+    int oif)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int rc;
+
+	rc = nl_talk(rt_route_msgf(buf, add ? RTM_NEWROUTE : RTM_DELROUTE,
+	    add ? NLM_F_CREATE | NLM_F_REPLACE : 0, family, table, dst, len,
+	    oif, NULL));
+	return !add && (rc == -ESRCH || rc == -ENODEV) ? 0 : rc;
+}
+
+/* rt_route4_gateways: table's default route over gateways (route.h). */
+int
+rt_route4_gateways(uint32_t table, int oif, const uint32_t *gw, uint32_t n)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtnexthop *nh;
+	struct nlattr *mp;
+	struct rtmsg *rtm;
+	uint32_t i;
+	int rc;
+
+	if (n > 64)
+		return -E2BIG;
+	nlh->nlmsg_type = n ? RTM_NEWROUTE : RTM_DELROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK |
+	    (n ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_table = table < 256 ? table : RT_TABLE_UNSPEC;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put_u32(nlh, RTA_TABLE, table);
+	if (n == 1) {
+		mnl_attr_put_u32(nlh, RTA_GATEWAY, gw[0]);
+		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)oif);
+	} else if (n > 1) {
+		mp = mnl_attr_nest_start(nlh, RTA_MULTIPATH);
+		for (i = 0; i < n; i++) {
+			nh = mnl_nlmsg_get_payload_tail(nlh);
+			memset(nh, 0, sizeof(*nh));
+			nh->rtnh_ifindex = oif;
+			nlh->nlmsg_len += MNL_ALIGN(sizeof(*nh));
+			mnl_attr_put_u32(nlh, RTA_GATEWAY, gw[i]);
+			nh->rtnh_len =
+			    (unsigned short)((char *)mnl_nlmsg_get_payload_tail(
+						 nlh) -
+				(char *)nh);
+		}
+		mnl_attr_nest_end(nlh, mp);
+	}
+	rc = nl_talk(nlh);
+	return n == 0 && (rc == -ESRCH || rc == -ENODEV) ? 0 : rc;
 }
 
 /* rt_route4_add: an IPv4 link route (prefsrc 0: none). */
@@ -478,13 +570,17 @@ rt_undo_one(const struct rt_op *op)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	int fam = op->family ? op->family : AF_INET, rc;
+	struct nlmsghdr *nlh;
 	const void *dst = fam == AF_INET ? (const void *)&op->dst : op->dst6,
 		   *src = fam == AF_INET ? (const void *)&op->src : op->src6;
 
 	switch (op->kind) {
 	case RT_OP_RULE:
-		return nl_talk(rt_rule_msgf(buf, RTM_DELRULE, 0, fam, op->pref,
-		    op->table, dst, op->dstlen, src, op->srclen, op->iif));
+		nlh = rt_rule_msgf(buf, RTM_DELRULE, 0, fam, op->pref,
+		    op->table, dst, op->dstlen, src, op->srclen, op->iif);
+		if (op->suppress)
+			mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, 0);
+		return nl_talk(nlh);
 	case RT_OP_LOCAL:
 		rc = nl_talk(rt_rule_msgf(buf, RTM_NEWRULE,
 		    NLM_F_CREATE | NLM_F_EXCL, fam, 0, RT_TABLE_LOCAL, NULL, 0,

@@ -19,6 +19,8 @@ struct rt_undo {
 		uint8_t		dst6[16], src6[16];
 		uint8_t		dstlen, srclen;
 		char		iif[16];
+		uint8_t		suppress;	/* rule: suppress_prefixlength
+						 * 0 */
 		int		oif;
 		char		path[96];	/* sysctl */
 		char		value[32];	/* sysctl: value to restore */
@@ -30,6 +32,11 @@ struct rt_undo {
 int	 rt_rule4_add(struct rt_undo *u, uint32_t pref, uint32_t table,
 	    uint32_t dst, uint8_t dstlen, uint32_t src, uint8_t srclen,
 	    const char *iif);
+/* Add the IPv4 rule "from src/srclen [iif IFNAME] lookup table
+ * suppress_prefixlength 0" at priority pref (the table, unless all it
+ * has is a default route).  Recorded for undo unless it existed. */
+int	 rt_rule4_add_suppress(struct rt_undo *u, uint32_t pref, uint32_t table,
+	    uint32_t src, uint8_t srclen, const char *iif);
 /* Add or delete (add = 0) the rule "iif lo ipproto udp sport PORT lookup
  * table" at pref; with suppress, "lookup table suppress_prefixlength 0"
  * instead (port 0: any port).  Not recorded: the caller tracks these. */
@@ -43,6 +50,16 @@ int	 rt_local_rule_move(struct rt_undo *u, uint32_t pref);
 /* Add route dst/len dev oif [src prefsrc] scope link in table. */
 int	 rt_route4_add(struct rt_undo *u, uint32_t table, uint32_t dst,
 	    uint8_t len, int oif, uint32_t prefsrc);
+/* Add (add = 1, replacing any) or delete the route dst/len dev oif in
+ * table (family AF_INET or AF_INET6; dst 4 or 16 bytes); deleting one
+ * that is not there succeeds.  Not recorded: the caller tracks it. */
+int	 rt_route_set(int add, int family, uint32_t table, const void *dst,
+	    uint8_t len, int oif);
+/* Make the IPv4 default route of table "via gw[0..n) dev oif", several
+ * next hops for n > 1 (gw network order); n = 0 deletes it.  Not
+ * recorded: the caller tracks it. */
+int	 rt_route4_gateways(uint32_t table, int oif, const uint32_t *gw,
+	    uint32_t n);
 /* IPv6 counterparts: addresses are 16 bytes; an address is added nodad. */
 int	 rt_rule6_add(struct rt_undo *u, uint32_t pref, uint32_t table,
 	    const uint8_t *dst, uint8_t dstlen, const uint8_t *src,

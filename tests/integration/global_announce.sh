@@ -1,0 +1,123 @@
+#!/bin/bash
+# A gateway in route mode keeps G's route for a routing daemon, and only
+# while it can deliver: node 1 is a gateway (gateway-mode = route) with a
+# link to the out namespace; nodes 2 and 3 may serve G:7200.
+#  - no listener anywhere: no route to G in table 203;
+#  - a listener on node 2: the route appears; out, routing G to the
+#    gateway as a router that learned it would, is served; the gateway
+#    answers no ARP for G;
+#  - the listener goes: the route goes within 2 s;
+#  - route-local (on nodes 1 and 3): the gateway keeps the local
+#    network's route too, and out reaches node 3's own address through
+#    it, but not node 2's (no route-local there);
+#  - kill -9 of the gateway's daemon: the route goes with its interface;
+#    a restart brings it back;
+#  - SIGTERM: the route goes at once, and the gateway goes on forwarding
+#    for withdraw-delay (1.5 s here) while routers move away, then
+#    leaves.
+. "$(dirname "$0")/lib.sh"
+require_root socat jq
+G=10.202.0.1
+C=10.207.0.1
+
+make_ns 1 2 3 out
+veth 1 gw0 out up1
+ip -n "$(ns 1)" addr add 10.205.1.1/24 dev gw0
+ip -n "$(ns out)" addr add 10.205.1.2/24 dev up1
+ip -n "$(ns out)" addr add $C/32 dev lo
+ip -n "$(ns 1)" route add $C/32 via 10.205.1.2
+
+GW=(--set global.gateway=gw0 --set global.gateway-mode=route
+    --set global.withdraw-delay=1500 --set global.route-local=yes)
+start_node 1 "${GW[@]}"
+start_node 2
+start_node 3 --set global.route-local=yes
+for n in 1 2 3; do wait_state $n up 5 >/dev/null || fail "node $n not up"; done
+
+# routes: the gateway's routes to G in table 203
+routes() { ip -n "$(ns 1)" route show table 203 $G 2>/dev/null; }
+# wait_route yes|no SECONDS: until the route is there (or gone)
+wait_route() {
+	local i
+	for i in $(seq $(( $2 * 10 ))); do
+		if [ "$1" = yes ]; then routes | grep -q "dev shmg0" && return 0
+		else [ -z "$(routes)" ] && return 0; fi
+		sleep 0.1
+	done
+	return 1
+}
+
+sleep 1.5 # two ticks with no listener
+[ -z "$(routes)" ] || fail "route to G with no listener: $(routes)"
+say "no listener: no route to G"
+
+# arp mode's proxy answer is not there: a client on the link gets none
+ip -n "$(ns out)" route add $G/32 dev up1 src $C
+bg_ns 2 socat TCP-LISTEN:7200,fork,reuseaddr SYSTEM:"echo node2"
+L2=$!
+wait_route yes 3 || fail "no route to G after a listener came: $(routes)"
+say "a listener on node 2: $(routes)"
+[ "$(ctl --json nodes | jq -r '.[] | select(.id == 1) | .gateway + " " + .announced')" = "route G,local" ] ||
+    fail "nodes does not show gateway 1 announcing G: $(ctl nodes)"
+ctl metrics > "$T_DIR/m.prom"
+grep -q '^shmnet_gateway_announces_g{cluster="'"$CLUSTER"'",node="1"} 1$' "$T_DIR/m.prom" ||
+    fail "no metric of the announcement: $(grep announces "$T_DIR/m.prom")"
+grep -q '^shmnet_gateway_announces_g6{' "$T_DIR/m.prom" &&
+    fail "a metric for G6, which is not set: $(grep announces_g6 "$T_DIR/m.prom")"
+in_ns out timeout 3 socat -T 2 - TCP:$G:7200,bind=$C </dev/null >/dev/null 2>&1 &&
+    fail "the gateway answered ARP for G in route mode"
+ip -n "$(ns out)" neigh show dev up1 | grep -q "^$G .*lladdr" &&
+    fail "G resolved on the link: $(ip -n "$(ns out)" neigh show dev up1)"
+ip -n "$(ns out)" route replace $G/32 via 10.205.1.1 src $C
+for i in $(seq 5); do
+	r=$(in_ns out timeout 5 socat -T 3 - TCP:$G:7200,bind=$C </dev/null 2>&1)
+	[ "$r" = node2 ] || fail "connection $i to G by the routed gateway: '$r'"
+done
+say "no ARP answer for G; routed to the gateway, 5 connections served"
+
+kill "$L2"; wait "$L2" 2>/dev/null
+wait_route no 3 || fail "route to G stays with no listener: $(routes)"
+[ "$(ctl --json nodes | jq -r '.[] | select(.id == 1) | .announced')" = "local" ] ||
+    fail "nodes shows an announcement withdrawn: $(ctl nodes)"
+say "the listener went: the route went"
+
+ip -n "$(ns 1)" route show table 203 10.201.0.0/16 | grep -q "dev shm0" ||
+    fail "no route to the local network in table 203: $(ip -n "$(ns 1)" route show table 203)"
+ip -n "$(ns out)" route add 10.201.0.0/16 via 10.205.1.1 src $C
+in_ns out ping -c 1 -W 2 -q 10.201.0.3 >/dev/null ||
+    fail "node 3's local address does not answer from outside"
+bg_ns 3 socat TCP-LISTEN:7300,bind=10.201.0.3,fork,reuseaddr SYSTEM:"echo local3"
+for _ in $(seq 20); do
+	r=$(in_ns out timeout 3 socat -T 2 - TCP:10.201.0.3:7300 </dev/null 2>&1)
+	[ "$r" = local3 ] && break; sleep 0.1
+done
+[ "$r" = local3 ] || fail "TCP to node 3's local address: '$r'"
+in_ns out ping -c 1 -W 1 -q 10.201.0.2 >/dev/null 2>&1 &&
+    fail "node 2 (no route-local) answered from outside"
+say "route-local: node 3's own address answers outside through the gateway, node 2's not"
+
+bg_ns 3 socat TCP-LISTEN:7200,fork,reuseaddr SYSTEM:"echo node3"
+wait_route yes 3 || fail "no route to G with a listener on node 3"
+stop_node 1 KILL
+wait_route no 2 || fail "route to G outlives its daemon: $(routes)"
+say "kill -9 of the gateway's daemon: the route went with its interface"
+
+start_node 1 "${GW[@]}"
+wait_state 1 up 5 >/dev/null || fail "node 1 not up again"
+wait_route yes 3 || fail "no route to G after the gateway's restart"
+r=$(in_ns out timeout 5 socat -T 3 - TCP:$G:7200,bind=$C </dev/null 2>&1)
+[ "$r" = node3 ] || fail "connection after the restart: '$r'"
+say "restart: announced again and served"
+t0=$(date +%s%N)
+kill -TERM "$(daemon_pid 1)"
+wait_route no 1 || fail "route to G 1 s after SIGTERM: $(routes)"
+r=$(in_ns out timeout 5 socat -T 3 - TCP:$G:7200,bind=$C </dev/null 2>&1)
+[ "$r" = node3 ] || fail "connection during the withdraw delay: '$r'"
+kill -0 "$(daemon_pid 1)" 2>/dev/null || fail "the gateway left before its withdraw delay"
+wait "${T_PIDS[1]}"; T_PIDS[1]=""
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ $ms -ge 1400 ] && [ $ms -lt 6000 ] || fail "the gateway left $ms ms after SIGTERM (withdraw-delay 1500)"
+grep -q "route to G out of table 203: leaving" "$T_DIR/node1.log" ||
+    fail "the gateway did not say it withdrew G"
+say "SIGTERM: withdrawn at once, served during the delay, left after $ms ms"
+say "PASS"
