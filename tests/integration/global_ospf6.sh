@@ -3,8 +3,8 @@
 # [global] address6 set and an IPv6 client.  Nodes 1 and 2 are gateways in
 # route mode linked to the router, with the routing daemon of conf/ (BIRD
 # 2, or FRR with ROUTING=frr); nodes 3 and 4 serve G6.
-#  - no listener: no route to G6 at the router; listeners: a route with
-#    two next hops;
+#  - no listener: no route to G6 at the router (BIRD; FRR 8.4 announces
+#    G6 while shmnetd runs); listeners: a route with two next hops;
 #  - 100 connections to G6 from the client are served, entering by both
 #    gateways;
 #  - kill -9 of gateway 1 (its shmnetd and its routing daemon): one next
@@ -14,12 +14,15 @@
 . "$(dirname "$0")/routers.sh"
 require_root socat jq
 require_routing
+# BIRD announces the route shmnetd keeps while a node listens; FRR 8.4 can
+# only announce shmg0's address, while shmnetd runs (conf/frr-gateway.conf)
+LISTENERS=yes
+[ "$ROUTING" = frr ] && LISTENERS=no
 G6=fd53:4d47::1
 C6=fd53:4d50:ff::1
 WITHDRAW_MS=${WITHDRAW_MS:-2500}
 GW=(--set global.address6=$G6 --set global.gateway=gw0
     --set global.gateway-mode=route)
-[ "$ROUTING" = frr ] && GW+=(--set global.announce-table=254)
 
 make_ns 1 2 3 4 router client
 for n in 1 2; do
@@ -50,10 +53,12 @@ for n in 1 2; do
 	wait_nexthops $n fd53:4d50:ff::/64 1 20 -6 >/dev/null ||
 	    fail "gateway $n learnt no route to the client"
 done
-sleep 1.5
-[ "$(route_nexthops router $G6/128 -6)" = 0 ] ||
-    fail "a route to G6 with no listener: $(ip -n "$(ns router)" -6 route show $G6)"
-say "no listener: the router has no route to G6"
+if [ $LISTENERS = yes ]; then
+	sleep 1.5
+	[ "$(route_nexthops router $G6/128 -6)" = 0 ] ||
+	    fail "a route to G6 with no listener: $(ip -n "$(ns router)" -6 route show $G6)"
+	say "no listener: the router has no route to G6"
+fi
 
 for n in 3 4; do
 	bg_ns $n socat TCP6-LISTEN:7100,fork,reuseaddr SYSTEM:"echo node$n"
@@ -61,6 +66,10 @@ done
 ms=$(wait_nexthops router $G6/128 2 15 -6) ||
     fail "no ECMP route to G6: $(ip -n "$(ns router)" -6 route show $G6)"
 say "listeners on nodes 3 and 4: G6 with two next hops at the router after $ms ms"
+for _ in $(seq 50); do
+	[ "$(ctl --json listeners | jq '[.[] | select(.port == 7100)] | length')" = 2 ] && break
+	sleep 0.1
+done
 
 connect() {
 	in_ns client bash -c 'for i in $(seq '"$1"'); do

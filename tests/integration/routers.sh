@@ -123,6 +123,28 @@ router_cmd() {
 	esac
 }
 
+# router_dump NODE...: what the routing daemons of the nodes know, on
+# stderr, for a failing test's log; RT_SAVE=DIR keeps their whole logs
+router_dump() {
+	local n
+	[ -n "${RT_SAVE:-}" ] && cp "$T_DIR"/*.log "$RT_SAVE"
+	for n in "$@"; do
+		echo "---- routing daemons of $n"
+		case "$ROUTING" in
+		bird)
+			router_cmd "$n" show ospf neighbors
+			router_cmd "$n" show route all
+			;;
+		frr)
+			router_cmd "$n" show ip ospf neighbor
+			router_cmd "$n" show ipv6 ospf6 neighbor
+			router_cmd "$n" show ip route
+			router_cmd "$n" show ipv6 route
+			;;
+		esac
+	done >&2
+}
+
 # router_kill NODE: kill -9 NODE's routing daemons, as if they crashed
 router_kill() {
 	local node=$1 pid
