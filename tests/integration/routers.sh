@@ -14,6 +14,14 @@ RT_CONFDIR=${RT_CONFDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../conf" && pwd
 RT_FRR=${RT_FRR:-/usr/lib/frr}
 declare -A RT_PIDS	# node -> PIDs of its routing daemons
 
+# FRR keeps, outside $T_DIR, a directory per pathspace in /run/frr and one
+# per daemon in /var/tmp/frr (removed by a daemon that exits, not by one
+# killed): router_kill removes the latter, rt_tidy at exit the former
+rt_tidy() {
+	[ "$ROUTING" = frr ] && rm -rf /var/run/frr/"$T_PFX"*
+}
+trap 'rt_tidy; cleanup' EXIT
+
 # require_routing: skip unless the routing daemons of $ROUTING are there
 require_routing() {
 	case "$ROUTING" in
@@ -145,11 +153,15 @@ router_dump() {
 	done >&2
 }
 
-# router_kill NODE: kill -9 NODE's routing daemons, as if they crashed
+# router_kill NODE: kill -9 NODE's routing daemons, as if they crashed (a
+# test that killed them itself calls it too, to forget them)
 router_kill() {
 	local node=$1 pid
 	for pid in ${RT_PIDS[$node]}; do kill -KILL "$pid" 2>/dev/null; done
-	for pid in ${RT_PIDS[$node]}; do wait "$pid" 2>/dev/null; done
+	for pid in ${RT_PIDS[$node]}; do
+		wait "$pid" 2>/dev/null
+		[ "$ROUTING" = frr ] && rm -rf /var/tmp/frr/*."$pid"
+	done
 	RT_PIDS[$node]=""
 }
 
