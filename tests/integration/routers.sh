@@ -65,6 +65,14 @@ router_conf() {
 	echo "$out"
 }
 
+# gateway_conf NODE N: router_conf for a gateway whose uplink has
+# 10.205.N.1/24, which is its router id
+gateway_conf() {
+	local extra=()
+	[ "$ROUTING" = frr ] && extra=(10.205.1.0/24=10.205.$2.0/24)
+	router_conf gateway "$1" 10.205.1.1=10.205.$2.1 "${extra[@]}"
+}
+
 # router_start NODE CONF: start $ROUTING's daemons in namespace NODE with
 # CONF; their PIDs go to RT_PIDS[NODE] and T_PIDS.  Waits until they take
 # commands.

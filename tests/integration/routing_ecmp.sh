@@ -87,8 +87,7 @@ start_routers() {
 		if [ "$n" = router ]; then
 			router_start router "$(router_conf router router)"
 		else
-			router_start $n "$(router_conf gateway $n \
-			    10.205.1.1=10.205.$n.1)"
+			router_start $n "$(gateway_conf $n $n)"
 		fi
 	done
 }
