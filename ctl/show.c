@@ -64,7 +64,7 @@ show_list(struct ctl *c, const struct out_table *t,
 struct node_row {
 	uint32_t id, up, gen, pid;
 	char gateway[8];    /* none, arp or route */
-	char announced[16]; /* what a gateway in route mode announces */
+	char announced[24]; /* what a gateway in route mode announces */
 	char mac[18];
 	char addr[INET_ADDRSTRLEN + 4];
 	uint64_t heartbeat, tx_frames, tx_bytes, rx_frames, rx_bytes;
@@ -72,6 +72,7 @@ struct node_row {
 	uint64_t corrupt, zero_copy, mc_filtered, wakes_recovered;
 	uint64_t drops; /* the four drop_* together */
 	uint64_t g_no_listener, g_unrouted, g_looped, g_foreign;
+	uint64_t g_egress_flows, g_egress_no_gateway, g_egress_collided;
 };
 
 /* show_node_state: name of a node's state. */
@@ -110,6 +111,10 @@ static const struct out_field show_node_fields[] = {
 	{ "global_unrouted", NULL, OUT_UINT, NODE(g_unrouted) },
 	{ "global_looped", NULL, OUT_UINT, NODE(g_looped) },
 	{ "global_foreign", NULL, OUT_UINT, NODE(g_foreign) },
+	{ "global_egress_flows", NULL, OUT_UINT, NODE(g_egress_flows) },
+	{ "global_egress_no_gateway", NULL, OUT_UINT,
+	    NODE(g_egress_no_gateway) },
+	{ "global_egress_collided", NULL, OUT_UINT, NODE(g_egress_collided) },
 	{ NULL, "DROPS", OUT_UINT, NODE(drops), .width = 8 },
 };
 #undef NODE
@@ -130,9 +135,10 @@ show_node_gateway(struct shm_node *n, struct node_row *r)
 	    !(n->flags & SHM_NODE_F_GATEWAY) ? "none" :
 		(gw & SHM_GW_ROUTE)          ? "route" :
 					       "arp");
-	snprintf(r->announced, sizeof(r->announced), "%s%s%s",
+	snprintf(r->announced, sizeof(r->announced), "%s%s%s%s",
 	    (gw & SHM_GW_G) ? ",G" : "", (gw & SHM_GW_G6) ? ",G6" : "",
-	    (gw & SHM_GW_LOCAL) ? ",local" : "");
+	    (gw & SHM_GW_LOCAL) ? ",local" : "",
+	    (gw & SHM_GW_CLIENT) ? ",client" : "");
 	memmove(r->announced, r->announced + (r->announced[0] == ','),
 	    strlen(r->announced));
 }
@@ -159,6 +165,8 @@ show_node_row(struct ctl *c, uint32_t id, struct node_row *r)
 	snprintf(r->addr, sizeof(r->addr), "%s/%u", ab,
 	    n->prefix4[SHM_NET_LOCAL] <= 32 ? n->prefix4[SHM_NET_LOCAL] : 0);
 	show_node_gateway(n, r);
+	if (!r->up)
+		r->announced[0] = '\0'; /* a dead one's route went with it */
 	r->heartbeat = LD(n->heartbeat);
 	r->tx_frames = LD(s->tx_frames);
 	r->tx_bytes = LD(s->tx_bytes);
@@ -178,6 +186,9 @@ show_node_row(struct ctl *c, uint32_t id, struct node_row *r)
 	r->g_unrouted = LD(g->unrouted);
 	r->g_looped = LD(g->looped);
 	r->g_foreign = LD(g->foreign);
+	r->g_egress_flows = LD(g->egress_flows);
+	r->g_egress_no_gateway = LD(g->egress_no_gateway);
+	r->g_egress_collided = LD(g->egress_collided);
 	return 1;
 }
 
@@ -575,6 +586,13 @@ show_conn_state(uint32_t stflags)
 	return conn_state_name((uint16_t)stflags);
 }
 
+/* show_conn_dir: which way a flow goes: in to G, or out from a node. */
+static const char *
+show_conn_dir(uint32_t stflags)
+{
+	return (stflags & SHM_CONN_EGRESS) ? "out" : "in";
+}
+
 struct conn_row {
 	uint32_t proto;
 	char local[INET6_ADDRSTRLEN];
@@ -594,6 +612,8 @@ static const struct out_field show_conn_fields[] = {
 	{ "fport", NULL, OUT_UINT, CONN(fport), .width = -5, .glue = ":" },
 	{ "node", "NODE", OUT_UINT, CONN(node), .width = 4 },
 	{ "ingress", "INGRESS", OUT_UINT, CONN(ingress), .width = 7 },
+	{ "direction", "DIR", OUT_NAME, CONN(state), .width = -3,
+	    .names = show_conn_dir },
 	{ "state", "STATE", OUT_NAME, CONN(state), .width = -11,
 	    .names = show_conn_state },
 	{ "age", "AGE", OUT_UINT, CONN(age), .width = 6 },

@@ -48,29 +48,35 @@ enum conf_type {
 		     * port's range */
 	CT_LEVEL,   /* a log level's name, stored as its syslog priority */
 	CT_CHECK,   /* none, tcp or exec:/absolute/path */
-	CT_GWMODE   /* arp or route, stored as CONF_GW_* */
+	CT_GWMODE,  /* arp or route, stored as CONF_GW_* */
+	CT_SOURCE,  /* global or node, stored as CONF_EGRESS_* */
+	CT_PORTS    /* low-high, two uint32_t; min-max: the ports' range */
 };
 
-/* A word a key takes, and the number it is stored as. */
-struct conf_word {
+/* A value known by its name. */
+struct conf_name {
 	const char *name;
-	uint32_t v;
+	uint32_t value;
 };
 
 /* The names of CT_LEVEL, by syslog priority. */
-static const struct conf_word conf_levels[] = {
+static const struct conf_name conf_levels[] = {
 	{ "error", LOG_ERR },
 	{ "warning", LOG_WARNING },
 	{ "info", LOG_INFO },
 	{ "debug", LOG_DEBUG },
-	{ NULL, 0 },
 };
 
 /* The names of CT_GWMODE. */
-static const struct conf_word conf_gwmodes[] = {
+static const struct conf_name conf_gwmodes[] = {
 	{ "arp", CONF_GW_ARP },
 	{ "route", CONF_GW_ROUTE },
-	{ NULL, 0 },
+};
+
+/* The names of CT_SOURCE. */
+static const struct conf_name conf_sources[] = {
+	{ "global", CONF_EGRESS_GLOBAL },
+	{ "node", CONF_EGRESS_NODE },
 };
 
 struct conf_key {
@@ -151,6 +157,9 @@ static const struct conf_key conf_keys[] = {
 	CK("global", "route-local", CT_BOOL, 0, 1, 0, g.route_local),
 	CK("global", "route-local-table", CT_UINT, 1, 0x7fffffff, 0,
 	    g.local_table),
+	CK("global", "egress", CT_BOOL, 0, 1, 0, g.egress),
+	CK("global", "egress-source", CT_SOURCE, 0, 1, 0, g.egress_source),
+	CK("global", "egress-ports", CT_PORTS, 1024, 65535, 0, g.egress_ports),
 	CK("global", "connections", CT_UINT, 112, 1u << 27, 0, g.conn_entries),
 	CK("global", "tcp-syn-timeout", CT_UINT, 1, 86400, 0, g.syn_timeout),
 	CK("global", "tcp-established-timeout", CT_UINT, 1, 604800, 0,
@@ -217,6 +226,9 @@ conf_defaults(struct conf *c)
 	c->g.check_timeout = 1;
 	c->g.check_rise = 2;
 	c->g.check_fall = 3;
+	c->g.egress_source = CONF_EGRESS_GLOBAL;
+	c->g.egress_ports[0] = 32768; /* the kernel's default range */
+	c->g.egress_ports[1] = 60999;
 }
 
 /* conf_find: key table entry. */
@@ -534,48 +546,90 @@ conf_string(struct conf *c, const struct conf_key *k, const char *value,
 	return 0;
 }
 
-/* conf_words: the words a key of type t takes. */
-static const struct conf_word *
-conf_words(enum conf_type t)
+/* conf_names: the names of a CT_LEVEL, CT_GWMODE or CT_SOURCE key's
+ * values, and how many. */
+static const struct conf_name *
+conf_names(const struct conf_key *k, size_t *n)
 {
-	return t == CT_LEVEL ? conf_levels : conf_gwmodes;
+	if (k->type == CT_LEVEL) {
+		*n = sizeof(conf_levels) / sizeof(*conf_levels);
+		return conf_levels;
+	}
+	if (k->type == CT_GWMODE) {
+		*n = sizeof(conf_gwmodes) / sizeof(*conf_gwmodes);
+		return conf_gwmodes;
+	}
+	*n = sizeof(conf_sources) / sizeof(*conf_sources);
+	return conf_sources;
 }
 
-/* conf_word: one of the words a key takes. */
+/* conf_named: a value by its name ("a, b or c" in the error). */
 static int
-conf_word(struct conf *c, const struct conf_key *k, const char *value,
+conf_named(struct conf *c, const struct conf_key *k, const char *value,
     const char *where, char *err, size_t errlen)
 {
-	const struct conf_word *w = conf_words(k->type);
-	size_t i, n;
+	const struct conf_name *t;
+	size_t i, n, len;
 
-	for (i = 0; w[i].name != NULL; i++)
-		if (strcmp(value, w[i].name) == 0) {
-			conf_store(c, k, w[i].v);
+	t = conf_names(k, &n);
+	for (i = 0; i < n; i++)
+		if (strcmp(value, t[i].name) == 0) {
+			conf_store(c, k, t[i].value);
 			return 0;
 		}
-	n = (size_t)snprintf(err, errlen, "%s: %s '%s' must be", where, k->name,
-	    value);
-	for (i = 0; w[i].name != NULL && n < errlen; i++)
-		n += (size_t)snprintf(err + n, errlen - n, "%s %s",
-		    i == 0                    ? "" :
-			w[i + 1].name == NULL ? " or" :
-						",",
-		    w[i].name);
+	snprintf(err, errlen, "%s: %s '%s' must be ", where, k->name, value);
+	for (i = 0; i < n; i++) {
+		len = strlen(err);
+		snprintf(err + len, errlen - len, "%s%s",
+		    i == 0        ? "" :
+			i + 1 < n ? ", " :
+				    " or ",
+		    t[i].name);
+	}
 	return -1;
 }
 
-/* conf_word_name: the word a key's stored number stands for. */
+/* conf_name_of: the name of a CT_LEVEL, CT_GWMODE or CT_SOURCE key's
+ * value. */
 static const char *
-conf_word_name(enum conf_type t, uint64_t v)
+conf_name_of(const struct conf_key *k, uint64_t v)
 {
-	const struct conf_word *w = conf_words(t);
-	size_t i;
+	const struct conf_name *t;
+	size_t i, n;
 
-	for (i = 0; w[i].name != NULL; i++)
-		if (w[i].v == v)
-			return w[i].name;
+	t = conf_names(k, &n);
+	for (i = 0; i < n; i++)
+		if (t[i].value == v)
+			return t[i].name;
 	return "?";
+}
+
+/* conf_ports: "LOW-HIGH", min <= LOW < HIGH <= max. */
+static int
+conf_ports(struct conf *c, const struct conf_key *k, const char *value,
+    const char *where, char *err, size_t errlen)
+{
+	uint32_t *p = (uint32_t *)((char *)c + k->off);
+	char buf[32], *dash;
+	uint64_t lo, hi;
+
+	if (strlcpy(buf, value, sizeof(buf)) >= sizeof(buf) ||
+	    (dash = strchr(buf, '-')) == NULL)
+		goto bad;
+	*dash = '\0';
+	if (conf_parse_u64(buf, 0, &lo) != 0 ||
+	    conf_parse_u64(dash + 1, 0, &hi) != 0 || lo < k->min ||
+	    hi > k->max || lo >= hi)
+		goto bad;
+	p[0] = (uint32_t)lo;
+	p[1] = (uint32_t)hi;
+	return 0;
+bad:
+	snprintf(err, errlen,
+	    "%s: %s '%s' must be LOW-HIGH, %" PRIu64
+	    " <= LOW < HIGH <= %" PRIu64,
+	    where, k->name, value, k->min, k->max);
+	return -1;
 }
 
 /* conf_check: "none" (or empty), "tcp", or "exec:" and an absolute
@@ -704,9 +758,12 @@ conf_apply(struct conf *c, const char *section, const char *key,
 		return conf_string(c, k, value, where, err, errlen);
 	case CT_LEVEL:
 	case CT_GWMODE:
-		return conf_word(c, k, value, where, err, errlen);
+	case CT_SOURCE:
+		return conf_named(c, k, value, where, err, errlen);
 	case CT_CHECK:
 		return conf_check(c, k, value, where, err, errlen);
+	case CT_PORTS:
+		return conf_ports(c, k, value, where, err, errlen);
 	}
 	return -1;
 }
@@ -1012,7 +1069,53 @@ conf_finish(struct conf *c, char *err, size_t errlen)
 		    c->local.ifname);
 		return -1;
 	}
+	return conf_check_egress(c, c->max_nodes, err, errlen);
+}
+
+/* conf_egress: does this node send out through the gateways? */
+int
+conf_egress(const struct conf *c)
+{
+	return c->g.enabled && c->g.egress && c->g.gateway[0] == '\0';
+}
+
+/* conf_egress_ports: node id's share of egress-ports: an even number of
+ * ports from an even port on when the range starts even, as the kernel
+ * prefers (it gives connect() ports of one parity). */
+int
+conf_egress_ports(const struct conf *c, uint32_t max_nodes, uint32_t id,
+    uint32_t *lo, uint32_t *hi)
+{
+	uint32_t n = c->g.egress_ports[1] - c->g.egress_ports[0] + 1, share;
+
+	share = (max_nodes > 0 ? n / max_nodes : 0) & ~1u;
+	if (share < CONF_EGRESS_SLICE_MIN || id < 1 || id > max_nodes)
+		return -ERANGE;
+	*lo = c->g.egress_ports[0] + (id - 1) * share;
+	*hi = *lo + share - 1;
 	return 0;
+}
+
+/* conf_check_egress: with egress from G, every node's share of
+ * egress-ports is large enough. */
+int
+conf_check_egress(const struct conf *c, uint32_t max_nodes, char *err,
+    size_t errlen)
+{
+	uint32_t lo, hi;
+
+	if (!conf_egress(c) || c->g.egress_source != CONF_EGRESS_GLOBAL ||
+	    conf_egress_ports(c, max_nodes, 1, &lo, &hi) == 0)
+		return 0;
+	snprintf(err, errlen,
+	    "egress-ports %u-%u shared among max-nodes %u leaves each node "
+	    "%u ephemeral ports, fewer than %u: widen egress-ports, lower "
+	    "max-nodes, or set egress-source = node",
+	    c->g.egress_ports[0], c->g.egress_ports[1], max_nodes,
+	    ((c->g.egress_ports[1] - c->g.egress_ports[0] + 1) / max_nodes) &
+		~1u,
+	    CONF_EGRESS_SLICE_MIN);
+	return -1;
 }
 
 /* conf_read: defaults, the file, the --set assignments, --cluster and
@@ -1202,7 +1305,12 @@ conf_format(const struct conf *c, const struct conf_key *k, char *buf,
 		break;
 	case CT_LEVEL:
 	case CT_GWMODE:
-		strlcpy(buf, conf_word_name(k->type, conf_load(c, k)), len);
+	case CT_SOURCE:
+		strlcpy(buf, conf_name_of(k, conf_load(c, k)), len);
+		break;
+	case CT_PORTS:
+		snprintf(buf, len, "%u-%u", ((const uint32_t *)s)[0],
+		    ((const uint32_t *)s)[1]);
 		break;
 	}
 	return 0;

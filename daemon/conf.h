@@ -20,6 +20,10 @@
 #define CONF_CHECK_MAX		(PATH_MAX + 8)	/* check = exec:PATH */
 #define CONF_GW_ARP		0	/* gateway-mode: answer ARP for G */
 #define CONF_GW_ROUTE		1	/* ... keep a route to G to announce */
+#define CONF_EGRESS_GLOBAL	0	/* egress-source: from G */
+#define CONF_EGRESS_NODE	1	/* ... from the node's client address */
+#define CONF_EGRESS_SLICE_MIN	128	/* ephemeral ports a node needs at
+					 * least (egress-ports) */
 
 struct netconf {
 	char		ifname[IFNAMSIZ];
@@ -72,6 +76,11 @@ struct globalconf {
 	uint32_t	check_fall;	/* failures in a row to go down */
 	char		check[CONF_CHECK_MAX];	/* "none", "tcp" or
 					 * "exec:/path" (health.c) */
+	uint32_t	egress;		/* boolean: reach the outside through
+					 * the gateways (not on a gateway) */
+	uint32_t	egress_source;	/* CONF_EGRESS_* */
+	uint32_t	egress_ports[2];	/* the ephemeral port range the
+					 * nodes share out (low, high) */
 };
 
 /* An address and port to listen on: [cluster] metrics-listen. */
@@ -163,6 +172,18 @@ void	 conf_client6_addr(const struct conf *c, uint32_t id, uint8_t *out);
 /* Node id's configured IPv6 address on the local network (out: 16
  * bytes); 0 when there is one, -1 when none is configured. */
 int	 conf_local_addr6(const struct conf *c, uint32_t id, uint8_t *out);
+/* Node id's share of egress-ports among max_nodes nodes (the
+ * segment's), into *lo and *hi: 0, or -ERANGE when the share is smaller
+ * than CONF_EGRESS_SLICE_MIN. */
+int	 conf_egress_ports(const struct conf *c, uint32_t max_nodes,
+	    uint32_t id, uint32_t *lo, uint32_t *hi);
+/* 0 when, with egress from G, each of max_nodes nodes gets enough of
+ * egress-ports; else -1 with err set. */
+int	 conf_check_egress(const struct conf *c, uint32_t max_nodes,
+	    char *err, size_t errlen);
+/* 1 when this node sends to the outside through the gateways: egress
+ * set, the global network enabled, and no gateway itself. */
+int	 conf_egress(const struct conf *c);
 /* 1 when the global network has an IPv6 address. */
 int	 conf_has_g6(const struct conf *c);
 /* Print the configuration as INI text that conf_parse_buf reads back to

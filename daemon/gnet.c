@@ -16,6 +16,18 @@
  * push out an embryonic flow.  Whatever has no flow and no listener is
  * handed to this node's own stack, which answers as a host without that
  * service would (RST, ICMP port unreachable).
+ *
+ * Egress: a node with [global] egress (no gateway itself) reaches the
+ * outside through the gateways.  A flow it opens from G (a TCP SYN, a UDP
+ * datagram, a ping) is recorded as one it serves, SHM_CONN_EGRESS,
+ * entering by the up gateway its hash picks, and sent there; the
+ * gateway's stack forwards it out, and the outside's answers, to G at
+ * any gateway, find the flow in the table as a client's packets do.  A
+ * flow another node has already is never taken: its opening packet is
+ * dropped and counted.  From the node's client address instead (egress-
+ * source = node) nothing is recorded: its packets go to a gateway by
+ * their hash, and a gateway sends what comes back to a client address
+ * to the node the address names.
  */
 #include "config.h"
 
@@ -55,6 +67,9 @@ struct gnet {
 	const struct notify *notify;
 	uint32_t self, max_nodes;
 	int gateway;            /* outside traffic enters here */
+	int egress;             /* this node reaches the outside by gateways */
+	uint32_t port_lo;       /* egress from G: this node's share of */
+	uint32_t port_hi;       /* egress-ports (0: any port) */
 	uint32_t cnet4, cmask4; /* client network, network order */
 	uint8_t cnet6[16];      /* client network 6 */
 	uint32_t cprefix6;
@@ -70,6 +85,10 @@ struct gnet {
 	uint32_t warned_full;    /* table-full warnings */
 	uint32_t warned_busy;    /* bucket-locked warnings */
 	uint32_t warned_foreign; /* other nodes' flows dropped */
+	uint32_t warned_no_gw;   /* egress: no gateway up */
+	uint32_t warned_taken;   /* egress: another node's flow */
+	uint32_t warned_port;    /* egress: a port not this node's */
+	uint32_t warned_no_room; /* egress: table full */
 };
 
 /* gnet_g: G and G6 as the configuration gives them. */
@@ -101,6 +120,11 @@ gnet_new(const struct handoff *ho, const struct netif *ni, const struct conf *c)
 	gn->stats = ni->stats;
 	gn->name = ni->name;
 	gn->gateway = c->g.gateway[0] != '\0';
+	gn->egress = conf_egress(c);
+	if (gn->egress && c->g.egress_source == CONF_EGRESS_GLOBAL &&
+	    conf_egress_ports(c, ho->max_nodes, ho->self, &gn->port_lo,
+		&gn->port_hi) != 0)
+		gn->port_lo = gn->port_hi = 0;
 	gn->cnet4 = c->g.client_net;
 	gn->cmask4 = htonl(~0u << (32 - c->g.client_prefix));
 	memcpy(gn->cnet6, c->g.client6, 16);
@@ -173,16 +197,15 @@ gnet_bound(struct gnet *gn, uint32_t id)
  * networks (a client that comes in by a gateway). */
 #define GNET_OUTSIDE UINT32_MAX
 
-/* gnet_client: the node whose client address the flow's foreign address
+/* gnet_client_of: the node whose client address a (of family 4 or 6)
  * is, GNET_OUTSIDE when it lies outside the client networks, 0 when it
  * lies inside and names no node of the segment. */
 static uint32_t
-gnet_client(const struct gnet *gn, const struct pkt_info *pi)
+gnet_client_of(const struct gnet *gn, uint8_t family, const uint8_t *a)
 {
-	const uint8_t *a = pi->key.faddr;
 	uint32_t a4, id, i;
 
-	if (pi->key.family == 4) {
+	if (family == 4) {
 		memcpy(&a4, a, 4);
 		if ((a4 & gn->cmask4) != gn->cnet4)
 			return GNET_OUTSIDE;
@@ -199,6 +222,13 @@ gnet_client(const struct gnet *gn, const struct pkt_info *pi)
 	return id >= 1 && id <= gn->max_nodes ? id : 0;
 }
 
+/* gnet_client: gnet_client_of the flow's foreign address. */
+static uint32_t
+gnet_client(const struct gnet *gn, const struct pkt_info *pi)
+{
+	return gnet_client_of(gn, pi->key.family, pi->key.faddr);
+}
+
 /* gnet_foreign: drop a packet this node may not forward: count it, say
  * so once. */
 static int
@@ -206,8 +236,11 @@ gnet_foreign(struct gnet *gn, const struct pkt_info *pi, const char *why)
 {
 	stat_add(&gn->stats->foreign, 1);
 	if (!gn->warned_foreign++)
-		log_warnx("%s: dropped a packet %s G %s", gn->name,
-		    pi->dir == PKT_TO_G ? "to" : "from", why);
+		log_warnx("%s: dropped a packet %s %s", gn->name,
+		    pi->dir == PKT_TO_G       ? "to G" :
+			pi->dir == PKT_FROM_G ? "from G" :
+						"of a client address",
+		    why);
 	return 0;
 }
 
@@ -339,30 +372,6 @@ gnet_way_out(const struct gnet *gn, uint32_t client, uint64_t h)
 	return n == 0 ? 0 : gw[(uint32_t)h % n];
 }
 
-/* gnet_orphan_reply: where a packet from G of no recorded flow goes.
- * The answer of a flow that went by its hash (gnet_unrecorded), from
- * the node the hash picks to serve it, goes to its client (gnet_way_out;
- * this node's own stack when there is no way).  Anything else goes to
- * this node's own stack. */
-static uint32_t
-gnet_orphan_reply(struct gnet *gn, const struct pkt_info *pi)
-{
-	uint32_t node, client, out;
-	uint64_t h;
-
-	if (pi->echo)
-		return gn->self;
-	client = gnet_client(gn, pi);
-	if (client == 0 || client == gn->self ||
-	    (client == GNET_OUTSIDE && gn->gateway))
-		return gn->self;
-	h = conn_hash(gn->seg, &pi->key);
-	if (listen_pick_by(gn->seg, &pi->key, h, &node) != 0 ||
-	    node != gn->self)
-		return gn->self;
-	return (out = gnet_way_out(gn, client, h)) != 0 ? out : gn->self;
-}
-
 /* gnet_reply_way: where a server's packet of recorded flow c goes: to
  * the node it entered by, while that one is up; else the flow is
  * re-homed to the way out to its client (another gateway, for an outside
@@ -382,6 +391,198 @@ gnet_reply_way(struct gnet *gn, const struct pkt_info *pi,
 		(void)conn_rehome(gn->seg, gn->self, &pi->key, c->ingress,
 		    (uint16_t)out);
 	return gnet_bound(gn, out);
+}
+
+/* gnet_inbound: is pi a packet of flow c's client: one to G, or from G
+ * in a flow this node opened to the outside? */
+static int
+gnet_inbound(const struct pkt_info *pi, const struct shm_conn *c)
+{
+	uint16_t f = atomic_load_explicit(&c->stflags, memory_order_relaxed);
+
+	return (pi->dir == PKT_TO_G) != ((f & SHM_CONN_EGRESS) != 0);
+}
+
+/* gnet_tcp_open: a TCP SYN without ACK or RST: a client opens. */
+static int
+gnet_tcp_open(const struct pkt_info *pi)
+{
+	return pi->key.proto == IPPROTO_TCP &&
+	    (pi->tcpflags & (CONN_TCP_SYN | CONN_TCP_ACK | CONN_TCP_RST)) ==
+	    CONN_TCP_SYN;
+}
+
+/* gnet_opens: does a packet from G open a flow (a TCP SYN, a UDP
+ * datagram of no flow, a ping)? */
+static int
+gnet_opens(const struct pkt_info *pi)
+{
+	if (pi->echo)
+		return pi->echo == PKT_ECHO_REQUEST;
+	return gnet_tcp_open(pi) || pi->key.proto == IPPROTO_UDP;
+}
+
+/* gnet_egress_out: is pi a packet from G to the outside on a node that
+ * reaches the outside through the gateways? */
+static int
+gnet_egress_out(const struct gnet *gn, const struct pkt_info *pi)
+{
+	return gn->egress && pi->dir == PKT_FROM_G &&
+	    gnet_client(gn, pi) == GNET_OUTSIDE;
+}
+
+/* gnet_egress_way: the up gateway a packet to the outside leaves by,
+ * chosen by its flow's hash h; 0 (dropped, counted) when none is up. */
+static uint32_t
+gnet_egress_way(struct gnet *gn, uint64_t h)
+{
+	uint32_t out = gnet_way_out(gn, GNET_OUTSIDE, h);
+
+	if (out != 0)
+		return out;
+	stat_add(&gn->stats->egress_no_gateway, 1);
+	if (!gn->warned_no_gw++)
+		log_warnx("%s: dropped a packet to the outside: no gateway is "
+			  "up",
+		    gn->name);
+	return 0;
+}
+
+/* gnet_egress_taken: drop a packet that would open a flow to the
+ * outside that another node has (its ephemeral ports overlap this
+ * node's, or a server's flow has the same ports): count it, say so
+ * once. */
+static int
+gnet_egress_taken(struct gnet *gn, const struct pkt_info *pi,
+    const struct shm_conn *c)
+{
+	stat_add(&gn->stats->egress_collided, 1);
+	if (!gn->warned_taken++)
+		log_warnx("%s: dropped a packet opening a flow from port %u of "
+			  "G to the outside: node %u has that flow (do the "
+			  "nodes' egress-ports agree?)",
+		    gn->name, pi->key.lport, (unsigned int)c->node);
+	return 0;
+}
+
+/* gnet_egress_mine: may this node open flow pi from G to the outside?
+ * Not on a port another node serves (its listener matches the flow: the
+ * outside's packets of it are that node's), nor, with egress from G, on
+ * a port outside this node's share of egress-ports that it does not
+ * serve itself (another node's ephemeral port): a socket of this node
+ * must not take another node's clients or connections.  Counted and said
+ * once when not. */
+static int
+gnet_egress_mine(struct gnet *gn, const struct pkt_info *pi)
+{
+	uint32_t other;
+	int mine = listen_serves(gn->seg, gn->self, &pi->key, &other);
+
+	if (other == 0 &&
+	    (mine || gn->port_lo == 0 ||
+		(pi->key.lport >= gn->port_lo && pi->key.lport <= gn->port_hi)))
+		return 1;
+	stat_add(&gn->stats->egress_collided, 1);
+	if (!gn->warned_port++)
+		log_warnx("%s: dropped a packet from port %u of G to the "
+			  "outside: %s",
+		    gn->name, pi->key.lport,
+		    other != 0 ? "another node serves that port" :
+				 "outside this node's share of egress-ports");
+	return 0;
+}
+
+/* gnet_egress: record flow pi, which this node opens from G to the
+ * outside (h: its hash), as one it serves entering by the gateway the
+ * hash picks, and the gateway it goes to.  0: dropped, counted (no
+ * gateway up, another node has the flow), or, with *full set, not
+ * recorded for want of room (its answers would find no flow). */
+static uint32_t
+gnet_egress(struct gnet *gn, struct pkt_info *pi, uint64_t h, uint32_t now,
+    int *full)
+{
+	struct conn_timeouts t;
+	struct shm_conn c, *e;
+	uint32_t out;
+	uint16_t st;
+	int rc;
+
+	*full = 0;
+	if ((!pi->echo && !gnet_egress_mine(gn, pi)) ||
+	    (out = gnet_egress_way(gn, h)) == 0)
+		return 0;
+	if (pi->echo)
+		st = SHM_CONN_UDP | SHM_CONN_ECHO;
+	else if (pi->key.proto == IPPROTO_UDP)
+		st = SHM_CONN_UDP;
+	else /* a flow the table forgot while it idled goes on */
+		st = gnet_tcp_open(pi) ? SHM_CONN_SYN : SHM_CONN_EST;
+	gnet_timeouts(gn, &t);
+	rc = conn_insert(gn->seg, gn->self, &pi->key, (uint16_t)gn->self,
+	    (uint16_t)out, st | SHM_CONN_EGRESS, now, &t, &c, &e);
+	if (rc < 0) {
+		if (!gn->warned_no_room++)
+			log_warnx("%s: a flow to the outside found no room in "
+				  "the connection table (%s)",
+			    gn->name,
+			    rc == -EBUSY ? "a bucket is locked by a node that "
+					   "does not run" :
+					   "both its buckets are full");
+		*full = 1;
+		return 0;
+	}
+	if (c.node != gn->self) { /* another node recorded it first */
+		gnet_egress_taken(gn, pi, &c);
+		return 0;
+	}
+	conn_account(e, c.seq, now, pi->l3len, pi->tcpflags,
+	    gnet_inbound(pi, &c));
+	if (rc == 0) /* an answer came first and recorded it for us */
+		return gnet_reply_way(gn, pi, &c);
+	stat_add(&gn->stats->egress_flows, 1);
+	return out;
+}
+
+/* gnet_orphan_reply: where a packet from G of no recorded flow goes.
+ * The answer of a flow that went by its hash (gnet_unrecorded), from
+ * the node the hash picks to serve it, goes to its client (gnet_way_out;
+ * this node's own stack when there is no way).  On a node with egress, a
+ * packet to the outside that opens a flow, or goes on with one the table
+ * forgot (a TCP segment, not a SYN-ACK or RST, that is no such answer),
+ * is an egress flow (gnet_egress).  Anything else goes to this node's
+ * own stack. */
+static uint32_t
+gnet_orphan_reply(struct gnet *gn, struct pkt_info *pi, uint32_t now)
+{
+	uint32_t node, client, out;
+	int hashed, egress, full = 0;
+	uint64_t h;
+
+	egress = gnet_egress_out(gn, pi) &&
+	    (gnet_opens(pi) ||
+		(pi->key.proto == IPPROTO_TCP &&
+		    !(pi->tcpflags & (CONN_TCP_RST | CONN_TCP_SYN))));
+	if (pi->echo && !egress)
+		return gn->self;
+	client = gnet_client(gn, pi);
+	if (client == 0 || client == gn->self ||
+	    (client == GNET_OUTSIDE && gn->gateway))
+		return gn->self;
+	h = conn_hash(gn->seg, &pi->key);
+	hashed = !pi->echo &&
+	    listen_pick_by(gn->seg, &pi->key, h, &node) == 0 &&
+	    node == gn->self;
+	/* a TCP segment that no SYN opens is an answer when the hash gives
+	 * its flow to this node; a UDP datagram may be either, and is an
+	 * answer only when the table has no room for it */
+	if (egress && (gnet_opens(pi) || !hashed)) {
+		out = gnet_egress(gn, pi, h, now, &full);
+		if (out != 0 || !full || !hashed)
+			return out;
+	}
+	if (!hashed)
+		return gn->self;
+	return (out = gnet_way_out(gn, client, h)) != 0 ? out : gn->self;
 }
 
 /* gnet_take_over: a gateway carries an outside client's packet of a
@@ -488,7 +689,8 @@ gnet_frag_follow(struct gnet *gn, const struct pkt_info *pi)
  * (from G) only when this node serves it; its client's packets (to G)
  * only when they may come from here and the flow entered here, or, for
  * an outside client, by any gateway: a socket on another node bound to G
- * must not inject into, or reset, a flow it does not serve. */
+ * must not inject into, or reset, a flow it does not serve, nor open a
+ * flow to the outside that another node has. */
 static int
 gnet_ours(struct gnet *gn, const struct pkt_info *pi, const struct shm_conn *c)
 {
@@ -506,9 +708,41 @@ gnet_ours(struct gnet *gn, const struct pkt_info *pi, const struct shm_conn *c)
 	}
 	if (c->node == gn->self)
 		return 1;
+	if (gnet_egress_out(gn, pi) && gnet_opens(pi))
+		return gnet_egress_taken(gn, pi, c);
 	snprintf(why, sizeof(why), "of a flow node %u serves",
 	    (unsigned int)c->node);
 	return gnet_foreign(gn, pi, why);
+}
+
+/* gnet_by_address: a packet neither to nor from G, which its addresses
+ * route: from this node's client address to the outside, on a node with
+ * egress, to the gateway its flow's hash picks (gateways keep no state
+ * of it); from the outside to a client address, on a gateway, to the
+ * node the address names.  Another node's client address, or the
+ * outside off a gateway, is foreign; anything else is no packet of the
+ * global network. */
+static uint32_t
+gnet_by_address(struct gnet *gn, const struct pkt_info *pi)
+{
+	const uint8_t *src = pi->key.family == 6 ? pi->src6 : pi->src4;
+	uint32_t from = gnet_client_of(gn, pi->key.family, src),
+		 to = gnet_client(gn, pi);
+
+	if (from == gn->self && to == GNET_OUTSIDE && gn->egress)
+		return gnet_egress_way(gn, conn_hash(gn->seg, &pi->key));
+	if (from == GNET_OUTSIDE && to != GNET_OUTSIDE && to != 0) {
+		if (!gn->gateway)
+			return (uint32_t)gnet_foreign(gn, pi,
+			    "from outside on a node that is no gateway");
+		if (to == gn->self || gnet_up(gn, to))
+			return to;
+	} else if (from != gn->self && from != GNET_OUTSIDE &&
+	    to == GNET_OUTSIDE)
+		return (uint32_t)gnet_foreign(gn, pi,
+		    "from another node's client address");
+	stat_add(&gn->stats->unrouted, 1);
+	return 0;
 }
 
 /* gnet_route: the node a frame goes to (this node included), 0 to drop. */
@@ -518,7 +752,6 @@ gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len)
 	struct shm_conn c, *e;
 	struct pkt_info pi;
 	uint32_t now = conn_now(), node;
-	int tcp_open;
 
 	if (pkt_parse(frame, len, &gn->g, &pi) != 0) {
 		stat_add(&gn->stats->unrouted, 1);
@@ -529,11 +762,13 @@ gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len)
 			stat_add(&gn->stats->unrouted, 1);
 		return node;
 	}
+	if (pi.dir == PKT_NOT_G)
+		return gnet_frag_note(gn, &pi, gnet_by_address(gn, &pi));
 	if (conn_lookup(gn->seg, &pi.key, &c, &e)) {
 		if (!gnet_ours(gn, &pi, &c))
 			return 0;
 		conn_account(e, c.seq, now, pi.l3len, pi.tcpflags,
-		    pi.dir == PKT_TO_G);
+		    gnet_inbound(&pi, &c));
 		if (pi.dir == PKT_FROM_G)
 			return gnet_frag_note(gn, &pi,
 			    gnet_reply_way(gn, &pi, &c));
@@ -543,13 +778,10 @@ gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len)
 	if (pi.icmp_error)
 		return gnet_frag_note(gn, &pi, gn->self);
 	if (pi.dir == PKT_FROM_G)
-		return gnet_frag_note(gn, &pi, gnet_orphan_reply(gn, &pi));
+		return gnet_frag_note(gn, &pi, gnet_orphan_reply(gn, &pi, now));
 	if (!gnet_client_ok(gn, &pi, &node))
 		return 0;
-	tcp_open = (pi.tcpflags &
-		       (CONN_TCP_SYN | CONN_TCP_ACK | CONN_TCP_RST)) ==
-	    CONN_TCP_SYN;
-	if (pi.key.proto == IPPROTO_TCP && !tcp_open)
+	if (pi.key.proto == IPPROTO_TCP && !gnet_tcp_open(&pi))
 		return gnet_frag_note(gn, &pi, gnet_late_flow(gn, &pi, now));
 	return gnet_frag_note(gn, &pi, gnet_new_flow(gn, &pi, now));
 }
@@ -562,29 +794,51 @@ gnet_macs(const struct gnet *gn, uint8_t *frame, uint32_t id)
 	frame_node_mac(SHM_NET_GLOBAL, gn->self, frame + 6);
 }
 
+/* gnet_listens: does one of listeners l[0..n) take flow k? */
+static int
+gnet_listens(const struct shm_listen *l, uint32_t n, const struct conn_key *k)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (l[i].family == k->family && l[i].proto == k->proto &&
+		    l[i].port == k->lport && !(l[i].flags & SHM_LISTEN_REMOTE))
+			return 1;
+	return 0;
+}
+
 /* gnet_repin: record the connections this node serves (its sockets
  * whose local address is G, k[0..n)) that the table lacks, as at a
  * start after the grace of a stop ran out: their next segment finds
  * them here rather than a node the hash picks, which would reset them.
- * They enter by the way out to their clients.  How many were recorded
- * (main thread: reads only what gnet_new set). */
+ * They enter by the way out to their clients.  On a node with egress,
+ * one to the outside on a port this node does not listen on is one it
+ * opened (SHM_CONN_EGRESS).  How many were recorded (main thread: reads
+ * only what gnet_new set). */
 uint32_t
 gnet_repin(const struct gnet *gn, const struct conn_key *k, uint32_t n)
 {
+	struct shm_listen l[SHM_LISTEN_MAX];
 	struct conn_timeouts t;
 	struct pkt_info pi;
-	uint32_t i, out, done = 0, now = conn_now();
+	uint32_t i, out, client, nl, done = 0, now = conn_now();
+	uint16_t st;
 
 	gnet_timeouts(gn, &t);
 	memset(&pi, 0, sizeof(pi));
+	nl = gn->egress ? listen_read(gn->seg, gn->self, l) : 0;
 	for (i = 0; i < n; i++) {
 		pi.key = k[i];
-		out = gnet_way_out(gn, gnet_client(gn, &pi),
-		    conn_hash(gn->seg, &k[i]));
+		client = gnet_client(gn, &pi);
+		out = gnet_way_out(gn, client, conn_hash(gn->seg, &k[i]));
+		st = SHM_CONN_EST;
+		if (gn->egress && client == GNET_OUTSIDE &&
+		    !gnet_listens(l, nl, &k[i]))
+			st |= SHM_CONN_EGRESS;
 		done += conn_insert(gn->seg, gn->self, &k[i],
 			    (uint16_t)gn->self,
-			    (uint16_t)(out != 0 ? out : gn->self), SHM_CONN_EST,
-			    now, &t, NULL, NULL) == 1;
+			    (uint16_t)(out != 0 ? out : gn->self), st, now, &t,
+			    NULL, NULL) == 1;
 	}
 	return done;
 }

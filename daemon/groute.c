@@ -10,6 +10,8 @@
  *   rule-priority + 1  from G            iif lo   lookup table
  *   rule-priority + 2  to client-network iif lo   lookup table
  *   rule-priority + 3  to G         iif GATEWAY   lookup table (gateways)
+ *   rule-priority + 4  to client-network iif GATEWAY lookup table
+ *                                                      (gateways)
  *   table: G dev shmg0 src <client address>; default dev shmg0
  *
  * so that what this node sends to G, and what its servers answer, leaves
@@ -38,7 +40,16 @@
  * gateway interface only (a proxy neighbour entry: there G is a
  * destination routed to the global interface, not a local address); in
  * route mode routers reach G by a route a routing daemon announces
- * (announce.c).  Everything is undone on exit.
+ * (announce.c).  What comes in on its gateway interface for the client
+ * network (answers to nodes that reach the outside from their client
+ * address) goes into the global interface too.
+ *
+ * A node with egress (no gateway) reaches the outside through the
+ * gateways: the main table gets "default dev shmg0 src G" (or src its
+ * client address) unless the namespace has a default route already, and,
+ * from G, the namespace's ephemeral ports are this node's share of
+ * egress-ports, so that no two nodes open the same flow from G.
+ * Everything is undone on exit.
  */
 #include "config.h"
 
@@ -58,11 +69,15 @@
 #include "groute.h"
 #include "route.h"
 
+#define GROUTE_PORTS "net/ipv4/ip_local_port_range"
+/* ... the kernel's own, put back in place of a killed daemon's share */
+#define GROUTE_PORTS_DEFAULT "32768\t60999"
+
 /* The policy routing of this node (main thread). */
 struct groute {
 	const struct conf *c;
-	uint32_t self;
-	int ifindex; /* the global interface */
+	uint32_t self, max_nodes; /* max_nodes: the segment's */
+	int ifindex;              /* the global interface */
 	char ifname[IFNAMSIZ];
 	struct rt_undo undo;                /* what to take back */
 	uint16_t udp_ports[SHM_LISTEN_MAX]; /* per-port
@@ -208,6 +223,11 @@ groute_rules(struct groute *gr, char *err, size_t errlen)
 	    (rc = rt_rule4_add(&gr->undo, p + 3, t, g, 32, 0, 0,
 		 gr->c->g.gateway)) != 0)
 		goto fail;
+	what = "rule to the client network from the gateway interface";
+	if (gr->c->g.gateway[0] &&
+	    (rc = rt_rule4_add(&gr->undo, p + 4, t, gr->c->g.client_net,
+		 (uint8_t)gr->c->g.client_prefix, 0, 0, gr->c->g.gateway)) != 0)
+		goto fail;
 	what = "move the local table's rule";
 	if ((rc = rt_local_rule_move(&gr->undo, p + 10)) != 0)
 		goto fail;
@@ -265,7 +285,10 @@ groute_v6(struct groute *gr, char *err, size_t errlen)
 			    (rc = rt_proxy6_add(&gr->undo, gwi,
 				 gr->c->g.addr6)) != 0)) ||
 		    (rc = rt_rule6_add(&gr->undo, p + 3, t, gr->c->g.addr6, 128,
-			 NULL, 0, gr->c->g.gateway)) != 0)
+			 NULL, 0, gr->c->g.gateway)) != 0 ||
+		    (rc = rt_rule6_add(&gr->undo, p + 4, t, gr->c->g.client6,
+			 (uint8_t)gr->c->g.client6_prefix, NULL, 0,
+			 gr->c->g.gateway)) != 0)
 			goto fail;
 	}
 	what = "move the IPv6 local table's rule";
@@ -275,6 +298,141 @@ groute_v6(struct groute *gr, char *err, size_t errlen)
 fail:
 	snprintf(err, errlen, "%s: %s", what, strerror(-rc));
 	return rc;
+}
+
+/* groute_egress_ports: with egress from G, this node's share of
+ * egress-ports as the namespace's ephemeral port range. */
+static int
+groute_egress_ports(struct groute *gr, char *err, size_t errlen)
+{
+	const struct conf *c = gr->c;
+	char was[32], want[32];
+	uint32_t lo, hi;
+	int rc;
+
+	if (c->g.egress_source != CONF_EGRESS_GLOBAL)
+		return 0;
+	if (conf_egress_ports(c, gr->max_nodes, gr->self, &lo, &hi) != 0) {
+		conf_check_egress(c, gr->max_nodes, err, errlen);
+		return -ERANGE;
+	}
+	snprintf(want, sizeof(want), "%u\t%u", lo, hi);
+	rc = rt_sysctl_get(GROUTE_PORTS, was, sizeof(was));
+	/* the share already: a previous life of this node was killed and
+	 * could not put the range back; the kernel's default goes back in
+	 * its stead */
+	if (rc == 0 && strcmp(was, want) == 0 &&
+	    (rc = rt_sysctl_put(GROUTE_PORTS, GROUTE_PORTS_DEFAULT)) == 0)
+		strlcpy(was, GROUTE_PORTS_DEFAULT, sizeof(was));
+	if (rc != 0 ||
+	    (rc = rt_sysctl_set(&gr->undo, GROUTE_PORTS, want)) != 0) {
+		snprintf(err, errlen,
+		    "egress: set net.ipv4.ip_local_port_range to this node's "
+		    "share of egress-ports, %u-%u: %s%s%u %u\"",
+		    lo, hi, strerror(-rc),
+		    rc == -EROFS || rc == -EACCES ?
+			"; /proc/sys is read-only here: set it when the "
+			"namespace is made, e.g. docker run --sysctl "
+			"net.ipv4.ip_local_port_range=\"" :
+			" (net.ipv4.ip_local_port_range=\"",
+		    lo, hi);
+		return rc;
+	}
+	was[strcspn(was, "\t")] = '-';
+	log_info("global: egress from G: this node's ephemeral ports are "
+		 "%u-%u, share %u of %u of egress-ports %u-%u "
+		 "(net.ipv4.ip_local_port_range, was %s; put back at exit)",
+	    lo, hi, gr->self, gr->max_nodes, c->g.egress_ports[0],
+	    c->g.egress_ports[1], was);
+	return 0;
+}
+
+/* groute_default: a default route of family through the global
+ * interface with source src (4 or 16 bytes) in the main table, unless
+ * the namespace has one. */
+static int
+groute_default(struct groute *gr, int family, const void *src, char *err,
+    size_t errlen)
+{
+	const char *fam = family == AF_INET ? "IPv4" : "IPv6";
+	const char *what = "cannot add";
+	static const uint8_t any[16];
+	char a[INET6_ADDRSTRLEN];
+	int rc;
+
+	inet_ntop(family, src, a, sizeof(a));
+	if ((rc = rt_default_exists(family, RT_TABLE_MAIN)) == 1) {
+		log_info("global: egress: the namespace has an %s default "
+			 "route already, left as it is: only what is routed "
+			 "to %s goes out through the gateways",
+		    fam, gr->ifname);
+		return 0;
+	}
+	if (rc < 0)
+		what = "cannot look in the main table for";
+	else
+		rc = family == AF_INET ?
+		    rt_route4_add(&gr->undo, RT_TABLE_MAIN, 0, 0, gr->ifindex,
+			*(const uint32_t *)src) :
+		    rt_route6_add(&gr->undo, RT_TABLE_MAIN, any, 0, gr->ifindex,
+			src);
+	if (rc < 0) {
+		snprintf(err, errlen,
+		    "egress: %s an %s default route dev %s "
+		    "src %s: %s",
+		    what, fam, gr->ifname, a, strerror(-rc));
+		return rc;
+	}
+	log_info("global: egress: %s default route dev %s src %s, through "
+		 "the gateways (removed at exit)",
+	    fam, gr->ifname, a);
+	return 0;
+}
+
+/* groute_egress: on a node with egress, its share of the ephemeral
+ * ports and its default routes through the global interface. */
+static int
+groute_egress(struct groute *gr, char *err, size_t errlen)
+{
+	const struct conf *c = gr->c;
+	int node = c->g.egress_source == CONF_EGRESS_NODE, rc;
+	uint32_t src4, lo, hi;
+	uint8_t src6[16];
+
+	if (!conf_egress(c)) {
+		if (c->g.egress && c->g.gateway[0])
+			log_info("global: egress is for nodes without a "
+				 "gateway interface; this one reaches the "
+				 "outside by %s",
+			    c->g.gateway);
+		return 0;
+	}
+	src4 = node ? conf_client_addr(c, gr->self) : c->global.addr;
+	/* with a default route of its own (a container's), little goes
+	 * out from G, and the namespace's other connections keep the whole
+	 * ephemeral range: a socket bound to a port of this node's share
+	 * still reaches out from G */
+	if (rt_default_exists(AF_INET, RT_TABLE_MAIN) == 1 && !node) {
+		if (conf_egress_ports(c, gr->max_nodes, gr->self, &lo, &hi) ==
+		    0)
+			log_info(
+			    "global: egress: the namespace has its own "
+			    "default route, so its ephemeral ports stay as "
+			    "they are; a flow from G leaves by the "
+			    "gateways from this node's share of "
+			    "egress-ports, %u-%u, only",
+			    lo, hi);
+	} else if ((rc = groute_egress_ports(gr, err, errlen)) != 0)
+		return rc;
+	if ((rc = groute_default(gr, AF_INET, &src4, err, errlen)) != 0)
+		return rc;
+	if (!conf_has_g6(c))
+		return 0;
+	if (node)
+		conf_client6_addr(c, gr->self, src6);
+	else
+		memcpy(src6, c->g.addr6, 16);
+	return groute_default(gr, AF_INET6, src6, err, errlen);
 }
 
 /* groute_stale_ports: the per-port UDP rules (and the main-table rule
@@ -301,8 +459,9 @@ groute_stale_ports(struct groute *gr)
 
 /* groute_setup: all of it, after the global interface is up. */
 int
-groute_setup(const struct conf *c, uint32_t self, int ifindex,
-    const char *ifname, struct groute **out, char *err, size_t errlen)
+groute_setup(const struct conf *c, uint32_t self, uint32_t max_nodes,
+    int ifindex, const char *ifname, struct groute **out, char *err,
+    size_t errlen)
 {
 	struct groute *gr;
 	int rc;
@@ -313,13 +472,15 @@ groute_setup(const struct conf *c, uint32_t self, int ifindex,
 	}
 	gr->c = c;
 	gr->self = self;
+	gr->max_nodes = max_nodes;
 	gr->ifindex = ifindex;
 	strlcpy(gr->ifname, ifname, sizeof(gr->ifname));
 	groute_stale_ports(gr);
 	if ((rc = groute_sysctls(gr, err, errlen)) != 0 ||
 	    (rc = groute_gateway(gr, err, errlen)) != 0 ||
 	    (rc = groute_rules(gr, err, errlen)) != 0 ||
-	    (rc = groute_v6(gr, err, errlen)) != 0) {
+	    (rc = groute_v6(gr, err, errlen)) != 0 ||
+	    (rc = groute_egress(gr, err, errlen)) != 0) {
 		rt_undo_all(&gr->undo);
 		return rc;
 	}

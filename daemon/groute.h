@@ -13,11 +13,13 @@
 struct groute;
 
 /* Main thread, once the global interface (ifindex, ifname) is up and the
- * node (self) claimed: sysctls, rules, routes and addresses, all recorded
- * for groute_free to undo.  0, or -errno with err set (then nothing is
- * left behind); *out is set either way and goes to groute_free. */
-int	 groute_setup(const struct conf *c, uint32_t self, int ifindex,
-	    const char *ifname, struct groute **out, char *err, size_t errlen);
+ * node (self, of the segment's max_nodes) claimed: sysctls, rules,
+ * routes and addresses, all recorded for groute_free to undo.  0, or
+ * -errno with err set (then nothing is left behind); *out is set either
+ * way and goes to groute_free. */
+int	 groute_setup(const struct conf *c, uint32_t self, uint32_t max_nodes,
+	    int ifindex, const char *ifname, struct groute **out, char *err,
+	    size_t errlen);
 /* Keep one rule per UDP port served on the wildcard address. */
 void	 groute_udp_ports(struct groute *gr, const struct shm_listen *l,
 	    uint32_t n);

@@ -229,6 +229,10 @@ netif_configure(struct netif *ni, const struct conf *c, struct shm_node *n,
 	n->prefix4[ni->net] = (uint8_t)ni->nc->prefix;
 	if (ni->net == SHM_NET_GLOBAL && c->g.gateway[0] != '\0')
 		n->flags |= SHM_NODE_F_GATEWAY;
+	if (ni->net == SHM_NET_GLOBAL && conf_egress(c))
+		n->flags |= c->g.egress_source == CONF_EGRESS_GLOBAL ?
+		    SHM_NODE_F_EGRESS :
+		    SHM_NODE_F_EGRESS_NODE;
 	frame_mac_str(mac, m, sizeof(m));
 	log_info("%s: %s up, %s/%u, MAC %s, MTU %u", ni->name, ni->tap.name, a,
 	    ni->nc->prefix, m, ni->nc->mtu);

@@ -10,9 +10,9 @@
  * egress through the global interface), so a node that is no gateway
  * sends what its own local address answers by rules of its own:
  *
- *   rule-priority + 4  from LOCAL iif lo  lookup local
- *   rule-priority + 5  from LOCAL iif lo  lookup main suppress_prefixlength 0
- *   rule-priority + 6  from LOCAL iif lo  lookup route-local-table
+ *   rule-priority + 5  from LOCAL iif lo  lookup local
+ *   rule-priority + 6  from LOCAL iif lo  lookup main suppress_prefixlength 0
+ *   rule-priority + 7  from LOCAL iif lo  lookup route-local-table
  *   route-local-table: default via GW dev <local interface>   (one per
  *                      up gateway: several next hops)
  *
@@ -54,19 +54,19 @@ rlocal_rules(struct rlocal *rl, uint32_t p, char *err, size_t errlen)
 {
 	int rc;
 
-	(void)rt_rule4_flush(p + 4); /* a killed earlier life's */
-	(void)rt_rule4_flush(p + 5);
+	(void)rt_rule4_flush(p + 5); /* a killed earlier life's */
 	(void)rt_rule4_flush(p + 6);
-	if ((rc = rt_rule4_add(&rl->undo, p + 4, RT_TABLE_LOCAL, 0, 0, rl->addr,
+	(void)rt_rule4_flush(p + 7);
+	if ((rc = rt_rule4_add(&rl->undo, p + 5, RT_TABLE_LOCAL, 0, 0, rl->addr,
 		 32, "lo")) != 0 ||
-	    (rc = rt_rule4_add_suppress(&rl->undo, p + 5, RT_TABLE_MAIN,
+	    (rc = rt_rule4_add_suppress(&rl->undo, p + 6, RT_TABLE_MAIN,
 		 rl->addr, 32, "lo")) != 0 ||
-	    (rc = rt_rule4_add(&rl->undo, p + 6, rl->table, 0, 0, rl->addr, 32,
+	    (rc = rt_rule4_add(&rl->undo, p + 7, rl->table, 0, 0, rl->addr, 32,
 		 "lo")) != 0)
 		snprintf(err, errlen,
 		    "route-local: rules from the local address (priorities "
 		    "%u-%u, table %u): %s",
-		    p + 4, p + 6, rl->table, strerror(-rc));
+		    p + 5, p + 7, rl->table, strerror(-rc));
 	return rc;
 }
 

@@ -703,8 +703,8 @@ shmnetd_configure(struct daemon *d, char *err, size_t errlen)
 			return rc;
 	if (!d->conf.g.enabled)
 		return 0;
-	if ((rc = groute_setup(&d->conf, d->ho.self, g->tap.ifindex,
-		 g->tap.name, &d->groute, err, errlen)) != 0)
+	if ((rc = groute_setup(&d->conf, d->ho.self, d->ho.max_nodes,
+		 g->tap.ifindex, g->tap.name, &d->groute, err, errlen)) != 0)
 		return rc;
 	if ((d->lscan = lscan_new(&d->ho, &d->conf, g->tap.ifindex,
 		 d->groute)) == NULL) {

@@ -429,8 +429,10 @@ out:
 	return rc;
 }
 
-/* conn_next_state: a flow's state after a packet with these flags.  The
- * serving node's stack is the authority on a TCP connection: a client's
+/* conn_next_state: a flow's state after a packet with these flags
+ * (inbound: from the flow's client, which for an egress flow is G's
+ * side).  The serving node's stack is the authority on a TCP
+ * connection: a client's
  * RST only closes the entry until the server is heard from again (an
  * answer means the RST did not close its socket: it may have been
  * forged), and only the server's FIN promotes a flow whose handshake was
@@ -447,7 +449,8 @@ conn_next_state(uint16_t old, uint8_t fl, int inbound)
 		return st | bits;
 	if (st == SHM_CONN_CLOSING && inbound &&
 	    (fl & (CONN_TCP_SYN | CONN_TCP_ACK | CONN_TCP_RST)) == CONN_TCP_SYN)
-		return SHM_CONN_SYN; /* the client's ports, used again */
+		/* the client's ports, used again */
+		return SHM_CONN_SYN | (bits & SHM_CONN_EGRESS);
 	if (fl & CONN_TCP_RST)
 		return SHM_CONN_CLOSING |
 		    (inbound ? bits | SHM_CONN_RST_IN :

@@ -204,7 +204,8 @@ _Static_assert(sizeof(struct shm_dirent) == 64, "dirent size");
  * Per node and network counters, written only by the node itself, each by
  * one thread with a plain load and store (readers: relaxed loads), except
  * where said: tx_*, drop_unknown, drop_down, drop_full, zero_copy,
- * no_listener, unrouted and looped by the network's transmit thread;
+ * no_listener, unrouted, looped, foreign and egress_* by the network's
+ * transmit thread;
  * rx_*, cast_lost and mc_filtered by whichever thread holds the
  * network's receive lock (its receive thread, or its transmit thread
  * while it helps); drop_tap and corrupt by any thread, with an atomic
@@ -223,8 +224,10 @@ struct shm_node_stats {
 	_Atomic uint64_t	corrupt;	/* bad ring data seen */
 	_Atomic uint64_t	zero_copy;	/* frames read straight into a ring */
 	_Atomic uint64_t	no_listener;	/* global: new flow, no listener */
-	_Atomic uint64_t	unrouted;	/* global: not to or from G, or a
-						 * fragment/error of no known flow */
+	_Atomic uint64_t	unrouted;	/* global: not to or from G nor
+						 * between a client address and
+						 * the outside, or a fragment/
+						 * error of no known flow */
 	_Atomic uint64_t	looped;		/* global: served by this node */
 	_Atomic uint64_t	mc_filtered;	/* multicast for a group this
 						 * node has not joined */
@@ -235,12 +238,25 @@ struct shm_node_stats {
 	_Atomic uint64_t	foreign;	/* global: a packet of a flow
 						 * another node serves (from G)
 						 * or carries in (to G) */
-	uint64_t		reserved[7];
+	/* minor 1: zero in older builds' segments, which do not send out */
+	_Atomic uint64_t	egress_flows;	/* global: flows this node
+						 * opened to the outside from G,
+						 * recorded */
+	_Atomic uint64_t	egress_no_gateway;	/* global: packets to
+						 * the outside dropped: no
+						 * gateway up */
+	_Atomic uint64_t	egress_collided;	/* global: packets
+						 * opening a flow to the outside
+						 * dropped: another node has
+						 * that flow */
+	uint64_t		reserved[4];
 };
 _Static_assert(sizeof(struct shm_node_stats) == 3 * SHM_CACHELINE, "stats");
 
 /* shm_node.flags */
 #define SHM_NODE_F_GATEWAY	0x01	/* outside traffic for G enters here */
+#define SHM_NODE_F_EGRESS	0x02	/* opens flows to the outside from G */
+#define SHM_NODE_F_EGRESS_NODE	0x04	/* ... from its client address */
 /* shm_node.gw: a gateway in route mode, and the routes it keeps for a
  * routing daemon to announce (the node's main thread: announce.c) */
 #define SHM_GW_ROUTE		0x01	/* gateway-mode = route */
@@ -248,6 +264,7 @@ _Static_assert(sizeof(struct shm_node_stats) == 3 * SHM_CACHELINE, "stats");
 #define SHM_GW_G6		0x04	/* G6's */
 #define SHM_GW_HAS6		0x08	/* G6 is configured: it may be */
 #define SHM_GW_LOCAL		0x10	/* the local network's route too */
+#define SHM_GW_CLIENT		0x20	/* the client networks' */
 
 /* Doorbell of one node on one network. */
 struct shm_bell {
@@ -310,7 +327,7 @@ _Static_assert(sizeof(struct shm_node) == 10 * SHM_CACHELINE, "node size");
 
 /*
  * One connection of the global network: a flow to the cluster address G,
- * identified by (family, proto, lport, faddr, fport) where lport is the
+ * or from G to the outside (SHM_CONN_EGRESS), identified by (family, proto, lport, faddr, fport) where lport is the
  * port on G's side.  Entries live in fixed buckets, each flow in one of two
  * that a hash keyed with conn_key chooses; a writer holds the bucket's lock
  * and wraps its stores in seq (odd while writing), so readers need no lock.
@@ -333,6 +350,11 @@ _Static_assert(sizeof(struct shm_node) == 10 * SHM_CACHELINE, "node size");
 					 * RST, until the server answers */
 #define SHM_CONN_ECHO		0x1000	/* stflags: an ICMP echo, answered
 					 * by any node */
+#define SHM_CONN_EGRESS		0x2000	/* stflags (minor 1): a flow a node
+					 * opened to the outside: its client
+					 * is the node (G's side), its
+					 * server outside, and ingress the
+					 * gateway it leaves by */
 
 struct shm_conn {
 	_Atomic uint32_t	seq;

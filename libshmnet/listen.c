@@ -343,6 +343,26 @@ listen_candidates(struct shmseg *s, const struct conn_key *k, unsigned rules,
 	return n;
 }
 
+/* listen_serves: who serves flow k among UP nodes, whatever their weight,
+ * drain or health (those whose listener matches it best): whether node
+ * self is one of them, and in *other another one, or 0. */
+int
+listen_serves(struct shmseg *s, uint32_t self, const struct conn_key *k,
+    uint32_t *other)
+{
+	struct listen_cand cand[SHM_NODES_MAX];
+	uint32_t n = listen_candidates(s, k, 0, cand), i;
+	int mine = 0;
+
+	*other = 0;
+	for (i = 0; i < n; i++)
+		if (cand[i].id == self)
+			mine = 1;
+		else if (*other == 0)
+			*other = cand[i].id;
+	return mine;
+}
+
 /* listen_weighted: the candidate at position pos of the weighted
  * rotation.  The rotation goes in rounds: round r gives one flow to
  * each candidate of weight above r, in id order, so weights 3:1:1 give

@@ -69,7 +69,7 @@ struct mx_node {
 struct mx_net {
 	uint32_t node, net;
 	uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
-	uint64_t looped, zero_copy, corrupt, wakes;
+	uint64_t looped, zero_copy, corrupt, wakes, egress_flows;
 };
 
 struct mx_drop {
@@ -123,6 +123,9 @@ static const struct {
 	{ "no_listener", offsetof(struct shm_node_stats, no_listener), 1 },
 	{ "unrouted", offsetof(struct shm_node_stats, unrouted), 1 },
 	{ "foreign", offsetof(struct shm_node_stats, foreign), 1 },
+	{ "no_gateway", offsetof(struct shm_node_stats, egress_no_gateway), 1 },
+	{ "egress_collision", offsetof(struct shm_node_stats, egress_collided),
+	    1 },
 };
 
 /* The flow states a TCP or UDP flow can be in (conn_state_name). */
@@ -207,14 +210,14 @@ mx_collect_cluster(const struct mx_source *src, struct mx_rows *a)
 }
 
 /* mx_node_gateway: what a gateway in route mode announces (MX_NONE on
- * other nodes). */
+ * other nodes); nothing while it is down: its routes went with it. */
 static void
 mx_node_gateway(struct shm_node *n, struct mx_node *r)
 {
-	uint8_t gw = LD(n->gw);
+	uint8_t gw = r->up ? LD(n->gw) : 0;
 
 	r->announces_g = r->announces_g6 = MX_NONE;
-	if (!(n->flags & SHM_NODE_F_GATEWAY) || !(gw & SHM_GW_ROUTE))
+	if (!(n->flags & SHM_NODE_F_GATEWAY) || !(LD(n->gw) & SHM_GW_ROUTE))
 		return;
 	r->announces_g = (gw & SHM_GW_G) != 0;
 	if (gw & SHM_GW_HAS6)
@@ -274,6 +277,9 @@ mx_collect_nets(const struct mx_source *src, struct mx_rows *a)
 			r->rx_bytes = LD(s->rx_bytes);
 			r->looped = net == SHM_NET_GLOBAL ? LD(s->looped) :
 							    MX_NONE;
+			r->egress_flows = net == SHM_NET_GLOBAL ?
+			    LD(s->egress_flows) :
+			    MX_NONE;
 			r->zero_copy = LD(s->zero_copy);
 			r->corrupt = LD(s->corrupt);
 			r->wakes = LD(s->wakes_recovered);
@@ -760,6 +766,9 @@ static const struct mx_family mx_families[] = {
 	{ "node_looped_frames_total", "counter", NET(looped),
 	    "Global network frames the node served itself, not sent to a "
 	    "ring." },
+	{ "node_egress_flows_total", "counter", NET(egress_flows),
+	    "Flows the node opened from G to the outside, through the "
+	    "gateways." },
 	{ "node_zero_copy_frames_total", "counter", NET(zero_copy),
 	    "Frames read from the interface straight into a ring." },
 	{ "node_corrupt_rings_total", "counter", NET(corrupt),

@@ -383,6 +383,7 @@ node_claim_one(struct shmseg *s, uint32_t id, uint32_t *gen)
 	atomic_store_explicit(&n->gen, g, memory_order_release);
 	n->pid = (uint32_t)getpid();
 	n->flags = 0;
+	atomic_store_explicit(&n->gw, 0, memory_order_relaxed);
 	atomic_store_explicit(&n->tx_hazard[SHM_NET_LOCAL], 0,
 	    memory_order_relaxed);
 	atomic_store_explicit(&n->tx_hazard[SHM_NET_GLOBAL], 0,

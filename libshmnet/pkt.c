@@ -1,7 +1,9 @@
 /*
  * pkt.c: read what the global network routes by out of an Ethernet frame:
  * the flow's 5-tuple seen from the cluster address G, its direction, TCP
- * flags, and fragment and ICMP-error details.  Frames come from a TAP (an
+ * flags, and fragment and ICMP-error details.  A frame neither to nor
+ * from G (one of a node's client address to the outside, or back) is
+ * read the same way, seen from its source.  Frames come from a TAP (an
  * application may send anything), so every length is checked.
  */
 #include "config.h"
@@ -41,7 +43,8 @@ pkt_ports(uint8_t proto, const uint8_t *l4, uint32_t len, uint16_t *sport,
 	return 0;
 }
 
-/* pkt_flow_ports: the flow's ports (seen from G) and TCP flags. */
+/* pkt_flow_ports: the flow's ports (seen from G, or from the source
+ * when neither end is G) and TCP flags. */
 static int
 pkt_flow_ports(struct pkt_info *pi, uint8_t proto, const uint8_t *l4,
     uint32_t l4len, int to_g)
@@ -54,6 +57,17 @@ pkt_flow_ports(struct pkt_info *pi, uint8_t proto, const uint8_t *l4,
 	pi->tcpflags = flags;
 	pi->key.lport = to_g ? dport : sport;
 	pi->key.fport = to_g ? sport : dport;
+	return 0;
+}
+
+/* pkt_echo: an ICMP echo request (or reply) at l4: the identifier is
+ * its port on G's side. */
+static int
+pkt_echo(struct pkt_info *pi, const uint8_t *l4, int request)
+{
+	pi->key.lport = rd16(l4 + 4);
+	pi->key.fport = 0;
+	pi->echo = request ? PKT_ECHO_REQUEST : PKT_ECHO_REPLY;
 	return 0;
 }
 
@@ -131,13 +145,8 @@ pkt_parse4(const uint8_t *f, uint32_t len, uint32_t g4, struct pkt_info *pi)
 	if (pkt_ip4(f + ETH_HLEN_, len - ETH_HLEN_, &src, &dst, &proto, &l4,
 		&l4len, &frag, &id) != 0)
 		return -1;
-	if (dst == g4)
-		to_g = 1;
-	else if (src == g4)
-		to_g = 0;
-	else
-		return -1;
-	pi->dir = to_g ? PKT_TO_G : PKT_FROM_G;
+	to_g = dst == g4;
+	pi->dir = to_g ? PKT_TO_G : src == g4 ? PKT_FROM_G : PKT_NOT_G;
 	pi->key.family = 4;
 	pi->key.proto = proto;
 	pi->ip_id = id;
@@ -156,12 +165,9 @@ pkt_parse4(const uint8_t *f, uint32_t len, uint32_t g4, struct pkt_info *pi)
 			return -1;
 		if (to_g && pkt_icmp4(l4, l4len, g4, pi) == 0)
 			return 0;
-		if (l4[0] != 8 && l4[0] != 0) /* echo request / reply */
-			return -1;
-		pi->key.lport = rd16(l4 + 4); /* echo identifier */
-		pi->key.fport = 0;
-		pi->echo = 1;
-		return 0;
+		if (l4[0] == 8 || l4[0] == 0) /* echo request / reply */
+			return pkt_echo(pi, l4, l4[0] == 8);
+		return pi->dir == PKT_NOT_G ? 0 : -1;
 	}
 	return pkt_flow_ports(pi, proto, l4, l4len, to_g);
 }
@@ -263,13 +269,10 @@ pkt_parse6(const uint8_t *p, uint32_t len, const uint8_t *g6,
 	if (40 + plen > len)
 		return -1;
 	len = 40 + plen;
-	if (memcmp(p + 24, g6, 16) == 0)
-		to_g = 1;
-	else if (memcmp(p + 8, g6, 16) == 0)
-		to_g = 0;
-	else
-		return -1;
-	pi->dir = to_g ? PKT_TO_G : PKT_FROM_G;
+	to_g = memcmp(p + 24, g6, 16) == 0;
+	pi->dir = to_g                 ? PKT_TO_G :
+	    memcmp(p + 8, g6, 16) == 0 ? PKT_FROM_G :
+					 PKT_NOT_G;
 	pi->key.family = 6;
 	memcpy(pi->src6, p + 8, 16);
 	memcpy(pi->dst6, p + 24, 16);
@@ -287,11 +290,9 @@ pkt_parse6(const uint8_t *p, uint32_t len, const uint8_t *g6,
 			return -1;
 		if (to_g && pkt_icmp6(l4, l4len, g6, pi) == 0)
 			return 0;
-		if (l4[0] != 128 && l4[0] != 129) /* echo request/reply */
-			return -1;
-		pi->key.lport = rd16(l4 + 4);
-		pi->echo = 1;
-		return 0;
+		if (l4[0] == 128 || l4[0] == 129) /* echo request/reply */
+			return pkt_echo(pi, l4, l4[0] == 128);
+		return pi->dir == PKT_NOT_G ? 0 : -1;
 	}
 	return pkt_flow_ports(pi, proto, l4, l4len, to_g);
 }

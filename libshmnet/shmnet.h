@@ -545,8 +545,9 @@ int	 conn_insert(struct shmseg *seg, uint32_t self, const struct conn_key *k,
 	    uint16_t node, uint16_t ingress, uint16_t state, uint32_t now,
 	    const struct conn_timeouts *t, struct shm_conn *out,
 	    struct shm_conn **where);
-/* Account one packet of len bytes (inbound: from the client) and follow
- * TCP state from its flags. */
+/* Account one packet of len bytes (inbound: from the client, G's side
+ * for a flow with SHM_CONN_EGRESS) and follow TCP state from its
+ * flags. */
 void	 conn_touch(struct shm_conn *e, uint32_t now, uint32_t len,
 	    uint8_t tcpflags, int inbound);
 /* The same, only while e holds the flow a lookup or an insert copied
@@ -646,6 +647,11 @@ int	 listen_pick(struct shmseg *seg, const struct conn_key *k,
  * same node while the listeners stay.  Counts nothing. */
 int	 listen_pick_by(struct shmseg *seg, const struct conn_key *k,
 	    uint64_t hash, uint32_t *node);
+/* Who serves flow k, whatever the weights, drains or health: the UP
+ * nodes whose listeners match it best.  Whether node self is one, and
+ * in *other another one (0: none). */
+int	 listen_serves(struct shmseg *seg, uint32_t self,
+	    const struct conn_key *k, uint32_t *other);
 /* The key of service (family, proto, port): struct shm_svc.key. */
 uint32_t svc_key(uint8_t family, uint8_t proto, uint16_t port);
 /* Take the next position in service key's rotation (counts the flow). */
@@ -660,16 +666,21 @@ uint32_t svc_rate(const struct shm_svc *e, uint32_t now_s);
 
 #define PKT_TO_G	1	/* a client's packet: dst is G */
 #define PKT_FROM_G	2	/* a server's packet: src is G */
+#define PKT_NOT_G	3	/* neither: the key is seen from the source
+				 * (faddr = dst, lport = source port) */
+#define PKT_ECHO_REQUEST 1	/* pkt_info.echo */
+#define PKT_ECHO_REPLY	2
 #define PKT_FRAG_FIRST	1	/* first fragment of several (has ports) */
 #define PKT_FRAG_LATER	2	/* a later fragment (no ports) */
 
 struct pkt_info {
-	int		dir;		/* PKT_TO_G / PKT_FROM_G */
+	int		dir;		/* PKT_TO_G / PKT_FROM_G / PKT_NOT_G */
 	struct conn_key	key;		/* the flow, seen from G */
 	uint8_t		tcpflags;
 	uint8_t		frag;		/* PKT_FRAG_* or 0 */
 	uint8_t		icmp_error;	/* key taken from the quoted packet */
-	uint8_t		echo;		/* ICMP echo: lport = identifier */
+	uint8_t		echo;		/* ICMP echo (PKT_ECHO_*): lport =
+					 * identifier */
 	uint16_t	ip_id;
 	uint8_t		src4[4], dst4[4];	/* IPv4 (family 4) */
 	uint8_t		src6[16], dst6[16];	/* IPv6 (family 6) */
@@ -685,8 +696,11 @@ struct pkt_g {
 };
 
 /* Parse an Ethernet frame of the global network: IPv4 or (when g->has6)
- * IPv6, to or from G.  0 and *pi, or -1 when it is neither or is
- * malformed. */
+ * IPv6, to or from G, or neither (PKT_NOT_G: any ICMP message is taken,
+ * with no ports unless an echo).  0 and *pi, or -1 when it is not IP,
+ * is malformed, or carries what the global network does not route (a
+ * protocol but TCP, UDP and ICMP; an ICMP message to or from G but an
+ * echo or an error about a flow of G). */
 int	 pkt_parse(const uint8_t *frame, uint32_t len, const struct pkt_g *g,
 	    struct pkt_info *pi);
 

@@ -152,7 +152,8 @@ sv_listeners(struct svc_table *v, struct shmseg *seg)
 
 /* sv_flows: every live flow counted under its service and node:
  * established TCP and UDP flows are active, handshakes and closing ones
- * inactive (as ipvsadm counts them). */
+ * inactive (as ipvsadm counts them).  A flow a node opened to the
+ * outside is no service's. */
 static int
 sv_flows(struct svc_table *v, struct shmseg *seg)
 {
@@ -167,14 +168,16 @@ sv_flows(struct svc_table *v, struct shmseg *seg)
 				&shmseg_conn_bucket(seg, i)->e[k], &f) ||
 			    (f.proto != IPPROTO_TCP && f.proto != IPPROTO_UDP))
 				continue;
+			st = atomic_load_explicit(&f.stflags,
+			    memory_order_relaxed);
+			if (st & SHM_CONN_EGRESS) /* no service's */
+				continue;
 			if ((rc = sv_where(v, f.family, f.proto, f.lport,
 				 f.node, &b)) == -ENOSPC)
 				continue;
 			if (rc != 0)
 				return rc;
-			st = atomic_load_explicit(&f.stflags,
-				 memory_order_relaxed) &
-			    0xff;
+			st &= 0xff;
 			if (st == SHM_CONN_EST || st == SHM_CONN_UDP)
 				b->active++;
 			else

@@ -197,6 +197,41 @@ START_TEST(test_failed_change_tried_again)
 }
 END_TEST
 
+/* Nodes that reach the outside through the gateways need the way back:
+ * G (and G6) for egress from G, with no listener anywhere; the client
+ * network for egress from the nodes' client addresses. */
+START_TEST(test_routes_back_for_egress)
+{
+	struct conf c = gateway_conf(1);
+	struct announce *a;
+	int lo;
+
+	if ((lo = netns_lo(__func__)) == 0)
+		return;
+	node_publish(seg, 1);
+	ck_assert_ptr_nonnull(a = announce_new(&c, seg, 1, lo, lo));
+	announce_update(a);
+	ck_assert_int_eq(routes(0, "10.202.0.1"), 0);
+	shmseg_node(peer, 2)->flags |= SHM_NODE_F_EGRESS;
+	announce_update(a);
+	ck_assert_int_eq(routes(0, "10.202.0.1"), 1);
+	ck_assert_int_eq(routes(1, "fd00:202::1"), 1);
+	ck_assert_int_eq(routes(0, "10.203.0.0/16"), 0);
+	shmseg_node(peer, 2)->flags = SHM_NODE_F_EGRESS_NODE;
+	announce_update(a);
+	ck_assert_int_eq(routes(0, "10.202.0.1"), 0);
+	ck_assert_int_eq(routes(0, "10.203.0.0/16"), 1);
+	ck_assert_int_eq(routes(1, "fd53:4d47:0:1::/64"), 1);
+	ck_assert_uint_eq(shmseg_node(seg, 1)->gw,
+	    SHM_GW_ROUTE | SHM_GW_HAS6 | SHM_GW_CLIENT);
+	/* a node with egress that leaves takes its need with it */
+	ck_assert_int_eq(node_leave(peer, 2), 0);
+	announce_update(a);
+	ck_assert_int_eq(routes(0, "10.203.0.0/16"), 0);
+	announce_free(a);
+}
+END_TEST
+
 /* With route-local, a gateway keeps the local network's route while it
  * is up, whoever listens. */
 START_TEST(test_local_network_while_up)
@@ -222,6 +257,37 @@ START_TEST(test_local_network_while_up)
 	announce_update(a); /* leaving: stays withdrawn */
 	ck_assert_int_eq(routes(0, "10.201.0.0/16"), 0);
 	announce_free(a);
+}
+END_TEST
+
+/* ... but in the main table (FRR's way) the local network's connected
+ * route is there already: left alone, neither replaced nor removed. */
+START_TEST(test_local_network_in_main_left_alone)
+{
+	struct conf c = gateway_conf(0);
+	struct announce *a;
+	char out[4096];
+	int ifi;
+
+	if (netns_lo(__func__) == 0)
+		return;
+	ck_assert_int_eq(system("ip link add v0 type veth peer name v1 && "
+				"ip addr add 10.201.0.1/16 dev v0 && "
+				"ip link set v0 up && ip link set v1 up"),
+	    0);
+	ifi = (int)if_nametoindex("v0");
+	c.g.route_local = 1;
+	c.g.announce_table = 254;
+	shmseg_node(seg, 1)->addr4[SHM_NET_LOCAL] = htonl(0x0ac90001);
+	node_publish(seg, 1);
+	ck_assert_ptr_nonnull(a = announce_new(&c, seg, 1, ifi, ifi));
+	announce_update(a);
+	announce_free(a);
+	output("ip -4 route show 10.201.0.0/16", out, sizeof(out));
+	ck_assert_msg(strstr(out,
+			  "dev v0 proto kernel scope link src "
+			  "10.201.0.1") != NULL,
+	    "connected route: %s", out);
 }
 END_TEST
 
@@ -262,11 +328,11 @@ START_TEST(test_local_answers_leave_by_the_gateways)
 			     err, sizeof(err)),
 	    0);
 	output("ip -4 rule show", out, sizeof(out));
-	ck_assert_msg(strstr(out, "14:\tfrom 10.201.0.1 iif lo lookup local") &&
+	ck_assert_msg(strstr(out, "15:\tfrom 10.201.0.1 iif lo lookup local") &&
 		strstr(out,
-		    "15:\tfrom 10.201.0.1 iif lo lookup main "
+		    "16:\tfrom 10.201.0.1 iif lo lookup main "
 		    "suppress_prefixlength 0") &&
-		strstr(out, "16:\tfrom 10.201.0.1 iif lo lookup 4243"),
+		strstr(out, "17:\tfrom 10.201.0.1 iif lo lookup 4243"),
 	    "rules: %s", out);
 	rlocal_update(rl);
 	ck_assert_int_eq(routes(0, "default"), 0); /* no gateway yet */
@@ -313,7 +379,9 @@ announce_suite(void)
 	tcase_add_test(tc, test_route_while_a_node_listens);
 	tcase_add_test(tc, test_each_family_on_its_own);
 	tcase_add_test(tc, test_failed_change_tried_again);
+	tcase_add_test(tc, test_routes_back_for_egress);
 	tcase_add_test(tc, test_local_network_while_up);
+	tcase_add_test(tc, test_local_network_in_main_left_alone);
 	tcase_add_test(tc, test_local_answers_leave_by_the_gateways);
 	suite_add_tcase(s, tc);
 	return s;

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <check.h>
 
 #include "testutil.h"
@@ -349,6 +350,69 @@ START_TEST(test_gateway_mode)
 }
 END_TEST
 
+START_TEST(test_egress_keys)
+{
+	uint32_t lo, hi, prev_hi = 0, id;
+
+	/* off by default, from G, the kernel's ephemeral range */
+	ck_assert_uint_eq(c.g.egress, 0);
+	ck_assert_uint_eq(c.g.egress_source, CONF_EGRESS_GLOBAL);
+	ck_assert_uint_eq(c.g.egress_ports[0], 32768);
+	ck_assert_uint_eq(c.g.egress_ports[1], 60999);
+	ck_assert_int_eq(parse("[cluster]\nname = x\n[global]\negress = yes\n"
+			       "egress-source = node\n"
+			       "egress-ports = 1024-65535\n"),
+	    0);
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_egress(&c), 1);
+	ck_assert_uint_eq(c.g.egress_source, CONF_EGRESS_NODE);
+	ck_assert_uint_eq(c.g.egress_ports[0], 1024);
+	ck_assert_uint_eq(c.g.egress_ports[1], 65535);
+	/* not on a gateway, nor without the global network */
+	strcpy(c.g.gateway, "eth0");
+	ck_assert_int_eq(conf_egress(&c), 0);
+	c.g.gateway[0] = '\0';
+	c.g.enabled = 0;
+	ck_assert_int_eq(conf_egress(&c), 0);
+	ck_assert_int_eq(parse("[global]\negress-source = gateway\n"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "must be global or node"));
+	ck_assert_int_eq(parse("[global]\negress-ports = 40000-40000\n"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "LOW < HIGH"));
+	ck_assert_int_eq(parse("[global]\negress-ports = 80-9000\n"), -1);
+	ck_assert_int_eq(parse("[global]\negress-ports = 40000\n"), -1);
+	ck_assert_int_eq(parse("[global]\negress-ports = 4-x\n"), -1);
+	/* each node its own even share, from an even port, in order */
+	setup();
+	for (id = 1; id <= 64; id++) {
+		ck_assert_int_eq(conf_egress_ports(&c, 64, id, &lo, &hi), 0);
+		ck_assert_uint_eq(hi - lo + 1, 440);
+		ck_assert_uint_eq(lo % 2, 0);
+		ck_assert_uint_gt(lo, prev_hi);
+		ck_assert_uint_ge(lo, 32768);
+		ck_assert_uint_le(hi, 60999);
+		prev_hi = hi;
+	}
+	ck_assert_int_eq(conf_egress_ports(&c, 64, 65, &lo, &hi), -ERANGE);
+	ck_assert_int_eq(conf_egress_ports(&c, 64, 0, &lo, &hi), -ERANGE);
+	/* too small a share is refused, unless the node sends from its
+	 * client address */
+	ck_assert_int_eq(parse("[cluster]\nname = x\nmax-nodes = 256\n"
+			       "[global]\negress = yes\n"),
+	    0);
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "leaves each node 110 ephemeral"));
+	ck_assert_int_eq(conf_egress_ports(&c, 256, 1, &lo, &hi), -ERANGE);
+	ck_assert_int_eq(parse("[global]\negress-source = node\n"), 0);
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), 0);
+	ck_assert_int_eq(parse("[global]\negress-source = global\n"
+			       "egress-ports = 1024-65535\n"),
+	    0);
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_check_egress(&c, 256, err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_check_egress(&c, 1000, err, sizeof(err)), -1);
+}
+END_TEST
+
 START_TEST(test_long_line_and_nul)
 {
 	char big[3000];
@@ -501,7 +565,9 @@ START_TEST(test_print_round_trip)
 		"tcp-syn-timeout = 5\ntcp-established-timeout = 3600\n"
 		"tcp-closing-timeout = 3\nudp-timeout = 60\n"
 		"check = exec:/usr/libexec/shmnet/check\ncheck-interval = 5\n"
-		"check-timeout = 5\ncheck-rise = 3\ncheck-fall = 1\n") == 0,
+		"check-timeout = 5\ncheck-rise = 3\ncheck-fall = 1\n"
+		"egress = yes\negress-source = node\n"
+		"egress-ports = 20000-40000\n") == 0,
 	    "%s", err);
 	text = round_trip();
 	ck_assert_ptr_nonnull(strstr(text, "\naddress = 192.168.77.5/24\n"));
@@ -514,6 +580,9 @@ START_TEST(test_print_round_trip)
 	ck_assert_ptr_nonnull(strstr(text, "\nlog-level = warning\n"));
 	ck_assert_ptr_nonnull(strstr(text,
 	    "\ncheck = exec:/usr/libexec/shmnet/check\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+	    "\negress = yes\negress-source = node\n"
+	    "egress-ports = 20000-40000\n"));
 	free(text);
 	/* a full IPv6 address, the global network off */
 	setup();
@@ -547,6 +616,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_metrics_listen);
 	tcase_add_test(tc, test_health_check_keys);
 	tcase_add_test(tc, test_set_and_finish_checks);
+	tcase_add_test(tc, test_egress_keys);
 	tcase_add_test(tc, test_long_line_and_nul);
 	tcase_add_test(tc, test_shipped_example_parses);
 	tcase_add_test(tc, test_global_section);

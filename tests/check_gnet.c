@@ -3,7 +3,11 @@
  * against a scribbled connection table: a flow whose entry names a node
  * the segment does not have is dropped and counted, never handed on as
  * an index; a sane entry routes as it says; a packet of a flow another
- * node serves or carries in is dropped and counted as foreign.
+ * node serves or carries in is dropped and counted as foreign.  Egress:
+ * a flow a node opens from G to the outside is recorded as its own and
+ * leaves by a gateway, whose answers find it; it follows a gateway's
+ * death; it never takes another node's flow; from a client address,
+ * the address routes it.
  */
 #include "config.h"
 
@@ -435,6 +439,465 @@ START_TEST(test_repin_at_start)
 }
 END_TEST
 
+/* ---- egress ---------------------------------------------------------- */
+
+#define EG_PORT 80 /* the outside server's */
+
+/* ip4_frame: Ethernet + IPv4 src -> dst of proto with l4len bytes of
+ * payload; returns the offset of the payload */
+static uint32_t
+ip4_frame(uint32_t src, uint32_t dst, uint8_t proto, uint32_t l4len)
+{
+	memset(f, 0, sizeof(f));
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[17] = (uint8_t)(20 + l4len);
+	f[23] = proto;
+	memcpy(f + 26, &src, 4);
+	memcpy(f + 30, &dst, 4);
+	return 34;
+}
+
+/* tcp4: a TCP segment src:sport -> dst:dport with flags; its length */
+static uint32_t
+tcp4(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint8_t flags)
+{
+	uint32_t o = ip4_frame(src, dst, IPPROTO_TCP, 20);
+
+	f[o] = (uint8_t)(sport >> 8);
+	f[o + 1] = (uint8_t)sport;
+	f[o + 2] = (uint8_t)(dport >> 8);
+	f[o + 3] = (uint8_t)dport;
+	f[o + 12] = 0x50;
+	f[o + 13] = flags;
+	return o + 20;
+}
+
+/* udp4: a UDP datagram src:sport -> dst:dport; its length */
+static uint32_t
+udp4(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
+{
+	uint32_t o = ip4_frame(src, dst, IPPROTO_UDP, 8);
+
+	f[o] = (uint8_t)(sport >> 8);
+	f[o + 1] = (uint8_t)sport;
+	f[o + 2] = (uint8_t)(dport >> 8);
+	f[o + 3] = (uint8_t)dport;
+	f[o + 5] = 8;
+	return o + 8;
+}
+
+/* echo4: an ICMP echo request (or reply) src -> dst, identifier id */
+static uint32_t
+echo4(uint32_t src, uint32_t dst, uint16_t id, int request)
+{
+	uint32_t o = ip4_frame(src, dst, IPPROTO_ICMP, 8);
+
+	f[o] = request ? 8 : 0;
+	f[o + 4] = (uint8_t)(id >> 8);
+	f[o + 5] = (uint8_t)id;
+	return o + 8;
+}
+
+/* out_flow: the flow G:lport <-> x:fport of proto, as the table has it;
+ * 0 when it has none */
+static int
+out_flow(uint32_t x, uint16_t lport, uint16_t fport, uint8_t proto,
+    struct shm_conn *c)
+{
+	struct conn_key k = {
+		.family = 4, .proto = proto, .lport = lport, .fport = fport
+	};
+
+	memcpy(k.faddr, &x, 4);
+	return conn_lookup(seg, &k, c, NULL);
+}
+
+/* gateway_up: another node as a gateway (o->conf says so; the segment's
+ * flag makes it one for the others) */
+static void
+gateway_up(struct other *o, uint32_t id)
+{
+	other_up(o, id);
+	gnet_free(o->gn);
+	snprintf(o->conf.g.gateway, sizeof(o->conf.g.gateway), "gw0");
+	o->ho.node->flags |= SHM_NODE_F_GATEWAY;
+	ck_assert_ptr_nonnull(o->gn = gnet_new(&o->ho, &o->ni, &o->conf));
+}
+
+/* The first port of the egress node's share of egress-ports (egress_up,
+ * from G): the egress tests' flows come from it on. */
+static uint16_t eg;
+
+/* egress_up: a node that is no gateway, with egress = yes */
+static void
+egress_up(struct other *o, uint32_t id, uint32_t source)
+{
+	uint32_t lo, hi;
+
+	other_up(o, id);
+	gnet_free(o->gn);
+	o->conf.g.egress = 1;
+	o->conf.g.egress_source = source;
+	ck_assert_ptr_nonnull(o->gn = gnet_new(&o->ho, &o->ni, &o->conf));
+	ck_assert_int_eq(
+	    conf_egress_ports(&o->conf, o->ho.max_nodes, id, &lo, &hi), 0);
+	ck_assert_uint_ge(hi - lo, 3500); /* room for the tests' ports */
+	eg = (uint16_t)lo;
+}
+
+START_TEST(test_egress_records_a_flow_that_gateways_bring_back)
+{
+	uint32_t g = conf.global.addr, x = inet_addr("198.51.100.80"), gw;
+	uint32_t used[3] = { 0, 0, 0 };
+	uint16_t p;
+	struct other o2, o3, o4;
+	struct shm_conn c;
+	uint64_t flows;
+
+	gateway_up(&o2, 2);
+	other_up(&o3, 3);
+	egress_up(&o4, 4, CONF_EGRESS_GLOBAL);
+	flows = atomic_load(&o4.ni.stats->egress_flows);
+	/* node 4's SYN from G: recorded as its own, entering by a gateway */
+	gw = gnet_route(o4.gn, f, tcp4(g, eg, x, EG_PORT, CONN_TCP_SYN));
+	ck_assert(gw == 1 || gw == 2);
+	ck_assert(out_flow(x, eg, EG_PORT, IPPROTO_TCP, &c));
+	ck_assert_uint_eq(c.node, 4);
+	ck_assert_uint_eq(c.ingress, gw);
+	ck_assert_uint_eq(atomic_load(&c.stflags),
+	    SHM_CONN_SYN | SHM_CONN_EGRESS);
+	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_flows), flows + 1);
+	/* a retransmission goes the same way, and is no new flow */
+	ck_assert_uint_eq(
+	    gnet_route(o4.gn, f, tcp4(g, eg, x, EG_PORT, CONN_TCP_SYN)), gw);
+	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_flows), flows + 1);
+	/* the outside's SYN-ACK, at either gateway, goes to node 4 */
+	ck_assert_uint_eq(
+	    gnet_route(gn, f,
+		tcp4(x, EG_PORT, g, eg, CONN_TCP_SYN | CONN_TCP_ACK)),
+	    4);
+	ck_assert_uint_eq(
+	    gnet_route(o2.gn, f,
+		tcp4(x, EG_PORT, g, eg, CONN_TCP_SYN | CONN_TCP_ACK)),
+	    4);
+	/* node 4's ACK completes the handshake: node 4 is the client */
+	ck_assert_uint_eq(
+	    gnet_route(o4.gn, f, tcp4(g, eg, x, EG_PORT, CONN_TCP_ACK)), gw);
+	ck_assert(out_flow(x, eg, EG_PORT, IPPROTO_TCP, &c));
+	ck_assert_uint_eq(atomic_load(&c.stflags) & 0xff, SHM_CONN_EST);
+	/* flows go out by both gateways */
+	for (p = eg + 1; p < eg + 41; p++) {
+		gw = gnet_route(o4.gn, f, tcp4(g, p, x, EG_PORT, CONN_TCP_SYN));
+		ck_assert(gw == 1 || gw == 2);
+		used[gw]++;
+	}
+	ck_assert_uint_gt(used[1], 0);
+	ck_assert_uint_gt(used[2], 0);
+	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_flows), flows + 41);
+	/* a UDP datagram and a ping open flows too; their answers come back */
+	gw = gnet_route(o4.gn, f, udp4(g, eg + 100, x, 53));
+	ck_assert(gw == 1 || gw == 2);
+	ck_assert_uint_eq(gnet_route(gn, f, udp4(x, 53, g, eg + 100)), 4);
+	gw = gnet_route(o4.gn, f, echo4(g, x, 0x4242, 1));
+	ck_assert(gw == 1 || gw == 2);
+	ck_assert(out_flow(x, 0x4242, 0, IPPROTO_ICMP, &c));
+	ck_assert_uint_eq(c.node, 4);
+	ck_assert_uint_eq(gnet_route(gn, f, echo4(x, g, 0x4242, 0)), 4);
+	other_down(&o2);
+	other_down(&o3);
+	other_down(&o4);
+}
+END_TEST
+
+START_TEST(test_egress_follows_its_gateways_death)
+{
+	uint32_t g = conf.global.addr, x = inet_addr("198.51.100.81");
+	struct other o2, o4;
+	struct shm_conn c;
+	uint16_t p;
+
+	gateway_up(&o2, 2);
+	egress_up(&o4, 4, CONF_EGRESS_GLOBAL);
+	/* a flow that leaves by gateway 2 */
+	for (p = eg + 1000;
+	     gnet_route(o4.gn, f, tcp4(g, p, x, EG_PORT, CONN_TCP_SYN)) != 2;
+	     p++)
+		ck_assert_uint_lt(p, eg + 1100);
+	ck_assert_uint_eq(
+	    gnet_route(o2.gn, f,
+		tcp4(x, EG_PORT, g, p, CONN_TCP_SYN | CONN_TCP_ACK)),
+	    4);
+	/* gateway 2 dies: node 4's next packet leaves by gateway 1, which
+	 * the flow enters by from now on */
+	ck_assert_int_eq(node_leave(o2.seg, 2), 0);
+	ck_assert_uint_eq(
+	    gnet_route(o4.gn, f, tcp4(g, p, x, EG_PORT, CONN_TCP_ACK)), 1);
+	ck_assert(out_flow(x, p, EG_PORT, IPPROTO_TCP, &c));
+	ck_assert_uint_eq(c.ingress, 1);
+	ck_assert_uint_eq(c.node, 4);
+	ck_assert_uint_eq(
+	    gnet_route(gn, f, tcp4(x, EG_PORT, g, p, CONN_TCP_ACK)), 4);
+	/* new flows leave by gateway 1 alone */
+	ck_assert_uint_eq(gnet_route(o4.gn, f,
+			      tcp4(g, eg + 1200, x, EG_PORT, CONN_TCP_SYN)),
+	    1);
+	other_down(&o2);
+	other_down(&o4);
+}
+END_TEST
+
+START_TEST(test_egress_never_takes_another_nodes_flow)
+{
+	uint32_t g = conf.global.addr, x = inet_addr("198.51.100.82");
+	uint64_t taken, foreign;
+	struct other o4;
+	struct conn_key k = { .family = 4,
+		.proto = IPPROTO_TCP,
+		.lport = 0, /* set once eg is */
+		.fport = EG_PORT };
+	struct shm_conn c;
+
+	egress_up(&o4, 4, CONF_EGRESS_GLOBAL);
+	k.lport = (uint16_t)(eg + 2000);
+	memcpy(k.faddr, &x, 4);
+	/* node 3 has G:eg + 2000 <-> x:80 (its own egress flow, or a server's) */
+	ck_assert_int_eq(conn_insert(seg, 1, &k, 3, 1,
+			     SHM_CONN_EST | SHM_CONN_EGRESS, conn_now(), &tmo,
+			     NULL, NULL),
+	    1);
+	taken = atomic_load(&o4.ni.stats->egress_collided);
+	foreign = atomic_load(&o4.ni.stats->foreign);
+	/* node 4's SYN for the same 5-tuple is dropped and counted */
+	ck_assert_uint_eq(gnet_route(o4.gn, f,
+			      tcp4(g, eg + 2000, x, EG_PORT, CONN_TCP_SYN)),
+	    0);
+	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_collided),
+	    taken + 1);
+	ck_assert(out_flow(x, eg + 2000, EG_PORT, IPPROTO_TCP, &c));
+	ck_assert_uint_eq(c.node, 3);
+	ck_assert_uint_eq(c.ingress, 1);
+	/* as is a first datagram */
+	k.proto = IPPROTO_UDP;
+	ck_assert_int_eq(conn_insert(seg, 1, &k, 3, 1, SHM_CONN_UDP, conn_now(),
+			     &tmo, NULL, NULL),
+	    1);
+	ck_assert_uint_eq(gnet_route(o4.gn, f, udp4(g, eg + 2000, x, EG_PORT)),
+	    0);
+	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_collided),
+	    taken + 2);
+	/* a segment of node 3's flow from node 4 is foreign, as before */
+	ck_assert_uint_eq(gnet_route(o4.gn, f,
+			      tcp4(g, eg + 2000, x, EG_PORT, CONN_TCP_ACK)),
+	    0);
+	ck_assert_uint_eq(atomic_load(&o4.ni.stats->foreign), foreign + 1);
+	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_collided),
+	    taken + 2);
+	ck_assert(out_flow(x, eg + 2000, EG_PORT, IPPROTO_TCP, &c));
+	ck_assert_uint_eq(c.node, 3);
+	other_down(&o4);
+}
+END_TEST
+
+/* A socket of an egress node must not take another node's clients, nor
+ * another node's ephemeral ports of G: it opens flows from its own share
+ * of egress-ports, or from a port it serves itself. */
+START_TEST(test_egress_takes_no_port_of_another)
+{
+	uint32_t g = conf.global.addr, x = inet_addr("198.51.100.87"), gw;
+	struct shm_listen l3[2] = {
+		{ .family = 4, .proto = IPPROTO_TCP },
+		{ .family = 4, .proto = IPPROTO_UDP },
+	};
+	struct shm_listen l4 = {
+		.family = 4, .proto = IPPROTO_UDP, .port = 123
+	};
+	struct other o3, o4;
+	struct shm_conn c;
+	uint64_t taken;
+
+	other_up(&o3, 3);
+	egress_up(&o4, 4, CONF_EGRESS_GLOBAL);
+	l3[0].port = (uint16_t)(eg + 10);
+	l3[1].port = (uint16_t)(eg + 11);
+	ck_assert_uint_eq(listen_publish(o3.seg, 3, l3, 2), 2);
+	ck_assert_uint_eq(listen_publish(o4.seg, 4, &l4, 1), 1);
+	taken = atomic_load(&o4.ni.stats->egress_collided);
+	/* ports node 3 serves: node 4's SYN, datagram and bare ACK from them
+	 * are dropped, counted, and recorded nowhere */
+	ck_assert_uint_eq(
+	    gnet_route(o4.gn, f, tcp4(g, eg + 10, x, 50000, CONN_TCP_SYN)), 0);
+	ck_assert_uint_eq(gnet_route(o4.gn, f, udp4(g, eg + 11, x, 5060)), 0);
+	ck_assert_uint_eq(
+	    gnet_route(o4.gn, f, tcp4(g, eg + 10, x, 50001, CONN_TCP_ACK)), 0);
+	ck_assert(!out_flow(x, eg + 10, 50000, IPPROTO_TCP, NULL));
+	ck_assert(!out_flow(x, eg + 11, 5060, IPPROTO_UDP, NULL));
+	ck_assert(!out_flow(x, eg + 10, 50001, IPPROTO_TCP, NULL));
+	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_collided),
+	    taken + 3);
+	/* and the outside's packets to them are node 3's clients */
+	ck_assert_uint_eq(gnet_route(gn, f, udp4(x, 5060, g, eg + 11)), 3);
+	ck_assert_uint_eq(
+	    gnet_route(gn, f, tcp4(x, 50000, g, eg + 10, CONN_TCP_SYN)), 3);
+	/* a port outside node 4's share: another node's ephemeral port */
+	ck_assert_uint_eq(
+	    gnet_route(o4.gn, f, tcp4(g, eg - 1, x, 80, CONN_TCP_SYN)), 0);
+	ck_assert(!out_flow(x, eg - 1, 80, IPPROTO_TCP, NULL));
+	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_collided),
+	    taken + 4);
+	/* a port node 4 serves itself, outside its share (an NTP client
+	 * bound to G:123): its own */
+	gw = gnet_route(o4.gn, f, udp4(g, 123, x, 123));
+	ck_assert_uint_eq(gw, 1);
+	ck_assert(out_flow(x, 123, 123, IPPROTO_UDP, &c));
+	ck_assert_uint_eq(c.node, 4);
+	ck_assert_uint_eq(gnet_route(gn, f, udp4(x, 123, g, 123)), 4);
+	other_down(&o3);
+	other_down(&o4);
+}
+END_TEST
+
+START_TEST(test_egress_needs_a_gateway_and_egress)
+{
+	uint32_t g = conf.global.addr, x = inet_addr("198.51.100.83");
+	struct other o3, o4;
+	uint64_t nogw;
+
+	other_up(&o3, 3);
+	egress_up(&o4, 4, CONF_EGRESS_GLOBAL);
+	/* node 3 has no egress: its SYN to the outside goes to its own
+	 * stack, unrecorded, as ever */
+	ck_assert_uint_eq(gnet_route(o3.gn, f,
+			      tcp4(g, eg + 2500, x, EG_PORT, CONN_TCP_SYN)),
+	    3);
+	ck_assert(!out_flow(x, eg + 2500, EG_PORT, IPPROTO_TCP, NULL));
+	ck_assert_uint_eq(gnet_route(o3.gn, f,
+			      tcp4(conf_client_addr(&conf, 3), eg + 2500, x,
+				  EG_PORT, CONN_TCP_SYN)),
+	    0);
+	/* with no gateway up, node 4's is dropped and counted */
+	ho.node->flags &= (uint8_t)~SHM_NODE_F_GATEWAY;
+	nogw = atomic_load(&o4.ni.stats->egress_no_gateway);
+	ck_assert_uint_eq(gnet_route(o4.gn, f,
+			      tcp4(g, eg + 2501, x, EG_PORT, CONN_TCP_SYN)),
+	    0);
+	ck_assert(!out_flow(x, eg + 2501, EG_PORT, IPPROTO_TCP, NULL));
+	ck_assert_uint_eq(gnet_route(o4.gn, f,
+			      tcp4(conf_client_addr(&conf, 4), eg + 2501, x,
+				  EG_PORT, CONN_TCP_SYN)),
+	    0);
+	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_no_gateway),
+	    nogw + 2);
+	other_down(&o3);
+	other_down(&o4);
+}
+END_TEST
+
+START_TEST(test_egress_forgotten_flow_goes_on)
+{
+	uint32_t g = conf.global.addr, x = inet_addr("198.51.100.84"), gw;
+	struct other o4;
+	struct shm_conn c;
+
+	egress_up(&o4, 4, CONF_EGRESS_GLOBAL);
+	/* a segment of a connection the table forgot while it idled */
+	gw = gnet_route(o4.gn, f, tcp4(g, eg + 3000, x, EG_PORT, CONN_TCP_ACK));
+	ck_assert_uint_eq(gw, 1);
+	ck_assert(out_flow(x, eg + 3000, EG_PORT, IPPROTO_TCP, &c));
+	ck_assert_uint_eq(c.node, 4);
+	ck_assert_uint_eq(atomic_load(&c.stflags),
+	    SHM_CONN_EST | SHM_CONN_EGRESS);
+	ck_assert_uint_eq(
+	    gnet_route(gn, f, tcp4(x, EG_PORT, g, eg + 3000, CONN_TCP_ACK)), 4);
+	/* a RST of no flow is recorded by nobody */
+	ck_assert_uint_eq(gnet_route(o4.gn, f,
+			      tcp4(g, eg + 3001, x, EG_PORT, CONN_TCP_RST)),
+	    4);
+	ck_assert(!out_flow(x, eg + 3001, EG_PORT, IPPROTO_TCP, NULL));
+	other_down(&o4);
+}
+END_TEST
+
+START_TEST(test_egress_full_table)
+{
+	uint32_t g = conf.global.addr, x = inet_addr("198.51.100.86");
+	struct shm_listen l = {
+		.family = 4, .proto = IPPROTO_UDP, .port = 5353
+	};
+	struct other o4;
+	uint64_t flows;
+
+	egress_up(&o4, 4, CONF_EGRESS_GLOBAL);
+	ck_assert_uint_eq(listen_publish(o4.seg, 4, &l, 1), 1);
+	fill();
+	flows = atomic_load(&o4.ni.stats->egress_flows);
+	/* a SYN that cannot be recorded would find no flow to come back
+	 * by: dropped (the client tries again) */
+	ck_assert_uint_eq(gnet_route(o4.gn, f,
+			      tcp4(g, eg + 3400, x, EG_PORT, CONN_TCP_SYN)),
+	    0);
+	ck_assert(!out_flow(x, eg + 3400, EG_PORT, IPPROTO_TCP, NULL));
+	/* a datagram from a port node 4 serves may be the answer of a
+	 * flow that went by its hash: out by the gateway, unrecorded */
+	ck_assert_uint_eq(gnet_route(o4.gn, f, udp4(g, 5353, x, 5353)), 1);
+	ck_assert(!out_flow(x, 5353, 5353, IPPROTO_UDP, NULL));
+	ck_assert_uint_eq(gnet_route(o4.gn, f, udp4(g, eg + 3401, x, 53)), 0);
+	ck_assert_uint_eq(atomic_load(&o4.ni.stats->egress_flows), flows);
+	other_down(&o4);
+}
+END_TEST
+
+START_TEST(test_egress_from_client_address_routes_by_address)
+{
+	uint32_t x = inet_addr("198.51.100.85"), c4, c3, gw;
+	struct other o2, o3, o4;
+	uint32_t used[3] = { 0, 0, 0 };
+	uint64_t foreign;
+	uint16_t p;
+
+	gateway_up(&o2, 2);
+	other_up(&o3, 3);
+	egress_up(&o4, 4, CONF_EGRESS_NODE);
+	c4 = conf_client_addr(&conf, 4);
+	c3 = conf_client_addr(&conf, 3);
+	/* node 4 from its client address: to a gateway by the flow's hash,
+	 * nothing recorded */
+	for (p = 38000; p < 38040; p++) {
+		gw = gnet_route(o4.gn, f,
+		    tcp4(c4, p, x, EG_PORT, CONN_TCP_SYN));
+		ck_assert(gw == 1 || gw == 2);
+		used[gw]++;
+		ck_assert(!out_flow(x, p, EG_PORT, IPPROTO_TCP, NULL));
+	}
+	ck_assert_uint_gt(used[1], 0);
+	ck_assert_uint_gt(used[2], 0);
+	/* the same flow always by the same gateway */
+	gw = gnet_route(o4.gn, f, udp4(c4, 38100, x, 53));
+	ck_assert_uint_eq(gnet_route(o4.gn, f, udp4(c4, 38100, x, 53)), gw);
+	/* the answers, at either gateway, go to the node the address
+	 * names, with no lookup */
+	ck_assert_uint_eq(
+	    gnet_route(gn, f,
+		tcp4(x, EG_PORT, c4, 38000, CONN_TCP_SYN | CONN_TCP_ACK)),
+	    4);
+	ck_assert_uint_eq(gnet_route(o2.gn, f, udp4(x, 53, c4, 38100)), 4);
+	ck_assert_uint_eq(gnet_route(gn, f, udp4(x, 53, c3, 38100)), 3);
+	/* a node down gets none */
+	ck_assert_uint_eq(gnet_route(gn, f,
+			      udp4(x, 53, conf_client_addr(&conf, 6), 38100)),
+	    0);
+	/* node 3 may not speak from node 4's address, nor take the
+	 * outside's packets in */
+	foreign = atomic_load(&o3.ni.stats->foreign);
+	ck_assert_uint_eq(gnet_route(o3.gn, f, udp4(c4, 38101, x, 53)), 0);
+	ck_assert_uint_eq(gnet_route(o3.gn, f, udp4(x, 53, c3, 38101)), 0);
+	ck_assert_uint_eq(atomic_load(&o3.ni.stats->foreign), foreign + 2);
+	other_down(&o2);
+	other_down(&o3);
+	other_down(&o4);
+}
+END_TEST
+
 static Suite *
 gnet_suite(void)
 {
@@ -449,6 +912,14 @@ gnet_suite(void)
 	tcase_add_test(tc, test_any_gateway_carries_outside_clients);
 	tcase_add_test(tc, test_flows_outlive_their_gateway);
 	tcase_add_test(tc, test_repin_at_start);
+	tcase_add_test(tc, test_egress_records_a_flow_that_gateways_bring_back);
+	tcase_add_test(tc, test_egress_follows_its_gateways_death);
+	tcase_add_test(tc, test_egress_never_takes_another_nodes_flow);
+	tcase_add_test(tc, test_egress_takes_no_port_of_another);
+	tcase_add_test(tc, test_egress_needs_a_gateway_and_egress);
+	tcase_add_test(tc, test_egress_forgotten_flow_goes_on);
+	tcase_add_test(tc, test_egress_full_table);
+	tcase_add_test(tc, test_egress_from_client_address_routes_by_address);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -86,8 +86,10 @@ END_TEST
 START_TEST(test_rejects)
 {
 	struct pkt_info pi;
-	uint32_t o = ip4(IPPROTO_UDP, C, C, 8, 0); /* not G */
+	uint32_t o = ip4(IPPROTO_GRE, C, G, 8, 0); /* not TCP, UDP, ICMP */
 
+	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
+	o = ip4(IPPROTO_GRE, C, C, 8, 0);
 	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
 	o = ip4(IPPROTO_UDP, C, G, 8, 0);
 	ck_assert_int_eq(parse4(f, o + 8, &pi), 0);
@@ -102,6 +104,46 @@ START_TEST(test_rejects)
 	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
 	o = ip4(IPPROTO_TCP, C, G, 8, 0); /* TCP header cut */
 	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
+}
+END_TEST
+
+START_TEST(test_neither_end_g_seen_from_its_source)
+{
+	uint32_t x = inet_addr("192.0.2.80"), o;
+	struct pkt_info pi;
+
+	/* a node's client address to the outside, and back */
+	o = ip4(IPPROTO_TCP, C, x, 20, 0);
+	ports(o, 40000, 80);
+	f[o + 13] = CONN_TCP_SYN;
+	ck_assert_int_eq(parse4(f, o + 20, &pi), 0);
+	ck_assert_int_eq(pi.dir, PKT_NOT_G);
+	ck_assert_uint_eq(pi.key.lport, 40000);
+	ck_assert_uint_eq(pi.key.fport, 80);
+	ck_assert_mem_eq(pi.key.faddr, &x, 4);
+	ck_assert_mem_eq(pi.src4, &C, 4);
+	ck_assert_mem_eq(pi.dst4, &x, 4);
+	ck_assert_uint_eq(pi.tcpflags, CONN_TCP_SYN);
+	o = ip4(IPPROTO_UDP, x, C, 8, 0);
+	ports(o, 53, 5353);
+	ck_assert_int_eq(parse4(f, o + 8, &pi), 0);
+	ck_assert_int_eq(pi.dir, PKT_NOT_G);
+	ck_assert_uint_eq(pi.key.lport, 53);
+	ck_assert_mem_eq(pi.key.faddr, &C, 4);
+	/* any ICMP message: a router's "fragmentation needed" to the
+	 * client address has no ports */
+	o = ip4(IPPROTO_ICMP, x, C, 8 + 20 + 8, 0);
+	f[o] = 3;
+	f[o + 1] = 4;
+	ck_assert_int_eq(parse4(f, o + 36, &pi), 0);
+	ck_assert_int_eq(pi.dir, PKT_NOT_G);
+	ck_assert(!pi.echo && !pi.icmp_error);
+	ck_assert_uint_eq(pi.key.lport, 0);
+	o = ip4(IPPROTO_ICMP, x, C, 8, 0);
+	f[o] = 13; /* timestamp */
+	ck_assert_int_eq(parse4(f, o + 8, &pi), 0);
+	o = ip4(IPPROTO_ICMP, G, x, 8, 0);
+	ck_assert_int_eq(parse4(f, o + 8, &pi), -1); /* but not from G */
 }
 END_TEST
 
@@ -158,8 +200,11 @@ START_TEST(test_echo)
 	f[o + 4] = 0x12;
 	f[o + 5] = 0x34;
 	ck_assert_int_eq(parse4(f, o + 8, &pi), 0);
-	ck_assert_uint_eq(pi.echo, 1);
+	ck_assert_uint_eq(pi.echo, PKT_ECHO_REQUEST);
 	ck_assert_uint_eq(pi.key.lport, 0x1234);
+	f[o] = 0;
+	ck_assert_int_eq(parse4(f, o + 8, &pi), 0);
+	ck_assert_uint_eq(pi.echo, PKT_ECHO_REPLY);
 	f[o] = 13; /* timestamp: not routed */
 	ck_assert_int_eq(parse4(f, o + 8, &pi), -1);
 }
@@ -320,7 +365,8 @@ consistent(const uint8_t *fr, uint32_t len, const struct pkt_info *pi)
 	const uint8_t *ip = fr + 14, *me = to_g ? ip + 16 : ip + 12;
 	uint32_t l4;
 
-	ck_assert(pi->dir == PKT_TO_G || pi->dir == PKT_FROM_G);
+	ck_assert(pi->dir == PKT_TO_G || pi->dir == PKT_FROM_G ||
+	    pi->dir == PKT_NOT_G);
 	ck_assert_uint_eq(pi->key.family, v6 ? 6 : 4);
 	ck_assert_uint_ge(pi->l3len, v6 ? 40 : 20);
 	ck_assert_uint_le(14 + pi->l3len, len);
@@ -329,14 +375,16 @@ consistent(const uint8_t *fr, uint32_t len, const struct pkt_info *pi)
 		me = to_g ? ip + 24 : ip + 8;
 		ck_assert_mem_eq(pi->src6, ip + 8, 16);
 		ck_assert_mem_eq(pi->dst6, ip + 24, 16);
-		ck_assert_mem_eq(me, g6, 16);
+		if (pi->dir != PKT_NOT_G)
+			ck_assert_mem_eq(me, g6, 16);
 		ck_assert_uint_eq(pi->l3len, 40 + rd16b(ip + 4));
 		if (ip[6] == 44 && (rd16b(ip + 40 + 2) & 0xfff8) != 0)
 			ck_assert_uint_eq(pi->frag, PKT_FRAG_LATER);
 	} else {
 		ck_assert_mem_eq(pi->src4, ip + 12, 4);
 		ck_assert_mem_eq(pi->dst4, ip + 16, 4);
-		ck_assert_mem_eq(me, &G, 4);
+		if (pi->dir != PKT_NOT_G)
+			ck_assert_mem_eq(me, &G, 4);
 		ck_assert_uint_eq(pi->l3len, rd16b(ip + 2));
 		ck_assert_uint_eq(pi->ip_id, rd16b(ip + 4));
 		ck_assert_uint_eq(pi->frag == PKT_FRAG_LATER,
@@ -360,6 +408,11 @@ consistent(const uint8_t *fr, uint32_t len, const struct pkt_info *pi)
 	    v6 ? 16 : 4);
 	if (pi->echo) {
 		ck_assert_uint_eq(pi->key.proto, v6 ? 58 : IPPROTO_ICMP);
+		return;
+	}
+	if (pi->key.proto == (v6 ? 58 : IPPROTO_ICMP)) { /* any, neither G */
+		ck_assert_int_eq(pi->dir, PKT_NOT_G);
+		ck_assert_uint_eq(pi->key.lport, 0);
 		return;
 	}
 	ck_assert(pi->key.proto == IPPROTO_TCP || pi->key.proto == IPPROTO_UDP);
@@ -500,9 +553,16 @@ START_TEST(test_ipv6)
 	ck_assert_int_eq(pkt_parse(f, o + 32, &g, &pi), 0);
 	ck_assert_uint_eq(pi.frag, PKT_FRAG_LATER);
 	ck_assert_uint_eq(pi.frag_id, 0x42);
-	/* not to or from G6; IPv6 without address6; cut short */
-	o = ip6(IPPROTO_UDP, c6, c6, 8, 0, 0);
-	ck_assert_int_eq(pkt_parse(f, o + 8, &g, &pi), -1);
+	/* not to or from G6: seen from its source; IPv6 without address6;
+	 * cut short */
+	o = ip6(IPPROTO_UDP, c6, g.g6, 8, 0, 0);
+	ports(o, 5353, 53);
+	g.g6[15] = 2;
+	ck_assert_int_eq(pkt_parse(f, o + 8, &g, &pi), 0);
+	ck_assert_int_eq(pi.dir, PKT_NOT_G);
+	ck_assert_uint_eq(pi.key.lport, 5353);
+	g.g6[15] = 1;
+	ck_assert_mem_eq(pi.key.faddr, g.g6, 16);
 	o = ip6(IPPROTO_UDP, c6, g.g6, 8, 0, 0);
 	g.has6 = 0;
 	ck_assert_int_eq(pkt_parse(f, o + 8, &g, &pi), -1);
@@ -547,6 +607,7 @@ pkt_suite(void)
 	tcase_set_timeout(tc, 60); /* the garbage test under the sanitizers */
 	tcase_add_test(tc, test_tcp_to_and_from_g);
 	tcase_add_test(tc, test_rejects);
+	tcase_add_test(tc, test_neither_end_g_seen_from_its_source);
 	tcase_add_test(tc, test_fragments);
 	tcase_add_test(tc, test_icmp_error_follows_quoted_flow);
 	tcase_add_test(tc, test_echo);

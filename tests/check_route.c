@@ -1,15 +1,20 @@
 /*
  * check_route.c: tun/route.c's undo log, in a network namespace of the
  * test's own: every rule recorded is taken back by rt_undo_all, however
- * many there are (the log grows), and a sysctl gets its old value back.
- * Needs root; skipped otherwise.
+ * many there are (the log grows), and a sysctl gets its old value back;
+ * a default route is found in its table only, whatever its device, and
+ * the one the daemon adds goes with the undo.  Needs root; skipped
+ * otherwise.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <linux/rtnetlink.h>
 #include <sched.h>
+#include <stdlib.h>
 
 #include "testutil.h"
+#include "netlink.h"
 #include "route.h"
 
 #define RULES 40 /* more than the global setup records */
@@ -91,6 +96,46 @@ START_TEST(test_undo_puts_a_sysctl_back)
 }
 END_TEST
 
+START_TEST(test_default_route_found_and_undone)
+{
+	static const uint8_t any6[16];
+	struct rt_undo u = { 0 };
+	char ports[32];
+
+	if (!netns(__func__))
+		return;
+	ck_assert_int_eq(nl_link_setup(1, NULL, 0, 1, 0), 0); /* lo up */
+	ck_assert_int_eq(rt_default_exists(AF_INET, RT_TABLE_MAIN), 0);
+	ck_assert_int_eq(rt_default_exists(AF_INET6, RT_TABLE_MAIN), 0);
+	/* another table's default is not the namespace's */
+	ck_assert_int_eq(rt_route4_add(&u, TABLE, 0, 0, 1, 0), 0);
+	ck_assert_int_eq(rt_default_exists(AF_INET, RT_TABLE_MAIN), 0);
+	ck_assert_int_eq(rt_default_exists(AF_INET, TABLE), 1);
+	ck_assert_int_eq(rt_route4_add(&u, RT_TABLE_MAIN, 0, 0, 1,
+			     htonl(INADDR_LOOPBACK)),
+	    0);
+	ck_assert_int_eq(rt_default_exists(AF_INET, RT_TABLE_MAIN), 1);
+	ck_assert_int_eq(rt_default_exists(AF_INET6, RT_TABLE_MAIN), 0);
+	ck_assert_int_eq(rt_route6_add(&u, RT_TABLE_MAIN, any6, 0, 1, NULL), 0);
+	ck_assert_int_eq(rt_default_exists(AF_INET6, RT_TABLE_MAIN), 1);
+	ck_assert_int_eq(rt_undo_all(&u), 0);
+	ck_assert_int_eq(rt_default_exists(AF_INET, RT_TABLE_MAIN), 0);
+	ck_assert_int_eq(rt_default_exists(AF_INET, TABLE), 0);
+	ck_assert_int_eq(rt_default_exists(AF_INET6, RT_TABLE_MAIN), 0);
+	/* the ephemeral port range as the daemon sets it, and back */
+	ck_assert_int_eq(rt_sysctl_get("net/ipv4/ip_local_port_range", ports,
+			     sizeof(ports)),
+	    0);
+	ck_assert_int_eq(rt_sysctl_set(&u, "net/ipv4/ip_local_port_range",
+			     "40000\t40439"),
+	    0);
+	ck_assert_int_eq(sysctl_read("net/ipv4/ip_local_port_range"), 40000);
+	ck_assert_int_eq(rt_undo_all(&u), 0);
+	ck_assert_int_eq(sysctl_read("net/ipv4/ip_local_port_range"),
+	    atoi(ports));
+}
+END_TEST
+
 static Suite *
 route_suite(void)
 {
@@ -99,6 +144,7 @@ route_suite(void)
 
 	tcase_add_test(tc, test_undo_takes_back_every_rule);
 	tcase_add_test(tc, test_undo_puts_a_sysctl_back);
+	tcase_add_test(tc, test_default_route_found_and_undone);
 	suite_add_tcase(s, tc);
 	return s;
 }

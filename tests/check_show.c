@@ -383,15 +383,16 @@ START_TEST(test_conns)
 	ck_assert_int_eq(jint(f, "fport"), 40000);
 	ck_assert_int_eq(jint(f, "node"), 2);
 	ck_assert_int_eq(jint(f, "ingress"), 1);
+	ck_assert_str_eq(jstr(f, "direction"), "in");
 	ck_assert_str_eq(jstr(f, "state"), "established");
 	ck_assert_int_le(jint(f, "age"), 5);
 	ck_assert_int_eq(jint(f, "packets") + jint(f, "bytes"), 0);
 	contains(text,
 	    "PROTO                 LOCAL               FOREIGN NODE "
-	    "INGRESS STATE          AGE   IDLE    PACKETS        BYTES");
+	    "INGRESS DIR STATE          AGE   IDLE    PACKETS        BYTES");
 	ck_assert_ptr_nonnull(strstr(text,
 	    "\ntcp          10.9.0.1:8080   "
-	    "     192.0.2.7:40000    2       1 established "));
+	    "     192.0.2.7:40000    2       1 in  established "));
 }
 END_TEST
 

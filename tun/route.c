@@ -269,6 +269,79 @@ rt_local_rule6_move(struct rt_undo *u, uint32_t pref)
 	return rt_local_move(u, AF_INET6, pref);
 }
 
+/* What rt_default_exists looks for, and whether it found it. */
+struct rt_dflt {
+	int family;
+	uint32_t table;
+	int found;
+};
+
+/* rt_default_cb: one route of the dump: a default route of the family
+ * in the table? */
+static int
+rt_default_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct rt_dflt *d = arg;
+	const struct nlattr *a;
+	uint32_t table;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm) ||
+	    rtm->rtm_family != d->family || rtm->rtm_dst_len != 0)
+		return MNL_CB_OK;
+	table = rtm->rtm_table;
+	mnl_attr_for_each(a, nlh, sizeof(*rtm))
+		if (mnl_attr_get_type(a) == RTA_TABLE &&
+		    mnl_attr_get_payload_len(a) >= sizeof(uint32_t))
+			table = mnl_attr_get_u32(a);
+	if (table == d->table)
+		d->found = 1;
+	return MNL_CB_OK;
+}
+
+/* rt_default_exists: does table have a default route of family (any
+ * type, any device)?  1, 0, or -errno. */
+int
+rt_default_exists(int family, uint32_t table)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct rt_dflt d = { .family = family, .table = table };
+	struct mnl_socket *nl;
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	unsigned int portid, seq;
+	ssize_t n;
+	int rc = 0;
+
+	if ((nl = mnl_socket_open(NETLINK_ROUTE)) == NULL)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	seq = nlh->nlmsg_seq = (unsigned int)time(NULL);
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)family;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		rc = mnl_cb_run(buf, (size_t)n, seq, portid, rt_default_cb, &d);
+		if (rc <= MNL_CB_STOP)
+			break;
+	}
+	rc = n < 0 || rc == MNL_CB_ERROR ? -errno : d.found;
+out:
+	mnl_socket_close(nl);
+	return rc;
+}
+
 /* rt_route_msgf: a link route request (dst/prefsrc: 4 or 16 bytes). */
 static struct nlmsghdr *
 rt_route_msgf(char *buf, int type, int flags, int family, uint32_t table,
@@ -540,6 +613,20 @@ rt_sysctl_rw(const char *path, const char *value, char *old, size_t oldlen)
 	}
 	close(fd);
 	return n < 0 ? -errno : 0;
+}
+
+/* rt_sysctl_get: read a sysctl (its first line). */
+int
+rt_sysctl_get(const char *path, char *value, size_t len)
+{
+	return rt_sysctl_rw(path, NULL, value, len);
+}
+
+/* rt_sysctl_put: write a sysctl, unrecorded. */
+int
+rt_sysctl_put(const char *path, const char *value)
+{
+	return rt_sysctl_rw(path, value, NULL, 0);
 }
 
 /* rt_sysctl_set: write a sysctl, remembering its old value. */

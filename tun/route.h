@@ -60,6 +60,9 @@ int	 rt_route_set(int add, int family, uint32_t table, const void *dst,
  * recorded: the caller tracks it. */
 int	 rt_route4_gateways(uint32_t table, int oif, const uint32_t *gw,
 	    uint32_t n);
+/* 1 when table has a default route of family (AF_INET or AF_INET6), of
+ * any type through any device; 0 when it has none; -errno. */
+int	 rt_default_exists(int family, uint32_t table);
 /* IPv6 counterparts: addresses are 16 bytes; an address is added nodad. */
 int	 rt_rule6_add(struct rt_undo *u, uint32_t pref, uint32_t table,
 	    const uint8_t *dst, uint8_t dstlen, const uint8_t *src,
@@ -74,6 +77,11 @@ int	 rt_addr4_add(struct rt_undo *u, int ifindex, uint32_t addr,
 	    uint8_t prefix);
 /* Answer ARP for addr on an interface (a proxy neighbour entry). */
 int	 rt_proxy4_add(struct rt_undo *u, int ifindex, uint32_t addr);
+/* Read a sysctl under /proc/sys/ (its first line, without the newline,
+ * at most len - 1 bytes); 0 or -errno. */
+int	 rt_sysctl_get(const char *path, char *value, size_t len);
+/* Write one, unrecorded; 0 or -errno. */
+int	 rt_sysctl_put(const char *path, const char *value);
 /* Write a sysctl under /proc/sys/ (path like "net/ipv4/ip_forward"),
  * remembering the old value. */
 int	 rt_sysctl_set(struct rt_undo *u, const char *path, const char *value);

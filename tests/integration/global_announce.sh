@@ -10,17 +10,20 @@
 #  - route-local (on nodes 1 and 3): the gateway keeps the local
 #    network's route too, and out reaches node 3's own address through
 #    it, but not node 2's (no route-local there);
+#  - a node with egress from G (node 4) needs G's route with no listener
+#    anywhere; with egress from its client address, the client
+#    network's;
 #  - kill -9 of the gateway's daemon: the route goes with its interface;
 #    a restart brings it back;
 #  - SIGTERM: the route goes at once, and the gateway goes on forwarding
-#    for withdraw-delay (1.5 s here) while routers move away, then
+#    for withdraw-delay (3 s here) while routers move away, then
 #    leaves.
 . "$(dirname "$0")/lib.sh"
 require_root socat jq
 G=10.202.0.1
 C=10.207.0.1
 
-make_ns 1 2 3 out
+make_ns 1 2 3 4 out
 veth 1 gw0 out up1
 ip -n "$(ns 1)" addr add 10.205.1.1/24 dev gw0
 ip -n "$(ns out)" addr add 10.205.1.2/24 dev up1
@@ -28,7 +31,7 @@ ip -n "$(ns out)" addr add $C/32 dev lo
 ip -n "$(ns 1)" route add $C/32 via 10.205.1.2
 
 GW=(--set global.gateway=gw0 --set global.gateway-mode=route
-    --set global.withdraw-delay=1500 --set global.route-local=yes)
+    --set global.withdraw-delay=3000 --set global.route-local=yes)
 start_node 1 "${GW[@]}"
 start_node 2
 start_node 3 --set global.route-local=yes
@@ -96,10 +99,31 @@ in_ns out ping -c 1 -W 1 -q 10.201.0.2 >/dev/null 2>&1 &&
     fail "node 2 (no route-local) answered from outside"
 say "route-local: node 3's own address answers outside through the gateway, node 2's not"
 
+# a node that reaches the outside from G needs G's route back, listener
+# or not; from its client address, the client network's
+start_node 4 --set global.egress=yes
+wait_state 4 up 5 >/dev/null || fail "node 4 not up"
+wait_route yes 3 || fail "no route to G for node 4's egress"
+stop_node 4
+wait_route no 3 || fail "route to G stays after the egress node left"
+start_node 4 --set global.egress=yes --set global.egress-source=node
+wait_state 4 up 5 >/dev/null || fail "node 4 not up again"
+for _ in $(seq 30); do
+	ip -n "$(ns 1)" route show table 203 10.203.0.0/16 | grep -q "dev shmg0" && break
+	sleep 0.1
+done
+ip -n "$(ns 1)" route show table 203 10.203.0.0/16 | grep -q "dev shmg0" ||
+    fail "no route to the client network for egress-source = node"
+[ -z "$(routes)" ] || fail "route to G for egress from a client address: $(routes)"
+stop_node 4
+say "egress from G: G announced with no listener; from client addresses: the client network"
+
 bg_ns 3 socat TCP-LISTEN:7200,fork,reuseaddr SYSTEM:"echo node3"
 wait_route yes 3 || fail "no route to G with a listener on node 3"
 stop_node 1 KILL
 wait_route no 2 || fail "route to G outlives its daemon: $(routes)"
+[ "$(ctl --json nodes | jq -r '.[] | select(.id == 1) | .state + " " + .announced')" = "down " ] ||
+    fail "a dead gateway shown announcing: $(ctl nodes)"
 say "kill -9 of the gateway's daemon: the route went with its interface"
 
 start_node 1 "${GW[@]}"
@@ -116,7 +140,7 @@ r=$(in_ns out timeout 5 socat -T 3 - TCP:$G:7200,bind=$C </dev/null 2>&1)
 kill -0 "$(daemon_pid 1)" 2>/dev/null || fail "the gateway left before its withdraw delay"
 wait "${T_PIDS[1]}"; T_PIDS[1]=""
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-[ $ms -ge 1400 ] && [ $ms -lt 6000 ] || fail "the gateway left $ms ms after SIGTERM (withdraw-delay 1500)"
+[ $ms -ge 2900 ] && [ $ms -lt 9000 ] || fail "the gateway left $ms ms after SIGTERM (withdraw-delay 3000)"
 grep -q "route to G out of table 203: leaving" "$T_DIR/node1.log" ||
     fail "the gateway did not say it withdrew G"
 say "SIGTERM: withdrawn at once, served during the delay, left after $ms ms"
