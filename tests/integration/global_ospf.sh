@@ -135,6 +135,11 @@ done
 count() {
 	cat "$T_DIR/count$1" 2>/dev/null || echo 0
 }
+# rsts: TCP resets the stack of gateway 1's namespace sent (a flow of G
+# that its kernel took for its own, with shmnetd gone)
+rsts() {
+	in_ns 1 nstat -saz TcpOutRsts | awk '/TcpOutRsts/ { print $2 }'
+}
 # progress N: every connection echoed at least N more lines than before
 progress() {
 	local i want got
@@ -144,7 +149,7 @@ progress() {
 			got=$(count $i)
 			[ "$got" -ge "$want" ] && break
 			kill -0 "${CONN[$i]}" 2>/dev/null ||
-			    fail "connection $i: $(cat "$T_DIR/conn$i") $(ctl conns --service 7101)"
+			    fail "connection $i: $(cat "$T_DIR/conn$i"); gateway 1 sent $(rsts) TCP resets; $(ctl conns --service 7101)"
 			sleep 0.1
 		done
 		[ "$got" -ge "$want" ] ||
