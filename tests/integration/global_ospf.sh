@@ -179,6 +179,8 @@ bg_out client "$T_DIR/probe" bash -c '
 PROBE=$BG_PID
 sleep 1
 
+# BFD up to both gateways, for IPv4 and IPv6
+wait_bfd router 4 10 || fail "$(bfd_up router) BFD sessions up at the router, not 4"
 # the whole gateway 1 dies: its shmnetd and its routing daemons
 rt_mark
 kill -KILL "$(daemon_pid 1)" ${RT_PIDS[1]}

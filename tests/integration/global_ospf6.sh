@@ -89,6 +89,8 @@ in1=$(ingress 1) in2=$(ingress 2)
     fail "100 connections entered by gateway 1 $in1 times, by gateway 2 $in2"
 say "100 connections to G6 served ($got), entered by gateway 1 $in1 and 2 $in2 times"
 
+# BFD up to both gateways, for IPv4 and IPv6
+wait_bfd router 4 10 || fail "$(bfd_up router) BFD sessions up at the router, not 4"
 rt_mark
 kill -KILL "$(daemon_pid 1)" ${RT_PIDS[1]}
 ms=$(wait_nexthops router $G6/128 1 10 -6) ||

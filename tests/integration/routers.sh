@@ -161,6 +161,26 @@ router_dump() {
 	done >&2
 }
 
+# bfd_up NODE: how many BFD sessions of NODE's routing daemons are up
+bfd_up() {
+	case "$ROUTING" in
+	bird) router_cmd "$1" show bfd sessions | grep -cw Up ;;
+	frr) router_cmd "$1" show bfd peers brief | grep -cw up ;;
+	esac
+}
+
+# wait_bfd NODE N SECONDS: until NODE has N BFD sessions up (a session
+# comes up a second or two after its OSPF neighbour: until then a dead
+# neighbour is found by OSPF's dead interval only)
+wait_bfd() {
+	local i
+	for i in $(seq $(( $3 * 10 ))); do
+		[ "$(bfd_up "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # router_kill NODE: kill -9 NODE's routing daemons, as if they crashed (a
 # test that killed them itself calls it too, to forget them)
 router_kill() {

@@ -143,6 +143,7 @@ for r in $(seq "$ROUNDS"); do
 	both 2 "shmg0 back" "$BACK"
 
 	settle
+	wait_bfd router 4 10 || fail "$(bfd_up router) BFD sessions up at the router, not 4"
 	rt_mark
 	router_kill 1
 	both 1 "kill -9 of the routing daemon"
