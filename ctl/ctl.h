@@ -13,6 +13,9 @@
  * field matches any. */
 struct ctl_service {
 	uint32_t	family;		/* 4 or 6 (from ADDR), 0 any */
+	uint8_t		addr[16];	/* ADDR (IPv4 in the first 4 bytes);
+					 * all zero (0.0.0.0, [::]): any of
+					 * the family */
 	uint32_t	proto;		/* IPPROTO_TCP or _UDP, 0 any */
 	uint32_t	port;
 };
@@ -27,6 +30,9 @@ struct ctl {
 	uint32_t	 node;
 	int		 count;
 	const char	*textfile;	/* metrics: the directory, or NULL */
+	uint32_t	 g4[SHM_GADDR_MAX];	/* the cluster addresses, read
+					 * once (show_gaddr) */
+	int		 g4_read;
 	int		 port;		/* --port: one port, 0 the node */
 	uint32_t	 arg_node;	/* weight, drain, undrain: NODE */
 	int		 arg_weight;	/* weight: WEIGHT, -1 default */
@@ -109,14 +115,15 @@ int	 show_nodes(struct ctl *c);
 int	 show_rings(struct ctl *c);
 int	 show_conns(struct ctl *c);
 int	 show_listeners(struct ctl *c);
+int	 show_addresses(struct ctl *c);
 /* Does flow f pass --service and --node? */
-int	 show_conn_wanted(const struct ctl *c, const struct shm_conn *f);
+int	 show_conn_wanted(struct ctl *c, const struct shm_conn *f);
 
 /* services.c: services and their backends; parsing a service's name. */
 int	 services_show(struct ctl *c);
 int	 services_parse(const char *name, struct ctl_service *out);
 int	 services_match(const struct ctl_service *want, uint32_t family,
-	    uint32_t proto, uint32_t port);
+	    const uint8_t *addr, uint32_t proto, uint32_t port);
 extern const struct out_table services_table;
 
 /* admin.c: the commands that change the cluster. */

@@ -1,10 +1,10 @@
 /*
- * services.c: shmnetctl services, the cluster address as a load
+ * services.c: shmnetctl services, the cluster addresses as a load
  * balancer's table (libshmnet/svcview.c reads it): one entry per service
- * (G or G6, protocol, port) with its flows, and under it each backend (a
- * node that listens, or still serves flows of it) with its weight,
- * state, flows and health; and the names shmnetctl's options give a
- * service.
+ * (a cluster address or G6, protocol, port) with its flows, and under it
+ * each backend (a node that listens, or still serves flows of it) with
+ * its weight, state, flows and health; and the names shmnetctl's options
+ * give a service.
  */
 #include "config.h"
 
@@ -108,16 +108,12 @@ const struct out_table services_table = { .cmd = "services",
 
 /* services_row: a service as the table shows it. */
 static void
-services_row(struct ctl *c, const struct svc_info *i, struct service_row *r)
+services_row(const struct svc_info *i, struct service_row *r)
 {
-	const struct shm_hdr *h = shmseg_hdr(c->seg);
-
 	memset(r, 0, sizeof(*r));
 	r->proto = i->proto;
-	inet_ntop(i->family == 6 ? AF_INET6 : AF_INET,
-	    i->family == 6 ? (const void *)h->global_addr6 :
-			     (const void *)&h->global_addr4,
-	    r->address, sizeof(r->address));
+	inet_ntop(i->family == 6 ? AF_INET6 : AF_INET, i->addr, r->address,
+	    sizeof(r->address));
 	r->port = i->port;
 	snprintf(r->name, sizeof(r->name), i->family == 6 ? "[%s]:%u" : "%s:%u",
 	    r->address, i->port);
@@ -172,7 +168,7 @@ services_show(struct ctl *c)
 		fprintf(stderr, "shmnetctl: out of memory\n");
 	else {
 		for (i = 0; i < v.ns; i++)
-			services_row(c, &v.s[i], &s[i]);
+			services_row(&v.s[i], &s[i]);
 		for (i = 0; i < v.nb; i++)
 			services_backend_row(&v.b[i], now, &b[i]);
 		rc = out_nested(c, &services_table, s, v.ns, b, v.nb);
@@ -193,7 +189,8 @@ services_proto_name(const char *p)
 }
 
 /* services_parse: a service named [ADDR:]PORT[/PROTO] ([ADDR6]:PORT for
- * IPv6): the address only says the family.  0, or -EINVAL. */
+ * IPv6): the address is a cluster address, or the wildcard address of
+ * its family for any of them.  0, or -EINVAL. */
 int
 services_parse(const char *name, struct ctl_service *out)
 {
@@ -215,12 +212,14 @@ services_parse(const char *name, struct ctl_service *out)
 		*end = '\0';
 		if (inet_pton(AF_INET6, buf + 1, a) != 1)
 			return -EINVAL;
+		memcpy(out->addr, a, 16);
 		out->family = 6;
 		port = end + 2;
 	} else if ((end = strrchr(buf, ':')) != NULL) {
 		*end = '\0';
 		if (inet_pton(AF_INET, buf, a) != 1)
 			return -EINVAL;
+		memcpy(out->addr, a, 4);
 		out->family = 4;
 		port = end + 1;
 	}
@@ -232,12 +231,18 @@ services_parse(const char *name, struct ctl_service *out)
 	return 0;
 }
 
-/* services_match: does (family, proto, port) fall under want? */
+/* services_match: does (family, addr, proto, port) fall under want?
+ * addr: 16 bytes, IPv4 in the first 4. */
 int
-services_match(const struct ctl_service *want, uint32_t family, uint32_t proto,
-    uint32_t port)
+services_match(const struct ctl_service *want, uint32_t family,
+    const uint8_t *addr, uint32_t proto, uint32_t port)
 {
-	return (want->family == 0 || want->family == family) &&
+	static const uint8_t any[16];
+
+	return (want->family == 0 ||
+		   (want->family == family &&
+		       (memcmp(want->addr, any, 16) == 0 ||
+			   memcmp(want->addr, addr, 16) == 0))) &&
 	    (want->proto == 0 || want->proto == proto) &&
 	    (want->port == 0 || want->port == port);
 }

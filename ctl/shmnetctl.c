@@ -48,9 +48,11 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    " [--service [ADDR:]PORT[/PROTO]] [--node N] [--count]",
 	    "global network flows: 5-tuple, node, state, age, counters" },
 	{ "listeners", show_listeners, 0, 0, CTL_ARGS_NONE, "",
-	    "sockets each node publishes for the global address" },
+	    "sockets each node publishes for the cluster addresses" },
 	{ "services", services_show, 0, 0, CTL_ARGS_NONE, "",
-	    "services of the global address and their backends" },
+	    "services of the cluster addresses and their backends" },
+	{ "addresses", show_addresses, 0, 0, CTL_ARGS_NONE, "",
+	    "the cluster addresses and the nodes that carry them" },
 	{ "metrics", prom_metrics, 0, CTL_OPT_TEXTFILE | CTL_OPT_NOJSON,
 	    CTL_ARGS_NONE, " [--textfile DIR]",
 	    "Prometheus text format; --textfile: into "

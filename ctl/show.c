@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bsd/string.h>
+
 #include "ctl.h"
 
 #define SHOW_N(a) (sizeof(a) / sizeof(*(a)))
@@ -63,8 +65,8 @@ show_list(struct ctl *c, const struct out_table *t,
 
 struct node_row {
 	uint32_t id, up, gen, pid;
-	char gateway[8];    /* none, arp or route */
-	char announced[24]; /* what a gateway in route mode announces */
+	char gateway[8];     /* none, arp or route */
+	char announced[128]; /* what a gateway in route mode announces */
 	char mac[18];
 	char addr[INET_ADDRSTRLEN + 4];
 	uint64_t heartbeat, tx_frames, tx_bytes, rx_frames, rx_bytes;
@@ -125,20 +127,34 @@ static const struct out_table show_node_table = { .cmd = "nodes",
 	.rowsize = sizeof(struct node_row) };
 
 /* show_node_gateway: whether node n is a gateway and how (none, arp or
- * route), and what a gateway in route mode announces (G, G6, G,G6). */
+ * route), and what a gateway in route mode announces: the cluster
+ * addresses by name (G, G#1, ...: shmnetctl addresses), G6, local. */
 static void
 show_node_gateway(struct shm_node *n, struct node_row *r)
 {
 	uint8_t gw = LD(n->gw);
+	uint32_t on = LD(n->gw_gaddrs), i;
+	char name[8];
 
 	snprintf(r->gateway, sizeof(r->gateway), "%s",
 	    !(n->flags & SHM_NODE_F_GATEWAY) ? "none" :
 		(gw & SHM_GW_ROUTE)          ? "route" :
 					       "arp");
-	snprintf(r->announced, sizeof(r->announced), "%s%s%s%s",
-	    (gw & SHM_GW_G) ? ",G" : "", (gw & SHM_GW_G6) ? ",G6" : "",
-	    (gw & SHM_GW_LOCAL) ? ",local" : "",
-	    (gw & SHM_GW_CLIENT) ? ",client" : "");
+	if (gw & SHM_GW_G) /* an older build says G's by this bit alone */
+		on |= 1;
+	r->announced[0] = '\0';
+	for (i = 0; i < SHM_GADDR_MAX; i++)
+		if ((on >> i) & 1) {
+			gaddr_name(i, name, sizeof(name));
+			strlcat(r->announced, ",", sizeof(r->announced));
+			strlcat(r->announced, name, sizeof(r->announced));
+		}
+	strlcat(r->announced, (gw & SHM_GW_G6) ? ",G6" : "",
+	    sizeof(r->announced));
+	strlcat(r->announced, (gw & SHM_GW_LOCAL) ? ",local" : "",
+	    sizeof(r->announced));
+	strlcat(r->announced, (gw & SHM_GW_CLIENT) ? ",client" : "",
+	    sizeof(r->announced));
 	memmove(r->announced, r->announced + (r->announced[0] == ','),
 	    strlen(r->announced));
 }
@@ -628,14 +644,26 @@ static const struct out_table show_conn_table = { .cmd = "conns",
 	.nfields = SHOW_N(show_conn_fields),
 	.rowsize = sizeof(struct conn_row) };
 
-/* show_g: G (IPv4) or G6, network order; zero when the cluster has none. */
-static const void *
-show_g(struct ctl *c, int af)
+/* show_gaddr: the cluster address of family (4 or 6) and index aidx,
+ * into out (16 bytes, IPv4 in the first 4; zero when the cluster has
+ * none such): the table is read once per command. */
+static void
+show_gaddr(struct ctl *c, uint32_t family, uint32_t aidx, uint8_t *out)
 {
 	const struct shm_hdr *h = shmseg_hdr(c->seg);
 
-	return af == AF_INET6 ? (const void *)h->global_addr6 :
-				(const void *)&h->global_addr4;
+	memset(out, 0, 16);
+	if (family == 6) {
+		if (aidx == 0)
+			memcpy(out, h->global_addr6, 16);
+		return;
+	}
+	if (!c->g4_read) {
+		gaddr_read(c->seg, c->g4, NULL);
+		c->g4_read = 1;
+	}
+	if (aidx < SHM_GADDR_MAX)
+		memcpy(out, &c->g4[aidx], 4);
 }
 
 /* show_conn_row: the flow in slot e as the table shows it; 0 if there
@@ -644,14 +672,16 @@ static int
 show_conn_row(struct ctl *c, const struct shm_conn *e, uint32_t now,
     struct conn_row *r)
 {
-	int af = e->family == 6 ? AF_INET6 : AF_INET;
 	struct shm_conn f;
+	uint8_t g[16];
+	int af;
 
 	if (!conn_read_slot(c->seg, e, &f) || !show_conn_wanted(c, &f))
 		return 0;
 	af = f.family == 6 ? AF_INET6 : AF_INET;
 	r->proto = f.proto;
-	inet_ntop(af, show_g(c, af), r->local, sizeof(r->local));
+	show_gaddr(c, f.family, f.aidx, g);
+	inet_ntop(af, g, r->local, sizeof(r->local));
 	r->lport = f.lport;
 	inet_ntop(af, f.faddr, r->foreign, sizeof(r->foreign));
 	r->fport = f.fport;
@@ -667,9 +697,12 @@ show_conn_row(struct ctl *c, const struct shm_conn *e, uint32_t now,
 
 /* show_conn_wanted: does flow f pass --service and --node? */
 int
-show_conn_wanted(const struct ctl *c, const struct shm_conn *f)
+show_conn_wanted(struct ctl *c, const struct shm_conn *f)
 {
-	return services_match(&c->service, f->family, f->proto, f->lport) &&
+	uint8_t g[16];
+
+	show_gaddr(c, f->family, f->aidx, g);
+	return services_match(&c->service, f->family, g, f->proto, f->lport) &&
 	    (c->node == 0 || c->node == f->node);
 }
 
@@ -788,14 +821,15 @@ static void
 show_listener_row(struct ctl *c, uint32_t id, const struct shm_listen *l,
     struct listener_row *r)
 {
-	static const uint8_t any[16];
 	int af = l->family == 6 ? AF_INET6 : AF_INET;
+	uint8_t g[16] = { 0 };
 
 	r->node = id;
 	r->proto = l->proto;
 	r->family = l->family;
-	inet_ntop(af, (l->flags & SHM_LISTEN_SPECIFIC) ? show_g(c, af) : any,
-	    r->address, sizeof(r->address));
+	if (l->flags & SHM_LISTEN_SPECIFIC)
+		show_gaddr(c, l->family, SHM_LISTEN_AIDX(l->flags), g);
+	inet_ntop(af, g, r->address, sizeof(r->address));
 	r->port = l->port;
 	if (l->flags & SHM_LISTEN_REMOTE) {
 		inet_ntop(af, l->raddr, r->peer, sizeof(r->peer));
@@ -829,6 +863,134 @@ show_listeners(struct ctl *c)
 	return show_list(c, &show_listener_table, show_collect_listeners);
 }
 
+/* ---- addresses ------------------------------------------------------- */
+
+struct address_row {
+	char name[8];
+	uint32_t index, family;
+	char address[INET6_ADDRSTRLEN];
+	uint32_t nodes;          /* up nodes that carry it */
+	char carried_by[1024];   /* ... their ids, "1-3,7" */
+	char announced_by[1024]; /* gateways that keep its route */
+};
+
+#define ADDR(m) OUT_AT(address_row, m)
+static const struct out_field show_address_fields[] = {
+	{ "name", "NAME", OUT_STR, ADDR(name), .width = -5 },
+	{ "index", NULL, OUT_UINT, ADDR(index) },
+	{ "family", NULL, OUT_UINT, ADDR(family) },
+	{ "address", "ADDRESS", OUT_STR, ADDR(address), .width = -24 },
+	{ "nodes", "NODES", OUT_UINT, ADDR(nodes), .width = 5 },
+	{ "carried_by", "CARRIED-BY", OUT_STR, ADDR(carried_by), .width = -16 },
+	{ "announced_by", "ANNOUNCED-BY", OUT_STR, ADDR(announced_by) },
+};
+#undef ADDR
+
+static const struct out_table show_address_table = { .cmd = "addresses",
+	.fields = show_address_fields,
+	.nfields = SHOW_N(show_address_fields),
+	.rowsize = sizeof(struct address_row) };
+
+/* show_ids_add: node id at the end of a list of ids in ranges ("1-3,7"),
+ * whose last range ends at *last (0: empty). */
+static void
+show_ids_add(char *buf, size_t len, uint32_t *last, uint32_t *start,
+    uint32_t id)
+{
+	char n[16];
+	char *dash;
+
+	if (*last != 0 && id == *last + 1) {
+		/* extend the range: rewrite its end */
+		if ((dash = strrchr(buf, ',')) == NULL)
+			dash = buf;
+		else
+			dash++;
+		snprintf(n, sizeof(n), "%u-%u", *start, id);
+		*dash = '\0';
+		strlcat(buf, n, len);
+	} else {
+		snprintf(n, sizeof(n), "%s%u", *last ? "," : "", id);
+		strlcat(buf, n, len);
+		*start = id;
+	}
+	*last = id;
+}
+
+/* show_address_row: cluster address index i of family (its address in
+ * g, 16 bytes), the up nodes that carry it and the gateways that
+ * announce it. */
+static void
+show_address_row(struct ctl *c, uint32_t family, uint32_t i, const uint8_t *g,
+    struct address_row *r)
+{
+	uint32_t id, max = shmseg_max_nodes(c->seg), lc = 0, sc = 0, la = 0,
+		     sa = 0, carried, on;
+	struct shm_node *n;
+	uint8_t gw;
+
+	r->index = i;
+	r->family = family;
+	if (family == 6)
+		snprintf(r->name, sizeof(r->name), "G6");
+	else
+		gaddr_name(i, r->name, sizeof(r->name));
+	inet_ntop(family == 6 ? AF_INET6 : AF_INET, g, r->address,
+	    sizeof(r->address));
+	for (id = 1; id <= max; id++) {
+		n = shmseg_node(c->seg, id);
+		if (LD(n->state) != SHM_NODE_UP || !ofd_alive(c->seg, id))
+			continue;
+		carried = gaddr_carried(c->seg, id);
+		if (family == 6 ? carried != 0 : (carried >> i) & 1) {
+			r->nodes++;
+			show_ids_add(r->carried_by, sizeof(r->carried_by), &lc,
+			    &sc, id);
+		}
+		gw = LD(n->gw);
+		on = LD(n->gw_gaddrs) | ((gw & SHM_GW_G) ? 1 : 0);
+		if ((n->flags & SHM_NODE_F_GATEWAY) && (gw & SHM_GW_ROUTE) &&
+		    (family == 6 ? (gw & SHM_GW_G6) != 0 : (on >> i) & 1))
+			show_ids_add(r->announced_by, sizeof(r->announced_by),
+			    &la, &sa, id);
+	}
+}
+
+/* show_collect_addresses: the cluster addresses by index, then G6. */
+static int
+show_collect_addresses(struct ctl *c, struct show_array *a)
+{
+	static const uint8_t none[16];
+	const struct shm_hdr *h = shmseg_hdr(c->seg);
+	struct address_row *r;
+	uint8_t g[16];
+	uint32_t i;
+
+	for (i = 0; i < SHM_GADDR_MAX; i++) {
+		show_gaddr(c, 4, i, g);
+		if (memcmp(g, none, 4) == 0)
+			continue;
+		if ((r = show_next(a)) == NULL)
+			return -1;
+		show_address_row(c, 4, i, g, r);
+		a->n++;
+	}
+	if (memcmp(h->global_addr6, none, 16) != 0) {
+		if ((r = show_next(a)) == NULL)
+			return -1;
+		show_address_row(c, 6, 0, h->global_addr6, r);
+		a->n++;
+	}
+	return 0;
+}
+
+/* show_addresses: the cluster addresses and the nodes that carry them. */
+int
+show_addresses(struct ctl *c)
+{
+	return show_list(c, &show_address_table, show_collect_addresses);
+}
+
 const struct out_table *const show_tables[] = { &show_status_table,
 	&show_node_table, &show_ring_table, &show_conn_table, &show_count_table,
-	&show_listener_table, &services_table, NULL };
+	&show_listener_table, &services_table, &show_address_table, NULL };

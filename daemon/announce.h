@@ -1,5 +1,6 @@
 /*
- * announce.h: a gateway's route to G for a routing daemon (announce.c).
+ * announce.h: a gateway's routes to the cluster addresses for a routing
+ * daemon (announce.c).
  */
 #ifndef SHMNETD_ANNOUNCE_H
 #define SHMNETD_ANNOUNCE_H
@@ -16,9 +17,10 @@ struct announce;
  * claimed.  NULL: out of memory. */
 struct announce *announce_new(const struct conf *c, struct shmseg *seg,
 		    uint32_t self, int ifindex, int lifindex);
-/* Keep G's (and G6's) route while this node is up and some up node
- * listens in its family, and with route-local the local network's while
- * this node is up; a may be NULL. */
+/* Keep each cluster address's route while this node is up and some up
+ * node that carries the address listens on it (G6's: some up node
+ * listens in IPv6), and with route-local the local network's while this
+ * node is up; a may be NULL. */
 void		 announce_update(struct announce *a);
 /* Withdraw the routes for good, as the daemon starts to leave; whether
  * one was in place.  a may be NULL. */

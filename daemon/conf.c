@@ -40,7 +40,8 @@ enum conf_type {
 	CT_PATH,    /* absolute path */
 	CT_ADDR4,   /* a.b.c.d[/len] */
 	CT_ADDR4ID, /* a.b.c.d[/len], 0.0.0.0 = derived from the node id */
-	CT_HOST4,   /* a.b.c.d[/32] */
+	CT_HOSTS4,  /* a list of a.b.c.d[/32], commas or blanks between,
+		     * each once; min-max: how many (struct conf_gaddrs) */
 	CT_HOST6,   /* IPv6 address, or none (all zero) */
 	CT_NET6,    /* IPv6 network/len */
 	CT_ADDR6,   /* IPv6 address or network/len, or none (len 0) */
@@ -140,7 +141,7 @@ static const struct conf_key conf_keys[] = {
 	CK_NET("local", local),
 	CK("global", "enabled", CT_BOOL, 0, 1, 0, g.enabled),
 	CK("global", "interface", CT_IFNAME, 1, IFNAMSIZ - 1, 0, global.ifname),
-	CK("global", "address", CT_HOST4, 0, 32, 0, global.addr),
+	CK("global", "address", CT_HOSTS4, 1, CONF_GADDR_MAX, 0, g.addrs),
 	CK("global", "client-network", CT_ADDR4, 8, 30, 0, g.client_net),
 	CK("global", "address6", CT_HOST6, 0, 128, 0, g.addr6),
 	CK("global", "client-network6", CT_NET6, 64, 120, 0, g.client6),
@@ -204,6 +205,8 @@ conf_defaults(struct conf *c)
 	strlcpy(c->global.ifname, "shmg0", sizeof(c->global.ifname));
 	c->global.addr = htonl((10u << 24) | (202u << 16) | 1);
 	c->global.prefix = 32;
+	c->g.addrs.n = 1;
+	c->g.addrs.a[0] = c->global.addr;
 	c->global.mcast_rings = 0;
 	c->g.enabled = 1;
 	c->g.client_net = htonl((10u << 24) | (203u << 16));
@@ -354,37 +357,96 @@ conf_range_err(const struct conf_key *k, const char *value, const char *where,
 	return -1;
 }
 
-/* conf_ip4: "a.b.c.d[/len]" with len 8-30 (default 16), or for CT_HOST4
- * the cluster address: a unicast address, /32 if any. */
+/* conf_ip4: "a.b.c.d[/len]" with len 8-30 (default 16). */
 static int
 conf_ip4(struct conf *c, const struct conf_key *k, const char *value,
     const char *where, char *err, size_t errlen)
 {
-	int host = k->type == CT_HOST4;
-	uint64_t len = host ? 32 : 16;
+	uint64_t len = 16;
 	char buf[64], *slash;
 	struct in_addr a;
 
 	strlcpy(buf, value, sizeof(buf));
 	if ((slash = strchr(buf, '/')) != NULL) {
 		*slash++ = '\0';
-		if (host ? strcmp(slash, "32") != 0 :
-			   conf_parse_u64(slash, 0, &len) != 0 || len < 8 ||
-			    len > 30)
+		if (conf_parse_u64(slash, 0, &len) != 0 || len < 8 || len > 30)
 			goto bad;
 	}
-	if (inet_pton(AF_INET, buf, &a) != 1 ||
-	    (host && (a.s_addr == 0 || a.s_addr == 0xffffffff)))
+	if (inet_pton(AF_INET, buf, &a) != 1)
 		goto bad;
 	*(uint32_t *)((char *)c + k->off) = a.s_addr;
 	*conf_prefix(c, k) = (uint32_t)len;
 	return 0;
 bad:
-	snprintf(err, errlen, "%s: address %s is not %s", where, value,
-	    host ?
-		"a unicast IPv4 address (the cluster address, e.g. 10.202.0.1)" :
-		"an IPv4 address with an optional prefix length (8-30), e.g. "
-		"10.201.0.1/16");
+	snprintf(err, errlen,
+	    "%s: address %s is not an IPv4 address with an optional prefix "
+	    "length (8-30), e.g. 10.201.0.1/16",
+	    where, value);
+	return -1;
+}
+
+/* conf_unicast4: can a (network order) be a cluster address? */
+static int
+conf_unicast4(uint32_t a)
+{
+	uint32_t h = ntohl(a);
+
+	return h != 0 && h != 0xffffffffu && (h >> 28) != 0xe &&
+	    (h >> 24) != 0 && (h >> 24) != 127;
+}
+
+/* conf_hosts4: the cluster addresses, "a.b.c.d[/32]" each, separated by
+ * commas or blanks, each once, min to max of them. */
+static int
+conf_hosts4(struct conf *c, const struct conf_key *k, const char *value,
+    const char *where, char *err, size_t errlen)
+{
+	struct conf_gaddrs *g = (struct conf_gaddrs *)((char *)c + k->off);
+	struct conf_gaddrs n = { 0 };
+	char buf[1024], *tok, *save = NULL, *slash;
+	struct in_addr a;
+	uint32_t i;
+
+	strlcpy(buf, value, sizeof(buf));
+	for (tok = strtok_r(buf, ", \t", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		if ((slash = strchr(tok, '/')) != NULL) {
+			if (strcmp(slash, "/32") != 0)
+				goto bad;
+			*slash = '\0';
+		}
+		if (inet_pton(AF_INET, tok, &a) != 1 ||
+		    !conf_unicast4(a.s_addr))
+			goto bad;
+		for (i = 0; i < n.n; i++)
+			if (n.a[i] == a.s_addr) {
+				snprintf(err, errlen, "%s: %s lists %s twice",
+				    where, k->name, tok);
+				return -1;
+			}
+		if (n.n == k->max) {
+			snprintf(err, errlen,
+			    "%s: %s lists more than %" PRIu64 " addresses",
+			    where, k->name, k->max);
+			return -1;
+		}
+		n.a[n.n++] = a.s_addr;
+	}
+	if (n.n < k->min) {
+		snprintf(err, errlen,
+		    "%s: %s needs a cluster address (e.g. 10.202.0.1)", where,
+		    k->name);
+		return -1;
+	}
+	*g = n;
+	c->global.addr = n.a[0];
+	strlcpy(c->gaddrs_where, where, sizeof(c->gaddrs_where));
+	return 0;
+bad:
+	snprintf(err, errlen,
+	    "%s: %s %s is not a unicast IPv4 address (a cluster address, "
+	    "e.g. 10.202.0.1)",
+	    where, k->name, tok);
 	return -1;
 }
 
@@ -738,8 +800,9 @@ conf_apply(struct conf *c, const char *section, const char *key,
 		return 0;
 	case CT_ADDR4:
 	case CT_ADDR4ID:
-	case CT_HOST4:
 		return conf_ip4(c, k, value, where, err, errlen);
+	case CT_HOSTS4:
+		return conf_hosts4(c, k, value, where, err, errlen);
 	case CT_HOST6:
 	case CT_NET6:
 	case CT_ADDR6:
@@ -992,11 +1055,67 @@ conf_check_rings(const char *net, const struct netconf *n, char *err,
 	return 0;
 }
 
+/* conf_gaddr_ok: a cluster address lies outside the local and the
+ * client network. */
+int
+conf_gaddr_ok(const struct conf *c, uint32_t a, const char **what)
+{
+	uint32_t mask = htonl(~0u << (32 - c->local.prefix)),
+		 cmask = htonl(~0u << (32 - c->g.client_prefix)),
+		 localnet =
+		     (c->local.addr ? c->local.addr : htonl(0x0ac90000)) & mask;
+
+	if ((a & mask) == localnet) {
+		if (what != NULL)
+			*what = "local network";
+		return -1;
+	}
+	if ((a & cmask) == (c->g.client_net & cmask)) {
+		if (what != NULL)
+			*what = "client network";
+		return -1;
+	}
+	return 0;
+}
+
+/* conf_check_gaddrs: no cluster address lies in the local network or
+ * the client network: errors name where the addresses were set. */
+static int
+conf_check_gaddrs(const struct conf *c, char *err, size_t errlen)
+{
+	uint32_t mask = htonl(~0u << (32 - c->local.prefix)), i;
+	char a[INET_ADDRSTRLEN], n[INET_ADDRSTRLEN];
+	const char *what;
+	struct in_addr net;
+	uint32_t prefix;
+
+	for (i = 0; i < c->g.addrs.n && i < CONF_GADDR_MAX; i++) {
+		if (conf_gaddr_ok(c, c->g.addrs.a[i], &what) == 0)
+			continue;
+		if (strcmp(what, "local network") == 0) {
+			net.s_addr = (c->local.addr ? c->local.addr :
+						      htonl(0x0ac90000)) &
+			    mask;
+			prefix = c->local.prefix;
+		} else {
+			net.s_addr = c->g.client_net;
+			prefix = c->g.client_prefix;
+		}
+		inet_ntop(AF_INET, &c->g.addrs.a[i], a, sizeof(a));
+		inet_ntop(AF_INET, &net, n, sizeof(n));
+		snprintf(err, errlen,
+		    "%s%scluster address %s lies in the %s %s/%u: it must not",
+		    c->gaddrs_where, c->gaddrs_where[0] ? ": " : "", a, what, n,
+		    prefix);
+		return -1;
+	}
+	return 0;
+}
+
 /* conf_finish: cross checks and derived values. */
 int
 conf_finish(struct conf *c, char *err, size_t errlen)
 {
-	uint32_t mask, localnet;
 
 	if (c->cluster[0] == '\0') {
 		snprintf(err, errlen,
@@ -1017,22 +1136,9 @@ conf_finish(struct conf *c, char *err, size_t errlen)
 		conf_check_rings("global", &c->global, err, errlen) != 0))
 		return -1;
 	c->g.client_net &= htonl(~0u << (32 - c->g.client_prefix));
-	mask = htonl(~0u << (32 - c->local.prefix));
-	localnet = (c->local.addr ? c->local.addr : htonl(0x0ac90000)) & mask;
-	if (c->g.enabled && (c->global.addr & mask) == localnet) {
-		snprintf(err, errlen,
-		    "the global address must not lie in the "
-		    "local network");
+	c->global.addr = c->g.addrs.a[0];
+	if (c->g.enabled && conf_check_gaddrs(c, err, errlen) != 0)
 		return -1;
-	}
-	if (c->g.enabled &&
-	    (c->global.addr & htonl(~0u << (32 - c->g.client_prefix))) ==
-		c->g.client_net) {
-		snprintf(err, errlen,
-		    "the global address must not lie in the "
-		    "client network");
-		return -1;
-	}
 	if (c->g.enabled && (~0u >> c->g.client_prefix) < c->max_nodes) {
 		snprintf(err, errlen,
 		    "client-network /%u has room for fewer "
@@ -1209,9 +1315,9 @@ conf_client6_addr(const struct conf *c, uint32_t id, uint8_t *out)
 	out[15] = (uint8_t)id;
 }
 
-/* conf_format_addr4: "a.b.c.d/len", the cluster address without its
- * /32; 1 for a local address derived from the node id with the default
- * prefix length, which needs no line and is shown as a comment. */
+/* conf_format_addr4: "a.b.c.d/len"; 1 for a local address derived from
+ * the node id with the default prefix length, which needs no line and is
+ * shown as a comment. */
 static int
 conf_format_addr4(const struct conf *c, const struct conf_key *k, char *buf,
     size_t len)
@@ -1228,11 +1334,26 @@ conf_format_addr4(const struct conf *c, const struct conf_key *k, char *buf,
 		return 1;
 	}
 	inet_ntop(AF_INET, &a, s, sizeof(s));
-	if (k->type == CT_HOST4)
-		strlcpy(buf, s, len);
-	else
-		snprintf(buf, len, "%s/%u", s, conf_prefix_len(c, k));
+	snprintf(buf, len, "%s/%u", s, conf_prefix_len(c, k));
 	return 0;
+}
+
+/* conf_format_hosts4: the cluster addresses, "a.b.c.d, e.f.g.h". */
+static void
+conf_format_hosts4(const struct conf *c, const struct conf_key *k, char *buf,
+    size_t len)
+{
+	const struct conf_gaddrs *g =
+	    (const struct conf_gaddrs *)((const char *)c + k->off);
+	char s[INET_ADDRSTRLEN];
+	uint32_t i;
+
+	*buf = '\0';
+	for (i = 0; i < g->n && i < CONF_GADDR_MAX; i++) {
+		inet_ntop(AF_INET, &g->a[i], s, sizeof(s));
+		strlcat(buf, i ? ", " : "", len);
+		strlcat(buf, s, len);
+	}
 }
 
 /* conf_format_addr6: an IPv6 address, "/len" after a network, "" for
@@ -1293,8 +1414,10 @@ conf_format(const struct conf *c, const struct conf_key *k, char *buf,
 		break;
 	case CT_ADDR4:
 	case CT_ADDR4ID:
-	case CT_HOST4:
 		return conf_format_addr4(c, k, buf, len);
+	case CT_HOSTS4:
+		conf_format_hosts4(c, k, buf, len);
+		break;
 	case CT_HOST6:
 	case CT_NET6:
 	case CT_ADDR6:
@@ -1368,7 +1491,6 @@ conf_has_prefix(const struct conf_key *k)
 	switch (k->type) {
 	case CT_ADDR4:
 	case CT_ADDR4ID:
-	case CT_HOST4:
 	case CT_NET6:
 	case CT_ADDR6:
 		return 1;

@@ -49,9 +49,20 @@ struct netconf {
 	uint32_t	prefix6;	/* 0 = no IPv6 address configured */
 };
 
-/* The global network: one cluster address on every node. */
+/* The cluster addresses a node carries ([global] address): the first
+ * is its own (its egress source), each at most once. */
+#define CONF_GADDR_MAX		SHM_GADDR_MAX
+struct conf_gaddrs {
+	uint32_t	n;
+	uint32_t	a[CONF_GADDR_MAX];	/* network order */
+};
+
+/* The global network: the cluster addresses, each on the nodes that
+ * carry it. */
 struct globalconf {
 	uint32_t	enabled;	/* boolean */
+	struct conf_gaddrs addrs;	/* address; its first is struct
+					 * conf's global.addr too */
 	uint32_t	client_net;	/* network order; followed by: */
 	uint32_t	client_prefix;	/* its prefix length */
 	uint8_t		addr6[16];	/* G6; all zero = no IPv6 */
@@ -106,8 +117,13 @@ struct conf {
 	uint64_t	tcp_wmem_max;	/* [namespace]: raise net.ipv4.tcp_wmem's
 					 * ceiling to this, 0 = leave it */
 	struct netconf	local;
-	struct netconf	global;		/* addr = G, prefix 32 */
+	struct netconf	global;		/* addr = the first cluster address,
+					 * prefix 32 */
 	struct globalconf g;
+	char		gaddrs_where[PATH_MAX + 32];	/* where [global]
+					 * address was set ("FILE:LINE",
+					 * "--set ..."), "" for the default:
+					 * conf_finish's errors name it */
 };
 
 /* Where the daemon's configuration comes from: the file, then the --set
@@ -186,6 +202,10 @@ int	 conf_check_egress(const struct conf *c, uint32_t max_nodes,
 int	 conf_egress(const struct conf *c);
 /* 1 when the global network has an IPv6 address. */
 int	 conf_has_g6(const struct conf *c);
+/* 0 when a (network order) may be a cluster address with this
+ * configuration: it lies neither in the local network nor in the client
+ * network; else -1, and *what (if not NULL) says which. */
+int	 conf_gaddr_ok(const struct conf *c, uint32_t a, const char **what);
 /* Print the configuration as INI text that conf_parse_buf reads back to
  * the same configuration. */
 void	 conf_print(const struct conf *c, void *fp);

@@ -2,10 +2,14 @@
  * gnet.c: where a frame of the global network goes.  Run by the global
  * network's tx thread for every frame read from the global TAP.
  *
+ * G is any of the cluster's addresses (each carried by the nodes
+ * configured with it; the flow key names it by its index), or G6.  The
+ * addresses are read from the segment's table, again whenever it grows.
  * A frame to G is a client's: its flow is looked up in the shared
  * connection table; a new flow (a TCP SYN, a UDP datagram, an ICMP echo)
- * gets a serving node from the published listeners and is recorded with
- * this node as its ingress.  A frame from G is a server's reply: it goes
+ * gets a serving node from the published listeners of the nodes that
+ * carry G (a ping: this node, or another that carries G) and is recorded
+ * with this node as its ingress.  A frame from G is a server's reply: it goes
  * back to the flow's ingress node, so that gateways see both directions.
  * Only the flow's serving node forwards its replies, and only its ingress
  * node its client's packets: another node's packets of the flow (a socket
@@ -15,7 +19,8 @@
  * gateway, and is recorded by its first packet after the SYN, which may
  * push out an embryonic flow.  Whatever has no flow and no listener is
  * handed to this node's own stack, which answers as a host without that
- * service would (RST, ICMP port unreachable).
+ * service would (RST, ICMP port unreachable), when it carries G; a node
+ * that does not drops it.
  *
  * Egress: a node with [global] egress (no gateway itself) reaches the
  * outside through the gateways.  A flow it opens from G (a TCP SYN, a UDP
@@ -73,7 +78,11 @@ struct gnet {
 	uint32_t cnet4, cmask4; /* client network, network order */
 	uint8_t cnet6[16];      /* client network 6 */
 	uint32_t cprefix6;
-	struct pkt_g g; /* G and G6 */
+	uint32_t lnet4, lmask4; /* local network */
+	struct pkt_g own;       /* the cluster addresses this node carries */
+	uint32_t carried;       /* ... by index */
+	struct pkt_g g;         /* every cluster address, and G6 */
+	uint32_t gseen;         /* the first index g found empty */
 	/* idle timeouts by state, seconds: main writes them (gnet_new, and
 	 * gnet_set_timeouts on reload), tx and main read them for each use
 	 * (gnet_timeouts); relaxed: each is a value on its own, and a flow
@@ -91,14 +100,37 @@ struct gnet {
 	uint32_t warned_no_room; /* egress: table full */
 };
 
-/* gnet_g: G and G6 as the configuration gives them. */
+/* gnet_carried: the cluster addresses this node carries, at the indexes
+ * its start found them (ho->gidx), and G6. */
 void
-gnet_g(const struct conf *c, struct pkt_g *g)
+gnet_carried(const struct handoff *ho, const struct conf *c, struct pkt_g *g)
 {
+	uint32_t i;
+
 	memset(g, 0, sizeof(*g));
-	g->g4 = c->global.addr;
+	for (i = 0; i < c->g.addrs.n && i < CONF_GADDR_MAX; i++)
+		if ((ho->gaddrs >> ho->gidx[i]) & 1)
+			g->g4[ho->gidx[i]] = c->g.addrs.a[i];
 	g->has6 = conf_has_g6(c);
 	memcpy(g->g6, c->g.addr6, 16);
+}
+
+/* gnet_addrs: every cluster address from the segment's table (those
+ * that lie in the local or the client network left out: a peer wrote
+ * them, and they name nodes), this node's own at the indexes it took. */
+static void
+gnet_addrs(struct gnet *gn)
+{
+	uint32_t t[SHM_GADDR_MAX], mask, i;
+
+	mask = gaddr_read(gn->seg, t, &gn->gseen);
+	for (i = 0; i < SHM_GADDR_MAX; i++) {
+		gn->g.g4[i] = gn->own.g4[i];
+		if (gn->own.g4[i] == 0 && ((mask >> i) & 1) &&
+		    (t[i] & gn->cmask4) != gn->cnet4 &&
+		    (t[i] & gn->lmask4) != gn->lnet4)
+			gn->g.g4[i] = t[i];
+	}
 }
 
 /* gnet_new: the routing state of the global network's tx thread. */
@@ -129,7 +161,13 @@ gnet_new(const struct handoff *ho, const struct netif *ni, const struct conf *c)
 	gn->cmask4 = htonl(~0u << (32 - c->g.client_prefix));
 	memcpy(gn->cnet6, c->g.client6, 16);
 	gn->cprefix6 = c->g.client6_prefix;
-	gnet_g(c, &gn->g);
+	gn->lmask4 = htonl(~0u << (32 - c->local.prefix));
+	gn->lnet4 = conf_local_addr(c, ho->self) & gn->lmask4;
+	gnet_carried(ho, c, &gn->own);
+	gn->carried = ho->gaddrs;
+	gn->g = gn->own;
+	if (gn->seg != NULL) /* NULL: timeouts only (reload's tests) */
+		gnet_addrs(gn);
 	gnet_set_timeouts(gn, c);
 	return gn;
 }
@@ -306,17 +344,43 @@ gnet_record(struct gnet *gn, struct pkt_info *pi, uint32_t node, uint16_t st,
 	return gnet_bound(gn, c.node);
 }
 
+/* gnet_carries: does this node carry the cluster address of flow k
+ * (G6: every node does)? */
+static int
+gnet_carries(const struct gnet *gn, const struct conn_key *k)
+{
+	return k->family == 6 ||
+	    (k->aidx < SHM_GADDR_MAX && ((gn->carried >> k->aidx) & 1));
+}
+
+/* gnet_own_stack: a client's packet this node's own stack answers as a
+ * host without the service would (RST, port unreachable): when it
+ * carries the address; else none does (dropped, counted unrouted). */
+static uint32_t
+gnet_own_stack(struct gnet *gn, const struct pkt_info *pi)
+{
+	if (gnet_carries(gn, &pi->key))
+		return gn->self;
+	stat_add(&gn->stats->unrouted, 1);
+	return 0;
+}
+
 /* gnet_new_flow: choose and record the serving node of a new flow. */
 static uint32_t
 gnet_new_flow(struct gnet *gn, struct pkt_info *pi, uint32_t now)
 {
 	uint32_t node;
 
-	if (pi->echo)
-		node = gn->self; /* any node answers a ping to G */
-	else if (listen_pick(gn->seg, &pi->key, &node) != 0) {
+	if (pi->echo) {
+		/* any node that carries the address answers a ping to it */
+		node = gn->self;
+		if (!gnet_carries(gn, &pi->key) &&
+		    gaddr_pick(gn->seg, pi->key.aidx,
+			conn_hash(gn->seg, &pi->key), &node) != 0)
+			return gnet_own_stack(gn, pi);
+	} else if (listen_pick(gn->seg, &pi->key, &node) != 0) {
 		gnet_no_listener(gn);
-		return gn->self;
+		return gnet_own_stack(gn, pi);
 	}
 	return gnet_record(gn, pi, node,
 	    pi->key.proto == IPPROTO_TCP ? SHM_CONN_SYN :
@@ -340,7 +404,7 @@ gnet_late_flow(struct gnet *gn, struct pkt_info *pi, uint32_t now)
 	if ((pi->tcpflags & CONN_TCP_RST) ||
 	    listen_pick_by(gn->seg, &pi->key, conn_hash(gn->seg, &pi->key),
 		&node) != 0)
-		return gn->self; /* our stack answers: RST */
+		return gnet_own_stack(gn, pi); /* it answers: RST */
 	return gnet_record(gn, pi, node, SHM_CONN_EST, now);
 }
 
@@ -753,6 +817,8 @@ gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len)
 	struct pkt_info pi;
 	uint32_t now = conn_now(), node;
 
+	if (gaddr_more(gn->seg, gn->gseen)) /* a new cluster address */
+		gnet_addrs(gn);
 	if (pkt_parse(frame, len, &gn->g, &pi) != 0) {
 		stat_add(&gn->stats->unrouted, 1);
 		return 0;
@@ -776,7 +842,7 @@ gnet_route(struct gnet *gn, const uint8_t *frame, uint32_t len)
 		return gnet_frag_note(gn, &pi, gnet_bound(gn, c.node));
 	}
 	if (pi.icmp_error)
-		return gnet_frag_note(gn, &pi, gn->self);
+		return gnet_frag_note(gn, &pi, gnet_own_stack(gn, &pi));
 	if (pi.dir == PKT_FROM_G)
 		return gnet_frag_note(gn, &pi, gnet_orphan_reply(gn, &pi, now));
 	if (!gnet_client_ok(gn, &pi, &node))

@@ -13,8 +13,10 @@ struct handoff;
 struct netif;
 struct gnet;
 
-/* G and G6 as the configuration gives them. */
-void	 gnet_g(const struct conf *c, struct pkt_g *g);
+/* The cluster addresses this node carries, by index (ho->gidx), and
+ * G6. */
+void	 gnet_carried(const struct handoff *ho, const struct conf *c,
+	    struct pkt_g *g);
 
 /* Main thread, before the tx thread starts; NULL without memory. */
 struct gnet *gnet_new(const struct handoff *ho, const struct netif *ni,

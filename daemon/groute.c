@@ -1,28 +1,35 @@
 /*
- * groute.c: the routing that makes G one address for the whole cluster.
+ * groute.c: the routing that makes each cluster address one address for
+ * the whole cluster.
  *
- * Every node carries G on its global interface, so the local stack
- * accepts packets for G that arrive there and servers can bind to G.  The
- * rule that looks up the "local" table moves from priority 0 to
- * rule-priority + 10, and before it:
+ * Every node carries its cluster addresses ([global] address) on its
+ * global interface, so the local stack accepts packets for them that
+ * arrive there and servers can bind to them; it reaches every other
+ * cluster address of the segment's table through the same interface, as
+ * a client.  The rule that looks up the "local" table moves from
+ * priority 0 to rule-priority + 10, and before it, for each cluster
+ * address G:
  *
  *   rule-priority      to G              iif lo   lookup table
  *   rule-priority + 1  from G            iif lo   lookup table
+ *                                                 (the node's own)
  *   rule-priority + 2  to client-network iif lo   lookup table
  *   rule-priority + 3  to G         iif GATEWAY   lookup table (gateways)
  *   rule-priority + 4  to client-network iif GATEWAY lookup table
  *                                                      (gateways)
  *   table: G dev shmg0 src <client address>; default dev shmg0
  *
- * so that what this node sends to G, and what its servers answer, leaves
- * through the global interface (whose daemon routes it by flow), while
- * packets for G that arrive on it go up the stack.  Connections a node
- * opens to G come from its client address (client-network + node id, on
- * the global interface): a server's answer to that address is routed to
- * the global interface too, where source selection picks G, so a UDP
- * server bound to the wildcard address answers from G like a TCP one.
- * The global interface is NOARP; accept_local and a loose rp_filter on it
- * let the stack take packets whose source is one of its own addresses
+ * so that what this node sends to a cluster address, and what its
+ * servers answer, leaves through the global interface (whose daemon
+ * routes it by flow), while packets for G that arrive on it go up the
+ * stack.  Connections a node opens to a cluster address come from its
+ * client address (client-network + node id, on the global interface): a
+ * server's answer to that address is routed to the global interface too,
+ * where source selection picks G, so a UDP server bound to the wildcard
+ * address answers from G like a TCP one.  The addresses other nodes take
+ * after this one started are routed within a second (groute_addrs).
+ * The global interface is NOARP; accept_local and a loose rp_filter on
+ * it let the stack take packets whose source is one of its own addresses
  * (G, or its client address when client and server share a node).
  *
  * A UDP server bound to the wildcard address answers from whatever source
@@ -36,20 +43,20 @@
  * answers to anyone else (a client outside, through a gateway) leave
  * through the global interface, from G, back to the flow's ingress.
  * arp_ignore = 1 keeps nodes from answering ARP for G on other interfaces.
- * A gateway forwards, and in arp mode answers ARP (NDP) for G on its
- * gateway interface only (a proxy neighbour entry: there G is a
- * destination routed to the global interface, not a local address); in
- * route mode routers reach G by a route a routing daemon announces
- * (announce.c).  What comes in on its gateway interface for the client
- * network (answers to nodes that reach the outside from their client
- * address) goes into the global interface too.
+ * A gateway forwards, and in arp mode answers ARP (NDP) for every cluster
+ * address on its gateway interface only (a proxy neighbour entry: there
+ * G is a destination routed to the global interface, not a local
+ * address); in route mode routers reach them by routes a routing daemon
+ * announces (announce.c).  What comes in on its gateway interface for
+ * the client network (answers to nodes that reach the outside from their
+ * client address) goes into the global interface too.
  *
  * A node with egress (no gateway) reaches the outside through the
- * gateways: the main table gets "default dev shmg0 src G" (or src its
- * client address) unless the namespace has a default route already, and,
- * from G, the namespace's ephemeral ports are this node's share of
- * egress-ports, so that no two nodes open the same flow from G.
- * Everything is undone on exit.
+ * gateways: the main table gets "default dev shmg0 src G" (its first
+ * cluster address, or src its client address) unless the namespace has
+ * a default route already, and, from G, the namespace's ephemeral ports
+ * are this node's share of egress-ports, so that no two nodes open the
+ * same flow from G.  Everything is undone on exit.
  */
 #include "config.h"
 
@@ -83,6 +90,10 @@ struct groute {
 	uint16_t udp_ports[SHM_LISTEN_MAX]; /* per-port
 						 * rules in place */
 	uint32_t n_udp_ports;
+	uint32_t reached[SHM_GADDR_MAX]; /* cluster addresses whose route
+					  * and rules are in place, by
+					  * index (0: none yet) */
+	uint32_t failed;                 /* indexes that failed (said) */
 };
 
 /* groute_sysctl_hint: after err, what to preset where /proc/sys is
@@ -155,22 +166,21 @@ groute_gateway_if(const char *gw, char *err, size_t errlen)
 	return -ENODEV;
 }
 
-/* groute_gateway: answer ARP for G on the gateway interface, at once
- * (arp mode; in route mode announce.c keeps a route to G instead). */
+/* groute_gateway: the gateway interface exists; in arp mode, proxy
+ * answers without delay (groute_reach answers ARP for each cluster
+ * address there; in route mode announce.c keeps their routes instead). */
 static int
 groute_gateway(struct groute *gr, char *err, size_t errlen)
 {
 	const char *gw = gr->c->g.gateway;
 	char p[96];
-	int ifindex, rc;
+	int rc;
 
 	if (*gw == '\0')
 		return 0;
-	if (gr->c->g.gateway_mode == CONF_GW_ROUTE)
-		return groute_gateway_if(gw, err, errlen);
-	if ((rc = groute_gateway_if(gw, err, errlen)) != 0)
+	if ((rc = groute_gateway_if(gw, err, errlen)) != 0 ||
+	    gr->c->g.gateway_mode == CONF_GW_ROUTE)
 		return rc;
-	ifindex = (int)if_nametoindex(gw);
 	/* an ARP request is a broadcast: without this, proxy answers wait a
 	 * random part of 0.8 s */
 	snprintf(p, sizeof(p), "net/ipv4/neigh/%s/proxy_delay", gw);
@@ -178,22 +188,79 @@ groute_gateway(struct groute *gr, char *err, size_t errlen)
 		snprintf(err, errlen, "sysctl %s: %s", p, strerror(-rc));
 		return rc;
 	}
-	if ((rc = rt_proxy4_add(&gr->undo, ifindex, gr->c->global.addr)) != 0) {
-		snprintf(err, errlen,
-		    "answer ARP for the global address on "
-		    "gateway interface %s: %s",
-		    gw, strerror(-rc));
-		return rc;
-	}
 	return 0;
 }
 
-/* groute_rules: policy rules and the table they look up. */
+/* groute_reach: cluster address g is reached through the global
+ * interface: its route in the table, the rule to it from this node's
+ * stack, and on a gateway the rule to it from the gateway interface and,
+ * in arp mode, ARP answered for it there. */
+static int
+groute_reach(struct groute *gr, uint32_t g, char *err, size_t errlen)
+{
+	uint32_t t = gr->c->g.table, p = gr->c->g.rule_pref;
+	const char *gw = gr->c->g.gateway, *what;
+	char a[INET_ADDRSTRLEN];
+	int rc;
+
+	what = "route via the global interface";
+	if ((rc = rt_route4_add(&gr->undo, t, g, 32, gr->ifindex,
+		 conf_client_addr(gr->c, gr->self))) != 0)
+		goto fail;
+	what = "rule to it";
+	if ((rc = rt_rule4_add(&gr->undo, p, t, g, 32, 0, 0, "lo")) != 0)
+		goto fail;
+	what = "rule to it from the gateway interface";
+	if (*gw != '\0' &&
+	    (rc = rt_rule4_add(&gr->undo, p + 3, t, g, 32, 0, 0, gw)) != 0)
+		goto fail;
+	what = "answer ARP for it on the gateway interface";
+	if (*gw != '\0' && gr->c->g.gateway_mode == CONF_GW_ARP &&
+	    (rc = rt_proxy4_add(&gr->undo, (int)if_nametoindex(gw), g)) != 0)
+		goto fail;
+	return 0;
+fail:
+	inet_ntop(AF_INET, &g, a, sizeof(a));
+	snprintf(err, errlen,
+	    "cluster address %s: %s (table %u, priority %u): %s", a, what, t, p,
+	    strerror(-rc));
+	return rc;
+}
+
+/* groute_carry: cluster address g is this node's: on the global
+ * interface (the first is there already, netif.c), what its servers
+ * answer from it leaves through that interface, and it is reached as
+ * every cluster address is. */
+static int
+groute_carry(struct groute *gr, uint32_t g, char *err, size_t errlen)
+{
+	uint32_t t = gr->c->g.table, p = gr->c->g.rule_pref;
+	const char *what;
+	char a[INET_ADDRSTRLEN];
+	int rc;
+
+	what = "address on the global interface";
+	if (g != gr->c->global.addr &&
+	    (rc = rt_addr4_add(&gr->undo, gr->ifindex, g, 32)) != 0)
+		goto fail;
+	what = "rule from it";
+	if ((rc = rt_rule4_add(&gr->undo, p + 1, t, 0, 0, g, 32, "lo")) != 0)
+		goto fail;
+	return groute_reach(gr, g, err, errlen);
+fail:
+	inet_ntop(AF_INET, &g, a, sizeof(a));
+	snprintf(err, errlen,
+	    "cluster address %s: %s (table %u, priority %u): %s", a, what, t, p,
+	    strerror(-rc));
+	return rc;
+}
+
+/* groute_rules: policy rules and the table they look up, and each
+ * cluster address this node carries. */
 static int
 groute_rules(struct groute *gr, char *err, size_t errlen)
 {
-	uint32_t g = gr->c->global.addr, t = gr->c->g.table,
-		 p = gr->c->g.rule_pref;
+	uint32_t t = gr->c->g.table, p = gr->c->g.rule_pref, i;
 	const char *what;
 	int rc;
 
@@ -201,27 +268,12 @@ groute_rules(struct groute *gr, char *err, size_t errlen)
 	if ((rc = rt_addr4_add(&gr->undo, gr->ifindex,
 		 conf_client_addr(gr->c, gr->self), 32)) != 0)
 		goto fail;
-	what = "route G via the global interface";
-	if ((rc = rt_route4_add(&gr->undo, t, g, 32, gr->ifindex,
-		 conf_client_addr(gr->c, gr->self))) != 0)
-		goto fail;
 	what = "default route via the global interface";
 	if ((rc = rt_route4_add(&gr->undo, t, 0, 0, gr->ifindex, 0)) != 0)
-		goto fail;
-	what = "rule to G";
-	if ((rc = rt_rule4_add(&gr->undo, p, t, g, 32, 0, 0, "lo")) != 0)
-		goto fail;
-	what = "rule from G";
-	if ((rc = rt_rule4_add(&gr->undo, p + 1, t, 0, 0, g, 32, "lo")) != 0)
 		goto fail;
 	what = "rule to the client network";
 	if ((rc = rt_rule4_add(&gr->undo, p + 2, t, gr->c->g.client_net,
 		 (uint8_t)gr->c->g.client_prefix, 0, 0, "lo")) != 0)
-		goto fail;
-	what = "rule to G from the gateway interface";
-	if (gr->c->g.gateway[0] &&
-	    (rc = rt_rule4_add(&gr->undo, p + 3, t, g, 32, 0, 0,
-		 gr->c->g.gateway)) != 0)
 		goto fail;
 	what = "rule to the client network from the gateway interface";
 	if (gr->c->g.gateway[0] &&
@@ -231,11 +283,75 @@ groute_rules(struct groute *gr, char *err, size_t errlen)
 	what = "move the local table's rule";
 	if ((rc = rt_local_rule_move(&gr->undo, p + 10)) != 0)
 		goto fail;
+	for (i = 0; i < gr->c->g.addrs.n && i < CONF_GADDR_MAX; i++)
+		if ((rc = groute_carry(gr, gr->c->g.addrs.a[i], err, errlen)) !=
+		    0)
+			return rc;
 	return 0;
 fail:
 	snprintf(err, errlen, "%s (table %u, priority %u): %s", what, t, p,
 	    strerror(-rc));
 	return rc;
+}
+
+/* groute_reached: has cluster address g its route and rules already:
+ * one of this node's (groute_rules), or of others' seen before? */
+static int
+groute_reached(const struct groute *gr, uint32_t g)
+{
+	uint32_t i;
+
+	for (i = 0; i < gr->c->g.addrs.n && i < CONF_GADDR_MAX; i++)
+		if (gr->c->g.addrs.a[i] == g)
+			return 1;
+	for (i = 0; i < SHM_GADDR_MAX; i++)
+		if (gr->reached[i] == g)
+			return 1;
+	return 0;
+}
+
+/* groute_addrs: every cluster address of the table (g[i] index i's, for
+ * the indexes of mask) is reached through the global interface, those
+ * of other nodes as this node's own (main thread, as the table grows:
+ * addresses are never taken back while the segment lives). */
+void
+groute_addrs(struct groute *gr, const uint32_t *g, uint32_t mask)
+{
+	char err[256], a[INET_ADDRSTRLEN];
+	const char *what;
+	uint32_t i;
+
+	for (i = 0; i < SHM_GADDR_MAX; i++) {
+		if (!((mask >> i) & 1) || gr->reached[i] == g[i])
+			continue;
+		if (groute_reached(gr, g[i])) {
+			gr->reached[i] = g[i];
+			continue;
+		}
+		inet_ntop(AF_INET, &g[i], a, sizeof(a));
+		if (conf_gaddr_ok(gr->c, g[i], &what) != 0) {
+			if (!((gr->failed >> i) & 1))
+				log_warnx("global: the segment names %s a "
+					  "cluster address (index %u), in "
+					  "this node's %s: not routed",
+				    a, i, what);
+			gr->failed |= 1u << i;
+			continue;
+		}
+		if (groute_reach(gr, g[i], err, sizeof(err)) != 0) {
+			if (!((gr->failed >> i) & 1))
+				log_warnx("global: %s; tried again every "
+					  "second",
+				    err);
+			gr->failed |= 1u << i;
+			continue;
+		}
+		log_info("global: cluster address %s (index %u) reached "
+			 "through %s",
+		    a, i, gr->ifname);
+		gr->failed &= ~(1u << i);
+		gr->reached[i] = g[i];
+	}
 }
 
 /* groute_v6: the same for G6, when address6 is set. */

@@ -1,5 +1,5 @@
 /*
- * groute.h: policy routing for the cluster address G (groute.c).
+ * groute.h: policy routing for the cluster addresses (groute.c).
  */
 #ifndef SHMNETD_GROUTE_H
 #define SHMNETD_GROUTE_H
@@ -20,6 +20,11 @@ struct groute;
 int	 groute_setup(const struct conf *c, uint32_t self, uint32_t max_nodes,
 	    int ifindex, const char *ifname, struct groute **out, char *err,
 	    size_t errlen);
+/* Main thread, whenever the cluster's address table grows: reach each
+ * cluster address of g (index i's at g[i], for the indexes of mask)
+ * through the global interface, as this node's own are.  What cannot be
+ * set up is said once and tried again at the next call. */
+void	 groute_addrs(struct groute *gr, const uint32_t *g, uint32_t mask);
 /* Keep one rule per UDP port served on the wildcard address. */
 void	 groute_udp_ports(struct groute *gr, const struct shm_listen *l,
 	    uint32_t n);

@@ -68,7 +68,7 @@ lscan_new(const struct handoff *ho, const struct conf *c, int ifindex,
 	}
 	ls->seg = ho->seg;
 	ls->self = ho->self;
-	gnet_g(c, &ls->g);
+	gnet_carried(ho, c, &ls->g);
 	ls->ifindex = ifindex;
 	ls->gr = gr;
 	ss_init(&ls->ss);

@@ -107,11 +107,26 @@ shmnetd_intact(struct daemon *d)
 	return -1;
 }
 
+/* shmnetd_routes: the cluster addresses other nodes took since the last
+ * look at the table, reached through the global interface. */
+static void
+shmnetd_routes(struct daemon *d)
+{
+	uint32_t g[SHM_GADDR_MAX], mask;
+
+	if (d->groute == NULL ||
+	    (d->gseen != 0 && !gaddr_more(d->ho.seg, d->gseen)))
+		return;
+	mask = gaddr_read(d->ho.seg, g, &d->gseen);
+	groute_addrs(d->groute, g, mask);
+}
+
 /* shmnetd_tick: every TICK_MS, heartbeat, membership scan (with ring
  * shrink), the multicast groups joined (for link-layer joins, which the
  * kernel does not announce), lost rx wake-ups, memory of retired rings
- * back to /dev/shm, expired flows and the listener scan: an idle
- * daemon's main thread wakes once a second. */
+ * back to /dev/shm, routes to new cluster addresses, expired flows and
+ * the listener scan: an idle daemon's main thread wakes once a
+ * second. */
 static void
 shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 {
@@ -132,6 +147,7 @@ shmnetd_tick(evutil_socket_t fd, short ev, void *arg)
 	heap_reclaim(d->ho.seg);
 	shmnetd_lock_busy(d);
 	if (d->conf.g.enabled) {
+		shmnetd_routes(d);
 		gnet_gc(d->gnet);
 		lscan_tick(d->lscan);
 		announce_update(d->announce);
@@ -400,24 +416,76 @@ shmnetd_params(const struct conf *c, struct shmseg_params *p, char *err,
 	return 0;
 }
 
-/* shmnetd_same_g: the segment's cluster address is ours. */
+/* shmnetd_gaddrs_room: the segment's address table has room for the
+ * addresses of ours it lacks, before any is taken: a node refused for
+ * want of room leaves no index behind (short of a race with another
+ * node's start, whose claims gaddr_claim then refuses one by one). */
 static int
-shmnetd_same_g(const struct conf *c, const struct shm_hdr *h, char *err,
-    size_t errlen)
+shmnetd_gaddrs_room(struct daemon *d, char *err, size_t errlen)
 {
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-	int v6 = memcmp(h->global_addr6, c->g.addr6, 16) != 0;
+	const struct conf *c = &d->conf;
+	uint32_t t[SHM_GADDR_MAX], seen, i, lack = 0;
 
-	if (!c->g.enabled || (h->global_addr4 == c->global.addr && !v6))
+	gaddr_read(d->ho.seg, t, &seen);
+	for (i = 0; i < c->g.addrs.n && i < CONF_GADDR_MAX; i++)
+		lack += gaddr_find(d->ho.seg, c->g.addrs.a[i]) < 0;
+	if (lack <= SHM_GADDR_MAX - seen)
 		return 0;
-	inet_ntop(AF_INET, &h->global_addr4, a, sizeof(a));
-	inet_ntop(AF_INET, &c->global.addr, b, sizeof(b));
 	snprintf(err, errlen,
-	    "cluster %s uses global address %s%s, this node "
-	    "is configured with %s%s",
-	    c->cluster, a, v6 ? " (and another address6)" : "", b,
-	    v6 ? " (and another address6)" : "");
-	return -EINVAL;
+	    "cluster %s has %u cluster addresses (at most %d): this node's "
+	    "%u new ones do not fit (shmnetctl addresses lists them)",
+	    c->cluster, seen, SHM_GADDR_MAX, lack);
+	return -ENOSPC;
+}
+
+/* shmnetd_gaddrs: the segment's G6 is ours, and each of our cluster
+ * addresses has its index in the segment's table: found, or the lowest
+ * free one taken (gaddr.c).  0, or -errno with err set. */
+static int
+shmnetd_gaddrs(struct daemon *d, char *err, size_t errlen)
+{
+	static const uint8_t none[16];
+	const struct conf *c = &d->conf;
+	const struct shm_hdr *h = shmseg_hdr(d->ho.seg);
+	char a[INET6_ADDRSTRLEN] = "none", b[INET6_ADDRSTRLEN] = "none";
+	uint32_t i;
+	int rc;
+
+	d->ho.gaddrs = 0;
+	if (!c->g.enabled)
+		return 0;
+	if (memcmp(h->global_addr6, c->g.addr6, 16) != 0) {
+		if (memcmp(h->global_addr6, none, 16) != 0)
+			inet_ntop(AF_INET6, h->global_addr6, a, sizeof(a));
+		if (conf_has_g6(c))
+			inet_ntop(AF_INET6, c->g.addr6, b, sizeof(b));
+		snprintf(err, errlen,
+		    "cluster %s uses address6 %s, this node is configured "
+		    "with %s: all nodes must agree",
+		    c->cluster, a, b);
+		return -EINVAL;
+	}
+	if ((rc = shmnetd_gaddrs_room(d, err, errlen)) != 0)
+		return rc;
+	for (i = 0; i < c->g.addrs.n && i < CONF_GADDR_MAX; i++) {
+		if ((rc = gaddr_claim(d->ho.seg, c->g.addrs.a[i])) < 0) {
+			inet_ntop(AF_INET, &c->g.addrs.a[i], a, sizeof(a));
+			if (rc == -ENOSPC)
+				snprintf(err, errlen,
+				    "cluster %s has %d cluster addresses "
+				    "already, the most it can: %s gets no "
+				    "index (shmnetctl addresses lists them)",
+				    c->cluster, SHM_GADDR_MAX, a);
+			else
+				snprintf(err, errlen,
+				    "cluster %s: cluster address %s: %s",
+				    c->cluster, a, strerror(-rc));
+			return rc;
+		}
+		d->ho.gidx[i] = (uint8_t)rc;
+		d->ho.gaddrs |= 1u << rc;
+	}
+	return 0;
 }
 
 /* shmnetd_geometry: say where the segment's geometry overrides ours. */
@@ -450,8 +518,7 @@ shmnetd_segment(struct daemon *d, char *err, size_t errlen)
 	if ((rc = shmnetd_params(&d->conf, &p, err, errlen)) != 0 ||
 	    (rc = shmseg_open(&p, &d->ho.seg, err, errlen)) != 0)
 		return rc;
-	if ((rc = shmnetd_same_g(&d->conf, shmseg_hdr(d->ho.seg), err,
-		 errlen)) != 0) {
+	if ((rc = shmnetd_gaddrs(d, err, errlen)) != 0) {
 		shmseg_close(d->ho.seg, 1);
 		d->ho.seg = NULL;
 		return rc;
@@ -541,6 +608,7 @@ shmnetd_attach(struct daemon *d, char *err, size_t errlen)
 		return rc;
 	ho->self = (uint32_t)rc;
 	ho->node = shmseg_node(ho->seg, ho->self);
+	gaddr_publish(ho->seg, ho->self, ho->gaddrs);
 	backend_reset(ho->seg, ho->self, d->conf.g.weight);
 	for (i = 0; i < d->nnets; i++)
 		netif_attach(&d->ho.net[i].ni, ho->node);
@@ -706,6 +774,7 @@ shmnetd_configure(struct daemon *d, char *err, size_t errlen)
 	if ((rc = groute_setup(&d->conf, d->ho.self, d->ho.max_nodes,
 		 g->tap.ifindex, g->tap.name, &d->groute, err, errlen)) != 0)
 		return rc;
+	shmnetd_routes(d);
 	if ((d->lscan = lscan_new(&d->ho, &d->conf, g->tap.ifindex,
 		 d->groute)) == NULL) {
 		snprintf(err, errlen, "global: out of memory");

@@ -149,6 +149,10 @@ struct handoff {
 	struct shmseg		*seg;
 	struct shm_node		*node;		/* own node table entry */
 	uint32_t		 self, gen, max_nodes;
+	/* the cluster addresses this node carries: gidx[i] is the index
+	 * of [global] address's i-th, gaddrs one bit per index */
+	uint8_t			 gidx[CONF_GADDR_MAX];
+	uint32_t		 gaddrs;
 
 	/* any thread writes a byte, main reads (notify.c); descriptors
 	 * set before the threads start */
@@ -209,6 +213,9 @@ struct daemon {
 	struct metricsd		*metricsd;	/* /metrics, if configured */
 	struct health		*health;	/* the ports' checks */
 	struct tcpwmem		 tcpwmem;	/* to put back at exit */
+	uint32_t		 gseen;		/* the cluster address table's
+						 * first empty index at the
+						 * last look (gaddr_read) */
 	uint32_t		 lock_busy;	/* shmseg_lock_busy last tick */
 	int			 lock_busy_said; /* and said so */
 

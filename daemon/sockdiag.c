@@ -1,8 +1,9 @@
 /*
- * sockdiag.c: find the sockets that can take a flow to the cluster address
- * G, with netlink sock_diag: TCP sockets in LISTEN and bound UDP sockets,
- * IPv4 and IPv6 (a dual-stack [::] socket counts for IPv4).  A socket
- * counts when it is bound to G or to the wildcard address, and not bound
+ * sockdiag.c: find the sockets that can take a flow to a cluster address
+ * this node carries, with netlink sock_diag: TCP sockets in LISTEN and
+ * bound UDP sockets, IPv4 and IPv6 (a dual-stack [::] socket counts for
+ * IPv4).  A socket counts when it is bound to one of those addresses
+ * (published with its index) or to the wildcard address, and not bound
  * to a device other than the global interface; a connected UDP socket is
  * published with its peer.  Loopback-only sockets do not match G and are
  * skipped.  The netlink socket is opened once and kept (a scan can run
@@ -25,8 +26,7 @@
 #include "sockdiag.h"
 
 struct sd_ctx {
-	uint32_t g4;
-	const struct pkt_g *g;
+	const struct pkt_g *g; /* the cluster addresses this node carries */
 	int ifindex;
 	uint8_t proto;
 	struct shm_listen *out;
@@ -51,23 +51,44 @@ sd_v6only(const struct nlmsghdr *nlh)
 	return 0;
 }
 
-/* sd_local4: the IPv4 view of a socket's local address: 1 wildcard,
- * 2 bound to G, 0 neither. */
+/* sd_g4: the index of a among the cluster addresses g, or -1. */
 static int
-sd_local4(const struct inet_diag_msg *m, uint32_t g4, int v6only)
+sd_g4(const struct pkt_g *g, uint32_t a)
+{
+	int i;
+
+	if (a == 0)
+		return -1;
+	for (i = 0; i < SHM_GADDR_MAX; i++)
+		if (g->g4[i] == a)
+			return i;
+	return -1;
+}
+
+/* sd_local4: the IPv4 view of a socket's local address: 1 wildcard,
+ * 2 bound to a cluster address (its index in *aidx), 0 neither. */
+static int
+sd_local4(const struct inet_diag_msg *m, const struct pkt_g *g, int v6only,
+    uint8_t *aidx)
 {
 	const uint8_t *a = (const uint8_t *)m->id.idiag_src;
 	static const uint8_t zero[16];
+	uint32_t a4;
+	int i;
 
-	if (m->idiag_family == AF_INET)
-		return m->id.idiag_src[0] == 0 ? 1 :
-		    m->id.idiag_src[0] == g4   ? 2 :
-						 0;
-	if (memcmp(a, zero, 16) == 0)
+	if (m->idiag_family == AF_INET) {
+		if ((a4 = m->id.idiag_src[0]) == 0)
+			return 1;
+	} else if (memcmp(a, zero, 16) == 0)
 		return v6only ? 0 : 1;
-	if (memcmp(a, sd_v4mapped, 12) == 0 && memcmp(a + 12, &g4, 4) == 0)
-		return 2;
-	return 0;
+	else if (memcmp(a, sd_v4mapped, 12) == 0)
+		memcpy(&a4, a + 12, 4);
+	else
+		return 0;
+	if ((i = sd_g4(g, a4)) < 0)
+		return 0;
+	*aidx = (uint8_t)i;
+	return 2;
 }
 
 /* sd_same: do a and b publish the same listener (sockets of one port,
@@ -77,8 +98,8 @@ sd_same(const struct shm_listen *a, const struct shm_listen *b)
 {
 	return a->family == b->family && a->proto == b->proto &&
 	    a->port == b->port && a->rport == b->rport &&
-	    ((a->flags ^ b->flags) &
-		(SHM_LISTEN_SPECIFIC | SHM_LISTEN_REMOTE)) == 0 &&
+	    ((a->flags ^ b->flags) & ~(SHM_LISTEN_FULL | SHM_LISTEN_FAILING)) ==
+	    0 &&
 	    memcmp(a->raddr, b->raddr, sizeof(a->raddr)) == 0;
 }
 
@@ -118,10 +139,11 @@ sd_queue(struct shm_listen *l, const struct inet_diag_msg *m)
 		l->flags |= SHM_LISTEN_FULL;
 }
 
-/* sd_entry: the listener a socket gives for one family (4 or 6). */
+/* sd_entry: the listener a socket gives for one family (4 or 6), bound
+ * to the wildcard address (where 1) or to cluster address aidx (2). */
 static void
 sd_entry(struct sd_ctx *c, const struct inet_diag_msg *m, uint8_t family,
-    int where)
+    int where, uint8_t aidx)
 {
 	struct shm_listen l;
 	const uint8_t *ra = (const uint8_t *)m->id.idiag_dst;
@@ -130,7 +152,9 @@ sd_entry(struct sd_ctx *c, const struct inet_diag_msg *m, uint8_t family,
 	l.family = family;
 	l.proto = c->proto;
 	l.port = ntohs(m->id.idiag_sport);
-	l.flags = where == 2 ? SHM_LISTEN_SPECIFIC : 0;
+	l.flags = where == 2 ?
+	    (uint8_t)(SHM_LISTEN_SPECIFIC | aidx << SHM_LISTEN_AIDX_SHIFT) :
+	    0;
 	if (c->proto == IPPROTO_TCP)
 		sd_queue(&l, m);
 	if (c->proto == IPPROTO_UDP && m->id.idiag_dport != 0) {
@@ -169,6 +193,7 @@ sd_cb(const struct nlmsghdr *nlh, void *arg)
 	struct sd_ctx *c = arg;
 	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
 	int where, v6only;
+	uint8_t aidx = 0;
 
 	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
@@ -178,36 +203,37 @@ sd_cb(const struct nlmsghdr *nlh, void *arg)
 	if (m->id.idiag_sport == 0)
 		return MNL_CB_OK;
 	v6only = m->idiag_family == AF_INET6 ? sd_v6only(nlh) : 0;
-	if ((where = sd_local4(m, c->g4, v6only)) != 0)
-		sd_entry(c, m, 4, where);
+	if ((where = sd_local4(m, c->g, v6only, &aidx)) != 0)
+		sd_entry(c, m, 4, where, aidx);
 	if (m->idiag_family == AF_INET6 && (where = sd_local6(m, c->g)) != 0)
-		sd_entry(c, m, 6, where);
+		sd_entry(c, m, 6, where, 0);
 	return MNL_CB_OK;
 }
 
 /* sd_served: a TCP socket of a connection this node serves (its local
- * address G or G6) as the flow's key; 0 if it is none. */
+ * address a cluster address it carries, or G6) as the flow's key; 0 if
+ * it is none. */
 static int
 sd_served(const struct sd_ctx *c, const struct inet_diag_msg *m,
     struct conn_key *k)
 {
 	const uint8_t *src = (const uint8_t *)m->id.idiag_src,
 		      *dst = (const uint8_t *)m->id.idiag_dst;
+	int v4 = m->idiag_family == AF_INET, i;
+	uint32_t a4;
 
 	memset(k, 0, sizeof(*k));
 	k->proto = IPPROTO_TCP;
 	k->lport = ntohs(m->id.idiag_sport);
 	k->fport = ntohs(m->id.idiag_dport);
-	if (m->idiag_family == AF_INET && m->id.idiag_src[0] == c->g4) {
+	if (v4 || memcmp(src, sd_v4mapped, 12) == 0) {
+		memcpy(&a4, v4 ? src : src + 12, 4);
+		if ((i = sd_g4(c->g, a4)) < 0)
+			return 0;
 		k->family = 4;
-		memcpy(k->faddr, dst, 4);
-	} else if (m->idiag_family == AF_INET6 &&
-	    memcmp(src, sd_v4mapped, 12) == 0 &&
-	    memcmp(src + 12, &c->g4, 4) == 0) {
-		k->family = 4;
-		memcpy(k->faddr, dst + 12, 4);
-	} else if (m->idiag_family == AF_INET6 && c->g->has6 &&
-	    memcmp(src, c->g->g6, 16) == 0) {
+		k->aidx = (uint8_t)i;
+		memcpy(k->faddr, v4 ? dst : dst + 12, 4);
+	} else if (c->g->has6 && memcmp(src, c->g->g6, 16) == 0) {
 		k->family = 6;
 		memcpy(k->faddr, dst, 16);
 	}
@@ -306,7 +332,7 @@ sd_scan(struct sd_sock *s, const struct pkt_g *g, int ifindex,
 	static const uint8_t fams[2] = { AF_INET, AF_INET6 };
 	static const uint8_t protos[2] = { IPPROTO_TCP, IPPROTO_UDP };
 	struct sd_ctx c = {
-		.g4 = g->g4, .g = g, .ifindex = ifindex, .out = out, .max = max
+		.g = g, .ifindex = ifindex, .out = out, .max = max
 	};
 	int i, j, rc;
 
@@ -329,7 +355,7 @@ sd_established(struct sd_sock *s, const struct pkt_g *g, struct conn_key *out,
     uint32_t max, uint32_t *count, int *truncated)
 {
 	static const uint8_t fams[2] = { AF_INET, AF_INET6 };
-	struct sd_ctx c = { .g4 = g->g4, .g = g, .keys = out, .max = max };
+	struct sd_ctx c = { .g = g, .keys = out, .max = max };
 	int i, rc;
 
 	if ((rc = sd_open(s)) != 0)

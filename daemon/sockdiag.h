@@ -17,13 +17,15 @@ struct sd_sock {
 };
 
 /* Fill out (at most max) with the sockets of this namespace that can
- * serve G; *truncated when there were more.  0 or -errno. */
+ * serve one of the cluster addresses of g (those this node carries: a
+ * socket bound to one is published with its index) or G6; *truncated
+ * when there were more.  0 or -errno. */
 int	 sd_scan(struct sd_sock *s, const struct pkt_g *g, int ifindex,
 	    struct shm_listen *out, uint32_t max, uint32_t *count,
 	    int *truncated);
 /* Fill out (at most max) with the TCP connections of this namespace
- * whose local address is G or G6 (the flows this node serves), as flow
- * keys; *truncated when there were more.  0 or -errno. */
+ * whose local address is one of g's or G6 (the flows this node serves),
+ * as flow keys; *truncated when there were more.  0 or -errno. */
 int	 sd_established(struct sd_sock *s, const struct pkt_g *g,
 	    struct conn_key *out, uint32_t max, uint32_t *count,
 	    int *truncated);

@@ -10,7 +10,8 @@
  * from a copy of that whole segment and is a list of commands: library
  * operations (ring push, peek and consume, zero-copy reserve and commit,
  * cast write and read, node_dirent_read, conn_lookup, conn_insert,
- * conn_gc, conn_purge_node, listen_pick and listen_read, heap_alloc,
+ * conn_gc, conn_purge_node, listen_pick and listen_read, the cluster
+ * address table (gaddr_claim, gaddr_read, gaddr_pick), heap_alloc,
  * heap_free and heap_reclaim, dirent changes, node_reap, multicast
  * labels, a claim by a third handle) interleaved with scribbles of
  * input-chosen values at input-chosen offsets anywhere in the segment,
@@ -29,6 +30,7 @@
  * their waiters wait without a limit for a holder that lives, and this
  * process's two nodes live, so a forged owner would hang the run.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -755,6 +757,7 @@ get_key(struct in *in, struct conn_key *k)
 	k->fport = (uint16_t)get(in, 2);
 	k->faddr[0] = (uint8_t)get(in, 1);
 	k->faddr[3] = (uint8_t)get(in, 1);
+	k->aidx = (uint8_t)get(in, 1); /* past SHM_GADDR_MAX too */
 }
 
 /* conn_inside: an entry a conntab call handed back is one of the
@@ -813,6 +816,41 @@ op_conn(struct in *in)
 	}
 }
 
+/* op_gaddr: the cluster address table: claim, say what a node carries,
+ * read; the table read names no index twice and no empty entry. */
+static void
+op_gaddr(struct in *in, uint32_t what)
+{
+	uint32_t t[SHM_GADDR_MAX], seen, mask, i, j, node;
+	uint32_t a = htonl(0x0aca0000u | (uint32_t)get(in, 1));
+	int rc;
+
+	step_begin();
+	if (what & 8)
+		rc = gaddr_claim(what & 16 ? sb : sa, a);
+	else {
+		gaddr_publish(what & 16 ? sb : sa, what & 16 ? 2 : 1,
+		    (uint32_t)get(in, 2));
+		rc = gaddr_pick(sa, (uint32_t)get(in, 1) % 20,
+		    (uint64_t)get(in, 2) << 32, &node);
+		if (rc == 0 && (node < 1 || node > SEG_NODES))
+			abort();
+		rc = 0;
+	}
+	mask = gaddr_read(sa, t, &seen);
+	step_end();
+	if (rc >= SHM_GADDR_MAX || seen > SHM_GADDR_MAX)
+		abort();
+	for (i = 0; i < SHM_GADDR_MAX; i++) {
+		if (((mask >> i) & 1) != (t[i] != 0))
+			abort();
+		for (j = 0; j < i; j++)
+			if (t[i] != 0 && t[j] == t[i])
+				abort();
+	}
+	(void)gaddr_more(sb, seen);
+}
+
 /* op_listen: publish, read, pick; weigh and drain; read the services. */
 static void
 op_listen(struct in *in)
@@ -823,7 +861,7 @@ op_listen(struct in *in)
 	struct conn_key k;
 	int rc;
 
-	switch (what % 5) {
+	switch (what % 6) {
 	case 0:
 		n = (uint32_t)get(in, 1) % 5;
 		memset(l, 0, n * sizeof(l[0]));
@@ -852,7 +890,7 @@ op_listen(struct in *in)
 		step_end();
 		if (rc == 0 && (node < 1 || node > SEG_NODES))
 			abort();
-		(void)svc_take(sa, svc_key(k.family, k.proto, k.lport));
+		(void)svc_take(sa, svc_key(k.family, k.aidx, k.proto, k.lport));
 		break;
 	case 3:
 		n = (uint32_t)get(in, 1);
@@ -873,6 +911,9 @@ op_listen(struct in *in)
 					abort();
 			svc_table_free(&v);
 		}
+		break;
+	case 5:
+		op_gaddr(in, what);
 		break;
 	}
 }

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct pkt_g g = { .g4 = 0x01ca000a,
+	struct pkt_g g = { .g4 = { 0x01ca000a, 0x02ca000a, 0x03ca000a },
 		.has6 = 1,
 		.g6 = { 0xfd, 0x53, 0x4d, 0x47, [15] = 1 } };
 	struct pkt_info pi;

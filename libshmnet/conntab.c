@@ -1,6 +1,9 @@
 /*
  * conntab.c: the global network's connection table, in shared memory.
  *
+ * A flow is known by its protocol, its two ports, its foreign address and
+ * which cluster address it goes to (its index: a client may use the same
+ * port to two of them at once).
  * A fixed array of buckets of SHM_CONN_PER_BUCKET entries.  A flow lives
  * in one of two buckets chosen by SipHash under the segment's random key;
  * when both are full it takes the place of a closing flow or an echo, or,
@@ -52,6 +55,7 @@ conn_hash(const struct shmseg *s, const struct conn_key *k)
 	memcpy(m + 18, &k->fport, 2);
 	m[20] = k->proto;
 	m[21] = k->family;
+	m[22] = k->aidx; /* 0 hashes as before, in older builds' places */
 	return siphash24(s->conn_key, m, sizeof(m));
 }
 
@@ -74,6 +78,7 @@ conn_match(const volatile struct shm_conn *e, const struct conn_key *k)
 {
 	return e->family == k->family && e->proto == k->proto &&
 	    e->lport == k->lport && e->fport == k->fport &&
+	    e->aidx == k->aidx &&
 	    memcmp((const void *)e->faddr, k->faddr, 16) == 0;
 }
 
@@ -95,6 +100,7 @@ conn_copy(struct shm_conn *e, struct shm_conn *out)
 		out->proto = v->proto;
 		out->lport = v->lport;
 		out->fport = v->fport;
+		out->aidx = v->aidx;
 		out->node = v->node;
 		out->ingress = v->ingress;
 		memcpy(out->faddr, (const void *)v->faddr, 16);
@@ -281,6 +287,7 @@ conn_fill(struct shm_conn *e, const struct conn_key *k, uint16_t node,
 	e->proto = k->proto;
 	e->lport = k->lport;
 	e->fport = k->fport;
+	e->aidx = k->aidx;
 	memcpy(e->faddr, k->faddr, 16);
 	e->node = node;
 	e->ingress = ingress;
@@ -614,7 +621,8 @@ conn_read_slot(struct shmseg *s, const struct shm_conn *e, struct shm_conn *f)
 	struct conn_key k = { .family = e->family,
 		.proto = e->proto,
 		.lport = e->lport,
-		.fport = e->fport };
+		.fport = e->fport,
+		.aidx = e->aidx };
 
 	memcpy(k.faddr, e->faddr, sizeof(k.faddr));
 	return (k.family == 4 || k.family == 6) &&

@@ -36,7 +36,7 @@
 #define SHM_MAGIC		0x47534e544e4d4853ULL	/* "SHMNTNSG" little endian */
 #define SHM_RING_MAGIC		0x474e49524d4853ULL	/* "SHMRING" */
 #define SHM_VERSION_MAJOR	6
-#define SHM_VERSION_MINOR	1
+#define SHM_VERSION_MINOR	2
 #define SHM_VERSION		((SHM_VERSION_MAJOR << 8) | SHM_VERSION_MINOR)
 
 #define SHM_CACHELINE		64
@@ -49,6 +49,7 @@
 #define SHM_CLUSTER_MAX		32	/* including the NUL */
 #define SHM_NODES_MIN		2
 #define SHM_NODES_MAX		256
+#define SHM_GADDR_MAX		16	/* cluster addresses (IPv4) */
 
 /* Largest Ethernet frame a ring carries: a 64 KiB GSO super-frame. */
 #define SHM_FRAME_MAX		(65535 + 14 + 4)
@@ -255,12 +256,16 @@ _Static_assert(sizeof(struct shm_node_stats) == 3 * SHM_CACHELINE, "stats");
 
 /* shm_node.flags */
 #define SHM_NODE_F_GATEWAY	0x01	/* outside traffic for G enters here */
-#define SHM_NODE_F_EGRESS	0x02	/* opens flows to the outside from G */
-#define SHM_NODE_F_EGRESS_NODE	0x04	/* ... from its client address */
+#define SHM_NODE_F_GADDRS	0x02	/* (minor 2) gaddrs says which
+					 * cluster addresses the node carries;
+					 * without it (an older build's node)
+					 * it carries G, index 0 */
+#define SHM_NODE_F_EGRESS	0x04	/* opens flows to the outside from G */
+#define SHM_NODE_F_EGRESS_NODE	0x08	/* ... from its client address */
 /* shm_node.gw: a gateway in route mode, and the routes it keeps for a
  * routing daemon to announce (the node's main thread: announce.c) */
 #define SHM_GW_ROUTE		0x01	/* gateway-mode = route */
-#define SHM_GW_G		0x02	/* G's route is in place */
+#define SHM_GW_G		0x02	/* G's route (index 0) is in place */
 #define SHM_GW_G6		0x04	/* G6's */
 #define SHM_GW_HAS6		0x08	/* G6 is configured: it may be */
 #define SHM_GW_LOCAL		0x10	/* the local network's route too */
@@ -294,7 +299,14 @@ struct shm_node {
 	uint8_t			prefix4[SHM_NETS];
 	uint8_t			flags;		/* SHM_NODE_F_* */
 	_Atomic uint8_t		gw;		/* SHM_GW_* */
-	uint8_t			reserved1[4];
+	_Atomic uint16_t	gaddrs;		/* (minor 2) bit i: the node
+						 * carries cluster address i
+						 * (SHM_NODE_F_GADDRS); written
+						 * before the node goes UP */
+	_Atomic uint16_t	gw_gaddrs;	/* (minor 2) bit i: a gateway in
+						 * route mode keeps cluster
+						 * address i's route in place
+						 * (bit 0 is SHM_GW_G) */
 	_Atomic uint64_t	heartbeat;	/* bumped every tick */
 	uint64_t		started_ns;	/* CLOCK_REALTIME */
 
@@ -314,6 +326,8 @@ struct shm_node {
 	uint8_t			reserved3[SHM_CACHELINE - 32];
 };
 _Static_assert(offsetof(struct shm_node, keeper) == 28, "keeper");
+_Static_assert(offsetof(struct shm_node, gaddrs) == 44, "gaddrs");
+_Static_assert(offsetof(struct shm_node, gw_gaddrs) == 46, "gw_gaddrs");
 _Static_assert(offsetof(struct shm_node, heartbeat) == 48, "heartbeat");
 _Static_assert(offsetof(struct shm_node, bell) == SHM_CACHELINE, "bell off");
 _Static_assert(sizeof(struct shm_node) == 10 * SHM_CACHELINE, "node size");
@@ -326,11 +340,13 @@ _Static_assert(sizeof(struct shm_node) == 10 * SHM_CACHELINE, "node size");
 /* ---- global network ------------------------------------------------ */
 
 /*
- * One connection of the global network: a flow to the cluster address G,
- * or from G to the outside (SHM_CONN_EGRESS), identified by (family, proto, lport, faddr, fport) where lport is the
- * port on G's side.  Entries live in fixed buckets, each flow in one of two
- * that a hash keyed with conn_key chooses; a writer holds the bucket's lock
- * and wraps its stores in seq (odd while writing), so readers need no lock.
+ * One connection of the global network: a flow to a cluster address G,
+ * or from G to the outside (SHM_CONN_EGRESS), identified by (family, aidx,
+ * proto, lport, faddr, fport) where aidx is G's index in the cluster's
+ * address table (0 for G6) and lport the port on G's side.  Entries live
+ * in fixed buckets, each flow in one of two that a hash keyed with
+ * conn_key chooses; a writer holds the bucket's lock and wraps its stores
+ * in seq (odd while writing), so readers need no lock.
  * A new flow that finds both buckets full takes the place of a closing
  * flow or an echo, and a TCP flow past its handshake that of an embryonic
  * one (a SYN not answered by a handshake, a flow never answered) older
@@ -372,10 +388,14 @@ struct shm_conn {
 	_Atomic uint64_t	bytes;
 	uint32_t		created_ms;	/* monotonic ms (low 32 bits):
 						 * eviction order */
-	uint8_t			reserved[4];
+	uint8_t			aidx;		/* (minor 2) G's index in the
+						 * address table; older builds
+						 * write 0, G's own */
+	uint8_t			reserved[3];
 };
 _Static_assert(sizeof(struct shm_conn) == 64, "shm_conn size");
 _Static_assert(offsetof(struct shm_conn, faddr) == 16, "conn faddr");
+_Static_assert(offsetof(struct shm_conn, aidx) == 60, "conn aidx");
 
 #define SHM_CONN_PER_BUCKET	7
 #define SHM_CONN_KEY_LEN	16
@@ -387,16 +407,21 @@ _Static_assert(sizeof(struct shm_conn_bucket) == 512, "conn bucket");
 
 /*
  * A listening socket a node publishes: TCP in LISTEN, UDP bound.  addr is
- * G (SHM_LISTEN_SPECIFIC) or the wildcard; a connected UDP socket also
- * carries its remote address and port (SHM_LISTEN_REMOTE).  A listener
- * flagged SHM_LISTEN_FULL (its accept queue was full at the last scan,
- * on every socket of the port) or SHM_LISTEN_FAILING (its health check
- * fails) takes no new flow.
+ * a cluster address the node carries (SHM_LISTEN_SPECIFIC, its index in
+ * the high bits of flags: SHM_LISTEN_AIDX; G6 is index 0) or the
+ * wildcard, which serves every address the node carries; a connected
+ * UDP socket also carries its remote address and port
+ * (SHM_LISTEN_REMOTE).  A listener flagged SHM_LISTEN_FULL (its accept
+ * queue was full at the last scan, on every socket of the port) or
+ * SHM_LISTEN_FAILING (its health check fails) takes no new flow.
  */
-#define SHM_LISTEN_SPECIFIC	0x01	/* bound to G itself */
+#define SHM_LISTEN_SPECIFIC	0x01	/* bound to a cluster address */
 #define SHM_LISTEN_REMOTE	0x02	/* connected: raddr/rport set */
 #define SHM_LISTEN_FULL		0x04	/* accept queue full */
 #define SHM_LISTEN_FAILING	0x08	/* health check failing */
+#define SHM_LISTEN_AIDX_SHIFT	4	/* (minor 2) flags >> 4: the index
+					 * of the address of a SPECIFIC one */
+#define SHM_LISTEN_AIDX(f)	((uint32_t)(f) >> SHM_LISTEN_AIDX_SHIFT)
 #define SHM_CHECK_NONE		0	/* no check configured */
 #define SHM_CHECK_PENDING	1	/* configured, not yet decided */
 #define SHM_CHECK_UP		2
@@ -428,8 +453,10 @@ struct shm_listen_table {
 _Static_assert(sizeof(struct shm_listen_table) == 8192, "listen table");
 
 /*
- * A service: flows to one (family, proto, port) of G, whatever node
- * serves them.  key 0 = free; taken once with CAS, never released.
+ * A service: flows to one (address, proto, port) of the cluster, whatever
+ * node serves them: the address is a cluster address (family 4, its
+ * index aidx) or G6 (family 6, aidx 0).  key 0 = free; taken once with
+ * CAS, never released.
  * flows counts the new flows picked a node for; it is the weighted
  * rotation's position too, so the balance is exact cluster-wide (among
  * the nodes every ingress sees answering: stalls are judged by each).  rate
@@ -438,7 +465,9 @@ _Static_assert(sizeof(struct shm_listen_table) == 8192, "listen table");
  */
 #define SHM_SVC_SLOTS		1024
 struct shm_svc {
-	_Atomic uint32_t	key;		/* family<<24 | proto<<16 | port */
+	_Atomic uint32_t	key;		/* aidx<<28 | family<<24 |
+						 * proto<<16 | port (aidx:
+						 * minor 2) */
 	_Atomic uint32_t	sec;		/* monotonic second the window
 						 * began */
 	_Atomic uint64_t	flows;		/* new flows, ever */
@@ -519,8 +548,15 @@ struct shm_hdr {
 	_Atomic uint64_t	conn_evicted;	/* embryonic or closing flows
 						 * that made room for others */
 	uint64_t		backend_off;	/* max_nodes entries */
-	uint8_t			reserved1[SHM_HDR_SIZE - SHM_CACHELINE * 5 -
-				    64];
+	/* minor 2: the cluster addresses (IPv4, network order).  Index 0
+	 * is global_addr4, written with the header; index i (1 ..
+	 * SHM_GADDR_MAX - 1) is gaddr4[i - 1]: 0 until the first node
+	 * that carries an address no index has takes the lowest free one
+	 * with CAS, and never changed after, so that every node and
+	 * shmnetctl agree on index <-> address (gaddr.c) */
+	_Atomic uint32_t	gaddr4[SHM_GADDR_MAX - 1];
+	uint32_t		reserved2;
+	uint8_t			reserved1[SHM_HDR_SIZE - SHM_CACHELINE * 7];
 };
 _Static_assert(offsetof(struct shm_hdr, cluster) == 104, "cluster off");
 _Static_assert(offsetof(struct shm_hdr, global_addr6) == 176, "g6 off");
@@ -528,6 +564,8 @@ _Static_assert(offsetof(struct shm_hdr, table_lock) == 3 * SHM_CACHELINE,
     "table lock off");
 _Static_assert(offsetof(struct shm_hdr, mcast_off) == 5 * SHM_CACHELINE,
     "mcast off");
+_Static_assert(offsetof(struct shm_hdr, gaddr4) == 6 * SHM_CACHELINE,
+    "gaddr4 off");
 _Static_assert(sizeof(struct shm_hdr) == SHM_HDR_SIZE, "hdr size");
 
 #endif /* SHMNET_LAYOUT_H */

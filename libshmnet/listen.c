@@ -7,8 +7,10 @@
  * for a publish in progress, up to 20 ms (its writer may have been
  * preempted halfway), rather than take the node for one without
  * listeners; a table whose writer died halfway reads empty.  A new flow
- * goes to the nodes whose sockets match it best: a connected socket for
- * this very peer, else a socket bound to G, else a wildcard socket.  Among
+ * to a cluster address goes to the nodes that carry that address (G6:
+ * every node) whose sockets match it best: a connected socket for this
+ * very peer, else a socket bound to that very address, else a wildcard
+ * socket.  Among
  * several, a rotation counter per service, shared by the whole cluster,
  * picks the next one, so the balance is exact whatever node a flow enters
  * by.  Weights (backend.c) make the rotation a weighted one; a node
@@ -157,19 +159,53 @@ listen_families(struct shmseg *s)
 	return fam;
 }
 
+/* listen_addresses: the IPv4 cluster addresses (bit i: index i) that
+ * some UP node carrying the address publishes a listener for new
+ * clients on: one bound to the address, or a wildcard one: what a
+ * gateway in route mode announces each address for. */
+uint32_t
+listen_addresses(struct shmseg *s)
+{
+	struct shm_listen l[SHM_LISTEN_MAX];
+	uint32_t id, n, i, carried, mask = 0;
+
+	for (id = 1; id <= s->max_nodes; id++) {
+		if (atomic_load_explicit(&shmseg_node(s, id)->state,
+			memory_order_acquire) != SHM_NODE_UP ||
+		    (carried = gaddr_carried(s, id) & ~mask) == 0)
+			continue;
+		n = listen_read(s, id, l);
+		for (i = 0; i < n; i++) {
+			if (l[i].family != 4 ||
+			    (l[i].flags & SHM_LISTEN_REMOTE))
+				continue;
+			if (!(l[i].flags & SHM_LISTEN_SPECIFIC))
+				mask |= carried;
+			else /* flags: 8 bits, an index below 16 */
+				mask |= carried &
+				    (1u << SHM_LISTEN_AIDX(l[i].flags));
+		}
+	}
+	return mask;
+}
+
 /* Which nodes and listeners a choice leaves out (listen_candidates). */
 #define LISTEN_ADMIN  0x01 /* weight 0 or drained nodes; else unweighted */
 #define LISTEN_HEALTH 0x02 /* listeners failing their check */
 #define LISTEN_LOAD   0x04 /* full accept queues, stalled nodes */
 
-/* listen_class: how well one listener matches a flow (0: not at all),
- * leaving out those the choice's rules (LISTEN_*) do. */
+/* listen_class: how well one listener of a node that carries flow k's
+ * address matches the flow (0: not at all), leaving out those the
+ * choice's rules (LISTEN_*) do: a socket bound to a cluster address
+ * serves that address only. */
 static int
 listen_class(const struct shm_listen *l, const struct conn_key *k,
     unsigned rules)
 {
 	if (l->family != k->family || l->proto != k->proto ||
 	    l->port != k->lport ||
+	    ((l->flags & SHM_LISTEN_SPECIFIC) &&
+		SHM_LISTEN_AIDX(l->flags) != k->aidx) ||
 	    ((rules & LISTEN_HEALTH) && (l->flags & SHM_LISTEN_FAILING)) ||
 	    ((rules & LISTEN_LOAD) && (l->flags & SHM_LISTEN_FULL)))
 		return 0;
@@ -211,11 +247,12 @@ listen_node_class(struct shmseg *s, uint32_t id, const struct conn_key *k,
 	return 0;
 }
 
-/* svc_key: the key of service (family, proto, port). */
+/* svc_key: the key of service (family, aidx, proto, port). */
 uint32_t
-svc_key(uint8_t family, uint8_t proto, uint16_t port)
+svc_key(uint8_t family, uint8_t aidx, uint8_t proto, uint16_t port)
 {
-	return ((uint32_t)family << 24) | ((uint32_t)proto << 16) | port;
+	return ((uint32_t)(aidx & 0xf) << 28) | ((uint32_t)family << 24) |
+	    ((uint32_t)proto << 16) | port;
 }
 
 /* svc_slot: service key's entry, taken if it has none and take is set;
@@ -322,10 +359,14 @@ listen_candidates(struct shmseg *s, const struct conn_key *k, unsigned rules,
 	    atomic_load_explicit(&s->listen_busy_us, memory_order_relaxed))
 		w = (struct listen_wait){ 1, 0 }; /* spins, no wait */
 
+	if (k->family == 4 && k->aidx >= SHM_GADDR_MAX)
+		return 0;
 	for (id = 1; id <= max; id++) {
 		nd = shmseg_node(s, id);
 		if (atomic_load_explicit(&nd->state, memory_order_acquire) !=
 			SHM_NODE_UP ||
+		    (k->family == 4 &&
+			!((gaddr_node_carried(nd) >> k->aidx) & 1)) ||
 		    (weight = listen_weight(s, id, k->lport, rules)) == 0)
 			continue;
 		if ((c = listen_node_class(s, id, k, rules, &w)) == 0 ||
@@ -404,7 +445,7 @@ int
 listen_pick(struct shmseg *s, const struct conn_key *k, uint32_t *node)
 {
 	struct listen_cand cand[SHM_NODES_MAX];
-	uint32_t key = svc_key(k->family, k->proto, k->lport), n;
+	uint32_t key = svc_key(k->family, k->aidx, k->proto, k->lport), n;
 
 	if ((n = listen_candidates(s, k,
 		 LISTEN_ADMIN | LISTEN_HEALTH | LISTEN_LOAD, cand)) == 0 &&

@@ -473,18 +473,13 @@ out:
 	return rc;
 }
 
-/* mx_service_name: "G:PORT/PROTO" of service i. */
+/* mx_service_name: "ADDRESS:PORT/PROTO" of service i. */
 static void
-mx_service_name(struct shmseg *seg, const struct svc_info *i, char *buf,
-    size_t len)
+mx_service_name(const struct svc_info *i, char *buf, size_t len)
 {
-	const struct shm_hdr *h = shmseg_hdr(seg);
 	char a[INET6_ADDRSTRLEN] = "?";
 
-	inet_ntop(i->family == 6 ? AF_INET6 : AF_INET,
-	    i->family == 6 ? (const void *)h->global_addr6 :
-			     (const void *)&h->global_addr4,
-	    a, sizeof(a));
+	inet_ntop(i->family == 6 ? AF_INET6 : AF_INET, i->addr, a, sizeof(a));
 	snprintf(buf, len, i->family == 6 ? "[%s]:%u/%s" : "%s:%u/%s", a,
 	    i->port, i->proto == IPPROTO_TCP ? "tcp" : "udp");
 }
@@ -500,8 +495,7 @@ mx_collect_services(const struct mx_source *src, struct mx_rows *a)
 	for (i = 0; i < v->ns; i++, a->n++) {
 		if ((r = mx_next(a)) == NULL)
 			return -ENOMEM;
-		mx_service_name(src->seg, &v->s[i], r->service,
-		    sizeof(r->service));
+		mx_service_name(&v->s[i], r->service, sizeof(r->service));
 		r->flows = v->s[i].flows;
 		r->active = v->s[i].active;
 		r->inactive = v->s[i].inactive;
@@ -511,10 +505,10 @@ mx_collect_services(const struct mx_source *src, struct mx_rows *a)
 
 /* mx_backend_row: backend b of the services in v as a row. */
 static void
-mx_backend_row(struct shmseg *seg, const struct svc_table *v,
-    const struct svc_backend *b, struct mx_backend *r)
+mx_backend_row(const struct svc_table *v, const struct svc_backend *b,
+    struct mx_backend *r)
 {
-	mx_service_name(seg, &v->s[b->service], r->service, sizeof(r->service));
+	mx_service_name(&v->s[b->service], r->service, sizeof(r->service));
 	r->node = b->node;
 	r->flows = b->flows;
 	r->active = b->active;
@@ -543,7 +537,7 @@ mx_collect_backends(const struct mx_source *src, struct mx_rows *a)
 	for (i = 0; i < v->nb; i++, a->n++) {
 		if ((r = mx_next(a)) == NULL)
 			return -ENOMEM;
-		mx_backend_row(src->seg, v, &v->b[i], r);
+		mx_backend_row(v, &v->b[i], r);
 	}
 	return 0;
 }

@@ -384,6 +384,8 @@ node_claim_one(struct shmseg *s, uint32_t id, uint32_t *gen)
 	n->pid = (uint32_t)getpid();
 	n->flags = 0;
 	atomic_store_explicit(&n->gw, 0, memory_order_relaxed);
+	atomic_store_explicit(&n->gaddrs, 0, memory_order_relaxed);
+	atomic_store_explicit(&n->gw_gaddrs, 0, memory_order_relaxed);
 	atomic_store_explicit(&n->tx_hazard[SHM_NET_LOCAL], 0,
 	    memory_order_relaxed);
 	atomic_store_explicit(&n->tx_hazard[SHM_NET_GLOBAL], 0,

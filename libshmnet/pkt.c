@@ -1,10 +1,12 @@
 /*
  * pkt.c: read what the global network routes by out of an Ethernet frame:
- * the flow's 5-tuple seen from the cluster address G, its direction, TCP
- * flags, and fragment and ICMP-error details.  A frame neither to nor
- * from G (one of a node's client address to the outside, or back) is
- * read the same way, seen from its source.  Frames come from a TAP (an
- * application may send anything), so every length is checked.
+ * the flow's 5-tuple seen from the cluster address G it goes to or comes
+ * from (one of the cluster's addresses, named by its index), its
+ * direction, TCP flags, and fragment and ICMP-error details.  A frame
+ * neither to nor from a cluster address (one of a node's client address
+ * to the outside, or back) is read the same way, seen from its source.
+ * Frames come from a TAP (an application may send anything), so every
+ * length is checked.
  */
 #include "config.h"
 
@@ -71,6 +73,20 @@ pkt_echo(struct pkt_info *pi, const uint8_t *l4, int request)
 	return 0;
 }
 
+/* pkt_g4: the index of a among the cluster addresses, -1 if none. */
+static int
+pkt_g4(const struct pkt_g *g, uint32_t a)
+{
+	int i;
+
+	if (a == 0)
+		return -1;
+	for (i = 0; i < SHM_GADDR_MAX; i++)
+		if (g->g4[i] == a)
+			return i;
+	return -1;
+}
+
 /* pkt_ip4: the IPv4 header at p; fills addresses, proto, payload. */
 static int
 pkt_ip4(const uint8_t *p, uint32_t len, uint32_t *src, uint32_t *dst,
@@ -96,8 +112,9 @@ pkt_ip4(const uint8_t *p, uint32_t len, uint32_t *src, uint32_t *dst,
 }
 
 /*
- * pkt_icmp4: an ICMP error about a datagram G sent (fragmentation needed,
- * port unreachable, ...): the flow is that of the quoted datagram.  The
+ * pkt_icmp4: an ICMP error to cluster address g4 about a datagram it sent
+ * (fragmentation needed, port unreachable, ...): the flow is that of the
+ * quoted datagram.  The
  * quote is cut short (its IP header and at least 8 bytes of payload), so
  * its own length field cannot be trusted against what is there.
  */
@@ -131,13 +148,14 @@ pkt_icmp4(const uint8_t *l4, uint32_t len, uint32_t g4, struct pkt_info *pi)
 
 /* pkt_parse4: an IPv4 frame of the global network. */
 static int
-pkt_parse4(const uint8_t *f, uint32_t len, uint32_t g4, struct pkt_info *pi)
+pkt_parse4(const uint8_t *f, uint32_t len, const struct pkt_g *g,
+    struct pkt_info *pi)
 {
 	const uint8_t *l4;
 	uint32_t src, dst, l4len;
 	uint16_t frag, id;
 	uint8_t proto;
-	int to_g;
+	int to_g, from;
 
 	memset(pi, 0, sizeof(*pi));
 	if (len < ETH_HLEN_ || rd16(f + 12) != ETHERTYPE_IP_)
@@ -145,8 +163,15 @@ pkt_parse4(const uint8_t *f, uint32_t len, uint32_t g4, struct pkt_info *pi)
 	if (pkt_ip4(f + ETH_HLEN_, len - ETH_HLEN_, &src, &dst, &proto, &l4,
 		&l4len, &frag, &id) != 0)
 		return -1;
-	to_g = dst == g4;
-	pi->dir = to_g ? PKT_TO_G : src == g4 ? PKT_FROM_G : PKT_NOT_G;
+	if ((to_g = pkt_g4(g, dst)) >= 0) {
+		pi->dir = PKT_TO_G;
+		pi->key.aidx = (uint8_t)to_g;
+	} else if ((from = pkt_g4(g, src)) >= 0) {
+		pi->dir = PKT_FROM_G;
+		pi->key.aidx = (uint8_t)from;
+	} else
+		pi->dir = PKT_NOT_G;
+	to_g = pi->dir == PKT_TO_G;
 	pi->key.family = 4;
 	pi->key.proto = proto;
 	pi->ip_id = id;
@@ -163,7 +188,7 @@ pkt_parse4(const uint8_t *f, uint32_t len, uint32_t g4, struct pkt_info *pi)
 	if (proto == IPPROTO_ICMP) {
 		if (l4len < 8)
 			return -1;
-		if (to_g && pkt_icmp4(l4, l4len, g4, pi) == 0)
+		if (to_g && pkt_icmp4(l4, l4len, dst, pi) == 0)
 			return 0;
 		if (l4[0] == 8 || l4[0] == 0) /* echo request / reply */
 			return pkt_echo(pi, l4, l4[0] == 8);
@@ -308,5 +333,5 @@ pkt_parse(const uint8_t *f, uint32_t len, const struct pkt_g *g,
 			return -1;
 		return pkt_parse6(f + ETH_HLEN_, len - ETH_HLEN_, g->g6, pi);
 	}
-	return pkt_parse4(f, len, g->g4, pi);
+	return pkt_parse4(f, len, g, pi);
 }

@@ -504,6 +504,8 @@ struct conn_key {
 	uint16_t	lport;		/* G side, host order */
 	uint16_t	fport;		/* foreign side, host order */
 	uint8_t		faddr[16];	/* IPv4 in the first 4 bytes, rest 0 */
+	uint8_t		aidx;		/* G's index in the cluster's address
+					 * table (gaddr.c); 0 for G6 */
 };
 
 /* Idle timeouts, seconds, by state. */
@@ -617,6 +619,36 @@ uint64_t backend_flows(struct shmseg *seg, uint32_t id, uint32_t key);
 void	 backend_set_stalled(struct shmseg *seg, uint32_t id, int stalled);
 int	 backend_stalled(struct shmseg *seg, uint32_t id);
 
+/* ---- gaddr.c: the cluster addresses and the nodes that carry them --- */
+
+/* The cluster's IPv4 addresses by index (0 .. SHM_GADDR_MAX - 1),
+ * validated: out[i] is index i's address (network order), 0 when it has
+ * none; returns the mask of indexes that have one.  *seen (may be NULL):
+ * the first index past 0 found empty, for gaddr_more. */
+uint32_t gaddr_read(struct shmseg *seg, uint32_t out[SHM_GADDR_MAX],
+	    uint32_t *seen);
+/* The index of address a (network order), or -ENOENT. */
+int	 gaddr_find(struct shmseg *seg, uint32_t a);
+/* The index of address a, the lowest free one taken with CAS when a has
+ * none; every node and reader agrees on it from then on.  Returns it,
+ * or -ENOSPC (SHM_GADDR_MAX addresses have an index already), -EINVAL
+ * (a is not a unicast address), -EROFS (the handle may not write). */
+int	 gaddr_claim(struct shmseg *seg, uint32_t a);
+/* 1 when index seen (gaddr_read's *seen) has an entry now: the table
+ * grew since it was read.  One atomic load. */
+int	 gaddr_more(struct shmseg *seg, uint32_t seen);
+/* Node id carries the addresses of mask (bit i: index i), published by
+ * its daemon before the node goes UP. */
+void	 gaddr_publish(struct shmseg *seg, uint32_t id, uint32_t mask);
+/* The indexes node id carries (an older build's node: index 0). */
+uint32_t gaddr_carried(struct shmseg *seg, uint32_t id);
+/* The UP node that carries address index aidx chosen by hash h (the
+ * one that answers a ping to it): 0 and *node, or -ENOENT. */
+int	 gaddr_pick(struct shmseg *seg, uint32_t aidx, uint64_t h,
+	    uint32_t *node);
+/* The name of index i in displays: "G" for 0, "G#i" for others. */
+void	 gaddr_name(uint32_t i, char *buf, size_t len);
+
 /* ---- listen.c: published listeners and the choice of a serving node -- */
 
 /* Publish node id's listeners (at most SHM_LISTEN_MAX; returns how many
@@ -630,14 +662,19 @@ uint32_t listen_read(struct shmseg *seg, uint32_t id, struct shm_listen *out);
 /* The families (LISTEN_V4, LISTEN_V6) in which some UP node listens for
  * new clients. */
 unsigned listen_families(struct shmseg *seg);
+/* The IPv4 cluster addresses (bit i: index i) some UP node that carries
+ * the address listens on for new clients (bound to it, or wildcard). */
+uint32_t listen_addresses(struct shmseg *seg);
 /*
- * Choose the node that serves a new flow: among UP nodes in rotation
- * (weight above 0, not drained or stalled), those whose listeners in
- * rotation (not full, not failing their check) match best (a connected
- * socket for this very peer, then a socket bound to G, then a wildcard
- * socket); several -> the service's cluster-wide weighted rotation.
- * When every node is full or stalled, among those anyway.  Counts the
- * flow for the service and the node.  0 and *node, or -ENOENT.
+ * Choose the node that serves a new flow to cluster address k->aidx (G6
+ * for family 6): among UP nodes that carry the address and are in
+ * rotation (weight above 0, not drained or stalled), those whose
+ * listeners in rotation (not full, not failing their check) match best
+ * (a connected socket for this very peer, then a socket bound to that
+ * address, then a wildcard socket); several -> the service's
+ * cluster-wide weighted rotation.  When every node is full or stalled,
+ * among those anyway.  Counts the flow for the service and the node.
+ * 0 and *node, or -ENOENT.
  */
 int	 listen_pick(struct shmseg *seg, const struct conn_key *k,
 	    uint32_t *node);
@@ -652,8 +689,9 @@ int	 listen_pick_by(struct shmseg *seg, const struct conn_key *k,
  * in *other another one (0: none). */
 int	 listen_serves(struct shmseg *seg, uint32_t self,
 	    const struct conn_key *k, uint32_t *other);
-/* The key of service (family, proto, port): struct shm_svc.key. */
-uint32_t svc_key(uint8_t family, uint8_t proto, uint16_t port);
+/* The key of service (family, address index, proto, port): struct
+ * shm_svc.key. */
+uint32_t svc_key(uint8_t family, uint8_t aidx, uint8_t proto, uint16_t port);
 /* Take the next position in service key's rotation (counts the flow). */
 uint64_t svc_take(struct shmseg *seg, uint32_t key);
 /* Service key's entry, NULL when it has none (no flow yet). */
@@ -664,7 +702,8 @@ uint32_t svc_rate(const struct shm_svc *e, uint32_t now_s);
 
 /* ---- pkt.c: what the global network routes by ------------------------ */
 
-#define PKT_TO_G	1	/* a client's packet: dst is G */
+#define PKT_TO_G	1	/* a client's packet: dst is a cluster
+				 * address G (key.aidx its index) */
 #define PKT_FROM_G	2	/* a server's packet: src is G */
 #define PKT_NOT_G	3	/* neither: the key is seen from the source
 				 * (faddr = dst, lport = source port) */
@@ -688,19 +727,22 @@ struct pkt_info {
 	uint32_t	l3len;		/* IP datagram length */
 };
 
-/* What G is: the cluster address, IPv4 and (if has6) IPv6. */
+/* What G is: the cluster addresses, IPv4 by index (gaddr.c), and (if
+ * has6) IPv6. */
 struct pkt_g {
-	uint32_t	g4;
+	uint32_t	g4[SHM_GADDR_MAX];	/* index i's, network order;
+					 * 0: none */
 	int		has6;
 	uint8_t		g6[16];
 };
 
 /* Parse an Ethernet frame of the global network: IPv4 or (when g->has6)
- * IPv6, to or from G, or neither (PKT_NOT_G: any ICMP message is taken,
- * with no ports unless an echo).  0 and *pi, or -1 when it is not IP,
- * is malformed, or carries what the global network does not route (a
- * protocol but TCP, UDP and ICMP; an ICMP message to or from G but an
- * echo or an error about a flow of G). */
+ * IPv6, to or from a cluster address (the key names it by index: the
+ * destination's when both are), or neither (PKT_NOT_G: any ICMP message
+ * is taken, with no ports unless an echo).  0 and *pi, or -1 when it is
+ * not IP, is malformed, or carries what the global network does not
+ * route (a protocol but TCP, UDP and ICMP; an ICMP message to or from G
+ * but an echo or an error about a flow of G). */
 int	 pkt_parse(const uint8_t *frame, uint32_t len, const struct pkt_g *g,
 	    struct pkt_info *pi);
 
@@ -714,11 +756,13 @@ int	 pkt_parse(const uint8_t *frame, uint32_t len, const struct pkt_g *g,
 				 * seen stalled by this process */
 #define SVC_CLOSED	4	/* listens no more, flows left */
 
-/* A service of G or G6: its new flows (ever, and in the last whole
- * second) and its flows now, active (established TCP, UDP) and inactive
- * (handshakes, closing). */
+/* A service of a cluster address (family 4, its index aidx) or of G6
+ * (family 6, aidx 0): the address, its new flows (ever, and in the last
+ * whole second) and its flows now, active (established TCP, UDP) and
+ * inactive (handshakes, closing). */
 struct svc_info {
-	uint32_t	family, proto, port;
+	uint32_t	family, aidx, proto, port;
+	uint8_t		addr[16];	/* IPv4 in the first 4 bytes */
 	uint64_t	flows;
 	uint32_t	rate, active, inactive, backends;
 };
@@ -737,11 +781,15 @@ struct svc_backend {
 };
 
 struct svc_table {
-	struct svc_info		*s;	/* by family, protocol, port */
+	struct svc_info		*s;	/* by family, address, protocol,
+					 * port */
 	struct svc_backend	*b;	/* by service, then node */
 	size_t			 ns, nb, caps, capb;
 	uint32_t		 max_nodes;
 	uint32_t		*bidx;	/* while reading: where each is */
+	uint32_t		 g4[SHM_GADDR_MAX];	/* the address table */
+	uint32_t		 mask4;	/* ... its indexes in use */
+	uint8_t			 g6[16];
 };
 
 /* Read the services of the cluster and their backends (at most

@@ -13,9 +13,10 @@
  *   3. segment.c                                create, validate and map a
  *      segment; where each table lies (creates the broadcast rings)
  *   4. heap.c, keeper.c, mcast.c, conntab.c,    what lives in the segment:
- *      backend.c, listen.c                      ring memory, keepers,
+ *      backend.c, gaddr.c, listen.c             ring memory, keepers,
  *                                               multicast labels, flows,
- *                                               weights and drain,
+ *                                               weights and drain, the
+ *                                               cluster addresses,
  *                                               listeners
  *   5. node.c                                   membership: claim, leave,
  *                                               reap, each node's directory
@@ -133,6 +134,17 @@ int	 ring_view_attach(struct ring_view *v, void *mem, uint64_t size);
 /* Format into err (if any) and return rc. */
 int	 seg_err(char *err, size_t errlen, int rc, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));
+
+/* gaddr.c: the cluster addresses node entry n carries (bit i: index i),
+ * inline for listen.c's choice of a node, which asks it of every node. */
+static inline uint32_t
+gaddr_node_carried(const struct shm_node *n)
+{
+	if (!(((const volatile struct shm_node *)n)->flags &
+		SHM_NODE_F_GADDRS))
+		return 1; /* an older build's node: G */
+	return atomic_load_explicit(&n->gaddrs, memory_order_relaxed);
+}
 
 /* Ceiling of a / b for b a power of two given as a shift. */
 static inline uint32_t

@@ -1,10 +1,12 @@
 /*
- * svcview.c: the services of the cluster address and their backends as a
- * reader sees them (shmnetctl services, the metrics): each service (G or
- * G6, protocol, port) some node listens on or still has flows of, and
- * under it each node with its weight, state, flows and health.  It reads
- * the listener tables, the backends, the services' counters and the
- * connection table, all untrusted, and writes nothing.
+ * svcview.c: the services of the cluster addresses and their backends as
+ * a reader sees them (shmnetctl services, the metrics): each service (a
+ * cluster address or G6, protocol, port) some node listens on or still
+ * has flows of, and under it each node with its weight, state, flows and
+ * health.  A wildcard socket serves every address its node carries, so
+ * it is a backend of the port's service on each of them.  It reads the
+ * address table, the listener tables, the backends, the services'
+ * counters and the connection table, all untrusted, and writes nothing.
  */
 #include "config.h"
 
@@ -53,17 +55,18 @@ sv_index_grow(struct svc_table *v, size_t old_caps)
 	return 0;
 }
 
-/* sv_find: the index of service (family, proto, port), added if new;
- * -ENOMEM, or -ENOSPC past SV_SERVICES_MAX. */
+/* sv_find: the index of service (family, aidx, proto, port), added if
+ * new; -ENOMEM, or -ENOSPC past SV_SERVICES_MAX. */
 static long
-sv_find(struct svc_table *v, uint32_t family, uint32_t proto, uint32_t port)
+sv_find(struct svc_table *v, uint32_t family, uint32_t aidx, uint32_t proto,
+    uint32_t port)
 {
 	size_t i, caps = v->caps;
 	struct svc_info *r;
 
 	for (i = 0; i < v->ns; i++)
 		if (v->s[i].port == port && v->s[i].proto == proto &&
-		    v->s[i].family == family)
+		    v->s[i].family == family && v->s[i].aidx == aidx)
 			return (long)i;
 	if (v->ns == SV_SERVICES_MAX)
 		return -ENOSPC;
@@ -72,6 +75,11 @@ sv_find(struct svc_table *v, uint32_t family, uint32_t proto, uint32_t port)
 		return -ENOMEM;
 	r = memset(&v->s[v->ns], 0, sizeof(*r));
 	r->family = family;
+	r->aidx = aidx;
+	if (family == 6)
+		memcpy(r->addr, v->g6, sizeof(r->addr));
+	else if (aidx < SHM_GADDR_MAX)
+		memcpy(r->addr, &v->g4[aidx], 4);
 	r->proto = proto;
 	r->port = port;
 	return (long)v->ns++;
@@ -96,13 +104,13 @@ sv_backend(struct svc_table *v, uint32_t svc, uint32_t node)
 	return b;
 }
 
-/* sv_where: the row of node under service (family, proto, port), added
- * if new; 0, -ENOSPC (too many services: left out) or -ENOMEM. */
+/* sv_where: the row of node under service (family, aidx, proto, port),
+ * added if new; 0, -ENOSPC (too many services: left out) or -ENOMEM. */
 static int
-sv_where(struct svc_table *v, uint32_t family, uint32_t proto, uint32_t port,
-    uint32_t node, struct svc_backend **out)
+sv_where(struct svc_table *v, uint32_t family, uint32_t aidx, uint32_t proto,
+    uint32_t port, uint32_t node, struct svc_backend **out)
 {
-	long svc = sv_find(v, family, proto, port);
+	long svc = sv_find(v, family, aidx, proto, port);
 
 	if (svc < 0)
 		return (int)svc;
@@ -110,17 +118,16 @@ sv_where(struct svc_table *v, uint32_t family, uint32_t proto, uint32_t port,
 								     -ENOMEM;
 }
 
-/* sv_listener: one published listener of node id. */
+/* sv_listener_at: one published listener of node id, as a backend of
+ * the service of address index aidx. */
 static int
-sv_listener(struct svc_table *v, uint32_t id, const struct shm_listen *l)
+sv_listener_at(struct svc_table *v, uint32_t id, const struct shm_listen *l,
+    uint32_t aidx)
 {
 	struct svc_backend *b = NULL;
 	int rc;
 
-	if ((l->family != 4 && l->family != 6) ||
-	    (l->proto != IPPROTO_TCP && l->proto != IPPROTO_UDP))
-		return 0;
-	if ((rc = sv_where(v, l->family, l->proto, l->port, id, &b)) != 0)
+	if ((rc = sv_where(v, l->family, aidx, l->proto, l->port, id, &b)) != 0)
 		return rc == -ENOSPC ? 0 : rc;
 	b->listens++;
 	b->full += (l->flags & SHM_LISTEN_FULL) != 0;
@@ -134,17 +141,42 @@ sv_listener(struct svc_table *v, uint32_t id, const struct shm_listen *l)
 	return 0;
 }
 
+/* sv_listener: one published listener of node id, which carries the
+ * addresses of carried: a backend of the service of its address, or,
+ * bound to the wildcard address, of each address the node carries. */
+static int
+sv_listener(struct svc_table *v, uint32_t id, const struct shm_listen *l,
+    uint32_t carried)
+{
+	uint32_t i;
+	int rc;
+
+	if ((l->family != 4 && l->family != 6) ||
+	    (l->proto != IPPROTO_TCP && l->proto != IPPROTO_UDP))
+		return 0;
+	if (l->family == 6)
+		return sv_listener_at(v, id, l, 0);
+	if (l->flags & SHM_LISTEN_SPECIFIC)
+		carried &= 1u << SHM_LISTEN_AIDX(l->flags);
+	for (i = 0; i < SHM_GADDR_MAX; i++)
+		if ((carried & (1u << i)) &&
+		    (rc = sv_listener_at(v, id, l, i)) != 0)
+			return rc;
+	return 0;
+}
+
 /* sv_listeners: every UP node's published listeners. */
 static int
 sv_listeners(struct svc_table *v, struct shmseg *seg)
 {
 	struct shm_listen l[SHM_LISTEN_MAX];
-	uint32_t id, max = shmseg_max_nodes(seg), n, i;
+	uint32_t id, max = shmseg_max_nodes(seg), n, i, carried;
 
 	for (id = 1; id <= max; id++) {
 		n = node_is_up(seg, id) ? listen_read(seg, id, l) : 0;
+		carried = gaddr_carried(seg, id) & v->mask4;
 		for (i = 0; i < n; i++)
-			if (sv_listener(v, id, &l[i]) != 0)
+			if (sv_listener(v, id, &l[i], carried) != 0)
 				return -ENOMEM;
 	}
 	return 0;
@@ -172,8 +204,10 @@ sv_flows(struct svc_table *v, struct shmseg *seg)
 			    memory_order_relaxed);
 			if (st & SHM_CONN_EGRESS) /* no service's */
 				continue;
-			if ((rc = sv_where(v, f.family, f.proto, f.lport,
-				 f.node, &b)) == -ENOSPC)
+			if ((f.family == 6 ? f.aidx != 0 :
+					     !((v->mask4 >> f.aidx) & 1)) ||
+			    (rc = sv_where(v, f.family, f.aidx, f.proto,
+				 f.lport, f.node, &b)) == -ENOSPC)
 				continue;
 			if (rc != 0)
 				return rc;
@@ -215,8 +249,8 @@ sv_finish(struct svc_table *v, struct shmseg *seg)
 
 	for (i = 0; i < v->ns; i++) {
 		s = &v->s[i];
-		key = svc_key((uint8_t)s->family, (uint8_t)s->proto,
-		    (uint16_t)s->port);
+		key = svc_key((uint8_t)s->family, (uint8_t)s->aidx,
+		    (uint8_t)s->proto, (uint16_t)s->port);
 		if ((e = svc_find(seg, key)) != NULL) {
 			s->flows = atomic_load_explicit(&e->flows,
 			    memory_order_relaxed);
@@ -229,15 +263,15 @@ sv_finish(struct svc_table *v, struct shmseg *seg)
 		backend_view(seg, b->node, (uint16_t)s->port, &bv);
 		b->weight = bv.weight;
 		b->flows = backend_flows(seg, b->node,
-		    svc_key((uint8_t)s->family, (uint8_t)s->proto,
-			(uint16_t)s->port));
+		    svc_key((uint8_t)s->family, (uint8_t)s->aidx,
+			(uint8_t)s->proto, (uint16_t)s->port));
 		b->state = sv_state(seg, b, &bv);
 		s->active += b->active;
 		s->inactive += b->inactive;
 	}
 }
 
-/* sv_cmp: services by family, protocol, port. */
+/* sv_cmp: services by family, address, protocol, port. */
 static int
 sv_cmp(const void *a, const void *b)
 {
@@ -245,6 +279,8 @@ sv_cmp(const void *a, const void *b)
 
 	if (x->family != y->family)
 		return x->family < y->family ? -1 : 1;
+	if (x->aidx != y->aidx)
+		return x->aidx < y->aidx ? -1 : 1;
 	if (x->proto != y->proto)
 		return x->proto < y->proto ? -1 : 1;
 	return x->port < y->port ? -1 : x->port > y->port;
@@ -295,6 +331,8 @@ svc_table_read(struct shmseg *seg, struct svc_table *v)
 
 	memset(v, 0, sizeof(*v));
 	v->max_nodes = shmseg_max_nodes(seg);
+	v->mask4 = gaddr_read(seg, v->g4, NULL);
+	memcpy(v->g6, shmseg_hdr(seg)->global_addr6, sizeof(v->g6));
 	if (sv_listeners(v, seg) != 0 || sv_flows(v, seg) != 0) {
 		svc_table_free(v);
 		return -ENOMEM;

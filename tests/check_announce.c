@@ -29,10 +29,14 @@ static struct shmseg *seg, *peer;
 static void
 setup(void)
 {
+	struct shmseg_params p;
+	char err[256];
 	uint32_t g;
 
 	tu_mkdir();
-	seg = tu_open(8 << 20, 8);
+	p = tu_params(8 << 20, 8);
+	p.global_addr4 = inet_addr("10.202.0.1"); /* G, index 0 */
+	ck_assert_msg(shmseg_open(&p, &seg, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(node_claim(seg, 1, &g), 1);
 	peer = tu_open(8 << 20, 8);
 	ck_assert_int_eq(node_claim(peer, 2, &g), 2);
@@ -232,6 +236,47 @@ START_TEST(test_routes_back_for_egress)
 }
 END_TEST
 
+/* Each cluster address has its route while some up node that carries
+ * it listens; the node table says which. */
+START_TEST(test_route_per_address)
+{
+	struct conf c = gateway_conf(0);
+	struct shm_node *n = shmseg_node(seg, 1);
+	struct announce *a;
+	int lo;
+
+	if ((lo = netns_lo(__func__)) == 0)
+		return;
+	/* G2 = 10.202.0.2 (index 1) on node 2 only; node 1 carries G */
+	ck_assert_int_eq(gaddr_claim(peer, inet_addr("10.202.0.2")), 1);
+	gaddr_publish(seg, 1, 0x1);
+	gaddr_publish(peer, 2, 0x2);
+	node_publish(seg, 1);
+	ck_assert_ptr_nonnull(a = announce_new(&c, seg, 1, lo, lo));
+	listen_fam(2, 4, 0); /* a wildcard socket: G2 only, node 2's */
+	announce_update(a);
+	ck_assert_int_eq(routes(0, "10.202.0.2"), 1);
+	ck_assert_int_eq(routes(0, "10.202.0.1"), 0);
+	ck_assert_uint_eq(n->gw, SHM_GW_ROUTE);
+	ck_assert_uint_eq(n->gw_gaddrs, 0x2);
+	listen_fam(1, 4, 0);
+	announce_update(a);
+	ck_assert_int_eq(routes(0, "10.202.0.1"), 1);
+	ck_assert_uint_eq(n->gw, SHM_GW_ROUTE | SHM_GW_G);
+	ck_assert_uint_eq(n->gw_gaddrs, 0x3);
+	/* node 2 goes: G2 has no listener left */
+	ck_assert_int_eq(node_leave(peer, 2), 0);
+	announce_update(a);
+	ck_assert_int_eq(routes(0, "10.202.0.2"), 0);
+	ck_assert_int_eq(routes(0, "10.202.0.1"), 1);
+	ck_assert_uint_eq(n->gw_gaddrs, 0x1);
+	ck_assert_int_eq(announce_withdraw(a), 1);
+	ck_assert_int_eq(routes(0, "10.202.0.1"), 0);
+	ck_assert_uint_eq(n->gw_gaddrs, 0);
+	announce_free(a);
+}
+END_TEST
+
 /* With route-local, a gateway keeps the local network's route while it
  * is up, whoever listens. */
 START_TEST(test_local_network_while_up)
@@ -380,6 +425,7 @@ announce_suite(void)
 	tcase_add_test(tc, test_each_family_on_its_own);
 	tcase_add_test(tc, test_failed_change_tried_again);
 	tcase_add_test(tc, test_routes_back_for_egress);
+	tcase_add_test(tc, test_route_per_address);
 	tcase_add_test(tc, test_local_network_while_up);
 	tcase_add_test(tc, test_local_network_in_main_left_alone);
 	tcase_add_test(tc, test_local_answers_leave_by_the_gateways);

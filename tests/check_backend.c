@@ -111,13 +111,13 @@ START_TEST(test_weights_exact_and_interleaved)
 	ck_assert_uint_eq(seq[3], 1);
 	ck_assert_uint_eq(seq[4], 1);
 	/* counted per service and per backend */
-	ck_assert_uint_eq(svc_find(seg, svc_key(4, IPPROTO_TCP, 80))->flows,
+	ck_assert_uint_eq(svc_find(seg, svc_key(4, 0, IPPROTO_TCP, 80))->flows,
 	    510);
-	ck_assert_uint_eq(backend_flows(seg, 1, svc_key(4, IPPROTO_TCP, 80)),
+	ck_assert_uint_eq(backend_flows(seg, 1, svc_key(4, 0, IPPROTO_TCP, 80)),
 	    306);
-	ck_assert_uint_eq(backend_flows(seg, 2, svc_key(4, IPPROTO_TCP, 80)),
+	ck_assert_uint_eq(backend_flows(seg, 2, svc_key(4, 0, IPPROTO_TCP, 80)),
 	    102);
-	ck_assert_ptr_null(svc_find(seg, svc_key(4, IPPROTO_TCP, 443)));
+	ck_assert_ptr_null(svc_find(seg, svc_key(4, 0, IPPROTO_TCP, 443)));
 	/* large weights, one of them alone: still exact */
 	backend_reset(seg, 1, 255);
 	backend_reset(seg, 2, 254);
@@ -293,7 +293,7 @@ START_TEST(test_rate_of_the_last_second)
 	int i;
 
 	do { /* seven flows within one second */
-		key = svc_key(4, IPPROTO_TCP, port++);
+		key = svc_key(4, 0, IPPROTO_TCP, port++);
 		now = conn_now();
 		for (i = 0; i < 7; i++)
 			svc_take(seg, key);
@@ -370,6 +370,160 @@ START_TEST(test_listen_families)
 }
 END_TEST
 
+/* picks_at: n new flows to address index aidx, port, counted by node. */
+static void
+picks_at(uint8_t aidx, uint16_t port, uint32_t n, uint32_t *count)
+{
+	uint32_t i, node;
+	struct conn_key k;
+
+	memset(count, 0, 5 * sizeof(*count));
+	for (i = 0; i < n; i++) {
+		k = key(port, (uint16_t)(20000 + i));
+		k.aidx = aidx;
+		ck_assert_int_eq(listen_pick(seg, &k, &node), 0);
+		count[node]++;
+	}
+}
+
+/* Two cluster addresses: G (index 0) on nodes 1, 2 and 4 (an older
+ * build's node, which says nothing), index 1 on nodes 2 and 3. */
+static void
+carry_two(void)
+{
+	gaddr_publish(seg, 1, 0x1);
+	gaddr_publish(peers[2], 2, 0x3);
+	gaddr_publish(peers[3], 3, 0x2);
+}
+
+START_TEST(test_pick_among_the_nodes_carrying_the_address)
+{
+	struct shm_listen l = { .family = 4, .proto = IPPROTO_TCP, .port = 80 };
+	uint32_t count[5], i, node;
+	struct conn_key k;
+
+	carry_two();
+	for (i = 1; i <= 4; i++)
+		listen_publish(seg, i, &l, 1);
+	picks_at(0, 80, 30, count);
+	ck_assert_uint_eq(count[1], 10);
+	ck_assert_uint_eq(count[2], 10);
+	ck_assert_uint_eq(count[3], 0);
+	ck_assert_uint_eq(count[4], 10);
+	picks_at(1, 80, 30, count);
+	ck_assert_uint_eq(count[2], 15);
+	ck_assert_uint_eq(count[3], 15);
+	/* each address's service has its own rotation and counts */
+	ck_assert_uint_eq(svc_find(seg, svc_key(4, 0, IPPROTO_TCP, 80))->flows,
+	    30);
+	ck_assert_uint_eq(svc_find(seg, svc_key(4, 1, IPPROTO_TCP, 80))->flows,
+	    30);
+	ck_assert_uint_eq(backend_flows(seg, 2, svc_key(4, 1, IPPROTO_TCP, 80)),
+	    15);
+	/* by hash too: only carriers */
+	for (i = 0; i < 50; i++) {
+		k = key(80, (uint16_t)i);
+		k.aidx = 1;
+		ck_assert_int_eq(
+		    listen_pick_by(seg, &k, (uint64_t)i << 40, &node), 0);
+		ck_assert(node == 2 || node == 3);
+	}
+	/* nobody carries index 2; an index past the table is nothing */
+	k.aidx = 2;
+	ck_assert_int_eq(listen_pick(seg, &k, &node), -ENOENT);
+	k.aidx = 200;
+	ck_assert_int_eq(listen_pick(seg, &k, &node), -ENOENT);
+	ck_assert_int_eq(listen_pick_by(seg, &k, 1, &node), -ENOENT);
+	/* IPv6 has one address, G6, on every node */
+	l.family = 6;
+	listen_publish(peers[3], 3, &l, 1);
+	k = key(80, 1);
+	k.family = 6;
+	ck_assert_int_eq(listen_pick(seg, &k, &node), 0);
+	ck_assert_uint_eq(node, 3);
+}
+END_TEST
+
+START_TEST(test_bound_listener_serves_its_address_only)
+{
+	struct shm_listen bound = { .family = 4,
+		.proto = IPPROTO_TCP,
+		.port = 90,
+		.flags = SHM_LISTEN_SPECIFIC | (1 << SHM_LISTEN_AIDX_SHIFT) },
+			  wild = {
+				  .family = 4, .proto = IPPROTO_TCP, .port = 90
+			  };
+	uint32_t count[5], node;
+	struct conn_key k = key(90, 1);
+
+	carry_two();
+	/* node 3 binds index 1's address only: no flow to G reaches it */
+	listen_publish(peers[3], 3, &bound, 1);
+	ck_assert_int_eq(listen_pick(seg, &k, &node), -ENOENT);
+	picks_at(1, 90, 10, count);
+	ck_assert_uint_eq(count[3], 10);
+	/* node 2 (carrying both) listens on the wildcard address: G's
+	 * flows go there, index 1's to node 3's bound socket, which
+	 * matches better */
+	listen_publish(peers[2], 2, &wild, 1);
+	picks_at(0, 90, 10, count);
+	ck_assert_uint_eq(count[2], 10);
+	picks_at(1, 90, 10, count);
+	ck_assert_uint_eq(count[3], 10);
+	/* node 1 binds G: G's flows go there, by the same rule */
+	bound.flags = SHM_LISTEN_SPECIFIC;
+	listen_publish(seg, 1, &bound, 1);
+	picks_at(0, 90, 10, count);
+	ck_assert_uint_eq(count[1], 10);
+}
+END_TEST
+
+/* What a gateway in route mode announces each address for. */
+START_TEST(test_listen_addresses)
+{
+	struct shm_listen bound = { .family = 4,
+		.proto = IPPROTO_TCP,
+		.port = 90,
+		.flags = SHM_LISTEN_SPECIFIC | (1 << SHM_LISTEN_AIDX_SHIFT) },
+			  wild = {
+				  .family = 4, .proto = IPPROTO_UDP, .port = 53
+			  };
+
+	carry_two();
+	ck_assert_uint_eq(listen_addresses(seg), 0);
+	listen_publish(peers[3], 3, &bound, 1);
+	ck_assert_uint_eq(listen_addresses(seg), 0x2);
+	wild.flags = SHM_LISTEN_REMOTE; /* takes no new client */
+	listen_publish(seg, 1, &wild, 1);
+	ck_assert_uint_eq(listen_addresses(seg), 0x2);
+	wild.flags = 0;
+	listen_publish(seg, 1, &wild, 1);
+	ck_assert_uint_eq(listen_addresses(seg), 0x3);
+	ck_assert_int_eq(node_leave(peers[3], 3), 0);
+	ck_assert_uint_eq(listen_addresses(seg), 0x1);
+}
+END_TEST
+
+/* A ping to an address goes to a node that carries it. */
+START_TEST(test_echo_node_carries_the_address)
+{
+	uint32_t node, h, seen = 0;
+
+	carry_two();
+	for (h = 0; h < 64; h++) {
+		ck_assert_int_eq(gaddr_pick(seg, 1, (uint64_t)h << 32, &node),
+		    0);
+		ck_assert(node == 2 || node == 3);
+		seen |= 1u << node;
+	}
+	ck_assert_uint_eq(seen, (1u << 2) | (1u << 3));
+	ck_assert_int_eq(gaddr_pick(seg, 0, 0, &node), 0);
+	ck_assert(node == 1 || node == 2 || node == 4);
+	ck_assert_int_eq(gaddr_pick(seg, 5, 0, &node), -ENOENT);
+	ck_assert_int_eq(gaddr_pick(seg, 99, 0, &node), -ENOENT);
+}
+END_TEST
+
 static Suite *
 backend_suite(void)
 {
@@ -385,6 +539,10 @@ backend_suite(void)
 	tcase_add_test(tc, test_rate_of_the_last_second);
 	tcase_add_test(tc, test_admin_mapping);
 	tcase_add_test(tc, test_listen_families);
+	tcase_add_test(tc, test_pick_among_the_nodes_carrying_the_address);
+	tcase_add_test(tc, test_bound_listener_serves_its_address_only);
+	tcase_add_test(tc, test_listen_addresses);
+	tcase_add_test(tc, test_echo_node_carries_the_address);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -311,9 +311,13 @@ START_TEST(test_global_section)
 	ck_assert_str_eq(c.g.gateway, "");
 	strcpy(c.cluster, "x");
 	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), 0);
-	c.global.addr = htonl(0x0ac90909); /* inside 10.201/16 */
+	ck_assert_int_eq(conf_set(&c, "global.address=10.201.9.9", err,
+			     sizeof(err)),
+	    0); /* inside 10.201/16 */
 	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "must not lie in the local network"));
+	ck_assert_str_eq(err,
+	    "--set global.address=10.201.9.9: cluster address 10.201.9.9 lies "
+	    "in the local network 10.201.0.0/16: it must not");
 	setup();
 	ck_assert_str_eq(c.global.ifname, "shmg0");
 	ck_assert_uint_eq(ntohl(c.global.addr), 0x0aca0001);
@@ -325,6 +329,77 @@ START_TEST(test_global_section)
 	ck_assert_int_eq(
 	    conf_set(&c, "cluster.segment-group=shmnet", err, sizeof(err)), 0);
 	ck_assert_str_eq(c.segment_group, "shmnet");
+}
+END_TEST
+
+START_TEST(test_address_list)
+{
+	char many[512];
+	int i;
+
+	ck_assert_int_eq(
+	    parse("[cluster]\nname = x\n[global]\n"
+		  "address = 10.202.0.7, 10.202.0.2 192.0.2.9,10.99.0.1/32\n"),
+	    0);
+	ck_assert_uint_eq(c.g.addrs.n, 4);
+	ck_assert_uint_eq(c.g.addrs.a[0], inet_addr("10.202.0.7"));
+	ck_assert_uint_eq(c.g.addrs.a[1], inet_addr("10.202.0.2"));
+	ck_assert_uint_eq(c.g.addrs.a[2], inet_addr("192.0.2.9"));
+	ck_assert_uint_eq(c.g.addrs.a[3], inet_addr("10.99.0.1"));
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), 0);
+	/* the first is the node's own */
+	ck_assert_uint_eq(c.global.addr, inet_addr("10.202.0.7"));
+	/* one address, as before */
+	ck_assert_int_eq(parse("[global]\naddress = 10.202.0.3\n"), 0);
+	ck_assert_uint_eq(c.g.addrs.n, 1);
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.global.addr, inet_addr("10.202.0.3"));
+	/* errors name the file and the line */
+	ck_assert_int_eq(
+	    parse("[global]\naddress = 10.202.0.1, 10.202.0.2, 10.202.0.1\n"),
+	    -1);
+	ck_assert_str_eq(err, "test.conf:2: address lists 10.202.0.1 twice");
+	ck_assert_int_eq(parse("[global]\n\naddress = 10.202.0.1, 224.0.0.5\n"),
+	    -1);
+	ck_assert_str_eq(err,
+	    "test.conf:3: address 224.0.0.5 is not a unicast IPv4 address (a "
+	    "cluster address, e.g. 10.202.0.1)");
+	ck_assert_int_eq(parse("[global]\naddress = 127.0.0.1\n"), -1);
+	ck_assert_int_eq(parse("[global]\naddress = ,\n"), -1);
+	ck_assert_str_eq(err,
+	    "test.conf:2: address needs a cluster address (e.g. 10.202.0.1)");
+	strcpy(many, "[global]\naddress =");
+	for (i = 1; i <= CONF_GADDR_MAX + 1; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many),
+		    " 10.202.0.%d", i);
+	strcat(many, "\n");
+	ck_assert_int_eq(parse(many), -1);
+	ck_assert_str_eq(err,
+	    "test.conf:2: address lists more than 16 "
+	    "addresses");
+	/* a failed line leaves the list as it was */
+	ck_assert_uint_eq(c.g.addrs.n, 1);
+	ck_assert_uint_eq(c.g.addrs.a[0], inet_addr("10.202.0.3"));
+	/* inside the local or the client network: where it was set */
+	setup();
+	ck_assert_int_eq(parse("[cluster]\nname = x\n[global]\n"
+			       "address = 10.202.0.1, 10.201.0.9\n"),
+	    0);
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
+	ck_assert_str_eq(err,
+	    "test.conf:4: cluster address 10.201.0.9 lies in the local network "
+	    "10.201.0.0/16: it must not");
+	setup();
+	ck_assert_int_eq(parse("[cluster]\nname = x\n[global]\n\n"
+			       "address = 10.202.0.1, 10.203.1.1\n"),
+	    0);
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), -1);
+	ck_assert_str_eq(err,
+	    "test.conf:5: cluster address 10.203.1.1 lies in the client "
+	    "network 10.203.0.0/16: it must not");
+	/* the global network off: nothing to check */
+	ck_assert_int_eq(parse("[global]\nenabled = no\n"), 0);
+	ck_assert_int_eq(conf_finish(&c, err, sizeof(err)), 0);
 }
 END_TEST
 
@@ -557,7 +632,7 @@ START_TEST(test_print_round_trip)
 		"ring-size = 4M\nring-min-size = 64K\nring-shrink-after = 0\n"
 		"slot-size = 1024\nbusy-poll = 0\nio-batch = 1\noffload = no\n"
 		"cpu-follow = no\nmulticast-rings = 0\n"
-		"[global]\ninterface = shmgx\naddress = 10.99.0.7\n"
+		"[global]\ninterface = shmgx\naddress = 10.99.0.7 10.99.0.8\n"
 		"client-network = 10.50.16.0/20\naddress6 = fd53:4d47::1\n"
 		"client-network6 = fd53:4d47:0:2::/96\nmtu = 1500\n"
 		"ring-size = 2M\nmulticast-rings = 8\ntable = 300\n"
@@ -572,7 +647,8 @@ START_TEST(test_print_round_trip)
 	text = round_trip();
 	ck_assert_ptr_nonnull(strstr(text, "\naddress = 192.168.77.5/24\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\naddress6 = fd53:4d4c::/64\n"));
-	ck_assert_ptr_nonnull(strstr(text, "\naddress = 10.99.0.7\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+	    "\naddress = 10.99.0.7, 10.99.0.8\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\naddress6 = fd53:4d47::1\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\nsegment-mode = 0660\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\nnode = 7\n"));
@@ -620,6 +696,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_long_line_and_nul);
 	tcase_add_test(tc, test_shipped_example_parses);
 	tcase_add_test(tc, test_global_section);
+	tcase_add_test(tc, test_address_list);
 	tcase_add_test(tc, test_gateway_mode);
 	tcase_add_test(tc, test_print_defaults_round_trip);
 	tcase_add_test(tc, test_print_round_trip);

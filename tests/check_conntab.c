@@ -70,6 +70,43 @@ START_TEST(test_insert_lookup_reuse)
 }
 END_TEST
 
+START_TEST(test_two_addresses_two_flows)
+{
+	struct conn_key k1 = key(IPPROTO_TCP, 80, 0x0a0b0c0d, 40100), k2 = k1;
+	struct shm_conn c, *e1, *e2;
+
+	/* a client uses one source port to G (index 0) and to index 1 */
+	k2.aidx = 1;
+	ck_assert_uint_ne(conn_hash(seg, &k1), conn_hash(seg, &k2));
+	ck_assert_int_eq(conn_insert(seg, 1, &k1, 2, 1, SHM_CONN_SYN, 100, &tmo,
+			     &c, &e1),
+	    1);
+	ck_assert_int_eq(conn_insert(seg, 1, &k2, 3, 1, SHM_CONN_SYN, 100, &tmo,
+			     &c, &e2),
+	    1);
+	ck_assert_ptr_ne(e1, e2);
+	ck_assert_int_eq(conn_lookup(seg, &k1, &c, NULL), 1);
+	ck_assert_uint_eq(c.node, 2);
+	ck_assert_uint_eq(c.aidx, 0);
+	ck_assert_int_eq(conn_lookup(seg, &k2, &c, NULL), 1);
+	ck_assert_uint_eq(c.node, 3);
+	ck_assert_uint_eq(c.aidx, 1);
+	/* walking the table finds each under its own key */
+	ck_assert_int_eq(conn_read_slot(seg, e2, &c), 1);
+	ck_assert_uint_eq(c.aidx, 1);
+	ck_assert_uint_eq(c.node, 3);
+	/* one re-homed, the other not */
+	ck_assert_int_eq(conn_rehome(seg, 1, &k2, 1, 4), 1);
+	ck_assert_int_eq(conn_lookup(seg, &k1, &c, NULL), 1);
+	ck_assert_uint_eq(c.ingress, 1);
+	ck_assert_int_eq(conn_lookup(seg, &k2, &c, NULL), 1);
+	ck_assert_uint_eq(c.ingress, 4);
+	/* a third address has neither */
+	k2.aidx = 2;
+	ck_assert_int_eq(conn_lookup(seg, &k2, &c, NULL), 0);
+}
+END_TEST
+
 START_TEST(test_torn_entry_written_anew)
 {
 	struct conn_key k = key(IPPROTO_TCP, 8080, 0x0a0b0c0d, 40001);
@@ -749,6 +786,7 @@ conntab_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_insert_lookup_reuse);
+	tcase_add_test(tc, test_two_addresses_two_flows);
 	tcase_add_test(tc, test_torn_entry_written_anew);
 	tcase_add_test(tc, test_bucket_lock_cleared_by_next_life);
 	tcase_add_test(tc, test_bucket_kept_by_stopped_node_not_waited_for);

@@ -40,6 +40,7 @@ setup(void)
 	ho.gen = gen;
 	ho.max_nodes = shmseg_max_nodes(seg);
 	ho.node = shmseg_node(seg, 1);
+	ho.gaddrs = 1; /* G, the configuration's only address, index 0 */
 	notify_init(&ho.notify);
 	ck_assert_int_eq(notify_open(&ho.notify), 0);
 	ni.net = SHM_NET_GLOBAL;
@@ -898,6 +899,78 @@ START_TEST(test_egress_from_client_address_routes_by_address)
 }
 END_TEST
 
+/* ---- several cluster addresses ------------------------------------- */
+
+/* g2_up: node id carries G2 = 10.202.0.2 only (index 1, taken now),
+ * listens on its port 8080 */
+static void
+g2_up(struct other *o, uint32_t id)
+{
+	int idx;
+
+	other_up(o, id);
+	gnet_free(o->gn);
+	conf_set(&o->conf, "global.address=10.202.0.2", NULL, 0);
+	ck_assert_int_eq(idx = gaddr_claim(o->seg, inet_addr("10.202.0.2")), 1);
+	o->ho.gidx[0] = (uint8_t)idx;
+	o->ho.gaddrs = 1u << idx;
+	gaddr_publish(o->seg, id, o->ho.gaddrs);
+	ck_assert_ptr_nonnull(o->gn = gnet_new(&o->ho, &o->ni, &o->conf));
+}
+
+START_TEST(test_two_addresses_route_apart)
+{
+	uint32_t c = inet_addr("192.0.2.50"), g = conf.global.addr,
+		 g2 = inet_addr("10.202.0.2");
+	struct shm_listen l = {
+		.family = 4, .proto = IPPROTO_TCP, .port = 8080
+	};
+	uint64_t unrouted;
+	struct conn_key k = {
+		.family = 4, .proto = IPPROTO_TCP, .lport = 8080, .fport = 40000
+	};
+	struct shm_conn e;
+	struct other o3;
+
+	/* node 1 (this one, a gateway) carries G and listens on 8080; node
+	 * 3 carries G2 and listens on 8080.  This node's routing learns of
+	 * G2 from the segment, after it started. */
+	listen_publish(seg, 1, &l, 1);
+	g2_up(&o3, 3);
+	/* one client port to both addresses: two flows, two nodes */
+	ck_assert_uint_eq(
+	    gnet_route(gn, f, tcp4(c, 40000, g2, 8080, CONN_TCP_SYN)), 3);
+	ck_assert_uint_eq(
+	    gnet_route(gn, f, tcp4(c, 40000, g, 8080, CONN_TCP_SYN)), 1);
+	memcpy(k.faddr, &c, 4);
+	ck_assert_int_eq(conn_lookup(seg, &k, &e, NULL), 1);
+	ck_assert_uint_eq(e.node, 1);
+	k.aidx = 1;
+	ck_assert_int_eq(conn_lookup(seg, &k, &e, NULL), 1);
+	ck_assert_uint_eq(e.node, 3);
+	ck_assert_uint_eq(e.ingress, 1);
+	ck_assert_uint_eq(
+	    gnet_route(gn, f, tcp4(c, 40000, g2, 8080, CONN_TCP_ACK)), 3);
+	ck_assert_uint_eq(
+	    gnet_route(gn, f, tcp4(c, 40000, g, 8080, CONN_TCP_ACK)), 1);
+	/* node 3 answers from G2: back to the ingress, node 1 */
+	ck_assert_uint_eq(
+	    gnet_route(o3.gn, f, tcp4(g2, 8080, c, 40000, CONN_TCP_ACK)), 1);
+	/* a ping to G2 goes to a node that carries it */
+	ck_assert_uint_eq(gnet_route(gn, f, echo4(c, g2, 77, 1)), 3);
+	/* G2's port without a listener: this node's stack is no host of G2
+	 * to answer for it: dropped */
+	unrouted = atomic_load(&ni.stats->unrouted);
+	ck_assert_uint_eq(
+	    gnet_route(gn, f, tcp4(c, 40001, g2, 9999, CONN_TCP_SYN)), 0);
+	ck_assert_uint_eq(atomic_load(&ni.stats->unrouted), unrouted + 1);
+	/* G's is this node's own to answer (RST) */
+	ck_assert_uint_eq(
+	    gnet_route(gn, f, tcp4(c, 40001, g, 9999, CONN_TCP_SYN)), 1);
+	other_down(&o3);
+}
+END_TEST
+
 static Suite *
 gnet_suite(void)
 {
@@ -912,6 +985,7 @@ gnet_suite(void)
 	tcase_add_test(tc, test_any_gateway_carries_outside_clients);
 	tcase_add_test(tc, test_flows_outlive_their_gateway);
 	tcase_add_test(tc, test_repin_at_start);
+	tcase_add_test(tc, test_two_addresses_route_apart);
 	tcase_add_test(tc, test_egress_records_a_flow_that_gateways_bring_back);
 	tcase_add_test(tc, test_egress_follows_its_gateways_death);
 	tcase_add_test(tc, test_egress_never_takes_another_nodes_flow);

@@ -167,6 +167,30 @@ START_TEST(test_rings_and_flows)
 }
 END_TEST
 
+/* Two cluster addresses: each service's label names its own, and a
+ * wildcard socket of a node that carries both is a backend of each. */
+START_TEST(test_services_by_address)
+{
+	struct shm_listen l = {
+		.family = 4, .proto = IPPROTO_TCP, .port = 7000
+	};
+
+	ck_assert_int_eq(gaddr_claim(w, inet_addr("10.9.0.2")), 1);
+	gaddr_publish(w, 1, 0x1);
+	gaddr_publish(w, 2, 0x3);
+	ck_assert_uint_eq(listen_publish(w, 2, &l, 1), 1);
+	render();
+	HAS("shmnet_backend_weight{cluster=\"test\","
+	    "service=\"10.9.0.1:7000/tcp\",node=\"2\"} 1");
+	HAS("shmnet_backend_weight{cluster=\"test\","
+	    "service=\"10.9.0.2:7000/tcp\",node=\"2\"} 1");
+	HAS("shmnet_service_active_flows{cluster=\"test\","
+	    "service=\"10.9.0.1:8080/tcp\"} 1");
+	/* node 1 carries G only: its 8080 is no service of 10.9.0.2 */
+	ck_assert_ptr_null(strstr(text, "10.9.0.2:8080"));
+}
+END_TEST
+
 START_TEST(test_local_only)
 {
 	render();
@@ -306,6 +330,7 @@ metrics_suite(void)
 
 	tcase_add_test(tc, test_node_counters);
 	tcase_add_test(tc, test_rings_and_flows);
+	tcase_add_test(tc, test_services_by_address);
 	tcase_add_test(tc, test_grouped);
 	tcase_add_test(tc, test_write_error);
 	tcase_add_test(tc, test_man_agrees);

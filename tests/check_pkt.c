@@ -17,7 +17,7 @@ static uint8_t f[256];
 static int
 parse4(const uint8_t *frame, uint32_t len, struct pkt_info *pi)
 {
-	struct pkt_g g = { .g4 = G };
+	struct pkt_g g = { .g4 = { G } };
 
 	return pkt_parse(frame, len, &g, pi);
 }
@@ -80,6 +80,76 @@ START_TEST(test_tcp_to_and_from_g)
 	ck_assert_uint_eq(pi.key.lport, 8080);
 	ck_assert_uint_eq(pi.key.fport, 40000);
 	ck_assert_mem_eq(pi.key.faddr, &C, 4);
+}
+END_TEST
+
+/* Frames to and from each of several cluster addresses: the key names
+ * the address by its index. */
+START_TEST(test_several_addresses)
+{
+	uint32_t g2 = inet_addr("10.202.0.2"), g5 = inet_addr("192.0.2.5"),
+		 x = inet_addr("198.51.100.9"), o, q;
+	struct pkt_g g = { .g4 = { G, g2, 0, 0, 0, 0, 0, g5 } };
+	struct pkt_info pi;
+
+	o = ip4(IPPROTO_TCP, C, g2, 20, 0);
+	ports(o, 40000, 80);
+	f[o + 13] = CONN_TCP_SYN;
+	ck_assert_int_eq(pkt_parse(f, o + 20, &g, &pi), 0);
+	ck_assert_int_eq(pi.dir, PKT_TO_G);
+	ck_assert_uint_eq(pi.key.aidx, 1);
+	ck_assert_uint_eq(pi.key.lport, 80);
+	ck_assert_mem_eq(pi.key.faddr, &C, 4);
+	/* the same ports to G: index 0 */
+	o = ip4(IPPROTO_TCP, C, G, 20, 0);
+	ck_assert_int_eq(pkt_parse(f, o + 20, &g, &pi), 0);
+	ck_assert_int_eq(pi.dir, PKT_TO_G);
+	ck_assert_uint_eq(pi.key.aidx, 0);
+	/* an answer from index 7's address to the outside */
+	o = ip4(IPPROTO_UDP, g5, x, 8, 0);
+	ports(o, 53, 41000);
+	ck_assert_int_eq(pkt_parse(f, o + 8, &g, &pi), 0);
+	ck_assert_int_eq(pi.dir, PKT_FROM_G);
+	ck_assert_uint_eq(pi.key.aidx, 7);
+	ck_assert_uint_eq(pi.key.lport, 53);
+	ck_assert_mem_eq(pi.key.faddr, &x, 4);
+	/* from one cluster address to another: to the second */
+	o = ip4(IPPROTO_UDP, G, g2, 8, 0);
+	ck_assert_int_eq(pkt_parse(f, o + 8, &g, &pi), 0);
+	ck_assert_int_eq(pi.dir, PKT_TO_G);
+	ck_assert_uint_eq(pi.key.aidx, 1);
+	ck_assert_mem_eq(pi.key.faddr, &G, 4);
+	/* a ping to g2 */
+	o = ip4(IPPROTO_ICMP, C, g2, 8, 0);
+	f[o] = 8;
+	ck_assert_int_eq(pkt_parse(f, o + 8, &g, &pi), 0);
+	ck_assert_uint_eq(pi.echo, PKT_ECHO_REQUEST);
+	ck_assert_uint_eq(pi.key.aidx, 1);
+	/* an ICMP error to g2 about what g2 sent, not what G sent */
+	o = ip4(IPPROTO_ICMP, x, g2, 8 + 20 + 8, 0);
+	f[o] = 3;
+	f[o + 1] = 4;
+	q = o + 8;
+	f[q] = 0x45;
+	f[q + 9] = IPPROTO_TCP;
+	memcpy(f + q + 12, &g2, 4);
+	memcpy(f + q + 16, &x, 4);
+	ports(q + 20, 80, 40000);
+	ck_assert_int_eq(pkt_parse(f, q + 28, &g, &pi), 0);
+	ck_assert_uint_eq(pi.icmp_error, 1);
+	ck_assert_uint_eq(pi.key.aidx, 1);
+	ck_assert_uint_eq(pi.key.lport, 80);
+	memcpy(f + q + 12, &G, 4);
+	ck_assert_int_eq(pkt_parse(f, q + 28, &g, &pi), -1);
+	/* an address no index has, and 0.0.0.0 (empty entries), are
+	 * neither */
+	o = ip4(IPPROTO_UDP, C, inet_addr("10.202.0.3"), 8, 0);
+	ck_assert_int_eq(pkt_parse(f, o + 8, &g, &pi), 0);
+	ck_assert_int_eq(pi.dir, PKT_NOT_G);
+	ck_assert_uint_eq(pi.key.aidx, 0);
+	o = ip4(IPPROTO_UDP, C, 0, 8, 0);
+	ck_assert_int_eq(pkt_parse(f, o + 8, &g, &pi), 0);
+	ck_assert_int_eq(pi.dir, PKT_NOT_G);
 }
 END_TEST
 
@@ -445,7 +515,7 @@ START_TEST(test_garbage_is_parsed_within_the_frame_and_consistently)
 	ck_assert_int_eq(mprotect(m + pg, (size_t)pg, PROT_READ | PROT_WRITE),
 	    0);
 	end = m + 2 * pg;
-	g.g4 = G;
+	g.g4[0] = G;
 	memcpy(g.g6, g6, 16);
 	srandom(7);
 	for (i = 0; i < 150000; i++) {
@@ -507,7 +577,7 @@ ip6(uint8_t nh, const uint8_t *src, const uint8_t *dst, uint16_t paylen,
 
 START_TEST(test_ipv6)
 {
-	struct pkt_g g = { .g4 = 0, .has6 = 1 };
+	struct pkt_g g = { .has6 = 1 };
 	uint8_t c6[16] = { 0xfd, 0x53, 0x4d, 0x47, 0, 0, 0, 1, [15] = 4 };
 	struct pkt_info pi;
 	uint32_t o;
@@ -606,6 +676,7 @@ pkt_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_set_timeout(tc, 60); /* the garbage test under the sanitizers */
 	tcase_add_test(tc, test_tcp_to_and_from_g);
+	tcase_add_test(tc, test_several_addresses);
 	tcase_add_test(tc, test_rejects);
 	tcase_add_test(tc, test_neither_end_g_seen_from_its_source);
 	tcase_add_test(tc, test_fragments);

@@ -140,16 +140,22 @@ table(const char *cmd)
 	return NULL;
 }
 
-/* check_keys: o has every key the table describes for JSON, but for
- * optional ones, and no other. */
+/* check_table_keys: o has every key table t describes for JSON, but for
+ * optional ones, and no other; a sub-table's rows under its key. */
 static void
-check_keys(const char *cmd, json_t *o)
+check_table_keys(const char *cmd, const struct out_table *t, json_t *o)
 {
-	const struct out_table *t = table(cmd);
 	const struct out_field *f;
 	size_t i, n = 0;
+	json_t *sub, *r;
 
 	ck_assert(json_is_object(o));
+	if (t->sub != NULL) {
+		sub = json_object_get(o, t->subkey);
+		ck_assert_msg(json_is_array(sub), "%s: no %s", cmd, t->subkey);
+		json_array_foreach(sub, i, r) check_table_keys(cmd, t->sub, r);
+		n++;
+	}
 	for (i = 0; i < t->nfields; i++) {
 		f = &t->fields[i];
 		if (f->key == NULL || json_object_get(o, f->key) == NULL) {
@@ -160,6 +166,13 @@ check_keys(const char *cmd, json_t *o)
 		n++;
 	}
 	ck_assert_uint_eq(json_object_size(o), n);
+}
+
+/* check_keys: o has every key cmd's table describes for JSON. */
+static void
+check_keys(const char *cmd, json_t *o)
+{
+	check_table_keys(cmd, table(cmd), o);
 }
 
 /* run_json: a printer's JSON, parsed, its objects' keys checked. */
@@ -423,6 +436,163 @@ START_TEST(test_listeners)
 }
 END_TEST
 
+/* two_addresses: a second cluster address, 10.9.0.2 (index 1), carried
+ * by node 2 (with G), which binds port 9000 to it, listens on 7000 on
+ * the wildcard address, serves a flow to 10.9.0.2:9000 and, a gateway
+ * in route mode, keeps its route. */
+static void
+two_addresses(void)
+{
+	static const struct conn_timeouts tmo = { 30, 900, 10, 30 };
+	struct shm_listen l[2] = {
+		{ .family = 4,
+		    .proto = IPPROTO_TCP,
+		    .port = 9000,
+		    .flags = SHM_LISTEN_SPECIFIC |
+			(1 << SHM_LISTEN_AIDX_SHIFT) },
+		{ .family = 4, .proto = IPPROTO_TCP, .port = 7000 },
+	};
+	struct conn_key k = {
+		.family = 4, .proto = IPPROTO_TCP, .lport = 9000, .fport = 40001
+	};
+	const uint8_t client[4] = { 192, 0, 2, 7 };
+
+	ck_assert_int_eq(gaddr_claim(w, inet_addr("10.9.0.2")), 1);
+	gaddr_publish(w, 1, 0x1);
+	gaddr_publish(w, 2, 0x3);
+	ck_assert_uint_eq(listen_publish(w, 2, l, 2), 2);
+	k.aidx = 1;
+	memcpy(k.faddr, client, 4);
+	ck_assert_int_eq(conn_insert(w, 1, &k, 2, 1, SHM_CONN_EST, conn_now(),
+			     &tmo, NULL, NULL),
+	    1);
+	shmseg_node(w, 2)->flags |= SHM_NODE_F_GATEWAY;
+	shmseg_node(w, 2)->gw = SHM_GW_ROUTE | SHM_GW_HAS6;
+	shmseg_node(w, 2)->gw_gaddrs = 0x2;
+}
+
+START_TEST(test_addresses)
+{
+	json_t *a;
+
+	two_addresses();
+	print("addresses", show_addresses);
+	ck_assert_uint_eq(json_array_size(j), 3);
+	ck_assert_ptr_nonnull(a = find(j, "name", "G", 0));
+	ck_assert_int_eq(jint(a, "index"), 0);
+	ck_assert_int_eq(jint(a, "family"), 4);
+	ck_assert_str_eq(jstr(a, "address"), "10.9.0.1");
+	ck_assert_int_eq(jint(a, "nodes"), 2);
+	ck_assert_str_eq(jstr(a, "carried_by"), "1-2");
+	ck_assert_str_eq(jstr(a, "announced_by"), "");
+	ck_assert_ptr_nonnull(a = find(j, "name", "G#1", 0));
+	ck_assert_int_eq(jint(a, "index"), 1);
+	ck_assert_str_eq(jstr(a, "address"), "10.9.0.2");
+	ck_assert_int_eq(jint(a, "nodes"), 1);
+	ck_assert_str_eq(jstr(a, "carried_by"), "2");
+	ck_assert_str_eq(jstr(a, "announced_by"), "2");
+	ck_assert_ptr_nonnull(a = find(j, "name", "G6", 0));
+	ck_assert_int_eq(jint(a, "family"), 6);
+	ck_assert_str_eq(jstr(a, "address"), "fd00::1");
+	ck_assert_str_eq(jstr(a, "carried_by"), "1-2");
+	contains(text,
+	    "NAME  ADDRESS                  NODES CARRIED-BY       "
+	    "ANNOUNCED-BY");
+	contains(text,
+	    "G     10.9.0.1                     2 1-2              -");
+	contains(text,
+	    "G#1   10.9.0.2                     1 2                2");
+}
+END_TEST
+
+/* count_of: the flows conns --count finds under --service name. */
+static json_int_t
+count_of(const char *name)
+{
+	struct ctl c = { .seg = ro, .path = tu_path, .json = 1, .count = 1 };
+	json_error_t err;
+	char *buf = NULL;
+	size_t len = 0;
+	json_int_t n;
+	json_t *o;
+
+	ck_assert_int_eq(services_parse(name, &c.service), 0);
+	ck_assert_ptr_nonnull(c.out = open_memstream(&buf, &len));
+	ck_assert_int_eq(show_conns(&c), 0);
+	ck_assert_int_eq(fclose(c.out), 0);
+	ck_assert_ptr_nonnull(o = json_loads(buf, 0, &err));
+	n = jint(o, "flows");
+	json_decref(o);
+	free(buf);
+	return n;
+}
+
+/* reset: forget what the last print wrote. */
+static void
+reset(void)
+{
+	json_decref(j);
+	free(text);
+	j = NULL;
+	text = NULL;
+}
+
+START_TEST(test_two_addresses_apart)
+{
+	json_t *s, *b, *n;
+	size_t i, found = 0;
+
+	two_addresses();
+	/* services: G:7000 and G#1:7000, each with node 2; 9000 is G#1's
+	 * only, 8080 G's only (and G6's UDP 53) */
+	print("services", services_show);
+	ck_assert_uint_eq(json_array_size(j), 5);
+	ck_assert_ptr_nonnull(strstr(text, "\ntcp   10.9.0.1:7000 "));
+	ck_assert_ptr_nonnull(strstr(text, "\ntcp   10.9.0.2:7000 "));
+	ck_assert_ptr_nonnull(strstr(text, "\ntcp   10.9.0.2:9000 "));
+	ck_assert_ptr_nonnull(strstr(text, "\ntcp   10.9.0.1:8080 "));
+	json_array_foreach(j, i, s)
+	{
+		if (jint(s, "port") != 9000 && jint(s, "port") != 7000)
+			continue;
+		found++;
+		ck_assert_uint_eq(
+		    json_array_size(json_object_get(s, "backends")), 1);
+		b = json_array_get(json_object_get(s, "backends"), 0);
+		ck_assert_int_eq(jint(b, "node"), 2);
+		if (jint(s, "port") == 9000) {
+			ck_assert_str_eq(jstr(s, "address"), "10.9.0.2");
+			ck_assert_int_eq(jint(b, "active"), 1);
+		}
+	}
+	ck_assert_uint_eq(found, 3);
+	reset();
+	/* conns: the flow to G#1 shows its address; --service filters by
+	 * address, 0.0.0.0 for any */
+	print("conns", show_conns);
+	ck_assert_ptr_nonnull(n = find(j, "lport", NULL, 9000));
+	ck_assert_str_eq(jstr(n, "local"), "10.9.0.2");
+	ck_assert_ptr_nonnull(n = find(j, "lport", NULL, 8080));
+	ck_assert_str_eq(jstr(n, "local"), "10.9.0.1");
+	reset();
+	ck_assert_int_eq(count_of("10.9.0.2:9000"), 1);
+	ck_assert_int_eq(count_of("10.9.0.1:9000"), 0);
+	ck_assert_int_eq(count_of("0.0.0.0:9000"), 1);
+	ck_assert_int_eq(count_of("10.9.0.1:8080/tcp"), 1);
+	ck_assert_int_eq(count_of("10.9.0.2:8080"), 0);
+	ck_assert_int_eq(count_of("[fd00::1]:9000"), 0);
+	ck_assert_int_eq(count_of("9000"), 1);
+	/* listeners: the bound one shows its address */
+	print("listeners", show_listeners);
+	contains(text, "2     tcp   10.9.0.2                 9000  -");
+	reset();
+	/* nodes: what node 2 announces, by name */
+	print("nodes", show_nodes);
+	ck_assert_ptr_nonnull(n = find(j, "id", NULL, 2));
+	ck_assert_str_eq(jstr(n, "announced"), "G#1");
+}
+END_TEST
+
 /* lines: how many lines s has. */
 static size_t
 lines(const char *s)
@@ -588,6 +758,8 @@ show_suite(void)
 	tcase_add_test(tc, test_rings);
 	tcase_add_test(tc, test_conns);
 	tcase_add_test(tc, test_listeners);
+	tcase_add_test(tc, test_addresses);
+	tcase_add_test(tc, test_two_addresses_apart);
 	tcase_add_test(tu_segment_case(s, "empty", setup_empty, teardown),
 	    test_empty);
 	tcase_add_test(td, test_man_agrees);

@@ -64,7 +64,7 @@ find(const struct shm_listen *l, uint32_t n, uint16_t port)
 
 START_TEST(queue_full_and_served_connections)
 {
-	struct pkt_g g = { .g4 = htonl(INADDR_LOOPBACK) };
+	struct pkt_g g = { .g4 = { htonl(INADDR_LOOPBACK) } };
 	struct shm_listen l[16];
 	const struct shm_listen *e;
 	struct sd_sock s = { 0 };
@@ -120,6 +120,72 @@ START_TEST(queue_full_and_served_connections)
 }
 END_TEST
 
+/* listening_at: a TCP socket on a:port (network order address) */
+static int
+listening_at(uint32_t a, uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+		.sin_port = htons(port),
+		.sin_addr.s_addr = a };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	return fd;
+}
+
+/* Several cluster addresses (127.0.0.1 index 0, 127.0.0.2 index 3): a
+ * socket bound to one is published with its index, and so is a
+ * connection it serves; one bound to another address of the node is
+ * none of theirs. */
+START_TEST(sockets_name_their_address)
+{
+	uint32_t g0 = inet_addr("127.0.0.1"), g3 = inet_addr("127.0.0.2");
+	struct pkt_g g = { .g4 = { g0, 0, 0, g3 } };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+		.sin_port = htons(9301),
+		.sin_addr.s_addr = g3 };
+	int fd[4], cl, tr, found = 0;
+	struct shm_listen l[16];
+	const struct shm_listen *e;
+	struct sd_sock s = { 0 };
+	struct conn_key k[16];
+	uint32_t n, i;
+
+	if (!tu_can_tap("sockets_name_their_address"))
+		return;
+	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
+	tu_sh("ip link set lo up");
+	fd[0] = listening_at(g3, 9301);
+	fd[1] = listening_at(INADDR_ANY, 9302);
+	fd[2] = listening_at(inet_addr("127.0.0.3"), 9303);
+	fd[3] = listening_at(g0, 9304);
+	ck_assert_int_eq(sd_scan(&s, &g, 0, l, 16, &n, &tr), 0);
+	ck_assert_ptr_nonnull(e = find(l, n, 9301));
+	ck_assert_uint_eq(e->flags,
+	    SHM_LISTEN_SPECIFIC | (3 << SHM_LISTEN_AIDX_SHIFT));
+	ck_assert_ptr_nonnull(e = find(l, n, 9302));
+	ck_assert_uint_eq(e->flags, 0);
+	ck_assert_ptr_null(find(l, n, 9303));
+	ck_assert_ptr_nonnull(e = find(l, n, 9304));
+	ck_assert_uint_eq(e->flags, SHM_LISTEN_SPECIFIC);
+	cl = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(cl, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(sd_established(&s, &g, k, 16, &n, &tr), 0);
+	for (i = 0; i < n; i++)
+		if (k[i].lport == 9301 && k[i].family == 4) {
+			ck_assert_uint_eq(k[i].aidx, 3);
+			found++;
+		}
+	ck_assert_int_eq(found, 1);
+	close(cl);
+	for (i = 0; i < 4; i++)
+		close(fd[i]);
+	sd_close(&s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -127,6 +193,7 @@ main(void)
 	TCase *tc = tcase_create("sockdiag");
 
 	tcase_add_test(tc, queue_full_and_served_connections);
+	tcase_add_test(tc, sockets_name_their_address);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
