@@ -6,9 +6,10 @@ SHMNET_BUILD_DEPS="gcc make autoconf automake pkg-config libevent-dev \
 libbsd-dev check libmnl-dev liburing-dev libjansson-dev"
 # procps: pkill; curl and python3-prometheus-client: global_metrics.sh;
 # podman, runc, busybox-static: local_podman.sh; curl and busybox-static
-# (httpd): global_egress.sh
+# (httpd): global_egress.sh; bird2 and frr (BIRD 2 and FRR, the routing
+# daemons of conf/): routing_ecmp.sh, global_ospf.sh and global_ospf6.sh
 SHMNET_TEST_DEPS="iproute2 iputils-ping socat jq util-linux procps strace clang-format \
-curl python3-prometheus-client podman runc busybox-static"
+curl python3-prometheus-client podman runc busybox-static bird2 frr"
 
 deps_install() {
 	local missing=() p
