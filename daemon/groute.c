@@ -17,7 +17,8 @@
  *   rule-priority + 3  to G         iif GATEWAY   lookup table (gateways)
  *   rule-priority + 4  to client-network iif GATEWAY lookup table
  *                                                      (gateways)
- *   table: G dev shmg0 src <client address>; default dev shmg0
+ *   table: G dev shmg0 src <client address>; default dev shmg0;
+ *          blackhole default metric 4294967295
  *
  * so that what this node sends to a cluster address, and what its
  * servers answer, leaves through the global interface (whose daemon
@@ -57,6 +58,14 @@
  * a default route already, and, from G, the namespace's ephemeral ports
  * are this node's share of egress-ports, so that no two nodes open the
  * same flow from G.  Everything is undone on exit.
+ *
+ * The routes through the global interface go with it when the daemon
+ * dies; its rules stay.  The table's blackhole default, behind every
+ * other route, is what is left: a gateway killed while routers still
+ * send it a flow drops that flow's packets, so the client retransmits
+ * to the gateway the routers choose next, instead of meeting a RST from
+ * its stack (G still local for an instant) or an ICMP error (the packet
+ * looked up further, in the main table).
  */
 #include "config.h"
 
@@ -75,6 +84,9 @@
 #include "netlink.h"
 #include "groute.h"
 #include "route.h"
+
+/* the blackhole default's metric: behind every other route of the table */
+#define GROUTE_LAST 4294967295u
 
 #define GROUTE_PORTS "net/ipv4/ip_local_port_range"
 /* ... the kernel's own, put back in place of a killed daemon's share */
@@ -271,6 +283,9 @@ groute_rules(struct groute *gr, char *err, size_t errlen)
 	what = "default route via the global interface";
 	if ((rc = rt_route4_add(&gr->undo, t, 0, 0, gr->ifindex, 0)) != 0)
 		goto fail;
+	what = "blackhole default route behind it";
+	if ((rc = rt_blackhole_add(&gr->undo, AF_INET, t, GROUTE_LAST)) != 0)
+		goto fail;
 	what = "rule to the client network";
 	if ((rc = rt_rule4_add(&gr->undo, p + 2, t, gr->c->g.client_net,
 		 (uint8_t)gr->c->g.client_prefix, 0, 0, "lo")) != 0)
@@ -380,6 +395,9 @@ groute_v6(struct groute *gr, char *err, size_t errlen)
 		goto fail;
 	what = "IPv6 default route via the global interface";
 	if ((rc = rt_route6_add(&gr->undo, t, any, 0, ifi, NULL)) != 0)
+		goto fail;
+	what = "IPv6 blackhole default route behind it";
+	if ((rc = rt_blackhole_add(&gr->undo, AF_INET6, t, GROUTE_LAST)) != 0)
 		goto fail;
 	what = "IPv6 rules";
 	if ((rc = rt_rule6_add(&gr->undo, p, t, gr->c->g.addr6, 128, NULL, 0,

@@ -13,7 +13,8 @@ struct rt_undo {
 	int		n, cap;
 	struct rt_op {
 		int		kind;		/* RT_OP_* */
-		uint32_t	pref, table;	/* rules, routes */
+		uint32_t	pref, table;	/* rules, routes; pref is
+						 * a blackhole's metric */
 		int		family;		/* AF_INET or AF_INET6 */
 		uint32_t	dst, src;	/* network order (IPv4) */
 		uint8_t		dst6[16], src6[16];
@@ -55,6 +56,12 @@ int	 rt_route4_add(struct rt_undo *u, uint32_t table, uint32_t dst,
  * that is not there succeeds.  Not recorded: the caller tracks it. */
 int	 rt_route_set(int add, int family, uint32_t table, const void *dst,
 	    uint8_t len, int oif);
+/* Add (or replace) table's default route of family (AF_INET or AF_INET6)
+ * of type blackhole at metric: what table's other routes do not take is
+ * dropped there, without an ICMP error, rather than looked up further.
+ * Recorded for undo. */
+int	 rt_blackhole_add(struct rt_undo *u, int family, uint32_t table,
+	    uint32_t metric);
 /* Make the IPv4 default route of table "via gw[0..n) dev oif", several
  * next hops for n > 1 (gw network order); n = 0 deletes it.  Not
  * recorded: the caller tracks it. */
