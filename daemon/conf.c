@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -51,7 +52,9 @@ enum conf_type {
 	CT_CHECK,   /* none, tcp or exec:/absolute/path */
 	CT_GWMODE,  /* arp or route, stored as CONF_GW_* */
 	CT_SOURCE,  /* global or node, stored as CONF_EGRESS_* */
-	CT_PORTS    /* low-high, two uint32_t; min-max: the ports' range */
+	CT_PORTS,   /* low-high, two uint32_t; min-max: the ports' range */
+	CT_PPORTS   /* a list of tcp/PORT or udp/PORT, or none; max: how
+		     * many (struct conf_pports) */
 };
 
 /* A value known by its name. */
@@ -161,6 +164,8 @@ static const struct conf_key conf_keys[] = {
 	CK("global", "egress", CT_BOOL, 0, 1, 0, g.egress),
 	CK("global", "egress-source", CT_SOURCE, 0, 1, 0, g.egress_source),
 	CK("global", "egress-ports", CT_PORTS, 1024, 65535, 0, g.egress_ports),
+	CK("global", "ignore-ports", CT_PPORTS, 0, CONF_IGNORE_MAX, 0,
+	    g.ignore),
 	CK("global", "connections", CT_UINT, 112, 1u << 27, 0, g.conn_entries),
 	CK("global", "tcp-syn-timeout", CT_UINT, 1, 86400, 0, g.syn_timeout),
 	CK("global", "tcp-established-timeout", CT_UINT, 1, 604800, 0,
@@ -175,6 +180,8 @@ static const struct conf_key conf_keys[] = {
 	CK("global", "check-rise", CT_UINT, 1, 100, 0, g.check_rise),
 	CK("global", "check-fall", CT_UINT, 1, 100, 0, g.check_fall),
 };
+
+static int conf_pports_parse(struct conf_pports *out, const char *value);
 
 /* conf_defaults: built-in defaults. */
 void
@@ -232,6 +239,7 @@ conf_defaults(struct conf *c)
 	c->g.egress_source = CONF_EGRESS_GLOBAL;
 	c->g.egress_ports[0] = 32768; /* the kernel's default range */
 	c->g.egress_ports[1] = 60999;
+	(void)conf_pports_parse(&c->g.ignore, CONF_IGNORE_DEFAULT);
 }
 
 /* conf_find: key table entry. */
@@ -694,6 +702,91 @@ bad:
 	return -1;
 }
 
+/* conf_pport: one "tcp/PORT" or "udp/PORT" (PORT 1-65535) into p's
+ * next entry, unless there already; -1 if malformed. */
+static int
+conf_pport(struct conf_pports *p, const char *tok)
+{
+	uint64_t port;
+	uint8_t proto;
+	uint32_t i;
+
+	if (strncmp(tok, "tcp/", 4) == 0)
+		proto = IPPROTO_TCP;
+	else if (strncmp(tok, "udp/", 4) == 0)
+		proto = IPPROTO_UDP;
+	else
+		return -1;
+	if (conf_parse_u64(tok + 4, 0, &port) != 0 || port < 1 || port > 65535)
+		return -1;
+	for (i = 0; i < p->n; i++)
+		if (p->proto[i] == proto && p->port[i] == port)
+			return 0;
+	if (p->n == CONF_IGNORE_MAX)
+		return -2;
+	p->proto[p->n] = proto;
+	p->port[p->n++] = (uint16_t)port;
+	return 0;
+}
+
+/* conf_pports_parse: "none" (or empty), or tcp/PORT and udp/PORT
+ * separated by commas or blanks: 0, -1 malformed, -2 too many. */
+static int
+conf_pports_parse(struct conf_pports *out, const char *value)
+{
+	struct conf_pports p = { 0 };
+	char buf[512], *tok, *save = NULL;
+	int rc;
+
+	if (strlcpy(buf, value, sizeof(buf)) >= sizeof(buf))
+		return -2;
+	if (strcmp(buf, "none") != 0)
+		for (tok = strtok_r(buf, ", \t", &save); tok != NULL;
+		     tok = strtok_r(NULL, ", \t", &save))
+			if ((rc = conf_pport(&p, tok)) != 0)
+				return rc;
+	*out = p;
+	return 0;
+}
+
+/* conf_pports: a CT_PPORTS value. */
+static int
+conf_pports(struct conf *c, const struct conf_key *k, const char *value,
+    const char *where, char *err, size_t errlen)
+{
+	struct conf_pports *p = (struct conf_pports *)((char *)c + k->off);
+	int rc;
+
+	if ((rc = conf_pports_parse(p, value)) == 0)
+		return 0;
+	if (rc == -2)
+		snprintf(err, errlen,
+		    "%s: %s lists more than %" PRIu64 " ports", where, k->name,
+		    k->max);
+	else
+		snprintf(err, errlen,
+		    "%s: %s '%s' must be tcp/PORT or udp/PORT (PORT 1-65535), "
+		    "commas or blanks between, or none",
+		    where, k->name, value);
+	return -1;
+}
+
+/* conf_format_pports: "udp/3784, tcp/179", or "none". */
+static void
+conf_format_pports(const struct conf_pports *p, char *buf, size_t len)
+{
+	size_t o = 0;
+	uint32_t i;
+
+	if (len == 0)
+		return;
+	strlcpy(buf, "none", len);
+	for (i = 0; i < p->n && i < CONF_IGNORE_MAX && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s/%u",
+		    i ? ", " : "", p->proto[i] == IPPROTO_TCP ? "tcp" : "udp",
+		    p->port[i]);
+}
+
 /* conf_check: "none" (or empty), "tcp", or "exec:" and an absolute
  * path without control characters, run with no shell (health.c). */
 static int
@@ -827,6 +920,8 @@ conf_apply(struct conf *c, const char *section, const char *key,
 		return conf_check(c, k, value, where, err, errlen);
 	case CT_PORTS:
 		return conf_ports(c, k, value, where, err, errlen);
+	case CT_PPORTS:
+		return conf_pports(c, k, value, where, err, errlen);
 	}
 	return -1;
 }
@@ -1434,6 +1529,9 @@ conf_format(const struct conf *c, const struct conf_key *k, char *buf,
 	case CT_PORTS:
 		snprintf(buf, len, "%u-%u", ((const uint32_t *)s)[0],
 		    ((const uint32_t *)s)[1]);
+		break;
+	case CT_PPORTS:
+		conf_format_pports((const struct conf_pports *)s, buf, len);
 		break;
 	}
 	return 0;

@@ -57,6 +57,18 @@ struct conf_gaddrs {
 	uint32_t	a[CONF_GADDR_MAX];	/* network order */
 };
 
+/* [global] ignore-ports: protocol and port of sockets that never serve a
+ * cluster address (a routing daemon's BFD or BGP on a gateway listens on
+ * the wildcard address, as a server of G would), at most once each. */
+#define CONF_IGNORE_MAX		16
+/* BFD (single hop, echo, multihop) and BGP */
+#define CONF_IGNORE_DEFAULT	"udp/3784, udp/3785, udp/4784, tcp/179"
+struct conf_pports {
+	uint32_t	n;
+	uint8_t		proto[CONF_IGNORE_MAX];	/* IPPROTO_TCP, _UDP */
+	uint16_t	port[CONF_IGNORE_MAX];	/* host order */
+};
+
 /* The global network: the cluster addresses, each on the nodes that
  * carry it. */
 struct globalconf {
@@ -92,6 +104,7 @@ struct globalconf {
 	uint32_t	egress_source;	/* CONF_EGRESS_* */
 	uint32_t	egress_ports[2];	/* the ephemeral port range the
 					 * nodes share out (low, high) */
+	struct conf_pports ignore;	/* never published as listeners */
 };
 
 /* An address and port to listen on: [cluster] metrics-listen. */

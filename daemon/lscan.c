@@ -12,7 +12,11 @@
  * flow (listen.c), and is seen to have room again within a tick.
  * Before each publish the health checks (health.c) put their state into
  * the listeners; a check's change publishes the last scan again
- * (lscan_republish), without a dump.
+ * (lscan_republish), without a dump.  Sockets on the ports of [global]
+ * ignore-ports are never published (BFD and BGP by default: a routing
+ * daemon on a gateway listens on the wildcard address as a server of G
+ * would, and would keep G announced, and its port served, with no
+ * server).
  */
 #include "config.h"
 
@@ -36,7 +40,9 @@ struct lscan {
 	struct shmseg *seg;
 	uint32_t self;
 	struct pkt_g g; /* what a socket must serve */
-	int ifindex;    /* the global interface */
+	const struct conf
+	    *c;      /* the daemon's: ignore-ports, read at each scan */
+	int ifindex; /* the global interface */
 	struct groute *gr;
 	struct shm_listen *buf; /* SHM_LISTEN_MAX entries */
 	uint32_t n;             /* the last scan's, in buf */
@@ -69,6 +75,7 @@ lscan_new(const struct handoff *ho, const struct conf *c, int ifindex,
 	ls->seg = ho->seg;
 	ls->self = ho->self;
 	gnet_carried(ho, c, &ls->g);
+	ls->c = c;
 	ls->ifindex = ifindex;
 	ls->gr = gr;
 	ss_init(&ls->ss);
@@ -169,6 +176,26 @@ lscan_republish(struct lscan *ls)
 	lscan_publish(ls);
 }
 
+/* lscan_ignored: drop from the scan's n listeners those on the ports of
+ * [global] ignore-ports (a routing daemon's, serving no cluster address);
+ * how many are left. */
+static uint32_t
+lscan_ignored(struct lscan *ls, uint32_t n)
+{
+	const struct conf_pports *ig = &ls->c->g.ignore;
+	uint32_t i, j, kept = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < ig->n && j < CONF_IGNORE_MAX; j++)
+			if (ls->buf[i].proto == ig->proto[j] &&
+			    ls->buf[i].port == ig->port[j])
+				break;
+		if (j == ig->n || j == CONF_IGNORE_MAX)
+			ls->buf[kept++] = ls->buf[i];
+	}
+	return kept;
+}
+
 /* lscan_now: publish the sockets that can serve G here. */
 void
 lscan_now(struct lscan *ls)
@@ -190,6 +217,7 @@ lscan_now(struct lscan *ls)
 		log_warnx("global: more than %d listening sockets; publishing "
 			  "the first %d",
 		    SHM_LISTEN_MAX, SHM_LISTEN_MAX);
+	n = lscan_ignored(ls, n);
 	ls->full = lscan_queues(ls, n);
 	ls->n = n;
 	ls->valid = 1;

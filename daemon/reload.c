@@ -27,6 +27,7 @@
 #include "gnet.h"
 #include "health.h"
 #include "log.h"
+#include "lscan.h"
 #include "metricsd.h"
 #include "reload.h"
 #include "sdnotify.h"
@@ -76,6 +77,17 @@ reload_weight(struct daemon *d, char *err, size_t errlen)
 {
 	if (d->ho.seg != NULL && d->ho.self != 0)
 		backend_configure(d->ho.seg, d->ho.self, d->conf.g.weight);
+	return 0;
+}
+
+/* reload_rescan: [global] ignore-ports, taken at the next scan: now. */
+static int
+reload_rescan(struct daemon *d, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	if (d->lscan != NULL)
+		lscan_now(d->lscan);
 	return 0;
 }
 
@@ -133,6 +145,7 @@ static const struct reload_key {
 	{ "global", "check-rise", reload_checks },
 	{ "global", "check-fall", reload_checks },
 	{ "global", "withdraw-delay", NULL },
+	{ "global", "ignore-ports", reload_rescan },
 };
 
 /* A reload in progress. */

@@ -615,6 +615,53 @@ START_TEST(test_print_defaults_round_trip)
 }
 END_TEST
 
+START_TEST(test_ignore_ports)
+{
+	char line[400], *last;
+	int i;
+
+	/* BFD's and BGP's by default */
+	ck_assert_uint_eq(c.g.ignore.n, 4);
+	ck_assert_uint_eq(c.g.ignore.proto[0], IPPROTO_UDP);
+	ck_assert_uint_eq(c.g.ignore.port[0], 3784);
+	ck_assert_uint_eq(c.g.ignore.proto[3], IPPROTO_TCP);
+	ck_assert_uint_eq(c.g.ignore.port[3], 179);
+	ck_assert_int_eq(parse("[global]\nignore-ports = none\n"), 0);
+	ck_assert_uint_eq(c.g.ignore.n, 0);
+	ck_assert_int_eq(parse("[global]\nignore-ports =\n"), 0);
+	ck_assert_uint_eq(c.g.ignore.n, 0);
+	/* a port twice is once; tcp and udp of one port are two */
+	ck_assert_int_eq(parse("[global]\nignore-ports = udp/9,tcp/9, udp/9\n"),
+	    0);
+	ck_assert_uint_eq(c.g.ignore.n, 2);
+	ck_assert_uint_eq(c.g.ignore.proto[1], IPPROTO_TCP);
+	ck_assert_uint_eq(c.g.ignore.port[1], 9);
+	/* malformed: named, with the allowed forms; nothing changed */
+	ck_assert_int_eq(parse("[global]\nignore-ports = 3784\n"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "test.conf:2: ignore-ports '3784'"));
+	ck_assert_ptr_nonnull(strstr(err,
+	    "tcp/PORT or udp/PORT (PORT 1-65535)"));
+	ck_assert_uint_eq(c.g.ignore.n, 2);
+	ck_assert_int_eq(parse("[global]\nignore-ports = udp/0\n"), -1);
+	ck_assert_int_eq(parse("[global]\nignore-ports = udp/65536\n"), -1);
+	ck_assert_int_eq(parse("[global]\nignore-ports = sctp/9\n"), -1);
+	ck_assert_int_eq(parse("[global]\nignore-ports = udp/x\n"), -1);
+	/* 16 at most */
+	strcpy(line, "[global]\nignore-ports =");
+	for (i = 1; i <= 17; i++)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+		    " tcp/%d", i);
+	strcat(line, "\n");
+	ck_assert_int_eq(parse(line), -1);
+	ck_assert_ptr_nonnull(strstr(err, "lists more than 16 ports"));
+	last = strrchr(line, ' '); /* without the 17th */
+	last[0] = '\n';
+	last[1] = '\0';
+	ck_assert_int_eq(parse(line), 0);
+	ck_assert_uint_eq(c.g.ignore.n, 16);
+}
+END_TEST
+
 START_TEST(test_print_round_trip)
 {
 	char *text;
@@ -642,7 +689,8 @@ START_TEST(test_print_round_trip)
 		"check = exec:/usr/libexec/shmnet/check\ncheck-interval = 5\n"
 		"check-timeout = 5\ncheck-rise = 3\ncheck-fall = 1\n"
 		"egress = yes\negress-source = node\n"
-		"egress-ports = 20000-40000\n") == 0,
+		"egress-ports = 20000-40000\n"
+		"ignore-ports = tcp/22 udp/53\n") == 0,
 	    "%s", err);
 	text = round_trip();
 	ck_assert_ptr_nonnull(strstr(text, "\naddress = 192.168.77.5/24\n"));
@@ -659,6 +707,8 @@ START_TEST(test_print_round_trip)
 	ck_assert_ptr_nonnull(strstr(text,
 	    "\negress = yes\negress-source = node\n"
 	    "egress-ports = 20000-40000\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+	    "\nignore-ports = tcp/22, udp/53\n"));
 	free(text);
 	/* a full IPv6 address, the global network off */
 	setup();
@@ -700,6 +750,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_gateway_mode);
 	tcase_add_test(tc, test_print_defaults_round_trip);
 	tcase_add_test(tc, test_print_round_trip);
+	tcase_add_test(tc, test_ignore_ports);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -78,10 +78,12 @@ START_TEST(test_live_keys_take_effect)
 
 	write_file("[cluster]\nname = rl\nlog-level = debug\n"
 		   "[local]\nbusy-poll = 7\nring-shrink-after = 2\n"
-		   "[global]\nudp-timeout = 5\ntcp-syn-timeout = 4\n");
+		   "[global]\nudp-timeout = 5\ntcp-syn-timeout = 4\n"
+		   "ignore-ports = udp/3784\n");
 	reload_run(&d, &r);
 	ck_assert_int_eq(r.bad, 0);
-	ck_assert_int_eq(r.applied, 5);
+	ck_assert_int_eq(r.applied, 6);
+	ck_assert_uint_eq(d.conf.g.ignore.n, 1);
 	ck_assert_int_eq(r.kept, 0);
 	ck_assert_uint_eq(d.conf.log_level, LOG_DEBUG);
 	ck_assert_uint_eq(d.conf.local.busy_poll_us, 7);

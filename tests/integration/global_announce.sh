@@ -2,7 +2,10 @@
 # A gateway in route mode keeps G's route for a routing daemon, and only
 # while it can deliver: node 1 is a gateway (gateway-mode = route) with a
 # link to the out namespace; nodes 2 and 3 may serve G:7200.
-#  - no listener anywhere: no route to G in table 203;
+#  - no listener anywhere: no route to G in table 203, nor for a routing
+#    daemon's BFD and BGP sockets on the wildcard address (ignore-ports);
+#    a reload without them in ignore-ports publishes them, and one with
+#    them back takes them out again;
 #  - a listener on node 2: the route appears; out, routing G to the
 #    gateway as a router that learned it would, is served; the gateway
 #    answers no ARP for G;
@@ -33,7 +36,8 @@ ip -n "$(ns 1)" route add $C/32 via 10.205.1.2
 GW=(--set global.gateway=gw0 --set global.gateway-mode=route
     --set global.withdraw-delay=3000 --set global.route-local=yes)
 start_node 1 "${GW[@]}"
-start_node 2
+printf '[global]\n' >"$T_DIR/node2.conf"
+start_node 2 --config "$T_DIR/node2.conf"
 start_node 3 --set global.route-local=yes
 for n in 1 2 3; do wait_state $n up 5 >/dev/null || fail "node $n not up"; done
 
@@ -50,9 +54,33 @@ wait_route() {
 	return 1
 }
 
+# a routing daemon's sockets, as FRR's bfdd and bgpd open them
+bg_ns 2 socat -u UDP-RECV:3784 /dev/null
+bg_ns 2 socat TCP-LISTEN:179,fork,reuseaddr SYSTEM:"echo bgp"
+bg_ns 1 socat -u UDP-RECV:4784 /dev/null
+# published: how many listeners of G's ports 179, 3784 and 4784
+published() {
+	ctl --json listeners |
+	    jq '[.[] | select(.port == 179 or .port == 3784 or .port == 4784)] | length'
+}
 sleep 1.5 # two ticks with no listener
 [ -z "$(routes)" ] || fail "route to G with no listener: $(routes)"
-say "no listener: no route to G"
+[ "$(published)" = 0 ] || fail "BFD or BGP published: $(ctl listeners)"
+say "no listener, BFD's and BGP's sockets: no route to G"
+# ignore-ports is live: none publishes them, the default takes them back
+hup2() {
+	printf '[global]\n%s\n' "$1" >"$T_DIR/node2.conf"
+	kill -HUP "$(daemon_pid 2)"
+	for _ in $(seq 30); do
+		[ "$(published)" = "$2" ] && return
+		sleep 0.1
+	done
+	fail "ignore-ports after '$1': $(published) published, not $2"
+}
+hup2 "ignore-ports = udp/4784" 2
+hup2 "" 0
+wait_route no 3 || fail "route to G after BGP went back to ignored: $(routes)"
+say "a reload without BFD and BGP in ignore-ports publishes them; back, not"
 
 # arp mode's proxy answer is not there: a client on the link gets none
 ip -n "$(ns out)" route add $G/32 dev up1 src $C
