@@ -14,6 +14,7 @@
 #  - 30 connections from node 3 of A to G_B:P are served by B's three
 #    nodes in turn (10 each), leave A as node 3's egress flows and enter
 #    B by its gateway; 12 to G6_B:P likewise (4 each);
+#  - gateway 1 of A reaches G_B too, from its uplink's address;
 #  - node 3 of A reaches each node of B by its own local address
 #    (route-local).
 . "$(dirname "$0")/lib.sh"
@@ -165,6 +166,12 @@ got=$(tally 3 $G6_B $P 12)
 [ "$got" = "b1=4 b2=4 b3=4 " ] || {
 	router_dump router; fail "12 connections from node 3 of A to G6_B:$P were answered $got"; }
 say "node 3 of A -> G6_B:$P 12 times: $got"
+# a gateway of A reaches G_B by the routes its routing daemon installed,
+# from its uplink's address
+got=$(tally 1 $G_B $P 3)
+[ "$got" = "b1=1 b2=1 b3=1 " ] ||
+    fail "3 connections from gateway 1 of A to G_B:$P were answered $got"
+say "gateway 1 of A -> G_B:$P 3 times: $got"
 
 wait_nexthops router $LNET_B 1 10 >/dev/null ||
     { router_dump router b1; fail "the router has no route to B's local network"; }
