@@ -17,8 +17,9 @@
  *   rule-priority + 3  to G         iif GATEWAY   lookup table (gateways)
  *   rule-priority + 4  to client-network iif GATEWAY lookup table
  *                                                      (gateways)
- *   table: G dev shmg0 src <client address>; default dev shmg0;
- *          blackhole default metric 4294967295
+ *   rule-priority + 8  to G, to client-network iif GATEWAY blackhole
+ *                                                      (gateways)
+ *   table: G dev shmg0 src <client address>; default dev shmg0
  *
  * so that what this node sends to a cluster address, and what its
  * servers answer, leaves through the global interface (whose daemon
@@ -60,12 +61,13 @@
  * same flow from G.  Everything is undone on exit.
  *
  * The routes through the global interface go with it when the daemon
- * dies; its rules stay.  The table's blackhole default, behind every
- * other route, is what is left: a gateway killed while routers still
- * send it a flow drops that flow's packets, so the client retransmits
- * to the gateway the routers choose next, instead of meeting a RST from
- * its stack (G still local for an instant) or an ICMP error (the packet
- * looked up further, in the main table).
+ * dies; its rules stay.  A gateway's blackhole rules, behind the rules
+ * that look up the table, are what is left for packets from outside: a
+ * gateway killed while routers still send it flows of G drops their
+ * packets, so that the clients retransmit to the gateway the routers
+ * choose next, instead of meeting a RST from its stack (G still local
+ * for an instant) or an ICMP error (the packet looked up further, in
+ * the main table).
  */
 #include "config.h"
 
@@ -84,9 +86,6 @@
 #include "netlink.h"
 #include "groute.h"
 #include "route.h"
-
-/* the blackhole default's metric: behind every other route of the table */
-#define GROUTE_LAST 4294967295u
 
 #define GROUTE_PORTS "net/ipv4/ip_local_port_range"
 /* ... the kernel's own, put back in place of a killed daemon's share */
@@ -226,6 +225,10 @@ groute_reach(struct groute *gr, uint32_t g, char *err, size_t errlen)
 	if (*gw != '\0' &&
 	    (rc = rt_rule4_add(&gr->undo, p + 3, t, g, 32, 0, 0, gw)) != 0)
 		goto fail;
+	what = "blackhole rule behind that one";
+	if (*gw != '\0' &&
+	    (rc = rt_rule4_add(&gr->undo, p + 8, 0, g, 32, 0, 0, gw)) != 0)
+		goto fail;
 	what = "answer ARP for it on the gateway interface";
 	if (*gw != '\0' && gr->c->g.gateway_mode == CONF_GW_ARP &&
 	    (rc = rt_proxy4_add(&gr->undo, (int)if_nametoindex(gw), g)) != 0)
@@ -283,9 +286,6 @@ groute_rules(struct groute *gr, char *err, size_t errlen)
 	what = "default route via the global interface";
 	if ((rc = rt_route4_add(&gr->undo, t, 0, 0, gr->ifindex, 0)) != 0)
 		goto fail;
-	what = "blackhole default route behind it";
-	if ((rc = rt_blackhole_add(&gr->undo, AF_INET, t, GROUTE_LAST)) != 0)
-		goto fail;
 	what = "rule to the client network";
 	if ((rc = rt_rule4_add(&gr->undo, p + 2, t, gr->c->g.client_net,
 		 (uint8_t)gr->c->g.client_prefix, 0, 0, "lo")) != 0)
@@ -293,6 +293,11 @@ groute_rules(struct groute *gr, char *err, size_t errlen)
 	what = "rule to the client network from the gateway interface";
 	if (gr->c->g.gateway[0] &&
 	    (rc = rt_rule4_add(&gr->undo, p + 4, t, gr->c->g.client_net,
+		 (uint8_t)gr->c->g.client_prefix, 0, 0, gr->c->g.gateway)) != 0)
+		goto fail;
+	what = "blackhole rule behind that one";
+	if (gr->c->g.gateway[0] &&
+	    (rc = rt_rule4_add(&gr->undo, p + 8, 0, gr->c->g.client_net,
 		 (uint8_t)gr->c->g.client_prefix, 0, 0, gr->c->g.gateway)) != 0)
 		goto fail;
 	what = "move the local table's rule";
@@ -396,9 +401,6 @@ groute_v6(struct groute *gr, char *err, size_t errlen)
 	what = "IPv6 default route via the global interface";
 	if ((rc = rt_route6_add(&gr->undo, t, any, 0, ifi, NULL)) != 0)
 		goto fail;
-	what = "IPv6 blackhole default route behind it";
-	if ((rc = rt_blackhole_add(&gr->undo, AF_INET6, t, GROUTE_LAST)) != 0)
-		goto fail;
 	what = "IPv6 rules";
 	if ((rc = rt_rule6_add(&gr->undo, p, t, gr->c->g.addr6, 128, NULL, 0,
 		 "lo")) != 0 ||
@@ -421,6 +423,11 @@ groute_v6(struct groute *gr, char *err, size_t errlen)
 		    (rc = rt_rule6_add(&gr->undo, p + 3, t, gr->c->g.addr6, 128,
 			 NULL, 0, gr->c->g.gateway)) != 0 ||
 		    (rc = rt_rule6_add(&gr->undo, p + 4, t, gr->c->g.client6,
+			 (uint8_t)gr->c->g.client6_prefix, NULL, 0,
+			 gr->c->g.gateway)) != 0 ||
+		    (rc = rt_rule6_add(&gr->undo, p + 8, 0, gr->c->g.addr6, 128,
+			 NULL, 0, gr->c->g.gateway)) != 0 ||
+		    (rc = rt_rule6_add(&gr->undo, p + 8, 0, gr->c->g.client6,
 			 (uint8_t)gr->c->g.client6_prefix, NULL, 0,
 			 gr->c->g.gateway)) != 0)
 			goto fail;

@@ -3,9 +3,8 @@
  * test's own: every rule recorded is taken back by rt_undo_all, however
  * many there are (the log grows), and a sysctl gets its old value back;
  * a default route is found in its table only, whatever its device, and
- * the one the daemon adds goes with the undo; a table's blackhole
- * default stays behind its link routes, outlives them and goes with the
- * undo.  Needs root; skipped otherwise.
+ * the one the daemon adds goes with the undo; a blackhole rule (table
+ * 0) is one, and goes with the undo.  Needs root; skipped otherwise.
  */
 #include "config.h"
 
@@ -138,47 +137,55 @@ START_TEST(test_default_route_found_and_undone)
 }
 END_TEST
 
-/* shown: does `ip -F route show table TABLE` print a line with what? */
+/* rules: how many lines of `ip -F rule show` match pattern */
 static int
-shown(int fam, const char *what)
+rules(int fam, const char *pattern)
 {
-	char cmd[160];
+	char cmd[200];
+	FILE *fp;
+	int n = -1;
 
-	snprintf(cmd, sizeof(cmd), "ip -%d route show table %d | grep -q '^%s'",
-	    fam == AF_INET ? 4 : 6, TABLE, what);
-	return system(cmd) == 0;
+	snprintf(cmd, sizeof(cmd), "ip -%d rule show | grep -c '%s'",
+	    fam == AF_INET ? 4 : 6, pattern);
+	ck_assert_ptr_nonnull(fp = popen(cmd, "r"));
+	ck_assert_int_eq(fscanf(fp, "%d", &n), 1);
+	pclose(fp);
+	return n;
 }
 
-START_TEST(test_blackhole_behind_link_routes)
+START_TEST(test_blackhole_rule)
 {
-	static const uint8_t any6[16];
+	static const uint8_t g6[16] = { 0xfd, 0x53, [15] = 1 };
 	struct rt_undo u = { 0 };
-	uint32_t any = 0;
-	int fam;
 
 	if (!netns(__func__))
 		return;
-	ck_assert_int_eq(nl_link_setup(1, NULL, 0, 1, 0), 0); /* lo up */
-	ck_assert_int_eq(rt_blackhole_add(&u, AF_INET, TABLE, 4294967295u), 0);
-	ck_assert_int_eq(rt_blackhole_add(&u, AF_INET6, TABLE, 4294967295u), 0);
-	/* a second time replaces it (a restart after kill -9) */
-	ck_assert_int_eq(rt_blackhole_add(&u, AF_INET, TABLE, 4294967295u), 0);
-	ck_assert_int_eq(rt_default_exists(AF_INET, TABLE), 1);
-	ck_assert_int_eq(rt_default_exists(AF_INET6, TABLE), 1);
-	/* the link default beside it, and gone again: the blackhole stays */
-	ck_assert_int_eq(rt_route4_add(&u, TABLE, 0, 0, 1, 0), 0);
-	ck_assert_int_eq(rt_route6_add(&u, TABLE, any6, 0, 1, NULL), 0);
-	ck_assert(shown(AF_INET, "default dev lo"));
-	ck_assert(shown(AF_INET6, "default dev lo"));
-	ck_assert_int_eq(rt_route_set(0, AF_INET, TABLE, &any, 0, 1), 0);
-	ck_assert_int_eq(rt_route_set(0, AF_INET6, TABLE, any6, 0, 1), 0);
-	for (fam = AF_INET; fam <= AF_INET6; fam += AF_INET6 - AF_INET) {
-		ck_assert(shown(fam, "blackhole default .*metric 4294967295"));
-		ck_assert(!shown(fam, "default dev lo"));
-	}
+	ck_assert_int_eq(rt_rule4_add(&u, PREF, TABLE, htonl(0x0a630001), 32, 0,
+			     0, "lo"),
+	    0);
+	ck_assert_int_eq(rt_rule4_add(&u, PREF + 8, 0, htonl(0x0a630001), 32, 0,
+			     0, "lo"),
+	    0);
+	ck_assert_int_eq(rt_rule6_add(&u, PREF + 8, 0, g6, 128, NULL, 0, "lo"),
+	    0);
+	/* again: there already, kept, not recorded twice */
+	ck_assert_int_eq(rt_rule4_add(&u, PREF + 8, 0, htonl(0x0a630001), 32, 0,
+			     0, "lo"),
+	    0);
+	ck_assert_int_eq(u.n, 3);
+	ck_assert_int_eq(
+	    rules(AF_INET, "^20008:.*to 10.99.0.1 iif lo blackhole$"), 1);
+	ck_assert_int_eq(rules(AF_INET,
+			     "^20000:.*to 10.99.0.1 iif lo lookup "
+			     "4242$"),
+	    1);
+	ck_assert_int_eq(rules(AF_INET6,
+			     "^20008:.*to fd53::1 iif lo "
+			     "blackhole$"),
+	    1);
 	ck_assert_int_eq(rt_undo_all(&u), 0);
-	ck_assert(!shown(AF_INET, "blackhole"));
-	ck_assert(!shown(AF_INET6, "blackhole"));
+	ck_assert_int_eq(rules(AF_INET, "blackhole\\|4242"), 0);
+	ck_assert_int_eq(rules(AF_INET6, "blackhole"), 0);
 }
 END_TEST
 
@@ -191,7 +198,7 @@ route_suite(void)
 	tcase_add_test(tc, test_undo_takes_back_every_rule);
 	tcase_add_test(tc, test_undo_puts_a_sysctl_back);
 	tcase_add_test(tc, test_default_route_found_and_undone);
-	tcase_add_test(tc, test_blackhole_behind_link_routes);
+	tcase_add_test(tc, test_blackhole_rule);
 	suite_add_tcase(s, tc);
 	return s;
 }

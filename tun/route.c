@@ -25,18 +25,17 @@
 #include "netlink.h"
 #include "route.h"
 
-#define RT_OP_RULE      1
-#define RT_OP_ROUTE     2
-#define RT_OP_SYSCTL    3
-#define RT_OP_LOCAL     4 /* local rule moved: put it back at 0 */
-#define RT_OP_ADDR      5
-#define RT_OP_PROXY     6
-#define RT_OP_BLACKHOLE 7
+#define RT_OP_RULE   1
+#define RT_OP_ROUTE  2
+#define RT_OP_SYSCTL 3
+#define RT_OP_LOCAL  4 /* local rule moved: put it back at 0 */
+#define RT_OP_ADDR   5
+#define RT_OP_PROXY  6
 
 #define RT_FLUSH_MAX 4096 /* rules deleted by one rt_rule4_flush */
 
 /* rt_rule_msgf: build a rule request (family AF_INET or AF_INET6; dst and
- * src point to 4 or 16 bytes, or are NULL). */
+ * src point to 4 or 16 bytes, or are NULL; table 0: a blackhole rule). */
 static struct nlmsghdr *
 rt_rule_msgf(char *buf, int type, int flags, int family, uint32_t pref,
     uint32_t table, const void *dst, uint8_t dstlen, const void *src,
@@ -50,12 +49,13 @@ rt_rule_msgf(char *buf, int type, int flags, int family, uint32_t pref,
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
 	fr = mnl_nlmsg_put_extra_header(nlh, sizeof(*fr));
 	fr->family = (uint8_t)family;
-	fr->action = FR_ACT_TO_TBL;
+	fr->action = table != 0 ? FR_ACT_TO_TBL : FR_ACT_BLACKHOLE;
 	fr->table = table < 256 ? table : RT_TABLE_UNSPEC;
 	fr->dst_len = dstlen;
 	fr->src_len = srclen;
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, pref);
-	mnl_attr_put_u32(nlh, FRA_TABLE, table);
+	if (table != 0)
+		mnl_attr_put_u32(nlh, FRA_TABLE, table);
 	if (dstlen && dst != NULL)
 		mnl_attr_put(nlh, FRA_DST, alen, dst);
 	if (srclen && src != NULL)
@@ -457,49 +457,6 @@ rt_route4_gateways(uint32_t table, int oif, const uint32_t *gw, uint32_t n)
 	return n == 0 && (rc == -ESRCH || rc == -ENODEV) ? 0 : rc;
 }
 
-/* rt_blackhole_msgf: a request for table's default blackhole route of
- * family at metric. */
-static struct nlmsghdr *
-rt_blackhole_msgf(char *buf, int type, int flags, int family, uint32_t table,
-    uint32_t metric)
-{
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct rtmsg *rtm;
-
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = (uint8_t)family;
-	rtm->rtm_table = table < 256 ? table : RT_TABLE_UNSPEC;
-	rtm->rtm_protocol = RTPROT_STATIC;
-	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
-	rtm->rtm_type = RTN_BLACKHOLE;
-	mnl_attr_put_u32(nlh, RTA_TABLE, table);
-	mnl_attr_put_u32(nlh, RTA_PRIORITY, metric);
-	return nlh;
-}
-
-/* rt_blackhole_add: table's default blackhole route (route.h). */
-int
-rt_blackhole_add(struct rt_undo *u, int family, uint32_t table, uint32_t metric)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct rt_op *op;
-	int rc;
-
-	if ((rc = rt_room(u)) != 0)
-		return rc;
-	rc = nl_talk(rt_blackhole_msgf(buf, RTM_NEWROUTE,
-	    NLM_F_CREATE | NLM_F_REPLACE, family, table, metric));
-	if (rc != 0)
-		return rc;
-	op = rt_record(u, RT_OP_BLACKHOLE);
-	op->family = family;
-	op->table = table;
-	op->pref = metric;
-	return 0;
-}
-
 /* rt_route4_add: an IPv4 link route (prefsrc 0: none). */
 int
 rt_route4_add(struct rt_undo *u, uint32_t table, uint32_t dst, uint8_t len,
@@ -724,10 +681,6 @@ rt_undo_one(const struct rt_op *op)
 		rc = nl_talk(rt_route_msgf(buf, RTM_DELROUTE, 0, fam, op->table,
 		    dst, op->dstlen, op->oif, NULL));
 		return rc == -ESRCH || rc == -ENODEV ? 0 : rc;
-	case RT_OP_BLACKHOLE:
-		rc = nl_talk(rt_blackhole_msgf(buf, RTM_DELROUTE, 0, fam,
-		    op->table, op->pref));
-		return rc == -ESRCH ? 0 : rc;
 	case RT_OP_SYSCTL:
 		return rt_sysctl_rw(op->path, op->value, NULL, 0);
 	case RT_OP_PROXY:

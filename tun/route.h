@@ -13,8 +13,7 @@ struct rt_undo {
 	int		n, cap;
 	struct rt_op {
 		int		kind;		/* RT_OP_* */
-		uint32_t	pref, table;	/* rules, routes; pref is
-						 * a blackhole's metric */
+		uint32_t	pref, table;	/* rules, routes */
 		int		family;		/* AF_INET or AF_INET6 */
 		uint32_t	dst, src;	/* network order (IPv4) */
 		uint8_t		dst6[16], src6[16];
@@ -29,7 +28,9 @@ struct rt_undo {
 };
 
 /* Add an IPv4 rule: [from src/srclen] [to dst/dstlen] [iif IFNAME]
- * lookup table, at priority pref.  Recorded for undo unless it existed. */
+ * lookup table, at priority pref; table 0: blackhole instead (what the
+ * rule matches is dropped, without an ICMP error).  Recorded for undo
+ * unless it existed. */
 int	 rt_rule4_add(struct rt_undo *u, uint32_t pref, uint32_t table,
 	    uint32_t dst, uint8_t dstlen, uint32_t src, uint8_t srclen,
 	    const char *iif);
@@ -56,12 +57,6 @@ int	 rt_route4_add(struct rt_undo *u, uint32_t table, uint32_t dst,
  * that is not there succeeds.  Not recorded: the caller tracks it. */
 int	 rt_route_set(int add, int family, uint32_t table, const void *dst,
 	    uint8_t len, int oif);
-/* Add (or replace) table's default route of family (AF_INET or AF_INET6)
- * of type blackhole at metric: what table's other routes do not take is
- * dropped there, without an ICMP error, rather than looked up further.
- * Recorded for undo. */
-int	 rt_blackhole_add(struct rt_undo *u, int family, uint32_t table,
-	    uint32_t metric);
 /* Make the IPv4 default route of table "via gw[0..n) dev oif", several
  * next hops for n > 1 (gw network order); n = 0 deletes it.  Not
  * recorded: the caller tracks it. */
