@@ -99,47 +99,14 @@ flows=$(ctl --json nodes | jq '.[] | select(.id == 4) | .global_egress_flows')
 [ "$flows" -ge "$i" ] || fail "node 4 counted $flows egress flows"
 say "$i fetches from node 4 through the gateways: ${by[1]} by 1, ${by[2]} by 2"
 
-# four long-lived connections, a line every 0.1 s until $T_DIR/stop,
-# each echo checked; a connection that loses one says BROKEN and ends
-for i in 1 2 3 4; do
-	bg_out 4 "$T_DIR/conn$i" bash -c '
-	coproc S { socat -T 30 - TCP:'"$X"':7100; }
-	k=0
-	while [ ! -e '"$T_DIR"'/stop ]; do
-		k=$((k + 1))
-		echo "$k" >&"${S[1]}"
-		if ! read -r -t 8 who n <&"${S[0]}" || [ "$n" != "$k" ]; then
-			echo "BROKEN at $k ($who $n)"; exit 1
-		fi
-		echo "$k" > '"$T_DIR"'/count'"$i"'.new
-		mv -f '"$T_DIR"'/count'"$i"'.new '"$T_DIR"'/count'"$i"'
-		sleep 0.1
-	done
-	echo "done after $k"'
-	CONN[$i]=$BG_PID
-done
-count() {
-	cat "$T_DIR/count$1" 2>/dev/null || echo 0
-}
-# progress N: every connection echoed at least N more lines than before
-progress() {
-	local i want got
-	for i in 1 2 3 4; do
-		want=$(( $(count $i) + $1 ))
-		for _ in $(seq 150); do
-			got=$(count $i)
-			[ "$got" -ge "$want" ] && break
-			kill -0 "${CONN[$i]}" 2>/dev/null || fail "connection $i: $(cat "$T_DIR/conn$i")"
-			sleep 0.1
-		done
-		[ "$got" -ge "$want" ] || fail "connection $i stalled at $got: $(cat "$T_DIR/conn$i")"
-	done
-}
+# four long-lived connections, each echo checked (long_conn)
+for i in 1 2 3 4; do long_conn 4 $i TCP:$X:7100; done
+progress_why() { ctl conns; }
 long_by() {
 	ctl --json conns | jq "[.[] | select(.fport == 7100 and .node == 4 and
 	    .direction == \"out\" and .ingress == $1)] | length"
 }
-progress 5
+progress 5 1 2 3 4
 # the gateway the last fetch used, which one of the connections uses too
 for _ in $(seq 30); do
 	read -r gw port < <(fetch 4) || fail "a fetch from node 4 failed"
@@ -154,7 +121,7 @@ ip -n "$(ns out)" route replace $G/32 dev up$other src $X
 wait_state "$gw" down 5 >/dev/null || fail "gateway $gw not seen down"
 read -r now port < <(fetch 4) || fail "fetch after gateway $gw's death: $(ctl conns)"
 [ "$now" = "$other" ] || fail "the fetch left by $now, not gateway $other"
-progress 10
+progress 10 1 2 3 4
 [ "$(long_by "$other")" = 4 ] || fail "the connections did not move to gateway $other: $(ctl conns)"
 say "kill -9 of gateway $gw: a fetch by gateway $other, all 4 connections go on by it"
 

@@ -40,46 +40,10 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
-# 10 connections from the client, a line every 0.1 s until $T_DIR/stop,
-# each echo checked; a connection that loses one says BROKEN and ends
-for i in $(seq 10); do
-	bg_out out "$T_DIR/conn$i" bash -c '
-	coproc S { socat -T 30 - TCP:'"$G"':7100,bind='"$C"'; }
-	k=0
-	while [ ! -e '"$T_DIR"'/stop ]; do
-		k=$((k + 1))
-		echo "$k" >&"${S[1]}"
-		if ! read -r -t 8 who n <&"${S[0]}" || [ "$n" != "$k" ]; then
-			echo "BROKEN at $k ($who $n)"; exit 1
-		fi
-		[ $k = 1 ] && echo "served by $who"
-		echo "$k" > '"$T_DIR"'/count'"$i"'.new
-		mv -f '"$T_DIR"'/count'"$i"'.new '"$T_DIR"'/count'"$i"'
-		sleep 0.1
-	done
-	echo "done after $k"'
-	CONN[$i]=$BG_PID
-done
-# count I: lines connection I has echoed (its writer renames the file
-# into place, so a read never sees it half written)
-count() {
-	cat "$T_DIR/count$1" 2>/dev/null || echo 0
-}
-# progress: every connection echoed at least N more lines than before
-progress() {
-	local i want got
-	for i in $(seq 10); do
-		want=$(( $(count $i) + $1 ))
-		for _ in $(seq 150); do
-			got=$(count $i)
-			[ "$got" -ge "$want" ] && break
-			kill -0 "${CONN[$i]}" 2>/dev/null || fail "connection $i: $(cat "$T_DIR/conn$i")"
-			sleep 0.1
-		done
-		[ "$got" -ge "$want" ] || fail "connection $i stalled at $got (wanted $want): $(cat "$T_DIR/conn$i")"
-	done
-}
-progress 5
+# 10 connections from the client, each echo checked (long_conn)
+for i in $(seq 10); do long_conn out $i TCP:$G:7100,bind=$C; done
+progress_why() { ctl conns --service 7100; }
+progress 5 $(seq 10)
 on3=$(grep -l "served by node3" "$T_DIR"/conn* | wc -l)
 [ "$on3" -ge 1 ] && [ "$on3" -le 9 ] || fail "node 3 serves $on3 of 10"
 [ "$(ctl --json conns --service 7100 | jq '[.[] | select(.ingress == 1)] | length')" = 10 ] ||
@@ -88,7 +52,7 @@ say "10 connections to G by gateway 1, $on3 served by node 3"
 
 stop_node 1 KILL
 ip -n "$(ns out)" route replace $G/32 dev up2 src $C
-progress 10
+progress 10 $(seq 10)
 for _ in $(seq 30); do
 	[ "$(ctl --json conns --service 7100 | jq '[.[] | select(.ingress == 2)] | length')" = 10 ] && break
 	sleep 0.1
@@ -100,7 +64,7 @@ say "kill -9 of gateway 1: all 10 connections go on, now entering by gateway 2"
 stop_node 3
 start_node 3
 wait_state 3 up 5 >/dev/null || fail "node 3 not up again"
-progress 10
+progress 10 $(seq 10)
 say "node 3's daemon restarted: all 10 connections go on ($on3 of them its own)"
 
 touch "$T_DIR/stop"

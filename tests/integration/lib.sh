@@ -324,3 +324,57 @@ no_loss() {
 	fi
 	echo "$last"
 }
+
+# long_conn NS I SOCAT_ADDR: connection I from namespace NS (socat's
+# address, e.g. TCP:10.202.0.1:7100), a line every 0.1 s until
+# $T_DIR/stop, each echo checked against a server that answers
+# "WHO N" for line N.  Its output ($T_DIR/connI): "served by WHO", then
+# "done after K" or, when an echo is lost or wrong, "BROKEN at ..." and
+# it ends.  The lines echoed so far are count I's; its PID is CONN[I].
+long_conn() {
+	local ns=$1 i=$2 to=$3
+	bg_out "$ns" "$T_DIR/conn$i" bash -c '
+	coproc S { socat -T 30 - '"$to"'; }
+	k=0
+	while [ ! -e '"$T_DIR"'/stop ]; do
+		k=$((k + 1))
+		echo "$k" >&"${S[1]}"
+		if ! read -r -t 8 who n <&"${S[0]}" || [ "$n" != "$k" ]; then
+			echo "BROKEN at $k ($who $n) $(date +%T.%N)"; exit 1
+		fi
+		[ $k = 1 ] && echo "served by $who"
+		echo "$k" > '"$T_DIR"'/count'"$i"'.new
+		mv -f '"$T_DIR"'/count'"$i"'.new '"$T_DIR"'/count'"$i"'
+		sleep 0.1
+	done
+	echo "done after $k"'
+	CONN[$i]=$BG_PID
+}
+# count I: lines connection I has echoed (its writer renames the file
+# into place, so a read never sees it half written)
+count() {
+	cat "$T_DIR/count$1" 2>/dev/null || echo 0
+}
+# progress N I...: each of connections I... (long_conn) echoes at least N
+# more lines than when asked, within 15 s (all counted at once); fails
+# naming what they said, and what progress_why prints (a test may
+# define it: the state that explains a connection's end)
+progress_why() { :; }
+progress() {
+	local n=$1 i want=() behind; shift
+	for i in "$@"; do want[$i]=$(( $(count "$i") + n )); done
+	for _ in $(seq 150); do
+		behind=""
+		for i in "$@"; do
+			kill -0 "${CONN[$i]}" 2>/dev/null ||
+			    fail "connection $i: $(cat "$T_DIR/conn$i"); $(progress_why)"
+			[ "$(count "$i")" -ge "${want[$i]}" ] || behind+=" $i"
+		done
+		[ -z "$behind" ] && return 0
+		sleep 0.1
+	done
+	for i in $behind; do
+		say "connection $i stalled at $(count "$i") (wanted ${want[$i]}): $(cat "$T_DIR/conn$i")"
+	done
+	fail "connections stalled:$behind; $(progress_why)"
+}
