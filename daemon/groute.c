@@ -227,7 +227,8 @@ groute_reach(struct groute *gr, uint32_t g, char *err, size_t errlen)
 		goto fail;
 	what = "blackhole rule behind that one";
 	if (*gw != '\0' &&
-	    (rc = rt_rule4_add(&gr->undo, p + 8, 0, g, 32, 0, 0, gw)) != 0)
+	    (rc = rt_rule4_add(&gr->undo, p + 8, RT_RULE_BLACKHOLE, g, 32, 0, 0,
+		 gw)) != 0)
 		goto fail;
 	what = "answer ARP for it on the gateway interface";
 	if (*gw != '\0' && gr->c->g.gateway_mode == CONF_GW_ARP &&
@@ -297,8 +298,9 @@ groute_rules(struct groute *gr, char *err, size_t errlen)
 		goto fail;
 	what = "blackhole rule behind that one";
 	if (gr->c->g.gateway[0] &&
-	    (rc = rt_rule4_add(&gr->undo, p + 8, 0, gr->c->g.client_net,
-		 (uint8_t)gr->c->g.client_prefix, 0, 0, gr->c->g.gateway)) != 0)
+	    (rc = rt_rule4_add(&gr->undo, p + 8, RT_RULE_BLACKHOLE,
+		 gr->c->g.client_net, (uint8_t)gr->c->g.client_prefix, 0, 0,
+		 gr->c->g.gateway)) != 0)
 		goto fail;
 	what = "move the local table's rule";
 	if ((rc = rt_local_rule_move(&gr->undo, p + 10)) != 0)
@@ -425,11 +427,12 @@ groute_v6(struct groute *gr, char *err, size_t errlen)
 		    (rc = rt_rule6_add(&gr->undo, p + 4, t, gr->c->g.client6,
 			 (uint8_t)gr->c->g.client6_prefix, NULL, 0,
 			 gr->c->g.gateway)) != 0 ||
-		    (rc = rt_rule6_add(&gr->undo, p + 8, 0, gr->c->g.addr6, 128,
-			 NULL, 0, gr->c->g.gateway)) != 0 ||
-		    (rc = rt_rule6_add(&gr->undo, p + 8, 0, gr->c->g.client6,
-			 (uint8_t)gr->c->g.client6_prefix, NULL, 0,
-			 gr->c->g.gateway)) != 0)
+		    (rc = rt_rule6_add(&gr->undo, p + 8, RT_RULE_BLACKHOLE,
+			 gr->c->g.addr6, 128, NULL, 0, gr->c->g.gateway)) !=
+			0 ||
+		    (rc = rt_rule6_add(&gr->undo, p + 8, RT_RULE_BLACKHOLE,
+			 gr->c->g.client6, (uint8_t)gr->c->g.client6_prefix,
+			 NULL, 0, gr->c->g.gateway)) != 0)
 			goto fail;
 	}
 	what = "move the IPv6 local table's rule";
@@ -598,6 +601,28 @@ groute_stale_ports(struct groute *gr)
 		    p, p + 1, strerror(a < 0 ? -a : -b));
 }
 
+/* groute_stale_blackholes: a killed gateway's blackhole rules, not in
+ * the undo log: taken away whatever this node is now (they are remade
+ * and recorded if it is a gateway still), so that a clean stop leaves
+ * none. */
+static void
+groute_stale_blackholes(struct groute *gr)
+{
+	uint32_t p = gr->c->g.rule_pref + 8;
+	int a, b;
+
+	a = rt_rule_flush(AF_INET, p, RT_RULE_BLACKHOLE);
+	b = rt_rule_flush(AF_INET6, p, RT_RULE_BLACKHOLE);
+	if (a > 0 || b > 0)
+		log_info("global: removed %d blackhole rules a previous daemon "
+			 "left",
+		    (a > 0 ? a : 0) + (b > 0 ? b : 0));
+	else if (a < 0 || b < 0)
+		log_warnx("global: cannot look for blackhole rules left at "
+			  "priority %u: %s",
+		    p, strerror(a < 0 ? -a : -b));
+}
+
 /* groute_setup: all of it, after the global interface is up. */
 int
 groute_setup(const struct conf *c, uint32_t self, uint32_t max_nodes,
@@ -617,6 +642,7 @@ groute_setup(const struct conf *c, uint32_t self, uint32_t max_nodes,
 	gr->ifindex = ifindex;
 	strlcpy(gr->ifname, ifname, sizeof(gr->ifname));
 	groute_stale_ports(gr);
+	groute_stale_blackholes(gr);
 	if ((rc = groute_sysctls(gr, err, errlen)) != 0 ||
 	    (rc = groute_gateway(gr, err, errlen)) != 0 ||
 	    (rc = groute_rules(gr, err, errlen)) != 0 ||

@@ -137,7 +137,8 @@ START_TEST(test_default_route_found_and_undone)
 }
 END_TEST
 
-/* rules: how many lines of `ip -F rule show` match pattern */
+/* rules: how many lines of `ip -4 rule show` (-6 for AF_INET6) match
+ * pattern */
 static int
 rules(int fam, const char *pattern)
 {
@@ -163,14 +164,15 @@ START_TEST(test_blackhole_rule)
 	ck_assert_int_eq(rt_rule4_add(&u, PREF, TABLE, htonl(0x0a630001), 32, 0,
 			     0, "lo"),
 	    0);
-	ck_assert_int_eq(rt_rule4_add(&u, PREF + 8, 0, htonl(0x0a630001), 32, 0,
-			     0, "lo"),
+	ck_assert_int_eq(rt_rule4_add(&u, PREF + 8, RT_RULE_BLACKHOLE,
+			     htonl(0x0a630001), 32, 0, 0, "lo"),
 	    0);
-	ck_assert_int_eq(rt_rule6_add(&u, PREF + 8, 0, g6, 128, NULL, 0, "lo"),
+	ck_assert_int_eq(rt_rule6_add(&u, PREF + 8, RT_RULE_BLACKHOLE, g6, 128,
+			     NULL, 0, "lo"),
 	    0);
 	/* again: there already, kept, not recorded twice */
-	ck_assert_int_eq(rt_rule4_add(&u, PREF + 8, 0, htonl(0x0a630001), 32, 0,
-			     0, "lo"),
+	ck_assert_int_eq(rt_rule4_add(&u, PREF + 8, RT_RULE_BLACKHOLE,
+			     htonl(0x0a630001), 32, 0, 0, "lo"),
 	    0);
 	ck_assert_int_eq(u.n, 3);
 	ck_assert_int_eq(
@@ -189,6 +191,41 @@ START_TEST(test_blackhole_rule)
 }
 END_TEST
 
+START_TEST(test_flush_by_kind)
+{
+	static const uint8_t g6[16] = { 0xfd, 0x53, [15] = 1 };
+	struct rt_undo u = { 0 };
+
+	if (!netns(__func__))
+		return;
+	/* a killed daemon's: a lookup and two blackholes at one priority,
+	 * a blackhole of IPv6 */
+	ck_assert_int_eq(rt_rule4_add(&u, PREF, TABLE, htonl(0x0a630001), 32, 0,
+			     0, "lo"),
+	    0);
+	ck_assert_int_eq(rt_rule4_add(&u, PREF, RT_RULE_BLACKHOLE,
+			     htonl(0x0a630002), 32, 0, 0, "lo"),
+	    0);
+	ck_assert_int_eq(rt_rule4_add(&u, PREF, RT_RULE_BLACKHOLE,
+			     htonl(0x0a630003), 32, 0, 0, "lo"),
+	    0);
+	ck_assert_int_eq(rt_rule6_add(&u, PREF, RT_RULE_BLACKHOLE, g6, 128,
+			     NULL, 0, "lo"),
+	    0);
+	free(u.op); /* forgotten, as by a kill */
+	/* the lookups at PREF go, the blackholes stay; then those */
+	ck_assert_int_eq(rt_rule4_flush(PREF), 1);
+	ck_assert_int_eq(rules(AF_INET, "lookup 4242"), 0);
+	ck_assert_int_eq(rules(AF_INET, "^20000:.*blackhole$"), 2);
+	ck_assert_int_eq(rt_rule_flush(AF_INET, PREF, RT_RULE_BLACKHOLE), 2);
+	ck_assert_int_eq(rules(AF_INET, "blackhole"), 0);
+	ck_assert_int_eq(rules(AF_INET6, "^20000:.*blackhole$"), 1);
+	ck_assert_int_eq(rt_rule_flush(AF_INET6, PREF, RT_RULE_BLACKHOLE), 1);
+	ck_assert_int_eq(rules(AF_INET6, "blackhole"), 0);
+	ck_assert_int_eq(rt_rule_flush(AF_INET6, PREF, RT_RULE_BLACKHOLE), 0);
+}
+END_TEST
+
 static Suite *
 route_suite(void)
 {
@@ -199,6 +236,7 @@ route_suite(void)
 	tcase_add_test(tc, test_undo_puts_a_sysctl_back);
 	tcase_add_test(tc, test_default_route_found_and_undone);
 	tcase_add_test(tc, test_blackhole_rule);
+	tcase_add_test(tc, test_flush_by_kind);
 	suite_add_tcase(s, tc);
 	return s;
 }

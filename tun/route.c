@@ -35,7 +35,8 @@
 #define RT_FLUSH_MAX 4096 /* rules deleted by one rt_rule4_flush */
 
 /* rt_rule_msgf: build a rule request (family AF_INET or AF_INET6; dst and
- * src point to 4 or 16 bytes, or are NULL; table 0: a blackhole rule). */
+ * src point to 4 or 16 bytes, or are NULL; table RT_RULE_BLACKHOLE: a
+ * blackhole rule, else a lookup of table, 0 any table). */
 static struct nlmsghdr *
 rt_rule_msgf(char *buf, int type, int flags, int family, uint32_t pref,
     uint32_t table, const void *dst, uint8_t dstlen, const void *src,
@@ -49,12 +50,13 @@ rt_rule_msgf(char *buf, int type, int flags, int family, uint32_t pref,
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
 	fr = mnl_nlmsg_put_extra_header(nlh, sizeof(*fr));
 	fr->family = (uint8_t)family;
-	fr->action = table != 0 ? FR_ACT_TO_TBL : FR_ACT_BLACKHOLE;
+	fr->action = table == RT_RULE_BLACKHOLE ? FR_ACT_BLACKHOLE :
+						  FR_ACT_TO_TBL;
 	fr->table = table < 256 ? table : RT_TABLE_UNSPEC;
 	fr->dst_len = dstlen;
 	fr->src_len = srclen;
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, pref);
-	if (table != 0)
+	if (table != RT_RULE_BLACKHOLE)
 		mnl_attr_put_u32(nlh, FRA_TABLE, table);
 	if (dstlen && dst != NULL)
 		mnl_attr_put(nlh, FRA_DST, alen, dst);
@@ -213,25 +215,33 @@ rt_rule4_udp_sport(int add, uint32_t pref, uint32_t table, uint16_t port,
 	return rc;
 }
 
-/* rt_rule4_flush: delete every IPv4 rule at priority pref (see
- * route.h); how many, or -errno. */
+/* rt_rule_flush: delete every rule of family at priority pref that looks
+ * up a table (table 0) or is a blackhole (RT_RULE_BLACKHOLE); how many,
+ * or -errno. */
 int
-rt_rule4_flush(uint32_t pref)
+rt_rule_flush(int family, uint32_t pref, uint32_t table)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	int n, rc;
 
 	for (n = 0; n < RT_FLUSH_MAX; n++) {
-		/* priority alone: table, addresses, iif and ports unset
-		 * match any rule's */
-		rc = nl_talk(rt_rule_msg(buf, RTM_DELRULE, 0, pref,
-		    RT_TABLE_UNSPEC, 0, 0, 0, 0, NULL));
+		/* priority and action alone: table, addresses, iif and
+		 * ports unset match any rule's */
+		rc = nl_talk(rt_rule_msgf(buf, RTM_DELRULE, 0, family, pref,
+		    table, NULL, 0, NULL, 0, NULL));
 		if (rc == -ENOENT)
 			return n;
 		if (rc != 0)
 			return rc;
 	}
 	return n;
+}
+
+/* rt_rule4_flush: every IPv4 rule at pref that looks up a table. */
+int
+rt_rule4_flush(uint32_t pref)
+{
+	return rt_rule_flush(AF_INET, pref, RT_TABLE_UNSPEC);
 }
 
 /* rt_local_move: "lookup local" of a family from priority 0 to pref. */

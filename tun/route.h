@@ -27,10 +27,13 @@ struct rt_undo {
 	} *op;
 };
 
+/* As a rule's table: a blackhole rule instead of a lookup (what it
+ * matches is dropped, without an ICMP error). */
+#define RT_RULE_BLACKHOLE 0xffffffffu
+
 /* Add an IPv4 rule: [from src/srclen] [to dst/dstlen] [iif IFNAME]
- * lookup table, at priority pref; table 0: blackhole instead (what the
- * rule matches is dropped, without an ICMP error).  Recorded for undo
- * unless it existed. */
+ * lookup table (or RT_RULE_BLACKHOLE), at priority pref.  Recorded for
+ * undo unless it existed. */
 int	 rt_rule4_add(struct rt_undo *u, uint32_t pref, uint32_t table,
 	    uint32_t dst, uint8_t dstlen, uint32_t src, uint8_t srclen,
 	    const char *iif);
@@ -44,9 +47,12 @@ int	 rt_rule4_add_suppress(struct rt_undo *u, uint32_t pref, uint32_t table,
  * instead (port 0: any port).  Not recorded: the caller tracks these. */
 int	 rt_rule4_udp_sport(int add, uint32_t pref, uint32_t table,
 	    uint16_t port, int suppress);
-/* Delete every IPv4 rule at priority pref (left by a previous life that
- * was killed); how many, or -errno.  Not recorded. */
+/* Delete every IPv4 rule at priority pref that looks up a table (left by
+ * a previous life that was killed); how many, or -errno.  Not recorded. */
 int	 rt_rule4_flush(uint32_t pref);
+/* The same for family (AF_INET or AF_INET6), for the rules that look up
+ * a table (table 0) or the blackhole rules (RT_RULE_BLACKHOLE). */
+int	 rt_rule_flush(int family, uint32_t pref, uint32_t table);
 /* Move the rule "lookup local" from priority 0 to pref (idempotent). */
 int	 rt_local_rule_move(struct rt_undo *u, uint32_t pref);
 /* Add route dst/len dev oif [src prefsrc] scope link in table. */

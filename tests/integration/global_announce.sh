@@ -16,7 +16,8 @@
 #  - a node with egress from G (node 4) needs G's route with no listener
 #    anywhere; with egress from its client address, the client
 #    network's;
-#  - kill -9 of the gateway's daemon: the route goes with its interface;
+#  - kill -9 of the gateway's daemon: the route goes with its interface,
+#    and what still reaches the gateway is dropped (no RST, no ICMP);
 #    a restart brings it back;
 #  - SIGTERM: the route goes at once, and the gateway goes on forwarding
 #    for withdraw-delay (3 s here) while routers move away, then
@@ -152,7 +153,18 @@ stop_node 1 KILL
 wait_route no 2 || fail "route to G outlives its daemon: $(routes)"
 [ "$(ctl --json nodes | jq -r '.[] | select(.id == 1) | .state + " " + .announced')" = "down " ] ||
     fail "a dead gateway shown announcing: $(ctl nodes)"
-say "kill -9 of the gateway's daemon: the route went with its interface"
+# what routers still send the dead gateway is dropped there, neither
+# refused by its stack nor answered with an ICMP error: its blackhole
+# rules outlive it
+ip -n "$(ns 1)" rule show | grep -q "to $G iif gw0 blackhole" ||
+    fail "no blackhole rule on the dead gateway: $(ip -n "$(ns 1)" rule show)"
+r=$(in_ns out socat -T 1 - TCP:$G:7200,bind=$C,connect-timeout=1 </dev/null 2>&1)
+case $r in
+*"timed out"*) ;;
+*) fail "a connection through the dead gateway: '$r'" ;;
+esac
+say "kill -9 of the gateway's daemon: the route went with its interface," \
+    "what still reaches it is dropped"
 
 start_node 1 "${GW[@]}"
 wait_state 1 up 5 >/dev/null || fail "node 1 not up again"
@@ -172,4 +184,7 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 grep -q "route to $G (G) out of table 203: leaving" "$T_DIR/node1.log" ||
     fail "the gateway did not say it withdrew G"
 say "SIGTERM: withdrawn at once, served during the delay, left after $ms ms"
+# the blackhole rules the killed daemon left were taken over: none stays
+n=$(ip -n "$(ns 1)" rule show | grep -c blackhole)
+[ "$n" = 0 ] || fail "$n blackhole rules left after a clean stop: $(ip -n "$(ns 1)" rule show)"
 say "PASS"
