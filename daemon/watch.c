@@ -66,15 +66,14 @@ watch_main(void *arg)
 	sem_post(&ho->watch_armed);
 	if ((rc = keeper_probe()) == 0)
 		log_info("futex_waitv: deaths of peers are seen at once");
-	while (rc == 0 && !watch_stopping(ho)) {
+	/* rc: 0, or how many peers died (and on to the next), or -errno */
+	while (rc >= 0 && !watch_stopping(ho)) {
 		kick = atomic_load_explicit(&ho->watch_kick,
 		    memory_order_acquire);
 		rc = keeper_wait(ho->seg, ho->self, w->keeper_seen,
 		    &ho->watch_kick, kick);
 		if (rc > 0)
 			notify_send(&ho->notify, NOTIFY_MEMBERS);
-		else if (rc < 0)
-			break;
 	}
 	if (rc < 0) {
 		log_info("futex_waitv: %s: deaths of peers are seen by "
