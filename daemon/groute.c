@@ -202,6 +202,21 @@ groute_gateway(struct groute *gr, char *err, size_t errlen)
 	return 0;
 }
 
+/* groute_addr_failed: say that what failed for cluster address g with
+ * rc; rc. */
+static int
+groute_addr_failed(const struct groute *gr, uint32_t g, const char *what,
+    int rc, char *err, size_t errlen)
+{
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &g, a, sizeof(a));
+	snprintf(err, errlen,
+	    "cluster address %s: %s (table %u, priority %u): %s", a, what,
+	    gr->c->g.table, gr->c->g.rule_pref, strerror(-rc));
+	return rc;
+}
+
 /* groute_reach: cluster address g is reached through the global
  * interface: its route in the table, the rule to it from this node's
  * stack, and on a gateway the rule to it from the gateway interface and,
@@ -211,7 +226,6 @@ groute_reach(struct groute *gr, uint32_t g, char *err, size_t errlen)
 {
 	uint32_t t = gr->c->g.table, p = gr->c->g.rule_pref;
 	const char *gw = gr->c->g.gateway, *what;
-	char a[INET_ADDRSTRLEN];
 	int rc;
 
 	what = "route via the global interface";
@@ -236,11 +250,7 @@ groute_reach(struct groute *gr, uint32_t g, char *err, size_t errlen)
 		goto fail;
 	return 0;
 fail:
-	inet_ntop(AF_INET, &g, a, sizeof(a));
-	snprintf(err, errlen,
-	    "cluster address %s: %s (table %u, priority %u): %s", a, what, t, p,
-	    strerror(-rc));
-	return rc;
+	return groute_addr_failed(gr, g, what, rc, err, errlen);
 }
 
 /* groute_carry: cluster address g is this node's: on the global
@@ -252,7 +262,6 @@ groute_carry(struct groute *gr, uint32_t g, char *err, size_t errlen)
 {
 	uint32_t t = gr->c->g.table, p = gr->c->g.rule_pref;
 	const char *what;
-	char a[INET_ADDRSTRLEN];
 	int rc;
 
 	what = "address on the global interface";
@@ -264,11 +273,7 @@ groute_carry(struct groute *gr, uint32_t g, char *err, size_t errlen)
 		goto fail;
 	return groute_reach(gr, g, err, errlen);
 fail:
-	inet_ntop(AF_INET, &g, a, sizeof(a));
-	snprintf(err, errlen,
-	    "cluster address %s: %s (table %u, priority %u): %s", a, what, t, p,
-	    strerror(-rc));
-	return rc;
+	return groute_addr_failed(gr, g, what, rc, err, errlen);
 }
 
 /* groute_rules: policy rules and the table they look up, and each
@@ -579,48 +584,36 @@ groute_egress(struct groute *gr, char *err, size_t errlen)
 	return groute_default(gr, AF_INET6, src6, err, errlen);
 }
 
-/* groute_stale_ports: the per-port UDP rules (and the main-table rule
- * before them) of a previous life of this daemon that was killed: they
- * are not in the undo log, and would route the answers of ports nobody
- * serves any more into the global interface. */
+/* groute_stale_said: what a flush of rules a killed daemon left at
+ * priorities p and up found: a and b, counts or -errno. */
 static void
-groute_stale_ports(struct groute *gr)
+groute_stale_said(const char *what, uint32_t p, int a, int b)
 {
-	uint32_t p = gr->c->g.rule_pref + 11;
-	int a, b;
-
-	a = rt_rule4_flush(p);
-	b = rt_rule4_flush(p + 1);
 	if (a > 0 || b > 0)
-		log_info("global: removed %d UDP port rules a previous daemon "
-			 "left",
-		    (a > 0 ? a : 0) + (b > 0 ? b : 0));
+		log_info("global: removed %d %s rules a previous daemon left",
+		    (a > 0 ? a : 0) + (b > 0 ? b : 0), what);
 	else if (a < 0 || b < 0)
-		log_warnx("global: cannot look for UDP port rules left at "
-			  "priorities %u-%u: %s",
-		    p, p + 1, strerror(a < 0 ? -a : -b));
+		log_warnx("global: cannot look for %s rules left at priority "
+			  "%u and up: %s",
+		    what, p, strerror(a < 0 ? -a : -b));
 }
 
-/* groute_stale_blackholes: a killed gateway's blackhole rules, not in
- * the undo log: taken away whatever this node is now (they are remade
- * and recorded if it is a gateway still), so that a clean stop leaves
- * none. */
+/* groute_stale: the rules of a previous life of this daemon that was
+ * killed, not in the undo log.  The per-port UDP rules (and the
+ * main-table rule before them) would route the answers of ports nobody
+ * serves any more into the global interface; a gateway's blackhole
+ * rules are taken away whatever this node is now (remade and recorded
+ * if it is a gateway still), so that a clean stop leaves none. */
 static void
-groute_stale_blackholes(struct groute *gr)
+groute_stale(struct groute *gr)
 {
-	uint32_t p = gr->c->g.rule_pref + 8;
-	int a, b;
+	uint32_t p = gr->c->g.rule_pref;
 
-	a = rt_rule_flush(AF_INET, p, RT_RULE_BLACKHOLE);
-	b = rt_rule_flush(AF_INET6, p, RT_RULE_BLACKHOLE);
-	if (a > 0 || b > 0)
-		log_info("global: removed %d blackhole rules a previous daemon "
-			 "left",
-		    (a > 0 ? a : 0) + (b > 0 ? b : 0));
-	else if (a < 0 || b < 0)
-		log_warnx("global: cannot look for blackhole rules left at "
-			  "priority %u: %s",
-		    p, strerror(a < 0 ? -a : -b));
+	groute_stale_said("UDP port", p + 11, rt_rule4_flush(p + 11),
+	    rt_rule4_flush(p + 12));
+	groute_stale_said("blackhole", p + 8,
+	    rt_rule_flush(AF_INET, p + 8, RT_RULE_BLACKHOLE),
+	    rt_rule_flush(AF_INET6, p + 8, RT_RULE_BLACKHOLE));
 }
 
 /* groute_setup: all of it, after the global interface is up. */
@@ -641,8 +634,7 @@ groute_setup(const struct conf *c, uint32_t self, uint32_t max_nodes,
 	gr->max_nodes = max_nodes;
 	gr->ifindex = ifindex;
 	strlcpy(gr->ifname, ifname, sizeof(gr->ifname));
-	groute_stale_ports(gr);
-	groute_stale_blackholes(gr);
+	groute_stale(gr);
 	if ((rc = groute_sysctls(gr, err, errlen)) != 0 ||
 	    (rc = groute_gateway(gr, err, errlen)) != 0 ||
 	    (rc = groute_rules(gr, err, errlen)) != 0 ||
