@@ -154,37 +154,40 @@ rules(int fam, const char *pattern)
 	return n;
 }
 
-START_TEST(test_blackhole_rule)
+/* rule_to: the rule "to 10.99.0.HOST iif lo" (host 0: to fd53::1) at
+ * pref, looking up table or a blackhole, added */
+static void
+rule_to(struct rt_undo *u, uint32_t pref, uint32_t table, uint32_t host)
 {
 	static const uint8_t g6[16] = { 0xfd, 0x53, [15] = 1 };
+
+	if (host == 0)
+		ck_assert_int_eq(
+		    rt_rule6_add(u, pref, table, g6, 128, NULL, 0, "lo"), 0);
+	else
+		ck_assert_int_eq(rt_rule4_add(u, pref, table,
+				     htonl(0x0a630000 | host), 32, 0, 0, "lo"),
+		    0);
+}
+
+START_TEST(test_blackhole_rule)
+{
 	struct rt_undo u = { 0 };
 
 	if (!netns(__func__))
 		return;
-	ck_assert_int_eq(rt_rule4_add(&u, PREF, TABLE, htonl(0x0a630001), 32, 0,
-			     0, "lo"),
-	    0);
-	ck_assert_int_eq(rt_rule4_add(&u, PREF + 8, RT_RULE_BLACKHOLE,
-			     htonl(0x0a630001), 32, 0, 0, "lo"),
-	    0);
-	ck_assert_int_eq(rt_rule6_add(&u, PREF + 8, RT_RULE_BLACKHOLE, g6, 128,
-			     NULL, 0, "lo"),
-	    0);
+	rule_to(&u, PREF, TABLE, 1);
+	rule_to(&u, PREF + 8, RT_RULE_BLACKHOLE, 1);
+	rule_to(&u, PREF + 8, RT_RULE_BLACKHOLE, 0);
 	/* again: there already, kept, not recorded twice */
-	ck_assert_int_eq(rt_rule4_add(&u, PREF + 8, RT_RULE_BLACKHOLE,
-			     htonl(0x0a630001), 32, 0, 0, "lo"),
-	    0);
+	rule_to(&u, PREF + 8, RT_RULE_BLACKHOLE, 1);
 	ck_assert_int_eq(u.n, 3);
 	ck_assert_int_eq(
 	    rules(AF_INET, "^20008:.*to 10.99.0.1 iif lo blackhole$"), 1);
-	ck_assert_int_eq(rules(AF_INET,
-			     "^20000:.*to 10.99.0.1 iif lo lookup "
-			     "4242$"),
-	    1);
-	ck_assert_int_eq(rules(AF_INET6,
-			     "^20008:.*to fd53::1 iif lo "
-			     "blackhole$"),
-	    1);
+	ck_assert_int_eq(
+	    rules(AF_INET, "^20000:.*to 10.99.0.1 iif lo lookup 4242$"), 1);
+	ck_assert_int_eq(
+	    rules(AF_INET6, "^20008:.*to fd53::1 iif lo blackhole$"), 1);
 	ck_assert_int_eq(rt_undo_all(&u), 0);
 	ck_assert_int_eq(rules(AF_INET, "blackhole\\|4242"), 0);
 	ck_assert_int_eq(rules(AF_INET6, "blackhole"), 0);
@@ -193,25 +196,16 @@ END_TEST
 
 START_TEST(test_flush_by_kind)
 {
-	static const uint8_t g6[16] = { 0xfd, 0x53, [15] = 1 };
 	struct rt_undo u = { 0 };
 
 	if (!netns(__func__))
 		return;
 	/* a killed daemon's: a lookup and two blackholes at one priority,
 	 * a blackhole of IPv6 */
-	ck_assert_int_eq(rt_rule4_add(&u, PREF, TABLE, htonl(0x0a630001), 32, 0,
-			     0, "lo"),
-	    0);
-	ck_assert_int_eq(rt_rule4_add(&u, PREF, RT_RULE_BLACKHOLE,
-			     htonl(0x0a630002), 32, 0, 0, "lo"),
-	    0);
-	ck_assert_int_eq(rt_rule4_add(&u, PREF, RT_RULE_BLACKHOLE,
-			     htonl(0x0a630003), 32, 0, 0, "lo"),
-	    0);
-	ck_assert_int_eq(rt_rule6_add(&u, PREF, RT_RULE_BLACKHOLE, g6, 128,
-			     NULL, 0, "lo"),
-	    0);
+	rule_to(&u, PREF, TABLE, 1);
+	rule_to(&u, PREF, RT_RULE_BLACKHOLE, 2);
+	rule_to(&u, PREF, RT_RULE_BLACKHOLE, 3);
+	rule_to(&u, PREF, RT_RULE_BLACKHOLE, 0);
 	free(u.op); /* forgotten, as by a kill */
 	/* the lookups at PREF go, the blackholes stay; then those */
 	ck_assert_int_eq(rt_rule4_flush(PREF), 1);

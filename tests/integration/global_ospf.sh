@@ -49,10 +49,6 @@ for n in 1 2; do start_node $n "${GW[@]}"; done
 start_node 3
 start_node 4
 for n in 1 2 3 4; do wait_state $n up 5 >/dev/null || fail "node $n not up"; done
-# gw_start N: gateway N's routing daemon
-gw_start() {
-	router_start "$1" "$(gateway_conf "$1" "$1")"
-}
 gw_start 1
 gw_start 2
 router_start router "$(router_conf router router)"

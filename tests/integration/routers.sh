@@ -129,6 +129,12 @@ router_start() {
 	esac
 }
 
+# gw_start N: gateway N's routing daemon (gateway_conf N N) in
+# namespace N
+gw_start() {
+	router_start "$1" "$(gateway_conf "$1" "$1")"
+}
+
 # router_cmd NODE CMD...: a command to NODE's routing daemons (birdc or
 # vtysh -c), for the logs of a failing test
 router_cmd() {
